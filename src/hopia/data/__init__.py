@@ -1,0 +1,1 @@
+"""Axis 1, clinical data: ingest -> pseudonymise -> NLP -> OMOP warehouse."""

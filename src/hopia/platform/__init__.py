@@ -1,0 +1,1 @@
+"""Shared platform layer. Imports nothing from the axes."""

@@ -1,0 +1,77 @@
+"""The warehouse: one SQLAlchemy engine (DuckDB embedded by default, or PostgreSQL).
+
+Engine-specific code is confined to :mod:`hopia.platform.warehouse._bulk`; everything else is
+SQLAlchemy Core and runs unchanged on both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from hopia.platform.exceptions import WarehouseError
+from hopia.platform.warehouse import schema
+from hopia.platform.warehouse._bulk import bulk_insert
+from hopia.platform.warehouse.migrations import migrate
+
+__all__ = ["Warehouse", "schema"]
+
+
+class Warehouse:
+    """Connection to the warehouse, migrated to the latest schema on open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("duckdb:///"):
+            Path(url[len("duckdb:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url)
+            with self.engine.begin() as conn:
+                migrate(conn)
+        except SQLAlchemyError as exc:
+            raise WarehouseError(f"Entrepôt inaccessible ({_safe_url(url)}) : {exc}") from exc
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: everything inside is committed together or not at all."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def insert_rows(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        return bulk_insert(conn, table, rows)
+
+    @staticmethod
+    def next_id(conn: Connection, table: Table, column: str) -> int:
+        """Next free identifier. Hopia is the only writer of its derived rows (DuckDB is
+        single-writer; on PostgreSQL the caller's transaction takes a table lock)."""
+        return int(conn.execute(select(func.coalesce(func.max(table.c[column]), 0))).scalar()) + 1
+
+    def table_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                f"{t.schema}.{t.name}": int(conn.execute(select(func.count()).select_from(t)).scalar())
+                for t in schema.metadata.sorted_tables
+                if t.schema != schema.META
+            }
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _safe_url(url: str) -> str:
+    # Never print a password from a URL.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

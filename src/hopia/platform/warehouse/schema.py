@@ -1,0 +1,175 @@
+"""Warehouse schema as SQLAlchemy Core tables, portable across DuckDB and PostgreSQL.
+
+Three spaces, each a database schema:
+
+- ``omop``: the research space, OMOP CDM 5.4 (all tables, from the OHDSI field specification in
+  ``cdm54_fields.csv``) plus Hopia's provenance tables. Pseudonymised text only.
+- ``hopia_id``: the identified space: patient identities, source documents with their original
+  text, the PHI found in them. Research users are never granted it.
+- ``hopia_meta``: schema migrations.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from importlib.resources import files
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeEngine
+
+OMOP = "omop"
+IDENTIFIED = "hopia_id"
+META = "hopia_meta"
+
+metadata = MetaData()
+
+
+def _sql_type(datatype: str, field: str) -> TypeEngine:
+    if datatype in {"integer", "bigint"}:
+        # Identifiers are 64-bit: a CHU's note_nlp outgrows 2^31 rows.
+        return BigInteger() if field.endswith("_id") or datatype == "bigint" else Integer()
+    if datatype == "date":
+        return Date()
+    if datatype == "datetime":
+        return DateTime()
+    if datatype == "float":
+        return Float()
+    if datatype == "varchar(max)":
+        return Text()
+    if datatype.startswith("varchar("):
+        return String(int(datatype[len("varchar(") : -1]))
+    raise ValueError(f"unknown CDM datatype {datatype!r} for {field}")
+
+
+@cache
+def _cdm_spec() -> dict[str, list[dict[str, str]]]:
+    spec: dict[str, list[dict[str, str]]] = {}
+    text = files("hopia.platform.warehouse").joinpath("cdm54_fields.csv").read_text("utf-8")
+    for row in csv.DictReader(text.splitlines()):
+        spec.setdefault(row["table"], []).append(row)
+    return spec
+
+
+def _build_cdm_tables() -> dict[str, Table]:
+    tables = {}
+    for name, fields in _cdm_spec().items():
+        # The specification lists fields alphabetically; keep the primary key first for readability.
+        fields = sorted(fields, key=lambda f: f["primary_key"] != "1")
+        columns = [
+            Column(
+                f["field"],
+                _sql_type(f["datatype"], f["field"]),
+                primary_key=f["primary_key"] == "1",
+                # Required columns are NOT NULL, except in vocabulary tables shipped partially.
+                nullable=f["required"] != "1" or f["primary_key"] == "1",
+                autoincrement=False,
+            )
+            for f in fields
+        ]
+        tables[name] = Table(name, metadata, *columns, schema=OMOP)
+    return tables
+
+
+CDM: dict[str, Table] = _build_cdm_tables()
+
+# Provenance of every row Hopia derives: which note, which mention, which run and system.
+provenance = Table(
+    "hopia_provenance",
+    metadata,
+    Column("table_name", String(50), nullable=False),
+    Column("row_id", BigInteger, nullable=False),
+    Column("note_id", BigInteger),
+    Column("note_nlp_id", BigInteger),
+    Column("run_id", BigInteger, nullable=False),
+    Column("system", String(250), nullable=False),
+    schema=OMOP,
+)
+
+run = Table(
+    "hopia_run",
+    metadata,
+    Column("run_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("command", String(250), nullable=False),
+    Column("system", String(250), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(20), nullable=False),
+    Column("summary", Text),
+    schema=OMOP,
+)
+
+patient = Table(
+    "patient",
+    metadata,
+    Column("patient_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("ipp", String(50), nullable=False, unique=True),
+    Column("person_id", BigInteger, nullable=False, unique=True),
+    Column("family_name", String(255)),
+    Column("given_name", String(255)),
+    Column("birth_date", Date),
+    Column("sex", String(1)),
+    Column("nir", String(21)),
+    Column("address", String(255)),
+    Column("zip", String(10)),
+    Column("city", String(255)),
+    Column("phone", String(50)),
+    Column("email", String(255)),
+    Column("updated_at", DateTime, nullable=False),
+    schema=IDENTIFIED,
+)
+
+document = Table(
+    "document",
+    metadata,
+    Column("document_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("source_ref", Text, nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("status", String(10), nullable=False),  # done | error
+    Column("error", Text),
+    Column("external_id", String(255)),
+    Column("ipp", String(50)),
+    Column("doc_date", Date),
+    Column("doc_type", String(100)),
+    Column("text", Text),
+    Column("note_id", BigInteger),
+    Column("run_id", BigInteger, nullable=False),
+    Column("ingested_at", DateTime, nullable=False),
+    UniqueConstraint("content_hash", name="uq_document_content_hash"),
+    schema=IDENTIFIED,
+)
+
+phi_span = Table(
+    "phi_span",
+    metadata,
+    Column("document_id", BigInteger, nullable=False),
+    Column("start_char", Integer, nullable=False),
+    Column("end_char", Integer, nullable=False),
+    Column("label", String(20), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("surrogate", Text),
+    schema=IDENTIFIED,
+)
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", String(250), nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+    schema=META,
+)
