@@ -11,15 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, Table, create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.exceptions import WarehouseError
 from hopia.platform.warehouse import schema
-from hopia.platform.warehouse._bulk import bulk_insert
+from hopia.platform.warehouse._bulk import bulk_insert, insert_frame
 from hopia.platform.warehouse.migrations import migrate
 
-__all__ = ["Warehouse", "schema"]
+__all__ = ["Warehouse", "open_warehouse", "schema"]
 
 
 class Warehouse:
@@ -51,6 +52,9 @@ class Warehouse:
             return 0
         return bulk_insert(conn, table, rows)
 
+    def insert_frame(self, conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+        return insert_frame(conn, table, frame)
+
     @staticmethod
     def next_id(conn: Connection, table: Table, column: str) -> int:
         """Next free identifier. Hopia is the only writer of its derived rows (DuckDB is
@@ -75,3 +79,10 @@ def _safe_url(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+def open_warehouse(settings: Any | None = None) -> Warehouse:
+    """The warehouse configured in ``settings`` (default: ``get_settings()``)."""
+    from hopia.platform.config import get_settings
+
+    return Warehouse((settings or get_settings()).resolved_warehouse_url())

@@ -18,13 +18,24 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.execute(table.insert(), list(rows))
         return len(rows)
     columns = [c.name for c in table.columns]
-    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    return insert_frame(conn, table, pd.DataFrame.from_records(list(rows), columns=columns))
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Insert a DataFrame whose columns are a subset of the table's (missing ones are NULL)."""
+    if frame.empty:
+        return 0
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    if conn.dialect.name != "duckdb":
+        records = frame[columns].astype(object).where(frame[columns].notna(), None)
+        conn.execute(table.insert(), records.to_dict("records"))
+        return len(frame)
     raw = conn.connection.driver_connection
     view = f"_hopia_bulk_{table.name}"
-    raw.register(view, frame)
+    raw.register(view, frame[columns])
     try:
         quoted = ", ".join(f'"{c}"' for c in columns)
         raw.execute(f'INSERT INTO {table.schema}."{table.name}" ({quoted}) SELECT {quoted} FROM {view}')
     finally:
         raw.unregister(view)
-    return len(rows)
+    return len(frame)

@@ -19,7 +19,7 @@ class Migration:
 
 
 def _initial(conn: Connection) -> None:
-    tables = [t for t in s.metadata.sorted_tables if t.schema in (s.OMOP, s.IDENTIFIED)]
+    tables = [t for t in s.metadata.sorted_tables if t is not s.schema_migrations]
     s.metadata.create_all(conn, tables=tables)
 
 

@@ -165,6 +165,18 @@ phi_span = Table(
     schema=IDENTIFIED,
 )
 
+omop_load = Table(
+    "omop_load",
+    metadata,
+    Column("table_name", String(50), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("loaded_at", DateTime, nullable=False),
+    UniqueConstraint("table_name", "file_sha256", name="uq_omop_load"),
+    schema=META,
+)
+
 schema_migrations = Table(
     "schema_migrations",
     metadata,

@@ -1,0 +1,1 @@
+"""Command-line interface (typer): thin callers of the axes. Messages are in French."""

@@ -1,0 +1,33 @@
+"""``hopia`` command: one typer app, one sub-app or command per area."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports tqdm/edsnlp: no progress-bar noise from libraries, rich bars are ours.
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import typer  # noqa: E402
+
+from hopia.cli import demo, ingest, nlp, pseudo, synth, warehouse  # noqa: E402
+
+app = typer.Typer(
+    name="hopia",
+    help="Hopia : plateforme d'IA souveraine du CHU (données cliniques, entrepôt OMOP, TAL).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("synth", help="Générer un CHU synthétique (patients, séjours, documents, annotations).")(
+    synth.synth
+)
+app.command("ingest", help="Intégrer des documents : lecture, pseudonymisation, TAL, entrepôt.")(
+    ingest.ingest
+)
+app.add_typer(nlp.app, name="nlp")
+app.add_typer(pseudo.app, name="pseudo")
+app.add_typer(warehouse.app, name="warehouse")
+app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
+
+
+if __name__ == "__main__":
+    app()

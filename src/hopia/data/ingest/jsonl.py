@@ -1,0 +1,149 @@
+"""JSON Lines reader (.jsonl, .ndjson): one document per line, streamed.
+
+Each line is ``{"id": str, "text": str}`` with optional ``"patient_id"``, ``"date"`` and ``"type"``.
+A bad line becomes a :class:`ReadFailure` naming its line number; the others are still read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from hopia.data.ingest._base import RawDocument, ReadFailure
+from hopia.data.ingest.text import file_size, looks_like_text, normalise_newlines
+from hopia.platform.exceptions import IngestError
+
+_SNIFF_BYTES = 8192
+_WIDE_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+class _LineError(Exception):
+    """A line that cannot be read; carries the French reason."""
+
+
+def _lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, bytes, str | None]]:
+    """``(line number, raw bytes, decoded text or None)`` for every line of the file."""
+    head = stream.read(_SNIFF_BYTES)
+    stream.seek(0)
+    encoding = next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
+    if encoding:  # UTF-16/32 cannot be split on b"\n": decode the stream as a whole
+        wrapper = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
+        try:
+            for lineno, line in enumerate(wrapper, start=1):
+                yield lineno, line.encode("utf-8"), line
+        except UnicodeDecodeError as exc:
+            raise IngestError(path, f"encodage {encoding} invalide ({exc.reason})") from None
+        return
+    if b"\x00" in head:
+        raise IngestError(path, "fichier binaire ou corrompu (octets nuls)")
+    for lineno, raw in enumerate(stream, start=1):
+        if lineno == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        yield lineno, raw, _decode_line(raw)
+
+
+def _decode_line(raw: bytes) -> str | None:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return text if looks_like_text(text) else None
+    return None
+
+
+def _string(record: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = record.get(key)
+    if value is None:
+        if required:
+            raise _LineError(f"champ « {key} » manquant")
+        return None
+    if not isinstance(value, str):
+        raise _LineError(f"champ « {key} » : chaîne attendue (reçu {type(value).__name__})")
+    if required and not value.strip():
+        raise _LineError(f"champ « {key} » vide")
+    return value
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        if len(value.strip()) == 10:
+            return date.fromisoformat(value.strip())
+        return datetime.fromisoformat(value.strip()).date()
+    except ValueError:
+        raise _LineError(f"date invalide : « {value} » (attendu AAAA-MM-JJ)") from None
+
+
+def _document(line: str, path: Path, lineno: int) -> RawDocument:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise _LineError(f"JSON invalide : {exc.msg} (colonne {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise _LineError("la ligne n'est pas un objet JSON")
+    doc_id = _string(record, "id", required=True)
+    text = _string(record, "text", required=True)
+    patient_id = _string(record, "patient_id")
+    return RawDocument(
+        text=normalise_newlines(text or ""),
+        source_path=str(path),
+        source_ref=f"{path}#L{lineno}",
+        format=JsonlReader.format,
+        external_id=doc_id,
+        ipp=patient_id.strip() if patient_id and patient_id.strip() else None,
+        doc_date=_parse_date(_string(record, "date")),
+        doc_type=_string(record, "type"),
+    )
+
+
+class JsonlReader:
+    """Reads JSON Lines files: one document per non-blank line."""
+
+    format = "jsonl"
+    suffixes: tuple[str, ...] = (".jsonl", ".ndjson")
+
+    def read(self, path: Path) -> Iterator[RawDocument | ReadFailure]:
+        """Yield one :class:`RawDocument` per line, or a :class:`ReadFailure` for a bad line.
+
+        Raises
+        ------
+        IngestError
+            Empty, unreadable or binary file, or one without any data line.
+        """
+        path = Path(path)
+        file_size(path)
+        seen = 0
+        try:
+            with path.open("rb") as stream:
+                for lineno, raw, line in _lines(stream, path):
+                    if line is not None and not line.strip():
+                        continue
+                    seen += 1
+                    yield self._read_line(path, lineno, raw, line)
+        except OSError as exc:
+            raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+        if not seen:
+            raise IngestError(path, "fichier vide (aucune ligne de données)")
+
+    def _read_line(
+        self, path: Path, lineno: int, raw: bytes, line: str | None
+    ) -> RawDocument | ReadFailure:
+        try:
+            if line is None:
+                raise _LineError("encodage non reconnu ou octets binaires")
+            return _document(line, path, lineno)
+        except _LineError as exc:
+            reason = f"ligne {lineno} : {exc}"
+            return ReadFailure(str(path), f"{path}#L{lineno}", self.format, reason, raw)

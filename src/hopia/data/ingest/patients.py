@@ -1,0 +1,58 @@
+"""Patient registry files (an ADT/identity export): JSONL or CSV with PatientIdentity fields.
+
+Fields: ipp (required), family_name, given_name, birth_date (YYYY-MM-DD), sex (M/F), nir,
+address, zip, city, phone, email. A bad record stops the load with the line and the reason:
+identities are reference data, loading half a registry would be worse than none.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from hopia.data.ingest._base import PatientIdentity
+from hopia.platform.exceptions import IngestError
+
+FIELDS = tuple(PatientIdentity.__dataclass_fields__)
+
+
+def _identity(record: dict, where: str) -> PatientIdentity:
+    if not isinstance(record, dict):
+        raise IngestError(where, "enregistrement patient : objet attendu")
+    ipp = str(record.get("ipp") or "").strip()
+    if not ipp:
+        raise IngestError(where, "enregistrement patient sans IPP")
+    values = {k: (str(record[k]).strip() or None) if record.get(k) not in (None, "") else None for k in FIELDS}
+    values["ipp"] = ipp
+    if values["birth_date"]:
+        try:
+            values["birth_date"] = date.fromisoformat(values["birth_date"][:10])
+        except ValueError as exc:
+            raise IngestError(where, f"date de naissance invalide : {values['birth_date']!r}") from exc
+    if values["sex"] and values["sex"].upper()[:1] not in {"M", "F"}:
+        raise IngestError(where, f"sexe invalide : {values['sex']!r} (M ou F)")
+    values["sex"] = values["sex"].upper()[:1] if values["sex"] else None
+    return PatientIdentity(**values)
+
+
+def read_patients(path: Path) -> Iterator[PatientIdentity]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(path, f"registre patients illisible ({exc})") from exc
+    if path.suffix.lower() == ".csv":
+        for lineno, record in enumerate(csv.DictReader(text.splitlines()), start=2):
+            yield _identity(record, f"{path}#L{lineno}")
+        return
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IngestError(f"{path}#L{lineno}", f"JSON invalide ({exc.msg})") from exc
+        yield _identity(record, f"{path}#L{lineno}")

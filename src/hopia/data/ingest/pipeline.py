@@ -1,0 +1,504 @@
+"""The ingest pipeline: read -> pseudonymise -> NLP -> write, one transaction per batch.
+
+- Idempotent: a document is identified by the sha256 of its patient, date, type and text;
+  one already in the warehouse is counted as a duplicate and skipped.
+- Transactional: the computing (pseudonymisation, NLP) happens before the batch transaction, and
+  everything a batch writes (identities, documents, notes, mentions, facts, provenance) commits
+  together. A crash leaves whole batches only; a rerun finishes the rest with exact counts.
+- Bad input never stops the batch: an unreadable file or record becomes a ``document`` row with
+  status ``error`` and its reason (one per source, updated on rerun), and is reported.
+- Two spaces: the original text and identities go to ``hopia_id``; ``omop`` only receives
+  pseudonymised text, pseudonymous person ids and dates shifted by the patient's secret offset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
+from hopia.data.ingest.patients import read_patients
+from hopia.data.ingest.readers import iter_paths, read_path
+from hopia.data.omop import concepts as c
+from hopia.data.omop.mapping import (
+    ID_COLUMN,
+    Mention,
+    NoteContext,
+    coded_concept,
+    fact_row,
+    note_nlp_row,
+    target_table,
+)
+from hopia.platform.exceptions import IngestError
+from hopia.platform.warehouse import Warehouse, schema
+
+UNKNOWN_PERSON = 0  # note.person_id for a document whose patient is not identified
+ER_TYPES = {"urgences", "passage aux urgences"}
+OUTPATIENT_TYPES = {"consultation", "ordonnance", "biologie"}
+
+ExtractFn = Callable[[Sequence[str]], Iterable[list[Mention]]]
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    duplicates: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    patients: int = 0
+    entities: Counter[str] = field(default_factory=Counter)
+    qualifiers: Counter[str] = field(default_factory=Counter)
+    facts: Counter[str] = field(default_factory=Counter)
+    characters: int = 0
+    seconds: float = 0.0
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.added / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _Prepared:
+    doc: RawDocument
+    content_hash: str
+    patient_key: str | None
+    pseudo_text: str = ""
+    phi: list[Any] = field(default_factory=list)
+    surrogates: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+
+def content_hash(doc: RawDocument) -> str:
+    key = "\x1f".join(
+        [doc.patient_ipp or "", doc.doc_date.isoformat() if doc.doc_date else "", doc.doc_type or ""]
+    )
+    return hashlib.sha256(f"{key}\x1e{doc.text}".encode()).hexdigest()
+
+
+def _error_hash(source_ref: str) -> str:
+    return hashlib.sha256(f"error\x1e{source_ref}".encode()).hexdigest()
+
+
+class IngestPipeline:
+    """Runs documents through pseudonymisation and NLP into the warehouse.
+
+    Parameters
+    ----------
+    warehouse:
+        The open warehouse.
+    pseudonymiser:
+        A ``hopia.data.pseudo.Pseudonymiser``.
+    extract:
+        Turns a batch of (pseudonymised) texts into mentions, e.g. ``hopia.data.nlp.extract``.
+    system:
+        Name and version of the NLP system, written to ``note_nlp.nlp_system`` and provenance.
+    batch_size:
+        Documents per NLP batch and per transaction.
+    """
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        pseudonymiser: Any,
+        extract: ExtractFn,
+        system: str,
+        secret: bytes,
+        batch_size: int = 32,
+    ) -> None:
+        self.wh = warehouse
+        self.pseudonymiser = pseudonymiser
+        self.extract = extract
+        self.system = system
+        self.secret = secret
+        self.batch_size = batch_size
+        self.concepts = c.ConceptResolver(warehouse)
+        self._crash_after = int(os.environ.get("HOPIA_FAULT_KILL_IN_BATCH", "0"))  # tests only
+        self._batches = 0
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def load_patients(self, path: Path) -> int:
+        """Load a patient registry (JSONL or CSV) into the identified space, in one transaction."""
+        identities = list(read_patients(path))
+        with self.wh.begin() as conn:
+            self._upsert_identities(conn, identities)
+        return len(identities)
+
+    def run(
+        self, paths: Sequence[Path], on_progress: Callable[[int], None] | None = None
+    ) -> IngestReport:
+        report = IngestReport()
+        started = datetime.now()
+        run_id = self._start_run(started, paths)
+        pending: list[_Prepared] = []
+        seen: set[str] = set()
+        for item in self._stream(paths, report, run_id):
+            digest = content_hash(item)
+            if digest in seen:
+                report.duplicates += 1
+                continue
+            seen.add(digest)
+            pending.append(_Prepared(item, digest, item.patient_ipp))
+            if len(pending) >= self.batch_size:
+                self._flush(pending, report, run_id, on_progress)
+                pending = []
+        if pending:
+            self._flush(pending, report, run_id, on_progress)
+        report.seconds = (datetime.now() - started).total_seconds()
+        self._finish_run(run_id, report)
+        return report
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _stream(self, paths: Sequence[Path], report: IngestReport, run_id: int) -> Iterator[RawDocument]:
+        for path in iter_paths(paths):
+            try:
+                for item in read_path(path):
+                    if isinstance(item, ReadFailure):
+                        self._record_error(item.source_ref, item.source_path, item.format, item.reason, run_id, report)
+                    elif not item.text.strip():
+                        self._record_error(item.source_ref, item.source_path, item.format, "document vide", run_id, report)
+                    else:
+                        yield item
+            except IngestError as exc:
+                self._record_error(str(path), str(path), "inconnu", exc.reason, run_id, report)
+
+    def _record_error(
+        self, source_ref: str, source_path: str, fmt: str, reason: str, run_id: int, report: IngestReport
+    ) -> None:
+        report.errors.append((source_ref, reason))
+        digest = _error_hash(source_ref)
+        doc = schema.document
+        with self.wh.begin() as conn:
+            conn.execute(delete(doc).where(doc.c.content_hash == digest))
+            conn.execute(
+                doc.insert().values(
+                    document_id=self.wh.next_id(conn, doc, "document_id"),
+                    content_hash=digest,
+                    source_path=source_path,
+                    source_ref=source_ref,
+                    format=fmt[:20],
+                    status="error",
+                    error=reason,
+                    run_id=run_id,
+                    ingested_at=datetime.now(),
+                )
+            )
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def _flush(
+        self,
+        batch: list[_Prepared],
+        report: IngestReport,
+        run_id: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        with self.wh.engine.connect() as conn:
+            done = set(
+                conn.execute(
+                    select(schema.document.c.content_hash).where(
+                        schema.document.c.content_hash.in_([p.content_hash for p in batch])
+                    )
+                ).scalars()
+            )
+        todo = [p for p in batch if p.content_hash not in done]
+        report.duplicates += len(batch) - len(todo)
+        if todo:
+            self._compute(todo)
+            try:
+                with self.wh.begin() as conn:
+                    self._write(conn, todo, run_id, report)
+                    self._maybe_crash()
+            except BaseException:
+                self.concepts.forget()
+                raise
+            report.added += len(todo)
+            for p in todo:
+                report.characters += len(p.doc.text)
+                for m in p.mentions:
+                    report.entities[m.label] += 1
+                    report.qualifiers[_qualifier(m)] += 1
+        if on_progress:
+            on_progress(len(batch))
+
+    def _compute(self, batch: list[_Prepared]) -> None:
+        """Pseudonymise then run NLP on the pseudonymised text, outside any transaction."""
+        identities = self._identities({p.patient_key for p in batch if p.patient_key})
+        for p in batch:
+            identity = p.doc.patient or identities.get(p.patient_key or "")
+            key = p.patient_key or p.content_hash
+            result = self.pseudonymiser.pseudonymise(
+                p.doc.text, identity=identity, patient_key=key, staff=p.doc.staff
+            )
+            p.pseudo_text, p.phi, p.surrogates = result.pseudo_text, result.spans, result.surrogates
+        for p, mentions in zip(batch, self.extract([p.pseudo_text for p in batch]), strict=True):
+            p.mentions = mentions
+
+    def _write(self, conn: Connection, batch: list[_Prepared], run_id: int, report: IngestReport) -> None:
+        self._upsert_identities(conn, [p.doc.patient for p in batch if p.doc.patient])
+        persons = self._person_ids(conn, {p.patient_key for p in batch if p.patient_key})
+        self.concepts.ensure_standard(conn)
+        codes = {cc for p in batch for m in p.mentions if (cc := coded_concept(m))}
+        concept_ids = self.concepts.resolve(conn, codes)
+        ids = _IdAllocator(self.wh, conn)
+        rows: dict[str, list[dict]] = {t: [] for t in (*ID_COLUMN, "note", "document", "phi_span")}
+        provenance: list[dict] = []
+        now = datetime.now()
+        for p in batch:
+            person_id = persons.get(p.patient_key or "", UNKNOWN_PERSON)
+            shift_key = p.patient_key or p.content_hash
+            doc_date = p.doc.doc_date or now.date()
+            note_date = self.pseudonymiser.shift_date(doc_date, shift_key)
+            visit_id = (
+                self._visit(conn, ids, person_id, note_date, p.doc) if person_id != UNKNOWN_PERSON else None
+            )
+            note_id, document_id = ids.next("note"), ids.next("document")
+            rows["document"].append(
+                {
+                    "document_id": document_id,
+                    "content_hash": p.content_hash,
+                    "source_path": p.doc.source_path,
+                    "source_ref": p.doc.source_ref,
+                    "format": p.doc.format,
+                    "status": "done",
+                    "external_id": p.doc.external_id,
+                    "ipp": p.patient_key,
+                    "doc_date": p.doc.doc_date,
+                    "doc_type": (p.doc.doc_type or "")[:100] or None,
+                    "text": p.doc.text,
+                    "note_id": note_id,
+                    "run_id": run_id,
+                    "ingested_at": now,
+                }
+            )
+            rows["note"].append(
+                {
+                    "note_id": note_id,
+                    "person_id": person_id,
+                    "note_date": note_date,
+                    "note_type_concept_id": c.EHR,
+                    "note_class_concept_id": 0,
+                    "note_title": (p.doc.doc_type or "")[:250] or None,
+                    "note_text": p.pseudo_text,
+                    "encoding_concept_id": 0,
+                    "language_concept_id": 0,
+                    "visit_occurrence_id": visit_id,
+                    "note_source_value": f"doc:{p.content_hash[:16]}",
+                }
+            )
+            rows["phi_span"].extend(
+                {
+                    "document_id": document_id,
+                    "start_char": s.start,
+                    "end_char": s.end,
+                    "label": s.label,
+                    "source": s.source,
+                    "surrogate": surrogate,
+                }
+                for s, surrogate in zip(p.phi, p.surrogates, strict=True)
+            )
+            ctx = NoteContext(note_id, person_id, visit_id, note_date)
+            for m in p.mentions:
+                code = coded_concept(m)
+                concept_id = concept_ids[code] if code else 0
+                nlp_id = ids.next("note_nlp")
+                rows["note_nlp"].append(note_nlp_row(m, ctx, nlp_id, concept_id, self.system, p.pseudo_text))
+                table = target_table(m) if person_id != UNKNOWN_PERSON else None
+                if table:
+                    row_id = ids.next(table)
+                    rows[table].append(fact_row(table, m, ctx, row_id, concept_id))
+                    provenance.append(
+                        {
+                            "table_name": table,
+                            "row_id": row_id,
+                            "note_id": note_id,
+                            "note_nlp_id": nlp_id,
+                            "run_id": run_id,
+                            "system": self.system,
+                        }
+                    )
+                    report.facts[table] += 1
+        # Errors previously recorded for these sources are resolved now.
+        refs = [p.doc.source_ref for p in batch] + [p.doc.source_path for p in batch]
+        conn.execute(
+            delete(schema.document).where(
+                schema.document.c.status == "error", schema.document.c.source_ref.in_(refs)
+            )
+        )
+        self.wh.insert_rows(conn, schema.document, rows.pop("document"))
+        self.wh.insert_rows(conn, schema.phi_span, rows.pop("phi_span"))
+        for table, table_rows in rows.items():
+            self.wh.insert_rows(conn, schema.CDM[table], table_rows)
+        self.wh.insert_rows(conn, schema.provenance, provenance)
+
+    def _maybe_crash(self) -> None:
+        """Fault injection for the crash-and-resume test: die inside the open transaction."""
+        self._batches += 1
+        if self._crash_after and self._batches >= self._crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    # -- identities, persons, visits ----------------------------------------------------------
+
+    def _identities(self, ipps: set[str]) -> dict[str, PatientIdentity]:
+        if not ipps:
+            return {}
+        t = schema.patient
+        with self.wh.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.ipp.in_(sorted(ipps)))).mappings().all()
+        fields = PatientIdentity.__dataclass_fields__
+        return {r["ipp"]: PatientIdentity(**{k: r[k] for k in fields}) for r in rows}
+
+    def _person_ids(self, conn: Connection, ipps: set[str]) -> dict[str, int]:
+        if not ipps:
+            return {}
+        t = schema.patient
+        found = conn.execute(
+            select(t.c.ipp, t.c.person_id, t.c.birth_date).where(t.c.ipp.in_(sorted(ipps)))
+        ).all()
+        # A patient known only by IPP (no birth date) cannot have a valid OMOP person.
+        return {ipp: pid for ipp, pid, birth in found if birth is not None}
+
+    def _upsert_identities(self, conn: Connection, identities: list[PatientIdentity]) -> None:
+        if not identities:
+            return
+        t, person = schema.patient, schema.CDM["person"]
+        self.concepts.ensure_standard(conn)
+        latest = {i.ipp: i for i in identities}  # the last statement about a patient wins
+        existing = {
+            r.ipp: r
+            for r in conn.execute(select(t.c.ipp, t.c.patient_id, t.c.person_id).where(t.c.ipp.in_(sorted(latest))))
+        }
+        now = datetime.now()
+        next_patient = self.wh.next_id(conn, t, "patient_id")
+        next_person = max(self.wh.next_id(conn, t, "person_id"), self.wh.next_id(conn, person, "person_id"))
+        for ipp, ident in latest.items():
+            values = {k: getattr(ident, k) for k in PatientIdentity.__dataclass_fields__}
+            if ipp in existing:
+                known = {k: v for k, v in values.items() if v is not None}
+                conn.execute(update(t).where(t.c.ipp == ipp).values(**known, updated_at=now))
+                person_id = existing[ipp].person_id
+                conn.execute(delete(person).where(person.c.person_id == person_id))
+                birth = conn.execute(select(t.c.birth_date, t.c.sex).where(t.c.ipp == ipp)).one()
+                birth_date, sex = birth.birth_date, birth.sex
+            else:
+                person_id = next_person
+                next_person += 1
+                conn.execute(
+                    t.insert().values(**values, patient_id=next_patient, person_id=person_id, updated_at=now)
+                )
+                next_patient += 1
+                birth_date, sex = ident.birth_date, ident.sex
+            if birth_date is not None:
+                conn.execute(person.insert().values(**self._person_row(person_id, ipp, birth_date, sex)))
+
+    def _person_row(self, person_id: int, ipp: str, birth_date: date, sex: str | None) -> dict:
+        shifted = self.pseudonymiser.shift_date(birth_date, ipp)
+        return {
+            "person_id": person_id,
+            "gender_concept_id": {"M": c.MALE, "F": c.FEMALE}.get(sex or "", c.UNKNOWN),
+            "year_of_birth": shifted.year,
+            "month_of_birth": shifted.month,
+            "race_concept_id": 0,
+            "ethnicity_concept_id": 0,
+            "person_source_value": self.pseudonymous_id(ipp),
+            "gender_source_value": sex,
+        }
+
+    def pseudonymous_id(self, ipp: str) -> str:
+        """Stable research identifier for a patient; not reversible without the secret."""
+        return "P" + hmac.new(self.secret, ipp.encode(), hashlib.sha256).hexdigest()[:15]
+
+    def _visit(self, conn: Connection, ids: _IdAllocator, person_id: int, day: date, doc: RawDocument) -> int:
+        """One visit per patient, day and document type (the source systems give no stay id)."""
+        v = schema.CDM["visit_occurrence"]
+        source = (doc.doc_type or "document")[:50]
+        found = conn.execute(
+            select(v.c.visit_occurrence_id).where(
+                v.c.person_id == person_id, v.c.visit_start_date == day, v.c.visit_source_value == source
+            )
+        ).scalar()
+        if found is not None:
+            return int(found)
+        kind = source.lower()
+        concept = c.ER_VISIT if kind in ER_TYPES else c.OUTPATIENT_VISIT if kind in OUTPATIENT_TYPES else c.INPATIENT_VISIT
+        visit_id = ids.next("visit_occurrence")
+        conn.execute(
+            v.insert().values(
+                visit_occurrence_id=visit_id,
+                person_id=person_id,
+                visit_concept_id=concept,
+                visit_start_date=day,
+                visit_end_date=day,
+                visit_type_concept_id=c.EHR,
+                visit_source_value=source,
+            )
+        )
+        return visit_id
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def _start_run(self, started: datetime, paths: Sequence[Path]) -> int:
+        with self.wh.begin() as conn:
+            run_id = self.wh.next_id(conn, schema.run, "run_id")
+            conn.execute(
+                schema.run.insert().values(
+                    run_id=run_id,
+                    command=f"ingest ({len(paths)} chemin(s))",
+                    system=self.system,
+                    started_at=started,
+                    status="running",
+                )
+            )
+        return run_id
+
+    def _finish_run(self, run_id: int, report: IngestReport) -> None:
+        summary = f"added={report.added} duplicates={report.duplicates} errors={len(report.errors)}"
+        with self.wh.begin() as conn:
+            conn.execute(
+                update(schema.run)
+                .where(schema.run.c.run_id == run_id)
+                .values(finished_at=datetime.now(), status="done", summary=summary)
+            )
+
+
+class _IdAllocator:
+    """Hands out the next identifiers of each table within one transaction."""
+
+    TABLES = {
+        "note": (lambda: schema.CDM["note"], "note_id"),
+        "document": (lambda: schema.document, "document_id"),
+        "visit_occurrence": (lambda: schema.CDM["visit_occurrence"], "visit_occurrence_id"),
+        **{t: (lambda t=t: schema.CDM[t], col) for t, col in ID_COLUMN.items()},
+    }
+
+    def __init__(self, wh: Warehouse, conn: Connection) -> None:
+        self.wh, self.conn = wh, conn
+        self._next: dict[str, int] = {}
+
+    def next(self, name: str) -> int:
+        if name not in self._next:
+            table, column = self.TABLES[name]
+            self._next[name] = self.wh.next_id(self.conn, table(), column)
+        value = self._next[name]
+        self._next[name] += 1
+        return value
+
+
+def _qualifier(m: Mention) -> str:
+    if m.negation:
+        return "negated"
+    if m.hypothesis:
+        return "hypothetical"
+    if m.family:
+        return "family"
+    return "affirmed"

@@ -1,0 +1,24 @@
+"""Assemble the ingest pipeline from the settings: the one place the CLI, demo and bench use."""
+
+from __future__ import annotations
+
+from hopia.data.ingest.pipeline import IngestPipeline
+from hopia.platform.config import Settings, get_settings
+from hopia.platform.warehouse import Warehouse, open_warehouse
+
+
+def build_pipeline(settings: Settings | None = None, warehouse: Warehouse | None = None) -> IngestPipeline:
+    from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
+    from hopia.data.pseudo import Pseudonymiser
+
+    settings = settings or get_settings()
+    get_nlp()  # build or load the cached pipeline now, not in the middle of the first batch
+    secret = settings.resolved_secret()
+    return IngestPipeline(
+        warehouse=warehouse or open_warehouse(settings),
+        pseudonymiser=Pseudonymiser(secret),
+        extract=lambda texts: extract(texts, batch_size=settings.nlp.batch_size),
+        system=PIPELINE_SYSTEM,
+        secret=secret,
+        batch_size=settings.nlp.batch_size,
+    )

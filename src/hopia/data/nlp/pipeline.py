@@ -1,0 +1,322 @@
+"""The EDS-NLP rule pipeline: one declarative definition, its build, and a disk cache.
+
+Building ``eds.cim10`` costs ~30-60 s and ~400 MB, so the built pipeline is pickled once per
+definition under ``<settings.cache_dir>/nlp/pipeline-<fingerprint>.pkl`` and loaded by later
+processes (a few seconds). The fingerprint hashes the definition and the library versions, so a
+change to either writes a new file; stale files are pruned.
+
+A pickle is code: the cache folder is created with mode 0700 and a file that is not ours or is
+writable by others is never loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import pickle
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from hopia import __version__ as HOPIA_VERSION
+
+if TYPE_CHECKING:
+    import edsnlp
+    from spacy.tokens import Doc, Span
+
+log = logging.getLogger(__name__)
+
+PipeSpec = tuple[str, str, dict[str, Any]]  # (factory, name, config)
+
+
+@dataclass(frozen=True)
+class SortedGroupsGetter:
+    """Span getter over several span groups, yielding spans sorted by position.
+
+    EDS-NLP qualifiers consume entities assuming they are sorted (``consume_spans``); a plain
+    list of groups yields them group by group, and entities after the first out-of-order one
+    silently go unqualified. A frozen dataclass so that it pickles by reference and has a stable
+    ``repr`` for the fingerprint.
+    """
+
+    groups: tuple[str, ...]
+
+    def __call__(self, doclike: Doc | Span) -> list[Span]:
+        doc = doclike.doc if hasattr(doclike, "doc") else doclike
+        spans = [s for g in self.groups if g in doc.spans for s in doc.spans[g]]
+        if doc is not doclike:  # a Span: keep what touches it, as edsnlp's get_spans does
+            spans = [s for s in spans if not (s.end < doclike.start or s.start > doclike.end)]
+        spans.sort(key=lambda s: (s.start, s.end))
+        return spans
+
+
+SCORES: tuple[tuple[str, str], ...] = (
+    ("eds.charlson", "charlson"),
+    ("eds.sofa", "sofa"),
+    ("eds.emergency_priority", "emergency_priority"),
+    ("eds.emergency_gemsa", "emergency_gemsa"),
+    ("eds.emergency_ccmu", "emergency_ccmu"),
+    ("eds.elston_ellis", "elston_ellis"),
+)
+
+# edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10 only.
+COMORBIDITIES: tuple[str, ...] = (
+    "aids",
+    "alcohol",
+    "cerebrovascular_accident",
+    "ckd",
+    "congestive_heart_failure",
+    "connective_tissue_disease",
+    "copd",
+    "dementia",
+    "diabetes",
+    "hemiplegia",
+    "leukemia",
+    "liver_disease",
+    "lymphoma",
+    "myocardial_infarction",
+    "peptic_ulcer_disease",
+    "peripheral_vascular_disease",
+    "solid_tumor",
+    "tobacco",
+)
+
+# Every entity pipe writes into its own span group (never doc.ents, which drops overlaps).
+_NER: tuple[PipeSpec, ...] = (
+    (
+        "eds.dates",
+        "dates",
+        {"span_setter": {"dates": ["date"], "durations": ["duration"]}},
+    ),
+    ("eds.quantities", "quantities", {"span_setter": {"quantities": True}}),
+    ("eds.drugs", "drugs", {"span_setter": {"drug": True}}),
+    ("eds.cim10", "cim10", {"span_setter": {"cim10": True}}),
+    ("eds.covid", "covid", {"span_setter": {"covid": True}}),
+    ("eds.tnm", "tnm", {"span_setter": {"tnm": True}}),
+    ("eds.adicap", "adicap", {"span_setter": {"adicap": True}}),
+    *((f, n, {"span_setter": {n: True}}) for f, n in SCORES),
+    *((f"eds.{n}", n, {"span_setter": {n: True}}) for n in COMORBIDITIES),
+)
+
+ENTITY_GROUPS: tuple[str, ...] = tuple(g for _, _, cfg in _NER for g in cfg["span_setter"])
+_QUALIFIED = SortedGroupsGetter(ENTITY_GROUPS)
+
+#: The pipeline, in order. ``sections`` must keep that name: family/history look it up by name.
+PIPELINE: tuple[PipeSpec, ...] = (
+    ("eds.sentences", "sentences", {}),
+    ("eds.normalizer", "normalizer", {}),
+    ("eds.sections", "sections", {}),
+    *_NER,
+    ("eds.negation", "negation", {"span_getter": _QUALIFIED}),
+    ("eds.hypothesis", "hypothesis", {"span_getter": _QUALIFIED}),
+    ("eds.family", "family", {"span_getter": _QUALIFIED, "use_sections": True}),
+    ("eds.history", "history", {"span_getter": _QUALIFIED, "use_sections": True}),
+    ("eds.reported_speech", "reported_speech", {"span_getter": _QUALIFIED}),
+)
+
+
+def fingerprint(definition: Sequence[PipeSpec] | None = None) -> str:
+    """sha256 of the pipeline definition and of the versions that shape the pickle."""
+    definition = PIPELINE if definition is None else definition
+    payload = {
+        "definition": [[f, n, cfg] for f, n, cfg in definition],
+        "edsnlp": version("edsnlp"),
+        "spacy": version("spacy"),
+        "hopia": HOPIA_VERSION,
+        "python": list(sys.version_info[:2]),  # pickles are not portable across CPythons
+    }
+    text = json.dumps(payload, sort_keys=True, default=repr, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+PIPELINE_FINGERPRINT: str = fingerprint()
+PIPELINE_SYSTEM: str = (
+    f"hopia-nlp {HOPIA_VERSION} / edsnlp {version('edsnlp')} / {PIPELINE_FINGERPRINT[:12]}"
+)
+
+
+@contextlib.contextmanager
+def _quiet_edsnlp() -> Iterator[None]:
+    # edsnlp logs build-time notices through loguru ("Sections is still in Beta", no `tables`
+    # pipe...) which would clutter the CLI's stderr.
+    try:
+        from loguru import logger
+    except ImportError:  # pragma: no cover - loguru is an edsnlp dependency
+        yield
+        return
+    logger.disable("edsnlp")
+    try:
+        yield
+    finally:
+        logger.enable("edsnlp")
+
+
+def build_nlp(
+    definition: Sequence[PipeSpec] | None = None, *, include_cim10: bool = True
+) -> edsnlp.Pipeline:
+    """Build the pipeline from its definition (slow with ``eds.cim10``: ~30-60 s).
+
+    Parameters
+    ----------
+    definition : (factory, name, config) triples; default :data:`PIPELINE`.
+    include_cim10 : drop ``eds.cim10`` when False (cheap pipelines for tests and tools).
+    """
+    import edsnlp
+
+    definition = PIPELINE if definition is None else definition
+    nlp = edsnlp.blank("eds")
+    with _quiet_edsnlp():
+        for factory, name, config in definition:
+            if not include_cim10 and factory == "eds.cim10":
+                continue
+            nlp.add_pipe(factory, name=name, config=dict(config))
+    return nlp
+
+
+# --- disk cache ---------------------------------------------------------------------------
+
+Source = Literal["built", "loaded"]
+
+
+def cache_path(cache_dir: Path, fp: str) -> Path:
+    """Where the pickle of the pipeline with fingerprint ``fp`` lives."""
+    return Path(cache_dir) / "nlp" / f"pipeline-{fp}.pkl"
+
+
+def _private_dir(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _is_trusted(path: Path) -> bool:
+    """Ours and writable by nobody else (checked for the file and its folder)."""
+    for p in (path, path.parent):
+        st = p.stat()
+        if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _build_lock(path: Path) -> Iterator[None]:
+    # Concurrent cold processes (parallel CLI runs, pytest-xdist) wait for the first builder
+    # instead of each paying the build.
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _write_atomic(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pipeline-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    for stale in folder.glob("pipeline-*.pkl"):
+        if stale != keep:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                stale.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def load_or_build(
+    cache_dir: Path, definition: Sequence[PipeSpec] | None = None
+) -> tuple[edsnlp.Pipeline, Source]:
+    """Load the pickled pipeline for ``definition`` from ``cache_dir``, or build and store it.
+
+    Returns
+    -------
+    The pipeline and whether it was ``"built"`` or ``"loaded"``.
+    """
+    definition = PIPELINE if definition is None else definition
+    path = cache_path(cache_dir, fingerprint(definition))
+    folder = _private_dir(path.parent)
+    with _build_lock(path):
+        if path.exists():
+            if not _is_trusted(path):
+                log.warning("%s: cache NLP ignoré (propriétaire ou droits non sûrs)", path)
+                return build_nlp(definition), "built"
+            t0 = time.perf_counter()
+            try:
+                with path.open("rb") as fh:
+                    nlp = pickle.load(fh)
+                log.info("pipeline NLP chargé depuis %s en %.1f s", path, time.perf_counter() - t0)
+                return nlp, "loaded"
+            except Exception as exc:  # a truncated or incompatible file: rebuild over it
+                log.warning("%s: cache NLP illisible (%s), reconstruction", path, exc)
+        t0 = time.perf_counter()
+        nlp = build_nlp(definition)
+        log.info("pipeline NLP construit en %.1f s", time.perf_counter() - t0)
+        if _is_trusted(folder):
+            _write_atomic(nlp, path)
+            _prune(folder, keep=path)
+        else:
+            log.warning("%s: dossier de cache non sûr, pipeline non mis en cache", folder)
+        return nlp, "built"
+
+
+_lock = threading.Lock()
+_nlp: edsnlp.Pipeline | None = None
+_source: Source | None = None
+
+
+def get_nlp(cache: bool = True) -> edsnlp.Pipeline:
+    """The process-wide pipeline, built or loaded on first use.
+
+    Parameters
+    ----------
+    cache : when False, build a fresh pipeline, bypassing both the singleton and the disk cache
+        (for tests of the cache itself; slow).
+    """
+    global _nlp, _source
+    if not cache:
+        return build_nlp()
+    with _lock:
+        if _nlp is None:
+            from hopia.platform.config import get_settings
+
+            settings = get_settings()
+            if settings.nlp.cache_pipeline:
+                _nlp, _source = load_or_build(settings.cache_dir)
+            else:
+                _nlp, _source = build_nlp(), "built"
+        return _nlp
+
+
+def nlp_source() -> Source | None:
+    """How the singleton came to be: ``"built"`` in this process, ``"loaded"`` from disk, or
+    None before the first :func:`get_nlp`."""
+    return _source
+
+
+def pipe_names(definition: Iterable[PipeSpec] | None = None) -> list[str]:
+    """Component names of a definition, in order."""
+    return [name for _, name, _ in (PIPELINE if definition is None else definition)]

@@ -1,0 +1,199 @@
+"""From NLP mentions to OMOP rows.
+
+Every mention goes to ``note_nlp`` with its qualifiers. Mentions that are affirmed, about the
+patient and not hypothetical also become clinical facts: conditions (CIM-10 codes, EDS-NLP
+comorbidities, COVID), drug exposures (ATC), measurements (quantities and scores) and
+observations (TNM, ADICAP, alcohol, tobacco). History mentions are facts about the patient too:
+they are kept, with ``condition_status_source_value = 'antecedent'``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from hopia.data.omop.concepts import NLP, cim10_display
+
+# EDS-NLP comorbidity pipes -> a representative CIM-10 code (category level).
+COMORBIDITY_CIM10 = {
+    "aids": "B24",
+    "cerebrovascular_accident": "I64",
+    "ckd": "N18",
+    "congestive_heart_failure": "I50",
+    "connective_tissue_disease": "M35",
+    "copd": "J44",
+    "dementia": "F03",
+    "diabetes": "E14",
+    "hemiplegia": "G81",
+    "hypertension": "I10",
+    "leukemia": "C95",
+    "liver_disease": "K76",
+    "lymphoma": "C85",
+    "myocardial_infarction": "I21",
+    "peptic_ulcer_disease": "K27",
+    "peripheral_vascular_disease": "I73",
+    "solid_tumor": "C80",
+    "covid": "U07.1",
+}
+OBSERVATION_LABELS = {"tnm", "adicap", "alcohol", "tobacco"}
+NOT_FACTS = {"date", "duration", "sections"}
+
+
+class Mention(Protocol):
+    """What mapping needs from an NLP entity (``hopia.data.nlp.Entity`` satisfies it)."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    negation: bool
+    hypothesis: bool
+    family: bool
+    history: bool
+    reported_speech: bool
+    codes: dict[str, str]
+    pipe: str
+    lexical_variant: str
+    section: str | None
+    value: Any
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class NoteContext:
+    note_id: int
+    person_id: int
+    visit_occurrence_id: int | None
+    note_date: date
+
+
+def is_fact(m: Mention) -> bool:
+    """Affirmed, about the patient, not hypothetical."""
+    return not (m.negation or m.hypothesis or m.family)
+
+
+def coded_concept(m: Mention) -> tuple[str, str] | None:
+    """(vocabulary, code) for a mention, when it has one."""
+    if m.label == "cim10" and m.codes.get("cim10"):
+        return "CIM10", cim10_display(m.codes["cim10"])
+    if m.label in COMORBIDITY_CIM10:
+        return "CIM10", COMORBIDITY_CIM10[m.label]
+    if m.codes.get("atc"):
+        return "ATC", m.codes["atc"]
+    return None
+
+
+def target_table(m: Mention) -> str | None:
+    """The clinical table a fact goes to, or None when it stays in note_nlp only."""
+    if not is_fact(m) or m.label in NOT_FACTS:
+        return None
+    if m.label in COMORBIDITY_CIM10 or m.label == "cim10":
+        # EDS-NLP comorbidity status 0 means the pipe found the disorder excluded.
+        return None if m.value in (0, "0") else "condition_occurrence"
+    if m.codes.get("atc"):
+        return "drug_exposure"
+    if m.label in OBSERVATION_LABELS:
+        return "observation"
+    if isinstance(m.value, int | float) and not isinstance(m.value, bool):
+        return "measurement"
+    return None
+
+
+def modifiers(m: Mention) -> str:
+    return json.dumps(
+        {
+            "label": m.label,
+            "pipe": m.pipe,
+            "negation": m.negation,
+            "hypothesis": m.hypothesis,
+            "family": m.family,
+            "history": m.history,
+            "reported_speech": m.reported_speech,
+            "codes": m.codes,
+            "section": m.section,
+            "value": m.value,
+            "unit": m.unit,
+        },
+        ensure_ascii=False,
+        default=str,
+    )[:2000]
+
+
+def note_nlp_row(
+    m: Mention, ctx: NoteContext, note_nlp_id: int, concept_id: int, system: str, text: str
+) -> dict[str, Any]:
+    lo, hi = max(0, m.start - 60), min(len(text), m.end + 60)
+    return {
+        "note_nlp_id": note_nlp_id,
+        "note_id": ctx.note_id,
+        "section_concept_id": 0,
+        "snippet": text[lo:hi].replace("\n", " ")[:250],
+        "offset": f"{m.start}-{m.end}",
+        "lexical_variant": m.text[:250],
+        "note_nlp_concept_id": concept_id,
+        "note_nlp_source_concept_id": concept_id,
+        "nlp_system": system,
+        "nlp_date": date.today(),
+        "term_exists": "Y" if is_fact(m) else "N",
+        "term_temporal": "history" if m.history else "present",
+        "term_modifiers": modifiers(m),
+    }
+
+
+def fact_row(table: str, m: Mention, ctx: NoteContext, row_id: int, concept_id: int) -> dict:
+    """The clinical row for a fact; ``concept_id`` is 0 when the mention has no code."""
+    base = {"person_id": ctx.person_id, "visit_occurrence_id": ctx.visit_occurrence_id}
+    source = m.text[:50]
+    if table == "condition_occurrence":
+        return base | {
+            "condition_occurrence_id": row_id,
+            "condition_concept_id": concept_id,
+            "condition_start_date": ctx.note_date,
+            "condition_type_concept_id": NLP,
+            "condition_source_value": source,
+            "condition_source_concept_id": concept_id,
+            "condition_status_source_value": "antecedent" if m.history else None,
+        }
+    if table == "drug_exposure":
+        return base | {
+            "drug_exposure_id": row_id,
+            "drug_concept_id": concept_id,
+            "drug_exposure_start_date": ctx.note_date,
+            "drug_exposure_end_date": ctx.note_date,
+            "drug_type_concept_id": NLP,
+            "drug_source_value": source,
+            "drug_source_concept_id": concept_id,
+        }
+    if table == "measurement":
+        return base | {
+            "measurement_id": row_id,
+            "measurement_concept_id": 0,
+            "measurement_date": ctx.note_date,
+            "measurement_type_concept_id": NLP,
+            "value_as_number": float(m.value),
+            "measurement_source_value": m.label[:50],
+            "unit_source_value": (m.unit or "")[:50] or None,
+            "value_source_value": source,
+        }
+    if table == "observation":
+        return base | {
+            "observation_id": row_id,
+            "observation_concept_id": 0,
+            "observation_date": ctx.note_date,
+            "observation_type_concept_id": NLP,
+            "value_as_string": str(m.codes.get(m.label) or m.value or m.text)[:60],
+            "observation_source_value": m.label[:50],
+            "value_source_value": source,
+        }
+    raise ValueError(f"no mapping to {table}")
+
+
+ID_COLUMN = {
+    "condition_occurrence": "condition_occurrence_id",
+    "drug_exposure": "drug_exposure_id",
+    "measurement": "measurement_id",
+    "observation": "observation_id",
+    "note_nlp": "note_nlp_id",
+}

@@ -1,0 +1,93 @@
+"""Warehouse: migrations, spaces, bulk inserts — on DuckDB and, when a server answers, PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from hopia.platform.exceptions import WarehouseError
+from hopia.platform.warehouse import Warehouse, open_warehouse, schema
+from hopia.platform.warehouse.migrations import MIGRATIONS, current_version
+from tests.platform.pg import postgres_url
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def wh(request: pytest.FixtureRequest, tmp_path) -> Warehouse:
+    if request.param == "duckdb":
+        warehouse = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+        yield warehouse
+        warehouse.close()
+    else:
+        with postgres_url() as url:
+            warehouse = Warehouse(url)
+            yield warehouse
+            warehouse.close()
+
+
+def test_migrations_create_the_three_spaces(wh: Warehouse) -> None:
+    # DuckDB qualifies schema names with the catalogue ("w.omop"); PostgreSQL does not.
+    names = {n.rsplit(".", 1)[-1] for n in inspect(wh.engine).get_schema_names()}
+    assert {schema.OMOP, schema.IDENTIFIED, schema.META} <= names
+    omop = set(inspect(wh.engine).get_table_names(schema=schema.OMOP))
+    assert {"person", "note", "note_nlp", "condition_occurrence", "concept", "hopia_provenance"} <= omop
+    assert len(schema.CDM) == 39  # every CDM 5.4 table
+    identified = set(inspect(wh.engine).get_table_names(schema=schema.IDENTIFIED))
+    assert identified == {"patient", "document", "phi_span"}
+    # Nothing identifying in the research space: no name or text-of-origin column.
+    with wh.engine.connect() as conn:
+        for table in omop:
+            columns = set(conn.execute(text(f'SELECT * FROM omop."{table}" LIMIT 0')).keys())
+            assert not columns & {"family_name", "given_name", "ipp", "nir", "text"}
+
+
+def test_migrations_are_versioned_and_idempotent(wh: Warehouse) -> None:
+    with wh.begin() as conn:
+        assert current_version(conn) == MIGRATIONS[-1].version
+    again = Warehouse(wh.url)  # reopening applies nothing twice
+    with again.engine.connect() as conn:
+        versions = conn.execute(select(schema.schema_migrations.c.version)).scalars().all()
+    assert versions == [m.version for m in MIGRATIONS]
+    again.close()
+
+
+def test_bulk_insert_and_rollback(wh: Warehouse) -> None:
+    person = schema.CDM["person"]
+    rows = [
+        {"person_id": i, "gender_concept_id": 8507, "year_of_birth": 1950 + i, "race_concept_id": 0,
+         "ethnicity_concept_id": 0, "month_of_birth": None}
+        for i in range(1, 501)
+    ]
+    with wh.begin() as conn:
+        assert wh.insert_rows(conn, person, rows) == 500
+    with pytest.raises(RuntimeError), wh.begin() as conn:
+        wh.insert_rows(conn, person, [dict(rows[0], person_id=9999)])
+        raise RuntimeError("crash inside the transaction")
+    with wh.engine.connect() as conn:
+        ids = conn.execute(select(person.c.person_id).order_by(person.c.person_id)).scalars().all()
+        year = conn.execute(select(person.c.year_of_birth).where(person.c.person_id == 10)).scalar()
+    assert ids == list(range(1, 501))
+    assert year == 1960
+
+
+def test_note_nlp_offset_column_is_quoted_everywhere(wh: Warehouse) -> None:
+    # "offset" is a reserved word in SQL: the portable layer must quote it on both engines.
+    nlp = schema.CDM["note_nlp"]
+    row = {"note_nlp_id": 1, "note_id": 1, "offset": "3-9", "lexical_variant": "fièvre", "nlp_date": date.today()}
+    with wh.begin() as conn:
+        wh.insert_rows(conn, nlp, [row])
+        assert conn.execute(select(nlp.c.offset)).scalar() == "3-9"
+
+
+def test_unreachable_warehouse_is_a_clear_error() -> None:
+    with pytest.raises(WarehouseError, match="Entrepôt inaccessible") as info:
+        Warehouse("postgresql+psycopg2://nobody:secret@127.0.0.1:1/none")
+    assert "secret" not in str(info.value)  # the password is never printed
+
+
+def test_default_warehouse_is_embedded_duckdb(hopia_home) -> None:
+    wh = open_warehouse()
+    assert wh.dialect == "duckdb"
+    assert (hopia_home / "warehouse.duckdb").exists()
+    wh.close()
