@@ -15,12 +15,17 @@ def _ruff() -> str:
 
 
 def test_ruff_lint() -> None:
-    result = subprocess.run([_ruff(), "check", "src", "tests", "bench"], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [_ruff(), "check", "src", "tests", "bench"], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
     result = subprocess.run(
-        [_ruff(), "format", "--check", "src", "tests", "bench"], cwd=REPO, capture_output=True, text=True
+        [_ruff(), "format", "--check", "src", "tests", "bench"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -18,7 +18,9 @@ def postgres_url() -> Iterator[str]:
     import psycopg2
 
     try:
-        admin = psycopg2.connect(host=PG_HOST, port=5432, user=PG_USER, dbname="postgres", connect_timeout=3)
+        admin = psycopg2.connect(
+            host=PG_HOST, port=5432, user=PG_USER, dbname="postgres", connect_timeout=3
+        )
     except psycopg2.OperationalError as exc:
         pytest.skip(f"no PostgreSQL server answers on {PG_HOST}:5432 ({exc.__class__.__name__})")
     admin.autocommit = True

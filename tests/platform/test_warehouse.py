@@ -1,4 +1,4 @@
-"""Warehouse: migrations, spaces, bulk inserts — on DuckDB and, when a server answers, PostgreSQL."""
+"""Warehouse: migrations, spaces, bulk inserts, on DuckDB and PostgreSQL (when one answers)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,14 @@ def test_migrations_create_the_three_spaces(wh: Warehouse) -> None:
     names = {n.rsplit(".", 1)[-1] for n in inspect(wh.engine).get_schema_names()}
     assert {schema.OMOP, schema.IDENTIFIED, schema.META} <= names
     omop = set(inspect(wh.engine).get_table_names(schema=schema.OMOP))
-    assert {"person", "note", "note_nlp", "condition_occurrence", "concept", "hopia_provenance"} <= omop
+    assert {
+        "person",
+        "note",
+        "note_nlp",
+        "condition_occurrence",
+        "concept",
+        "hopia_provenance",
+    } <= omop
     assert len(schema.CDM) == 39  # every CDM 5.4 table
     identified = set(inspect(wh.engine).get_table_names(schema=schema.IDENTIFIED))
     assert identified == {"patient", "document", "phi_span"}
@@ -55,8 +62,14 @@ def test_migrations_are_versioned_and_idempotent(wh: Warehouse) -> None:
 def test_bulk_insert_and_rollback(wh: Warehouse) -> None:
     person = schema.CDM["person"]
     rows = [
-        {"person_id": i, "gender_concept_id": 8507, "year_of_birth": 1950 + i, "race_concept_id": 0,
-         "ethnicity_concept_id": 0, "month_of_birth": None}
+        {
+            "person_id": i,
+            "gender_concept_id": 8507,
+            "year_of_birth": 1950 + i,
+            "race_concept_id": 0,
+            "ethnicity_concept_id": 0,
+            "month_of_birth": None,
+        }
         for i in range(1, 501)
     ]
     with wh.begin() as conn:
@@ -74,7 +87,13 @@ def test_bulk_insert_and_rollback(wh: Warehouse) -> None:
 def test_note_nlp_offset_column_is_quoted_everywhere(wh: Warehouse) -> None:
     # "offset" is a reserved word in SQL: the portable layer must quote it on both engines.
     nlp = schema.CDM["note_nlp"]
-    row = {"note_nlp_id": 1, "note_id": 1, "offset": "3-9", "lexical_variant": "fièvre", "nlp_date": date.today()}
+    row = {
+        "note_nlp_id": 1,
+        "note_id": 1,
+        "offset": "3-9",
+        "lexical_variant": "fièvre",
+        "nlp_date": date.today(),
+    }
     with wh.begin() as conn:
         wh.insert_rows(conn, nlp, [row])
         assert conn.execute(select(nlp.c.offset)).scalar() == "3-9"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import typer
 from rich.columns import Columns
@@ -36,14 +35,18 @@ def demo(
             f"CHU synthétique : {patients} patients, {len(corpus.documents)} documents "
             f"(+ fichiers PDF/DOCX/HL7/FHIR) dans {corpus_dir}"
         )
-        with console.status("Chargement du pipeline de TAL (mis en cache après le premier lancement)…"):
+        with console.status(
+            "Chargement du pipeline de TAL (mis en cache après le premier lancement)…"
+        ):
             wh = Warehouse(f"duckdb:///{(root / 'warehouse.duckdb').resolve()}")
             pipeline = build_pipeline(settings, warehouse=wh)
         pipeline.load_patients(corpus_dir / "patients.jsonl")
         inputs = [corpus_dir / "documents.jsonl", corpus_dir / "files"]
         with progress_bar() as bar:
             task = bar.add_task("Intégration", total=None)
-            report = pipeline.run([p for p in inputs if p.exists()], on_progress=lambda n: bar.advance(task, n))
+            report = pipeline.run(
+                [p for p in inputs if p.exists()], on_progress=lambda n: bar.advance(task, n)
+            )
         summary = demo_summary(wh, report)
     _print(summary, wh.url)
 
@@ -52,12 +55,18 @@ def _print(s, url: str) -> None:  # noqa: ANN001 - DemoSummary, imported lazily
     head = Table(title="Intégration", show_header=False)
     head.add_row("Documents intégrés", str(s.documents))
     head.add_row("Erreurs (fichiers invalides)", str(s.errors))
-    head.add_row("Débit", f"{s.docs_per_second:.1f} documents/s ({s.chars_per_second / 1000:.0f} k caractères/s)")
+    head.add_row(
+        "Débit",
+        f"{s.docs_per_second:.1f} documents/s ({s.chars_per_second / 1000:.0f} k caractères/s)",
+    )
     head.add_row("Patients", str(s.persons))
     head.add_row("Mentions extraites", str(s.mentions_total))
     head.add_row(
         "Affirmées / niées / hypothétiques / familiales",
-        " / ".join(f"{s.qualifier_share.get(k, 0):.0%}" for k in ("affirmed", "negated", "hypothetical", "family")),
+        " / ".join(
+            f"{s.qualifier_share.get(k, 0):.0%}"
+            for k in ("affirmed", "negated", "hypothetical", "family")
+        ),
     )
     console.print(head)
     by_type = Table(title="Mentions par type")

@@ -13,7 +13,10 @@ from hopia.cli._common import console, err_console, handle_errors, progress_bar
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Fichiers ou dossiers à intégrer.", exists=True),
     patients: Path | None = typer.Option(
-        None, "--patients", help="Registre des patients (JSONL ou CSV) à charger d'abord.", exists=True
+        None,
+        "--patients",
+        help="Registre des patients (JSONL ou CSV) à charger d'abord.",
+        exists=True,
     ),
 ) -> None:
     from hopia.data.ingest.readers import iter_paths
@@ -59,4 +62,6 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
     for source, reason in report.errors[:20]:
         err_console.print(f"[yellow]Erreur[/yellow] {source} : {reason}")
     if len(report.errors) > 20:
-        err_console.print(f"… et {len(report.errors) - 20} autre(s) erreur(s) (table hopia_id.document)")
+        err_console.print(
+            f"… et {len(report.errors) - 20} autre(s) erreur(s) (table hopia_id.document)"
+        )

@@ -17,9 +17,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.command("synth", help="Générer un CHU synthétique (patients, séjours, documents, annotations).")(
-    synth.synth
-)
+app.command(
+    "synth", help="Générer un CHU synthétique (patients, séjours, documents, annotations)."
+)(synth.synth)
 app.command("ingest", help="Intégrer des documents : lecture, pseudonymisation, TAL, entrepôt.")(
     ingest.ingest
 )

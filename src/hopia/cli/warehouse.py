@@ -34,8 +34,12 @@ def stats() -> None:
 
 @app.command("load-omop")
 def load_omop(
-    path: Path = typer.Argument(..., help="Jeu OMOP CDM 5.4 en CSV : dossier ou archive zip.", exists=True),
-    replace: bool = typer.Option(False, "--replace", help="Remplacer les lignes dont l'identifiant existe."),
+    path: Path = typer.Argument(
+        ..., help="Jeu OMOP CDM 5.4 en CSV : dossier ou archive zip.", exists=True
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Remplacer les lignes dont l'identifiant existe."
+    ),
 ) -> None:
     """Charger un jeu OMOP CSV (tout ou rien, rechargement sans doublon)."""
     from hopia.data.omop.load_csv import load_omop as _load

@@ -28,7 +28,11 @@ def demo_summary(wh: Warehouse, report: IngestReport, example_chars: int = 900) 
     co, concept = schema.CDM["condition_occurrence"], schema.CDM["concept"]
     with wh.engine.connect() as conn:
         top = conn.execute(
-            select(concept.c.concept_code, concept.c.concept_name, func.count(co.c.person_id.distinct()))
+            select(
+                concept.c.concept_code,
+                concept.c.concept_name,
+                func.count(co.c.person_id.distinct()),
+            )
             .join(concept, concept.c.concept_id == co.c.condition_concept_id)
             .group_by(concept.c.concept_code, concept.c.concept_name)
             .order_by(func.count(co.c.person_id.distinct()).desc(), concept.c.concept_code)
@@ -36,15 +40,20 @@ def demo_summary(wh: Warehouse, report: IngestReport, example_chars: int = 900) 
         ).all()
         persons = conn.execute(select(func.count()).select_from(schema.CDM["person"])).scalar()
         doc, note = schema.document, schema.CDM["note"]
-        row = conn.execute(
-            select(doc.c.text, note.c.note_text)
-            .join(note, note.c.note_id == doc.c.note_id)
-            .where(doc.c.status == "done", doc.c.doc_type == "CRH")
-            .order_by(doc.c.document_id)
-            .limit(1)
-        ).first() or conn.execute(
-            select(doc.c.text, note.c.note_text).join(note, note.c.note_id == doc.c.note_id).limit(1)
-        ).first()
+        row = (
+            conn.execute(
+                select(doc.c.text, note.c.note_text)
+                .join(note, note.c.note_id == doc.c.note_id)
+                .where(doc.c.status == "done", doc.c.doc_type == "CRH")
+                .order_by(doc.c.document_id)
+                .limit(1)
+            ).first()
+            or conn.execute(
+                select(doc.c.text, note.c.note_text)
+                .join(note, note.c.note_id == doc.c.note_id)
+                .limit(1)
+            ).first()
+        )
     total = sum(report.qualifiers.values()) or 1
     return DemoSummary(
         documents=report.added,

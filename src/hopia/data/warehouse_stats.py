@@ -24,7 +24,9 @@ def warehouse_stats(wh: Warehouse) -> WarehouseStats:
     doc = schema.document
     nlp = schema.CDM["note_nlp"]
     with wh.engine.connect() as conn:
-        by_status = dict(conn.execute(select(doc.c.status, func.count()).group_by(doc.c.status)).all())
+        by_status = dict(
+            conn.execute(select(doc.c.status, func.count()).group_by(doc.c.status)).all()
+        )
         mentions: Counter[str] = Counter()
         for (modifiers,) in conn.execute(select(nlp.c.term_modifiers)):
             try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hopia.platform.exceptions import ConfigError
@@ -29,7 +29,9 @@ class NlpSettings(BaseModel):
 class Settings(BaseSettings):
     """Hopia settings. Every field can be set as ``HOPIA_<FIELD>`` (``HOPIA_NLP__BATCH_SIZE``)."""
 
-    model_config = SettingsConfigDict(env_prefix="HOPIA_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(
+        env_prefix="HOPIA_", env_nested_delimiter="__", populate_by_name=True
+    )
 
     home: Path = Field(Path(".hopia"), description="Folder for the embedded warehouse and caches.")
     warehouse_url: str | None = Field(
@@ -45,9 +47,8 @@ class Settings(BaseSettings):
     )
     cache_dir_override: Path | None = Field(
         None,
-        alias="cache_dir",
-        validation_alias="HOPIA_CACHE_DIR",
-        description="Folder for rebuildable artefacts (compiled NLP pipeline). Default <home>/cache.",
+        validation_alias=AliasChoices("cache_dir", "HOPIA_CACHE_DIR"),
+        description="Rebuildable artefacts (compiled NLP pipeline). Default <home>/cache.",
     )
     nlp: NlpSettings = Field(default_factory=NlpSettings)
 
@@ -92,5 +93,7 @@ def _yaml_values() -> dict[str, Any]:
 def get_settings() -> Settings:
     # Environment wins over the YAML file: pydantic-settings reads env for unset init values.
     file_values = _yaml_values()
-    env_keys = {k[len("HOPIA_") :].split("__")[0].lower() for k in os.environ if k.startswith("HOPIA_")}
+    env_keys = {
+        k[len("HOPIA_") :].split("__")[0].lower() for k in os.environ if k.startswith("HOPIA_")
+    }
     return Settings(**{k: v for k, v in file_values.items() if k not in env_keys})

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CSV fixtures are clearer on one line per row)
 """`load_omop`: folder or zip, all-or-nothing, idempotent, collisions refused."""
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def test_load_zip(wh: Warehouse, tmp_path: Path) -> None:
     assert load_omop(wh, archive).loaded["person"] == 2
 
 
-def test_changed_file_with_colliding_ids_is_refused_then_replaced(wh: Warehouse, tmp_path: Path) -> None:
+def test_changed_file_with_colliding_ids_is_refused_then_replaced(
+    wh: Warehouse, tmp_path: Path
+) -> None:
     load_omop(wh, _write_set(tmp_path / "v1"))
     changed = PERSON.replace("1954,3,12", "1955,3,12")
     with pytest.raises(OmopLoadError, match="person : 2 identifiant"):
@@ -137,5 +140,7 @@ def test_vocabulary_rows_are_replaced_by_a_newer_release(wh: Warehouse, tmp_path
     load_omop(wh, folder)
     concept = schema.CDM["concept"]
     with wh.engine.connect() as conn:
-        code = conn.execute(select(concept.c.concept_code).where(concept.c.concept_id == 8507)).scalar()
+        code = conn.execute(
+            select(concept.c.concept_code).where(concept.c.concept_id == 8507)
+        ).scalar()
     assert code == "M"

@@ -132,4 +132,6 @@ class DocxReader:
         text = _docx_text(path)
         if not text.strip():
             raise IngestError(path, "DOCX sans texte")
-        yield RawDocument(text=text, source_path=str(path), source_ref=str(path), format=self.format)
+        yield RawDocument(
+            text=text, source_path=str(path), source_ref=str(path), format=self.format
+        )

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
 from hopia.data.ingest import text as plain
+from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 TEXT_VALUE_TYPES = frozenset({"TX", "FT", "ST"})

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from hopia.data.ingest._base import RawDocument, ReadFailure
-from hopia.data.ingest.text import file_size, looks_like_text, normalise_newlines
+from hopia.data.ingest.text import decode_cp1252, file_size, looks_like_text, normalise_newlines
 from hopia.platform.exceptions import IngestError
 
 _SNIFF_BYTES = 8192
@@ -32,7 +32,7 @@ class _LineError(Exception):
 
 
 def _lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, bytes, str | None]]:
-    """``(line number, raw bytes, decoded text or None)`` for every line of the file."""
+    """``(line number, raw bytes, decoded text or None)`` of every line, without its newline."""
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
     encoding = next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
@@ -40,6 +40,7 @@ def _lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, bytes, str | Non
         wrapper = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")
         try:
             for lineno, line in enumerate(wrapper, start=1):
+                line = line.rstrip("\r\n")
                 yield lineno, line.encode("utf-8"), line
         except UnicodeDecodeError as exc:
             raise IngestError(path, f"encodage {encoding} invalide ({exc.reason})") from None
@@ -47,19 +48,18 @@ def _lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, bytes, str | Non
     if b"\x00" in head:
         raise IngestError(path, "fichier binaire ou corrompu (octets nuls)")
     for lineno, raw in enumerate(stream, start=1):
+        raw = raw.rstrip(b"\r\n")
         if lineno == 1:
             raw = raw.removeprefix(codecs.BOM_UTF8)
         yield lineno, raw, _decode_line(raw)
 
 
 def _decode_line(raw: bytes) -> str | None:
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return text if looks_like_text(text) else None
-    return None
+    try:
+        text: str | None = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = decode_cp1252(raw)
+    return text if text is not None and looks_like_text(text) else None
 
 
 def _string(record: dict[str, Any], key: str, *, required: bool = False) -> str | None:

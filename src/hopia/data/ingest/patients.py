@@ -25,13 +25,18 @@ def _identity(record: dict, where: str) -> PatientIdentity:
     ipp = str(record.get("ipp") or "").strip()
     if not ipp:
         raise IngestError(where, "enregistrement patient sans IPP")
-    values = {k: (str(record[k]).strip() or None) if record.get(k) not in (None, "") else None for k in FIELDS}
+    values = {
+        k: (str(record[k]).strip() or None) if record.get(k) not in (None, "") else None
+        for k in FIELDS
+    }
     values["ipp"] = ipp
     if values["birth_date"]:
         try:
             values["birth_date"] = date.fromisoformat(values["birth_date"][:10])
         except ValueError as exc:
-            raise IngestError(where, f"date de naissance invalide : {values['birth_date']!r}") from exc
+            raise IngestError(
+                where, f"date de naissance invalide : {values['birth_date']!r}"
+            ) from exc
     if values["sex"] and values["sex"].upper()[:1] not in {"M", "F"}:
         raise IngestError(where, f"sexe invalide : {values['sex']!r} (M ou F)")
     values["sex"] = values["sex"].upper()[:1] if values["sex"] else None

@@ -78,4 +78,6 @@ class PdfReader:
         except OSError as exc:
             raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
         text = extract_pdf_text(data, path)
-        yield RawDocument(text=text, source_path=str(path), source_ref=str(path), format=self.format)
+        yield RawDocument(
+            text=text, source_path=str(path), source_ref=str(path), format=self.format
+        )

@@ -79,7 +79,11 @@ class _Prepared:
 
 def content_hash(doc: RawDocument) -> str:
     key = "\x1f".join(
-        [doc.patient_ipp or "", doc.doc_date.isoformat() if doc.doc_date else "", doc.doc_type or ""]
+        [
+            doc.patient_ipp or "",
+            doc.doc_date.isoformat() if doc.doc_date else "",
+            doc.doc_type or "",
+        ]
     )
     return hashlib.sha256(f"{key}\x1e{doc.text}".encode()).hexdigest()
 
@@ -159,21 +163,43 @@ class IngestPipeline:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def _stream(self, paths: Sequence[Path], report: IngestReport, run_id: int) -> Iterator[RawDocument]:
+    def _stream(
+        self, paths: Sequence[Path], report: IngestReport, run_id: int
+    ) -> Iterator[RawDocument]:
         for path in iter_paths(paths):
             try:
                 for item in read_path(path):
                     if isinstance(item, ReadFailure):
-                        self._record_error(item.source_ref, item.source_path, item.format, item.reason, run_id, report)
+                        self._record_error(
+                            item.source_ref,
+                            item.source_path,
+                            item.format,
+                            item.reason,
+                            run_id,
+                            report,
+                        )
                     elif not item.text.strip():
-                        self._record_error(item.source_ref, item.source_path, item.format, "document vide", run_id, report)
+                        self._record_error(
+                            item.source_ref,
+                            item.source_path,
+                            item.format,
+                            "document vide",
+                            run_id,
+                            report,
+                        )
                     else:
                         yield item
             except IngestError as exc:
                 self._record_error(str(path), str(path), "inconnu", exc.reason, run_id, report)
 
     def _record_error(
-        self, source_ref: str, source_path: str, fmt: str, reason: str, run_id: int, report: IngestReport
+        self,
+        source_ref: str,
+        source_path: str,
+        fmt: str,
+        reason: str,
+        run_id: int,
+        report: IngestReport,
     ) -> None:
         report.errors.append((source_ref, reason))
         digest = _error_hash(source_ref)
@@ -244,7 +270,9 @@ class IngestPipeline:
         for p, mentions in zip(batch, self.extract([p.pseudo_text for p in batch]), strict=True):
             p.mentions = mentions
 
-    def _write(self, conn: Connection, batch: list[_Prepared], run_id: int, report: IngestReport) -> None:
+    def _write(
+        self, conn: Connection, batch: list[_Prepared], run_id: int, report: IngestReport
+    ) -> None:
         self._upsert_identities(conn, [p.doc.patient for p in batch if p.doc.patient])
         persons = self._person_ids(conn, {p.patient_key for p in batch if p.patient_key})
         self.concepts.ensure_standard(conn)
@@ -260,7 +288,9 @@ class IngestPipeline:
             doc_date = p.doc.doc_date or now.date()
             note_date = self.pseudonymiser.shift_date(doc_date, shift_key)
             visit_id = (
-                self._visit(conn, ids, person_id, note_date, p.doc) if person_id != UNKNOWN_PERSON else None
+                self._visit(conn, ids, person_id, note_date, p.doc)
+                if person_id != UNKNOWN_PERSON
+                else None
             )
             note_id, document_id = ids.next("note"), ids.next("document")
             rows["document"].append(
@@ -312,7 +342,9 @@ class IngestPipeline:
                 code = coded_concept(m)
                 concept_id = concept_ids[code] if code else 0
                 nlp_id = ids.next("note_nlp")
-                rows["note_nlp"].append(note_nlp_row(m, ctx, nlp_id, concept_id, self.system, p.pseudo_text))
+                rows["note_nlp"].append(
+                    note_nlp_row(m, ctx, nlp_id, concept_id, self.system, p.pseudo_text)
+                )
                 table = target_table(m) if person_id != UNKNOWN_PERSON else None
                 if table:
                     row_id = ids.next(table)
@@ -376,11 +408,15 @@ class IngestPipeline:
         latest = {i.ipp: i for i in identities}  # the last statement about a patient wins
         existing = {
             r.ipp: r
-            for r in conn.execute(select(t.c.ipp, t.c.patient_id, t.c.person_id).where(t.c.ipp.in_(sorted(latest))))
+            for r in conn.execute(
+                select(t.c.ipp, t.c.patient_id, t.c.person_id).where(t.c.ipp.in_(sorted(latest)))
+            )
         }
         now = datetime.now()
         next_patient = self.wh.next_id(conn, t, "patient_id")
-        next_person = max(self.wh.next_id(conn, t, "person_id"), self.wh.next_id(conn, person, "person_id"))
+        next_person = max(
+            self.wh.next_id(conn, t, "person_id"), self.wh.next_id(conn, person, "person_id")
+        )
         for ipp, ident in latest.items():
             values = {k: getattr(ident, k) for k in PatientIdentity.__dataclass_fields__}
             if ipp in existing:
@@ -394,12 +430,16 @@ class IngestPipeline:
                 person_id = next_person
                 next_person += 1
                 conn.execute(
-                    t.insert().values(**values, patient_id=next_patient, person_id=person_id, updated_at=now)
+                    t.insert().values(
+                        **values, patient_id=next_patient, person_id=person_id, updated_at=now
+                    )
                 )
                 next_patient += 1
                 birth_date, sex = ident.birth_date, ident.sex
             if birth_date is not None:
-                conn.execute(person.insert().values(**self._person_row(person_id, ipp, birth_date, sex)))
+                conn.execute(
+                    person.insert().values(**self._person_row(person_id, ipp, birth_date, sex))
+                )
 
     def _person_row(self, person_id: int, ipp: str, birth_date: date, sex: str | None) -> dict:
         shifted = self.pseudonymiser.shift_date(birth_date, ipp)
@@ -418,19 +458,29 @@ class IngestPipeline:
         """Stable research identifier for a patient; not reversible without the secret."""
         return "P" + hmac.new(self.secret, ipp.encode(), hashlib.sha256).hexdigest()[:15]
 
-    def _visit(self, conn: Connection, ids: _IdAllocator, person_id: int, day: date, doc: RawDocument) -> int:
+    def _visit(
+        self, conn: Connection, ids: _IdAllocator, person_id: int, day: date, doc: RawDocument
+    ) -> int:
         """One visit per patient, day and document type (the source systems give no stay id)."""
         v = schema.CDM["visit_occurrence"]
         source = (doc.doc_type or "document")[:50]
         found = conn.execute(
             select(v.c.visit_occurrence_id).where(
-                v.c.person_id == person_id, v.c.visit_start_date == day, v.c.visit_source_value == source
+                v.c.person_id == person_id,
+                v.c.visit_start_date == day,
+                v.c.visit_source_value == source,
             )
         ).scalar()
         if found is not None:
             return int(found)
         kind = source.lower()
-        concept = c.ER_VISIT if kind in ER_TYPES else c.OUTPATIENT_VISIT if kind in OUTPATIENT_TYPES else c.INPATIENT_VISIT
+        concept = (
+            c.ER_VISIT
+            if kind in ER_TYPES
+            else c.OUTPATIENT_VISIT
+            if kind in OUTPATIENT_TYPES
+            else c.INPATIENT_VISIT
+        )
         visit_id = ids.next("visit_occurrence")
         conn.execute(
             v.insert().values(

@@ -7,7 +7,9 @@ from hopia.platform.config import Settings, get_settings
 from hopia.platform.warehouse import Warehouse, open_warehouse
 
 
-def build_pipeline(settings: Settings | None = None, warehouse: Warehouse | None = None) -> IngestPipeline:
+def build_pipeline(
+    settings: Settings | None = None, warehouse: Warehouse | None = None
+) -> IngestPipeline:
     from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
     from hopia.data.pseudo import Pseudonymiser
 

@@ -8,6 +8,7 @@ with an :class:`~hopia.platform.exceptions.IngestError`.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 # bytes (VT, FS) that HL7 exports often keep.
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\x0b\x1c")
 _MAX_CONTROL_RATIO = 0.001
+# A UTF-8 accented letter (é = C3 A9) read as cp1252 gives "Ã©": "Ã" followed by a byte in
+# 80-BF never occurs in French cp1252 text, so its presence means UTF-8 bytes are mixed in, and
+# decoding the whole file as cp1252 would silently garble them.
+_UTF8_ACCENT = re.compile(rb"\xc3[\x80-\xbf]")
 
 
 def file_size(path: Path) -> int:
@@ -85,13 +90,26 @@ def decode_text(data: bytes, path: Path | str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise IngestError(
-                path, f"encodage non reconnu (ni UTF-8 ni Windows-1252, octet {exc.start})"
-            ) from None
+        text = decode_cp1252(data)
+        if text is None:
+            raise IngestError(path, _legacy_failure(data)) from None
     return _checked(text, path)
+
+
+def decode_cp1252(data: bytes) -> str | None:
+    """``data`` as Windows-1252, or ``None`` when it is not (undefined bytes, or UTF-8 inside)."""
+    if _UTF8_ACCENT.search(data):
+        return None
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+
+
+def _legacy_failure(data: bytes) -> str:
+    if _UTF8_ACCENT.search(data):
+        return "encodage mixte (UTF-8 et Windows-1252 dans le même fichier)"
+    return "encodage non reconnu (ni UTF-8 ni Windows-1252)"
 
 
 def looks_like_text(text: str) -> bool:
@@ -138,4 +156,6 @@ class TextReader:
         text = decode_text(read_bytes(path, MAX_TEXT_BYTES), path)
         if not text.strip():
             raise IngestError(path, "fichier vide (espaces uniquement)")
-        yield RawDocument(text=text, source_path=str(path), source_ref=str(path), format=self.format)
+        yield RawDocument(
+            text=text, source_path=str(path), source_ref=str(path), format=self.format
+        )

@@ -22,7 +22,6 @@ from sqlalchemy import types as sqltypes
 from hopia.platform.exceptions import HopiaError
 from hopia.platform.warehouse import Warehouse, schema
 
-
 # Reference vocabularies: a newer release replaces the rows it shares with the warehouse (Hopia
 # itself seeds a few standard concepts such as 8507 MALE before any vocabulary is loaded).
 VOCABULARY_TABLES = {
@@ -61,9 +60,9 @@ def _iter_csv_files(path: Path) -> Iterator[tuple[str, bytes]]:
         with zipfile.ZipFile(path) as archive:
             for info in sorted(archive.infolist(), key=lambda i: i.filename):
                 name = Path(info.filename).name
-                if name.lower().endswith(".csv") and not name.startswith("._"):
-                    if "__MACOSX" not in info.filename:
-                        yield name, archive.read(info)
+                wanted = name.lower().endswith(".csv") and not name.startswith("._")
+                if wanted and "__MACOSX" not in info.filename:
+                    yield name, archive.read(info)
     except (zipfile.BadZipFile, OSError) as exc:
         raise OmopLoadError(f"{path} : archive illisible ({exc})") from exc
 
@@ -131,9 +130,7 @@ def _insert_table(
     return wh.insert_frame(conn, table, frame)
 
 
-def _existing_keys(
-    conn: Connection, table: Table, pk: list[str], keys: list[tuple]
-) -> set[tuple]:
+def _existing_keys(conn: Connection, table: Table, pk: list[str], keys: list[tuple]) -> set[tuple]:
     found: set[tuple] = set()
     columns = [table.c[c] for c in pk]
     for chunk in _chunks(keys, 1000):

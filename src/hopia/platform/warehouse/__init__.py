@@ -64,7 +64,9 @@ class Warehouse:
     def table_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {
-                f"{t.schema}.{t.name}": int(conn.execute(select(func.count()).select_from(t)).scalar())
+                f"{t.schema}.{t.name}": int(
+                    conn.execute(select(func.count()).select_from(t)).scalar()
+                )
                 for t in schema.metadata.sorted_tables
                 if t.schema != schema.META
             }

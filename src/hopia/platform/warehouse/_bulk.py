@@ -35,7 +35,9 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     raw.register(view, frame[columns])
     try:
         quoted = ", ".join(f'"{c}"' for c in columns)
-        raw.execute(f'INSERT INTO {table.schema}."{table.name}" ({quoted}) SELECT {quoted} FROM {view}')
+        raw.execute(
+            f'INSERT INTO {table.schema}."{table.name}" ({quoted}) SELECT {quoted} FROM {view}'
+        )
     finally:
         raw.unregister(view)
     return len(frame)

@@ -1,0 +1,116 @@
+"""Ingest throughput: raw EDS-NLP vs Hopia's end-to-end ingest, same corpus, same pipes.
+
+    .venv/bin/python bench/ingest.py [--patients 60] [--seed 7] [--batch-size 32]
+
+(a) anchor: the EDS-NLP pipeline alone (``nlp.pipe`` over the original texts);
+(b) Hopia: pseudonymise + NLP + write everything to a fresh embedded DuckDB warehouse.
+Each runs in its own subprocess (same pipeline, loaded from the cache before timing starts), so
+peak memory is measured separately. Prints docs/s for both, their ratio and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _texts(corpus: Path) -> list[str]:
+    with (corpus / "documents.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line in fh]
+
+
+def run_raw(corpus: Path, batch_size: int) -> dict:
+    from hopia.data.nlp import get_nlp
+
+    nlp = get_nlp()
+    texts = _texts(corpus)
+    start = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=batch_size):
+        pass
+    seconds = time.perf_counter() - start
+    return {"docs": len(texts), "chars": sum(map(len, texts)), "seconds": seconds}
+
+
+def run_hopia(corpus: Path, batch_size: int) -> dict:
+    from hopia.data.ingest.service import build_pipeline
+    from hopia.platform.config import get_settings
+    from hopia.platform.warehouse import Warehouse
+
+    settings = get_settings()
+    wh = Warehouse(f"duckdb:///{corpus / 'bench.duckdb'}")
+    pipeline = build_pipeline(settings, warehouse=wh)
+    pipeline.batch_size = batch_size
+    pipeline.load_patients(corpus / "patients.jsonl")
+    start = time.perf_counter()
+    report = pipeline.run([corpus / "documents.jsonl"])
+    seconds = time.perf_counter() - start
+    assert not report.errors, report.errors[:3]
+    return {"docs": report.added, "chars": report.characters, "seconds": seconds}
+
+
+def _child(mode: str, corpus: Path, batch_size: int) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            "--corpus",
+            str(corpus),
+            "--batch-size",
+            str(batch_size),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--patients", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--child", choices=["raw", "hopia"])
+    parser.add_argument("--corpus", type=Path)
+    args = parser.parse_args()
+
+    if args.child:
+        result = (run_raw if args.child == "raw" else run_hopia)(args.corpus, args.batch_size)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+
+    from hopia.data.nlp import get_nlp
+    from hopia.data.synth import generate, write_corpus
+
+    get_nlp()  # build the cache once, outside both timings
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        write_corpus(generate(args.patients, args.seed), corpus, formats=False)
+        raw = _child("raw", corpus, args.batch_size)
+        hopia = _child("hopia", corpus, args.batch_size)
+    raw_rate, hopia_rate = raw["docs"] / raw["seconds"], hopia["docs"] / hopia["seconds"]
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores")
+    print(
+        f"corpus: {raw['docs']} documents, {raw['chars'] / raw['docs']:.0f} characters on average"
+    )
+    print(f"(a) raw EDS-NLP   : {raw_rate:7.2f} docs/s  peak RSS {raw['peak_rss_mb']:.0f} MB")
+    print(f"(b) Hopia ingest  : {hopia_rate:7.2f} docs/s  peak RSS {hopia['peak_rss_mb']:.0f} MB")
+    print(f"ratio Hopia / EDS-NLP: {hopia_rate / raw_rate:.2f} (target >= 0.8)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Choosing a reader for a file, and walking the folders handed to ingest.
+
+The suffix proposes a format; the first bytes decide when they clearly say otherwise (a PDF saved
+as ``.txt``, an HL7 export named ``.dat``), so that a misnamed file is read right or refused,
+never read as the wrong thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from hopia.data.ingest._base import RawDocument, Reader, ReadFailure
+from hopia.data.ingest.docx import DocxReader
+from hopia.data.ingest.fhir import FhirReader
+from hopia.data.ingest.hl7v2 import Hl7Reader
+from hopia.data.ingest.jsonl import JsonlReader
+from hopia.data.ingest.pdf import PdfReader
+from hopia.data.ingest.text import TextReader, file_size
+from hopia.platform.exceptions import IngestError
+
+READERS: dict[str, type[Reader]] = {
+    cls.format: cls
+    for cls in (TextReader, PdfReader, DocxReader, Hl7Reader, FhirReader, JsonlReader)
+}
+"""Every reader, by the ``format`` it writes into :attr:`RawDocument.format`."""
+
+_BY_SUFFIX: dict[str, str] = {s: fmt for fmt, cls in READERS.items() for s in cls.suffixes}
+
+# Formats met in hospital exports that no reader handles: refused with a clear reason rather than
+# read as plain text.
+UNSUPPORTED_SUFFIXES: dict[str, str] = {
+    ".doc": "Word 97-2003 (.doc) : convertir en .docx",
+    ".rtf": "RTF",
+    ".odt": "OpenDocument (.odt)",
+    ".xml": "XML (CDA ?)",
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".xls": "Excel",
+    ".xlsx": "Excel",
+    ".csv": "CSV",
+    ".zip": "archive ZIP",
+}
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "document Office 97-2003 (OLE)"),
+    (b"\x89PNG", "image PNG (OCR non disponible)"),
+    (b"\xff\xd8\xff", "image JPEG (OCR non disponible)"),
+    (b"GIF8", "image GIF"),
+    (b"II*\x00", "image TIFF (OCR non disponible)"),
+    (b"MM\x00*", "image TIFF (OCR non disponible)"),
+    (b"{\\rtf", "RTF"),
+)
+_SNIFF_BYTES = 64 * 1024
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f\x0b\x1c")
+_BINARY_CONTROL_RATIO = 0.01
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith(_WIDE_BOMS):
+        return False
+    controls = sum(1 for b in head if b < 0x20 and b not in _TEXT_CONTROLS)
+    return b"\x00" in head or controls > len(head) * _BINARY_CONTROL_RATIO
+
+
+def _head_text(head: bytes) -> str:
+    """Best-effort text of the first bytes, for sniffing only (never returned as content)."""
+    for bom, encoding in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
+        if head.startswith(bom):
+            return head[len(bom) :].decode(encoding, errors="ignore")
+    return head.decode("utf-8", errors="ignore")
+
+
+def _sniff_json(text: str) -> str | None:
+    first_line = text.split("\n", 1)[0].strip()
+    try:
+        first = json.loads(first_line)
+    except ValueError:
+        first = None
+    if isinstance(first, dict) and "text" in first and "resourceType" not in first:
+        return JsonlReader.format
+    return FhirReader.format if '"resourceType"' in text else None
+
+
+def _sniff(path: Path, head: bytes) -> str | None:
+    """Format the content announces, ``None`` when it does not say.
+
+    Raises
+    ------
+    IngestError
+        Content of a known format that no reader handles (images, OLE, RTF, other ZIPs).
+    """
+    if b"%PDF-" in head[:1024]:
+        return PdfReader.format
+    if head.startswith(b"PK\x03\x04"):
+        return _sniff_zip(path)
+    for magic, label in _MAGIC:
+        if head.startswith(magic):
+            raise IngestError(path, f"format non pris en charge : {label}")
+    text = _head_text(head).lstrip("\x0b \t\r\n")
+    if text[:3] in ("MSH", "FHS", "BHS") and len(text) > 3 and not text[3].isalnum():
+        return Hl7Reader.format
+    if text.startswith("{"):
+        return _sniff_json(text)
+    return None
+
+
+def _sniff_zip(path: Path) -> str:
+    if path.suffix.lower() in DocxReader.suffixes:
+        return DocxReader.format  # the reader says precisely what is wrong with it
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        raise IngestError(path, "format non pris en charge : archive ZIP corrompue") from None
+    if "word/document.xml" in names:
+        return DocxReader.format
+    raise IngestError(path, "format non pris en charge : archive ZIP (pas un document Word)")
+
+
+def reader_for(path: str | Path) -> Reader:
+    """The reader for ``path``: by content when it is explicit, else by suffix.
+
+    Raises
+    ------
+    IngestError
+        Missing, unreadable or empty file; unsupported format; binary content under an
+        unknown suffix.
+    """
+    path = Path(path)
+    file_size(path)
+    head = _head(path)
+    suffix = path.suffix.lower()
+    fmt = _sniff(path, head)
+    if fmt is None and suffix in _BY_SUFFIX:
+        fmt = _BY_SUFFIX[suffix]
+    if fmt is None:
+        if suffix in UNSUPPORTED_SUFFIXES:
+            raise IngestError(path, f"format non pris en charge : {UNSUPPORTED_SUFFIXES[suffix]}")
+        if _looks_binary(head):
+            kind = f"extension {suffix}" if suffix else "sans extension"
+            raise IngestError(path, f"format non pris en charge ({kind}, contenu binaire)")
+        fmt = TextReader.format
+    return READERS[fmt]()
+
+
+def _visible(name: str) -> bool:
+    # Hidden files, and the "~$" lock files Word leaves next to an open document.
+    return not name.startswith((".", "~$"))
+
+
+def iter_paths(paths: str | Path | Iterable[str | Path]) -> Iterator[Path]:
+    """Files to ingest: files as given, folders expanded recursively in sorted order.
+
+    Hidden files and folders inside a folder are skipped; symbolic links to folders are not
+    followed. A path that does not exist is yielded as is, so that reading it reports the error.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    for given in paths:
+        root = Path(given)
+        if not root.is_dir():
+            yield root
+            continue
+        found: list[Path] = []
+        for folder, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if _visible(d)]
+            found.extend(Path(folder, f) for f in filenames if _visible(f))
+        yield from sorted(found)
+
+
+def read_path(path: str | Path) -> Iterator[RawDocument | ReadFailure]:
+    """Documents of one file, read by the reader :func:`reader_for` chooses.
+
+    Raises
+    ------
+    IngestError
+        The file as a whole cannot be read (unsupported, unreadable, corrupt).
+    """
+    path = Path(path)
+    reader = reader_for(path)
+    try:
+        yield from reader.read(path)
+    except OSError as exc:  # e.g. the file vanished or a disk error while reading
+        raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None

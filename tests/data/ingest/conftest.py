@@ -1,0 +1,61 @@
+"""Fixture builders for the reader tests: real files written into ``tmp_path`` at test time."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+from PIL import Image
+
+from hopia.platform.exceptions import IngestError
+
+CR_TEXT = (
+    "Compte rendu d'hospitalisation",
+    "Mme Dupont, 38 ans, est admise pour une fièvre à 39,5 °C évoluant depuis trois jours.",
+    "Antécédents : asthme, appendicectomie à l'âge de 12 ans.",
+)
+
+
+def pdf_bytes(pages: list[str] | None = None, *, image_only: bool = False) -> bytes:
+    """A PDF built with fpdf2's core Helvetica font (latin-1: French accents are fine)."""
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for page in pages or []:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, page)
+    if image_only:  # what a scanner produces: one picture per page, no text layer
+        picture = io.BytesIO()
+        Image.new("L", (64, 64), color=200).save(picture, format="PNG")
+        pdf.add_page()
+        pdf.image(picture, x=10, y=10, w=100)
+    if not pages and not image_only:
+        pdf.add_page()
+    return bytes(pdf.output())
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    """``write(name, content)``: a file in ``tmp_path`` (str content is written as UTF-8)."""
+
+    def _write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_bytes(content.encode("utf-8"))
+        else:
+            path.write_bytes(content)
+        return path
+
+    return _write
+
+
+def assert_ingest_error(
+    excinfo: pytest.ExceptionInfo[IngestError], reason: str, path: Path
+) -> None:
+    """The error names the file and gives the expected (French) reason."""
+    assert reason in excinfo.value.reason
+    assert str(path) in str(excinfo.value)
+    assert excinfo.value.path == str(path)
