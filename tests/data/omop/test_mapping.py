@@ -44,8 +44,7 @@ CTX = NoteContext(note_id=7, person_id=3, visit_occurrence_id=11, note_date=date
     ("mention", "table"),
     [
         (M("cim10", codes={"cim10": "I10"}), "condition_occurrence"),
-        (M("diabetes", value=1), "condition_occurrence"),
-        (M("diabetes", value=0), None),  # EDS-NLP status 0: excluded
+        (M("diabetes", value="WITH_COMPLICATION"), "condition_occurrence"),
         (M("covid"), "condition_occurrence"),
         (M("drug", codes={"atc": "C07AB07"}), "drug_exposure"),
         (M("weight", value=72.0, unit="kg"), "measurement"),
@@ -54,7 +53,7 @@ CTX = NoteContext(note_id=7, person_id=3, visit_occurrence_id=11, note_date=date
         (M("date", value="2024-03-12"), None),
         (M("cim10", codes={"cim10": "J18"}, negation=True), None),
         (M("cim10", codes={"cim10": "J18"}, hypothesis=True), None),
-        (M("diabetes", value=1, family=True), None),
+        (M("diabetes", family=True), None),
         (M("cim10", codes={"cim10": "I21"}, history=True), "condition_occurrence"),
     ],
 )
@@ -64,7 +63,7 @@ def test_target_table(mention: M, table: str | None) -> None:
 
 def test_codes_use_cim10_display_form() -> None:
     assert coded_concept(M("cim10", codes={"cim10": "U071"})) == ("CIM10", "U07.1")
-    assert coded_concept(M("hypertension")) == ("CIM10", "I10")
+    assert coded_concept(M("copd")) == ("CIM10", "J44")
     assert coded_concept(M("drug", codes={"atc": "A10BA02"})) == ("ATC", "A10BA02")
     assert coded_concept(M("weight", value=3.0)) is None
 

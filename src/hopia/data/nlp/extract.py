@@ -135,8 +135,20 @@ def doc_entities(doc: Doc, groups: Iterable[str] = ENTITY_GROUPS) -> list[Entity
                     unit=unit,
                 )
             )
+    if "tnm" in doc.spans and doc.spans["tnm"]:
+        out = _drop_quantities_inside_tnm(out)
     out.sort(key=lambda e: (e.start, -e.end, e.pipe))
     return out
+
+
+def _drop_quantities_inside_tnm(entities: list[Entity]) -> list[Entity]:
+    # eds.quantities reads "M0" in "pT2N0M0" as a size of 0 m: noise for the warehouse.
+    tnm = [(e.start, e.end) for e in entities if e.pipe == "tnm"]
+    return [
+        e
+        for e in entities
+        if e.pipe != "quantities" or not any(s <= e.start and e.end <= t for s, t in tnm)
+    ]
 
 
 def extract(texts: Iterable[str], batch_size: int | None = None) -> Iterator[list[Entity]]:

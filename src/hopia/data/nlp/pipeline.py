@@ -51,7 +51,7 @@ class SortedGroupsGetter:
     groups: tuple[str, ...]
 
     def __call__(self, doclike: Doc | Span) -> list[Span]:
-        doc = doclike.doc if hasattr(doclike, "doc") else doclike
+        doc = doclike.doc  # a Doc's .doc is itself
         spans = [s for g in self.groups if g in doc.spans for s in doc.spans[g]]
         if doc is not doclike:  # a Span: keep what touches it, as edsnlp's get_spans does
             spans = [s for s in spans if not (s.end < doclike.start or s.start > doclike.end)]
@@ -68,7 +68,8 @@ SCORES: tuple[tuple[str, str], ...] = (
     ("eds.elston_ellis", "elston_ellis"),
 )
 
-# edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10 only.
+# edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10 (exact CIM-10
+# labels, e.g. "hypertension essentielle") and eds.peripheral_vascular_disease ("HTA"...).
 COMORBIDITIES: tuple[str, ...] = (
     "aids",
     "alcohol",
@@ -146,18 +147,24 @@ PIPELINE_SYSTEM: str = (
 
 @contextlib.contextmanager
 def _quiet_edsnlp() -> Iterator[None]:
-    # edsnlp logs build-time notices through loguru ("Sections is still in Beta", no `tables`
-    # pipe...) which would clutter the CLI's stderr.
-    try:
-        from loguru import logger
-    except ImportError:  # pragma: no cover - loguru is an edsnlp dependency
-        yield
-        return
+    """Silence edsnlp's build-time chatter on stderr: loguru notices ("Sections is still in
+    Beta"...) and the tqdm bars of its phrase matcher, which TQDM_DISABLE only stops when set
+    before tqdm is first imported."""
+    from functools import partial
+
+    import edsnlp.matchers.phrase as phrase
+    from loguru import logger
+
+    bar = getattr(phrase, "tqdm", None)
+    if bar is not None:
+        phrase.tqdm = partial(bar, disable=True)
     logger.disable("edsnlp")
     try:
         yield
     finally:
         logger.enable("edsnlp")
+        if bar is not None:
+            phrase.tqdm = bar
 
 
 def build_nlp(
@@ -193,8 +200,12 @@ def cache_path(cache_dir: Path, fp: str) -> Path:
 
 
 def _private_dir(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.mkdir(mode=0o700, exist_ok=True)
+    """``<cache_dir>/nlp``, both created 0700; tightened if they exist and are ours."""
+    path.parent.parent.mkdir(parents=True, exist_ok=True)
+    for p in (path.parent, path):
+        p.mkdir(mode=0o700, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours: _is_trusted will refuse it
+        path.chmod(0o700)
     return path
 
 
@@ -258,12 +269,15 @@ def load_or_build(
     """
     definition = PIPELINE if definition is None else definition
     path = cache_path(cache_dir, fingerprint(definition))
-    folder = _private_dir(path.parent)
+    try:
+        folder = _private_dir(path.parent)
+    except OSError as exc:  # e.g. a read-only installation: work, just slower
+        log.warning("%s: cache NLP impossible (%s), pipeline construit sans cache", path, exc)
+        return build_nlp(definition), "built"
     with _build_lock(path):
-        if path.exists():
-            if not _is_trusted(path):
-                log.warning("%s: cache NLP ignoré (propriétaire ou droits non sûrs)", path)
-                return build_nlp(definition), "built"
+        if path.exists() and not _is_trusted(path):
+            log.warning("%s: cache NLP ignoré (propriétaire ou droits non sûrs)", path)
+        elif path.exists():
             t0 = time.perf_counter()
             try:
                 with path.open("rb") as fh:

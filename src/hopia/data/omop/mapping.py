@@ -27,7 +27,6 @@ COMORBIDITY_CIM10 = {
     "dementia": "F03",
     "diabetes": "E14",
     "hemiplegia": "G81",
-    "hypertension": "I10",
     "leukemia": "C95",
     "liver_disease": "K76",
     "lymphoma": "C85",
@@ -90,8 +89,7 @@ def target_table(m: Mention) -> str | None:
     if not is_fact(m) or m.label in NOT_FACTS:
         return None
     if m.label in COMORBIDITY_CIM10 or m.label == "cim10":
-        # EDS-NLP comorbidity status 0 means the pipe found the disorder excluded.
-        return None if m.value in (0, "0") else "condition_occurrence"
+        return "condition_occurrence"
     if m.codes.get("atc"):
         return "drug_exposure"
     if m.label in OBSERVATION_LABELS:
