@@ -227,3 +227,19 @@ def test_entity_to_json_contract() -> None:
 
 def test_pipeline_system() -> None:
     assert PIPELINE_SYSTEM.startswith("hopia-nlp ") and "/ edsnlp " in PIPELINE_SYSTEM
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Prélèvement du 07/05/2020 à 06h37.", set()),
+        ("Tabagisme actif à 20 PA.", set()),
+        ("MMSE à 22/30.", set()),
+        ("Diagnostic principal (I10) retenu.", {"I10"}),
+        ("Codage CIM-10 : J18 pneumopathie.", {"J18"}),
+    ],
+)
+def test_code_shaped_cim10_matches_need_a_coding_context(text: str, kept: set[str]) -> None:
+    [entities] = list(extract([text]))
+    codes = {e.codes["cim10"] for e in entities if e.pipe == "cim10" and len(e.text) <= 6}
+    assert codes == kept

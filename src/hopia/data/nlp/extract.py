@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -137,6 +138,7 @@ def doc_entities(doc: Doc, groups: Iterable[str] = ENTITY_GROUPS) -> list[Entity
             )
     if "tnm" in doc.spans and doc.spans["tnm"]:
         out = _drop_quantities_inside_tnm(out)
+    out = [e for e in out if e.pipe != "cim10" or not _stray_code(e, doc.text)]
     out.sort(key=lambda e: (e.start, -e.end, e.pipe))
     return out
 
@@ -149,6 +151,25 @@ def _drop_quantities_inside_tnm(entities: list[Entity]) -> list[Entity]:
         for e in entities
         if e.pipe != "quantities" or not any(s <= e.start and e.end <= t for s, t in tnm)
     ]
+
+
+_CODE_LIKE = re.compile(r"[^\W\d_]\s*\d{2}(?:[.,]?\d{1,2})?", re.IGNORECASE)
+_CODE_CONTEXT = re.compile(r"(?:\bcim\s*-?\s*10|\bcode|\bicd|\bdiagnostic|\bDP|\bDAS|\()\W*$", re.I)
+_STRICT_CODE = re.compile(r"[A-Z]\d{2}(?:\.?\d{1,2})?")
+
+
+def _stray_code(e: Entity, text: str) -> bool:
+    """A code-shaped CIM-10 match outside a coding context ("à 06h37" read as A06).
+
+    eds.cim10 matches codes as well as labels; without "CIM-10", "code", "DP"… or an opening
+    parenthesis just before, a letter followed by digits is almost always a time, a score or a
+    quantity. Explicit codes such as "(U07.1)" or "CIM-10 : I10" are kept.
+    """
+    if not _CODE_LIKE.fullmatch(e.text):
+        return False
+    if not _STRICT_CODE.fullmatch(e.text):
+        return True
+    return not _CODE_CONTEXT.search(text[max(0, e.start - 25) : e.start])
 
 
 def extract(texts: Iterable[str], batch_size: int | None = None) -> Iterator[list[Entity]]:

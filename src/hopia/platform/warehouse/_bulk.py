@@ -31,6 +31,9 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         conn.execute(table.insert(), records.to_dict("records"))
         return len(frame)
     raw = conn.connection.driver_connection
+    # DuckDB >= 2 refuses register() while a previous result (e.g. after SQLAlchemy's .scalar())
+    # is not fully fetched; a completed statement clears it, inside the same transaction.
+    raw.execute("SELECT 1").fetchall()
     view = f"_hopia_bulk_{table.name}"
     raw.register(view, frame[columns])
     try:
