@@ -45,7 +45,9 @@ class RawDocument:
     ipp: str | None = None  # when only the identifier is known (JSONL "patient_id")
     doc_date: date | None = None
     doc_type: str | None = None
-    staff: tuple[str, ...] = field(default_factory=tuple)  # clinicians' names when the source has them
+    staff: tuple[str, ...] = field(
+        default_factory=tuple
+    )  # clinicians' names when the source has them
 
     @property
     def patient_ipp(self) -> str | None:

@@ -1,0 +1,543 @@
+"""Rule-based PHI detectors: one function per kind of identifier, all returning candidate spans.
+
+Candidates may overlap; :func:`hopia.data.pseudo.pseudonymiser.merge_spans` resolves them. Each
+detector is cheap and skips itself when the text lacks its trigger (no digit, no ``@``...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from hopia.data.pseudo import patterns as P
+from hopia.data.pseudo.nir import parse_nir
+
+
+@dataclass(frozen=True)
+class PhiSpan:
+    """One identifying span of the original text."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    source: str  # "rule" | "identity" | "staff"
+    detail: str = ""  # why a borderline rule candidate was kept: "nir:sans-cle", "nir:contexte"
+
+
+def _span(text: str, start: int, end: int, label: str, detail: str = "") -> PhiSpan:
+    return PhiSpan(start, end, label, text[start:end], "rule", detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------------------------
+
+_TWO_DIGIT_PIVOT = 35  # "12/03/35" is 2035, "12/03/36" is 1936: fixed, so runs are reproducible
+
+
+def expand_year(year: str) -> int:
+    """Four-digit year of a written year ("24" → 2024, "51" → 1951, "2 0 2 4" → 2024)."""
+    digits = year.replace(" ", "")
+    y = int(digits)
+    if len(digits) > 2:
+        return y
+    return 2000 + y if y <= _TWO_DIGIT_PIVOT else 1900 + y
+
+
+def date_fields(form: str, m: re.Match[str]) -> tuple[int | None, int | None, int | None]:
+    """(day, month, year) of a date match; None for the parts the text does not give."""
+    g = m.groupdict()
+    day = g.get("day")
+    d = int(day.replace(" ", "").removesuffix("er")) if day else None
+    if form == "text":
+        mo: int | None = P.MONTHS[P.fold(g["monthname"]).rstrip(".")]
+    else:
+        mo = int(g["month"].replace(" ", "")) if g.get("month") else None
+    y = expand_year(g["year"]) if g.get("year") else None
+    return d, mo, y
+
+
+def _valid(d: int | None, mo: int | None, y: int | None) -> bool:
+    try:
+        date(y or 2000, mo or 1, d or 1)  # 2000 is a leap year: 29/02 without a year is fine
+    except ValueError:
+        return False
+    return True
+
+
+def match_date(text: str) -> tuple[str, re.Match[str]] | None:
+    """The date form that reads the whole of ``text``, with its match (used for surrogates).
+    Match offsets are those of ``text``; group strings may be folded: slice ``text`` instead."""
+    folded = None
+    for form, rx in P.DATE_FORMS.items():
+        if form in P.FOLDED_DATE_FORMS:
+            folded = P.fold(text) if folded is None else folded
+            m = rx.fullmatch(folded)
+        else:
+            m = rx.fullmatch(text)
+        if m:
+            return form, m
+    return None
+
+
+def _date_label(text: str, start: int, end: int) -> str:
+    before = text[max(0, start - 40) : start]
+    if P.BIRTH_BEFORE.search(before) or P.BIRTH_AFTER.match(text, end, end + 16):
+        return "DATE_NAISSANCE"
+    return "DATE"
+
+
+def find_dates(text: str, folded: str) -> list[PhiSpan]:
+    out: list[PhiSpan] = []
+    has_digit = re.search(r"\d", text) is not None
+    for form, rx in P.DATE_FORMS.items():
+        if form != "text" and not has_digit:
+            continue
+        for m in rx.finditer(folded if form in P.FOLDED_DATE_FORMS else text):
+            s, e = m.span()
+            d, mo, y = date_fields(form, m)
+            if not _valid(d, mo, y):
+                continue
+            if form == "text":
+                if d is None and y is None:
+                    continue  # "mars" alone, "sept" (the number)...
+                # trailing dot of an abbreviation belongs to the date, a sentence's dot does not
+                if text[e - 1] == "." and m.group("year") is None:
+                    e -= 1
+            elif form == "dm":
+                if not P.DM_CONTEXT.search(text, max(0, s - 20), s):
+                    continue
+                if m["sep"] == "." and (len(m["day"]) < 2 or len(m["month"]) < 2):
+                    continue
+            elif form == "year" and not P.YEAR_CONTEXT.search(text, max(0, s - 25), s):
+                continue
+            out.append(_span(text, s, e, _date_label(text, s, e)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def find_nirs(text: str) -> list[PhiSpan]:
+    """NIR: accepted when the key checks; when a "sécurité sociale" word precedes it (marked);
+    or, without a valid key, when the 13-character body alone is plausible (sex 1/2, month
+    01-12): the key is often left out, and the digits after the body then belong to the next
+    number ("1 891074 750419 29/03/89")."""
+    out: list[PhiSpan] = []
+    for m in P.NIR_RUN.finditer(text):
+        run = m.group()
+        if len({c for c in run if not c.isalnum()}) > 1:
+            continue  # "21-04-1979 21-10-2018": mixed separators are several numbers
+        s = m.start()
+        pos = [s + i for i, c in enumerate(run) if c.isalnum()]
+        sig = "".join(text[i] for i in pos)
+        nir15 = parse_nir(sig[:15]) if len(sig) >= 15 else None
+        date_follows = len(sig) >= 15 and P.DATE_TAIL.match(text, pos[14] + 1)
+        if nir15 is not None and nir15.key_ok and not date_follows:
+            out.append(_span(text, s, pos[14] + 1, "SECU"))
+            continue
+        body = parse_nir(sig[:13])
+        if body is None:
+            continue
+        if P.NIR_CONTEXT.search(text, max(0, s - 60), s):
+            end = pos[14] + 1 if len(sig) == 15 else pos[12] + 1
+            out.append(_span(text, s, end, "SECU", "nir:contexte"))
+        elif body.sex in "12" and 1 <= int(body.month) <= 12:
+            if len(sig) >= 15 and pos[13] == pos[12] + 1:
+                continue  # 15 digits in one block: a NIR whose key fails, or not a NIR at all
+            out.append(_span(text, s, pos[12] + 1, "SECU", "nir:sans-cle"))
+    return out
+
+
+def find_digit_cells(text: str) -> list[PhiSpan]:
+    """Runs of one-digit cells ("1 4 0 6 2 0 2 2 1 8 4 1 2 ...", as letter-spaced PDF fields
+    come out) cut greedily into dates (DDMMYYYY), NIRs and phones."""
+    out: list[PhiSpan] = []
+    for m in P.DIGIT_CELLS.finditer(text):
+        pos = list(range(m.start(), m.end(), 2))
+        cells = "".join(text[i] for i in pos)
+        i, n = 0, len(cells)
+        while i + 8 <= n:
+            c = cells[i : i + 15]  # a slice, not cells[i:]: runs can be megabytes long
+            size, label = 0, ""
+            if P.DATE_CELLS.match(c) and _valid(int(c[:2]), int(c[2:4]), int(c[4:8])):
+                size, label = 8, "DATE"
+            elif i == 0 and n == 10 and c[0] == "0" and c[1] != "0":  # a whole run only
+                size, label = 10, "TEL"
+            elif c[0] in P.NIR_FIRST and len(c) >= 13:
+                nir = parse_nir(c) if len(c) == 15 else None
+                body = parse_nir(c[:13])
+                if nir is not None and nir.key_ok:
+                    size, label = 15, "SECU"
+                elif body is not None and body.sex in "12" and int(body.month) <= 12:
+                    size, label = 13, "SECU"
+            if not size:
+                i += 1
+                continue
+            start, end = pos[i], pos[i + size - 1] + 1
+            if label == "DATE":
+                label = _date_label(text, start, end)
+            out.append(_span(text, start, end, label))
+            i += size
+    return out
+
+
+def find_phones(text: str) -> list[PhiSpan]:
+    out = [
+        _span(text, *m.span(), "TEL")
+        for rx in P.PHONE_FORMS
+        for m in rx.finditer(text)
+        if not P.DATE_FORMS["dmy"].match(text, m.start())  # "03-07-1982 05/01/28"
+    ]
+    for m in P.PHONE_CONTEXT.finditer(text):
+        digits = sum(c.isdigit() for c in m["v"])
+        if 4 <= digits <= 15:
+            out.append(_span(text, *m.span("v"), "TEL"))
+    return out
+
+
+def find_mails(text: str) -> list[PhiSpan]:
+    if "@" not in text:
+        return []
+    return [_span(text, *m.span(), "MAIL") for m in P.MAIL.finditer(text)]
+
+
+def find_ids(text: str) -> list[PhiSpan]:
+    out = [_span(text, *m.span("v"), "IPP") for m in P.IPP_CONTEXT.finditer(text)]
+    out += [_span(text, *m.span("v"), "IPP") for m in P.IPP_PATIENT.finditer(text)]
+    out += [_span(text, *m.span("v"), "NDA") for m in P.NDA_CONTEXT.finditer(text)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Places
+# ---------------------------------------------------------------------------------------------
+
+_CITY_JOINERS = frozenset(P.words("sur sous en de du des la le les et l' d'"))
+_CITY_STOP = (
+    P.NAME_STOPWORDS
+    | frozenset(
+        P.fold(w)
+        for w in P.words(
+            """
+            ui mg ml g kg cp euros eur bp cs tél tel fax dr pr hôpital hopital clinique chu ch chr
+            chru noël pâques toussaint rendez j m h s
+            """
+        )
+    )
+) - _CITY_JOINERS
+_WORDS = re.compile(r"[^ \t\-'’]+")
+
+
+def _commune_end(text: str, start: int, end: int) -> int | None:
+    """End of the commune written at ``start:end`` once trailing non-commune words ("CHU
+    AVICENNE", "Tel") are cut off; None when it does not look like a commune at all."""
+    words = list(_WORDS.finditer(text, start, end))
+    first = P.fold(words[0].group())
+    if first in _CITY_STOP or end - start < 3 or first.startswith(("l'", "d'")):
+        return None
+    for w in words[1:]:
+        if P.fold(w.group()) in _CITY_STOP:
+            return _rstrip_end(text, start, w.start())
+    return end
+
+
+def _rstrip_end(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in " \t-–,":
+        end -= 1
+    return end
+
+
+def _zip_city(text: str, m: re.Match[str], out: list[PhiSpan]) -> None:
+    out.append(_span(text, *m.span("zip"), "ZIP"))
+    if m["city"] and (end := _commune_end(text, *m.span("city"))):
+        out.append(_span(text, m.start("city"), end, "VILLE"))
+
+
+def find_places(text: str, folded: str) -> list[PhiSpan]:
+    out: list[PhiSpan] = []
+    for rx in (P.ADDRESS, P.ADDRESS_NO_NUMBER):
+        for m in rx.finditer(text):
+            s, e = m.span()
+            # "255 Rue Pierre Charlot Paris": the street name stops before a known commune
+            last = folded.rfind(" ", s, e)
+            if last > s and folded[last + 1 : e] in P.KNOWN_CITIES:
+                out.append(_span(text, last + 1, e, "VILLE"))
+                e = last
+            out.append(_span(text, s, e, "ADRESSE"))
+            z = P.ZIP_AFTER_ADDRESS.match(text, e)
+            if z:
+                _zip_city(text, z, out)
+    for m in P.ZIP_CITY.finditer(text):
+        if _commune_end(text, *m.span("city")):
+            _zip_city(text, m, out)
+    for m in P.CITY_CONTEXT.finditer(text):
+        s, e = m.span("city")
+        end = _commune_end(text, s, e)
+        first = P.fold(_WORDS.match(text, s).group())  # type: ignore[union-attr]
+        # after a bare "à" the capitalised word must look like a commune, not a person
+        if end and (m["strong"] is not None or first not in P.FIRST_NAMES):
+            out.append(_span(text, s, end, "VILLE"))
+    for m in P.CITY_DATELINE.finditer(text):  # "Rennes, le 12 mars 2024"
+        if end := _commune_end(text, *m.span("city")):
+            out.append(_span(text, m.start("city"), end, "VILLE"))
+    for m in P.CITY_KNOWN.finditer(folded):
+        if text[m.start("city")].isupper():
+            out.append(_span(text, *m.span("city"), "VILLE"))
+    # "Paris 75015", "à Marseille, 13006": a postcode right after a commune
+    for v in [s for s in out if s.label == "VILLE"]:
+        if z := P.ZIP_AFTER_CITY.match(text, v.end):
+            out.append(_span(text, *z.span("zip"), "ZIP"))
+    return out
+
+
+_HOSPITAL_CUT = re.compile(
+    r"[ \t]+(?=(?:Dr|Pr|Mme|M|Mr|Docteur|Professeur|Madame|Monsieur|Service|Unité|Pôle|"
+    r"Département|Tél|Tel|Fax)\b|(?:Le|La|Les)\b(?![ \t]+[A-ZÀ-Þ]))"
+)
+
+
+def find_hospitals(text: str) -> list[PhiSpan]:
+    out: list[PhiSpan] = []
+    for m in P.HOSPITAL.finditer(text):
+        s, e = m.span()
+        cut = _HOSPITAL_CUT.search(text, m.end("kw"), e)
+        if cut:
+            e = _rstrip_end(text, s, cut.start())
+        if e > m.end("kw") + 1:  # a name is left after the keyword: not "SSR" or "CHU" alone
+            out.append(_span(text, s, e, "HOPITAL"))
+    out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# People
+# ---------------------------------------------------------------------------------------------
+
+_Token = tuple[int, int, str]  # start, end, text
+
+
+def _is_initial(tok: str) -> bool:
+    letters = tok.replace(".", "").replace("-", "")
+    return len(letters) <= 2 and letters.isupper() or (tok.endswith(".") and len(letters) <= 3)
+
+
+@lru_cache(maxsize=8192)
+def _is_first_name(tok: str) -> bool:
+    f = P.fold(tok)
+    return f in P.FIRST_NAMES or all(p in P.FIRST_NAMES for p in f.split("-") if p)
+
+
+def _scan_name(
+    text: str, pos: int, max_tokens: int = 6, skip_stop: bool = False, comma: bool = False
+) -> list[_Token]:
+    """Name tokens starting at ``pos``, stopping at the first word that cannot be a name
+    (``skip_stop``: such words before the first name token are skipped, not stopping;
+    ``comma``: "DUPONT, Jean" is one name, as in patient banners)."""
+    gap_rx = P.NAME_GAP_COMMA if comma else P.NAME_GAP
+    toks: list[_Token] = []
+    while len(toks) < max_tokens:
+        m = P.NAME_TOKEN.match(text, pos)
+        if not m:
+            break
+        tok = m.group()
+        word = P.fold(tok.split()[-1].rstrip("."))  # "Le Dr" is a title, not "Le Gall"
+        dotted = len(tok) == 2 and tok[1] == "."
+        if word in P.NAME_STOPWORDS and not (dotted and (toks or not skip_stop)):
+            # "M." after a title or a name is an initial; "Le" or "Madame" are not names
+            if toks or not skip_stop:
+                break
+        else:
+            toks.append((m.start(), m.end(), tok))
+        # one comma, right after the first word: "DUPONT, Jean" but not "DUPONT, Jean, Martin"
+        gap = (gap_rx if len(toks) == 1 else P.NAME_GAP).match(text, m.end())
+        if not gap:
+            break
+        pos = gap.end()
+    if len(toks) > 1 and toks[-1][2] == "A":
+        toks.pop()  # "DUPONT A faxer": a capital A after a name is "à" without its accent
+    return toks
+
+
+def _group(text: str, toks: list[_Token], label: str) -> PhiSpan:
+    return _span(text, toks[0][0], toks[-1][1], label)
+
+
+def split_name(text: str, toks: list[_Token], hint: str | None = None) -> list[PhiSpan]:
+    """Tell first names from surnames in a run of name tokens.
+
+    Initials are first names. Otherwise every cut (first names before or after the surname) is
+    scored: known first names on the first-name side, unknown words on the surname side, a bonus
+    when the surname is the upper-case part ("DUPONT Jean"); a tie reads "Prénom Nom".
+    """
+    if not toks:
+        return []
+    if len(toks) == 1:
+        if _is_initial(toks[0][2]) and hint != "PRENOM":
+            return []
+        return [_group(text, toks, hint or "NOM")]
+    kinds = ["I" if _is_initial(t[2]) else "U" if t[2].isupper() else "C" for t in toks]
+    if "I" in kinds:
+        firsts = [t for t, k in zip(toks, kinds, strict=True) if k == "I"]
+        lasts = [t for t, k in zip(toks, kinds, strict=True) if k != "I"]
+        return _split_groups(text, firsts, lasts)
+    n = len(toks)
+    known = [_is_first_name(t[2]) for t in toks]
+    surname = [P.fold(t[2]) in P.SURNAMES_FOLDED for t in toks]
+    best: tuple[float, int, bool] = (-1.0, n - 1, True)
+    for k in range(1, n):
+        for first_first in (True, False):
+            firsts = range(0, k) if first_first else range(k, n)
+            lasts = range(k, n) if first_first else range(0, k)
+            score = sum(known[i] for i in firsts) + sum(not known[i] for i in lasts)
+            score += 0.5 * sum(surname[i] and not known[i] for i in lasts)
+            if all(kinds[i] == "U" for i in lasts) and all(kinds[i] == "C" for i in firsts):
+                score += 1.5  # the usual convention: the surname in capitals
+            if first_first and k == n - 1:
+                score += 0.25  # no evidence: "Prénom(s) Nom", as after a title in letters
+            if hint == "NOM" and not first_first:
+                score += 0.3
+            if score > best[0]:
+                best = (score, k, first_first)
+    _, k, first_first = best
+    if first_first:
+        return _split_groups(text, toks[:k], toks[k:])
+    return _split_groups(text, toks[k:], toks[:k])
+
+
+def _split_groups(text: str, firsts: list[_Token], lasts: list[_Token]) -> list[PhiSpan]:
+    out = []
+    for toks, label in ((firsts, "PRENOM"), (lasts, "NOM")):
+        # a group is written as one span when contiguous ("Gilberte Yvonne"), else token by token
+        runs: list[list[_Token]] = []
+        for t in sorted(toks):
+            if runs and text[runs[-1][-1][1] : t[0]].strip() == "":
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+        out += [_group(text, r, label) for r in runs]
+    return out
+
+
+# 2 to 8 capitalised words in a row: where untitled names can be
+_NAME_RUN = re.compile(
+    rf"(?=[{P.UP}])(?<![{P.LET}\d'’.°/\-])"
+    rf"(?:[{P.UP}][{P.LET}'’\-]*\.?(?:[ \t]+|(?![\w'’\-]))){{2,8}}"
+)
+
+_NEXT_WORD = re.compile(r"[^ \t]*[ \t]*")
+_DOTTED = re.compile(r"[A-Z]\.(?:-?[A-Z]\.)*")
+
+
+def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
+    out: list[PhiSpan] = []
+    for m in P.TITLE.finditer(text):
+        role = m["role"] is not None
+        out += split_name(text, _scan_name(text, m.end(), skip_stop=role, comma=role))
+    for m in P.FIELD_NAME.finditer(text):
+        out += split_name(text, _scan_name(text, m.end()), "NOM" if m["nom"] else "PRENOM")
+    # Untitled "Jean DUPONT" / "DUPONT Jean" / "Rémi Foliet": only when a known first name is in
+    # the run, next to a word that can be a surname.
+    for m in _NAME_RUN.finditer(text):
+        pos = m.start()
+        while pos < m.end():
+            toks = _scan_name(text, pos, skip_stop=True)
+            pos = _NEXT_WORD.match(text, toks[-1][1] if toks else pos).end()
+            if len(toks) < 2:
+                continue
+            known = [_is_first_name(t[2]) for t in toks]
+            mixed = len({t[2].isupper() for t in toks}) == 2
+            # "R. Desloges", "GREMILLON G.": a dotted initial before a name or after a surname
+            # in capitals ("°C. Score", "NYHA II." are not)
+            initial = len(toks) == 2 and (
+                (_DOTTED.fullmatch(toks[0][2]) and not _DOTTED.fullmatch(toks[1][2]))
+                or (_DOTTED.fullmatch(toks[1][2]) and toks[0][2].isupper())
+            )
+            if (any(known) and (mixed or not all(known))) or initial:
+                out += split_name(text, toks)
+    if out:
+        out += _propagate(text, P.fold(text) if folded is None else folded, out)
+    return _join_adjacent(text, out)
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")  # on folded text: ’ is already '
+_NOT_PROPAGATED = P.NAME_STOPWORDS | P.COMMON_WORD_NAMES
+
+
+def _propagate(text: str, folded: str, found: list[PhiSpan]) -> list[PhiSpan]:
+    """Tag the other mentions of names found in context ("Dr. Cecchi" ... "Cecchi a appelé"),
+    word by word; :func:`_join_adjacent` then rebuilds the multi-word names."""
+    votes: dict[str, Counter[str]] = {}
+    for s in found:
+        for m in _WORD.finditer(P.fold(s.text)):
+            w = m.group()
+            if len(w) >= 3 and w not in _NOT_PROPAGATED:
+                votes.setdefault(w, Counter())[s.label] += 1
+    if not votes:
+        return []
+    out = []
+    for m in _WORD.finditer(folded):
+        counts = votes.get(m.group())
+        if counts is not None and text[m.start()].isupper():
+            out.append(_span(text, *m.span(), counts.most_common(1)[0][0]))
+    return out
+
+
+def _join_adjacent(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
+    """Merge same-label name spans separated by one blank ("Gilberte" "Yvonne" → one span)."""
+    out: list[PhiSpan] = []
+    for s in sorted(set(spans), key=lambda s: (s.start, -s.end)):
+        prev = out[-1] if out else None
+        if prev and prev.label == s.label and text[prev.end : s.start] in (" ", "\t"):
+            out[-1] = _span(text, prev.start, s.end, s.label)
+        else:
+            out.append(s)
+    return out
+
+
+_NIR_WINDOW = 80  # characters around a NIR where a date of the same year is the birth date
+
+
+def _birth_from_nir(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
+    """A date near a NIR that repeats its birth year is the birth date (the NIR encodes it);
+    patient banners write them side by side without any "né le"."""
+    births = []
+    for n in spans:
+        if n.label == "SECU" and (nir := parse_nir(n.text)) is not None:
+            births.append((n.start - _NIR_WINDOW, n.end + _NIR_WINDOW, int(nir.year)))
+    if not births:
+        return spans
+    out = []
+    for d in spans:
+        if d.label == "DATE" and (hit := match_date(d.text)):
+            y = date_fields(*hit)[2]
+            if y is not None and any(y % 100 == yy and s < d.start < e for s, e, yy in births):
+                d = _span(text, d.start, d.end, "DATE_NAISSANCE", "annee-du-nir")
+        out.append(d)
+    return out
+
+
+def detect_rules(text: str, folded: str | None = None) -> list[PhiSpan]:
+    """All rule candidates in ``text`` (overlapping; merged by the pseudonymiser).
+    ``folded``: ``patterns.fold(text)`` when the caller already has it."""
+    if not text:
+        return []
+    folded = P.fold(text) if folded is None else folded
+    out = find_mails(text)
+    if re.search(r"\d", text):
+        out += find_nirs(text)
+        out += find_digit_cells(text)
+        out += find_phones(text)
+        out += find_ids(text)
+    out += find_dates(text, folded)
+    out = _birth_from_nir(text, out)
+    out += find_places(text, folded)
+    out += find_hospitals(text)
+    out += find_names(text, folded)
+    return out
