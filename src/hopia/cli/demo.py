@@ -75,7 +75,7 @@ def _print(s, url: str) -> None:  # noqa: ANN001 - DemoSummary, imported lazily
     for label, n in s.mentions_by_label[:15]:
         by_type.add_row(label, str(n))
     top = Table(title="Pathologies les plus fréquentes (faits affirmés)")
-    top.add_column("CIM-10")
+    top.add_column("Code")
     top.add_column("Libellé")
     top.add_column("Patients", justify="right")
     for code, name, n in s.top_conditions:

@@ -64,6 +64,12 @@ def test_target_table(mention: M, table: str | None) -> None:
 def test_codes_use_cim10_display_form() -> None:
     assert coded_concept(M("cim10", codes={"cim10": "U071"})) == ("CIM10", "U07.1")
     assert coded_concept(M("copd")) == ("CIM10", "J44")
+    # EDS-NLP's "peripheral vascular disease" includes hypertension and embolism: no CIM-10 code.
+    assert coded_concept(M("peripheral_vascular_disease")) == (
+        "EDS-NLP",
+        "peripheral_vascular_disease",
+    )
+    assert target_table(M("peripheral_vascular_disease")) == "condition_occurrence"
     assert coded_concept(M("drug", codes={"atc": "A10BA02"})) == ("ATC", "A10BA02")
     assert coded_concept(M("weight", value=3.0)) is None
 

@@ -34,7 +34,7 @@ STANDARD_CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     NLP: ("NLP", "Type Concept", "Type Concept", "Type Concept"),
 }
 LOCAL_CONCEPT_START = 2_000_000_001
-VOCABULARY_DOMAIN = {"CIM10": "Condition", "ATC": "Drug"}
+VOCABULARY_DOMAIN = {"CIM10": "Condition", "ATC": "Drug", "EDS-NLP": "Condition"}
 
 
 @cache
@@ -57,6 +57,10 @@ def concept_name(vocabulary: str, code: str) -> str:
         return _cim10_labels().get(compact, code)[:255]
     if vocabulary == "ATC":
         return _atc_labels().get(code, code)[:255]
+    if vocabulary == "EDS-NLP":
+        from hopia.data.omop.mapping import COMORBIDITY_LOCAL
+
+        return COMORBIDITY_LOCAL.get(code, code)
     return code
 
 

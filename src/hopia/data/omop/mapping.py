@@ -32,10 +32,13 @@ COMORBIDITY_CIM10 = {
     "lymphoma": "C85",
     "myocardial_infarction": "I21",
     "peptic_ulcer_disease": "K27",
-    "peripheral_vascular_disease": "I73",
     "solid_tumor": "C80",
     "covid": "U07.1",
 }
+# Pipes whose mentions span several CIM-10 chapters: EDS-NLP's Charlson "peripheral vascular
+# disease" gathers hypertension, pulmonary embolism, thrombosis and arteritis. They get a local
+# concept in the "EDS-NLP" vocabulary instead of a misleading CIM-10 code.
+COMORBIDITY_LOCAL = {"peripheral_vascular_disease": "Maladie vasculaire (Charlson, EDS-NLP)"}
 OBSERVATION_LABELS = {"tnm", "adicap", "alcohol", "tobacco"}
 NOT_FACTS = {"date", "duration", "sections"}
 
@@ -79,6 +82,8 @@ def coded_concept(m: Mention) -> tuple[str, str] | None:
         return "CIM10", cim10_display(m.codes["cim10"])
     if m.label in COMORBIDITY_CIM10:
         return "CIM10", COMORBIDITY_CIM10[m.label]
+    if m.label in COMORBIDITY_LOCAL:
+        return "EDS-NLP", m.label
     if m.codes.get("atc"):
         return "ATC", m.codes["atc"]
     return None
@@ -88,7 +93,7 @@ def target_table(m: Mention) -> str | None:
     """The clinical table a fact goes to, or None when it stays in note_nlp only."""
     if not is_fact(m) or m.label in NOT_FACTS:
         return None
-    if m.label in COMORBIDITY_CIM10 or m.label == "cim10":
+    if m.label in COMORBIDITY_CIM10 or m.label in COMORBIDITY_LOCAL or m.label == "cim10":
         return "condition_occurrence"
     if m.codes.get("atc"):
         return "drug_exposure"
