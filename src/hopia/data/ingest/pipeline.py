@@ -19,6 +19,7 @@ import os
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -127,6 +128,9 @@ class IngestPipeline:
         self.concepts = c.ConceptResolver(warehouse)
         self._crash_after = int(os.environ.get("HOPIA_FAULT_KILL_IN_BATCH", "0"))  # tests only
         self._batches = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hopia-writer")
+        self._inflight: tuple[Future[Counter[str]], list[_Prepared], IngestReport] | None = None
+        self._inflight_ipps: set[str] = set()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -145,18 +149,21 @@ class IngestPipeline:
         run_id = self._start_run(started, paths)
         pending: list[_Prepared] = []
         seen: set[str] = set()
-        for item in self._stream(paths, report, run_id):
-            digest = content_hash(item)
-            if digest in seen:
-                report.duplicates += 1
-                continue
-            seen.add(digest)
-            pending.append(_Prepared(item, digest, item.patient_ipp))
-            if len(pending) >= self.batch_size:
+        try:
+            for item in self._stream(paths, report, run_id):
+                digest = content_hash(item)
+                if digest in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(digest)
+                pending.append(_Prepared(item, digest, item.patient_ipp))
+                if len(pending) >= self.batch_size:
+                    self._flush(pending, report, run_id, on_progress)
+                    pending = []
+            if pending:
                 self._flush(pending, report, run_id, on_progress)
-                pending = []
-        if pending:
-            self._flush(pending, report, run_id, on_progress)
+        finally:
+            self._wait()
         report.seconds = (datetime.now() - started).total_seconds()
         self._finish_run(run_id, report)
         return report
@@ -202,6 +209,7 @@ class IngestPipeline:
         report: IngestReport,
     ) -> None:
         report.errors.append((source_ref, reason))
+        self._wait()  # one writer at a time: ids are allocated from the committed maximum
         digest = _error_hash(source_ref)
         doc = schema.document
         with self.wh.begin() as conn:
@@ -240,22 +248,41 @@ class IngestPipeline:
         todo = [p for p in batch if p.content_hash not in done]
         report.duplicates += len(batch) - len(todo)
         if todo:
+            if self._inflight_ipps & {p.patient_key for p in todo}:
+                self._wait()  # this batch's pseudonymisation needs identities being written
             self._compute(todo)
-            try:
-                with self.wh.begin() as conn:
-                    self._write(conn, todo, run_id, report)
-                    self._maybe_crash()
-            except BaseException:
-                self.concepts.forget()
-                raise
-            report.added += len(todo)
-            for p in todo:
-                report.characters += len(p.doc.text)
-                for m in p.mentions:
-                    report.entities[m.label] += 1
-                    report.qualifiers[_qualifier(m)] += 1
+            self._wait()
+            # Write this batch while the next one is computed: the insert work runs in DuckDB
+            # or PostgreSQL without the GIL, on the second core.
+            self._inflight = (self._writer.submit(self._commit, todo, run_id), todo, report)
+            self._inflight_ipps = {p.doc.patient.ipp for p in todo if p.doc.patient}
         if on_progress:
             on_progress(len(batch))
+
+    def _commit(self, todo: list[_Prepared], run_id: int) -> Counter[str]:
+        """Write one batch in one transaction (runs in the writer thread)."""
+        try:
+            with self.wh.begin() as conn:
+                facts = self._write(conn, todo, run_id)
+                self._maybe_crash()
+        except BaseException:
+            self.concepts.forget()
+            raise
+        return facts
+
+    def _wait(self) -> None:
+        """Wait for the batch being written; count it, or re-raise its error."""
+        if self._inflight is None:
+            return
+        future, todo, report = self._inflight
+        self._inflight, self._inflight_ipps = None, set()
+        report.facts.update(future.result())
+        report.added += len(todo)
+        for p in todo:
+            report.characters += len(p.doc.text)
+            for m in p.mentions:
+                report.entities[m.label] += 1
+                report.qualifiers[_qualifier(m)] += 1
 
     def _compute(self, batch: list[_Prepared]) -> None:
         """Pseudonymise then run NLP on the pseudonymised text, outside any transaction."""
@@ -270,17 +297,17 @@ class IngestPipeline:
         for p, mentions in zip(batch, self.extract([p.pseudo_text for p in batch]), strict=True):
             p.mentions = mentions
 
-    def _write(
-        self, conn: Connection, batch: list[_Prepared], run_id: int, report: IngestReport
-    ) -> None:
+    def _write(self, conn: Connection, batch: list[_Prepared], run_id: int) -> Counter[str]:
         self._upsert_identities(conn, [p.doc.patient for p in batch if p.doc.patient])
         persons = self._person_ids(conn, {p.patient_key for p in batch if p.patient_key})
         self.concepts.ensure_standard(conn)
         codes = {cc for p in batch for m in p.mentions if (cc := coded_concept(m))}
         concept_ids = self.concepts.resolve(conn, codes)
         ids = _IdAllocator(self.wh, conn)
+        visits = _Visits.load(conn, set(persons.values()))
         rows: dict[str, list[dict]] = {t: [] for t in (*ID_COLUMN, "note", "document", "phi_span")}
         provenance: list[dict] = []
+        facts: Counter[str] = Counter()
         now = datetime.now()
         for p in batch:
             person_id = persons.get(p.patient_key or "", UNKNOWN_PERSON)
@@ -288,7 +315,7 @@ class IngestPipeline:
             doc_date = p.doc.doc_date or now.date()
             note_date = self.pseudonymiser.shift_date(doc_date, shift_key)
             visit_id = (
-                self._visit(conn, ids, person_id, note_date, p.doc)
+                self._visit(visits, ids, person_id, note_date, p.doc)
                 if person_id != UNKNOWN_PERSON
                 else None
             )
@@ -359,7 +386,7 @@ class IngestPipeline:
                             "system": self.system,
                         }
                     )
-                    report.facts[table] += 1
+                    facts[table] += 1
         # Errors previously recorded for these sources are resolved now.
         refs = [p.doc.source_ref for p in batch] + [p.doc.source_path for p in batch]
         conn.execute(
@@ -367,11 +394,13 @@ class IngestPipeline:
                 schema.document.c.status == "error", schema.document.c.source_ref.in_(refs)
             )
         )
+        self.wh.insert_rows(conn, schema.CDM["visit_occurrence"], visits.new)
         self.wh.insert_rows(conn, schema.document, rows.pop("document"))
         self.wh.insert_rows(conn, schema.phi_span, rows.pop("phi_span"))
         for table, table_rows in rows.items():
             self.wh.insert_rows(conn, schema.CDM[table], table_rows)
         self.wh.insert_rows(conn, schema.provenance, provenance)
+        return facts
 
     def _maybe_crash(self) -> None:
         """Fault injection for the crash-and-resume test: die inside the open transaction."""
@@ -459,20 +488,13 @@ class IngestPipeline:
         return "P" + hmac.new(self.secret, ipp.encode(), hashlib.sha256).hexdigest()[:15]
 
     def _visit(
-        self, conn: Connection, ids: _IdAllocator, person_id: int, day: date, doc: RawDocument
+        self, visits: _Visits, ids: _IdAllocator, person_id: int, day: date, doc: RawDocument
     ) -> int:
         """One visit per patient, day and document type (the source systems give no stay id)."""
-        v = schema.CDM["visit_occurrence"]
         source = (doc.doc_type or "document")[:50]
-        found = conn.execute(
-            select(v.c.visit_occurrence_id).where(
-                v.c.person_id == person_id,
-                v.c.visit_start_date == day,
-                v.c.visit_source_value == source,
-            )
-        ).scalar()
-        if found is not None:
-            return int(found)
+        key = (person_id, day, source)
+        if key in visits.known:
+            return visits.known[key]
         kind = source.lower()
         concept = (
             c.ER_VISIT
@@ -482,16 +504,17 @@ class IngestPipeline:
             else c.INPATIENT_VISIT
         )
         visit_id = ids.next("visit_occurrence")
-        conn.execute(
-            v.insert().values(
-                visit_occurrence_id=visit_id,
-                person_id=person_id,
-                visit_concept_id=concept,
-                visit_start_date=day,
-                visit_end_date=day,
-                visit_type_concept_id=c.EHR,
-                visit_source_value=source,
-            )
+        visits.known[key] = visit_id
+        visits.new.append(
+            {
+                "visit_occurrence_id": visit_id,
+                "person_id": person_id,
+                "visit_concept_id": concept,
+                "visit_start_date": day,
+                "visit_end_date": day,
+                "visit_type_concept_id": c.EHR,
+                "visit_source_value": source,
+            }
         )
         return visit_id
 
@@ -519,6 +542,24 @@ class IngestPipeline:
                 .where(schema.run.c.run_id == run_id)
                 .values(finished_at=datetime.now(), status="done", summary=summary)
             )
+
+
+@dataclass
+class _Visits:
+    """Visits of a batch's patients: those already in the warehouse, and the new ones."""
+
+    known: dict[tuple[int, date, str], int]
+    new: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, conn: Connection, person_ids: set[int]) -> _Visits:
+        v = schema.CDM["visit_occurrence"]
+        rows = conn.execute(
+            select(
+                v.c.person_id, v.c.visit_start_date, v.c.visit_source_value, v.c.visit_occurrence_id
+            ).where(v.c.person_id.in_(sorted(person_ids)))
+        ).all()
+        return cls({(p, d, s): int(i) for p, d, s, i in rows})
 
 
 class _IdAllocator:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hopia.data.ingest.pipeline import IngestPipeline
+from hopia.data.omop.concepts import warm_terminologies
 from hopia.platform.config import Settings, get_settings
 from hopia.platform.warehouse import Warehouse, open_warehouse
 
@@ -14,7 +15,10 @@ def build_pipeline(
     from hopia.data.pseudo import Pseudonymiser
 
     settings = settings or get_settings()
-    get_nlp()  # build or load the cached pipeline now, not in the middle of the first batch
+    # Start-up work done now, not in the middle of the first batch: the NLP pipeline (built or
+    # loaded from the cache) and the terminologies that name local concepts.
+    get_nlp()
+    warm_terminologies()
     secret = settings.resolved_secret()
     return IngestPipeline(
         warehouse=warehouse or open_warehouse(settings),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hopia.data.nlp.pipeline import COMORBIDITIES, ENTITY_GROUPS, SCORES, get_nlp
+from hopia.platform.text import fold
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -130,7 +131,9 @@ def doc_entities(doc: Doc, groups: Iterable[str] = ENTITY_GROUPS) -> list[Entity
                     reported_speech=bool(ext.reported_speech),
                     codes=codes,
                     pipe=group,
-                    lexical_variant="".join(t.norm_ + t.whitespace_ for t in span).strip(),
+                    # Same folding as eds.normalizer (lower case, no accents), without
+                    # walking the span's tokens: that walk cost 2 ms per document.
+                    lexical_variant=fold(span.text),
                     section=section,
                     value=value,
                     unit=unit,
@@ -138,7 +141,8 @@ def doc_entities(doc: Doc, groups: Iterable[str] = ENTITY_GROUPS) -> list[Entity
             )
     if "tnm" in doc.spans and doc.spans["tnm"]:
         out = _drop_quantities_inside_tnm(out)
-    out = [e for e in out if e.pipe != "cim10" or not _stray_code(e, doc.text)]
+    text = doc.text  # spaCy rebuilds this string on every access
+    out = [e for e in out if e.pipe != "cim10" or not _stray_code(e, text)]
     out.sort(key=lambda e: (e.start, -e.end, e.pipe))
     return out
 

@@ -9,7 +9,8 @@ capitals, no separators). Word lists are plain facts (common French names, commu
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from hopia.platform.text import FOLD_TABLE, fold  # noqa: F401 - re-exported for the rules
 
 LABELS: tuple[str, ...] = (
     "NOM",
@@ -34,30 +35,9 @@ LET = UP + LO
 APOS = "'’"
 
 
-def _build_fold_table() -> dict[int, str]:
-    """Map each Latin letter to its lower-case unaccented base letter, one char to one char, so
-    folded text keeps the offsets of the original (œ/æ stay single characters)."""
-    table: dict[int, str] = {}
-    for code in range(0x41, 0x250):
-        ch = chr(code)
-        base = unicodedata.normalize("NFD", ch)[0].lower()
-        if len(base) == 1 and base != ch and base.isalpha():
-            table[code] = base
-    table[ord("’")] = "'"
-    return table
-
-
-FOLD_TABLE = _build_fold_table()
-
-
 def words(block: str) -> list[str]:
     """The words of a literal block: keeps long word lists readable, a few per line."""
     return block.split()
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, keeping the length (offsets stay valid)."""
-    return text.translate(FOLD_TABLE)
 
 
 def _scan(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:

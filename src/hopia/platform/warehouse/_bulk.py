@@ -1,6 +1,7 @@
 """Bulk inserts: the one place with engine-specific code.
 
-DuckDB's row-by-row ``executemany`` costs ~1 ms a row; a DataFrame insert is ~100x faster.
+DuckDB's row-by-row ``executemany`` costs ~0.5 ms a row; scanning an Arrow table is ~100x faster
+(and cheaper than a pandas frame, whose Python objects hold the GIL while DuckDB reads them).
 PostgreSQL goes through SQLAlchemy's ``insertmanyvalues`` batching, which is already fast.
 """
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, Table
 
 
@@ -17,8 +19,9 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name != "duckdb":
         conn.execute(table.insert(), list(rows))
         return len(rows)
-    columns = [c.name for c in table.columns]
-    return insert_frame(conn, table, pd.DataFrame.from_records(list(rows), columns=columns))
+    columns = [c.name for c in table.columns if any(c.name in row for row in rows[:1])]
+    arrow = pa.table({name: pa.array([row.get(name) for row in rows]) for name in columns})
+    return _duckdb_insert(conn, table, arrow)
 
 
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -30,17 +33,21 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         records = frame[columns].astype(object).where(frame[columns].notna(), None)
         conn.execute(table.insert(), records.to_dict("records"))
         return len(frame)
+    return _duckdb_insert(conn, table, pa.Table.from_pandas(frame[columns], preserve_index=False))
+
+
+def _duckdb_insert(conn: Connection, table: Table, arrow: pa.Table) -> int:
     raw = conn.connection.driver_connection
     # DuckDB >= 2 refuses register() while a previous result (e.g. after SQLAlchemy's .scalar())
     # is not fully fetched; a completed statement clears it, inside the same transaction.
     raw.execute("SELECT 1").fetchall()
     view = f"_hopia_bulk_{table.name}"
-    raw.register(view, frame[columns])
+    raw.register(view, arrow)
     try:
-        quoted = ", ".join(f'"{c}"' for c in columns)
+        quoted = ", ".join(f'"{c}"' for c in arrow.column_names)
         raw.execute(
             f'INSERT INTO {table.schema}."{table.name}" ({quoted}) SELECT {quoted} FROM {view}'
         )
     finally:
         raw.unregister(view)
-    return len(frame)
+    return arrow.num_rows
