@@ -110,3 +110,27 @@ def test_default_warehouse_is_embedded_duckdb(hopia_home) -> None:
     assert wh.dialect == "duckdb"
     assert (hopia_home / "warehouse.duckdb").exists()
     wh.close()
+
+
+def test_postgres_writers_are_serialised() -> None:
+    """A second writer waits for the first one's transaction (ids come from the maximum)."""
+    import threading
+    import time
+
+    with postgres_url() as url:
+        first, second = Warehouse(url), Warehouse(url)
+        order: list[str] = []
+
+        def late_writer() -> None:
+            with second.begin():
+                order.append("second")
+
+        with first.begin():
+            thread = threading.Thread(target=late_writer)
+            thread.start()
+            time.sleep(0.5)
+            order.append("first")
+        thread.join(timeout=10)
+        assert order == ["first", "second"]
+        first.close()
+        second.close()

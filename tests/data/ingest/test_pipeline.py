@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from hopia.data.ingest.service import build_pipeline
 from hopia.platform.warehouse import Warehouse, schema
+from tests.platform.pg import postgres_url
 
 pytestmark = pytest.mark.slow
 
@@ -95,9 +96,16 @@ def count(wh: Warehouse, table) -> int:  # noqa: ANN001
         return conn.execute(select(func.count()).select_from(table)).scalar()
 
 
-@pytest.fixture
-def wh(tmp_path: Path) -> Warehouse:
-    return Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+@pytest.fixture(params=["duckdb", "postgres"])
+def wh(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    """The same pipeline code against the embedded default and a real PostgreSQL server."""
+    if request.param == "duckdb":
+        yield Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+        return
+    with postgres_url() as url:
+        warehouse = Warehouse(url)
+        yield warehouse
+        warehouse.close()
 
 
 def test_end_to_end_writes_both_spaces(wh: Warehouse, tmp_path: Path) -> None:

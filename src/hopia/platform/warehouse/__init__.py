@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, create_engine, func, select
+from sqlalchemy import Connection, Engine, Table, create_engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.exceptions import WarehouseError
@@ -21,6 +21,8 @@ from hopia.platform.warehouse._bulk import bulk_insert, insert_frame
 from hopia.platform.warehouse.migrations import migrate
 
 __all__ = ["Warehouse", "open_warehouse", "schema"]
+
+WRITER_LOCK_KEY = 0x486F706961  # "Hopia": the advisory lock that serialises writers
 
 
 class Warehouse:
@@ -43,8 +45,14 @@ class Warehouse:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: everything inside is committed together or not at all."""
+        """One write transaction: everything inside is committed together or not at all.
+
+        Writers are serialised (identifiers are allocated from the committed maximum): DuckDB
+        allows one writing process; on PostgreSQL a transaction-level advisory lock does it.
+        """
         with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
             yield conn
 
     def insert_rows(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
@@ -57,8 +65,7 @@ class Warehouse:
 
     @staticmethod
     def next_id(conn: Connection, table: Table, column: str) -> int:
-        """Next free identifier. Hopia is the only writer of its derived rows (DuckDB is
-        single-writer; on PostgreSQL the caller's transaction takes a table lock)."""
+        """Next free identifier, inside a :meth:`begin` transaction (writers are serialised)."""
         return int(conn.execute(select(func.coalesce(func.max(table.c[column]), 0))).scalar()) + 1
 
     def table_counts(self) -> dict[str, int]:

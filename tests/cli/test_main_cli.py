@@ -1,0 +1,76 @@
+"""The `hopia` command as a user runs it: help, ingest, warehouse stats, load-omop, demo."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hopia.cli.main import app
+from tests.data.ingest.test_pipeline import write_corpus
+
+runner = CliRunner()
+
+
+def test_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("synth", "ingest", "nlp", "pseudo", "warehouse", "demo"):
+        assert command in result.output
+
+
+def test_warehouse_stats_on_a_new_warehouse(hopia_home: Path) -> None:
+    result = runner.invoke(app, ["warehouse", "stats"])
+    assert result.exit_code == 0, result.output
+    assert "Documents : 0 intégrés, 0 en erreur" in result.output
+    assert (hopia_home / "warehouse.duckdb").exists()
+
+
+def test_load_omop_reports_and_refuses_garbage(tmp_path: Path) -> None:
+    folder = tmp_path / "omop"
+    folder.mkdir()
+    (folder / "PERSON.csv").write_text(
+        "person_id,gender_concept_id,year_of_birth,race_concept_id,ethnicity_concept_id\n"
+        "1,8532,1970,0,0\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["warehouse", "load-omop", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "person : 1 ligne(s)" in result.output
+    again = runner.invoke(app, ["warehouse", "load-omop", str(folder)])
+    assert "0 ligne(s) chargée(s)" in again.output and "déjà chargé" in again.output
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip at all")
+    refused = runner.invoke(app, ["warehouse", "load-omop", str(bad)])
+    assert refused.exit_code == 2
+    assert "ni dossier ni archive zip" in refused.output
+
+
+@pytest.mark.slow
+def test_ingest_command_counts_and_exit_code(tmp_path: Path) -> None:
+    patients, docs = write_corpus(tmp_path / "in")
+    (docs / "scan.pdf").write_bytes(b"%PDF-1.4 truncated")
+    result = runner.invoke(app, ["ingest", "--patients", str(patients), str(docs)])
+    assert result.exit_code == 1, result.output  # one bad file: reported, the rest ingested
+    assert re.search(r"Documents ajoutés\W+4\b", result.output)
+    assert "scan.pdf" in result.output
+    stats = runner.invoke(app, ["warehouse", "stats"])
+    assert "Documents : 4 intégrés, 1 en erreur" in stats.output
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_on_a_small_chu(hopia_home: Path) -> None:
+    result = runner.invoke(app, ["demo", "--patients", "6", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    for text in ("Documents intégrés", "Mentions par type", "Pseudonymisé (espace recherche)"):
+        assert text in result.output
+    patients = [
+        json.loads(line)
+        for line in (hopia_home / "demo" / "synth" / "patients.jsonl").read_text().splitlines()
+    ]
+    # The pseudonymised panel of the demo shows none of the patients' surnames.
+    pseudo_panel = result.output.split("Pseudonymisé (espace recherche)", 1)[1]
+    assert not any(p["family_name"] in pseudo_panel for p in patients)
