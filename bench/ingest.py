@@ -25,6 +25,16 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def _texts(corpus: Path) -> list[str]:
     with (corpus / "documents.jsonl").open(encoding="utf-8") as fh:
         return [json.loads(line)["text"] for line in fh]
@@ -103,7 +113,7 @@ def main() -> None:
         raw = _child("raw", corpus, args.batch_size)
         hopia = _child("hopia", corpus, args.batch_size)
     raw_rate, hopia_rate = raw["docs"] / raw["seconds"], hopia["docs"] / hopia["seconds"]
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores")
+    print(f"machine: {_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
         f"corpus: {raw['docs']} documents, {raw['chars'] / raw['docs']:.0f} characters on average"
     )

@@ -288,3 +288,17 @@ def test_every_street_type(street: str) -> None:
 def test_every_city_context(context: str) -> None:
     text = f"Il est {context} Kerlouan depuis longtemps."
     assert [(s.text, s.label) for s in PS.detect(text)] == [("Kerlouan", "VILLE")]
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "Médecin traitant : Dr Jean-Luc REY (<ent label=VILLE>Fontaines-sur-Saône</ent>)",
+        "Copie au Dr Marie-Thérèse FLEURY (<ent label=VILLE>Bron</ent>).",
+        "Dr Ilaria PADOVANO (PU-PH)",
+        "Dr Laurent HOARAU, médecin traitant, <ent label=VILLE>Aubenas</ent>.",
+    ],
+)
+def test_practitioner_town(example: str) -> None:
+    text, expected = parse_markup(example)
+    assert [t for t in triples(PS.detect(text)) if t[2] == "VILLE"] == expected, text

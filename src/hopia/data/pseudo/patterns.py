@@ -322,6 +322,14 @@ CITY_CONTEXT = _scan(
     r"(?(strong)|(?=[ \t]*(?:[,.;:)(\n]|$|[ \t]\d)))",
 )
 
+# A practitioner's town, as letters write it: "Dr Jean REY (Vienne)", "…, médecin traitant, Bron".
+CITY_AFTER_CLINICIAN = re.compile(
+    # "(Bron)" but not a grade in capitals: "(PU-PH)", "(CCA)".
+    rf"(?:\b(?:Dr|Docteur|Pr|Professeur)\.?[ \t]+[^\n()]{{2,60}}?[ \t]*"
+    rf"\((?=[{UP}][{LO}])(?P<city>{_COMMUNE})\)"
+    rf"|(?i:m[ée]decin[ \t]+traitant),[ \t]+(?P<city2>{_COMMUNE}))"
+)
+
 # A letter's date line: "Rennes, le 12 mars 2024".
 CITY_DATELINE = re.compile(
     rf"(?m)^[ \t]*(?P<city>{_COMMUNE}),[ \t]+le[ \t]+(?=\d|1er|(?i:{_WEEKDAY_ALT})\b)"

@@ -284,6 +284,10 @@ def find_places(text: str, folded: str) -> list[PhiSpan]:
         # after a bare "à" the capitalised word must look like a commune, not a person
         if end and (m["strong"] is not None or first not in P.FIRST_NAMES):
             out.append(_span(text, s, end, "VILLE"))
+    for m in P.CITY_AFTER_CLINICIAN.finditer(text):  # "Dr Jean REY (Vienne)"
+        group = "city" if m["city"] else "city2"
+        if end := _commune_end(text, *m.span(group)):
+            out.append(_span(text, m.start(group), end, "VILLE"))
     for m in P.CITY_DATELINE.finditer(text):  # "Rennes, le 12 mars 2024"
         if end := _commune_end(text, *m.span("city")):
             out.append(_span(text, m.start("city"), end, "VILLE"))
