@@ -67,7 +67,7 @@ def test_broken_lines_fail_alone(write) -> None:
         3: "ligne 3 : champ « text » manquant",
         4: "ligne 4 : champ « text » vide",
         5: "ligne 5 : champ « text » : chaîne attendue (reçu list)",
-        6: "ligne 6 : date invalide : « 2024-13-45 » (attendu AAAA-MM-JJ)",
+        6: "ligne 6 : date invalide (attendu AAAA-MM-JJ)",
         7: "ligne 7 : la ligne n'est pas un objet JSON",
         8: "ligne 8 : champ « id » : chaîne attendue (reçu int)",
     }

@@ -83,7 +83,7 @@ def _parse_date(value: str | None) -> date | None:
             return date.fromisoformat(value.strip())
         return datetime.fromisoformat(value.strip()).date()
     except ValueError:
-        raise _LineError(f"date invalide : « {value} » (attendu AAAA-MM-JJ)") from None
+        raise _LineError("date invalide (attendu AAAA-MM-JJ)") from None
 
 
 def _document(line: str, path: Path, lineno: int) -> RawDocument:

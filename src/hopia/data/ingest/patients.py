@@ -34,9 +34,7 @@ def _identity(record: dict, where: str) -> PatientIdentity:
         try:
             values["birth_date"] = date.fromisoformat(values["birth_date"][:10])
         except ValueError as exc:
-            raise IngestError(
-                where, f"date de naissance invalide : {values['birth_date']!r}"
-            ) from exc
+            raise IngestError(where, "date de naissance invalide (attendu AAAA-MM-JJ)") from exc
     if values["sex"] and values["sex"].upper()[:1] not in {"M", "F"}:
         raise IngestError(where, f"sexe invalide : {values['sex']!r} (M ou F)")
     values["sex"] = values["sex"].upper()[:1] if values["sex"] else None
