@@ -8,18 +8,21 @@ is then 1. The output appears all at once (temporary file, then rename) or not a
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
 
 from hopia.cli._common import err_console, handle_errors, progress_bar
+from hopia.cli._jsonl import (
+    atomic_output,
+    count_lines,
+    read_lines,
+    report_bad_line,
+    require_input,
+    write_line,
+)
 
 app = typer.Typer(help="Pseudonymisation des textes cliniques.", no_args_is_help=True)
 
@@ -34,36 +37,6 @@ class PolicyChoice(StrEnum):
     surrogate = "surrogate"
     tag = "tag"
     mask = "mask"
-
-
-class LineError(ValueError):
-    """One input line cannot be processed; the message says why, in French."""
-
-
-def parse_line(raw: bytes) -> tuple[str, str, str | None]:
-    """(id, text, patient_id) of one input line, or :class:`LineError`."""
-    try:
-        record: Any = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise LineError("encodage invalide (UTF-8 attendu)") from None
-    except json.JSONDecodeError as exc:
-        raise LineError(f"JSON invalide (colonne {exc.colno})") from None
-    if not isinstance(record, dict):
-        raise LineError('un objet JSON {"id", "text"} est attendu')
-    for key in ("id", "text"):
-        if key not in record:
-            raise LineError(f"champ « {key} » manquant")
-        if not isinstance(record[key], str):
-            raise LineError(f"le champ « {key} » doit être une chaîne de caractères")
-    patient = record.get("patient_id")
-    if patient is not None and (isinstance(patient, bool) or not isinstance(patient, str | int)):
-        raise LineError("le champ « patient_id » doit être une chaîne de caractères")
-    return record["id"], record["text"], None if patient is None else str(patient)
-
-
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
 
 
 _RUN_HELP = (
@@ -94,51 +67,29 @@ def run(
     from hopia.data.pseudo import Pseudonymiser
     from hopia.platform.config import get_settings
 
-    if not input_path.is_file():
-        err_console.print(
-            f"[red]Erreur :[/red] fichier d'entrée introuvable : {escape(str(input_path))}"
-        )
-        raise typer.Exit(2)
+    require_input(input_path)
     done = errors = 0
     with handle_errors():
         pseudonymiser = Pseudonymiser(get_settings().resolved_secret(), policy.value)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-        try:
-            with (
-                os.fdopen(fd, "w", encoding="utf-8") as out,
-                input_path.open("rb") as src,
-                progress_bar() as bar,
-            ):
-                task = bar.add_task("Pseudonymisation", total=_count_lines(input_path))
-                for lineno, raw in enumerate(src, start=1):
-                    if not raw.strip():
-                        continue
-                    bar.advance(task)
-                    try:
-                        doc_id, text, patient = parse_line(raw)
-                    except LineError as exc:
-                        errors += 1
-                        bar.console.print(
-                            f"[yellow]Ligne {lineno} ignorée[/yellow] "
-                            f"({escape(input_path.name)}) : {escape(str(exc))}",
-                            highlight=False,
-                        )
-                        continue
-                    result = pseudonymiser.pseudonymise(text, patient_key=patient)
-                    entities = [
-                        {"start": s.start, "end": s.end, "label": s.label} for s in result.spans
-                    ]
-                    row = {"id": doc_id, "pseudo_text": result.pseudo_text, "entities": entities}
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    done += 1
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, output)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_output(output) as out, progress_bar() as bar:
+            task = bar.add_task("Pseudonymisation", total=count_lines(input_path))
+
+            def on_error(lineno: int, reason: str) -> None:
+                nonlocal errors
+                errors += 1
+                report_bad_line(bar.console, input_path, lineno, reason)
+                bar.advance(task)
+
+            for line in read_lines(input_path, on_error):
+                result = pseudonymiser.pseudonymise(line.text, patient_key=line.patient_id)
+                entities = [
+                    {"start": s.start, "end": s.end, "label": s.label} for s in result.spans
+                ]
+                write_line(
+                    out, {"id": line.id, "pseudo_text": result.pseudo_text, "entities": entities}
+                )
+                done += 1
+                bar.advance(task)
     err_console.print(f"{done} document(s) pseudonymisé(s) → {escape(str(output))}")
     if errors:
         err_console.print(f"[yellow]{errors} ligne(s) invalide(s) ignorée(s).[/yellow]")

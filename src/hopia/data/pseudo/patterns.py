@@ -10,23 +10,8 @@ from __future__ import annotations
 
 import re
 
+from hopia.data.pseudo.labels import LABELS  # noqa: F401 - re-exported
 from hopia.platform.text import FOLD_TABLE, fold  # noqa: F401 - re-exported for the rules
-
-LABELS: tuple[str, ...] = (
-    "NOM",
-    "PRENOM",
-    "DATE",
-    "DATE_NAISSANCE",
-    "ADRESSE",
-    "VILLE",
-    "ZIP",
-    "TEL",
-    "MAIL",
-    "SECU",
-    "IPP",
-    "NDA",
-    "HOPITAL",
-)
 
 # Character classes. Python's \w also matches digits and underscore; names need letters only.
 UP = "A-ZÀ-ÖØ-ÞŒ"

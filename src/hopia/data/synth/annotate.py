@@ -10,23 +10,9 @@ from dataclasses import dataclass, field
 from string import Formatter
 from typing import Any, NamedTuple
 
-PHI_LABELS = frozenset(
-    {
-        "NOM",
-        "PRENOM",
-        "DATE",
-        "DATE_NAISSANCE",
-        "ADRESSE",
-        "VILLE",
-        "ZIP",
-        "TEL",
-        "MAIL",
-        "SECU",
-        "IPP",
-        "NDA",
-        "HOPITAL",
-    }
-)
+from hopia.data.pseudo.labels import LABELS
+
+PHI_LABELS = frozenset(LABELS)
 FACT_KINDS = frozenset({"condition", "drug", "measurement"})
 
 _FORMATTER = Formatter()
