@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,6 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.exceptions import HopiaError
 
@@ -36,9 +38,16 @@ def progress_bar() -> Progress:
 
 @contextmanager
 def handle_errors() -> Iterator[None]:
-    """A HopiaError is the user's problem to fix: print it plainly, exit 2, no traceback."""
+    """A HopiaError is the user's problem to fix: print it plainly, exit 2, no traceback.
+
+    A database error is shown by its driver message only: the engine hides statement
+    parameters (``hide_parameters``), which may hold patient data."""
     try:
         yield
     except HopiaError as exc:
-        err_console.print(f"[red]Erreur :[/red] {exc}")
+        err_console.print(f"[red]Erreur :[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        cause = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        err_console.print(f"[red]Erreur de l'entrepôt :[/red] {escape(cause)}")
         raise typer.Exit(2) from exc

@@ -33,7 +33,7 @@ class InputLine:
 def parse_line(raw: bytes, lineno: int = 0) -> InputLine:
     """One input line, or :class:`LineError` (never echoes the line's content)."""
     try:
-        record: Any = json.loads(raw.decode("utf-8"))
+        record: Any = json.loads(raw.decode("utf-8-sig"))  # a BOM may open the file
     except UnicodeDecodeError:
         raise LineError("encodage invalide (UTF-8 attendu)") from None
     except json.JSONDecodeError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hopia.cli._common import console, err_console, handle_errors, progress_bar
@@ -43,8 +44,11 @@ def _count_hint(files: list[Path]) -> int | None:
     total = 0
     for f in files:
         if f.suffix.lower() in {".jsonl", ".ndjson"}:
-            with f.open("rb") as fh:
-                total += sum(1 for line in fh if line.strip())
+            try:
+                with f.open("rb") as fh:
+                    total += sum(1 for line in fh if line.strip())
+            except OSError:
+                total += 1  # the reader will report it as an error
         else:
             total += 1
     return total or None
@@ -60,7 +64,7 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
     table.add_row("Faits cliniques écrits", ", ".join(f"{k}: {v}" for k, v in report.facts.items()))
     console.print(table)
     for source, reason in report.errors[:20]:
-        err_console.print(f"[yellow]Erreur[/yellow] {source} : {reason}")
+        err_console.print(f"[yellow]Erreur[/yellow] {escape(source)} : {escape(reason)}")
     if len(report.errors) > 20:
         err_console.print(
             f"… et {len(report.errors) - 20} autre(s) erreur(s) (table hopia_id.document)"

@@ -144,3 +144,40 @@ def test_vocabulary_rows_are_replaced_by_a_newer_release(wh: Warehouse, tmp_path
             select(concept.c.concept_code).where(concept.c.concept_id == 8507)
         ).scalar()
     assert code == "M"
+
+
+def test_new_vocabulary_release_replaces_keyless_rows(wh: Warehouse, tmp_path: Path) -> None:
+    load_omop(wh, _write_set(tmp_path / "v1"))
+    folder = _write_set(tmp_path / "v2")
+    (folder / "CONCEPT_RELATIONSHIP.csv").write_text(
+        RELATIONSHIP.replace("2099-12-31,", "2020-01-01,D"), encoding="utf-8"
+    )
+    (folder / "PERSON.csv").unlink()
+    (folder / "visit_occurrence.csv").unlink()
+    load_omop(wh, folder)
+    rel = schema.CDM["concept_relationship"]
+    with wh.engine.connect() as conn:
+        rows = conn.execute(select(rel.c.invalid_reason)).scalars().all()
+    assert rows == ["D"]
+
+
+def test_required_column_missing_or_empty(wh: Warehouse, tmp_path: Path) -> None:
+    folder = _write_set(tmp_path / "req", PERSON.replace(",1987,", ",,"))
+    with pytest.raises(OmopLoadError, match="colonne obligatoire year_of_birth vide sur 1"):
+        load_omop(wh, folder)
+    folder = _write_set(tmp_path / "req2", PERSON.replace("gender_concept_id,", "genre,"))
+    with pytest.raises(OmopLoadError, match="colonnes"):
+        load_omop(wh, folder)
+
+
+def test_person_ids_reserved_by_ingest_are_refused(wh: Warehouse, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    with wh.begin() as conn:
+        conn.execute(
+            schema.patient.insert().values(
+                patient_id=1, ipp="555", person_id=2, updated_at=datetime.now()
+            )
+        )
+    with pytest.raises(OmopLoadError, match="réservé"):
+        load_omop(wh, _write_set(tmp_path / "set"))

@@ -20,9 +20,11 @@ def build_pipeline(
     get_nlp()
     warm_terminologies()
     secret = settings.resolved_secret()
+    pseudonymiser = Pseudonymiser(secret)
+    pseudonymiser.pseudonymise("M. Jean Dupont, né le 01/02/1950.")  # loads its models, fails early
     return IngestPipeline(
         warehouse=warehouse or open_warehouse(settings),
-        pseudonymiser=Pseudonymiser(secret),
+        pseudonymiser=pseudonymiser,
         extract=lambda texts: extract(texts, batch_size=settings.nlp.batch_size),
         system=PIPELINE_SYSTEM,
         secret=secret,

@@ -22,6 +22,14 @@ from sqlalchemy import types as sqltypes
 from hopia.platform.exceptions import HopiaError
 from hopia.platform.warehouse import Warehouse, schema
 
+# Vocabulary tables without a primary key: a row is identified by these columns.
+NATURAL_KEYS = {
+    "concept_relationship": ("concept_id_1", "concept_id_2", "relationship_id"),
+    "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id"),
+    "concept_synonym": ("concept_id", "concept_synonym_name", "language_concept_id"),
+    "drug_strength": ("drug_concept_id", "ingredient_concept_id"),
+}
+
 # Reference vocabularies: a newer release replaces the rows it shares with the warehouse (Hopia
 # itself seeds a few standard concepts such as 8507 MALE before any vocabulary is loaded).
 VOCABULARY_TABLES = {
@@ -90,6 +98,12 @@ def parse_table(table: Table, name: str, content: bytes) -> pd.DataFrame:
     unknown = set(frame.columns) - set(table.columns.keys())
     if unknown:
         raise OmopLoadError(f"{name} : colonnes inconnues de {table.name} : {sorted(unknown)}")
+    required = [c.name for c in table.columns if not c.nullable]
+    if missing := [c for c in required if c not in frame.columns]:
+        raise OmopLoadError(f"{name} : colonnes obligatoires absentes : {missing}")
+    for column in required:
+        if empty := int(frame[column].isna().sum()):
+            raise OmopLoadError(f"{name} : colonne obligatoire {column} vide sur {empty} ligne(s)")
     for column in frame.columns:
         try:
             frame[column] = _converter(table.columns[column].type)(frame[column])
@@ -105,8 +119,22 @@ def _primary_key(table: Table) -> list[str]:
 def _insert_table(
     wh: Warehouse, conn: Connection, table: Table, frame: pd.DataFrame, replace: bool
 ) -> int:
-    pk = _primary_key(table)
+    pk = _primary_key(table) or (
+        list(NATURAL_KEYS[table.name]) if replace and table.name in NATURAL_KEYS else []
+    )
+    if pk and table.name == "person":
+        # Person ids Hopia reserved for patients still without a birth date count as taken.
+        reserved = schema.patient.c.person_id
+        taken = set(conn.execute(select(reserved)).scalars())
+        clash = sorted(taken & set(frame["person_id"].dropna().astype(int)))
+        if clash:
+            raise OmopLoadError(
+                f"person : {len(clash)} identifiant(s) réservé(s) par l'intégration de documents "
+                f"({', '.join(map(str, clash[:5]))}…) : renumérotez le jeu OMOP."
+            )
     if pk:
+        if table.name in NATURAL_KEYS:  # a release may repeat a relationship: keep the last
+            frame = frame.drop_duplicates(subset=pk, keep="last")
         incoming = frame[pk].dropna().drop_duplicates()
         if len(incoming) != len(frame):
             raise OmopLoadError(f"{table.name} : clé primaire {pk} vide ou en double")

@@ -33,8 +33,9 @@ class Warehouse:
         if url.startswith("duckdb:///"):
             Path(url[len("duckdb:///") :]).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine: Engine = create_engine(url)
-            with self.engine.begin() as conn:
+            # Statement parameters may hold patient data: never put them in error messages.
+            self.engine: Engine = create_engine(url, hide_parameters=True)
+            with self.begin() as conn:  # serialised: concurrent first opens migrate once
                 migrate(conn)
         except SQLAlchemyError as exc:
             raise WarehouseError(f"Entrepôt inaccessible ({_safe_url(url)}) : {exc}") from exc

@@ -7,6 +7,7 @@ PostgreSQL goes through SQLAlchemy's ``insertmanyvalues`` batching, which is alr
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,5 +50,8 @@ def _duckdb_insert(conn: Connection, table: Table, arrow: pa.Table) -> int:
             f'INSERT INTO {table.schema}."{table.name}" ({quoted}) SELECT {quoted} FROM {view}'
         )
     finally:
-        raw.unregister(view)
+        # After a failed INSERT the transaction is aborted and unregister() fails too; the
+        # INSERT's error is the one to report.
+        with contextlib.suppress(Exception):
+            raw.unregister(view)
     return arrow.num_rows
