@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -134,3 +134,52 @@ def test_postgres_writers_are_serialised() -> None:
         assert order == ["first", "second"]
         first.close()
         second.close()
+
+
+def test_cdm_floats_keep_double_precision(wh: Warehouse) -> None:
+    m = schema.CDM["measurement"]
+    row = {
+        "measurement_id": 1,
+        "person_id": 1,
+        "measurement_concept_id": 0,
+        "measurement_date": date(2024, 1, 1),
+        "measurement_type_concept_id": 32858,
+        "value_as_number": 0.1,
+    }
+    with wh.begin() as conn:
+        wh.insert_rows(conn, m, [row, dict(row, measurement_id=2, value_as_number=16777217.0)])
+        values = conn.execute(select(m.c.value_as_number).order_by(m.c.measurement_id)).scalars()
+        assert list(values) == [0.1, 16777217.0]
+
+
+def test_migration_3_retypes_an_older_warehouse(wh: Warehouse) -> None:
+    """A warehouse created before migration 3 (REAL floats, bounded identity columns)."""
+    with wh.begin() as conn:
+        conn.execute(text('ALTER TABLE omop."measurement" ALTER COLUMN value_as_number TYPE REAL'))
+        conn.execute(text('ALTER TABLE hopia_id."patient" ALTER COLUMN zip TYPE VARCHAR(10)'))
+        conn.execute(
+            schema.schema_migrations.delete().where(schema.schema_migrations.c.version == 3)
+        )
+    Warehouse(wh.url).close()  # reopening applies migration 3 again
+    m = schema.CDM["measurement"]
+    with wh.begin() as conn:
+        assert current_version(conn) == 3
+        row = {
+            "measurement_id": 1,
+            "person_id": 1,
+            "measurement_concept_id": 0,
+            "measurement_date": date(2024, 1, 1),
+            "measurement_type_concept_id": 0,
+            "value_as_number": 0.1,
+        }
+        wh.insert_rows(conn, m, [row])
+        assert conn.execute(select(m.c.value_as_number)).scalar() == 0.1
+        conn.execute(
+            schema.patient.insert().values(
+                patient_id=1,
+                ipp="1",
+                person_id=1,
+                zip="35000 CEDEX 9 - BP 1234",
+                updated_at=datetime.now(),
+            )
+        )

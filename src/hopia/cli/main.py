@@ -9,7 +9,16 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 import typer  # noqa: E402
 
-from hopia.cli import demo, ingest, nlp, pseudo, synth, warehouse  # noqa: E402
+from hopia.cli import (  # noqa: E402
+    demo,
+    ingest,
+    nlp,
+    pseudo,
+    pseudo_train,
+    pseudo_vault,
+    synth,
+    warehouse,
+)
 
 app = typer.Typer(
     name="hopia",
@@ -24,7 +33,12 @@ app.command("ingest", help="Intégrer des documents : lecture, pseudonymisation,
     ingest.ingest
 )
 app.add_typer(nlp.app, name="nlp")
+pseudo.app.command("reidentify")(pseudo_vault.reidentify)
+pseudo.app.command("train")(pseudo_train.train)
 app.add_typer(pseudo.app, name="pseudo")
+audit_app = typer.Typer(help="Journal d'audit infalsifiable.", no_args_is_help=True)
+audit_app.command("verify")(pseudo_vault.audit_verify)
+app.add_typer(audit_app, name="audit")
 app.add_typer(warehouse.app, name="warehouse")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 

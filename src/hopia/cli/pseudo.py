@@ -1,20 +1,23 @@
-"""``hopia pseudo``: pseudonymise a JSONL file of clinical texts.
+"""``hopia pseudo``: pseudonymise a JSONL file of clinical texts (``run``), or score the detector
+against annotated notes (``eval``).
 
-Input lines: ``{"id": str, "text": str}`` (``patient_id`` optional, used as patient key; other
-keys ignored). Output lines: ``{"id", "pseudo_text", "entities": [{"start", "end", "label"}]}``
-with offsets into the input text. A broken line is reported on stderr and skipped; the exit code
-is then 1. The output appears all at once (temporary file, then rename) or not at all.
+``run`` input lines: ``{"id": str, "text": str}`` (``patient_id`` optional, used as patient key;
+other keys ignored). Output lines: ``{"id", "pseudo_text", "entities": [{"start", "end",
+"label"}]}`` with offsets into the input text. A broken line is reported on stderr and skipped;
+the exit code is then 1. The output appears all at once (temporary file, then rename) or not at
+all.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import err_console, handle_errors, progress_bar
+from hopia.cli._common import console, err_console, handle_errors, progress_bar
 from hopia.cli._jsonl import (
     atomic_output,
     count_lines,
@@ -23,6 +26,10 @@ from hopia.cli._jsonl import (
     require_input,
     write_line,
 )
+
+if TYPE_CHECKING:
+    from hopia.data.pseudo import PhiSpan
+    from hopia.data.pseudo.evaluate import EvalReport, GoldDoc
 
 app = typer.Typer(help="Pseudonymisation des textes cliniques.", no_args_is_help=True)
 
@@ -94,3 +101,128 @@ def run(
     if errors:
         err_console.print(f"[yellow]{errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
         raise typer.Exit(1)
+
+
+class SplitChoice(StrEnum):
+    heldout = "heldout"
+    all = "all"
+
+
+_EVAL_HELP = (
+    "Évaluer la détection des données identifiantes sur des notes annotées (JSONL eds-pseudo ou "
+    "corpus hopia synth) : précision, rappel et F1 par étiquette, masquage au caractère, "
+    "documents entièrement masqués, vitesse et cibles. Le code de sortie est 0 : c'est un "
+    "rapport, pas un contrôle."
+)
+_EVAL_SECRET = b"hopia-pseudo-eval"  # detection does not depend on the secret
+_TARGET_NAMES = {
+    "redaction_recall": "Rappel de masquage",
+    "redaction_precision": "Précision de masquage",
+    "fully_redacted": "Documents entièrement masqués",
+}
+
+
+@app.command("eval", help=_EVAL_HELP)
+def eval_(
+    gold: list[Path] = typer.Option(
+        ...,
+        "--gold",
+        "-g",
+        help="JSONL eds-pseudo (note_id, note_text, entities) ou dossier / documents.jsonl "
+        "d'un corpus hopia synth. Répétable.",
+    ),
+    split: SplitChoice = typer.Option(
+        SplitChoice.heldout,
+        "--split",
+        help="heldout : seulement les 20 % de notes réservées à l'évaluation (hachage de "
+        "l'identifiant), exclues de l'entraînement du modèle ; all : tout le corpus (pour un "
+        "corpus jamais utilisé à l'entraînement).",
+    ),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="Écrire aussi le rapport complet en JSON dans ce fichier."
+    ),
+) -> None:
+    """Print per-label scores, redaction figures, speed and targets; exit 0."""
+    from hopia.data.pseudo import Pseudonymiser
+    from hopia.data.pseudo.evaluate import evaluate, held_out, load_gold, pseudonymiser_predict
+
+    with handle_errors():
+        docs = [doc for path in gold for doc in load_gold(path)]
+        selected = held_out(docs)[1] if split is SplitChoice.heldout else docs
+        predict = pseudonymiser_predict(Pseudonymiser(_EVAL_SECRET))
+        with progress_bar() as bar:
+            task = bar.add_task("Évaluation", total=len(selected))
+
+            def tracked(doc: GoldDoc) -> list[PhiSpan]:
+                spans = predict(doc)
+                bar.advance(task)
+                return spans
+
+            report = evaluate(tracked, selected)
+        if json_path is not None:
+            extra = {"gold": [str(p) for p in gold], "split": split.value}
+            with atomic_output(json_path) as out:
+                out.write(report.to_json(**extra, documents_total=len(docs)) + "\n")
+    chars = sum(len(d.text) for d in selected) // max(len(selected), 1)
+    _print_report(report, len(docs), split, chars)
+    if json_path is not None:
+        err_console.print(f"Rapport JSON → {escape(str(json_path))}")
+
+
+def _print_report(report: EvalReport, total: int, split: SplitChoice, chars: int) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from hopia.data.pseudo.evaluate import fmt
+
+    scope = (
+        "heldout : les 20 % réservés à l'évaluation"
+        if split is SplitChoice.heldout
+        else "tout le corpus"
+    )
+    console.print(f"Documents évalués : {report.documents} sur {total} ({scope})")
+    if not report.documents:
+        console.print("[yellow]Aucun document à évaluer.[/yellow]")
+        return
+    console.print(report.to_table())
+    console.print(
+        "chev. : une entité gold est trouvée si une prédiction de même étiquette la chevauche. "
+        "R car. : part de ses caractères masqués, quelle que soit l'étiquette prédite.",
+        style="dim",
+    )
+    if report.gold_overlaps:
+        console.print(f"Entités gold qui se chevauchent : {report.gold_overlaps} paire(s)")
+    rate = report.docs_per_second
+    speed = "—" if rate is None else f"{rate:,.0f}".replace(",", "\u202f")
+    console.print(
+        f"Vitesse : {speed} documents/s (détection seule, un cœur ; {chars} car./document)\n"
+    )
+
+    table = Table(
+        title="Cibles (masquage au caractère, toutes étiquettes confondues)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("Cible", no_wrap=True)
+    table.add_column("Valeur", justify="right", no_wrap=True)
+    table.add_column("Seuil", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    verdicts = {True: "[green]atteinte[/green]", False: "[red]non atteinte[/red]"}
+    targets = report.targets()
+    for t in targets:
+        label = t.name.removeprefix("char_recall_")
+        name = _TARGET_NAMES.get(t.name, f"Rappel caractères {label}")
+        value = fmt(t.value)
+        if t.name == "fully_redacted":
+            value = f"{report.docs_fully_redacted}/{report.docs_with_phi} = {value}"
+        verdict = "[dim]non évaluable[/dim]" if t.met is None else verdicts[t.met]
+        table.add_row(name, value, f"≥ {fmt(t.threshold, 2)}", verdict)
+    console.print(table)
+    met = sum(t.met is True for t in targets)
+    measured = sum(t.met is not None for t in targets)
+    console.print(f"Cibles atteintes : {met}/{measured}")
+    if measured < len(targets):
+        console.print(
+            "(non évaluable : aucune entité de cette étiquette dans le gold)", style="dim"
+        )

@@ -11,7 +11,7 @@ from hopia.data.pseudo import Pseudonymiser
 
 from .utils import parse_markup
 
-PS = Pseudonymiser(b"identity-test-secret-0123456789")
+PS = Pseudonymiser(b"identity-test-secret-0123456789", use_model=False)
 IDENT = PatientIdentity(
     ipp="8001234567",
     family_name="Le Gall-Dupré",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hopia.data.ingest._base import PatientIdentity
 from hopia.platform.exceptions import IngestError
+from hopia.platform.warehouse.schema import IPP_MAX
 
 FIELDS = tuple(PatientIdentity.__dataclass_fields__)
 
@@ -25,6 +26,8 @@ def _identity(record: dict, where: str) -> PatientIdentity:
     ipp = str(record.get("ipp") or "").strip()
     if not ipp:
         raise IngestError(where, "enregistrement patient sans IPP")
+    if len(ipp) > IPP_MAX:
+        raise IngestError(where, f"IPP trop long ({len(ipp)} caractères, {IPP_MAX} au plus)")
     values = {
         k: (str(record[k]).strip() or None) if record.get(k) not in (None, "") else None
         for k in FIELDS

@@ -41,8 +41,11 @@ from hopia.data.omop.mapping import (
     note_nlp_row,
     target_table,
 )
+from hopia.data.pseudo.pseudonymiser import PseudoResult
+from hopia.data.pseudo.vault import Vault
 from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.platform.warehouse.schema import IPP_MAX
 
 UNKNOWN_PERSON = 0  # note.person_id for a document whose patient is not identified
 ER_TYPES = {"urgences", "passage aux urgences"}
@@ -109,6 +112,8 @@ class IngestPipeline:
         Name and version of the NLP system, written to ``note_nlp.nlp_system`` and provenance.
     batch_size:
         Documents per NLP batch and per transaction.
+    vault:
+        Where surrogates and date offsets are kept, encrypted, for re-identification.
     """
 
     def __init__(
@@ -119,6 +124,7 @@ class IngestPipeline:
         system: str,
         secret: bytes,
         batch_size: int = 32,
+        vault: Vault | None = None,
     ) -> None:
         self.wh = warehouse
         self.pseudonymiser = pseudonymiser
@@ -126,6 +132,7 @@ class IngestPipeline:
         self.system = system
         self.secret = secret
         self.batch_size = batch_size
+        self.vault = vault
         self.concepts = c.ConceptResolver(warehouse)
         self._crash_after = _fault_injection()
         self._batches = 0
@@ -185,35 +192,13 @@ class IngestPipeline:
         for path in iter_paths(paths):
             try:
                 for item in read_path(path):
-                    if isinstance(item, ReadFailure):
-                        self._record_error(
-                            item.source_ref,
-                            item.source_path,
-                            item.format,
-                            item.reason,
-                            run_id,
-                            report,
-                        )
-                    elif not _is_unicode(item.text):
-                        self._record_error(
-                            item.source_ref,
-                            item.source_path,
-                            item.format,
-                            "texte invalide (caractères hors Unicode)",
-                            run_id,
-                            report,
-                        )
-                    elif not item.text.strip():
-                        self._record_error(
-                            item.source_ref,
-                            item.source_path,
-                            item.format,
-                            "document vide",
-                            run_id,
-                            report,
-                        )
-                    else:
+                    reason = item.reason if isinstance(item, ReadFailure) else _refusal(item)
+                    if reason is None:
                         yield item
+                        continue
+                    self._record_error(
+                        item.source_ref, item.source_path, item.format, reason, run_id, report
+                    )
             except IngestError as exc:
                 self._record_error(str(path), str(path), "inconnu", exc.reason, run_id, report)
             except (RecursionError, MemoryError, ValueError, OSError, LookupError) as exc:
@@ -461,6 +446,12 @@ class IngestPipeline:
         self.wh.insert_rows(conn, schema.CDM["visit_occurrence"], visits.new)
         self.wh.insert_rows(conn, schema.document, rows.pop("document"))
         self.wh.insert_rows(conn, schema.phi_span, rows.pop("phi_span"))
+        if self.vault is not None:  # surrogate -> original, encrypted, same transaction
+            results = [
+                (p.patient_key or p.content_hash, PseudoResult(p.pseudo_text, p.phi, p.surrogates))
+                for p in batch
+            ]
+            self.vault.store_many(conn, results, self.pseudonymiser.date_offset_days)
         for table, table_rows in rows.items():
             self.wh.insert_rows(conn, schema.CDM[table], table_rows)
         self.wh.insert_rows(conn, schema.provenance, provenance)
@@ -672,6 +663,17 @@ def merge_identity(base: PatientIdentity | None, new: PatientIdentity) -> Patien
         return new
     known = {k: getattr(new, k) for k in PatientIdentity.__dataclass_fields__}
     return replace(base, **{k: v for k, v in known.items() if v is not None})
+
+
+def _refusal(doc: RawDocument) -> str | None:
+    """Why a document read correctly still cannot be stored, or None."""
+    if doc.patient_ipp and len(doc.patient_ipp) > IPP_MAX:
+        return f"IPP trop long ({len(doc.patient_ipp)} caractères, {IPP_MAX} au plus)"
+    if not _is_unicode(doc.text):
+        return "texte invalide (caractères hors Unicode)"
+    if not doc.text.strip():
+        return "document vide"
+    return None
 
 
 def _is_unicode(text: str) -> bool:

@@ -13,6 +13,7 @@ def build_pipeline(
 ) -> IngestPipeline:
     from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
     from hopia.data.pseudo import Pseudonymiser
+    from hopia.data.pseudo.vault import Vault
 
     settings = settings or get_settings()
     # Start-up work done now, not in the middle of the first batch: the NLP pipeline (built or
@@ -22,8 +23,10 @@ def build_pipeline(
     secret = settings.resolved_secret()
     pseudonymiser = Pseudonymiser(secret)
     pseudonymiser.pseudonymise("M. Jean Dupont, né le 01/02/1950.")  # loads its models, fails early
+    wh = warehouse or open_warehouse(settings)
     return IngestPipeline(
-        warehouse=warehouse or open_warehouse(settings),
+        warehouse=wh,
+        vault=Vault(wh, settings.resolved_vault_key()),
         pseudonymiser=pseudonymiser,
         extract=lambda texts: extract(texts, batch_size=settings.nlp.batch_size),
         system=PIPELINE_SYSTEM,

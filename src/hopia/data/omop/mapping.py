@@ -105,23 +105,26 @@ def target_table(m: Mention) -> str | None:
 
 
 def modifiers(m: Mention) -> str:
-    return json.dumps(
-        {
-            "label": m.label,
-            "pipe": m.pipe,
-            "negation": m.negation,
-            "hypothesis": m.hypothesis,
-            "family": m.family,
-            "history": m.history,
-            "reported_speech": m.reported_speech,
-            "codes": m.codes,
-            "section": m.section,
-            "value": m.value,
-            "unit": m.unit,
-        },
-        ensure_ascii=False,
-        default=str,
-    )[:2000]
+    """Qualifiers and attributes as JSON, always valid and within note_nlp's 2,000 characters."""
+    values = {
+        "label": m.label,
+        "pipe": m.pipe,
+        "negation": m.negation,
+        "hypothesis": m.hypothesis,
+        "family": m.family,
+        "history": m.history,
+        "reported_speech": m.reported_speech,
+        "codes": m.codes,
+        "section": m.section,
+        "value": m.value,
+        "unit": m.unit,
+    }
+    encoded = json.dumps(values, ensure_ascii=False, default=str)
+    if len(encoded) > 2000:  # long free-text attributes go first, the qualifiers stay
+        values |= {"section": None, "value": str(m.value)[:200] if m.value is not None else None}
+        values["codes"] = {k: str(v)[:100] for k, v in list(m.codes.items())[:10]}
+        encoded = json.dumps(values, ensure_ascii=False, default=str)
+    return encoded
 
 
 def note_nlp_row(

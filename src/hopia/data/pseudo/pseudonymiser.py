@@ -1,14 +1,16 @@
-"""The pseudonymisation stage: detect (rules + known identity), merge, replace."""
+"""The pseudonymisation stage: detect (known identity + rules + statistical model), merge,
+replace."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from hopia.data.ingest._base import PatientIdentity
 from hopia.data.pseudo import patterns as P
@@ -17,11 +19,18 @@ from hopia.data.pseudo.rules import PhiSpan, detect_rules
 from hopia.data.pseudo.surrogates import Surrogates
 from hopia.platform.exceptions import PseudonymisationError
 
+if TYPE_CHECKING:
+    from hopia.data.pseudo.model import PhiModel
+
 Policy = Literal["surrogate", "tag", "mask"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 MASK = "***"
 
-_SOURCE_RANK = {"identity": 0, "staff": 1, "rule": 2}
+_SOURCE_RANK = {"identity": 0, "staff": 1, "rule": 2, "gazetteer": 3, "model": 4}
+# Labels whose extent a model span may widen: names and places, written in too many ways for
+# rules to always find their whole length. The structural ones (numbers, dates) are the rules'.
+NAME_LIKE: frozenset[str] = frozenset({"NOM", "PRENOM", "HOPITAL", "ADRESSE", "VILLE"})
+_EDGE = " \t\r\n\f\v,;:-–—'’\"«»()[]/"
 # On a tie in length and source: the most identifying, least ambiguous label wins.
 LABEL_PRIORITY: tuple[str, ...] = (
     "SECU", "MAIL", "TEL", "IPP", "NDA", "DATE_NAISSANCE", "DATE", "ADRESSE", "HOPITAL",
@@ -59,10 +68,29 @@ def _priority(s: PhiSpan) -> tuple[int, int, int, int]:
 
 
 def merge_spans(candidates: Iterable[PhiSpan]) -> list[PhiSpan]:
-    """Non-overlapping spans sorted by offset: the longest wins, then identity > staff > rule,
-    then :data:`LABEL_PRIORITY`. Greedy over an occupancy map, so the cost stays linear in the
-    covered length even when thousands of candidates overlap in a chain."""
-    spans = sorted({s for s in candidates if s.end > s.start}, key=_priority)
+    """Non-overlapping spans sorted by offset.
+
+    Spans from identity, staff, rules and gazetteers: the longest wins, then identity > staff >
+    rule > gazetteer, then :data:`LABEL_PRIORITY`. Greedy over an occupancy map, so the cost
+    stays linear in the covered length even when thousands of candidates overlap in a chain.
+
+    Model spans (``source="model"``) come after and never change a label found otherwise:
+
+    - alone, a model span is kept;
+    - over spans of its own name-like label (:data:`NAME_LIKE`) only, it widens them to the
+      union of both ("Jean" found by a rule, "Jean-Marie" by the model → "Jean-Marie");
+    - a name-like model span over other spans keeps only its uncovered parts (recall), with its
+      label; the others win where they are;
+    - a model span of a structural label (dates, numbers) over any other span is dropped.
+    """
+    cands = {s for s in candidates if s.end > s.start}
+    kept = _greedy(s for s in cands if s.source != "model")
+    model = _greedy(s for s in cands if s.source == "model")
+    return _add_model_spans(kept, model) if model else kept
+
+
+def _greedy(candidates: Iterable[PhiSpan]) -> list[PhiSpan]:
+    spans = sorted(candidates, key=_priority)
     if not spans:
         return []
     taken = bytearray(max(s.end for s in spans))
@@ -74,13 +102,90 @@ def merge_spans(candidates: Iterable[PhiSpan]) -> list[PhiSpan]:
     return sorted(kept, key=lambda s: s.start)
 
 
+def _add_model_spans(kept: list[PhiSpan], model: list[PhiSpan]) -> list[PhiSpan]:
+    """Merge the non-overlapping ``model`` spans into the non-overlapping ``kept`` ones (both
+    sorted by start); overlaps are found by bisection."""
+    starts = [k.start for k in kept]
+    groups: list[tuple[set[int], list[PhiSpan]]] = []  # (kept indices, model spans) to fuse
+    group_of: dict[int, int] = {}
+    added: list[PhiSpan] = []
+    for m in model:
+        i = max(bisect_right(starts, m.start) - 1, 0)
+        hits = []
+        while i < len(kept) and kept[i].start < m.end:
+            if kept[i].end > m.start:
+                hits.append(i)
+            i += 1
+        if not hits:
+            added.append(m)
+        elif m.label not in NAME_LIKE:
+            continue  # a date or a number: the rules' reading stands
+        elif all(kept[h].label == m.label for h in hits):
+            # one span over the union; fuse with the groups its hits already belong to
+            # ("Jean" and "Pierre" found by rules, "Jean-Pierre" by the model)
+            members, spans = set(hits), [m]
+            for g in sorted({group_of[h] for h in hits if h in group_of}):
+                members |= groups[g][0]
+                spans += groups[g][1]
+                groups[g] = (set(), [])
+            for h in members:
+                group_of[h] = len(groups)
+            groups.append((members, spans))
+        else:
+            added += _uncovered(m, [kept[h] for h in hits])
+    out = [k for i, k in enumerate(kept) if i not in group_of] + added
+    for members, spans in groups:
+        if members:
+            parts = [kept[h] for h in sorted(members)] + spans
+            head = min((kept[h] for h in members), key=lambda k: _priority(k)[1:])
+            lo, hi = min(p.start for p in parts), max(p.end for p in parts)
+            if len(members) == 1 and (lo, hi) == (head.start, head.end):
+                out.append(head)  # the model agrees: nothing to widen
+                continue
+            detail = f"{head.detail};+model" if head.detail else "+model"
+            text = _joined_text(parts, lo, hi)
+            out.append(PhiSpan(lo, hi, head.label, text, head.source, detail))
+    return sorted(out, key=lambda s: s.start)
+
+
+def _joined_text(parts: list[PhiSpan], lo: int, hi: int) -> str:
+    """The text of ``lo:hi`` rebuilt from overlapping spans that cover it together."""
+    chars = [""] * (hi - lo)
+    for p in parts:
+        chars[p.start - lo : p.end - lo] = p.text
+    return "".join(chars)
+
+
+def _uncovered(m: PhiSpan, hits: list[PhiSpan]) -> list[PhiSpan]:
+    """The parts of ``m`` outside ``hits`` (sorted), trimmed of blanks and punctuation; only
+    whole words ("CHANT" of "CHANTALVILLE" is not) of two characters or more, with a letter or
+    digit."""
+    out, pos, t = [], m.start, m.text
+    for h in [*hits, PhiSpan(m.end, m.end, "", "", "")]:
+        start, end = pos - m.start, min(h.start, m.end) - m.start
+        pos = max(pos, h.end)
+        if start >= end:
+            continue
+        while start < end and t[start] in _EDGE:
+            start += 1
+        while end > start and t[end - 1] in _EDGE:
+            end -= 1
+        piece = t[start:end]
+        whole = (start == 0 or not t[start - 1].isalnum()) and (
+            end == len(t) or not t[end].isalnum()
+        )
+        if whole and len(piece) >= 2 and any(c.isalnum() for c in piece):
+            out.append(PhiSpan(m.start + start, m.start + end, m.label, piece, "model", "partiel"))
+    return out
+
+
 @lru_cache(maxsize=512)
 def _matcher(identity: PatientIdentity | None, staff: tuple[str, ...]) -> IdentityMatcher:
     return IdentityMatcher(identity, staff)
 
 
 class Pseudonymiser:
-    """Rule-based, deterministic pseudonymiser.
+    """Deterministic pseudonymiser: known identity, rules and a statistical model.
 
     Parameters
     ----------
@@ -89,9 +194,13 @@ class Pseudonymiser:
     policy
         ``"surrogate"``: consistent fake values in the original format; ``"tag"``: ``<LABEL>``;
         ``"mask"``: ``***``.
+    use_model
+        Add the spans of the statistical NER (:class:`~hopia.data.pseudo.model.PhiModel`, the
+        shipped weights, loaded at the first text and once per process); ``False``: rules and
+        identity only, as in v1.
     """
 
-    def __init__(self, secret: bytes, policy: Policy = "surrogate") -> None:
+    def __init__(self, secret: bytes, policy: Policy = "surrogate", use_model: bool = True) -> None:
         if not isinstance(secret, bytes) or not secret:
             raise PseudonymisationError("secret de pseudonymisation vide ou invalide")
         if policy not in POLICIES:
@@ -99,7 +208,18 @@ class Pseudonymiser:
                 f"politique inconnue : {policy!r} (attendu : {', '.join(POLICIES)})"
             )
         self.policy: Policy = policy
+        self.use_model = use_model
+        self._model: PhiModel | None = None
         self._surrogates = Surrogates(secret)
+
+    @property
+    def model(self) -> PhiModel:
+        """The statistical detector, loaded on first use (shared by every instance)."""
+        if self._model is None:
+            from hopia.data.pseudo.model import PhiModel
+
+            self._model = PhiModel.load()
+        return self._model
 
     def detect(
         self, text: str, identity: PatientIdentity | None = None, staff: Sequence[str] = ()
@@ -114,6 +234,8 @@ class Pseudonymiser:
         if identity is not None or staff:
             matcher = _matcher(identity, tuple(s for s in staff if s and s.strip()))
             candidates += matcher.find(text, folded)
+        if self.use_model:
+            candidates += self.model.predict([text])[0]
         return merge_spans(candidates)
 
     def pseudonymise(

@@ -24,7 +24,7 @@ class PhiSpan:
     end: int
     label: str
     text: str
-    source: str  # "rule" | "identity" | "staff"
+    source: str  # "rule" | "gazetteer" | "identity" | "staff"
     detail: str = ""  # why a borderline rule candidate was kept: "nir:sans-cle", "nir:contexte"
 
 
@@ -496,7 +496,8 @@ def _propagate(text: str, folded: str, found: list[PhiSpan]) -> list[PhiSpan]:
 def _join_adjacent(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
     """Merge same-label name spans separated by one blank ("Gilberte" "Yvonne" → one span)."""
     out: list[PhiSpan] = []
-    for s in sorted(set(spans), key=lambda s: (s.start, -s.end)):
+    # The label in the key keeps the order independent of set iteration (PYTHONHASHSEED).
+    for s in sorted(set(spans), key=lambda s: (s.start, -s.end, s.label)):
         prev = out[-1] if out else None
         if prev and prev.label == s.label and text[prev.end : s.start] in (" ", "\t"):
             out[-1] = _span(text, prev.start, s.end, s.label)
@@ -544,4 +545,22 @@ def detect_rules(text: str, folded: str | None = None) -> list[PhiSpan]:
     out += find_places(text, folded)
     out += find_hospitals(text)
     out += find_names(text, folded)
+    # The gazetteers fill what the rules left: where a rule found something, its reading (extent,
+    # first name / surname split) stands, except a commune cut short ("Champagne" of
+    # "Champagne-au-Mont-d'Or"), which the list knows whole. Imported here: gazetteer.py imports
+    # PhiSpan from this module.
+    from hopia.data.pseudo.gazetteer import find_gazetteer
+
+    taken = bytearray(len(text))  # 1: any rule span, 2: a rule commune
+    for s in out:
+        taken[s.start : s.end] = (b"\x02" if s.label == "VILLE" else b"\x01") * (s.end - s.start)
+    for g in find_gazetteer(text, folded):
+        covered = taken[g.start : g.end]
+        if not covered.strip(b"\x00") or (
+            g.label == "VILLE"
+            and b"\x01" not in covered
+            and (g.start == 0 or taken[g.start - 1] != 2)
+            and (g.end == len(text) or taken[g.end] != 2)
+        ):
+            out.append(g)
     return out

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, Double, Table, select, text
 
 from hopia.platform.warehouse import schema as s
 
@@ -18,13 +18,58 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
+def _tables_of(version: int) -> list[Table]:
+    # Tables without the tag predate the tagging: they belong to migration 1.
+    return [
+        t
+        for t in s.metadata.sorted_tables
+        if t is not s.schema_migrations and t.info.get("migration", 1) == version
+    ]
+
+
 def _initial(conn: Connection) -> None:
-    tables = [t for t in s.metadata.sorted_tables if t is not s.schema_migrations]
-    s.metadata.create_all(conn, tables=tables)
+    s.metadata.create_all(conn, tables=_tables_of(1))
+
+
+def _vault_and_audit(conn: Connection) -> None:
+    conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {s.VAULT}"))
+    s.metadata.create_all(conn, tables=_tables_of(2))
+
+
+# Columns whose type changed after migration 1 (schema.py holds the new type).
+_RETYPED = {
+    s.OMOP: {
+        name: [c.name for c in table.columns if isinstance(c.type, Double)]
+        for name, table in s.CDM.items()
+    },
+    s.IDENTIFIED: {
+        "patient": ["family_name", "given_name", "nir", "address", "zip", "city", "phone", "email"],
+        "document": ["external_id"],
+    },
+}
+
+
+def _double_and_text(conn: Connection) -> None:
+    """Migration 1 made CDM floats 4-byte REAL on DuckDB and bounded identity columns that
+    PostgreSQL enforces; both lose data. Idempotent: databases created since already match."""
+    tables = {(t.schema, t.name): t for t in s.metadata.sorted_tables}
+    for schema_name, columns_by_table in _RETYPED.items():
+        for table_name, columns in columns_by_table.items():
+            table = tables[(schema_name, table_name)]
+            for column in columns:
+                sql_type = table.c[column].type.compile(dialect=conn.dialect)
+                conn.execute(
+                    text(
+                        f'ALTER TABLE {schema_name}."{table_name}" '
+                        f'ALTER COLUMN "{column}" TYPE {sql_type}'
+                    )
+                )
 
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "OMOP CDM 5.4, provenance, identified space", _initial),
+    Migration(2, "Key vault (hopia_vault), tamper-evident audit log", _vault_and_audit),
+    Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
 ]
 
 

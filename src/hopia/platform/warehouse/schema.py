@@ -6,7 +6,14 @@ Three spaces, each a database schema:
   ``cdm54_fields.csv``) plus Hopia's provenance tables. Pseudonymised text only.
 - ``hopia_id``: the identified space: patient identities, source documents with their original
   text, the PHI found in them. Research users are never granted it.
-- ``hopia_meta``: schema migrations.
+- ``hopia_vault``: the re-identification key vault: originals of the surrogates, encrypted,
+  under a keyed hash of the patient key. A schema of its own so that it can be granted (and
+  backed up, purged) apart from ``hopia_id``: operators who run ingest need ``hopia_id``; only the
+  re-identification role needs the vault, and every read of it is audited.
+- ``hopia_meta``: schema migrations, loads, the tamper-evident audit log.
+
+Tables added after the first migration carry ``info={"migration": N}``: migration 1 creates only
+the tables it created when it was written, migration N creates its own.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Float,
+    Double,
     Integer,
     MetaData,
     String,
@@ -33,8 +40,10 @@ from sqlalchemy.types import TypeEngine
 OMOP = "omop"
 IDENTIFIED = "hopia_id"
 META = "hopia_meta"
+VAULT = "hopia_vault"
 
 metadata = MetaData()
+IPP_MAX = 50
 
 
 def _sql_type(datatype: str, field: str) -> TypeEngine:
@@ -46,7 +55,8 @@ def _sql_type(datatype: str, field: str) -> TypeEngine:
     if datatype == "datetime":
         return DateTime()
     if datatype == "float":
-        return Float()
+        # Double: SQLAlchemy's Float is a 4-byte REAL on DuckDB (0.1 reads back 0.10000000149).
+        return Double()
     if datatype == "varchar(max)":
         return Text()
     if datatype.startswith("varchar("):
@@ -115,18 +125,20 @@ patient = Table(
     "patient",
     metadata,
     Column("patient_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("ipp", String(50), nullable=False, unique=True),
+    # Identity values are free text from source systems (Text: PostgreSQL enforces VARCHAR(n),
+    # and a long value must not abort a batch). The IPP stays bounded: it is a unique key.
+    Column("ipp", String(IPP_MAX), nullable=False, unique=True),
     Column("person_id", BigInteger, nullable=False, unique=True),
-    Column("family_name", String(255)),
-    Column("given_name", String(255)),
+    Column("family_name", Text),
+    Column("given_name", Text),
     Column("birth_date", Date),
     Column("sex", String(1)),
-    Column("nir", String(21)),
-    Column("address", String(255)),
-    Column("zip", String(10)),
-    Column("city", String(255)),
-    Column("phone", String(50)),
-    Column("email", String(255)),
+    Column("nir", Text),
+    Column("address", Text),
+    Column("zip", Text),
+    Column("city", Text),
+    Column("phone", Text),
+    Column("email", Text),
     Column("updated_at", DateTime, nullable=False),
     schema=IDENTIFIED,
 )
@@ -141,8 +153,8 @@ document = Table(
     Column("format", String(20), nullable=False),
     Column("status", String(10), nullable=False),  # done | error
     Column("error", Text),
-    Column("external_id", String(255)),
-    Column("ipp", String(50)),
+    Column("external_id", Text),
+    Column("ipp", String(IPP_MAX)),
     Column("doc_date", Date),
     Column("doc_type", String(100)),
     Column("text", Text),
@@ -184,4 +196,66 @@ schema_migrations = Table(
     Column("description", String(250), nullable=False),
     Column("applied_at", DateTime, nullable=False),
     schema=META,
+)
+
+
+# -- migration 2: key vault and audit log -------------------------------------------------------
+
+# Hash-chained: hash = sha256(prev_hash + canonical JSON of the row). Details are stored as the
+# exact canonical JSON text that was hashed (a JSON column type would re-serialise it).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", BigInteger, primary_key=True, autoincrement=False),
+    # "at" is a keyword in DuckDB: always quoted.
+    Column("at", DateTime, nullable=False, quote=True),  # UTC
+    Column("actor", String(100), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("reason", Text),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("prev_hash", name="uq_audit_log_prev_hash"),  # no fork in the chain
+    schema=META,
+    info={"migration": 2},
+)
+
+# The vault key in use, by fingerprint only: a wrong key is refused before anything is written.
+vault_key = Table(
+    "vault_key",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("retired_at", DateTime),
+    schema=VAULT,
+    info={"migration": 2},
+)
+
+# patient_ref = HMAC(vault key, patient key): the IPP never appears in clear, and IPPs (a few
+# digits) cannot be found back by hashing candidates without the key.
+vault_patient = Table(
+    "vault_patient",
+    metadata,
+    Column("patient_ref", String(64), primary_key=True),
+    Column("key_id", String(16), nullable=False),
+    Column("patient_key_enc", Text, nullable=False),  # to re-derive patient_ref on rotation
+    Column("date_offset_enc", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    schema=VAULT,
+    info={"migration": 2},
+)
+
+vault_entry = Table(
+    "vault_entry",
+    metadata,
+    Column("patient_ref", String(64), nullable=False),
+    Column("label", String(20), nullable=False),
+    Column("surrogate", Text, nullable=False),  # already public: it is in omop.note
+    Column("original_enc", Text, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("patient_ref", "label", "surrogate", name="uq_vault_entry"),
+    schema=VAULT,
+    info={"migration": 2},
 )

@@ -1,0 +1,61 @@
+"""``hopia pseudo train``: train the statistical PHI detector (CPU, bounded time).
+
+The shipped weights (``src/hopia/data/pseudo/model_weights``) are rebuilt with::
+
+    OMP_NUM_THREADS=1 hopia pseudo train --shared ../shared/data/pseudo \\
+        --synth-patients 150 --seed 101 --out src/hopia/data/pseudo/model_weights
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from hopia.cli._common import err_console, handle_errors
+
+
+def train(
+    shared: Path = typer.Option(
+        ...,
+        "--shared",
+        help="Dossier de notes annotées *.jsonl {note_id, note_text, entities} ; les notes "
+        "réservées à l'évaluation (20 % par hachage de l'identifiant) ne sont jamais apprises.",
+    ),
+    synth_patients: int = typer.Option(
+        150, "--synth-patients", min=0, help="Patients du CHU synthétique généré en mémoire."
+    ),
+    seed: int = typer.Option(
+        101, "--seed", help="Graine du CHU synthétique et de l'apprentissage (éviter 11 et 42)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Dossier du modèle (remplacé à la fin)."),
+    max_minutes: float = typer.Option(
+        20.0, "--max-minutes", min=0.1, help="Budget de temps de l'apprentissage."
+    ),
+    max_epochs: int = typer.Option(12, "--max-epochs", min=1, help="Nombre maximal d'époques."),
+) -> None:
+    """Train on the synthetic CHU plus the non-held-out shared notes; write ``out`` atomically."""
+    from hopia.data.pseudo.train import TrainConfig, train_model
+
+    if not shared.is_dir():
+        err_console.print(f"[red]Erreur :[/red] dossier introuvable : {escape(str(shared))}")
+        raise typer.Exit(2)
+    config = TrainConfig(
+        shared=shared,
+        synth_patients=synth_patients,
+        seed=seed,
+        max_minutes=max_minutes,
+        max_epochs=max_epochs,
+    )
+    with handle_errors():
+        try:
+            meta = train_model(out, config, log=lambda msg: err_console.print(escape(msg)))
+        except (FileNotFoundError, ValueError) as exc:
+            err_console.print(f"[red]Erreur :[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+    dev = meta["dev"]
+    err_console.print(
+        f"Arrêt : {meta['stopped_by']}, meilleure époque {meta['best_epoch']}, "
+        f"F dev {dev['score']:.3f}, {meta['training_seconds'] / 60:.1f} min"
+    )

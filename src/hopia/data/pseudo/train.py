@@ -1,0 +1,375 @@
+"""Train the statistical PHI detector of :mod:`hopia.data.pseudo.model` on CPU.
+
+Training data: the synthetic CHU generated in memory (:func:`hopia.data.synth.generate`) plus
+the annotated notes of a shared folder (``*.jsonl`` lines ``{note_id, note_text, entities}``)
+minus their held-out part (:func:`hopia.data.pseudo.split.is_held_out`), which is never trained
+on. A dev part, taken from the training notes only, drives early stopping.
+
+Reproducibility: the same inputs, seed and settings give the same weights on the same machine
+(fixed seeds, one thread, a fixed example order) as long as training stops on early stopping or
+``max_epochs``; a stop on the time budget depends on the machine's speed (``meta.json`` says
+which stop happened).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hopia.data.pseudo.labels import LABELS
+from hopia.data.pseudo.model import DEFAULT_ARCH, MAX_CHUNK_CHARS, build_nlp, chunk_bounds
+from hopia.data.pseudo.split import HELD_OUT_FRACTION, is_held_out, note_hash
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.training import Example
+
+DEV_FRACTION = 0.1
+DEV_SALT = "dev:"  # independent of the held-out hash: dev notes are spread like the others
+MODEL_NAME = "hopia_phi"
+MODEL_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class Note:
+    """One annotated text: gold spans as (start, end, label) character offsets."""
+
+    note_id: str
+    text: str
+    entities: tuple[tuple[int, int, str], ...]
+    source: str  # "synth" or the shared file's stem
+
+
+@dataclass
+class TrainConfig:
+    """What a training run depends on (recorded in ``meta.json``)."""
+
+    shared: Path | None = None
+    synth_patients: int = 150
+    seed: int = 101
+    max_minutes: float = 20.0
+    max_epochs: int = 12
+    patience: int = 4  # evaluations without a better dev score before stopping
+    dev_fraction: float = DEV_FRACTION
+    # The shared notes are ten times fewer than the synthetic ones, closer to real notes, and
+    # what the generator does not produce (lower-case names, letter-spaced numbers): seen
+    # ``shared_repeat`` times an epoch.
+    shared_repeat: int = 3
+    dropout: float = 0.1
+    batch_words: tuple[int, int] = (100, 1000)  # compounding batch size, in words
+    arch: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ARCH))
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def read_shared(folder: Path) -> tuple[list[Note], Counter[str]]:
+    """The trainable notes of every ``*.jsonl`` in ``folder`` (held-out ones left out) and, per
+    file, how many were held out."""
+    notes: list[Note] = []
+    held: Counter[str] = Counter()
+    files = sorted(Path(folder).glob("*.jsonl"))
+    if not files:
+        raise FileNotFoundError(f"no *.jsonl in {folder}")
+    for path in files:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                note_id = str(row["note_id"])
+                if is_held_out(note_id):
+                    held[path.stem] += 1
+                    continue
+                ents = tuple((int(e["start"]), int(e["end"]), e["label"]) for e in row["entities"])
+                notes.append(Note(note_id, row["note_text"], ents, path.stem))
+    return notes, held
+
+
+def synth_notes(n_patients: int, seed: int) -> list[Note]:
+    """Every document of a synthetic CHU (the rendered ones too, as their plain text)."""
+    if n_patients <= 0:
+        return []
+    from hopia.data.synth import generate
+
+    corpus = generate(n_patients, seed)
+    docs = sorted(corpus.documents + [r.document for r in corpus.renditions], key=lambda d: d.id)
+    return [
+        Note(
+            f"synth-{seed}-{d.id}",
+            d.text,
+            tuple((p["start"], p["end"], p["label"]) for p in d.phi),
+            "synth",
+        )
+        for d in docs
+    ]
+
+
+def to_examples(nlp: Language, notes: Iterable[Note]) -> tuple[list[Example], Counter[str]]:
+    """spaCy examples (long notes cut like at prediction time) and counts of what was kept or
+    dropped: spans widened to token bounds (``alignment_mode="expand"``) are kept; a span that
+    still cannot be placed, overlaps another or crosses a chunk boundary is dropped."""
+    from spacy.training import Example
+
+    examples: list[Example] = []
+    stats: Counter[str] = Counter()
+    for note in notes:
+        for start, end in chunk_bounds(note.text, MAX_CHUNK_CHARS):
+            chunk = note.text[start:end]
+            if not chunk.strip():
+                continue
+            ref = nlp.make_doc(chunk)
+            spans, last = [], 0
+            for s, e, label in sorted(note.entities):
+                if e <= start or s >= end:
+                    continue
+                stats["spans"] += 1
+                if s < start or e > end or label not in LABELS:
+                    stats["dropped"] += 1
+                    continue
+                span = ref.char_span(s - start, e - start, label, alignment_mode="expand")
+                if span is None or span.start_char < last:
+                    stats["dropped"] += 1
+                    continue
+                stats["expanded"] += (span.start_char, span.end_char) != (s - start, e - start)
+                spans.append(span)
+                last = span.end_char
+            ref.ents = spans
+            examples.append(Example(nlp.make_doc(chunk), ref))
+            stats["examples"] += 1
+    return examples, stats
+
+
+def split_dev(notes: Sequence[Note], fraction: float) -> tuple[list[Note], list[Note]]:
+    """(train, dev) by a salted hash of the note id: deterministic and order-independent."""
+    train = [n for n in notes if note_hash(n.note_id, DEV_SALT) >= fraction]
+    dev = [n for n in notes if note_hash(n.note_id, DEV_SALT) < fraction]
+    return train, dev
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+
+def _dev_scores(nlp: Language, dev: dict[str, list[Example]]) -> dict[str, Any]:
+    """Exact-span P/R/F per dev group (synth, shared); ``score`` is their mean F, so that the
+    small shared set weighs as much as the large synthetic one."""
+    out: dict[str, Any] = {}
+    for source, examples in sorted(dev.items()):
+        s = nlp.evaluate(examples)
+        out[source] = {
+            "p": round(float(s["ents_p"] or 0.0), 4),
+            "r": round(float(s["ents_r"] or 0.0), 4),
+            "f": round(float(s["ents_f"] or 0.0), 4),
+            "per_label": {
+                k: {m: round(float(v[m]), 4) for m in ("p", "r", "f")}
+                for k, v in sorted((s.get("ents_per_type") or {}).items())
+            },
+        }
+    fs = [v["f"] for v in out.values()]
+    out["score"] = round(sum(fs) / len(fs), 4) if fs else 0.0
+    return out
+
+
+def train_model(
+    out: Path, config: TrainConfig, log: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Train, then write the model folder ``out`` atomically; return its ``hopia`` metadata.
+
+    Raises
+    ------
+    ValueError
+        No training data at all.
+    """
+    from spacy.training.batchers import minibatch_by_words
+    from spacy.util import compounding, fix_random_seed
+
+    log = log or (lambda _msg: None)
+    t0 = time.monotonic()
+    shared_notes, held = read_shared(config.shared) if config.shared else ([], Counter())
+    synth = synth_notes(config.synth_patients, config.seed)
+    train_notes, dev_notes = split_dev([*synth, *shared_notes], config.dev_fraction)
+    if not train_notes:
+        raise ValueError("no training notes")
+
+    fix_random_seed(config.seed)
+    nlp = build_nlp(config.arch)
+    synth_ex, train_stats = to_examples(nlp, [n for n in train_notes if n.source == "synth"])
+    shared_ex, shared_stats = to_examples(nlp, [n for n in train_notes if n.source != "synth"])
+    train_stats.update(shared_stats)
+    train_ex = synth_ex + shared_ex
+    repeat = synth_ex + shared_ex * max(1, config.shared_repeat)
+    dev_ex: dict[str, list[Example]] = {}
+    for group in ("synth", "shared"):  # the shared files pooled: a few notes make a noisy F
+        picked = [n for n in dev_notes if (n.source == "synth") == (group == "synth")]
+        if picked:
+            dev_ex[group] = to_examples(nlp, picked)[0]
+    log(
+        f"{len(train_notes)} notes d'entraînement ({len(train_ex)} exemples, "
+        f"{train_stats['dropped']} spans écartés), {len(dev_notes)} notes de dev, "
+        f"{sum(held.values())} notes réservées à l'évaluation"
+    )
+
+    init_sample = train_ex[:500]  # label set and shapes only
+    optimizer = nlp.initialize(lambda: init_sample)
+    rng = random.Random(config.seed)
+    budget = config.max_minutes * 60
+    best: tuple[float, bytes, dict[str, Any], int] | None = None
+    history: list[dict[str, Any]] = []
+    stop, epoch, stale = "max_epochs", 0, 0
+    words_seen = 0
+    for epoch in range(1, config.max_epochs + 1):
+        order = list(repeat)
+        rng.shuffle(order)
+        losses: dict[str, float] = {}
+        sizes = compounding(*config.batch_words, 1.001)
+        for batch in minibatch_by_words(order, size=sizes, tolerance=0.2):
+            nlp.update(batch, drop=config.dropout, sgd=optimizer, losses=losses)
+            words_seen += sum(len(ex.reference) for ex in batch)
+            if time.monotonic() - t0 > budget:
+                stop = "time_budget"
+                break
+        with nlp.use_params(optimizer.averages):
+            scores = _dev_scores(nlp, dev_ex) if dev_ex else {"score": 0.0}
+            improved = best is None or scores["score"] > best[0]
+            if improved:
+                ner_bytes = nlp.get_pipe("ner").to_bytes(exclude=["vocab"])
+                best = (scores["score"], ner_bytes, scores, epoch)
+        stale = 0 if improved else stale + 1
+        minutes = (time.monotonic() - t0) / 60
+        loss = float(losses.get("ner", 0.0))
+        history.append({"epoch": epoch, "loss": round(loss, 2), "dev": scores["score"]})
+        log(
+            f"époque {epoch} : perte {loss:.1f}, dev F {scores['score']:.4f}"
+            f"{' *' if improved else ''} ({minutes:.1f} min)"
+        )
+        if stop == "time_budget":
+            break
+        if dev_ex and stale >= config.patience:
+            stop = "early_stopping"
+            break
+    assert best is not None
+    score, ner_bytes, dev_scores, best_epoch = best
+
+    # A fresh pipeline with the best weights: its vocabulary holds no training-text strings.
+    final = build_nlp(config.arch)
+    final.initialize(lambda: init_sample)  # the same transition moves as the trained one
+    final.get_pipe("ner").from_bytes(ner_bytes, exclude=["vocab"])
+    elapsed = time.monotonic() - t0
+    meta = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(elapsed, 1),
+        "stopped_by": stop,
+        "epochs_run": epoch,
+        "best_epoch": best_epoch,
+        "words_seen": words_seen,
+        "history": history,
+        "dev": dev_scores,
+        "config": {
+            "synth_patients": config.synth_patients,
+            "seed": config.seed,
+            "max_minutes": config.max_minutes,
+            "max_epochs": config.max_epochs,
+            "patience": config.patience,
+            "dev_fraction": config.dev_fraction,
+            "shared_repeat": config.shared_repeat,
+            "dropout": config.dropout,
+            "batch_words": list(config.batch_words),
+            "arch": {**DEFAULT_ARCH, **config.arch},
+        },
+        "data": {
+            "description": (
+                "hopia synth generate(synth_patients, seed), every document, plus the shared "
+                "*.jsonl notes that are not held out (split.is_held_out, "
+                f"fraction {HELD_OUT_FRACTION}); dev = notes with note_hash(id, '{DEV_SALT}') < "
+                f"{config.dev_fraction}, taken from the training part"
+            ),
+            "shared_folder": config.shared.name if config.shared else None,
+            "notes": dict(sorted(Counter(n.source for n in train_notes).items())),
+            "dev_notes": dict(sorted(Counter(n.source for n in dev_notes).items())),
+            "held_out_notes": dict(sorted(held.items())),
+            "train_examples": len(train_ex),
+            "train_spans": train_stats["spans"],
+            "train_spans_expanded": train_stats["expanded"],
+            "train_spans_dropped": train_stats["dropped"],
+            "train_labels": dict(
+                sorted(Counter(e.label_ for ex in train_ex for e in ex.reference.ents).items())
+            ),
+        },
+    }
+    meta = _write_atomically(final, Path(out), meta, dev_scores)
+    log(f"modèle écrit dans {out} ({elapsed / 60:.1f} min, dev F {score:.4f})")
+    return meta
+
+
+def weights_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a model folder but meta.json, and of all of them together."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "meta.json")
+    total = hashlib.sha256()
+    out = {}
+    for p in files:
+        rel = p.relative_to(folder).as_posix()
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        out[rel] = digest
+        total.update(f"{rel}\0{digest}\n".encode())
+    out["*"] = total.hexdigest()
+    return out
+
+
+def _write_atomically(
+    nlp: Language, out: Path, meta: dict[str, Any], dev_scores: dict[str, Any]
+) -> dict[str, Any]:
+    """Write into a temporary sibling folder renamed to ``out``: never a half-written model.
+    Return ``meta`` completed with the versions and digests, as written in meta.json."""
+    import spacy
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        nlp.meta.update(
+            name=MODEL_NAME,
+            version=MODEL_VERSION,
+            description="Hopia: PHI NER (13 eds-pseudo labels), small CNN, CPU",
+            license="proprietary (trained on fictitious data: hopia synth, eds-pseudo BSD-3)",
+            spacy_version=f">={spacy.__version__},<3.9.0",
+            performance={"dev_score": dev_scores["score"]},
+        )
+        nlp.to_disk(tmp)
+        digest = weights_digest(tmp)
+        meta_path = tmp / "meta.json"
+        full = json.loads(meta_path.read_text(encoding="utf-8"))
+        full["hopia"] = meta = {
+            **meta,
+            "spacy": spacy.__version__,
+            "weights_sha256": digest["ner/model"],
+            "files_sha256": digest,
+        }
+        meta_path.write_text(
+            json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta

@@ -1,0 +1,80 @@
+"""Settings precedence: arguments > HOPIA_* environment > YAML file > defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hopia.platform.config import Settings
+from hopia.platform.exceptions import ConfigError
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in (
+        "HOPIA_HOME",
+        "HOPIA_CACHE_DIR",
+        "HOPIA_CONFIG",
+        "HOPIA_NLP__BATCH_SIZE",
+        "HOPIA_SECRET_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_defaults(in_tmp: Path) -> None:
+    s = Settings()
+    assert s.home == Path(".hopia") and s.cache_dir == Path(".hopia/cache")
+    assert s.resolved_warehouse_url().endswith(".hopia/warehouse.duckdb")
+    assert s.nlp.batch_size == 32
+
+
+def test_yaml_then_environment(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (in_tmp / "hopia.yml").write_text(
+        "home: /srv/hopia\ncache_dir: /var/cache/hopia\nnlp:\n  batch_size: 8\n"
+        "  cache_pipeline: false\n",
+        encoding="utf-8",
+    )
+    s = Settings()
+    assert (s.home, s.cache_dir, s.nlp.batch_size) == (
+        Path("/srv/hopia"),
+        Path("/var/cache/hopia"),
+        8,
+    )
+    monkeypatch.setenv("HOPIA_NLP__BATCH_SIZE", "64")
+    monkeypatch.setenv("HOPIA_CACHE_DIR", "/tmp/c")
+    monkeypatch.setenv("CACHE_DIR", "/ignored")  # only HOPIA_* variables count
+    s = Settings()
+    # one nested key overridden, the rest of the YAML block kept
+    assert (s.nlp.batch_size, s.nlp.cache_pipeline, s.cache_dir) == (64, False, Path("/tmp/c"))
+    assert Settings(home=Path("/explicit")).home == Path("/explicit")
+
+
+def test_cache_dir_follows_home(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOPIA_HOME", "/data/hopia")
+    assert Settings().cache_dir == Path("/data/hopia/cache")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [("- a\n- list\n", "dictionnaire YAML"), ("home: [unclosed\n", "configuration illisible")],
+)
+def test_bad_yaml_names_the_file(in_tmp: Path, content: str, reason: str) -> None:
+    path = in_tmp / "custom.yml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOPIA_CONFIG", str(path))
+        with pytest.raises(ConfigError, match=reason) as info:
+            Settings()
+    assert "custom.yml" in str(info.value)
+
+
+def test_secret_is_generated_once_and_private(in_tmp: Path) -> None:
+    s = Settings(home=in_tmp / "h")
+    first = s.resolved_secret()
+    assert first == Settings(home=in_tmp / "h").resolved_secret()
+    assert (in_tmp / "h" / "secret.key").stat().st_mode & 0o077 == 0
+    with pytest.raises(ConfigError, match="trop court"):
+        Settings(secret_key="short").resolved_secret()
