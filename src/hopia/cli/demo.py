@@ -40,9 +40,9 @@ def demo(
         ):
             wh = Warehouse(f"duckdb:///{(root / 'warehouse.duckdb').resolve()}")
             pipeline = build_pipeline(settings, warehouse=wh)
-        pipeline.load_patients(corpus_dir / "patients.jsonl")
         inputs = [corpus_dir / "documents.jsonl", corpus_dir / "files"]
-        with progress_bar() as bar:
+        with pipeline, progress_bar() as bar:
+            pipeline.load_patients(corpus_dir / "patients.jsonl")
             task = bar.add_task("Intégration", total=None)
             report = pipeline.run(
                 [p for p in inputs if p.exists()], on_progress=lambda n: bar.advance(task, n)

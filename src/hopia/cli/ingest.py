@@ -26,14 +26,15 @@ def ingest(
     with handle_errors():
         with console.status("Chargement du pipeline de TAL…"):
             pipeline = build_pipeline()
-        if patients:
-            n = pipeline.load_patients(patients)
-            console.print(f"Registre patients : {n} identité(s) chargée(s).")
-        total = _count_hint(list(iter_paths(paths)))
-        with progress_bar() as bar:
-            task = bar.add_task("Intégration", total=total)
-            report = pipeline.run(paths, on_progress=lambda n: bar.advance(task, n))
-            bar.update(task, total=bar.tasks[0].completed)
+        with pipeline:
+            if patients:
+                n = pipeline.load_patients(patients)
+                console.print(f"Registre patients : {n} identité(s) chargée(s).")
+            total = _count_hint(list(iter_paths(paths)))
+            with progress_bar() as bar:
+                task = bar.add_task("Intégration", total=total)
+                report = pipeline.run(paths, on_progress=lambda n: bar.advance(task, n))
+                bar.update(task, total=bar.tasks[0].completed)
     print_report(report)
     if report.errors:
         raise typer.Exit(1)

@@ -31,6 +31,17 @@ class NlpSettings(BaseModel):
     )
 
 
+class PseudoSettings(BaseModel):
+    use_model: bool = Field(
+        True, description="Add the statistical PHI model to rules, gazetteers and identities."
+    )
+    model_worker: bool = Field(
+        True,
+        description="During ingest, run the PHI model in a second process, one batch ahead of "
+        "the NLP (uses the second core).",
+    )
+
+
 class Settings(BaseSettings):
     """Hopia settings. Every field can be set as ``HOPIA_<FIELD>`` (``HOPIA_NLP__BATCH_SIZE``)."""
 
@@ -60,6 +71,7 @@ class Settings(BaseSettings):
         description="Rebuildable artefacts (compiled NLP pipeline). Default <home>/cache.",
     )
     nlp: NlpSettings = Field(default_factory=NlpSettings)
+    pseudo: PseudoSettings = Field(default_factory=PseudoSettings)
 
     @model_validator(mode="after")
     def _default_cache_dir(self) -> Settings:

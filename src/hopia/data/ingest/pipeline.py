@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import os
 import signal
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -43,6 +43,7 @@ from hopia.data.omop.mapping import (
 )
 from hopia.data.pseudo.pseudonymiser import PseudoResult
 from hopia.data.pseudo.vault import Vault
+from hopia.data.pseudo.worker import ModelWorker
 from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.platform.warehouse.schema import IPP_MAX
@@ -80,6 +81,14 @@ class _Prepared:
     phi: list[Any] = field(default_factory=list)
     surrogates: list[str] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
+    model_spans: list[Any] | None = None  # PHI model output, when computed in the worker
+
+
+@dataclass
+class _Batch:
+    todo: list[_Prepared]  # documents not yet in the warehouse
+    model: Future | None  # the PHI model's spans for ``todo``, computed in the worker
+    size: int  # documents read, for the progress bar
 
 
 def content_hash(doc: RawDocument) -> str:
@@ -114,6 +123,8 @@ class IngestPipeline:
         Documents per NLP batch and per transaction.
     vault:
         Where surrogates and date offsets are kept, encrypted, for re-identification.
+    model_worker:
+        Runs the pseudonymiser's statistical model in another process, one batch ahead.
     """
 
     def __init__(
@@ -125,6 +136,7 @@ class IngestPipeline:
         secret: bytes,
         batch_size: int = 32,
         vault: Vault | None = None,
+        model_worker: ModelWorker | None = None,
     ) -> None:
         self.wh = warehouse
         self.pseudonymiser = pseudonymiser
@@ -133,6 +145,7 @@ class IngestPipeline:
         self.secret = secret
         self.batch_size = batch_size
         self.vault = vault
+        self.model_worker = model_worker
         self.concepts = c.ConceptResolver(warehouse)
         self._crash_after = _fault_injection()
         self._batches = 0
@@ -143,6 +156,19 @@ class IngestPipeline:
         self._run_identities: dict[str, PatientIdentity] = {}
 
     # -- public API ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the writer thread and the model worker process."""
+        self._wait()
+        self._writer.shutdown(wait=True)
+        if self.model_worker is not None:
+            self.model_worker.close()
+
+    def __enter__(self) -> IngestPipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def load_patients(self, path: Path) -> int:
         """Load a patient registry (JSONL or CSV) into the identified space, in one transaction."""
@@ -159,6 +185,8 @@ class IngestPipeline:
         run_id = self._start_run(started, paths)
         pending: list[_Prepared] = []
         seen: set[str] = set()
+        # Batches whose PHI model runs in the worker while the previous one goes through NLP.
+        ahead: deque[_Batch] = deque()
         try:
             for item in self._stream(paths, report, run_id):
                 digest = content_hash(item)
@@ -168,10 +196,14 @@ class IngestPipeline:
                 seen.add(digest)
                 pending.append(_Prepared(item, digest, item.patient_ipp))
                 if len(pending) >= self.batch_size:
-                    self._flush(pending, report, run_id, on_progress)
+                    ahead.append(self._start(pending, report))
                     pending = []
+                    if len(ahead) > 1:
+                        self._flush(ahead.popleft(), report, run_id, on_progress)
             if pending:
-                self._flush(pending, report, run_id, on_progress)
+                ahead.append(self._start(pending, report))
+            while ahead:
+                self._flush(ahead.popleft(), report, run_id, on_progress)
             self._wait()
         except BaseException:
             # Keep what was committed on the record; the original error is the one to show.
@@ -237,25 +269,35 @@ class IngestPipeline:
 
     # -- batches ------------------------------------------------------------------------------
 
-    def _flush(
-        self,
-        batch: list[_Prepared],
-        report: IngestReport,
-        run_id: int,
-        on_progress: Callable[[int], None] | None,
-    ) -> None:
+    def _start(self, batch: list[_Prepared], report: IngestReport) -> _Batch:
+        """Drop what the warehouse already has, and start the PHI model on the rest."""
         with self.wh.engine.connect() as conn:
             done = self._present(conn, [p.content_hash for p in batch])
         todo = [p for p in batch if p.content_hash not in done]
         report.duplicates += len(batch) - len(todo)
-        todo = self._compute(todo, report, run_id) if todo else []
+        model = None
+        if todo and self.model_worker is not None:
+            model = self.model_worker.submit([p.doc.text for p in todo])
+        return _Batch(todo, model, len(batch))
+
+    def _flush(
+        self,
+        batch: _Batch,
+        report: IngestReport,
+        run_id: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        if batch.model is not None:
+            for p, spans in zip(batch.todo, batch.model.result(), strict=True):
+                p.model_spans = spans
+        todo = self._compute(batch.todo, report, run_id) if batch.todo else []
         if todo:
             self._wait()
             # Write this batch while the next one is computed: the insert work runs in DuckDB
             # or PostgreSQL without the GIL, on the second core.
             self._inflight = (self._writer.submit(self._commit, todo, run_id), todo, report)
         if on_progress:
-            on_progress(len(batch))
+            on_progress(batch.size)
 
     def _commit(self, todo: list[_Prepared], run_id: int) -> tuple[Counter[str], set[str]]:
         """Write one batch in one transaction (runs in the writer thread).
@@ -316,7 +358,11 @@ class IngestPipeline:
             identity = self._run_identities.get(key) or registry.get(key)
             try:
                 result = self.pseudonymiser.pseudonymise(
-                    p.doc.text, identity=identity, patient_key=key, staff=p.doc.staff
+                    p.doc.text,
+                    identity=identity,
+                    patient_key=key,
+                    staff=p.doc.staff,
+                    model_spans=p.model_spans,
                 )
             except Exception as exc:  # one document must not stop the batch
                 reason = f"pseudonymisation impossible ({type(exc).__name__})"

@@ -7,27 +7,37 @@ from hopia.data.omop.concepts import warm_terminologies
 from hopia.platform.config import Settings, get_settings
 from hopia.platform.warehouse import Warehouse, open_warehouse
 
+_PROBE = "M. Jean Dupont, né le 01/02/1950."
+
 
 def build_pipeline(
     settings: Settings | None = None, warehouse: Warehouse | None = None
 ) -> IngestPipeline:
+    """The configured pipeline, its start-up work done (not in the middle of the first batch):
+    the NLP pipeline built or loaded from the cache, the terminologies naming local concepts,
+    the pseudonymisation model loaded — in a worker process when ``pseudo.model_worker``."""
     from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo.vault import Vault
+    from hopia.data.pseudo.worker import ModelWorker
 
     settings = settings or get_settings()
-    # Start-up work done now, not in the middle of the first batch: the NLP pipeline (built or
-    # loaded from the cache) and the terminologies that name local concepts.
     get_nlp()
     warm_terminologies()
     secret = settings.resolved_secret()
-    pseudonymiser = Pseudonymiser(secret)
-    pseudonymiser.pseudonymise("M. Jean Dupont, né le 01/02/1950.")  # loads its models, fails early
+    pseudonymiser = Pseudonymiser(secret, use_model=settings.pseudo.use_model)
+    worker = None
+    if settings.pseudo.use_model and settings.pseudo.model_worker:
+        worker = ModelWorker()
+        pseudonymiser.pseudonymise(_PROBE, model_spans=worker.submit([_PROBE]).result()[0])
+    else:
+        pseudonymiser.pseudonymise(_PROBE)  # loads the model here, fails early
     wh = warehouse or open_warehouse(settings)
     return IngestPipeline(
         warehouse=wh,
         vault=Vault(wh, settings.resolved_vault_key()),
         pseudonymiser=pseudonymiser,
+        model_worker=worker,
         extract=lambda texts: extract(texts, batch_size=settings.nlp.batch_size),
         system=PIPELINE_SYSTEM,
         secret=secret,

@@ -222,9 +222,16 @@ class Pseudonymiser:
         return self._model
 
     def detect(
-        self, text: str, identity: PatientIdentity | None = None, staff: Sequence[str] = ()
+        self,
+        text: str,
+        identity: PatientIdentity | None = None,
+        staff: Sequence[str] = (),
+        model_spans: Sequence[PhiSpan] | None = None,
     ) -> list[PhiSpan]:
-        """Identifying spans of ``text``: sorted, non-overlapping, offsets into ``text``."""
+        """Identifying spans of ``text``: sorted, non-overlapping, offsets into ``text``.
+
+        ``model_spans``: the model's spans when they were computed elsewhere (the ingest runs
+        the model in a worker process); otherwise the model runs here when ``use_model``."""
         if not isinstance(text, str):
             raise PseudonymisationError(f"texte attendu, reçu {type(text).__name__}")
         if not text:
@@ -234,7 +241,9 @@ class Pseudonymiser:
         if identity is not None or staff:
             matcher = _matcher(identity, tuple(s for s in staff if s and s.strip()))
             candidates += matcher.find(text, folded)
-        if self.use_model:
+        if model_spans is not None:
+            candidates += model_spans
+        elif self.use_model:
             candidates += self.model.predict([text])[0]
         return merge_spans(candidates)
 
@@ -244,13 +253,14 @@ class Pseudonymiser:
         identity: PatientIdentity | None = None,
         patient_key: str | None = None,
         staff: Sequence[str] = (),
+        model_spans: Sequence[PhiSpan] | None = None,
     ) -> PseudoResult:
         """Replace every identifying span of ``text`` according to the policy.
 
         ``patient_key`` (e.g. the IPP) makes surrogates and date shifts consistent across a
         patient's documents; without it a key is derived from the text itself.
         """
-        spans = self.detect(text, identity, staff)
+        spans = self.detect(text, identity, staff, model_spans)
         if not spans:
             return PseudoResult(text, [], [])
         key = patient_key if patient_key is not None else _document_key(text)
