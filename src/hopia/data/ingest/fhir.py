@@ -304,7 +304,7 @@ def _names_of(entry: dict[str, Any], resource: dict[str, Any]) -> list[str]:
     if isinstance(resource, dict) and resource.get("id"):
         names.append(f"{resource.get('resourceType')}/{resource['id']}")
     if names and "/" in names[0] and not names[0].startswith("urn:"):
-        # Absolute fullUrl "http://host/fhir/Patient/1" is also referenced as "Patient/1".
+        # Absolute fullUrl "http://example.org/fhir/Patient/1" is also referenced as "Patient/1".
         names.append("/".join(names[0].rstrip("/").split("/")[-2:]))
     return names
 
