@@ -87,9 +87,22 @@ def test_sorted_getter_lets_qualifiers_see_every_group() -> None:
 
 
 def test_build_without_cim10() -> None:
-    nlp = P.build_nlp(include_cim10=False)
-    assert "cim10" not in nlp.pipe_names
-    assert nlp.pipe_names == [n for n in P.pipe_names() if n != "cim10"]
+    # In a fresh interpreter: after a cold full build and the ingest tests in this process,
+    # a second build fails in edsnlp 0.23 (eds.sofa value_extract validation; known issue).
+    code = (
+        "from hopia.data.nlp import pipeline as P\n"
+        "nlp = P.build_nlp(include_cim10=False)\n"
+        "assert 'cim10' not in nlp.pipe_names\n"
+        "assert nlp.pipe_names == [n for n in P.pipe_names() if n != 'cim10'], nlp.pipe_names\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TQDM_DISABLE": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 # --- disk cache --------------------------------------------------------------------------------
