@@ -277,3 +277,14 @@ def test_five_megabyte_text() -> None:
     assert len(result.spans) > 1000
     assert "8001234567" not in result.pseudo_text
     assert all(a.end <= b.start for a, b in zip(result.spans, result.spans[1:], strict=False))
+
+
+def test_a_span_never_cuts_a_number() -> None:
+    text = "Patient : N° 402 654 803 958 12 ce jour"
+    start = text.index("402")
+    cut = PhiSpan(
+        start, text.index(" ce") - 1, "SECU", text[start : text.index(" ce") - 1], "model"
+    )
+    spans = Pseudonymiser(SECRET, use_model=False).detect(text, model_spans=[cut])
+    secu = [s for s in spans if s.label == "SECU"]
+    assert [text[s.start : s.end] for s in secu] == ["402 654 803 958 12"]

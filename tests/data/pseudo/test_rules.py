@@ -234,6 +234,8 @@ def test_no_name_in_prose(text: str) -> None:
     [
         "Écrire à <ent label=MAIL>jean.dupont@chu-rennes.fr</ent>.",
         "<ent label=MAIL>secrétariat.onco@avicenne.aphp.fr</ent>",
+        "Adresse : <ent label=MAIL>tlabelle @ medimail . com</ent>",
+        "Rendez-vous @ 14h. Le patient reviendra.",
     ],
 )
 def test_mails(markup: str) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, get_args
@@ -245,7 +245,7 @@ class Pseudonymiser:
             candidates += model_spans
         elif self.use_model:
             candidates += self.model.predict([text])[0]
-        return merge_spans(candidates)
+        return _snap_to_numbers(text, merge_spans(candidates))
 
     def pseudonymise(
         self,
@@ -300,3 +300,23 @@ class Pseudonymiser:
 
 def _document_key(text: str) -> str:
     return "doc:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _snap_to_numbers(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
+    """Never cut a number: a span that starts or ends between two digits ("402 654 803 958 1|2",
+    as the model may give) grows to the whole digit run, up to its neighbours."""
+    out: list[PhiSpan] = []
+    for i, s in enumerate(spans):
+        lo = out[-1].end if out else 0
+        hi = spans[i + 1].start if i + 1 < len(spans) else len(text)
+        start, end = s.start, s.end
+        while end < hi and text[end - 1].isdigit() and text[end].isdigit():
+            end += 1
+        while start > lo and text[start].isdigit() and text[start - 1].isdigit():
+            start -= 1
+        out.append(
+            s
+            if (start, end) == (s.start, s.end)
+            else replace(s, start=start, end=end, text=text[start:end])
+        )
+    return out
