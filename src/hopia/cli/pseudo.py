@@ -77,7 +77,13 @@ def run(
     require_input(input_path)
     done = errors = 0
     with handle_errors():
-        pseudonymiser = Pseudonymiser(get_settings().resolved_secret(), policy.value)
+        settings = get_settings()
+        pseudonymiser = Pseudonymiser(
+            settings.resolved_secret(),
+            policy.value,
+            use_model=settings.pseudo.use_model,
+            birth_dates=settings.pseudo.birth_dates,
+        )
         with atomic_output(output) as out, progress_bar() as bar:
             task = bar.add_task("Pseudonymisation", total=count_lines(input_path))
 

@@ -15,7 +15,7 @@ import secrets
 import stat
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
@@ -34,6 +34,11 @@ class NlpSettings(BaseModel):
 class PseudoSettings(BaseModel):
     use_model: bool = Field(
         True, description="Add the statistical PHI model to rules, gazetteers and identities."
+    )
+    birth_dates: Literal["shift", "month", "year"] = Field(
+        "shift",
+        description="Birth dates in the research space: shifted like the patient's other dates, "
+        "or generalised to the month or the year.",
     )
     model_worker: bool = Field(
         True,

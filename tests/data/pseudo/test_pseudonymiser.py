@@ -288,3 +288,23 @@ def test_a_span_never_cuts_a_number() -> None:
     spans = Pseudonymiser(SECRET, use_model=False).detect(text, model_spans=[cut])
     secu = [s for s in spans if s.label == "SECU"]
     assert [text[s.start : s.end] for s in secu] == ["402 654 803 958 12"]
+
+
+@pytest.mark.parametrize(
+    ("granularity", "pattern"), [("year", r"\d{4}"), ("month", r"\d{2}/\d{4}")]
+)
+def test_birth_dates_can_be_generalised(granularity: str, pattern: str) -> None:
+    text = "Patiente née le 17/05/1940, vue le 12/03/2024."
+    ps = Pseudonymiser(SECRET, use_model=False, birth_dates=granularity)  # type: ignore[arg-type]
+    result = ps.pseudonymise(text, patient_key="P1")
+    birth = next(i for i, s in enumerate(result.spans) if s.label == "DATE_NAISSANCE")
+    assert re.fullmatch(pattern, result.surrogates[birth])
+    shifted = ps.shift_date(date(1940, 5, 17), "P1")
+    assert str(shifted.year) in result.surrogates[birth]
+    other = next(i for i, s in enumerate(result.spans) if s.label == "DATE")
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", result.surrogates[other])  # other dates: shifted
+
+
+def test_unknown_birth_date_policy_is_refused() -> None:
+    with pytest.raises(PseudonymisationError, match="dates de naissance"):
+        Pseudonymiser(SECRET, birth_dates="decade")  # type: ignore[arg-type]

@@ -25,7 +25,9 @@ def build_pipeline(
     get_nlp()
     warm_terminologies()
     secret = settings.resolved_secret()
-    pseudonymiser = Pseudonymiser(secret, use_model=settings.pseudo.use_model)
+    pseudonymiser = Pseudonymiser(
+        secret, use_model=settings.pseudo.use_model, birth_dates=settings.pseudo.birth_dates
+    )
     worker = None
     if settings.pseudo.use_model and settings.pseudo.model_worker:
         worker = ModelWorker()

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from hopia.data.pseudo.model import PhiModel
 
 Policy = Literal["surrogate", "tag", "mask"]
+BirthDates = Literal["shift", "month", "year"]
+BIRTH_DATES: tuple[str, ...] = get_args(BirthDates)
 POLICIES: tuple[str, ...] = get_args(Policy)
 MASK = "***"
 
@@ -194,15 +196,31 @@ class Pseudonymiser:
     policy
         ``"surrogate"``: consistent fake values in the original format; ``"tag"``: ``<LABEL>``;
         ``"mask"``: ``***``.
+    birth_dates
+        Surrogate birth dates: ``"shift"`` (shifted like every date of the patient, same
+        format), or generalised after the shift to the ``"month"`` ("06/1940") or the
+        ``"year"`` ("1940"), for sharing with a wider audience.
     use_model
         Add the spans of the statistical NER (:class:`~hopia.data.pseudo.model.PhiModel`, the
         shipped weights, loaded at the first text and once per process); ``False``: rules and
         identity only, as in v1.
     """
 
-    def __init__(self, secret: bytes, policy: Policy = "surrogate", use_model: bool = True) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        policy: Policy = "surrogate",
+        use_model: bool = True,
+        birth_dates: BirthDates = "shift",
+    ) -> None:
         if not isinstance(secret, bytes) or not secret:
             raise PseudonymisationError("secret de pseudonymisation vide ou invalide")
+        if birth_dates not in BIRTH_DATES:
+            raise PseudonymisationError(
+                f"généralisation des dates de naissance inconnue : {birth_dates!r} "
+                f"(attendu : {', '.join(BIRTH_DATES)})"
+            )
+        self.birth_dates: BirthDates = birth_dates
         if policy not in POLICIES:
             raise PseudonymisationError(
                 f"politique inconnue : {policy!r} (attendu : {', '.join(POLICIES)})"
@@ -282,7 +300,10 @@ class Pseudonymiser:
                     and _ZIP_CITY_GAP.fullmatch(text, s.end, nxt.start)
                 ):
                     city = nxt.text  # the fake postcode must belong to the fake commune
-                new = self._surrogates.make(s.label, s.text, key, city)
+                if s.label == "DATE_NAISSANCE" and self.birth_dates != "shift":
+                    new = self._surrogates.birth_date(s.text, key, self.birth_dates)
+                else:
+                    new = self._surrogates.make(s.label, s.text, key, city)
             surrogates.append(new)
             pieces += (text[pos : s.start], new)
             pos = s.end

@@ -89,6 +89,20 @@ class Surrogates:
         except OverflowError:  # year 1 or 9999: shift the other way
             return d - timedelta(days=self.date_offset_days(patient_key))
 
+    def birth_date(self, original: str, key: str, granularity: str) -> str:
+        """A birth date generalised after the shift: "1940" (year) or "06/1940" (month)."""
+        hit = match_date(original)
+        if hit is None:
+            return self._scramble(original, key, "DATE")
+        d, mo, y = date_fields(*hit)
+        if y is None:
+            return self._scramble(original, key, "DATE")
+        try:
+            new = self.shift_date(date(y, mo or 7, d or (15 if mo else 2)), key)
+        except ValueError:
+            return self._scramble(original, key, "DATE")
+        return str(new.year) if granularity == "year" else f"{new.month:02d}/{new.year}"
+
     def date(self, original: str, key: str) -> str:
         """``original`` shifted by the patient's offset, written in the same format."""
         hit = match_date(original)
