@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.model import DEFAULT_ARCH, MAX_CHUNK_CHARS, build_nlp, chunk_bounds
 from hopia.data.pseudo.split import HELD_OUT_FRACTION, is_held_out, note_hash
+from hopia.platform.files import replace_dir
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -362,13 +363,7 @@ def _write_atomically(
         meta_path.write_text(
             json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-        else:
-            tmp.rename(out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from hopia.platform.files import replace_dir
+
 from .generator import GENERATOR_VERSION
 from .model import Rendition, SynthCorpus, SynthDocument
 from .partition import SHARE
@@ -148,13 +150,7 @@ def write_corpus(
         manifest = _manifest(corpus, documents, counts, formats)
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         (tmp / "manifest.json").write_text(text, encoding="utf-8", newline="\n")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-        else:
-            tmp.rename(out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
