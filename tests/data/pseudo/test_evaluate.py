@@ -83,14 +83,26 @@ def test_character_redaction_with_whitespace() -> None:
     pred = [p(4, 17, "NOM", text), p(17, 20, "DATE", text)]  # "Jean   DUPONT", whitespace only
     r = one(text, gold, pred)
     assert r.gold_chars == 4 + 6  # stripped: "Jean", "DUPONT"
-    assert r.predicted_chars == 13  # "Jean   DUPONT": inner spaces count; " \n " does not
+    assert r.predicted_chars == 10  # "Jean   DUPONT": blanks are never PHI characters
     assert r.covered_chars == 10
     assert r.redaction_recall == 1.0
-    assert r.redaction_precision == pytest.approx(10 / 13)
+    assert r.redaction_precision == 1.0
     assert r.labels["DATE"].exact.predicted == 0  # the whitespace-only span is ignored
     # exact match after stripping both sides
     r = one(text, gold, [p(4, 8, "PRENOM", text), p(11, 17, "NOM", text)])
     assert r.micro_exact.recall == 1.0 and r.micro_exact.precision == 1.0
+
+
+def test_blank_between_two_masked_pieces_is_not_a_leak() -> None:
+    text = "Adresse : 75013 Paris, vu le 12/03/2024"
+    gold = [(10, 21, "VILLE")]  # "75013 Paris" as one gold span
+    pred = [p(10, 15, "ZIP", text), p(16, 21, "VILLE", text)]
+    r = one(text, gold, pred)
+    assert r.gold_chars == 10 and r.covered_chars == 10
+    assert r.fully_redacted == 1.0
+    # a letter left out is a leak, blanks or not
+    r = one(text, gold, [p(10, 15, "ZIP", text), p(17, 21, "VILLE", text)])
+    assert r.fully_redacted == 0.0 and r.covered_chars == 9
 
 
 def test_fully_redacted_share_counts_only_documents_with_phi() -> None:
@@ -132,7 +144,7 @@ def test_overlapping_gold_is_counted_and_scored() -> None:
     gold = [(0, 11, "NOM"), (0, 4, "PRENOM"), (5, 11, "NOM")]
     r = one(TEXT, gold, [p(0, 11, "NOM")])
     assert r.gold_overlaps == 2  # (0,11) overlaps both
-    assert r.gold_chars == 11  # the union, not 4 + 6 + 11
+    assert r.gold_chars == 10  # the union, not 4 + 6 + 11, less the blank
     assert r.labels["NOM"].exact.found == 1 and r.labels["NOM"].exact.gold == 2
     assert r.labels["NOM"].overlap.found == 2
     doc = GoldDoc("x", TEXT, tuple(GoldSpan(*s) for s in gold))
@@ -158,7 +170,8 @@ def test_targets_and_serialisation() -> None:
     assert {"labels", "micro", "macro", "redaction", "fully_redacted", "targets"} <= set(data)
     assert data["labels"]["TEL"]["overlap"]["recall"] == 1.0
     assert data["labels"]["TEL"]["exact"]["recall"] == 0.0
-    assert data["redaction"]["recall"] == pytest.approx(29 / 35)  # "06 12 34 " stripped
+    # 15 + 10 digits, blanks aside; "06 12 34 " covers 6 of the phone's
+    assert data["redaction"]["recall"] == pytest.approx(21 / 25)
     console = Console(record=True, width=80)
     console.print(r.to_table())
     out = console.export_text()

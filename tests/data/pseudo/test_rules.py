@@ -55,9 +55,30 @@ def test_nir_accepted_on_context_is_marked() -> None:
         "en Angleterre : <ent label=TEL>+44 20 7946 0958</ent>.",
         "secrétariat <ent label=TEL>0 6 . 1 1 . 5 7 . 3 2 . 7 1</ent>",
         "(bureau <ent label=TEL>(33) 4 17 73 74 17</ent>)",
+        "source : <ent label=TEL>(205)-276-2043</ent> (annuaire)",
+        # letters glued on either side (OCR, copy-paste) do not hide the number
+        "En joignant le Tél : <ent label=TEL>05 21 47 11 67</ent>ilig sis",
+        "| <ent label=TEL>FE01 W47 33 41 41</ent> | vu",
     ],
 )
 def test_phones(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # a banner of letter-spaced cells: birth date then NIR, one run
+        "Né le <ent label=DATE_NAISSANCE>1 9 1 0 1 9 8 7</ent> "
+        "<ent label=SECU>2 8 7 0 5 8 8 1 1 1 4 9 4</ent>\nSuite",
+        # after a written date; an odd 13-cell block between two dates is still the NIR
+        "<ent label=DATE>28-04-2028</ent> <ent label=DATE>1 5 0 3 2 0 2 4</ent> "
+        "<ent label=SECU>4 5 2 4 3 7 4 4 7 4 3 9 9</ent> <ent label=DATE>1 5 0 3 1 9 8 5</ent>",
+        # one 15-cell field shaped like a NIR whose key fails
+        "Assuré\n<ent label=SECU>1 5 9 4 4 4 0 2 3 5 6 7 9 8 8</ent>\nAdresse",
+    ],
+)
+def test_digit_cells(markup: str) -> None:
     check(markup)
 
 
@@ -305,3 +326,32 @@ def test_every_city_context(context: str) -> None:
 def test_practitioner_town(example: str) -> None:
     text, expected = parse_markup(example)
     assert [t for t in triples(PS.detect(text)) if t[2] == "VILLE"] == expected, text
+
+
+def test_blank_separated_pieces_of_one_identifier_are_one_span() -> None:
+    from hopia.data.pseudo.pseudonymiser import _join_blank_separated
+    from hopia.data.pseudo.rules import PhiSpan
+
+    text = "Dr Ginette Antoinette, NIR 189 0937 350743, le 12/03/2024 13/03/2024"
+
+    def span(piece: str, label: str, nth: int = 0) -> PhiSpan:
+        start = text.index(piece)
+        return PhiSpan(start, start + len(piece), label, piece, "model")
+
+    spans = [
+        span("Ginette", "PRENOM"),
+        span("Antoinette", "PRENOM"),
+        span("189", "SECU"),
+        span("0937 350743", "SECU"),
+        span("12/03/2024", "DATE"),
+        span("13/03/2024", "DATE"),
+    ]
+    joined = _join_blank_separated(text, spans)
+    # one identifier, one span (one surrogate); two dates a blank apart stay two dates,
+    # each shifted on its own
+    assert [(s.label, s.text) for s in joined] == [
+        ("PRENOM", "Ginette Antoinette"),
+        ("SECU", "189 0937 350743"),
+        ("DATE", "12/03/2024"),
+        ("DATE", "13/03/2024"),
+    ]

@@ -13,11 +13,15 @@ empty is ignored. Span scores are per label, "exact" (same start, end and label)
 (a gold span is found when a predicted span of its label overlaps it; a predicted span is
 correct when it overlaps a gold span of its label). Redaction scores are per character and
 ignore labels: what matters for privacy is whether a PHI character was masked at all.
+Whitespace inside spans is not a PHI character: a blank between two masked pieces ("75013" and
+"Paris", "Ginette" and "Antoinette") reveals nothing, and eds-pseudo's own redaction metric
+counts tokens, where blanks do not exist.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -526,6 +530,18 @@ def _mask(spans: Iterable[tuple[int, int, str]]) -> int:
     return m
 
 
+_BLANK = re.compile(r"\s+")
+
+
+def _blanks(text: str, spans: Iterable[tuple[int, int, str]]) -> int:
+    """The whitespace characters inside ``spans``, as a bitset."""
+    m = 0
+    for start, end, _ in spans:
+        for b in _BLANK.finditer(text, start, end):
+            m |= _bits(*b.span())
+    return m
+
+
 def _overlapping_pairs(spans: Iterable[tuple[int, int, str]]) -> int:
     ordered = sorted(spans)
     return sum(
@@ -554,7 +570,8 @@ class _Tally:
     ) -> None:
         gold = _stripped(text, gold_raw)
         pred = _stripped(text, ((s.start, s.end, s.label) for s in pred_raw))
-        gold_all, pred_all = _mask(gold), _mask(pred)
+        blanks = _blanks(text, gold | pred)
+        gold_all, pred_all = _mask(gold) & ~blanks, _mask(pred) & ~blanks
         self.docs += 1
         self.gold_overlaps += _overlapping_pairs(gold)
         self.gold_chars += gold_all.bit_count()
@@ -576,9 +593,10 @@ class _Tally:
                 sum(1 for s in p if g_mask & _bits(s[0], s[1])),
             )
             chars, covered = self.label_chars.get(label, (0, 0))
+            g_chars = g_mask & ~blanks
             self.label_chars[label] = (
-                chars + g_mask.bit_count(),
-                covered + (g_mask & pred_all).bit_count(),
+                chars + g_chars.bit_count(),
+                covered + (g_chars & pred_all).bit_count(),
             )
 
     def report(self, seconds: float) -> EvalReport:

@@ -172,7 +172,9 @@ NIR_RUN = _scan(
     "[1-478]", r"(?<![\w/:\-])(?<!(?<!\d)\d[ .])[1-478](?:[ .\-]?[\dAaBb]){12,16}(?![\w])"
 )
 NIR_FIRST = frozenset("123478")
-DIGIT_CELLS = _scan(r"\d", r"(?<![\w.,/\-])(?<!\d )\d(?: \d){7,}(?![\w.,/\-])(?! \d)")
+# A run of one-digit cells; it may follow a multi-digit number ("28-04-2028 0 8 0 4 ..."), never
+# start inside another run of cells (a lone digit then a blank before it).
+DIGIT_CELLS = _scan(r"\d", r"(?<![\w.,/\-])(?<![^\d]\d )(?<!^\d )\d(?: \d){7,}(?![\w.,/\-])(?! \d)")
 DATE_CELLS = re.compile(r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d\d")
 DATE_TAIL = re.compile(r"[/.\-]\d")  # "... 750419 29/03/89": the last digits start a date
 NIR_CONTEXT = re.compile(
@@ -183,7 +185,8 @@ NIR_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 
-_PHONE_END = r"(?![ .\-/]{0,3}\d)(?!\w)"
+# Letters may touch the end, as they may the start: "Tél : 05 21 47 11 67ilig" (OCR, glued text)
+_PHONE_END = r"(?![ .\-/]{0,3}\d)(?![\d_])"
 _PHONE_START = r"(?<![\d+])(?<!\d[ .\-])"  # letters may touch it: "Accueil04 52 ..."
 PHONE_FORMS: tuple[re.Pattern[str], ...] = (
     # 01 42 21 32 74, 0642..., 01.42-21 32.74, +33 1 42 ..., +33 (0)1 ..., 0033 1 ..., +330575...
@@ -198,10 +201,16 @@ PHONE_FORMS: tuple[re.Pattern[str], ...] = (
     _scan("0", _PHONE_START + r"0(?:[ .\-]{1,3}\d){9}" + _PHONE_END),
     # any international number: +44 20 7946 0958, + 3 3 4 7 5 ...
     _scan(r"\+", r"(?<![\d+])\+[ ]?\d(?:[ .\-]{0,3}\d){7,13}" + _PHONE_END),
-    # (33) 4 17 73 74 17, (53)732300576, ( 3 3 ) 6 4 2 0 4 5 6 5 7
+    # (33) 4 17 73 74 17, (53)732300576, ( 3 3 ) 6 4 2 0 4 5 6 5 7, (205)-276-2043
     _scan(
-        r"\(", r"(?<![\w)])\([ ]?\d(?:[ ]?\d){1,2}[ ]?\)[ ]?\d(?:[ .\-]{0,3}\d){7,10}" + _PHONE_END
+        r"\(",
+        r"(?<![\w)])\([ ]?\d(?:[ ]?\d){1,2}[ ]?\)[ \-]?\d(?:[ .\-]{0,3}\d){6,10}" + _PHONE_END,
     ),
+)
+# A French number (five pairs) where OCR or typing glued letters to the first pairs ("FE01 W47
+# 33 41 41"): at most two noisy pairs, then three clean ones.
+PHONE_NOISY = _scan(
+    "[A-Z]", r"(?<![\w])(?:[A-Z]{1,2}\d{2} ){1,2}(?:\d{2} ){1,2}\d{2} \d{2}(?![\w])"
 )
 # Anything number-like right after a phone word is a phone (extensions, odd layouts).
 PHONE_CONTEXT = _scan(
@@ -209,7 +218,7 @@ PHONE_CONTEXT = _scan(
     r"(?:\bt[ée]l(?:[ée]phone)?\b\.?|\bportable\b|\bmobile\b|\bfax\b|\bstandard\b|"
     r"\bsecr[ée]tariat\b|\bjoignables?\s+au\b|\bbip\b|\bposte\b|\bphone\b|\bGSM\b)"
     r"[ \t]*[.:]?[ \t]*(?:au\s+)?(?:[:.]\s*)?"
-    r"(?P<v>\+?\(?\d[\d ().\-]{2,20}\d)(?![\d\w])",
+    r"(?P<v>\+?\(?\d[\d ().\-]{2,20}\d)(?!\d)",
     re.IGNORECASE,
 )
 

@@ -263,7 +263,7 @@ class Pseudonymiser:
             candidates += model_spans
         elif self.use_model:
             candidates += self.model.predict([text])[0]
-        return _snap_to_numbers(text, merge_spans(candidates))
+        return _join_blank_separated(text, _snap_to_numbers(text, merge_spans(candidates)))
 
     def pseudonymise(
         self,
@@ -317,6 +317,34 @@ class Pseudonymiser:
     def shift_date(self, d: date, patient_key: str) -> date:
         """``d`` moved by the patient's secret offset (structured dates use the same shift)."""
         return self._surrogates.shift_date(d, patient_key)
+
+
+#: Labels whose pieces, a blank apart, are one identifier: "Ginette" "Antoinette" is one first
+#: name, "189" "0937 350743" one NIR. Dates are not: "12/03/2020 13/03/2020" are two dates,
+#: each shifted on its own.
+JOINABLE = frozenset({"NOM", "PRENOM", "SECU", "TEL", "IPP", "NDA", "ADRESSE", "VILLE", "HOPITAL"})
+_BLANK_GAP = re.compile(r"[ \t]{1,2}")
+
+
+def _join_blank_separated(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
+    """Merge neighbours of one :data:`JOINABLE` label with only a blank between them, so that
+    one identifier gets one surrogate (two half-surrogates would keep its shape and leave the
+    blank as a seam)."""
+    out: list[PhiSpan] = []
+    for s in spans:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.label == s.label
+            and s.label in JOINABLE
+            and _BLANK_GAP.fullmatch(text, prev.end, s.start)
+        ):
+            out[-1] = PhiSpan(
+                prev.start, s.end, s.label, text[prev.start : s.end], prev.source, prev.detail
+            )
+        else:
+            out.append(s)
+    return out
 
 
 def _document_key(text: str) -> str:

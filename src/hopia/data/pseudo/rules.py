@@ -124,6 +124,10 @@ def find_dates(text: str, folded: str) -> list[PhiSpan]:
 # ---------------------------------------------------------------------------------------------
 
 
+_CELLS_GO_ON = re.compile(r" \d")
+_LETTER_SPACED = re.compile(r"\w(?: \w)+")
+
+
 def find_nirs(text: str) -> list[PhiSpan]:
     """NIR: accepted when the key checks; when a "sécurité sociale" word precedes it (marked);
     or, without a valid key, when the 13-character body alone is plausible (sex 1/2, month
@@ -135,6 +139,8 @@ def find_nirs(text: str) -> list[PhiSpan]:
         if len({c for c in run if not c.isalnum()}) > 1:
             continue  # "21-04-1979 21-10-2018": mixed separators are several numbers
         s = m.start()
+        if _CELLS_GO_ON.match(text, m.end()) and _LETTER_SPACED.fullmatch(run):
+            continue  # part of a longer run of cells: find_digit_cells cuts it whole
         pos = [s + i for i, c in enumerate(run) if c.isalnum()]
         sig = "".join(text[i] for i in pos)
         nir15 = parse_nir(sig[:15]) if len(sig) >= 15 else None
@@ -155,36 +161,83 @@ def find_nirs(text: str) -> list[PhiSpan]:
     return out
 
 
+_DP_MAX_CELLS = 400  # longer runs (garbage, megabytes of digits) are cut greedily instead
+
+
+def _cell_tokens(c: str, whole: bool) -> list[tuple[int, str, int]]:
+    """What the cells ``c`` (up to 15) may start with: (size, label, strength)."""
+    out: list[tuple[int, str, int]] = []
+    if P.DATE_CELLS.match(c) and _valid(int(c[:2]), int(c[2:4]), int(c[4:8])):
+        out.append((8, "DATE", 2))
+    if whole and len(c) == 10 and c[0] == "0" and c[1] != "0":
+        out.append((10, "TEL", 2))
+    if c[0] in P.NIR_FIRST and len(c) >= 13:
+        nir = parse_nir(c) if len(c) == 15 else None
+        if nir is not None and nir.key_ok:
+            out.append((15, "SECU", 3))
+        body = parse_nir(c[:13])
+        if body is not None:
+            out.append((13, "SECU", 2 if body.sex in "12" and int(body.month) <= 12 else 1))
+    return out
+
+
+def _segment_cells(cells: str) -> list[tuple[int, int, str]]:
+    """Cut a run of digit cells into (offset, size, label) tokens covering the most cells,
+    then with the strongest readings (key-checked NIR > date, plausible NIR > odd NIR).
+
+    Banners write "date of birth, NIR, date" side by side as one run of cells; a greedy cut
+    reads a NIR at the first plausible place and loses the rest. A block of 13 cells that no
+    reading explains still counts as a NIR where it covers more of the run ("15032024
+    4524374474399 15031985"): letter-spaced cells are form fields, identifiers all."""
+    n = len(cells)
+    # best[i]: (cells covered, strength, tokens) for cells[i:]
+    best: list[tuple[int, int, tuple[tuple[int, int, str], ...]]] = [(0, 0, ())] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        cov, strength, toks = best[i + 1]
+        choice = (cov, strength, toks)
+        options = _cell_tokens(cells[i : i + 15], whole=i == 0 and n == 10)
+        if n > 15:  # a banner of several fields: taken only where it covers more cells
+            options.append((13, "SECU", -1))
+        elif i == 0 and n == 15 and cells[0] in P.NIR_FIRST:
+            options.append((15, "SECU", 0))  # one NIR-shaped field whose key fails
+        for size, label, st in options:
+            if i + size > n:
+                continue
+            c2, s2, t2 = best[i + size]
+            cand = (c2 + size, s2 + st, ((i, size, label), *t2))
+            if cand[:2] > choice[:2]:
+                choice = cand
+        best[i] = choice
+    return list(best[0][2])
+
+
 def find_digit_cells(text: str) -> list[PhiSpan]:
     """Runs of one-digit cells ("1 4 0 6 2 0 2 2 1 8 4 1 2 ...", as letter-spaced PDF fields
-    come out) cut greedily into dates (DDMMYYYY), NIRs and phones."""
+    come out) cut into dates (DDMMYYYY), NIRs and phones (:func:`_segment_cells`)."""
     out: list[PhiSpan] = []
     for m in P.DIGIT_CELLS.finditer(text):
         pos = list(range(m.start(), m.end(), 2))
         cells = "".join(text[i] for i in pos)
-        i, n = 0, len(cells)
-        while i + 8 <= n:
-            c = cells[i : i + 15]  # a slice, not cells[i:]: runs can be megabytes long
-            size, label = 0, ""
-            if P.DATE_CELLS.match(c) and _valid(int(c[:2]), int(c[2:4]), int(c[4:8])):
-                size, label = 8, "DATE"
-            elif i == 0 and n == 10 and c[0] == "0" and c[1] != "0":  # a whole run only
-                size, label = 10, "TEL"
-            elif c[0] in P.NIR_FIRST and len(c) >= 13:
-                nir = parse_nir(c) if len(c) == 15 else None
-                body = parse_nir(c[:13])
-                if nir is not None and nir.key_ok:
-                    size, label = 15, "SECU"
-                elif body is not None and body.sex in "12" and int(body.month) <= 12:
-                    size, label = 13, "SECU"
-            if not size:
-                i += 1
-                continue
+        tokens = _segment_cells(cells) if len(cells) <= _DP_MAX_CELLS else _greedy_cells(cells)
+        for i, size, label in tokens:
             start, end = pos[i], pos[i + size - 1] + 1
             if label == "DATE":
                 label = _date_label(text, start, end)
             out.append(_span(text, start, end, label))
-            i += size
+    return out
+
+
+def _greedy_cells(cells: str) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    i, n = 0, len(cells)
+    while i + 8 <= n:
+        options = _cell_tokens(cells[i : i + 15], whole=False)
+        if not options:
+            i += 1
+            continue
+        size, label, _ = max(options, key=lambda t: t[2])
+        out.append((i, size, label))
+        i += size
     return out
 
 
@@ -195,6 +248,9 @@ def find_phones(text: str) -> list[PhiSpan]:
         for m in rx.finditer(text)
         if not P.DATE_FORMS["dmy"].match(text, m.start())  # "03-07-1982 05/01/28"
     ]
+    for m in P.PHONE_NOISY.finditer(text):
+        if sum(c.isdigit() for c in m.group()) == 10:
+            out.append(_span(text, *m.span(), "TEL", "tel:bruite"))
     for m in P.PHONE_CONTEXT.finditer(text):
         digits = sum(c.isdigit() for c in m["v"])
         if 4 <= digits <= 15:
