@@ -36,6 +36,10 @@ def _vault_and_audit(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(2))
 
 
+def _quality_history(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(4))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -70,6 +74,7 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "OMOP CDM 5.4, provenance, identified space", _initial),
     Migration(2, "Key vault (hopia_vault), tamper-evident audit log", _vault_and_audit),
     Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
+    Migration(4, "Data quality run history", _quality_history),
 ]
 
 

@@ -259,3 +259,47 @@ vault_entry = Table(
     schema=VAULT,
     info={"migration": 2},
 )
+
+
+# -- migration 4: data quality run history ------------------------------------------------------
+
+# One row per `hopia quality run`; results keep the Kahn classification they were run with, so
+# that trends stay readable after the catalogue changes. Counts only: never a row's values.
+quality_run = Table(
+    "quality_run",
+    metadata,
+    Column("run_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=False),
+    Column("catalogue_version", String(64), nullable=False),
+    Column("checks", Integer, nullable=False),
+    Column("passed", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("not_applicable", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    schema=META,
+    info={"migration": 4},
+)
+
+quality_result = Table(
+    "quality_result",
+    metadata,
+    Column("run_id", BigInteger, nullable=False),
+    Column("check_id", String(300), nullable=False),
+    Column("check_type", String(50), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("table_name", String(50), nullable=False),
+    Column("field_name", String(50)),
+    Column("kahn_context", String(20), nullable=False),
+    Column("kahn_category", String(20), nullable=False),
+    Column("kahn_subcategory", String(20)),
+    Column("status", String(20), nullable=False),
+    Column("num_violated", BigInteger, nullable=False),
+    Column("num_denominator", BigInteger, nullable=False),
+    Column("pct_violated", Double, nullable=False),
+    Column("threshold", Double, nullable=False),
+    Column("detail", Text),
+    UniqueConstraint("run_id", "check_id", name="uq_quality_result"),
+    schema=META,
+    info={"migration": 4},
+)

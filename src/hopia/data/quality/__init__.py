@@ -1,0 +1,29 @@
+"""Data quality: a declarative check catalogue after the OHDSI Data Quality Dashboard (Kahn
+categories: conformance, completeness, plausibility), its runner, run history and reports, and
+the NLP enrichment report.
+
+>>> from hopia.data.quality import load_catalogue, run_checks
+>>> run = run_checks(open_warehouse())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from hopia.data.quality.catalogue import Catalogue, CatalogueError, load_catalogue
+from hopia.data.quality.history import previous_results, run_history, save_run
+from hopia.data.quality.model import Check, CheckResult, CheckType, QualityRun, Status
+from hopia.data.quality.runner import run_checks
+
+__all__ = [
+    "Catalogue",
+    "CatalogueError",
+    "Check",
+    "CheckResult",
+    "CheckType",
+    "QualityRun",
+    "Status",
+    "load_catalogue",
+    "previous_results",
+    "run_checks",
+    "run_history",
+    "save_run",
+]

@@ -1,0 +1,101 @@
+"""Quality run history, kept in the warehouse it describes (``hopia_meta.quality_*``).
+
+In the warehouse rather than in a results folder: the history follows the data through
+backups and restores, every user of a shared PostgreSQL warehouse sees the same trend, and a
+run is recorded in one transaction (all its results or none).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from hopia.data.quality.model import QualityRun, Status
+from hopia.platform.warehouse import Warehouse, schema
+
+
+class RunSummary(BaseModel):
+    run_id: int
+    started_at: datetime
+    catalogue_version: str
+    checks: int
+    passed: int
+    failed: int
+    not_applicable: int
+    errors: int
+
+    @property
+    def pass_rate(self) -> float:
+        executed = self.passed + self.failed
+        return 100.0 * self.passed / executed if executed else 100.0
+
+
+def save_run(wh: Warehouse, run: QualityRun) -> int:
+    """Record ``run`` and its results in one transaction; returns its run_id."""
+    with wh.begin() as conn:
+        run_id = wh.next_id(conn, schema.quality_run, "run_id")
+        conn.execute(
+            schema.quality_run.insert().values(
+                run_id=run_id,
+                started_at=run.started_at,
+                finished_at=run.finished_at,
+                catalogue_version=run.catalogue_version,
+                checks=len(run.results),
+                passed=run.count(Status.PASSED),
+                failed=run.count(Status.FAILED),
+                not_applicable=run.count(Status.NOT_APPLICABLE),
+                errors=run.count(Status.ERROR),
+            )
+        )
+        wh.insert_rows(
+            conn,
+            schema.quality_result,
+            [
+                {
+                    "run_id": run_id,
+                    "check_id": r.check_id,
+                    "check_type": r.check_type,
+                    "level": r.level.value,
+                    "table_name": r.table,
+                    "field_name": r.field,
+                    "kahn_context": r.kahn_context,
+                    "kahn_category": r.kahn_category,
+                    "kahn_subcategory": r.kahn_subcategory,
+                    "status": r.status.value,
+                    "num_violated": r.num_violated,
+                    "num_denominator": r.num_denominator,
+                    "pct_violated": r.pct_violated,
+                    "threshold": r.threshold,
+                    "detail": r.detail,
+                }
+                for r in run.results
+            ],
+        )
+    run.run_id = run_id
+    return run_id
+
+
+def run_history(wh: Warehouse, limit: int = 20) -> list[RunSummary]:
+    """The last ``limit`` runs, oldest first."""
+    t = schema.quality_run
+    with wh.engine.connect() as conn:
+        rows = conn.execute(select(t).order_by(t.c.run_id.desc()).limit(limit)).mappings().all()
+    return [RunSummary(**row) for row in reversed(rows)]
+
+
+def previous_results(wh: Warehouse, before_run_id: int | None) -> dict[str, tuple[str, float]]:
+    """check_id -> (status, % violated) in the run before ``before_run_id`` (or the last run)."""
+    t, r = schema.quality_run, schema.quality_result
+    with wh.engine.connect() as conn:
+        query = select(t.c.run_id).order_by(t.c.run_id.desc()).limit(1)
+        if before_run_id is not None:
+            query = query.where(t.c.run_id < before_run_id)
+        previous = conn.execute(query).scalar()
+        if previous is None:
+            return {}
+        rows = conn.execute(
+            select(r.c.check_id, r.c.status, r.c.pct_violated).where(r.c.run_id == previous)
+        ).all()
+    return {check_id: (status, float(pct)) for check_id, status, pct in rows}
