@@ -10,12 +10,14 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import typer  # noqa: E402
 
 from hopia.cli import (  # noqa: E402
+    cohort,
     demo,
     ingest,
     nlp,
     pseudo,
     pseudo_train,
     pseudo_vault,
+    quality,
     synth,
     warehouse,
 )
@@ -40,6 +42,8 @@ audit_app = typer.Typer(help="Journal d'audit infalsifiable.", no_args_is_help=T
 audit_app.command("verify")(pseudo_vault.audit_verify)
 app.add_typer(audit_app, name="audit")
 app.add_typer(warehouse.app, name="warehouse")
+app.add_typer(quality.app, name="quality")
+app.add_typer(cohort.app, name="cohort")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 
 

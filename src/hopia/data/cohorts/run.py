@@ -1,0 +1,234 @@
+"""Run a cohort: attrition and characterisation (research space), the patient list (identified
+space, audited).
+
+:class:`CohortResult` keeps the exact counts in memory; :meth:`CohortResult.public` is the only
+form that leaves the research space: small cells suppressed, no person identifier.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from hopia import __version__
+from hopia.data.cohorts.characterise import Characterisation, TopItem, characterise
+from hopia.data.cohorts.compile import CompiledCohort, compile_cohort
+from hopia.data.cohorts.load import definition_hash
+from hopia.data.cohorts.schema import CohortDefinition
+from hopia.data.cohorts.suppression import THRESHOLD, suppress, suppress_distribution
+from hopia.platform import audit
+from hopia.platform.exceptions import HopiaError
+from hopia.platform.warehouse import Warehouse, schema
+
+MIN_REASON_CHARS = 10
+
+
+class CohortAccessError(HopiaError):
+    """Access to the identified patient list is refused."""
+
+
+@dataclass(frozen=True)
+class AttritionStep:
+    label: str
+    kind: str
+    count: int
+    excluded: int | None  # vs. the previous step; None for the first
+
+
+@dataclass
+class CohortResult:
+    definition: CohortDefinition
+    definition_sha256: str
+    dialect: str
+    reference_date: date
+    attrition: list[AttritionStep]
+    characterisation: Characterisation | None
+    seconds: dict[str, float]
+    ran_at: datetime
+
+    @property
+    def persons(self) -> int:
+        return self.attrition[-1].count
+
+    def public(self, threshold: int = THRESHOLD) -> dict[str, Any]:
+        """What may leave the research space: counts below ``threshold`` as ``"<threshold"``."""
+        d = self.definition
+        out: dict[str, Any] = {
+            "cohort": {
+                "name": d.name,
+                "version": d.version,
+                "title": d.title,
+                "format": d.format,
+                "definition_sha256": self.definition_sha256,
+            },
+            "run": {
+                "at": self.ran_at.isoformat(timespec="seconds"),
+                "hopia_version": __version__,
+                "warehouse": self.dialect,
+                "reference_date": None if d.index else self.reference_date.isoformat(),
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            },
+            "suppression": {
+                "threshold": threshold,
+                "rule": f"counts from 1 to {threshold - 1} shown as '<{threshold}'; '*' hides "
+                "a larger cell so that a small one cannot be recomputed",
+            },
+            "attrition": [
+                {
+                    "step": i,
+                    "label": s.label,
+                    "kind": s.kind,
+                    "count": suppress(s.count, threshold),
+                    "excluded": None if s.excluded is None else suppress(s.excluded, threshold),
+                }
+                for i, s in enumerate(self.attrition)
+            ],
+        }
+        out["characterisation"] = (
+            _public_characterisation(self.characterisation, threshold)
+            if self.characterisation is not None
+            else None
+        )
+        return out
+
+
+def _public_top(items: list[TopItem], persons: int, threshold: int) -> dict[str, Any]:
+    shown = [i for i in items if i.persons >= threshold]
+    return {
+        "items": [
+            {
+                "concept_id": i.concept_id,
+                "code": i.code,
+                "name": i.name,
+                "vocabulary": i.vocabulary,
+                "persons": i.persons,
+                "percent": round(100 * i.persons / persons, 1),
+                **(
+                    {"median_value": i.median_value, "unit": i.unit}
+                    if i.median_value is not None
+                    else {}
+                ),
+            }
+            for i in shown
+        ],
+        # Items of fewer than `threshold` patients are not listed at all: a rare diagnosis
+        # with a count beside it could single someone out.
+        "hidden_items": len(items) - len(shown),
+    }
+
+
+def _public_characterisation(c: Characterisation, threshold: int) -> dict[str, Any]:
+    if c.persons < threshold:
+        return {"persons": suppress(c.persons, threshold), "withheld": "cohorte trop petite"}
+    return {
+        "persons": c.persons,
+        "sex": suppress_distribution(c.sex, threshold),
+        "age": {
+            "bins": suppress_distribution(c.age_bins(), threshold),
+            **c.age_quantiles(),
+        },
+        **{key: _public_top(items, c.persons, threshold) for key, items in c.top.items()},
+    }
+
+
+def run_cohort(
+    wh: Warehouse,
+    definition: CohortDefinition,
+    *,
+    characterise_members: bool = True,
+    top: int = 10,
+    reference_date: date | None = None,
+) -> CohortResult:
+    """Attrition (one statement) and, unless disabled, characterisation. Reads only."""
+    compiled = compile_cohort(definition, reference_date)
+    seconds: dict[str, float] = {}
+    ran_at = datetime.now()
+    with wh.engine.connect() as conn:
+        start = time.perf_counter()
+        row = conn.execute(compiled.attrition_query()).one()
+        seconds["attrition"] = time.perf_counter() - start
+        attrition = _attrition(compiled, [int(v or 0) for v in row])
+        characterisation = None
+        if characterise_members:
+            start = time.perf_counter()
+            characterisation = characterise(conn, compiled, top=top)
+            seconds["characterisation"] = time.perf_counter() - start
+    return CohortResult(
+        definition=definition,
+        definition_sha256=definition_hash(definition),
+        dialect=wh.dialect,
+        reference_date=compiled.reference_date,
+        attrition=attrition,
+        characterisation=characterisation,
+        seconds=seconds,
+        ran_at=ran_at,
+    )
+
+
+def _attrition(compiled: CompiledCohort, counts: list[int]) -> list[AttritionStep]:
+    steps = []
+    for i, (step, n) in enumerate(zip(compiled.steps, counts, strict=True)):
+        excluded = None if i == 0 else counts[i - 1] - n
+        steps.append(AttritionStep(step.label, step.kind, n, excluded))
+    return steps
+
+
+def check_reason(reason: str | None) -> str:
+    cleaned = " ".join((reason or "").split())
+    if len(cleaned) < MIN_REASON_CHARS:
+        raise CohortAccessError(
+            "motif obligatoire pour obtenir la liste nominative : indiquez-le avec --reason "
+            f'(au moins {MIN_REASON_CHARS} caractères, par ex. "inclusion étude ICARE, CPP 24-012")'
+        )
+    return cleaned
+
+
+def identified_patients(
+    wh: Warehouse,
+    definition: CohortDefinition,
+    *,
+    reason: str | None,
+    actor: str | None = None,
+    reference_date: date | None = None,
+) -> tuple[list[dict[str, Any]], audit.AuditEntry]:
+    """The members with their identity (``hopia_id.patient``), for the identified space only.
+
+    The read and its audit entry are one transaction: no list without its trace. Members
+    without an identity (loaded from an OMOP set) come with an empty IPP.
+    """
+    reason = check_reason(reason)
+    compiled = compile_cohort(definition, reference_date)
+    members = compiled.members_query().cte("cohort_members")
+    p = schema.patient
+    query = (
+        select(
+            p.c.ipp,
+            p.c.family_name,
+            p.c.given_name,
+            p.c.birth_date,
+            p.c.sex,
+            members.c.person_id,
+            members.c.index_date,
+        )
+        .select_from(members.outerjoin(p, p.c.person_id == members.c.person_id))
+        .order_by(members.c.person_id)
+    )
+    with wh.begin() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        entry = audit.record(
+            conn,
+            actor,
+            "cohort.patients",
+            f"cohort:{definition.name}@{definition.version}",
+            reason=reason,
+            details={
+                "definition_sha256": definition_hash(definition),
+                "patients": len(rows),
+                "with_identity": sum(1 for r in rows if r["ipp"]),
+            },
+        )
+    return rows, entry
