@@ -81,3 +81,10 @@ def extract_cmd(
     if errors:
         err_console.print(f"[yellow]{errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
         raise typer.Exit(1)
+
+
+# Defined in their own modules (evaluation and training of the clinical NER, issue 4).
+from hopia.cli import nlp_eval, nlp_train  # noqa: E402
+
+app.command("eval", help=nlp_eval.HELP)(nlp_eval.eval_)
+app.command("train", help=nlp_train.HELP)(nlp_train.train)

@@ -35,6 +35,8 @@ class M:
     section: str | None = None
     value: Any = None
     unit: str | None = None
+    category: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 CTX = NoteContext(note_id=7, person_id=3, visit_occurrence_id=11, note_date=date(2024, 3, 12))
@@ -95,3 +97,54 @@ def test_measurement_row() -> None:
     row = fact_row("measurement", M("weight", text="72 kg", value=72, unit="kg"), CTX, 9, 0)
     assert row["value_as_number"] == 72.0 and row["unit_source_value"] == "kg"
     assert row["measurement_source_value"] == "weight"
+
+
+def test_lab_reading_is_a_loinc_measurement() -> None:
+    attrs = {"loinc": "1988-5", "value": 120.0, "unit": "mg/L", "ref_low": 0.0, "ref_high": 5.0}
+    crp = M("crp", "CRP 120 mg/L", codes={"loinc": "1988-5"}, value=120.0, unit="mg/L")
+    crp = M(**{**crp.__dict__, "attributes": attrs, "category": "LAB"})
+    assert coded_concept(crp) == ("LOINC", "1988-5")
+    assert target_table(crp) == "measurement"
+    row = fact_row("measurement", crp, CTX, 4, 2_000_000_010)
+    assert row["measurement_concept_id"] == row["measurement_source_concept_id"] == 2_000_000_010
+    assert row["measurement_source_value"] == "1988-5"
+    assert (row["value_as_number"], row["unit_source_value"]) == (120.0, "mg/L")
+    assert (row["range_low"], row["range_high"]) == (0.0, 5.0)
+    assert row["value_source_value"] == "CRP 120 mg/L"
+
+
+def test_blood_pressure_gives_two_measurement_rows() -> None:
+    # hopia.labs emits one mention per value: systolic and diastolic
+    pas = M("pas", "TA 150", codes={"loinc": "8480-6"}, value=150.0, unit="mmHg")
+    pad = M("pad", "TA 150/90 mmHg", codes={"loinc": "8462-4"}, value=90.0, unit="mmHg")
+    rows = [fact_row(target_table(m), m, CTX, i, 0) for i, m in enumerate((pas, pad))]
+    assert [(r["measurement_source_value"], r["value_as_number"]) for r in rows] == [
+        ("8480-6", 150.0),
+        ("8462-4", 90.0),
+    ]
+
+
+def test_drug_exposure_carries_the_posology() -> None:
+    attrs = {
+        "dose": 1,
+        "dose_unit": "g",
+        "route": "orale",
+        "frequency": "3/j",
+        "per_day": 3.0,
+        "duration_days": 7,
+        "posology_text": "1 g x3/j per os pendant 7 jours",
+    }
+    m = M("drug", "amoxicilline", codes={"atc": "J01CA04"}, value=1, unit="g", attributes=attrs)
+    assert target_table(m) == "drug_exposure"
+    row = fact_row("drug_exposure", m, CTX, 2, 2_000_000_003)
+    assert (row["quantity"], row["dose_unit_source_value"]) == (1.0, "g")
+    assert row["route_source_value"] == "orale"
+    assert row["sig"] == "1 g x3/j per os pendant 7 jours"
+    assert row["days_supply"] == 7
+    assert row["drug_exposure_end_date"] == date(2024, 3, 18)  # start + 7 days - 1
+
+
+def test_drug_without_posology_keeps_empty_fields() -> None:
+    row = fact_row("drug_exposure", M("drug", codes={"atc": "C07AB07"}), CTX, 1, 5)
+    assert row["quantity"] is None and row["sig"] is None and row["days_supply"] is None
+    assert row["drug_exposure_end_date"] == CTX.note_date

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import hopia.data.nlp.pipes  # noqa: F401  (declares span._.category / span._.attributes)
 from hopia.data.nlp.pipeline import COMORBIDITIES, ENTITY_GROUPS, SCORES, get_nlp
 from hopia.platform.text import fold
 
@@ -36,6 +36,19 @@ class Entity:
     section: str | None
     value: float | str | None
     unit: str | None
+    #: semantic group: DISO, CHEM, PROC, ANAT, LAB… (see :mod:`hopia.data.nlp.pipes`)
+    category: str | None = None
+    #: extra structured facts set by Hopia's pipes (LOINC code, range flag, posology…)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+#: Semantic group of the EDS-NLP pipes' mentions, when the span does not set ``_.category``.
+GROUP_CATEGORY: dict[str, str] = {
+    "cim10": "DISO",
+    "covid": "DISO",
+    "drug": "CHEM",
+    **{name: "DISO" for name in COMORBIDITIES},
+}
 
 
 Attrs = tuple[dict[str, str], float | str | None, str | None]  # codes, value, unit
@@ -88,9 +101,23 @@ def _nothing(span: Span) -> Attrs:
     return {}, None, None
 
 
+def _lab(span: Span) -> Attrs:
+    # hopia.labs: value in the analyte's canonical unit, LOINC code
+    a = span._.attributes or {}
+    return ({"loinc": a["loinc"]} if a.get("loinc") else {}), a.get("value"), a.get("unit")
+
+
+def _drug(span: Span) -> Attrs:
+    # eds.drugs + hopia.posology: ATC code, dose and its unit when written
+    a = span._.attributes or {}
+    codes = {"atc": span.kb_id_} if span.kb_id_ else {}
+    return codes, a.get("dose"), a.get("dose_unit")
+
+
 _ATTRS: dict[str, Callable[[Span], Attrs]] = {
     "cim10": _kb("cim10"),
-    "drug": _kb("atc"),
+    "drug": _drug,
+    "labs": _lab,
     "dates": _date,
     "durations": _date,
     "quantities": _quantity,
@@ -137,12 +164,13 @@ def doc_entities(doc: Doc, groups: Iterable[str] = ENTITY_GROUPS) -> list[Entity
                     section=section,
                     value=value,
                     unit=unit,
+                    category=ext.category or GROUP_CATEGORY.get(group),
+                    attributes=dict(ext.attributes or {}),
                 )
             )
     if "tnm" in doc.spans and doc.spans["tnm"]:
         out = _drop_quantities_inside_tnm(out)
-    text = doc.text  # spaCy rebuilds this string on every access
-    out = [e for e in out if e.pipe != "cim10" or not _stray_code(e, text)]
+    # Code-shaped strings outside a coding context ("TA à 150/90") are rejected by hopia.cim10.
     out.sort(key=lambda e: (e.start, -e.end, e.pipe))
     return out
 
@@ -155,25 +183,6 @@ def _drop_quantities_inside_tnm(entities: list[Entity]) -> list[Entity]:
         for e in entities
         if e.pipe != "quantities" or not any(s <= e.start and e.end <= t for s, t in tnm)
     ]
-
-
-_CODE_LIKE = re.compile(r"[^\W\d_]\s*\d{2}(?:[.,]?\d{1,2})?", re.IGNORECASE)
-_CODE_CONTEXT = re.compile(r"(?:\bcim\s*-?\s*10|\bcode|\bicd|\bdiagnostic|\bDP|\bDAS|\()\W*$", re.I)
-_STRICT_CODE = re.compile(r"[A-Z]\d{2}(?:\.?\d{1,2})?")
-
-
-def _stray_code(e: Entity, text: str) -> bool:
-    """A code-shaped CIM-10 match outside a coding context ("à 06h37" read as A06).
-
-    eds.cim10 matches codes as well as labels; without "CIM-10", "code", "DP"… or an opening
-    parenthesis just before, a letter followed by digits is almost always a time, a score or a
-    quantity. Explicit codes such as "(U07.1)" or "CIM-10 : I10" are kept.
-    """
-    if not _CODE_LIKE.fullmatch(e.text):
-        return False
-    if not _STRICT_CODE.fullmatch(e.text):
-        return True
-    return not _CODE_CONTEXT.search(text[max(0, e.start - 25) : e.start])
 
 
 def extract(texts: Iterable[str], batch_size: int | None = None) -> Iterator[list[Entity]]:
@@ -212,4 +221,6 @@ def entity_to_json(e: Entity) -> dict[str, Any]:
         "section": e.section,
         "value": e.value,
         "unit": e.unit,
+        "category": e.category,
+        "attributes": dict(e.attributes),
     }

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hopia import __version__ as HOPIA_VERSION
+from hopia.data.nlp.pipes.qualifiers import patterns as cues
+from hopia.data.nlp.pipes.sections.patterns import SECTIONS
 
 if TYPE_CHECKING:
     import edsnlp
@@ -98,9 +100,15 @@ _NER: tuple[PipeSpec, ...] = (
         "dates",
         {"span_setter": {"dates": ["date"], "durations": ["duration"]}},
     ),
-    ("eds.quantities", "quantities", {"span_setter": {"quantities": True}}),
+    # hopia.labs replaces eds.quantities: on synthetic notes 96 % of its values were lab results
+    # or drug doses already read (and mislabelled by unit), and it halved throughput
     ("eds.drugs", "drugs", {"span_setter": {"drug": True}}),
-    ("eds.cim10", "cim10", {"span_setter": {"cim10": True}}),
+    ("hopia.labs", "labs", {"span_setter": {"labs": True}}),
+    ("hopia.cim10", "cim10", {"span_setter": {"cim10": True}}),
+    # after cim10 and drugs: it skips mentions they already found (same offsets)
+    ("hopia.terms", "terms", {"span_setter": {"terms": True}}),
+    # statistical NER trained on QUAERO (DISO/CHEM/PROC/ANAT): mentions no list names
+    ("hopia.clinical_ner", "clinical_ner", {"span_setter": {"clinical_ner": True}}),
     ("eds.covid", "covid", {"span_setter": {"covid": True}}),
     ("eds.tnm", "tnm", {"span_setter": {"tnm": True}}),
     ("eds.adicap", "adicap", {"span_setter": {"adicap": True}}),
@@ -113,15 +121,58 @@ _QUALIFIED = SortedGroupsGetter(ENTITY_GROUPS)
 
 #: The pipeline, in order. ``sections`` must keep that name: family/history look it up by name.
 PIPELINE: tuple[PipeSpec, ...] = (
-    ("eds.sentences", "sentences", {}),
+    # a bullet after a newline starts a sentence: list items are separate statements, and a
+    # qualifier cue in one ("- lymphome non hodgkinien") must not reach the items above it
+    ("eds.sentences", "sentences", {"use_bullet_start": True}),
     ("eds.normalizer", "normalizer", {}),
-    ("eds.sections", "sections", {}),
+    ("hopia.sections", "sections", {"sections": SECTIONS}),  # titles inline too ("Motif : ...")
     *_NER,
-    ("eds.negation", "negation", {"span_getter": _QUALIFIED}),
-    ("eds.hypothesis", "hypothesis", {"span_getter": _QUALIFIED}),
-    ("eds.family", "family", {"span_getter": _QUALIFIED, "use_sections": True}),
-    ("eds.history", "history", {"span_getter": _QUALIFIED, "use_sections": True}),
+    # after drugs and labs: posology onto drug spans, lab names ("albumine 28 g/L") dropped
+    ("hopia.posology", "posology", {}),
+    # Qualifiers: EDS-NLP's, with Hopia's cue lists, then hopia.qualifier_rules (needs family's
+    # cues: explain=True; sets history from the Antécédents sections, not from the history of
+    # the current illness as eds.history's use_sections would).
+    (
+        "eds.negation",
+        "negation",
+        {
+            "span_getter": _QUALIFIED,
+            "pseudo": cues.NEGATION_PSEUDO,
+            "termination": cues.TERMINATION,
+        },
+    ),
+    (
+        "eds.hypothesis",
+        "hypothesis",
+        {
+            "span_getter": _QUALIFIED,
+            "preceding": cues.HYPOTHESIS_PRECEDING,
+            "following": cues.HYPOTHESIS_FOLLOWING,
+            "termination": cues.TERMINATION,
+        },
+    ),
+    (
+        "eds.family",
+        "family",
+        {
+            "span_getter": _QUALIFIED,
+            "use_sections": True,
+            "explain": True,
+            "termination": cues.FAMILY_TERMINATION,
+        },
+    ),
+    (
+        "eds.history",
+        "history",
+        {
+            "span_getter": _QUALIFIED,
+            "use_sections": False,
+            "history": cues.HISTORY,
+            "termination": cues.TERMINATION,
+        },
+    ),
     ("eds.reported_speech", "reported_speech", {"span_getter": _QUALIFIED}),
+    ("hopia.qualifier_rules", "qualifier_rules", {"span_getter": _QUALIFIED}),
 )
 
 
@@ -179,11 +230,13 @@ def build_nlp(
     """
     import edsnlp
 
+    import hopia.data.nlp.pipes  # noqa: F401  (registers the hopia.* factories)
+
     definition = PIPELINE if definition is None else definition
     nlp = edsnlp.blank("eds")
     with _quiet_edsnlp():
         for factory, name, config in definition:
-            if not include_cim10 and factory == "eds.cim10":
+            if not include_cim10 and factory in ("eds.cim10", "hopia.cim10"):
                 continue
             nlp.add_pipe(factory, name=name, config=dict(config))
     return nlp

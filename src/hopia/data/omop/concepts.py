@@ -34,7 +34,12 @@ STANDARD_CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     NLP: ("NLP", "Type Concept", "Type Concept", "Type Concept"),
 }
 LOCAL_CONCEPT_START = 2_000_000_001
-VOCABULARY_DOMAIN = {"CIM10": "Condition", "ATC": "Drug", "EDS-NLP": "Condition"}
+VOCABULARY_DOMAIN = {
+    "CIM10": "Condition",
+    "ATC": "Drug",
+    "EDS-NLP": "Condition",
+    "LOINC": "Measurement",
+}
 
 
 @cache
@@ -51,6 +56,14 @@ def _atc_labels() -> dict[str, str]:
     return {code: values[-1] for code, values in names.items() if values}
 
 
+@cache
+def _loinc_labels() -> dict[str, str]:
+    # LOINC long names of the analytes hopia.labs reads (its analytes.csv)
+    from hopia.data.nlp.pipes.labs.analytes import load_analytes
+
+    return {a.loinc: a.loinc_name for a in load_analytes().values()}
+
+
 def warm_terminologies() -> None:
     """Load the CIM-10 and ATC label tables (about 0.2 s) ahead of the first batch."""
     _cim10_labels()
@@ -63,6 +76,8 @@ def concept_name(vocabulary: str, code: str) -> str:
         return _cim10_labels().get(compact, code)[:255]
     if vocabulary == "ATC":
         return _atc_labels().get(code, code)[:255]
+    if vocabulary == "LOINC":
+        return _loinc_labels().get(code, code)[:255]
     if vocabulary == "EDS-NLP":
         from hopia.data.omop.mapping import COMORBIDITY_LOCAL
 

@@ -2,16 +2,17 @@
 
 Every mention goes to ``note_nlp`` with its qualifiers. Mentions that are affirmed, about the
 patient and not hypothetical also become clinical facts: conditions (CIM-10 codes, EDS-NLP
-comorbidities, COVID), drug exposures (ATC), measurements (quantities and scores) and
-observations (TNM, ADICAP, alcohol, tobacco). History mentions are facts about the patient too:
-they are kept, with ``condition_status_source_value = 'antecedent'``.
+comorbidities, COVID), drug exposures (ATC, with their posology), measurements (LOINC-coded
+labs and vitals, scores) and observations (TNM, ADICAP, alcohol, tobacco). History mentions are
+facts about the patient too: they are kept, with ``condition_status_source_value =
+'antecedent'``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from hopia.data.omop.concepts import NLP, cim10_display
@@ -61,6 +62,8 @@ class Mention(Protocol):
     section: str | None
     value: Any
     unit: str | None
+    category: str | None
+    attributes: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ def coded_concept(m: Mention) -> tuple[str, str] | None:
         return "EDS-NLP", m.label
     if m.codes.get("atc"):
         return "ATC", m.codes["atc"]
+    if m.codes.get("loinc"):
+        return "LOINC", m.codes["loinc"]
     return None
 
 
@@ -118,10 +123,13 @@ def modifiers(m: Mention) -> str:
         "section": m.section,
         "value": m.value,
         "unit": m.unit,
+        "category": m.category,
+        "attributes": m.attributes,
     }
     encoded = json.dumps(values, ensure_ascii=False, default=str)
     if len(encoded) > 2000:  # long free-text attributes go first, the qualifiers stay
         values |= {"section": None, "value": str(m.value)[:200] if m.value is not None else None}
+        values["attributes"] = {k: str(v)[:100] for k, v in list(m.attributes.items())[:10]}
         values["codes"] = {k: str(v)[:100] for k, v in list(m.codes.items())[:10]}
         encoded = json.dumps(values, ensure_ascii=False, default=str)
     return encoded
@@ -163,24 +171,21 @@ def fact_row(table: str, m: Mention, ctx: NoteContext, row_id: int, concept_id: 
             "condition_status_source_value": "antecedent" if m.history else None,
         }
     if table == "drug_exposure":
-        return base | {
-            "drug_exposure_id": row_id,
-            "drug_concept_id": concept_id,
-            "drug_exposure_start_date": ctx.note_date,
-            "drug_exposure_end_date": ctx.note_date,
-            "drug_type_concept_id": NLP,
-            "drug_source_value": source,
-            "drug_source_concept_id": concept_id,
-        }
+        return base | _drug_exposure(m, ctx, row_id, concept_id)
     if table == "measurement":
+        a = m.attributes or {}
         return base | {
             "measurement_id": row_id,
-            "measurement_concept_id": 0,
+            "measurement_concept_id": concept_id,
             "measurement_date": ctx.note_date,
             "measurement_type_concept_id": NLP,
             "value_as_number": float(m.value),
-            "measurement_source_value": m.label[:50],
+            # the LOINC code for hopia.labs readings, the EDS-NLP label for scores
+            "measurement_source_value": (m.codes.get("loinc") or m.label)[:50],
+            "measurement_source_concept_id": concept_id,
             "unit_source_value": (m.unit or "")[:50] or None,
+            "range_low": _float_or_none(a.get("ref_low")),
+            "range_high": _float_or_none(a.get("ref_high")),
             "value_source_value": source,
         }
     if table == "observation":
@@ -194,6 +199,34 @@ def fact_row(table: str, m: Mention, ctx: NoteContext, row_id: int, concept_id: 
             "value_source_value": source,
         }
     raise ValueError(f"no mapping to {table}")
+
+
+def _float_or_none(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+
+def _drug_exposure(m: Mention, ctx: NoteContext, row_id: int, concept_id: int) -> dict:
+    """A drug mention with the posology hopia.posology read after it (dose, route, sig…)."""
+    a = m.attributes or {}
+    days = a.get("duration_days")
+    days = int(days) if isinstance(days, int | float) and 1 <= days <= 365 else None
+    end = ctx.note_date
+    if days:  # OMOP: end = start + days_supply - 1, never after today
+        end = max(ctx.note_date, min(ctx.note_date + timedelta(days=days - 1), date.today()))
+    return {
+        "drug_exposure_id": row_id,
+        "drug_concept_id": concept_id,
+        "drug_exposure_start_date": ctx.note_date,
+        "drug_exposure_end_date": end,
+        "drug_type_concept_id": NLP,
+        "drug_source_value": m.text[:50],
+        "drug_source_concept_id": concept_id,
+        "quantity": _float_or_none(a.get("dose")),
+        "dose_unit_source_value": (a.get("dose_unit") or "")[:50] or None,
+        "route_source_value": (a.get("route") or "")[:50] or None,
+        "sig": a.get("posology_text") or None,
+        "days_supply": days,
+    }
 
 
 ID_COLUMN = {

@@ -1,0 +1,293 @@
+"""Train the clinical NER of :mod:`.model` on a BRAT corpus (QUAERO TRAIN), on CPU.
+
+Data: every ``.txt``/``.ann`` pair of the folder (:func:`hopia.data.nlp.evaluate.read_brat`).
+Mentions of :data:`~.model.LABELS` only; discontinuous ones are left out; where mentions
+overlap (QUAERO nests "cancers" inside "cancers colorectaux", "hépatiques" ANAT inside
+"métastases hépatiques" DISO) the longest is kept, since a spaCy NER predicts one flat layer.
+Texts are cut at line breaks into examples and tokenised by EDS-NLP's tokenizer, as at
+prediction time.
+
+Model selection: a dev part taken from the training folder only (documents whose salted id hash
+is under ``dev_fraction``) drives early stopping on exact-span F1; the corpus' own dev and test
+parts are never seen here (``hopia nlp eval`` reports them).
+
+Reproducibility: the same folder, seed and settings give the same weights on the same machine
+(fixed seeds, one thread, a fixed example order) as long as training stops on early stopping or
+``max_epochs`` (``meta.json`` says which stop happened).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hopia.data.nlp.evaluate.gold import GoldDoc, Mention, read_brat
+from hopia.data.nlp.pipes.clinical_ner.model import DEFAULT_ARCH, LABELS, build_model
+from hopia.data.pseudo.split import note_hash
+from hopia.data.pseudo.train import weights_digest
+from hopia.platform.files import replace_dir
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.training import Example
+
+DEV_SALT = "clinical_ner:dev:"
+MODEL_NAME = "hopia_clinical_ner"
+MODEL_VERSION = "1.0.0"
+
+
+@dataclass
+class TrainConfig:
+    """What a training run depends on (recorded in ``meta.json``)."""
+
+    brat: Path
+    seed: int = 13
+    max_minutes: float = 40.0  # a safety net: the shipped run stops on max_epochs (7 min)
+    max_epochs: int = 12
+    patience: int = 6  # evaluations without a better dev score before stopping
+    dev_fraction: float = 0.15
+    dropout: float = 0.2
+    batch_words: tuple[int, int] = (100, 1000)  # compounding batch size, in words
+    labels: tuple[str, ...] = LABELS
+    arch: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ARCH))
+
+
+def flat_mentions(
+    mentions: Iterable[Mention], labels: Sequence[str], stats: Counter[str]
+) -> list[tuple[int, int, str]]:
+    """One flat layer of (start, end, label): wanted labels, contiguous, longest per overlap
+    (ties: the earlier, then the label order of ``labels``)."""
+    rank = {label: i for i, label in enumerate(labels)}
+    candidates = []
+    for m in mentions:
+        if m.label not in rank:
+            continue
+        stats["mentions"] += 1
+        if len(m.fragments) > 1:
+            stats["discontinuous"] += 1
+            continue
+        candidates.append((m.start, m.end, m.label))
+    candidates = sorted(set(candidates), key=lambda x: (x[0] - x[1], x[0], rank[x[2]]))
+    kept: list[tuple[int, int, str]] = []
+    for start, end, label in candidates:
+        if any(start < e and s < end for s, e, _ in kept):
+            stats["nested_or_crossing"] += 1
+            continue
+        kept.append((start, end, label))
+    return sorted(kept)
+
+
+def split_dev(docs: Sequence[GoldDoc], fraction: float) -> tuple[list[GoldDoc], list[GoldDoc]]:
+    """(train, dev) by a salted hash of the document id: deterministic, order-independent."""
+    train = [d for d in docs if note_hash(d.id, DEV_SALT) >= fraction]
+    dev = [d for d in docs if note_hash(d.id, DEV_SALT) < fraction]
+    return train, dev
+
+
+def to_examples(
+    model: Language, docs: Iterable[GoldDoc], labels: Sequence[str], stats: Counter[str]
+) -> list[Example]:
+    """One example per non-blank line, tokenised by EDS-NLP's tokenizer."""
+    import edsnlp
+    from spacy.training import Example
+
+    from hopia.data.nlp.pipes.clinical_ner.model import model_doc, tokens_of
+
+    tokenizer = edsnlp.blank("eds").tokenizer
+    examples = []
+    for doc in docs:
+        spans = flat_mentions(doc.mentions, labels, stats)
+        pos = 0
+        for line in doc.text.split("\n"):
+            start, end = pos, pos + len(line)
+            pos = end + 1
+            if not line.strip():
+                continue
+            words, spaces = tokens_of(tokenizer(line))
+            ref = model_doc(model, words, spaces)
+            ents, last = [], 0
+            for s, e, label in spans:
+                if e <= start or s >= end:
+                    continue
+                if s < start or e > end:
+                    stats["across_lines"] += 1
+                    continue
+                span = ref.char_span(s - start, e - start, label, alignment_mode="expand")
+                if span is None or span.start_char < last:
+                    stats["unaligned"] += 1
+                    continue
+                ents.append(span)
+                last = span.end_char
+            ref.ents = ents
+            stats["trained_mentions"] += len(ents)
+            examples.append(Example(model_doc(model, words, spaces), ref))
+    return examples
+
+
+def _dev_score(model: Language, examples: list[Example]) -> dict[str, Any]:
+    s = model.evaluate(examples)
+    return {
+        "p": round(float(s["ents_p"] or 0.0), 4),
+        "r": round(float(s["ents_r"] or 0.0), 4),
+        "f": round(float(s["ents_f"] or 0.0), 4),
+        "per_label": {
+            k: {m: round(float(v[m]), 4) for m in ("p", "r", "f")}
+            for k, v in sorted((s.get("ents_per_type") or {}).items())
+        },
+    }
+
+
+def train_model(
+    out: Path, config: TrainConfig, log: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Train, then write the model folder ``out`` atomically; return its ``hopia`` metadata.
+
+    Raises
+    ------
+    IngestError
+        The BRAT folder is missing or malformed.
+    ValueError
+        No training mention at all.
+    """
+    from spacy.training.batchers import minibatch_by_words
+    from spacy.util import compounding, fix_random_seed
+
+    log = log or (lambda _msg: None)
+    t0 = time.monotonic()
+    gold = read_brat(config.brat)
+    train_docs, dev_docs = split_dev(gold.docs, config.dev_fraction)
+    fix_random_seed(config.seed)
+    model = build_model(config.arch, config.labels)
+    stats: Counter[str] = Counter()
+    train_ex = to_examples(model, train_docs, config.labels, stats)
+    dev_ex = to_examples(model, dev_docs, config.labels, Counter())
+    if not stats["trained_mentions"]:
+        raise ValueError(f"aucune mention {', '.join(config.labels)} dans {config.brat}")
+    log(
+        f"{len(train_docs)} documents d'entraînement ({len(train_ex)} exemples, "
+        f"{stats['trained_mentions']} mentions), {len(dev_docs)} documents de dev"
+    )
+
+    optimizer = model.initialize(lambda: train_ex)
+    rng = random.Random(config.seed)
+    budget = config.max_minutes * 60
+    best: tuple[float, bytes, dict[str, Any], int] | None = None
+    history: list[dict[str, Any]] = []
+    stop, epoch, stale = "max_epochs", 0, 0
+    for epoch in range(1, config.max_epochs + 1):
+        order = list(train_ex)
+        rng.shuffle(order)
+        losses: dict[str, float] = {}
+        sizes = compounding(*config.batch_words, 1.001)
+        for batch in minibatch_by_words(order, size=sizes, tolerance=0.2):
+            model.update(batch, drop=config.dropout, sgd=optimizer, losses=losses)
+            if time.monotonic() - t0 > budget:
+                stop = "time_budget"
+                break
+        with model.use_params(optimizer.averages):
+            scores = _dev_score(model, dev_ex) if dev_ex else {"f": 0.0}
+            improved = best is None or scores["f"] > best[0]
+            if improved:
+                best = (
+                    scores["f"],
+                    model.get_pipe("ner").to_bytes(exclude=["vocab"]),
+                    scores,
+                    epoch,
+                )
+        stale = 0 if improved else stale + 1
+        loss = float(losses.get("ner", 0.0))
+        history.append({"epoch": epoch, "loss": round(loss, 2), "dev_f": scores["f"]})
+        log(
+            f"époque {epoch} : perte {loss:.1f}, dev F {scores['f']:.4f}"
+            f"{' *' if improved else ''} ({(time.monotonic() - t0) / 60:.1f} min)"
+        )
+        if stop == "time_budget":
+            break
+        if dev_ex and stale >= config.patience:
+            stop = "early_stopping"
+            break
+    assert best is not None
+    score, ner_bytes, dev_scores, best_epoch = best
+
+    # A fresh pipeline with the best weights: its vocabulary holds no training-text strings.
+    final = build_model(config.arch, config.labels)
+    final.initialize(lambda: train_ex[:200])  # the same transition moves as the trained one
+    final.get_pipe("ner").from_bytes(ner_bytes, exclude=["vocab"])
+    elapsed = time.monotonic() - t0
+    meta = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(elapsed, 1),
+        "stopped_by": stop,
+        "epochs_run": epoch,
+        "best_epoch": best_epoch,
+        "history": history,
+        "dev_of_train": dev_scores,
+        "config": {
+            **{k: v for k, v in asdict(config).items() if k != "brat"},
+            "brat_folder": Path(config.brat).name,
+            "arch": {**DEFAULT_ARCH, **config.arch},
+        },
+        "data": {
+            "description": (
+                "QUAERO French Medical Corpus, CLEF eHealth release, TRAIN part only (GNU FDL); "
+                f"dev-of-train = documents with note_hash(id, {DEV_SALT!r}) < "
+                f"{config.dev_fraction}"
+            ),
+            "train_documents": len(train_docs),
+            "dev_documents": len(dev_docs),
+            "train_examples": len(train_ex),
+            "mention_stats": dict(sorted(stats.items())),
+            "train_labels": dict(
+                sorted(Counter(e.label_ for ex in train_ex for e in ex.reference.ents).items())
+            ),
+        },
+    }
+    meta = _write_atomically(final, Path(out), meta)
+    log(f"modèle écrit dans {out} ({elapsed / 60:.1f} min, dev F {score:.4f})")
+    return meta
+
+
+def _write_atomically(model: Language, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write into a temporary sibling folder renamed to ``out``: never a half-written model."""
+    import spacy
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        model.meta.update(
+            name=MODEL_NAME,
+            version=MODEL_VERSION,
+            description="Hopia: clinical mention NER (DISO, CHEM, PROC, ANAT), small CNN, CPU",
+            license="GNU FDL (GFDL): trained on the QUAERO French Medical Corpus (GFDL)",
+            spacy_version=f">={spacy.__version__},<3.9.0",
+            performance={"dev_of_train_f": meta["dev_of_train"]["f"]},
+        )
+        model.to_disk(tmp)
+        digest = weights_digest(tmp)
+        meta_path = tmp / "meta.json"
+        full = json.loads(meta_path.read_text(encoding="utf-8"))
+        full["hopia"] = meta = {
+            **meta,
+            "spacy": spacy.__version__,
+            "weights_sha256": digest["ner/model"],
+            "files_sha256": digest,
+        }
+        meta_path.write_text(
+            json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta

@@ -1,0 +1,302 @@
+"""``hopia.posology``: dose, route, frequency and duration of each drug mention.
+
+Runs after ``eds.drugs`` (and ``hopia.labs``). For each drug span it reads the text that follows
+on the same line and sentence, up to the next drug: "amoxicilline 1 g x3/j per os pendant 7
+jours" gives dose 1 g, route orale, frequency 3/j (3 per day), duration 7 days. The reading goes
+to ``span._.attributes``.
+
+It also repairs two faults of ``eds.drugs``:
+
+- a name that is a lab analyte ("albumine 28 g/L", "potassium 4,1 mmol/L") is dropped when a
+  lab span covers it or a lab unit follows it;
+- a name listed under several ATC codes (brands such as "Gaviscon", molecules such as
+  "potassium") comes out as several spans at the same place whose ``kb_id_`` differ, while
+  ``span._.drug`` (stored per offsets) keeps whichever was set last. They are merged into one
+  span whose code is chosen by a fixed rule (the most specific code, then the smallest), written
+  to both ``kb_id_`` and ``span._.drug``; all candidates are listed in
+  ``attributes["atc_candidates"]``.
+"""
+
+# No `from __future__ import annotations`: confit validates the factory from live hints.
+
+import re
+from functools import cache
+from typing import Any
+
+from edsnlp.core import PipelineProtocol
+from edsnlp.pipes.base import BaseComponent
+from spacy.tokens import Doc, Span
+
+from hopia.data.nlp.pipes.labs.patterns import fold_keep_case, lower_same_length
+from hopia.data.nlp.pipes.posology.patterns import (
+    DOSE_RE,
+    DURATION_RE,
+    FORM_ROUTE,
+    FREQUENCY_PATTERNS,
+    LAB_AFTER_RE,
+    ROUTE_NAMES,
+    ROUTE_RE,
+    SCHEDULE_RE,
+    UNIT_NAMES,
+    WEEK_SCHEDULE_RE,
+    WORD_NUMBERS,
+)
+
+CATEGORY = "CHEM"
+MAX_WINDOW = 160  # characters read after a drug name
+MAX_LEAD = 60  # the posology must start this close to the name
+
+
+@cache
+def _atc_sizes() -> dict[str, int]:
+    """How many names eds.drugs lists under each ATC code."""
+    from edsnlp.pipes.ner.drugs.patterns import get_patterns
+
+    return {code: len(names) for code, names in get_patterns().items()}
+
+
+def choose_atc(codes: list[str]) -> str:
+    """The code kept for a name listed under several.
+
+    The code listing the fewest names is the one specific to this name ("potassium" is
+    A12BA05 potassium gluconate, not V03AX, a class of 56 products; "bicarbonate de sodium" is
+    B05XA02, not the B05BB01 electrolyte solutions); ties go to the longest (most specific
+    level), then the smallest code, so the choice never depends on matching order.
+    """
+    sizes = _atc_sizes()
+    return min(codes, key=lambda c: (sizes.get(c, 10**6), -len(c), c))
+
+
+def _number(text: str) -> float:
+    if text in WORD_NUMBERS:
+        return float(WORD_NUMBERS[text])
+    return float(re.sub(r"\s", "", text).replace(",", "."))
+
+
+def _plain(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def read_posology(text: str, start: int, end: int) -> dict[str, Any]:
+    """The posology written in ``text[start:end]`` (lower-cased, accent-folded text)."""
+    window = text[start:end]
+    found: list[tuple[int, int]] = []  # where each element was read, for posology_text
+    out: dict[str, Any] = {
+        "dose": None,
+        "dose_unit": None,
+        "route": None,
+        "route_source": None,
+        "frequency": None,
+        "frequency_text": None,
+        "per_day": None,
+        "duration_days": None,
+        "duration_text": None,
+        "posology_text": None,
+    }
+    dose = DOSE_RE.search(window)
+    if dose and dose.start() <= MAX_LEAD:
+        found.append(dose.span())
+        if dose.group("auc"):
+            out["dose"], out["dose_unit"] = _plain(_number(dose.group("auc_value"))), "AUC"
+        else:
+            unit = next(UNIT_NAMES[i] for i in range(len(UNIT_NAMES)) if dose.group(f"u{i}"))
+            out["dose"], out["dose_unit"] = _plain(_number(dose.group("value"))), unit
+    elif dose is None or dose.start() > MAX_LEAD:
+        dose = None
+    lead_ok = dose is not None
+
+    route = ROUTE_RE.search(window)
+    if route and (lead_ok or route.start() <= MAX_LEAD):
+        found.append(route.span())
+        i = next(i for i in range(len(ROUTE_NAMES)) if route.group(f"r{i}"))
+        out["route"], out["route_source"] = ROUTE_NAMES[i], "text"
+    elif out["dose_unit"] in FORM_ROUTE:
+        out["route"], out["route_source"] = FORM_ROUTE[out["dose_unit"]], "form"
+
+    freq = _frequency(window, lead_ok)
+    if freq:
+        (fs, fe), out["frequency"], out["per_day"] = freq
+        out["frequency_text"] = window[fs:fe]
+        found.append((fs, fe))
+
+    # "5 jours sur 7" and "tous les 15 jours" are schedules, not durations
+    masked = WEEK_SCHEDULE_RE.sub(lambda m: " " * len(m.group()), window)
+    if freq:
+        masked = masked[:fs] + " " * (fe - fs) + masked[fe:]
+    duration = DURATION_RE.search(masked)
+    if duration and (lead_ok or duration.start() <= MAX_LEAD):
+        days = _duration_days(duration)
+        if days is not None or duration.group("until"):
+            found.append(duration.span())
+            out["duration_days"] = days
+            out["duration_text"] = window[duration.start() : duration.end()].strip()
+    if found:
+        s = min(a for a, _ in found)
+        e = max(b for _, b in found)
+        out["posology_text"] = (s, e)
+    return out
+
+
+def _frequency(window: str, lead_ok: bool) -> tuple[tuple[int, int], str, float | None] | None:
+    for pattern, kind in FREQUENCY_PATTERNS:
+        if kind != "prn":
+            continue
+        m = pattern.search(window)
+        if m and (lead_ok or m.start() <= MAX_LEAD):
+            return m.span(), "si besoin", None
+    schedule = SCHEDULE_RE.search(window)
+    if schedule and (lead_ok or schedule.start() <= MAX_LEAD):
+        parts = [
+            float(p.replace(",", ".")) for p in re.findall(r"\d+(?:[.,]\d+)?", schedule.group())
+        ]
+        n = sum(1 for p in parts if p > 0)
+        return schedule.span(), f"{n}/j", float(n)
+    for pattern, kind in FREQUENCY_PATTERNS:
+        if kind == "prn":
+            continue
+        m = pattern.search(window)
+        if not m or not (lead_ok or m.start() <= MAX_LEAD):
+            continue
+        text, per_day = _read_frequency(m, kind)
+        if text:
+            return m.span(), text, per_day
+    return None
+
+
+def _group_number(m: re.Match[str], *names: str) -> float | None:
+    for name in names:
+        if name in m.re.groupindex and m.group(name):
+            return _number(m.group(name))
+    return None
+
+
+def _read_frequency(m: re.Match[str], kind: str) -> tuple[str | None, float | None]:
+    n = _group_number(m, "n", "n2")
+    every = _group_number(m, "every")
+    if kind == "n_day" and n:
+        return f"{_plain(n)}/j", n
+    if kind == "once":
+        return "1/j", 1.0
+    if kind == "two":
+        return "2/j", 2.0
+    if kind == "three":
+        return "3/j", 3.0
+    if kind == "week":
+        return "1/sem", round(1 / 7, 4)
+    if kind == "n_week" and n:
+        return f"{_plain(n)}/sem", round(n / 7, 4)
+    if kind == "every_h" and every:
+        if 24 % every == 0:
+            return f"{int(24 // every)}/j", 24 / every
+        return f"1/{_plain(every)}h", round(24 / every, 4)
+    if kind == "every_d" and every:
+        return f"1/{_plain(every)}j", round(1 / every, 4)
+    if kind == "every_w" and every:
+        return f"1/{_plain(every)}sem", round(1 / (7 * every), 4)
+    if kind == "every_m" and every:
+        return f"1/{_plain(every)}mois", round(1 / (30 * every), 4)
+    return None, None
+
+
+def _duration_days(m: re.Match[str]) -> int | None:
+    if m.group("d1"):
+        return int(m.group("d2")) - int(m.group("d1")) + 1
+    if m.group("bare"):
+        return int(m.group("bare"))
+    if m.group("n"):
+        n = _number(m.group("n"))
+        unit = m.group("unit")
+        factor = 30 if unit.startswith("m") else 7 if unit.startswith("s") else 1
+        return int(n * factor)
+    return None
+
+
+class PosologyReader(BaseComponent):
+    """Attaches posology to drug spans; see the module docstring.
+
+    Parameters
+    ----------
+    nlp : the pipeline
+    name : the component name
+    drug_group : the span group of ``eds.drugs``
+    lab_group : the span group of ``hopia.labs`` (drug spans it covers are dropped)
+    """
+
+    def __init__(
+        self,
+        nlp: PipelineProtocol | None = None,
+        name: str = "posology",
+        *,
+        drug_group: str = "drug",
+        lab_group: str = "labs",
+    ) -> None:
+        super().__init__(nlp=nlp, name=name)
+        self.drug_group = drug_group
+        self.lab_group = lab_group
+
+    def set_extensions(self) -> None:
+        super().set_extensions()
+        import hopia.data.nlp.pipes  # noqa: F401  (declares category / attributes)
+
+        if not Span.has_extension("drug"):
+            Span.set_extension("drug", default=None)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.drug_group not in doc.spans or not doc.spans[self.drug_group]:
+            return doc
+        text = doc.text
+        lowered = lower_same_length(fold_keep_case(text))
+        labs = list(doc.spans[self.lab_group]) if self.lab_group in doc.spans else []
+        drugs = [
+            s for s in _merge_codes(doc.spans[self.drug_group]) if not _is_lab(s, labs, lowered)
+        ]
+        line_ends = [m.start() for m in re.finditer("\n", text)] + [len(text)]
+        for i, span in enumerate(drugs):
+            stop = min(span.end_char + MAX_WINDOW, len(text))
+            if i + 1 < len(drugs):
+                stop = min(stop, max(drugs[i + 1].start_char, span.end_char))
+            stop = min(stop, next(e for e in line_ends if e >= span.end_char))
+            if span.sent is not None:
+                stop = min(stop, max(span.sent.end_char, span.end_char))
+            reading = read_posology(lowered, span.end_char, stop)
+            if reading["posology_text"] is not None:
+                s, e = reading["posology_text"]
+                reading["posology_text"] = text[span.end_char + s : span.end_char + e]
+            attributes = dict(span._.attributes or {})
+            attributes.update(reading)
+            span._.attributes = attributes
+            span._.category = span._.category or CATEGORY
+        doc.spans[self.drug_group] = drugs
+        return doc
+
+
+def _merge_codes(spans: Any) -> list[Span]:
+    """One span per place, its ATC code chosen by :func:`choose_atc`."""
+    by_place: dict[tuple[int, int], list[Span]] = {}
+    for s in spans:
+        by_place.setdefault((s.start, s.end), []).append(s)
+    out: list[Span] = []
+    for group in by_place.values():
+        codes = sorted({s.kb_id_ for s in group if s.kb_id_})
+        first = group[0]
+        if len(group) == 1 and len(codes) <= 1:
+            span = first
+        else:
+            span = Span(first.doc, first.start, first.end, label=first.label_)
+            span._.attributes = dict(first._.attributes or {})
+        if codes:
+            code = choose_atc(codes)
+            span.kb_id_ = code
+            span._.drug = code  # stored per offsets: the same value for every span here
+            attributes = dict(span._.attributes or {})
+            attributes["atc_candidates"] = codes
+            span._.attributes = attributes
+        out.append(span)
+    out.sort(key=lambda s: (s.start, s.end))
+    return out
+
+
+def _is_lab(span: Span, labs: list[Span], lowered: str) -> bool:
+    if any(lab.start_char <= span.start_char and span.end_char <= lab.end_char for lab in labs):
+        return True
+    return LAB_AFTER_RE.match(lowered, span.end_char) is not None

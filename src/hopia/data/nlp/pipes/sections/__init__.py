@@ -1,0 +1,1 @@
+"""``hopia.sections``: section titles on their own line and inline (see :mod:`.sections`)."""
