@@ -281,13 +281,12 @@ def _merge_codes(spans: Any) -> list[Span]:
         first = group[0]
         if len(group) == 1 and len(codes) <= 1:
             span = first
-        else:
-            span = Span(first.doc, first.start, first.end, label=first.label_)
+        else:  # label and kb_id first: Hopia's span extensions are keyed by them
+            code = choose_atc(codes) if codes else ""
+            span = Span(first.doc, first.start, first.end, label=first.label_, kb_id=code)
             span._.attributes = dict(first._.attributes or {})
         if codes:
-            code = choose_atc(codes)
-            span.kb_id_ = code
-            span._.drug = code  # stored per offsets: the same value for every span here
+            span._.drug = span.kb_id_  # stored per offsets: the same value for every span here
             attributes = dict(span._.attributes or {})
             attributes["atc_candidates"] = codes
             span._.attributes = attributes
