@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +120,29 @@ def _load(folder: Path) -> Language:
             f"modèle de TAL clinique absent : {folder} (le construire avec hopia nlp train)"
         )
     try:
-        return spacy.load(folder)
+        # The model never tokenises (docs are rebuilt from EDS-NLP's tokens), and compiling the
+        # French tokenizer's regexes costs seconds: a whitespace tokenizer stands in for it.
+        _register_unused_tokenizer()
+        config = spacy.util.load_config(folder / "config.cfg")
+        config["nlp"]["tokenizer"] = {"@tokenizers": "hopia.unused_tokenizer.v1"}
+        config["nlp"]["lang"] = "xx"
+        nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+        return nlp.from_disk(folder, exclude=["tokenizer"])
     except Exception as exc:  # a corrupt or incompatible folder: say which one
         raise ClinicalNerError(f"modèle de TAL clinique illisible : {folder}") from exc
+
+
+def _register_unused_tokenizer() -> None:
+    from spacy.util import registry
+
+    if "hopia.unused_tokenizer.v1" not in registry.tokenizers:
+        registry.tokenizers.register("hopia.unused_tokenizer.v1", func=_unused_tokenizer)
+
+
+def _unused_tokenizer() -> Callable[[Language], Callable[[str], Doc]]:
+    def create(nlp: Language) -> Callable[[str], Doc]:
+        from spacy.tokens import Doc
+
+        return lambda text: Doc(nlp.vocab, words=text.split())
+
+    return create
