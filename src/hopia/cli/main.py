@@ -14,10 +14,12 @@ from hopia.cli import (  # noqa: E402
     demo,
     ingest,
     nlp,
+    predict,
     pseudo,
     pseudo_train,
     pseudo_vault,
     quality,
+    share,
     synth,
     warehouse,
 )
@@ -44,6 +46,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(quality.app, name="quality")
 app.add_typer(cohort.app, name="cohort")
+app.add_typer(predict.app, name="predict")
+app.add_typer(share.app, name="share")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 
 

@@ -1,0 +1,132 @@
+"""Saved models: one folder with the model file, its card and the calibration plot.
+
+``model.joblib`` is a pickle: loading one runs code. The card records its sha256 and
+:func:`load_model` refuses a file whose digest differs, so a model swapped or altered after
+training is not loaded. The folder is written aside and renamed into place: an interrupted save
+leaves no half-written model behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from hopia.data.predict.card import card_markdown, plot_calibration
+from hopia.platform.exceptions import HopiaError
+
+MODEL_FILE = "model.joblib"
+CARD_JSON = "card.json"
+CARD_MD = "card.md"
+CALIBRATION_PNG = "calibration.png"
+BUNDLE_FORMAT = 1
+
+
+class PredictError(HopiaError):
+    """A model cannot be trained, saved or loaded; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A loaded model folder."""
+
+    pipeline: Pipeline
+    feature_columns: list[str]
+    card: dict[str, Any]
+    path: Path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(
+    out: Path,
+    pipeline: Pipeline,
+    feature_columns: list[str],
+    card: dict[str, Any],
+    calibration: pd.DataFrame,
+    *,
+    force: bool = False,
+) -> Path:
+    """Write the model folder ``out``; refuses a non-empty folder unless ``force``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise PredictError(f"{out} : existe et n'est pas un dossier")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise PredictError(f"{out} : dossier non vide (utiliser --force pour le remplacer)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        bundle = {
+            "format": BUNDLE_FORMAT,
+            "pipeline": pipeline,
+            "feature_columns": list(feature_columns),
+        }
+        joblib.dump(bundle, staging / MODEL_FILE)
+        card["provenance"]["model_file"] = MODEL_FILE
+        card["provenance"]["model_sha256"] = sha256_file(staging / MODEL_FILE)
+        (staging / CARD_JSON).write_text(
+            json.dumps(card, indent=1, ensure_ascii=False, default=str) + "\n", "utf-8"
+        )
+        (staging / CARD_MD).write_text(card_markdown(card), "utf-8")
+        plot_calibration(calibration, staging / CALIBRATION_PNG, title=card["title"])
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def read_card(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / CARD_JSON
+    if not path.is_file():
+        raise PredictError(f"{path} : carte du modèle absente (ce dossier n'est pas un modèle)")
+    try:
+        card = json.loads(path.read_text("utf-8"))
+        card["provenance"]["model_sha256"]  # noqa: B018 - must exist
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PredictError(f"{path} : carte du modèle illisible ({exc})") from exc
+    return card
+
+
+def load_model(folder: Path) -> SavedModel:
+    """Load a model folder after checking the model file against the sha256 in its card."""
+    folder = Path(folder)
+    card = read_card(folder)
+    path = folder / MODEL_FILE
+    if not path.is_file():
+        raise PredictError(f"{path} : fichier du modèle absent")
+    expected = card["provenance"]["model_sha256"]
+    if sha256_file(path) != expected:
+        raise PredictError(
+            f"{path} : empreinte sha256 différente de celle de la carte ({CARD_JSON}) ; "
+            "fichier modifié ou remplacé, chargement refusé"
+        )
+    try:
+        bundle = joblib.load(path)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise PredictError(f"{path} : modèle illisible ({type(exc).__name__})") from exc
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise PredictError(f"{path} : format de modèle inconnu")
+    return SavedModel(bundle["pipeline"], list(bundle["feature_columns"]), card, folder)
