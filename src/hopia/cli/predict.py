@@ -115,7 +115,7 @@ def train(
                 conn,
                 None,
                 "predict.train",
-                f"model:{config.target.name}:{config.model}",
+                f"model:{config.target.label}:{config.model}",
                 details={
                     "config_sha256": prov["config_sha256"],
                     "model_sha256": prov["model_sha256"],

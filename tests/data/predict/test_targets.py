@@ -53,6 +53,7 @@ def test_long_stay() -> None:
 def test_target_spec() -> None:
     assert TargetSpec("readmission_30d").cutoff == "discharge"
     assert TargetSpec("long_stay").cutoff == "admission"
+    assert TargetSpec(horizon_days=90).label == "readmission_90d"
     spec = TargetSpec("long_stay", min_los_days=6)
     assert _labels(spec.labels(STAYS, observation_end=None))[2] == 1
     with pytest.raises(ValueError, match="readmission_30d, long_stay"):

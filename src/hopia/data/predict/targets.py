@@ -46,6 +46,11 @@ class TargetSpec:
             raise ValueError("horizon_days et min_los_days doivent être >= 1")
 
     @property
+    def label(self) -> str:
+        """Display name: ``readmission_90d`` when the horizon is 90 days."""
+        return f"readmission_{self.horizon_days}d" if self.name == "readmission_30d" else self.name
+
+    @property
     def cutoff(self) -> str:
         """Readmission is predicted at discharge; length of stay at admission."""
         return "discharge" if self.name == "readmission_30d" else "admission"

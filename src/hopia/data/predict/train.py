@@ -229,8 +229,8 @@ def _card(
         "cutoff": f"nothing dated after the {config.target.cutoff} of the index stay",
     }
     return build_card(
-        title=f"{config.target.name} ({config.model}) on {source}",
-        target=target or {"name": config.target.name, "definition": config.target.describe()},
+        title=f"{config.target.label} ({config.model}) on {source}",
+        target=target or {"name": config.target.label, "definition": config.target.describe()},
         data=data,
         features=features,
         model=describe_model(result.pipeline),
