@@ -84,8 +84,23 @@ def test_l_diversity_refused_when_a_class_has_one_sensitive_value() -> None:
     assert plan(population(rows), k=5, l=1).report.reached
     with pytest.raises(ShareRefusedError) as caught:
         plan(population(rows), k=5, l=2)
-    assert "l = 2 inatteignable" in str(caught.value)
-    assert "1 valeur(s) distincte(s)" in str(caught.value)
+    message = str(caught.value)
+    assert "l = 2 inatteignable" in message
+    assert "ne prend que 1 valeur(s) dans toute la cohorte" in message
+    assert "k = 5 serait atteint" in message and "--l 1" in message
+    assert "Quasi-identifiant bloquant" not in message  # no quasi-identifier is to blame
+
+
+def test_l_blocks_when_k_is_reachable_within_the_suppression_budget() -> None:
+    # A disease cohort: ten women of 50 share chapter IX, ten men of 70 are diverse. k = 5 holds
+    # at once; l = 2 fails for the women's class only, and no quasi-identifier is to blame.
+    rows = [(50, "F", "75013", "IX")] * 10 + [(70, "M", "75013", c) for c in ["IX", "IV"] * 5]
+    with pytest.raises(ShareRefusedError) as caught:
+        plan(population(rows), k=5, l=2)
+    message = str(caught.value)
+    assert "une classe n'a que 1 valeur(s) distincte(s)" in message
+    assert "k = 5 serait atteint" in message
+    assert "Quasi-identifiant bloquant" not in message
 
 
 def test_l_diversity_forces_a_merge() -> None:

@@ -438,7 +438,21 @@ def _refuse(
     report.diagnoses = _diagnosis_counts(final.diagnosis_map)
     n = len(pop.persons)
     budget = f"{allowed} patient(s) sur {n}, soit {report.max_suppression:.0%}"
-    if smallest < k:
+    # k alone may be reachable within the suppression budget: then l is what blocks.
+    k_only = _evaluate(pop, levels, k, 1, set())
+    cohort_values = pop.persons["sensitive"].nunique(dropna=False)
+    if l > 1 and len(k_only.failing) <= allowed and cohort_values < l:
+        reason = (
+            f"l = {l} inatteignable : l'attribut sensible ({SENSITIVE}) ne prend que "
+            f"{cohort_values} valeur(s) dans toute la cohorte (une cohorte définie par une "
+            f"maladie a souvent un seul chapitre) ; k = {k} serait atteint"
+        )
+    elif l > 1 and len(k_only.failing) <= allowed:
+        reason = (
+            f"l = {l} inatteignable : une classe n'a que {least_diverse} valeur(s) distincte(s) "
+            f"de l'attribut sensible ({SENSITIVE}) ; k = {k} serait atteint"
+        )
+    elif smallest < k:
         reason = f"k = {k} inatteignable : la plus petite classe compte {smallest} patient(s)"
     else:
         reason = (
@@ -447,6 +461,13 @@ def _refuse(
         )
     size_note = f" ; la cohorte ne compte que {n} patient(s)" if n < k else ""
     without = trials[blocking]
+    if l > 1 and len(k_only.failing) <= allowed:  # no quasi-identifier is to blame
+        report.message = (
+            f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
+            f"({budget}). Baissez --l (--l 1 : sans contrôle de diversité) ou élargissez la "
+            "cohorte à d'autres diagnostics."
+        )
+        raise ShareRefusedError(report.message, report)
     report.message = (
         f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
         f"({budget}){size_note}. Quasi-identifiant bloquant : {QI_NAMES[blocking]} (sans lui, "
