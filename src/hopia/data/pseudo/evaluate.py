@@ -33,6 +33,8 @@ from hopia.data.pseudo import split
 from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.rules import PhiSpan
 from hopia.platform.exceptions import IngestError
+from hopia.platform.scores import Score
+from hopia.platform.scores import ratio as _ratio
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -265,55 +267,6 @@ def split_folds(docs: Sequence[GoldDoc], k: int, seed: int = 0) -> list[list[Gol
 # ---------------------------------------------------------------------------------------------
 # Metrics
 # ---------------------------------------------------------------------------------------------
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
-@dataclass(frozen=True)
-class Score:
-    """Counts behind one precision/recall pair. For exact matching ``found == correct``; with
-    overlap they differ (gold spans found vs predicted spans that hit a gold span)."""
-
-    gold: int = 0
-    found: int = 0
-    predicted: int = 0
-    correct: int = 0
-
-    def __add__(self, other: Score) -> Score:
-        return Score(
-            self.gold + other.gold,
-            self.found + other.found,
-            self.predicted + other.predicted,
-            self.correct + other.correct,
-        )
-
-    @property
-    def precision(self) -> float | None:
-        return _ratio(self.correct, self.predicted)
-
-    @property
-    def recall(self) -> float | None:
-        return _ratio(self.found, self.gold)
-
-    @property
-    def f1(self) -> float | None:
-        if not self.gold and not self.predicted:
-            return None
-        p, r = self.precision or 0.0, self.recall or 0.0
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "precision": self.precision,
-            "recall": self.recall,
-            "f1": self.f1,
-            "gold": self.gold,
-            "found": self.found,
-            "predicted": self.predicted,
-            "correct": self.correct,
-        }
 
 
 @dataclass(frozen=True)

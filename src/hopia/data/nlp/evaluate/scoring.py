@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hopia.data.nlp.evaluate.gold import QUALIFIERS, Fragment, GoldDoc, Mention
+from hopia.platform.scores import Score
+from hopia.platform.scores import ratio as _ratio
 
 
 @dataclass(frozen=True)
@@ -44,54 +46,6 @@ class Prediction:
     label: str
     qualifiers: dict[str, bool] = field(default_factory=dict, compare=False, hash=False)
     pipe: str = field(default="", compare=False, hash=False)
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
-@dataclass(frozen=True)
-class Score:
-    """The counts behind a precision/recall pair. In exact matching ``found == correct``."""
-
-    gold: int = 0
-    predicted: int = 0
-    found: int = 0  # gold mentions matched
-    correct: int = 0  # predictions that match
-
-    def __add__(self, other: Score) -> Score:
-        return Score(
-            self.gold + other.gold,
-            self.predicted + other.predicted,
-            self.found + other.found,
-            self.correct + other.correct,
-        )
-
-    @property
-    def precision(self) -> float | None:
-        return _ratio(self.correct, self.predicted)
-
-    @property
-    def recall(self) -> float | None:
-        return _ratio(self.found, self.gold)
-
-    @property
-    def f1(self) -> float | None:
-        if not self.gold and not self.predicted:
-            return None
-        p, r = self.precision or 0.0, self.recall or 0.0
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "precision": self.precision,
-            "recall": self.recall,
-            "f1": self.f1,
-            "gold": self.gold,
-            "predicted": self.predicted,
-            "found": self.found,
-            "correct": self.correct,
-        }
 
 
 @dataclass(frozen=True)
@@ -165,7 +119,7 @@ class Tally:
         pred_keys = {((p.start, p.end),) for p in preds}
         hits = len(gold_keys & pred_keys)
         self.exact[label] = self.exact.get(label, Score()) + Score(
-            len(gold_keys), len(pred_keys), hits, hits
+            gold=len(gold_keys), found=hits, predicted=len(pred_keys), correct=hits
         )
         merged = _merge([(p.start, p.end) for p in preds])
         starts = [s for s, _ in merged]
@@ -179,7 +133,7 @@ class Tally:
         gold_starts = [s for s, _ in gold_frags]
         correct = sum(1 for span in merged if _hits(gold_frags, gold_starts, span))
         self.overlap[label] = self.overlap.get(label, Score()) + Score(
-            len(gold), len(merged), found, correct
+            gold=len(gold), found=found, predicted=len(merged), correct=correct
         )
 
     def _add_qualifiers(self, mention: Mention, preds: list[Prediction]) -> None:
