@@ -14,7 +14,8 @@ from hopia.data.pseudo import model as model_mod
 from hopia.data.pseudo import train as train_mod
 from hopia.data.pseudo.model import MAX_CHUNK_CHARS, PhiModel, chunk_bounds
 from hopia.data.pseudo.split import is_held_out
-from hopia.data.pseudo.train import TrainConfig, read_shared, train_model, weights_digest
+from hopia.data.pseudo.train import TrainConfig, read_shared, train_model
+from hopia.platform.models import weights_digest
 
 SECRET = b"model-test-secret-0123456789"
 

@@ -13,12 +13,8 @@ which stop happened).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.model import DEFAULT_ARCH, MAX_CHUNK_CHARS, build_nlp, chunk_bounds
 from hopia.data.pseudo.split import HELD_OUT_FRACTION, is_held_out, note_hash
-from hopia.platform.files import replace_dir
+from hopia.platform.models import save_spacy_model
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -317,54 +313,15 @@ def train_model(
     return meta
 
 
-def weights_digest(folder: Path) -> dict[str, str]:
-    """sha256 of every file of a model folder but meta.json, and of all of them together."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "meta.json")
-    total = hashlib.sha256()
-    out = {}
-    for p in files:
-        rel = p.relative_to(folder).as_posix()
-        digest = hashlib.sha256(p.read_bytes()).hexdigest()
-        out[rel] = digest
-        total.update(f"{rel}\0{digest}\n".encode())
-    out["*"] = total.hexdigest()
-    return out
-
-
 def _write_atomically(
     nlp: Language, out: Path, meta: dict[str, Any], dev_scores: dict[str, Any]
 ) -> dict[str, Any]:
-    """Write into a temporary sibling folder renamed to ``out``: never a half-written model.
-    Return ``meta`` completed with the versions and digests, as written in meta.json."""
-    import spacy
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)
-        nlp.meta.update(
-            name=MODEL_NAME,
-            version=MODEL_VERSION,
-            description="Hopia: PHI NER (13 eds-pseudo labels), small CNN, CPU",
-            license="proprietary (trained on fictitious data: hopia synth, eds-pseudo BSD-3)",
-            spacy_version=f">={spacy.__version__},<3.9.0",
-            performance={"dev_score": dev_scores["score"]},
-        )
-        nlp.to_disk(tmp)
-        digest = weights_digest(tmp)
-        meta_path = tmp / "meta.json"
-        full = json.loads(meta_path.read_text(encoding="utf-8"))
-        full["hopia"] = meta = {
-            **meta,
-            "spacy": spacy.__version__,
-            "weights_sha256": digest["ner/model"],
-            "files_sha256": digest,
-        }
-        meta_path.write_text(
-            json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return meta
+    """Write the model (atomically, sha256-summed); return ``meta`` as written in meta.json."""
+    spacy_meta = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "description": "Hopia: PHI NER (13 eds-pseudo labels), small CNN, CPU",
+        "license": "proprietary (trained on fictitious data: hopia synth, eds-pseudo BSD-3)",
+        "performance": {"dev_score": dev_scores["score"]},
+    }
+    return save_spacy_model(nlp, out, spacy_meta, meta)

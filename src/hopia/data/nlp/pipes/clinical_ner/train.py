@@ -18,11 +18,7 @@ Reproducibility: the same folder, seed and settings give the same weights on the
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -34,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 from hopia.data.nlp.evaluate.gold import GoldDoc, Mention, read_brat
 from hopia.data.nlp.pipes.clinical_ner.model import DEFAULT_ARCH, LABELS, build_model
 from hopia.data.pseudo.split import note_hash
-from hopia.data.pseudo.train import weights_digest
-from hopia.platform.files import replace_dir
+from hopia.platform.models import save_spacy_model
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -258,36 +253,12 @@ def train_model(
 
 
 def _write_atomically(model: Language, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """Write into a temporary sibling folder renamed to ``out``: never a half-written model."""
-    import spacy
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)
-        model.meta.update(
-            name=MODEL_NAME,
-            version=MODEL_VERSION,
-            description="Hopia: clinical mention NER (DISO, CHEM, PROC, ANAT), small CNN, CPU",
-            license="GNU FDL (GFDL): trained on the QUAERO French Medical Corpus (GFDL)",
-            spacy_version=f">={spacy.__version__},<3.9.0",
-            performance={"dev_of_train_f": meta["dev_of_train"]["f"]},
-        )
-        model.to_disk(tmp)
-        digest = weights_digest(tmp)
-        meta_path = tmp / "meta.json"
-        full = json.loads(meta_path.read_text(encoding="utf-8"))
-        full["hopia"] = meta = {
-            **meta,
-            "spacy": spacy.__version__,
-            "weights_sha256": digest["ner/model"],
-            "files_sha256": digest,
-        }
-        meta_path.write_text(
-            json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return meta
+    """Write the model (atomically, sha256-summed); return ``meta`` as written in meta.json."""
+    spacy_meta = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "description": "Hopia: clinical mention NER (DISO, CHEM, PROC, ANAT), small CNN, CPU",
+        "license": "GNU FDL (GFDL): trained on the QUAERO French Medical Corpus (GFDL)",
+        "performance": {"dev_of_train_f": meta["dev_of_train"]["f"]},
+    }
+    return save_spacy_model(model, out, spacy_meta, meta)

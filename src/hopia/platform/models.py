@@ -1,0 +1,66 @@
+"""Hopia's own trained model folders (spaCy): written atomically, every file sha256-summed.
+
+Both trainers (PHI detection, clinical mentions) write their weights here the same way, so a
+hospital can check a shipped folder against the digests recorded in its ``meta.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hopia.platform.files import replace_dir
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+
+def weights_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a model folder but meta.json, and of all of them together."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "meta.json")
+    total = hashlib.sha256()
+    out = {}
+    for p in files:
+        rel = p.relative_to(folder).as_posix()
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        out[rel] = digest
+        total.update(f"{rel}\0{digest}\n".encode())
+    out["*"] = total.hexdigest()
+    return out
+
+
+def save_spacy_model(
+    model: Language, out: Path, spacy_meta: dict[str, Any], hopia_meta: dict[str, Any]
+) -> dict[str, Any]:
+    """Write ``model`` into a temporary sibling folder renamed to ``out``: never a half-written
+    model. ``spacy_meta`` goes into spaCy's meta (name, version, description, licence…);
+    ``hopia_meta`` under its ``"hopia"`` key, completed with the spaCy version and the digests.
+    Return the completed ``hopia_meta``."""
+    import spacy
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        model.meta.update(spacy_version=f">={spacy.__version__},<3.9.0", **spacy_meta)
+        model.to_disk(tmp)
+        digest = weights_digest(tmp)
+        meta_path = tmp / "meta.json"
+        full = json.loads(meta_path.read_text(encoding="utf-8"))
+        full["hopia"] = meta = {
+            **hopia_meta,
+            "spacy": spacy.__version__,
+            "weights_sha256": digest["ner/model"],
+            "files_sha256": digest,
+        }
+        meta_path.write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
