@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,3 +65,45 @@ def save_spacy_model(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return meta
+
+
+def small_ner(labels: Sequence[str], arch: dict[str, int]) -> Language:
+    """A blank French spaCy pipeline holding one untrained ``ner`` over a small hash-embedding
+    CNN (no vectors), its tok2vec inside it: one component, one file, a few MB, CPU-fast.
+
+    ``arch``: ``width``, ``depth``, ``embed_rows`` of the CNN and ``hidden`` of the parser.
+    """
+    import spacy
+    from spacy.pipeline.factories import register_factories
+
+    # spaCy registers "ner" in Language.__init__; a process that only unpickled an EDS-NLP
+    # pipeline never ran it.
+    register_factories()
+    nlp = spacy.blank("fr")
+    ner = nlp.add_pipe(
+        "ner",
+        config={
+            "model": {
+                "@architectures": "spacy.TransitionBasedParser.v2",
+                "state_type": "ner",
+                "extra_state_tokens": False,
+                "hidden_width": arch["hidden"],
+                "maxout_pieces": 2,
+                "use_upper": True,
+                "nO": None,
+                "tok2vec": {
+                    "@architectures": "spacy.HashEmbedCNN.v2",
+                    "pretrained_vectors": None,
+                    "width": arch["width"],
+                    "depth": arch["depth"],
+                    "embed_size": arch["embed_rows"],
+                    "window_size": 1,
+                    "maxout_pieces": 3,
+                    "subword_features": True,
+                },
+            }
+        },
+    )
+    for label in labels:
+        ner.add_label(label)
+    return nlp

@@ -23,6 +23,7 @@ from hopia.data.pseudo import patterns as P
 from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.rules import PhiSpan
 from hopia.platform.exceptions import PseudonymisationError
+from hopia.platform.models import small_ner
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -52,41 +53,8 @@ _cache_lock = threading.Lock()
 
 
 def build_nlp(arch: dict[str, int] | None = None) -> Language:
-    """A blank French pipeline with an untrained NER over a small hash-embedding CNN.
-
-    The tok2vec is inside the NER (no shared ``tok2vec`` pipe): one component, one file.
-    """
-    import spacy
-
-    a = {**DEFAULT_ARCH, **(arch or {})}
-    nlp = spacy.blank("fr")
-    nlp.add_pipe(
-        "ner",
-        config={
-            "model": {
-                "@architectures": "spacy.TransitionBasedParser.v2",
-                "state_type": "ner",
-                "extra_state_tokens": False,
-                "hidden_width": a["hidden"],
-                "maxout_pieces": 2,
-                "use_upper": True,
-                "nO": None,
-                "tok2vec": {
-                    "@architectures": "spacy.HashEmbedCNN.v2",
-                    "pretrained_vectors": None,
-                    "width": a["width"],
-                    "depth": a["depth"],
-                    "embed_size": a["embed_rows"],
-                    "window_size": 1,
-                    "maxout_pieces": 3,
-                    "subword_features": True,
-                },
-            }
-        },
-    )
-    for label in LABELS:
-        nlp.get_pipe("ner").add_label(label)
-    return nlp
+    """A blank French pipeline with an untrained NER over a small hash-embedding CNN."""
+    return small_ner(LABELS, {**DEFAULT_ARCH, **(arch or {})})
 
 
 def chunk_bounds(text: str, max_chars: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, int]]:

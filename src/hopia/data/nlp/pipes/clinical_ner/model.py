@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hopia.platform.exceptions import HopiaError
+from hopia.platform.models import small_ner
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -41,39 +42,7 @@ class ClinicalNerError(HopiaError):
 
 def build_model(arch: dict[str, int] | None = None, labels: Sequence[str] = LABELS) -> Language:
     """A blank French spaCy pipeline holding one untrained ``ner`` (tok2vec inside it)."""
-    import spacy
-    from spacy.pipeline.factories import register_factories
-
-    register_factories()  # see _load: edsnlp may have created its pipelines first
-    a = {**DEFAULT_ARCH, **(arch or {})}
-    nlp = spacy.blank("fr")
-    ner = nlp.add_pipe(
-        "ner",
-        config={
-            "model": {
-                "@architectures": "spacy.TransitionBasedParser.v2",
-                "state_type": "ner",
-                "extra_state_tokens": False,
-                "hidden_width": a["hidden"],
-                "maxout_pieces": 2,
-                "use_upper": True,
-                "nO": None,
-                "tok2vec": {
-                    "@architectures": "spacy.HashEmbedCNN.v2",
-                    "pretrained_vectors": None,
-                    "width": a["width"],
-                    "depth": a["depth"],
-                    "embed_size": a["embed_rows"],
-                    "window_size": 1,
-                    "maxout_pieces": 3,
-                    "subword_features": True,
-                },
-            }
-        },
-    )
-    for label in labels:
-        ner.add_label(label)
-    return nlp
+    return small_ner(labels, {**DEFAULT_ARCH, **(arch or {})})
 
 
 def model_doc(model: Language, words: list[str], spaces: list[bool]) -> Doc:
