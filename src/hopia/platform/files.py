@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def replace_dir(tmp: Path, out: Path) -> None:
@@ -20,3 +24,19 @@ def replace_dir(tmp: Path, out: Path) -> None:
         shutil.rmtree(old) if old.is_dir() else old.unlink()
     else:
         tmp.rename(out)
+
+
+def write_pickle_atomic(obj: Any, path: Path) -> None:
+    """Pickle ``obj`` to ``path`` through a temporary sibling file, fsynced then renamed:
+    readers never see a half-written file, and a crash leaves no stray one behind."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -128,6 +128,11 @@ _ATTRS: dict[str, Callable[[Span], Attrs]] = {
 }
 
 
+def _flag(ext: Any, name: str) -> bool:
+    # A pipeline without some qualifier (tools, tests) never registered its extension.
+    return ext.has(name) and bool(getattr(ext, name))
+
+
 def doc_entities(doc: Doc, groups: Iterable[str] = ENTITY_GROUPS) -> list[Entity]:
     """Entities of one processed doc, sorted by position then pipe."""
     sections = list(doc.spans["sections"]) if "sections" in doc.spans else []
@@ -151,11 +156,11 @@ def doc_entities(doc: Doc, groups: Iterable[str] = ENTITY_GROUPS) -> list[Entity
                     end=end,
                     label=span.label_,
                     text=span.text,
-                    negation=bool(ext.negation),
-                    hypothesis=bool(ext.hypothesis),
-                    family=bool(ext.family),
-                    history=bool(ext.history),
-                    reported_speech=bool(ext.reported_speech),
+                    negation=_flag(ext, "negation"),
+                    hypothesis=_flag(ext, "hypothesis"),
+                    family=_flag(ext, "family"),
+                    history=_flag(ext, "history"),
+                    reported_speech=_flag(ext, "reported_speech"),
                     codes=codes,
                     pipe=group,
                     # Same folding as eds.normalizer (lower case, no accents), without

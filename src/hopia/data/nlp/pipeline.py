@@ -18,7 +18,6 @@ import logging
 import os
 import pickle
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from hopia import __version__ as HOPIA_VERSION
 from hopia.data.nlp.pipes.qualifiers import patterns as cues
 from hopia.data.nlp.pipes.sections.patterns import SECTIONS
+from hopia.platform.files import write_pickle_atomic
 
 if TYPE_CHECKING:
     import edsnlp
@@ -289,20 +289,6 @@ def _build_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_atomic(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pipeline-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _prune(folder: Path, keep: Path) -> None:
     for stale in folder.glob("pipeline-*.pkl"):
         if stale != keep:
@@ -343,7 +329,7 @@ def load_or_build(
         nlp = build_nlp(definition)
         log.info("pipeline NLP construit en %.1f s", time.perf_counter() - t0)
         if _is_trusted(folder):
-            _write_atomic(nlp, path)
+            write_pickle_atomic(nlp, path)
             _prune(folder, keep=path)
         else:
             log.warning("%s: dossier de cache non sûr, pipeline non mis en cache", folder)

@@ -22,16 +22,13 @@ that refuses every class, so loading it cannot run code.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import io
 import logging
-import os
 import pickle
 import re
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +40,7 @@ from edsnlp.pipes.base import BaseNERComponent, SpanSetterArg
 from spacy.attrs import LOWER
 from spacy.tokens import Doc
 
+from hopia.platform.files import write_pickle_atomic
 from hopia.platform.text import fold
 
 log = logging.getLogger(__name__)
@@ -269,20 +267,6 @@ def lexicon_path(cache_dir: Path, name: str, digest: str) -> Path:
     return Path(cache_dir) / "nlp" / f"lexicon-{name}-{digest[:24]}.pkl"
 
 
-def _write_atomic(data: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lexicon-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _read(path: Path) -> Lexicon:
     data = path.read_bytes()
     return Lexicon.from_builtins(_BuiltinsUnpickler(io.BytesIO(data)).load())
@@ -326,7 +310,7 @@ def load_lexicon(
             lexicon = build()
             try:
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                _write_atomic(lexicon.to_builtins(), path)
+                write_pickle_atomic(lexicon.to_builtins(), path)
                 for stale in path.parent.glob(f"lexicon-{name}-*.pkl"):
                     if stale != path:
                         stale.unlink(missing_ok=True)
