@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from hopia.platform.exceptions import IngestError
 
 
 def replace_dir(tmp: Path, out: Path) -> None:
@@ -40,3 +44,26 @@ def write_pickle_atomic(obj: Any, path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def jsonl_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(``file#Lnn``, object) for each non-blank line of a JSONL file; a line that is not a JSON
+    object stops the read with an :class:`IngestError` naming the file, the line and why."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise IngestError(path, f"fichier illisible ({exc.strerror})") from exc
+    with fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            where = f"{path}#L{lineno}"
+            try:
+                record = json.loads(raw.decode(encoding))
+            except UnicodeDecodeError:
+                raise IngestError(where, "encodage invalide (UTF-8 attendu)") from None
+            except json.JSONDecodeError as exc:
+                raise IngestError(where, f"JSON invalide ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise IngestError(where, "un objet JSON est attendu")
+            yield where, record

@@ -33,6 +33,7 @@ from hopia.data.pseudo import split
 from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.rules import PhiSpan
 from hopia.platform.exceptions import IngestError
+from hopia.platform.files import jsonl_records
 from hopia.platform.scores import Score
 from hopia.platform.scores import ratio as _ratio
 
@@ -98,24 +99,7 @@ def load_gold(path: str | Path) -> list[GoldDoc]:
 
 def _records(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
     """(``file#Lnn``, record) for each non-blank line."""
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise IngestError(path, f"fichier illisible ({exc.strerror})") from exc
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            where = f"{path}#L{lineno}"
-            try:
-                record = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise IngestError(where, "encodage invalide (UTF-8 attendu)") from None
-            except json.JSONDecodeError as exc:
-                raise IngestError(where, f"JSON invalide ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise IngestError(where, "un objet JSON est attendu")
-            yield where, record
+    return jsonl_records(path)
 
 
 def _looks_eds(path: Path) -> bool:

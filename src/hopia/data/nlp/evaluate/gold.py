@@ -20,7 +20,6 @@ line) and the reason; nothing is half-loaded.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hopia.platform.exceptions import IngestError
+from hopia.platform.files import jsonl_records
 
 Fragment = tuple[int, int]
 
@@ -210,24 +210,7 @@ def read_brat(folder: str | Path) -> GoldSet:
 
 
 def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise IngestError(path, f"fichier illisible ({exc.strerror})") from exc
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            where = f"{path}#L{lineno}"
-            try:
-                record = json.loads(raw.decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                raise IngestError(where, "encodage invalide (UTF-8 attendu)") from None
-            except json.JSONDecodeError as exc:
-                raise IngestError(where, f"JSON invalide ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise IngestError(where, "un objet JSON est attendu")
-            yield where, record
+    return jsonl_records(path, encoding="utf-8-sig")  # a BOM is tolerated in gold files
 
 
 def _doc_id(record: dict[str, Any], where: str) -> str:
