@@ -6,8 +6,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from hopia.platform.warehouse import Warehouse
 
 PG_HOST = os.environ.get("HOPIA_TEST_PG_HOST", "127.0.0.1")
 PG_USER = os.environ.get("HOPIA_TEST_PG_USER", "postgres")
@@ -33,3 +38,20 @@ def postgres_url() -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+@contextmanager
+def engine_warehouse(engine: str, folder: Path) -> Iterator[Warehouse]:
+    """A fresh warehouse on ``engine`` ("duckdb", or PostgreSQL for anything else: a throw-away
+    database, or a skip when no server answers), closed afterwards."""
+    from hopia.platform.warehouse import Warehouse
+
+    if engine == "duckdb":
+        wh = Warehouse(f"duckdb:///{folder / 'w.duckdb'}")
+        yield wh
+        wh.close()
+        return
+    with postgres_url() as url:
+        wh = Warehouse(url)
+        yield wh
+        wh.close()

@@ -20,7 +20,7 @@ from hopia.data.cohorts import (
 from hopia.platform import audit
 from hopia.platform.warehouse import Warehouse, schema
 from tests.data.cohorts.warehouse import fill
-from tests.platform.pg import postgres_url
+from tests.platform.pg import engine_warehouse
 
 HF_TEXT = {"text": {"terms": ["insuffisance cardiaque"]}}
 INDEXED = {1, 3, 4, 6, 7, 8}  # an affirmed, current mention
@@ -33,17 +33,9 @@ DRUG_MONTH = {"drug": {"atc": ["C03C"]}, "window": {"start": -30, "end": 30}}
 def wh(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        warehouse = Warehouse(f"duckdb:///{tmp_path_factory.mktemp('cohorts') / 'w.duckdb'}")
+    with engine_warehouse(request.param, tmp_path_factory.mktemp("cohorts")) as warehouse:
         fill(warehouse)
         yield warehouse
-        warehouse.close()
-        return
-    with postgres_url() as url:
-        warehouse = Warehouse(url)
-        fill(warehouse)
-        yield warehouse
-        warehouse.close()
 
 
 def definition(inclusion: list[dict], index: dict | None = HF_TEXT, **extra: Any):

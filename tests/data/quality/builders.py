@@ -3,15 +3,13 @@ same with one bad row per defect. Standard concepts only, as in an Athena-mapped
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time
 
 import pytest
 from sqlalchemy import text
 
 from hopia.platform.warehouse import Warehouse, schema
-from tests.platform.pg import postgres_url
+from tests.platform.pg import engine_warehouse
 
 MALE, FEMALE, EHR, NLP = 8507, 8532, 32817, 32858
 INPATIENT = 9201
@@ -39,17 +37,7 @@ CONCEPTS = [
 ]
 
 
-@contextmanager
-def warehouse(engine: str, tmp_path) -> Iterator[Warehouse]:  # noqa: ANN001 - pytest tmp_path
-    if engine == "duckdb":
-        wh = Warehouse(f"duckdb:///{tmp_path / 'quality.duckdb'}")
-        yield wh
-        wh.close()
-        return
-    with postgres_url() as url:
-        wh = Warehouse(url)
-        yield wh
-        wh.close()
+warehouse = engine_warehouse  # a fresh warehouse on one engine
 
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]

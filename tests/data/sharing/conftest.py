@@ -9,7 +9,7 @@ import pytest
 
 from hopia.platform.warehouse import Warehouse
 from tests.data.sharing.warehouse import fill
-from tests.platform.pg import postgres_url
+from tests.platform.pg import engine_warehouse
 
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -24,14 +24,6 @@ def wh(tmp_path: Path) -> Iterator[Warehouse]:
 
 @pytest.fixture(params=ENGINES)
 def any_wh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        warehouse = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with engine_warehouse(request.param, tmp_path) as warehouse:
         fill(warehouse)
         yield warehouse
-        warehouse.close()
-        return
-    with postgres_url() as url:
-        warehouse = Warehouse(url)
-        fill(warehouse)
-        yield warehouse
-        warehouse.close()
