@@ -6,3 +6,9 @@ warehouse, caches); ``hopia.data`` is axis 1 (ingest -> pseudonymise -> NLP -> O
 """
 
 __version__ = "0.1.0"
+
+from hopia.platform import lazy_regex as _lazy_regex
+
+# Before anything imports EDS-NLP: its ``eds`` language imports spaCy's French module, which
+# would compile a 2 s regex that EDS-NLP's tokenizer never uses (see platform/lazy_regex.py).
+_lazy_regex.install()
