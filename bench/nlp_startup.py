@@ -76,11 +76,11 @@ def child(mode: str, cache_dir: str) -> dict:
     imported = time.perf_counter()
     source = "built"
     if mode == "eds-cim10":
-        nlp = P.build_nlp(_eds_definition("eds.cim10"))
+        nlp = P.build_nlp(_eds_definition("eds.cim10"), speedups=False)
     elif mode == "eds-no-cim10":
-        nlp = P.build_nlp(_eds_definition(None))
+        nlp = P.build_nlp(_eds_definition(None), speedups=False)
     elif mode == "eds-cim10-pickled":
-        nlp, source = P.load_or_build(Path(cache_dir), _eds_definition("eds.cim10"))
+        nlp, source = P.load_or_build(Path(cache_dir), _eds_definition("eds.cim10"), speedups=False)
     elif mode == "hopia-base":
         nlp, source = P.load_or_build(Path(cache_dir), _eds_definition("hopia.cim10", True))
     elif mode == "hopia-full":

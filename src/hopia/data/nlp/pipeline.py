@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from hopia import __version__ as HOPIA_VERSION
 from hopia.data.nlp.pipes.qualifiers import patterns as cues
 from hopia.data.nlp.pipes.sections.patterns import SECTIONS
+from hopia.data.nlp.speedups import enlarge_text_cache, speed_up
 from hopia.platform.files import write_pickle_atomic
 
 if TYPE_CHECKING:
@@ -176,11 +177,12 @@ PIPELINE: tuple[PipeSpec, ...] = (
 )
 
 
-def fingerprint(definition: Sequence[PipeSpec] | None = None) -> str:
+def fingerprint(definition: Sequence[PipeSpec] | None = None, *, speedups: bool = True) -> str:
     """sha256 of the pipeline definition and of the versions that shape the pickle."""
     definition = PIPELINE if definition is None else definition
     payload = {
         "definition": [[f, n, cfg] for f, n, cfg in definition],
+        "speedups": speedups,
         "edsnlp": version("edsnlp"),
         "spacy": version("spacy"),
         "hopia": HOPIA_VERSION,
@@ -219,7 +221,10 @@ def _quiet_edsnlp() -> Iterator[None]:
 
 
 def build_nlp(
-    definition: Sequence[PipeSpec] | None = None, *, include_cim10: bool = True
+    definition: Sequence[PipeSpec] | None = None,
+    *,
+    include_cim10: bool = True,
+    speedups: bool = True,
 ) -> edsnlp.Pipeline:
     """Build the pipeline from its definition (slow with ``eds.cim10``: ~30-60 s).
 
@@ -227,6 +232,8 @@ def build_nlp(
     ----------
     definition : (factory, name, config) triples; default :data:`PIPELINE`.
     include_cim10 : drop ``eds.cim10`` when False (cheap pipelines for tests and tools).
+    speedups : apply :mod:`hopia.data.nlp.speedups` (same output, faster); False for the raw
+        EDS-NLP anchors of benchmarks and comparisons.
     """
     import edsnlp
 
@@ -239,6 +246,8 @@ def build_nlp(
             if not include_cim10 and factory in ("eds.cim10", "hopia.cim10"):
                 continue
             nlp.add_pipe(factory, name=name, config=dict(config))
+    if speedups:
+        speed_up(nlp)
     return nlp
 
 
@@ -298,21 +307,25 @@ def _prune(folder: Path, keep: Path) -> None:
 
 
 def load_or_build(
-    cache_dir: Path, definition: Sequence[PipeSpec] | None = None
+    cache_dir: Path, definition: Sequence[PipeSpec] | None = None, *, speedups: bool = True
 ) -> tuple[edsnlp.Pipeline, Source]:
     """Load the pickled pipeline for ``definition`` from ``cache_dir``, or build and store it.
+
+    ``speedups`` as in :func:`build_nlp`.
 
     Returns
     -------
     The pipeline and whether it was ``"built"`` or ``"loaded"``.
     """
     definition = PIPELINE if definition is None else definition
-    path = cache_path(cache_dir, fingerprint(definition))
+    if speedups:
+        enlarge_text_cache()  # process-wide, not in the pickle
+    path = cache_path(cache_dir, fingerprint(definition, speedups=speedups))
     try:
         folder = _private_dir(path.parent)
     except OSError as exc:  # e.g. a read-only installation: work, just slower
         log.warning("%s: cache NLP impossible (%s), pipeline construit sans cache", path, exc)
-        return build_nlp(definition), "built"
+        return build_nlp(definition, speedups=speedups), "built"
     with _build_lock(path):
         if path.exists() and not _is_trusted(path):
             log.warning("%s: cache NLP ignoré (propriétaire ou droits non sûrs)", path)
@@ -326,7 +339,7 @@ def load_or_build(
             except Exception as exc:  # a truncated or incompatible file: rebuild over it
                 log.warning("%s: cache NLP illisible (%s), reconstruction", path, exc)
         t0 = time.perf_counter()
-        nlp = build_nlp(definition)
+        nlp = build_nlp(definition, speedups=speedups)
         log.info("pipeline NLP construit en %.1f s", time.perf_counter() - t0)
         if _is_trusted(folder):
             write_pickle_atomic(nlp, path)

@@ -74,7 +74,7 @@ def hopia() -> Any:
 
 @pytest.fixture(scope="module")
 def raw() -> Any:
-    return P.build_nlp(definition(RAW_EDS))
+    return P.build_nlp(definition(RAW_EDS), speedups=False)
 
 
 def qualifiers(nlp: Any, text: str, mention: str) -> set[str]:

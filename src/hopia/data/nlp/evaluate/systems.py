@@ -101,7 +101,7 @@ def eds_pipeline() -> edsnlp.Pipeline:
 
     folder = get_settings().cache_dir / "eds-baseline"
     if str(folder) not in _eds:
-        _eds[str(folder)] = load_or_build(folder, EDS_BASELINE)[0]
+        _eds[str(folder)] = load_or_build(folder, EDS_BASELINE, speedups=False)[0]
     return _eds[str(folder)]
 
 
