@@ -6,9 +6,11 @@
     dates, quantities, drugs, cim10, covid, comorbidities, qualifiers), ``nlp.pipe`` over the
     original texts;
 (n) Hopia's NLP pipeline alone (EDS-NLP base pipes + Hopia's pipes), same way;
-(b) Hopia: pseudonymise (hybrid: rules, gazetteers, identities and the PHI model, which runs in
-    a worker process one batch ahead) + NLP + write everything to a fresh DuckDB warehouse;
-(c) the same with rules-only pseudonymisation (HOPIA_PSEUDO__USE_MODEL=false).
+(b) Hopia: pseudonymise (hybrid: rules, gazetteers, identities and the PHI model) + NLP + write
+    everything to a fresh DuckDB warehouse; the PHI model and the clinical NER run in a worker
+    process one batch ahead, on the original texts (``nlp.ner_worker``, the default);
+(c) the same with rules-only pseudonymisation (HOPIA_PSEUDO__USE_MODEL=false): the worker runs
+    the clinical NER only.
 Each runs in its own subprocess (same pipeline, loaded from the cache before timing starts), so
 peak memory is measured separately. Prints docs/s, the ratios to (a) and peak RSS.
 """

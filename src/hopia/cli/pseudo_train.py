@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from hopia.cli._common import err_console, handle_errors
+from hopia.data.pseudo.model import DEFAULT_ARCH
 
 
 def train(
@@ -34,6 +35,12 @@ def train(
         20.0, "--max-minutes", min=0.1, help="Budget de temps de l'apprentissage."
     ),
     max_epochs: int = typer.Option(12, "--max-epochs", min=1, help="Nombre maximal d'époques."),
+    width: int = typer.Option(
+        DEFAULT_ARCH["width"], "--width", min=16, help="Largeur du réseau (vitesse / précision)."
+    ),
+    depth: int = typer.Option(
+        DEFAULT_ARCH["depth"], "--depth", min=1, help="Nombre de couches convolutives."
+    ),
 ) -> None:
     """Train on the synthetic CHU plus the non-held-out shared notes; write ``out`` atomically."""
     from hopia.data.pseudo.train import TrainConfig, train_model
@@ -47,6 +54,7 @@ def train(
         seed=seed,
         max_minutes=max_minutes,
         max_epochs=max_epochs,
+        arch={**DEFAULT_ARCH, "width": width, "depth": depth},
     )
     with handle_errors():
         try:

@@ -29,6 +29,11 @@ class NlpSettings(BaseModel):
     cache_pipeline: bool = Field(
         True, description="Cache the built EDS-NLP pipeline on disk (eds.cim10 takes ~30-60 s)."
     )
+    ner_worker: bool = Field(
+        True,
+        description="During ingest, run the statistical clinical NER in the worker process, on "
+        "the original text, one batch ahead (uses the second core).",
+    )
 
 
 class PseudoSettings(BaseModel):

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hopia.data.ingest.service import build_pipeline
+from hopia.platform.config import get_settings
 from hopia.platform.warehouse import Warehouse, schema
 from tests.platform.pg import postgres_url
 
@@ -247,3 +248,44 @@ def test_crash_mid_batch_then_resume_with_exact_counts(tmp_path: Path) -> None:
     assert re.search(r"Déjà présents \(ignorés\)\W+2\b", resumed.stdout), resumed.stdout
     wh = open_warehouse()
     assert count(wh, schema.document) == 7 and count(wh, schema.CDM["note"]) == 7
+
+
+def _ner_mentions(wh: Warehouse) -> set[tuple[int, str, str]]:
+    note, nlp = schema.CDM["note"], schema.CDM["note_nlp"]
+    with wh.engine.connect() as conn:
+        texts = dict(conn.execute(select(note.c.note_id, note.c.note_text)).all())
+        rows = conn.execute(select(nlp.c.note_id, nlp.c.offset, nlp.c.term_modifiers)).all()
+    out = set()
+    for note_id, offset, modifiers in rows:
+        if json.loads(modifiers).get("pipe") != "clinical_ner":
+            continue
+        start, end = map(int, offset.split("-"))
+        out.add((note_id, texts[note_id][start:end], json.loads(modifiers)["label"]))
+    return out
+
+
+def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker runs the clinical NER on the original text; its spans are moved onto the
+    pseudonymised text. Same mentions as the NER run in the main process on that text, except
+    those the main process would find on surrogates (names, towns)."""
+    patients, docs = write_corpus(tmp_path / "in")
+    found = {}
+    for offload in ("true", "false"):
+        monkeypatch.setenv("HOPIA_NLP__NER_WORKER", offload)
+        get_settings.cache_clear()
+        wh = Warehouse(f"duckdb:///{tmp_path / f'{offload}.duckdb'}")
+        with build_pipeline(warehouse=wh) as pipeline:
+            assert (pipeline.model_worker is not None) and pipeline.model_worker.clinical_ner == (
+                offload == "true"
+            )
+            pipeline.load_patients(patients)
+            assert pipeline.run([docs]).errors == []
+        found[offload] = _ner_mentions(wh)
+    offloaded, in_process = found["true"], found["false"]
+    texts = {t for _, t, _ in offloaded}
+    assert {"pneumopathie", "embolie pulmonaire", "Diabète de type 2"} <= texts
+    assert len(offloaded & in_process) >= 0.8 * len(in_process)
+    for _, text, _ in offloaded ^ in_process:  # what differs: never a clinical term lost
+        assert text not in {"pneumopathie", "embolie pulmonaire", "Diabète de type 2"}

@@ -250,3 +250,24 @@ def test_code_shaped_cim10_matches_need_a_coding_context(text: str, kept: set[st
     [entities] = list(extract([text]))
     codes = {e.codes["cim10"] for e in entities if e.pipe == "cim10" and len(e.text) <= 6}
     assert codes == kept
+
+
+# --- clinical NER computed elsewhere (the ingest's worker) --------------------------------------
+
+
+def test_clinical_ner_spans_given_by_the_caller_replace_the_model() -> None:
+    from hopia.data.nlp.pipes.clinical_ner.clinical_ner import predict_char_spans
+
+    text = "Patiente suivie pour des métastases hépatiques, traitée par cholécystectomie."
+    computed = predict_char_spans([text])[0]
+    assert computed, "the shipped model finds these mentions"
+    mine = sorted((e.start, e.end, e.category) for e in run(text) if e.pipe == "clinical_ner")
+    assert mine == sorted(computed)  # the worker's function finds what the pipe finds
+
+    (given,) = extract([text], clinical_ner_spans=[[(25, 46, "DISO"), (60, 61, "PROC")]])
+    ner = [(e.text, e.category) for e in given if e.pipe == "clinical_ner"]
+    assert ner == [("métastases hépatiques", "DISO")]  # a span inside a token is dropped
+    (none,) = extract([text], clinical_ner_spans=[[]])
+    assert not [e for e in none if e.pipe == "clinical_ner"]
+    (ran,) = extract([text], clinical_ner_spans=[None])  # None: the model runs
+    assert sorted((e.start, e.end, e.category) for e in ran if e.pipe == "clinical_ner") == mine

@@ -99,6 +99,21 @@ def test_result_offsets_and_pseudo_spans() -> None:
         assert s.text not in result.pseudo_text or len(s.text) <= 4, s
 
 
+def test_spans_of_the_original_text_move_onto_the_pseudonymised_one() -> None:
+    result = PS.pseudonymise(LETTER, patient_key="P1")
+    terms = ["Monsieur", "Infarctus", "dernier contrôle", "domicilié"]
+    spans = [(LETTER.index(t), LETTER.index(t) + len(t), t) for t in terms]
+    name = LETTER.index("LE GALL")
+    spans.append((name - 3, name + 3, "touches a name"))
+    moved = result.to_pseudo_offsets(spans)
+    assert [x for _, _, x in moved] == terms  # the one on an identifier is dropped
+    for start, end, term in moved:
+        assert result.pseudo_text[start:end] == term
+    assert result.to_pseudo_offsets([]) == []
+    unchanged = PS.pseudonymise("Pas de fièvre.", patient_key="P1")
+    assert unchanged.to_pseudo_offsets([(7, 13, "x")]) == [(7, 13, "x")]
+
+
 # -- surrogates -----------------------------------------------------------------------------
 
 

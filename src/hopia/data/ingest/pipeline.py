@@ -52,7 +52,10 @@ UNKNOWN_PERSON = 0  # note.person_id for a document whose patient is not identif
 ER_TYPES = {"urgences", "passage aux urgences"}
 OUTPATIENT_TYPES = {"consultation", "ordonnance", "biologie"}
 
-ExtractFn = Callable[[Sequence[str]], Iterable[list[Mention]]]
+# (pseudonymised texts, the clinical NER's spans in them or None each) -> mentions per text
+ExtractFn = Callable[
+    [Sequence[str], Sequence[list[tuple[int, int, str]] | None]], Iterable[list[Mention]]
+]
 
 
 @dataclass
@@ -82,12 +85,15 @@ class _Prepared:
     surrogates: list[str] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     model_spans: list[Any] | None = None  # PHI model output, when computed in the worker
+    # Clinical NER output, when computed in the worker: (start, end, group) in the original
+    # text, then in the pseudonymised one.
+    ner_spans: list[tuple[int, int, str]] | None = None
 
 
 @dataclass
 class _Batch:
     todo: list[_Prepared]  # documents not yet in the warehouse
-    model: Future | None  # the PHI model's spans for ``todo``, computed in the worker
+    model: Future | None  # the worker's Analysis of ``todo`` (PHI model, clinical NER)
     size: int  # documents read, for the progress bar
 
 
@@ -116,7 +122,8 @@ class IngestPipeline:
     pseudonymiser:
         A ``hopia.data.pseudo.Pseudonymiser``.
     extract:
-        Turns a batch of (pseudonymised) texts into mentions, e.g. ``hopia.data.nlp.extract``.
+        Turns a batch of (pseudonymised) texts into mentions, e.g. ``hopia.data.nlp.extract``;
+        its second argument carries the clinical NER's spans when the worker computed them.
     system:
         Name and version of the NLP system, written to ``note_nlp.nlp_system`` and provenance.
     batch_size:
@@ -124,7 +131,8 @@ class IngestPipeline:
     vault:
         Where surrogates and date offsets are kept, encrypted, for re-identification.
     model_worker:
-        Runs the pseudonymiser's statistical model in another process, one batch ahead.
+        Runs the pseudonymiser's statistical model and/or the clinical NER in another process,
+        one batch ahead.
     """
 
     def __init__(
@@ -288,8 +296,12 @@ class IngestPipeline:
         on_progress: Callable[[int], None] | None,
     ) -> None:
         if batch.model is not None:
-            for p, spans in zip(batch.todo, batch.model.result(), strict=True):
-                p.model_spans = spans
+            analysis = batch.model.result()
+            for i, p in enumerate(batch.todo):
+                if analysis.phi is not None:
+                    p.model_spans = analysis.phi[i]
+                if analysis.clinical_ner is not None:
+                    p.ner_spans = analysis.clinical_ner[i]
         todo = self._compute(batch.todo, report, run_id) if batch.todo else []
         if todo:
             self._wait()
@@ -371,14 +383,17 @@ class IngestPipeline:
                 )
                 continue
             p.pseudo_text, p.phi, p.surrogates = result.pseudo_text, result.spans, result.surrogates
+            if p.ner_spans is not None:
+                p.ner_spans = result.to_pseudo_offsets(p.ner_spans)
             done.append(p)
         try:
-            mentions = list(self.extract([p.pseudo_text for p in done]))
+            texts, ner = [p.pseudo_text for p in done], [p.ner_spans for p in done]
+            mentions = list(self.extract(texts, ner))
         except Exception:  # find the failing document, keep the others
             mentions = []
             for p in list(done):
                 try:
-                    mentions.extend(self.extract([p.pseudo_text]))
+                    mentions.extend(self.extract([p.pseudo_text], [p.ner_spans]))
                 except Exception as exc:
                     reason = f"analyse TAL impossible ({type(exc).__name__})"
                     self._record_error(

@@ -15,32 +15,44 @@ def build_pipeline(
 ) -> IngestPipeline:
     """The configured pipeline, its start-up work done (not in the middle of the first batch):
     the NLP pipeline built or loaded from the cache, the terminologies naming local concepts,
-    the pseudonymisation model loaded — in a worker process when ``pseudo.model_worker``."""
+    the pseudonymisation model loaded — in a worker process when ``pseudo.model_worker``, with
+    the clinical NER when ``nlp.ner_worker``."""
     from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo.vault import Vault
     from hopia.data.pseudo.worker import ModelWorker
 
     settings = settings or get_settings()
-    get_nlp()
     warm_terminologies()
     secret = settings.resolved_secret()
     pseudonymiser = Pseudonymiser(
         secret, use_model=settings.pseudo.use_model, birth_dates=settings.pseudo.birth_dates
     )
+    nlp = get_nlp()
+    ner_pipe = nlp.get_pipe("clinical_ner") if "clinical_ner" in nlp.pipe_names else None
+    phi_in_worker = settings.pseudo.use_model and settings.pseudo.model_worker
+    ner_in_worker = ner_pipe is not None and settings.nlp.ner_worker
     worker = None
-    if settings.pseudo.use_model and settings.pseudo.model_worker:
-        worker = ModelWorker()
-        pseudonymiser.pseudonymise(_PROBE, model_spans=worker.submit([_PROBE]).result()[0])
+    if phi_in_worker or ner_in_worker:
+        worker = ModelWorker(
+            phi_model=phi_in_worker,
+            clinical_ner=ner_in_worker,
+            clinical_ner_weights=getattr(ner_pipe, "weights", None),
+        )
+        probe = worker.submit([_PROBE]).result()  # loads the models here, fails early
+    if worker is not None and worker.phi_model:
+        pseudonymiser.pseudonymise(_PROBE, model_spans=probe.phi[0])
     else:
-        pseudonymiser.pseudonymise(_PROBE)  # loads the model here, fails early
+        pseudonymiser.pseudonymise(_PROBE)  # loads the model here when it runs in-process
     wh = warehouse or open_warehouse(settings)
     return IngestPipeline(
         warehouse=wh,
         vault=Vault(wh, settings.resolved_vault_key()),
         pseudonymiser=pseudonymiser,
         model_worker=worker,
-        extract=lambda texts: extract(texts, batch_size=settings.nlp.batch_size),
+        extract=lambda texts, ner=None: extract(
+            texts, batch_size=settings.nlp.batch_size, clinical_ner_spans=ner
+        ),
         system=PIPELINE_SYSTEM,
         secret=secret,
         batch_size=settings.nlp.batch_size,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -190,22 +190,41 @@ def _drop_quantities_inside_tnm(entities: list[Entity]) -> list[Entity]:
     ]
 
 
-def extract(texts: Iterable[str], batch_size: int | None = None) -> Iterator[list[Entity]]:
+def extract(
+    texts: Iterable[str],
+    batch_size: int | None = None,
+    clinical_ner_spans: Iterable[Sequence[tuple[int, int, str]] | None] | None = None,
+) -> Iterator[list[Entity]]:
     """Run the pipeline over ``texts``, yielding one entity list per text, in order.
 
     Streams: texts are consumed lazily in batches of ``batch_size`` (default
     ``settings.nlp.batch_size``), so the input may be a generator over a large file.
+
+    ``clinical_ner_spans``, parallel to ``texts``: the statistical NER's ``(start, end,
+    label)`` for each text when already computed elsewhere (the ingest's worker process); the
+    ``clinical_ner`` pipe then takes them instead of running its model. None: the pipe runs.
     """
     if batch_size is None:
         from hopia.platform.config import get_settings
 
         batch_size = get_settings().nlp.batch_size
     nlp = get_nlp()
+    if clinical_ner_spans is not None:
+        texts = _docs_with_spans(nlp, texts, clinical_ner_spans)
     # edsnlp's lazy stream on the "simple" backend: in this process, in order; the
     # multiprocessing backend needs torch, which the platform does not ship.
     stream = nlp.pipe(texts, batch_size=batch_size).set_processing(backend="simple")
     for doc in stream:
         yield doc_entities(doc)
+
+
+def _docs_with_spans(
+    nlp: Any, texts: Iterable[str], spans: Iterable[Sequence[tuple[int, int, str]] | None]
+) -> Iterator[Doc]:
+    for text, found in zip(texts, spans, strict=True):
+        doc = nlp.make_doc(text)
+        doc._.clinical_ner_spans = None if found is None else list(found)
+        yield doc
 
 
 def entity_to_json(e: Entity) -> dict[str, Any]:

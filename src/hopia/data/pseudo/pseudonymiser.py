@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
 from hopia.data.ingest._base import PatientIdentity
 from hopia.data.pseudo import patterns as P
@@ -18,6 +18,8 @@ from hopia.data.pseudo.identity import IdentityMatcher
 from hopia.data.pseudo.rules import PhiSpan, detect_rules
 from hopia.data.pseudo.surrogates import Surrogates
 from hopia.platform.exceptions import PseudonymisationError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from hopia.data.pseudo.model import PhiModel
@@ -49,6 +51,23 @@ class PseudoResult:
     pseudo_text: str
     spans: list[PhiSpan] = field(default_factory=list)  # offsets into the ORIGINAL text
     surrogates: list[str] = field(default_factory=list)  # parallel to spans
+
+    def to_pseudo_offsets(self, spans: Iterable[tuple[int, int, T]]) -> list[tuple[int, int, T]]:
+        """``(start, end, x)`` spans of the original text moved onto ``pseudo_text``.
+
+        A span that touches a replaced identifier is dropped: its text is not in the
+        pseudonymised document (and a mention made of an identifier is not wanted there)."""
+        ends = [s.end for s in self.spans]
+        shifts = [0]  # shifts[i]: total length change of the first i replacements
+        for s, new in zip(self.spans, self.surrogates, strict=True):
+            shifts.append(shifts[-1] + len(new) - (s.end - s.start))
+        out = []
+        for start, end, x in spans:
+            i = bisect_right(ends, start)  # replacements ending at or before ``start``
+            if i < len(self.spans) and self.spans[i].start < end:
+                continue
+            out.append((start + shifts[i], end + shifts[i], x))
+        return out
 
     def pseudo_spans(self) -> list[PhiSpan]:
         """The replacements as spans of ``pseudo_text`` (text = surrogate)."""

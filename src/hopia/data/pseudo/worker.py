@@ -1,9 +1,13 @@
-"""The PHI model in a process of its own.
+"""The ingest's statistical models in a process of their own.
 
-During ingest the main process runs EDS-NLP on batch k while this worker runs the PHI model on
-batch k+1: on a 2-core machine the two heaviest stages then run side by side instead of one
-after the other. One worker, one thread (BLAS/OpenMP pinned to 1), spawned, not forked: the
-parent holds threads and a 700 MB pipeline that a fork would share badly.
+During ingest the main process runs the rule pipes of EDS-NLP on batch k while this worker runs
+the PHI model and the clinical NER on batch k+1, both on the original texts: on a 2-core
+machine the heavy stages then run side by side instead of one after the other. The clinical
+NER's spans are moved onto the pseudonymised text by the ingest
+(:meth:`~hopia.data.pseudo.pseudonymiser.PseudoResult.to_pseudo_offsets`); the worker is part
+of the identified space, like the PHI model it already ran. One worker, one thread
+(BLAS/OpenMP pinned to 1), spawned, not forked: the parent holds threads and a pipeline that a
+fork would share badly.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +29,17 @@ if TYPE_CHECKING:
     from hopia.data.pseudo.pseudonymiser import PhiSpan
 
 _MODEL = None
+_CLINICAL_NER: str | None | bool = False  # False: not asked; None: shipped weights; else a path
+
+ClinicalSpans = list[tuple[int, int, str]]  # (start, end, semantic group) in the original text
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the worker computed for a batch, one list per text (None: not asked)."""
+
+    phi: list[list[PhiSpan]] | None
+    clinical_ner: list[ClinicalSpans] | None
 
 
 def _die_with_parent() -> None:
@@ -44,34 +60,64 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="hopia-parent-watch").start()
 
 
-def _load(path: str | None) -> None:
+def _load(path: str | None, phi_model: bool, clinical_ner: str | None) -> None:
     _die_with_parent()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"  # before numpy is imported in this process
-    from hopia.data.pseudo.model import PhiModel
+    import hopia  # noqa: F401  (its import hooks, before spaCy)
 
-    global _MODEL
-    _MODEL = PhiModel.load(Path(path) if path else None)
+    global _MODEL, _CLINICAL_NER
+    if phi_model:
+        from hopia.data.pseudo.model import PhiModel
+
+        _MODEL = PhiModel.load(Path(path) if path else None)
+    if clinical_ner is not None:
+        from hopia.data.nlp.pipes.clinical_ner.clinical_ner import predict_char_spans
+
+        _CLINICAL_NER = clinical_ner or None  # "" = the shipped weights
+        predict_char_spans(["Chargement."], _CLINICAL_NER)  # load weights and tokenizer now
 
 
-def _predict(texts: list[str]) -> list[list[PhiSpan]]:
-    assert _MODEL is not None, "worker not initialised"
-    return _MODEL.predict(texts)
+def _analyse(texts: list[str]) -> Analysis:
+    phi = _MODEL.predict(texts) if _MODEL is not None else None
+    ner = None
+    if _CLINICAL_NER is not False:
+        from hopia.data.nlp.pipes.clinical_ner.clinical_ner import predict_char_spans
+
+        ner = predict_char_spans(texts, _CLINICAL_NER)
+    return Analysis(phi, ner)
 
 
 class ModelWorker:
-    """Runs :meth:`PhiModel.predict` in a separate process; :meth:`submit` returns a future."""
+    """Runs the PHI model and/or the clinical NER in a separate process.
 
-    def __init__(self, path: Path | None = None) -> None:
+    :meth:`submit` returns a future of an :class:`Analysis` of the texts.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        phi_model: bool = True,
+        clinical_ner: bool = False,
+        clinical_ner_weights: str | None = None,
+    ) -> None:
+        """``path``: the PHI model's weights (default: shipped); ``clinical_ner_weights``: the
+        clinical NER's, as the pipeline's ``clinical_ner`` pipe has them (default: shipped)."""
+        if not (phi_model or clinical_ner):
+            raise ValueError("a worker with nothing to run")
+        self.phi_model = phi_model
+        self.clinical_ner = clinical_ner
+        ner = (clinical_ner_weights or "") if clinical_ner else None
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load,
-            initargs=(str(path) if path else None,),
+            initargs=(str(path) if path else None, phi_model, ner),
         )
 
-    def submit(self, texts: list[str]) -> Future[list[list[PhiSpan]]]:
-        return self._pool.submit(_predict, texts)
+    def submit(self, texts: list[str]) -> Future[Analysis]:
+        return self._pool.submit(_analyse, texts)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from edsnlp.pipes.base import BaseNERComponent, SpanSetterArg
+from spacy.tokens import Doc
 
 from hopia.data.nlp.pipes.clinical_ner.model import (
     LABELS,
@@ -52,9 +53,13 @@ from hopia.data.nlp.pipes.clinical_ner.model import (
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc, Span
+    from spacy.tokens import Span
 
 GROUP = "clinical_ner"
+
+# Spans computed elsewhere for this doc (the ingest's worker), or None: run the model.
+if not Doc.has_extension("clinical_ner_spans"):
+    Doc.set_extension("clinical_ner_spans", default=None)
 
 
 class ClinicalNer(BaseNERComponent):
@@ -95,27 +100,103 @@ class ClinicalNer(BaseNERComponent):
         return self.batch_process([doc])[0]
 
     def batch_process(self, docs: Sequence["Doc"]) -> list["Doc"]:  # noqa: UP037
-        """Predict every doc of the batch with one spaCy ``pipe`` call."""
-        model = self.model
-        ner = model.get_pipe("ner")
+        """Predict every doc of the batch with one spaCy ``pipe`` call.
+
+        A doc whose ``doc._.clinical_ner_spans`` is set (the ingest computed them in its worker
+        process, see :func:`predict_char_spans`) takes those spans instead of the model's.
+        """
         docs = list(docs)
-        copies = [model_doc(model, *tokens_of(doc)) for doc in docs]
-        wanted = set(self.labels)
-        for doc, predicted in zip(docs, ner.pipe(copies, batch_size=self.batch_size), strict=True):
+        todo = [doc for doc in docs if doc._.clinical_ner_spans is None]
+        predicted = iter(predict_token_spans(self.model, todo, self.labels, self.batch_size))
+        for doc in docs:
+            if doc._.clinical_ner_spans is None:
+                found = [(start, end, label) for start, end, label in next(predicted)]
+            else:
+                found = _char_to_token_spans(doc, doc._.clinical_ner_spans)
             spans: list[Span] = []  # noqa: F821 (annotation only)
-            for ent in predicted.ents:
-                if ent.label_ not in wanted:
-                    continue
-                # same tokens on both sides: token indices carry over unchanged
-                start, end = _within_line(doc, ent.start, ent.end)
-                if start >= end:
-                    continue
+            for start, end, label in found:
                 span = doc[start:end]
-                span.label_ = ent.label_
-                span._.category = ent.label_
+                span.label_ = label
+                span._.category = label
                 spans.append(span)
             self.set_spans(doc, spans)
         return docs
+
+
+def predict_token_spans(
+    model: "Language",  # noqa: UP037
+    docs: Sequence["Doc"],  # noqa: UP037
+    labels: Sequence[str] = LABELS,
+    batch_size: int = 32,
+) -> list[list[tuple[int, int, str]]]:
+    """``(start_token, end_token, label)`` predicted in each EDS-NLP-tokenised doc."""
+    if not docs:
+        return []
+    ner = model.get_pipe("ner")
+    copies = [model_doc(model, *tokens_of(doc)) for doc in docs]
+    wanted = set(labels)
+    out = []
+    for doc, predicted in zip(docs, ner.pipe(copies, batch_size=batch_size), strict=True):
+        spans = []
+        for ent in predicted.ents:
+            if ent.label_ not in wanted:
+                continue
+            # same tokens on both sides: token indices carry over unchanged
+            start, end = _within_line(doc, ent.start, ent.end)
+            if start < end:
+                spans.append((start, end, ent.label_))
+        out.append(spans)
+    return out
+
+
+def predict_char_spans(
+    texts: Sequence[str],
+    weights: str | None = None,
+    labels: Sequence[str] = LABELS,
+    batch_size: int = 32,
+) -> list[list[tuple[int, int, str]]]:
+    """``(start_char, end_char, label)`` in each text: what the pipe finds, without the pipe.
+
+    For the ingest's worker process, which runs it on the original texts while the main
+    process runs the rule pipes; the same EDS-NLP tokenizer, model and line trimming, hence the
+    same spans as the pipe on the same text.
+    """
+    tokenizer = _eds_tokenizer()
+    docs = [tokenizer(text) for text in texts]
+    model = load_model(Path(weights) if weights else WEIGHTS_DIR)
+    predicted = predict_token_spans(model, docs, labels, batch_size)
+    return [
+        [(doc[s:e].start_char, doc[s:e].end_char, label) for s, e, label in spans]
+        for doc, spans in zip(docs, predicted, strict=True)
+    ]
+
+
+_tokenizer: Any = None
+
+
+def _eds_tokenizer() -> Any:
+    global _tokenizer
+    if _tokenizer is None:
+        import edsnlp
+
+        _tokenizer = edsnlp.blank("eds").tokenizer
+    return _tokenizer
+
+
+def _char_to_token_spans(
+    doc: "Doc",  # noqa: UP037
+    spans: Sequence[tuple[int, int, str]],
+) -> list[tuple[int, int, str]]:
+    """Character spans as token spans of ``doc`` (contracted to whole tokens; empty ones dropped).
+
+    The ingest maps the worker's spans from the original text to the pseudonymised one, whose
+    tokens are the same away from the replaced identifiers."""
+    out = []
+    for start, end, label in spans:
+        span = doc.char_span(start, end, alignment_mode="contract")
+        if span is not None and len(span):
+            out.append((span.start, span.end, label))
+    return out
 
 
 def _within_line(doc: "Doc", start: int, end: int) -> tuple[int, int]:  # noqa: UP037
