@@ -289,3 +289,40 @@ def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
     assert len(offloaded & in_process) >= 0.8 * len(in_process)
     for _, text, _ in offloaded ^ in_process:  # what differs: never a clinical term lost
         assert text not in {"pneumopathie", "embolie pulmonaire", "Diabète de type 2"}
+
+
+def test_the_clinical_ner_share_moves_toward_the_idle_process() -> None:
+    from types import SimpleNamespace
+
+    from hopia.data.ingest.pipeline import IngestPipeline
+
+    pipeline = object.__new__(IngestPipeline)  # only the balancing state
+    pipeline.model_worker = SimpleNamespace(clinical_ner=True)
+    pipeline._ner_share = 1.0
+    for _ in range(3):  # the main process waited for the worker: it takes NER work back
+        pipeline._balance(worker_was_done=False)
+    assert pipeline._ner_share == pytest.approx(0.7)
+    pipeline._balance(worker_was_done=True)
+    assert pipeline._ner_share == pytest.approx(0.8)
+    for _ in range(5):
+        pipeline._balance(worker_was_done=True)
+    assert pipeline._ner_share == 1.0
+    pipeline.model_worker = SimpleNamespace(clinical_ner=False)  # nothing to share
+    pipeline._balance(worker_was_done=False)
+    assert pipeline._ner_share == 1.0
+
+
+def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:
+    from hopia.data.pseudo.worker import ModelWorker
+
+    texts = ["Suspicion d'embolie pulmonaire.", "Pneumopathie traitée."]
+    worker = ModelWorker(phi_model=False, clinical_ner=True)
+    try:
+        analysis = worker.submit(texts, ner_count=1).result(timeout=300)
+    finally:
+        worker.close()
+    assert analysis.phi is None
+    assert analysis.clinical_ner[1] is None
+    assert ("embolie pulmonaire", "DISO") in [
+        (texts[0][a:b], g) for a, b, g in analysis.clinical_ner[0]
+    ]

@@ -48,6 +48,7 @@ from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.platform.warehouse.schema import IPP_MAX
 
+NER_SHARE_STEP = 0.1  # how fast the clinical NER's share moves between the two processes
 UNKNOWN_PERSON = 0  # note.person_id for a document whose patient is not identified
 ER_TYPES = {"urgences", "passage aux urgences"}
 OUTPATIENT_TYPES = {"consultation", "ordonnance", "biologie"}
@@ -159,6 +160,7 @@ class IngestPipeline:
         self._batches = 0
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hopia-writer")
         self._inflight: tuple[Future, list[_Prepared], IngestReport] | None = None
+        self._ner_share = 1.0  # of each batch's clinical NER done by the worker, see _balance
         # Identities carried by documents of this run (HL7 PID, FHIR Patient), merged over the
         # registry, so that a batch never pseudonymises with less than what is already known.
         self._run_identities: dict[str, PatientIdentity] = {}
@@ -285,7 +287,8 @@ class IngestPipeline:
         report.duplicates += len(batch) - len(todo)
         model = None
         if todo and self.model_worker is not None:
-            model = self.model_worker.submit([p.doc.text for p in todo])
+            ner_count = round(self._ner_share * len(todo))
+            model = self.model_worker.submit([p.doc.text for p in todo], ner_count)
         return _Batch(todo, model, len(batch))
 
     def _flush(
@@ -296,6 +299,7 @@ class IngestPipeline:
         on_progress: Callable[[int], None] | None,
     ) -> None:
         if batch.model is not None:
+            self._balance(worker_was_done=batch.model.done())
             analysis = batch.model.result()
             for i, p in enumerate(batch.todo):
                 if analysis.phi is not None:
@@ -310,6 +314,17 @@ class IngestPipeline:
             self._inflight = (self._writer.submit(self._commit, todo, run_id), todo, report)
         if on_progress:
             on_progress(batch.size)
+
+    def _balance(self, worker_was_done: bool) -> None:
+        """Share the clinical NER between the worker and this process so that neither waits.
+
+        The worker runs it on ``_ner_share`` of each batch, this process on the rest (the pipe
+        runs its model when no spans are given). A worker that finished before it was needed
+        had idle time: give it more; one that made this process wait: give it less."""
+        if self.model_worker is None or not self.model_worker.clinical_ner:
+            return
+        step = NER_SHARE_STEP if worker_was_done else -NER_SHARE_STEP
+        self._ner_share = min(1.0, max(0.0, self._ner_share + step))
 
     def _commit(self, todo: list[_Prepared], run_id: int) -> tuple[Counter[str], set[str]]:
         """Write one batch in one transaction (runs in the writer thread).
@@ -401,7 +416,9 @@ class IngestPipeline:
                     )
                     done.remove(p)
         for p, found in zip(done, mentions, strict=True):
-            p.mentions = found
+            p.mentions = _without_ner_on_surrogates(
+                found, PseudoResult(p.pseudo_text, p.phi, p.surrogates)
+            )
         return done
 
     def _write(self, conn: Connection, batch: list[_Prepared], run_id: int) -> Counter[str]:
@@ -753,6 +770,20 @@ def _fault_injection() -> int:
         return 0
     value = os.environ.get("HOPIA_FAULT_KILL_IN_BATCH", "")
     return int(value) if value.isdigit() else 0
+
+
+def _without_ner_on_surrogates(mentions: list[Mention], result: PseudoResult) -> list[Mention]:
+    """The clinical NER's mentions that touch a surrogate removed (a town or a name the model
+    took for a disorder): what the worker's path does by construction (``to_pseudo_offsets``),
+    so a document gets the same treatment whichever process ran its NER."""
+    replaced = [(s.start, s.end) for s in result.pseudo_spans()]
+    if not replaced:
+        return mentions
+    return [
+        m
+        for m in mentions
+        if m.pipe != "clinical_ner" or not any(a < m.end and m.start < b for a, b in replaced)
+    ]
 
 
 def _qualifier(m: Mention) -> str:

@@ -39,7 +39,7 @@ class Analysis:
     """What the worker computed for a batch, one list per text (None: not asked)."""
 
     phi: list[list[PhiSpan]] | None
-    clinical_ner: list[ClinicalSpans] | None
+    clinical_ner: list[ClinicalSpans | None] | None
 
 
 def _die_with_parent() -> None:
@@ -78,13 +78,14 @@ def _load(path: str | None, phi_model: bool, clinical_ner: str | None) -> None:
         predict_char_spans(["Chargement."], _CLINICAL_NER)  # load weights and tokenizer now
 
 
-def _analyse(texts: list[str]) -> Analysis:
+def _analyse(texts: list[str], ner_count: int | None) -> Analysis:
     phi = _MODEL.predict(texts) if _MODEL is not None else None
     ner = None
     if _CLINICAL_NER is not False:
         from hopia.data.nlp.pipes.clinical_ner.clinical_ner import predict_char_spans
 
-        ner = predict_char_spans(texts, _CLINICAL_NER)
+        n = len(texts) if ner_count is None else ner_count
+        ner = [*predict_char_spans(texts[:n], _CLINICAL_NER), *([None] * (len(texts) - n))]
     return Analysis(phi, ner)
 
 
@@ -116,8 +117,10 @@ class ModelWorker:
             initargs=(str(path) if path else None, phi_model, ner),
         )
 
-    def submit(self, texts: list[str]) -> Future[Analysis]:
-        return self._pool.submit(_analyse, texts)
+    def submit(self, texts: list[str], ner_count: int | None = None) -> Future[Analysis]:
+        """Analyse ``texts``; the clinical NER runs on the first ``ner_count`` only (default:
+        all), the others get None (the caller runs it)."""
+        return self._pool.submit(_analyse, texts, ner_count)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -129,11 +129,16 @@ def predict_token_spans(
     labels: Sequence[str] = LABELS,
     batch_size: int = 32,
 ) -> list[list[tuple[int, int, str]]]:
-    """``(start_token, end_token, label)`` predicted in each EDS-NLP-tokenised doc."""
+    """``(start_token, end_token, label)`` predicted in each EDS-NLP-tokenised doc.
+
+    Docs of another vocabulary (the pipeline's) are rebuilt in the model's from their tokens;
+    docs already in it (see :func:`predict_char_spans`) are predicted as they are."""
     if not docs:
         return []
     ner = model.get_pipe("ner")
-    copies = [model_doc(model, *tokens_of(doc)) for doc in docs]
+    copies = [
+        doc if doc.vocab is model.vocab else model_doc(model, *tokens_of(doc)) for doc in docs
+    ]
     wanted = set(labels)
     out = []
     for doc, predicted in zip(docs, ner.pipe(copies, batch_size=batch_size), strict=True):
@@ -161,9 +166,9 @@ def predict_char_spans(
     process runs the rule pipes; the same EDS-NLP tokenizer, model and line trimming, hence the
     same spans as the pipe on the same text.
     """
-    tokenizer = _eds_tokenizer()
-    docs = [tokenizer(text) for text in texts]
     model = load_model(Path(weights) if weights else WEIGHTS_DIR)
+    tokenizer = _eds_tokenizer(model)
+    docs = [tokenizer(text) for text in texts]  # in the model's vocabulary: no copy
     predicted = predict_token_spans(model, docs, labels, batch_size)
     return [
         [(doc[s:e].start_char, doc[s:e].end_char, label) for s, e, label in spans]
@@ -171,16 +176,17 @@ def predict_char_spans(
     ]
 
 
-_tokenizer: Any = None
+_tokenizers: dict[int, Any] = {}
 
 
-def _eds_tokenizer() -> Any:
-    global _tokenizer
-    if _tokenizer is None:
-        import edsnlp
+def _eds_tokenizer(model: "Language") -> Any:  # noqa: UP037
+    """EDS-NLP's tokenizer (the pipeline's: same tokens) writing into the model's vocabulary."""
+    tokenizer = _tokenizers.get(id(model))
+    if tokenizer is None:
+        from edsnlp.language import EDSTokenizer
 
-        _tokenizer = edsnlp.blank("eds").tokenizer
-    return _tokenizer
+        tokenizer = _tokenizers[id(model)] = EDSTokenizer(model.vocab)
+    return tokenizer
 
 
 def _char_to_token_spans(
