@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,7 @@ from hopia.platform.files import replace_dir
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.training import Example
 
 
 def weights_digest(folder: Path) -> dict[str, str]:
@@ -107,3 +111,89 @@ def small_ner(labels: Sequence[str], arch: dict[str, int]) -> Language:
     for label in labels:
         ner.add_label(label)
     return nlp
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """The knobs of :func:`train_ner_loop` (each trainer's config holds them)."""
+
+    seed: int
+    max_minutes: float
+    max_epochs: int
+    patience: int  # evaluations without a better dev score before stopping
+    dropout: float
+    batch_words: tuple[int, int]  # compounding batch size, in words
+
+
+@dataclass
+class LoopResult:
+    """The best epoch's NER weights and how training went (for ``meta.json``)."""
+
+    score: float
+    ner_bytes: bytes
+    dev_scores: dict[str, Any]
+    best_epoch: int
+    epochs_run: int
+    stopped_by: str  # max_epochs | time_budget | early_stopping
+    history: list[dict[str, Any]] = field(default_factory=list)
+    words_seen: int = 0
+
+
+def train_ner_loop(
+    nlp: Language,
+    optimizer: Any,
+    train: Sequence[Example],
+    dev_score: Callable[[Language], tuple[float, dict[str, Any]]] | None,
+    settings: LoopSettings,
+    *,
+    started: float,
+    log: Callable[[str], None],
+) -> LoopResult:
+    """Train the ``ner`` of ``nlp`` (``optimizer`` from its ``initialize``) on ``train``.
+
+    Each epoch shuffles (seeded), batches by words, updates, then scores the averaged weights
+    with ``dev_score`` (``(score, details)``; None: no dev set, every epoch counts as best). The
+    best epoch's weights are kept; training stops early after ``patience`` epochs without a
+    better score, or when ``max_minutes`` have passed since ``started`` (``time.monotonic()``).
+    """
+    from spacy.training.batchers import minibatch_by_words
+    from spacy.util import compounding
+
+    rng = random.Random(settings.seed)
+    budget = settings.max_minutes * 60
+    best: LoopResult | None = None
+    history: list[dict[str, Any]] = []
+    stop, stale, words = "max_epochs", 0, 0
+    epoch = 0
+    for epoch in range(1, settings.max_epochs + 1):
+        order = list(train)
+        rng.shuffle(order)
+        losses: dict[str, float] = {}
+        sizes = compounding(*settings.batch_words, 1.001)
+        for batch in minibatch_by_words(order, size=sizes, tolerance=0.2):
+            nlp.update(batch, drop=settings.dropout, sgd=optimizer, losses=losses)
+            words += sum(len(ex.reference) for ex in batch)
+            if time.monotonic() - started > budget:
+                stop = "time_budget"
+                break
+        with nlp.use_params(optimizer.averages):
+            score, details = dev_score(nlp) if dev_score else (0.0, {})
+            improved = best is None or dev_score is None or score > best.score
+            if improved:
+                ner_bytes = nlp.get_pipe("ner").to_bytes(exclude=["vocab"])
+                best = LoopResult(score, ner_bytes, details, epoch, epoch, stop)
+        stale = 0 if improved else stale + 1
+        loss = float(losses.get("ner", 0.0))
+        history.append({"epoch": epoch, "loss": round(loss, 2), "dev": score})
+        log(
+            f"époque {epoch} : perte {loss:.1f}, dev F {score:.4f}{' *' if improved else ''} "
+            f"({(time.monotonic() - started) / 60:.1f} min)"
+        )
+        if stop == "time_budget":
+            break
+        if dev_score and stale >= settings.patience:
+            stop = "early_stopping"
+            break
+    assert best is not None, "max_epochs >= 1"
+    best.epochs_run, best.stopped_by, best.history, best.words_seen = epoch, stop, history, words
+    return best

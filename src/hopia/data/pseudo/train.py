@@ -14,7 +14,6 @@ which stop happened).
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.model import DEFAULT_ARCH, MAX_CHUNK_CHARS, build_nlp, chunk_bounds
 from hopia.data.pseudo.split import HELD_OUT_FRACTION, is_held_out, note_hash
-from hopia.platform.models import save_spacy_model
+from hopia.platform.models import LoopSettings, save_spacy_model, train_ner_loop
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -182,6 +181,10 @@ def _dev_scores(nlp: Language, dev: dict[str, list[Example]]) -> dict[str, Any]:
     return out
 
 
+def _scored(scores: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    return scores["score"], scores
+
+
 def train_model(
     out: Path, config: TrainConfig, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -192,8 +195,7 @@ def train_model(
     ValueError
         No training data at all.
     """
-    from spacy.training.batchers import minibatch_by_words
-    from spacy.util import compounding, fix_random_seed
+    from spacy.util import fix_random_seed
 
     log = log or (lambda _msg: None)
     t0 = time.monotonic()
@@ -223,44 +225,24 @@ def train_model(
 
     init_sample = train_ex[:500]  # label set and shapes only
     optimizer = nlp.initialize(lambda: init_sample)
-    rng = random.Random(config.seed)
-    budget = config.max_minutes * 60
-    best: tuple[float, bytes, dict[str, Any], int] | None = None
-    history: list[dict[str, Any]] = []
-    stop, epoch, stale = "max_epochs", 0, 0
-    words_seen = 0
-    for epoch in range(1, config.max_epochs + 1):
-        order = list(repeat)
-        rng.shuffle(order)
-        losses: dict[str, float] = {}
-        sizes = compounding(*config.batch_words, 1.001)
-        for batch in minibatch_by_words(order, size=sizes, tolerance=0.2):
-            nlp.update(batch, drop=config.dropout, sgd=optimizer, losses=losses)
-            words_seen += sum(len(ex.reference) for ex in batch)
-            if time.monotonic() - t0 > budget:
-                stop = "time_budget"
-                break
-        with nlp.use_params(optimizer.averages):
-            scores = _dev_scores(nlp, dev_ex) if dev_ex else {"score": 0.0}
-            improved = best is None or scores["score"] > best[0]
-            if improved:
-                ner_bytes = nlp.get_pipe("ner").to_bytes(exclude=["vocab"])
-                best = (scores["score"], ner_bytes, scores, epoch)
-        stale = 0 if improved else stale + 1
-        minutes = (time.monotonic() - t0) / 60
-        loss = float(losses.get("ner", 0.0))
-        history.append({"epoch": epoch, "loss": round(loss, 2), "dev": scores["score"]})
-        log(
-            f"époque {epoch} : perte {loss:.1f}, dev F {scores['score']:.4f}"
-            f"{' *' if improved else ''} ({minutes:.1f} min)"
-        )
-        if stop == "time_budget":
-            break
-        if dev_ex and stale >= config.patience:
-            stop = "early_stopping"
-            break
-    assert best is not None
-    score, ner_bytes, dev_scores, best_epoch = best
+    loop = train_ner_loop(
+        nlp,
+        optimizer,
+        repeat,
+        (lambda model: _scored(_dev_scores(model, dev_ex))) if dev_ex else None,
+        LoopSettings(
+            config.seed,
+            config.max_minutes,
+            config.max_epochs,
+            config.patience,
+            config.dropout,
+            config.batch_words,
+        ),
+        started=t0,
+        log=log,
+    )
+    score, ner_bytes, best_epoch = loop.score, loop.ner_bytes, loop.best_epoch
+    dev_scores = loop.dev_scores or {"score": 0.0}
 
     # A fresh pipeline with the best weights: its vocabulary holds no training-text strings.
     final = build_nlp(config.arch)
@@ -270,11 +252,11 @@ def train_model(
     meta = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_seconds": round(elapsed, 1),
-        "stopped_by": stop,
-        "epochs_run": epoch,
+        "stopped_by": loop.stopped_by,
+        "epochs_run": loop.epochs_run,
         "best_epoch": best_epoch,
-        "words_seen": words_seen,
-        "history": history,
+        "words_seen": loop.words_seen,
+        "history": loop.history,
         "dev": dev_scores,
         "config": {
             "synth_patients": config.synth_patients,

@@ -18,7 +18,6 @@ Reproducibility: the same folder, seed and settings give the same weights on the
 
 from __future__ import annotations
 
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from hopia.data.nlp.evaluate.gold import GoldDoc, Mention, read_brat
 from hopia.data.nlp.pipes.clinical_ner.model import DEFAULT_ARCH, LABELS, build_model
 from hopia.data.pseudo.split import note_hash
-from hopia.platform.models import save_spacy_model
+from hopia.platform.models import LoopSettings, save_spacy_model, train_ner_loop
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -142,6 +141,10 @@ def _dev_score(model: Language, examples: list[Example]) -> dict[str, Any]:
     }
 
 
+def _scored(scores: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    return scores["f"], scores
+
+
 def train_model(
     out: Path, config: TrainConfig, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -154,8 +157,7 @@ def train_model(
     ValueError
         No training mention at all.
     """
-    from spacy.training.batchers import minibatch_by_words
-    from spacy.util import compounding, fix_random_seed
+    from spacy.util import fix_random_seed
 
     log = log or (lambda _msg: None)
     t0 = time.monotonic()
@@ -174,45 +176,24 @@ def train_model(
     )
 
     optimizer = model.initialize(lambda: train_ex)
-    rng = random.Random(config.seed)
-    budget = config.max_minutes * 60
-    best: tuple[float, bytes, dict[str, Any], int] | None = None
-    history: list[dict[str, Any]] = []
-    stop, epoch, stale = "max_epochs", 0, 0
-    for epoch in range(1, config.max_epochs + 1):
-        order = list(train_ex)
-        rng.shuffle(order)
-        losses: dict[str, float] = {}
-        sizes = compounding(*config.batch_words, 1.001)
-        for batch in minibatch_by_words(order, size=sizes, tolerance=0.2):
-            model.update(batch, drop=config.dropout, sgd=optimizer, losses=losses)
-            if time.monotonic() - t0 > budget:
-                stop = "time_budget"
-                break
-        with model.use_params(optimizer.averages):
-            scores = _dev_score(model, dev_ex) if dev_ex else {"f": 0.0}
-            improved = best is None or scores["f"] > best[0]
-            if improved:
-                best = (
-                    scores["f"],
-                    model.get_pipe("ner").to_bytes(exclude=["vocab"]),
-                    scores,
-                    epoch,
-                )
-        stale = 0 if improved else stale + 1
-        loss = float(losses.get("ner", 0.0))
-        history.append({"epoch": epoch, "loss": round(loss, 2), "dev_f": scores["f"]})
-        log(
-            f"époque {epoch} : perte {loss:.1f}, dev F {scores['f']:.4f}"
-            f"{' *' if improved else ''} ({(time.monotonic() - t0) / 60:.1f} min)"
-        )
-        if stop == "time_budget":
-            break
-        if dev_ex and stale >= config.patience:
-            stop = "early_stopping"
-            break
-    assert best is not None
-    score, ner_bytes, dev_scores, best_epoch = best
+    loop = train_ner_loop(
+        model,
+        optimizer,
+        train_ex,
+        (lambda m: _scored(_dev_score(m, dev_ex))) if dev_ex else None,
+        LoopSettings(
+            config.seed,
+            config.max_minutes,
+            config.max_epochs,
+            config.patience,
+            config.dropout,
+            config.batch_words,
+        ),
+        started=t0,
+        log=log,
+    )
+    score, ner_bytes, best_epoch = loop.score, loop.ner_bytes, loop.best_epoch
+    dev_scores = loop.dev_scores or {"f": 0.0}
 
     # A fresh pipeline with the best weights: its vocabulary holds no training-text strings.
     final = build_model(config.arch, config.labels)
@@ -222,10 +203,10 @@ def train_model(
     meta = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_seconds": round(elapsed, 1),
-        "stopped_by": stop,
-        "epochs_run": epoch,
+        "stopped_by": loop.stopped_by,
+        "epochs_run": loop.epochs_run,
         "best_epoch": best_epoch,
-        "history": history,
+        "history": loop.history,
         "dev_of_train": dev_scores,
         "config": {
             **{k: v for k, v in asdict(config).items() if k != "brat"},
