@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +123,11 @@ class LoopSettings:
     patience: int  # evaluations without a better dev score before stopping
     dropout: float
     batch_words: tuple[int, int]  # compounding batch size, in words
+
+    @classmethod
+    def of(cls, config: Any) -> LoopSettings:
+        """The loop's knobs read from a trainer's config (same field names)."""
+        return cls(*(getattr(config, f.name) for f in fields(cls)))
 
 
 @dataclass

@@ -230,14 +230,7 @@ def train_model(
         optimizer,
         repeat,
         (lambda model: _scored(_dev_scores(model, dev_ex))) if dev_ex else None,
-        LoopSettings(
-            config.seed,
-            config.max_minutes,
-            config.max_epochs,
-            config.patience,
-            config.dropout,
-            config.batch_words,
-        ),
+        LoopSettings.of(config),
         started=t0,
         log=log,
     )

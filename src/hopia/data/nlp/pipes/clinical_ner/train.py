@@ -181,14 +181,7 @@ def train_model(
         optimizer,
         train_ex,
         (lambda m: _scored(_dev_score(m, dev_ex))) if dev_ex else None,
-        LoopSettings(
-            config.seed,
-            config.max_minutes,
-            config.max_epochs,
-            config.patience,
-            config.dropout,
-            config.batch_words,
-        ),
+        LoopSettings.of(config),
         started=t0,
         log=log,
     )
