@@ -39,11 +39,10 @@ def build_pipeline(
             clinical_ner=ner_in_worker,
             clinical_ner_weights=getattr(ner_pipe, "weights", None),
         )
-        probe = worker.submit([_PROBE]).result()  # loads the models here, fails early
-    if worker is not None and worker.phi_model:
-        pseudonymiser.pseudonymise(_PROBE, model_spans=probe.phi[0])
-    else:
-        pseudonymiser.pseudonymise(_PROBE)  # loads the model here when it runs in-process
+    # Load every model now (not in the middle of the first batch) and fail early.
+    probe = worker.submit([_PROBE]).result() if worker is not None else None
+    model_spans = probe.phi[0] if probe is not None and probe.phi is not None else None
+    pseudonymiser.pseudonymise(_PROBE, model_spans=model_spans)  # in-process model when None
     wh = warehouse or open_warehouse(settings)
     return IngestPipeline(
         warehouse=wh,
