@@ -110,7 +110,7 @@ class ClinicalNer(BaseNERComponent):
         predicted = iter(predict_token_spans(self.model, todo, self.labels, self.batch_size))
         for doc in docs:
             if doc._.clinical_ner_spans is None:
-                found = [(start, end, label) for start, end, label in next(predicted)]
+                found = next(predicted)
             else:
                 found = _char_to_token_spans(doc, doc._.clinical_ner_spans)
             spans: list[Span] = []  # noqa: F821 (annotation only)
