@@ -326,3 +326,46 @@ def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:
     assert ("embolie pulmonaire", "DISO") in [
         (texts[0][a:b], g) for a, b, g in analysis.clinical_ner[0]
     ]
+
+
+def test_a_dead_worker_does_not_stop_the_ingest(tmp_path: Path) -> None:
+    """The models' worker killed between batches (the system's OOM killer, say): the run goes
+    on with the models in the main process, every document is written and analysed."""
+    notes = [
+        (f"k{i}", "8000123456", f"2024-05-{i + 1:02d}", "consultation", text)
+        for i, text in enumerate(
+            [
+                "Suspicion d'embolie pulmonaire chez Mme LEMAIRE.",
+                "Pneumopathie traitée par amoxicilline.",
+                "Insuffisance cardiaque stable, pas de fièvre.",
+                "Diabète de type 2 équilibré.",
+                "Douleur thoracique, infarctus éliminé.",
+                "Embolie pulmonaire confirmée au scanner.",
+            ]
+        )
+    ]
+    patients, docs = write_corpus(tmp_path / "in", notes)
+    wh = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with build_pipeline(warehouse=wh) as pipeline:
+        pipeline.batch_size = 2
+        pipeline.load_patients(patients)
+        start = pipeline._start
+        calls = []
+
+        def kill_after_first(batch, report):  # noqa: ANN001, ANN202
+            calls.append(1)
+            if len(calls) == 2:
+                for process in list(pipeline.model_worker._pool._processes.values()):
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.join(timeout=30)
+            return start(batch, report)
+
+        pipeline._start = kill_after_first
+        report = pipeline.run([docs])
+        assert pipeline.model_worker is None  # lost, not restarted
+    assert (report.added, report.errors) == (6, [])
+    notes_with_ner = {n for n, _, _ in _ner_mentions(wh)}
+    assert len(notes_with_ner) >= 5  # the NER ran for the batches after the worker died too
+    with wh.engine.connect() as conn:
+        texts = conn.execute(select(schema.CDM["note"].c.note_text)).scalars().all()
+    assert not any("LEMAIRE" in t for t in texts)  # still pseudonymised (model in-process)

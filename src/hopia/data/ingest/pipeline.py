@@ -16,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import signal
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -43,12 +45,14 @@ from hopia.data.omop.mapping import (
 )
 from hopia.data.pseudo.pseudonymiser import PseudoResult
 from hopia.data.pseudo.vault import Vault
-from hopia.data.pseudo.worker import ModelWorker
+from hopia.data.pseudo.worker import Analysis, ModelWorker
 from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.platform.warehouse.schema import IPP_MAX
 
 NER_SHARE_STEP = 0.1  # how fast the clinical NER's share moves between the two processes
+log = logging.getLogger(__name__)
+
 UNKNOWN_PERSON = 0  # note.person_id for a document whose patient is not identified
 ER_TYPES = {"urgences", "passage aux urgences"}
 OUTPATIENT_TYPES = {"consultation", "ordonnance", "biologie"}
@@ -288,7 +292,10 @@ class IngestPipeline:
         model = None
         if todo and self.model_worker is not None:
             ner_count = round(self._ner_share * len(todo))
-            model = self.model_worker.submit([p.doc.text for p in todo], ner_count)
+            try:
+                model = self.model_worker.submit([p.doc.text for p in todo], ner_count)
+            except BrokenProcessPool:  # died since the last batch
+                self._lose_worker()
         return _Batch(todo, model, len(batch))
 
     def _flush(
@@ -298,9 +305,8 @@ class IngestPipeline:
         run_id: int,
         on_progress: Callable[[int], None] | None,
     ) -> None:
-        if batch.model is not None:
-            self._balance(worker_was_done=batch.model.done())
-            analysis = batch.model.result()
+        analysis = self._analysis(batch)
+        if analysis is not None:
             for i, p in enumerate(batch.todo):
                 if analysis.phi is not None:
                     p.model_spans = analysis.phi[i]
@@ -314,6 +320,27 @@ class IngestPipeline:
             self._inflight = (self._writer.submit(self._commit, todo, run_id), todo, report)
         if on_progress:
             on_progress(batch.size)
+
+    def _analysis(self, batch: _Batch) -> Analysis | None:
+        """The worker's results for ``batch``; None when it has none or the worker died.
+
+        A worker that died (killed by the system for memory, say) is not restarted: the rest
+        of the run computes the PHI model and the clinical NER in this process, slower but
+        complete (the pseudonymiser and the NLP pipe run them when given nothing)."""
+        if batch.model is None:
+            return None
+        self._balance(worker_was_done=batch.model.done())
+        try:
+            return batch.model.result()
+        except BrokenProcessPool:
+            self._lose_worker()
+            return None
+
+    def _lose_worker(self) -> None:
+        if self.model_worker is not None:
+            log.warning("processus des modèles arrêté : la suite tourne dans ce processus")
+            self.model_worker.close(wait=False)
+            self.model_worker = None
 
     def _balance(self, worker_was_done: bool) -> None:
         """Share the clinical NER between the worker and this process so that neither waits.

@@ -122,5 +122,5 @@ class ModelWorker:
         all), the others get None (the caller runs it)."""
         return self._pool.submit(_analyse, texts, ner_count)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
