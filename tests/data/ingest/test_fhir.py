@@ -249,3 +249,59 @@ def test_entered_in_error_document_is_a_failure(write) -> None:
     [failure] = FhirReader().read(path)
     assert isinstance(failure, ReadFailure)
     assert failure.reason == "document annulé (status entered-in-error)"
+
+
+ENCOUNTER = {
+    "resourceType": "Encounter",
+    "id": "enc-1",
+    "status": "finished",
+    "class": {"code": "IMP"},
+    "identifier": [{"system": "https://chu-lyon.example/nda", "value": "24001234"}],
+    "period": {"start": "2024-03-02T10:15:00+01:00", "end": "2024-03-08"},
+    "serviceType": {"coding": [{"code": "CARDIO", "display": "Cardiologie"}]},
+}
+
+
+def test_stay_from_the_encounter(write) -> None:
+    path = _write_json(
+        write,
+        "sejour.json",
+        bundle(
+            {"fullUrl": "urn:uuid:enc-1", "resource": ENCOUNTER},
+            {
+                "resource": document_reference(
+                    NOTE.encode(), context={"encounter": [{"reference": "urn:uuid:enc-1"}]}
+                )
+            },
+            {
+                "resource": document_reference(
+                    NOTE.encode(), context={"encounter": [{"identifier": {"value": " 24009999 "}}]}
+                )
+            },
+            {"resource": document_reference(NOTE.encode())},
+        ),
+    )
+    full, logical, none = FhirReader().read(path)
+    assert (full.visit_id, full.service) == ("24001234", "Cardiologie")
+    assert (full.visit_start, full.visit_end) == (date(2024, 3, 2), date(2024, 3, 8))
+    assert (logical.visit_id, logical.visit_start, logical.service) == ("24009999", None, None)
+    assert none.visit_id is None
+
+
+def test_invalid_encounter_fails_alone_and_keeps_the_document(write) -> None:
+    bad = {**ENCOUNTER, "period": {"start": "le 2 mars"}}
+    path = _write_json(
+        write,
+        "sejour.json",
+        bundle(
+            {"fullUrl": "urn:uuid:enc-1", "resource": bad},
+            {
+                "resource": document_reference(
+                    NOTE.encode(), context={"encounter": [{"reference": "urn:uuid:enc-1"}]}
+                )
+            },
+        ),
+    )
+    failure, doc = FhirReader().read(path)
+    assert isinstance(failure, ReadFailure) and "Encounter" in failure.reason
+    assert isinstance(doc, RawDocument) and doc.text == NOTE and doc.visit_id is None

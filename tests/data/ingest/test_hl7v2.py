@@ -205,3 +205,27 @@ def test_empty_hl7_is_refused(write) -> None:
     with pytest.raises(IngestError) as excinfo:
         list(Hl7Reader().read(path))
     assert_ingest_error(excinfo, "fichier vide", path)
+
+
+def test_stay_from_pv1(write) -> None:
+    """PV1-19 visit number (NDA), PV1-44/45 admission and discharge, PV1-3 point of care."""
+    pv1 = seg(
+        "PV1",
+        f1="1",
+        f2="I",
+        f3="CARDIO^204^B^CHU",
+        f10="MED",
+        f19="24001234^^^CHU^AN",
+        f44="202403021015",
+        f45="20240308",
+    )
+    [doc] = _read(write, MDM.replace(seg("PV1", f2="I"), pv1))
+    assert (doc.visit_id, doc.service) == ("24001234", "CARDIO")
+    assert (doc.visit_start, doc.visit_end) == (date(2024, 3, 2), date(2024, 3, 8))
+    # Without PV1-3 the hospital service (PV1-10) names the unit; a discharge before the
+    # admission is left out; no PV1-19, no stay.
+    odd = seg("PV1", f2="I", f10="MED", f19="24001234", f44="20240308", f45="20240302")
+    [doc] = _read(write, MDM.replace(seg("PV1", f2="I"), odd))
+    assert (doc.service, doc.visit_start, doc.visit_end) == ("MED", date(2024, 3, 8), None)
+    [doc] = _read(write, MDM)
+    assert doc.visit_id is doc.visit_start is doc.visit_end is doc.service is None

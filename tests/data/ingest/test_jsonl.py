@@ -75,6 +75,54 @@ def test_broken_lines_fail_alone(write) -> None:
     assert failure.raw.startswith(b'{"id": "n2"') and failure.format == "jsonl"
 
 
+def test_stay_fields_are_read(write) -> None:
+    stay = line(
+        id="s1",
+        text="Sortie ce jour.",
+        patient_id="123456",
+        date="2024-03-08",
+        type="CRH",
+        visit_id=" 24001234 ",
+        visit_start="2024-03-02",
+        visit_end="2024-03-08T11:00:00+01:00",
+        service="Cardiologie",
+    )
+    blank = line(id="s2", text="Bilan.", visit_id="  ", service="", visit_start=None)
+    path = write("stays.jsonl", stay + "\n" + blank + "\n")
+    first, second = JsonlReader().read(path)
+    assert (first.visit_id, first.service) == ("24001234", "Cardiologie")
+    assert (first.visit_start, first.visit_end) == (date(2024, 3, 2), date(2024, 3, 8))
+    assert second.visit_id is second.visit_start is second.visit_end is second.service is None
+    [plain] = JsonlReader().read(write("plain.jsonl", GOOD))
+    assert plain.visit_id is None and plain.service is None
+
+
+def test_bad_stay_fields_fail_their_line(write) -> None:
+    lines = [
+        line(id="b1", text="a", visit_id=24001234),
+        line(id="b2", text="b", visit_id="24001234", visit_start="02/03/2024"),
+        line(id="b3", text="c", visit_id="24001234", visit_end="2024-02-30"),
+        line(
+            id="b4", text="d", visit_id="24001234", visit_start="2024-03-08", visit_end="2024-03-02"
+        ),
+        line(id="b5", text="e", service=["cardio"]),
+        line(id="b6", text="f", visit_id="24001234", visit_start="2024-03-02"),
+    ]
+    path = write("bad.jsonl", "\n".join(lines) + "\n")
+    results = list(JsonlReader().read(path))
+    reasons = [r.reason if isinstance(r, ReadFailure) else None for r in results]
+    assert reasons == [
+        "ligne 1 : champ « visit_id » : chaîne attendue (reçu int)",
+        "ligne 2 : champ « visit_start » : date invalide (attendu AAAA-MM-JJ)",
+        "ligne 3 : champ « visit_end » : date invalide (attendu AAAA-MM-JJ)",
+        "ligne 4 : séjour incohérent : « visit_end » (2024-03-02) antérieur à « visit_start » "
+        "(2024-03-08)",
+        "ligne 5 : champ « service » : chaîne attendue (reçu list)",
+        None,
+    ]
+    assert results[-1].visit_start == date(2024, 3, 2) and results[-1].visit_end is None
+
+
 def test_cp1252_lines_are_decoded(write) -> None:
     path = write("latin.jsonl", (line(id="a", text="Patiente en fièvre.") + "\n").encode("cp1252"))
     [doc] = JsonlReader().read(path)

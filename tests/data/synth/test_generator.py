@@ -11,7 +11,7 @@ from functools import lru_cache
 import pytest
 
 from hopia.data.ingest._base import PatientIdentity
-from hopia.data.synth import SynthCorpus, generate
+from hopia.data.synth import SynthCorpus, generate, generator
 from hopia.data.synth.identity import format_nir, make_nir, nir_key
 
 N_PATIENTS = 20
@@ -177,3 +177,107 @@ def test_services_and_types_cover_the_brief() -> None:
         "biologie",
         "urgences",
     }
+
+
+# -- readmissions -------------------------------------------------------------------------------
+
+READMISSION_PATIENTS = 400
+
+
+@lru_cache(maxsize=1)
+def _stays_corpus() -> SynthCorpus:
+    return generate(READMISSION_PATIENTS, 11)
+
+
+def _inpatient_stays(c: SynthCorpus) -> list[tuple[str, date, date, bool]]:
+    """(patient, admission, discharge, readmitted) of each stay with a discharge summary, from
+    the documents' stay fields, the way ``hopia predict`` labels them: the patient's next such
+    stay starts 1 to 30 days after discharge."""
+    by_nda: dict[tuple[str, str], tuple[date, date, set[str]]] = {}
+    for d in _all_docs(c):
+        assert d.nda and d.visit_start and d.visit_end and d.visit_start <= d.visit_end
+        start, end, types = by_nda.setdefault(
+            (d.patient_id, d.nda), (d.visit_start, d.visit_end, set())
+        )
+        assert (start, end) == (d.visit_start, d.visit_end)  # one stay, one set of dates
+        types.add(d.type)
+    stays = sorted((p, s, e) for (p, _), (s, e, types) in by_nda.items() if "CRH" in types)
+    out = []
+    for i, (patient, start, end) in enumerate(stays):
+        nxt = stays[i + 1] if i + 1 < len(stays) and stays[i + 1][0] == patient else None
+        readmitted = nxt is not None and 1 <= (nxt[1] - end).days <= 30
+        out.append((patient, start, end, readmitted))
+    return out
+
+
+def test_readmission_rate_in_band() -> None:
+    stays = _inpatient_stays(_stays_corpus())
+    rate = sum(r for *_, r in stays) / len(stays)
+    assert len(stays) > 300
+    assert 0.10 <= rate <= 0.22, rate
+
+
+def test_readmission_depends_on_the_patient() -> None:
+    """Old patients with heart failure, COPD, kidney disease or cancer come back far more often
+    than young ones with none of them (a flat rate would fail this)."""
+    c = _stays_corpus()
+    patients = {p.ipp: p for p in c.patients}
+    heavy = {"ic", "bpco", "irc", "irct"}
+    high, low = [], []
+    for patient, start, _end, readmitted in _inpatient_stays(c):
+        p = patients[patient]
+        burden = heavy & set(p.conditions) or any(k.startswith("k_") for k in p.conditions)
+        if burden and p.age_at(start) >= 70:
+            high.append(readmitted)
+        elif not burden and p.age_at(start) < 60:
+            low.append(readmitted)
+    assert len(high) >= 60 and len(low) >= 60, (len(high), len(low))
+    high_rate, low_rate = sum(high) / len(high), sum(low) / len(low)
+    assert high_rate >= 2 * low_rate and high_rate - low_rate >= 0.1, (high_rate, low_rate)
+
+
+def test_readmission_stays_are_medical_and_related() -> None:
+    """A readmission is a medical stay (no operative report), in a service that treats one of
+    the patient's conditions or the same service, often through the emergency department."""
+    c = _stays_corpus()
+    docs_by_stay: dict[tuple[str, str], list] = {}
+    for d in _all_docs(c):
+        docs_by_stay.setdefault((d.patient_id, d.nda), []).append(d)
+    stays = sorted(
+        ((docs[0].visit_start, key, docs) for key, docs in docs_by_stay.items()),
+        key=lambda s: (s[1][0], s[0]),
+    )
+    readmissions = via_er = 0
+    for (_, (pa, _), docs_a), (start_b, (pb, _), docs_b) in zip(stays, stays[1:], strict=False):
+        inpatient = {"CRH"} <= {d.type for d in docs_a} and {"CRH"} <= {d.type for d in docs_b}
+        if pa != pb or not inpatient or not 1 <= (start_b - docs_a[0].visit_end).days <= 30:
+            continue
+        readmissions += 1
+        assert "CRO" not in {d.type for d in docs_b}
+        via_er += "urgences" in {d.type for d in docs_b}
+    assert readmissions >= 30
+    assert 0.4 <= via_er / readmissions <= 0.9
+
+
+def test_patients_never_readmitted_are_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readmissions are drawn from a stream of their own: a patient without one gets the same
+    documents as when no one is ever readmitted."""
+    with_readmissions = generate(40, 21)
+    monkeypatch.setattr(generator, "readmission_probability", lambda *_: 0.0)
+    without = generate(40, 21)
+
+    def stays_and_texts(c: SynthCorpus) -> dict[str, tuple[int, list[str]]]:
+        docs: dict[str, list] = {}
+        for d in sorted(_all_docs(c), key=lambda d: d.id):
+            docs.setdefault(d.patient_id, []).append(d)
+        return {p: (len({d.nda for d in ds}), [d.text for d in ds]) for p, ds in docs.items()}
+
+    a, b = stays_and_texts(with_readmissions), stays_and_texts(without)
+    assert a.keys() == b.keys()
+    same = [p for p in a if a[p][0] == b[p][0]]
+    assert len(same) < len(a)  # some were readmitted
+    assert len(same) >= len(a) // 2
+    for p in same:
+        assert a[p] == b[p], p
+    for p in a.keys() - set(same):
+        assert a[p][0] > b[p][0]  # readmissions add stays, never remove one

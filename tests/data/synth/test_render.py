@@ -151,4 +151,7 @@ def test_ingest_readers_read_every_rendition(written: tuple[Path, SynthCorpus]) 
                 doc = expected[item.external_id].document
                 assert _squash(item.text) == _squash(doc.text)
                 assert item.patient_ipp == doc.patient_id
+                assert item.visit_id == doc.nda  # PV1-19, DocumentReference.context.encounter
+                if item.format == "hl7v2":  # PV1-44/45
+                    assert (item.visit_start, item.visit_end) == (doc.visit_start, doc.visit_end)
     assert seen == len(corpus.renditions)

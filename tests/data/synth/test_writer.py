@@ -14,6 +14,9 @@ PATIENT_FIELDS = [
     "ipp", "family_name", "given_name", "birth_date", "sex", "nir", "address", "zip", "city",
     "phone", "email",
 ]  # fmt: skip
+DOCUMENT_FIELDS = [
+    "id", "text", "patient_id", "date", "type", "visit_id", "visit_start", "visit_end", "service",
+]  # fmt: skip
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -44,9 +47,13 @@ def test_layout_and_contracts(written: tuple[Path, dict[str, int]]) -> None:
     assert all(list(p) == PATIENT_FIELDS for p in patients)
     docs = _jsonl(out / "documents.jsonl")
     assert len(docs) == counts["documents"]
-    assert all(list(d) == ["id", "text", "patient_id", "date", "type", "service"] for d in docs)
+    assert all(list(d) == DOCUMENT_FIELDS for d in docs)
     ipps = {p["ipp"] for p in patients}
     assert all(d["patient_id"] in ipps for d in docs)
+    # Every document names its stay, and lies within it (a consultation's lab report may be
+    # drawn a few days before the appointment).
+    assert all(d["visit_id"] and d["visit_start"] <= d["visit_end"] for d in docs)
+    assert all(d["date"] <= d["visit_end"] for d in docs)
     gold = _jsonl(out / "gold.jsonl")
     assert [g["id"] for g in gold] == [d["id"] for d in docs]
     texts = {d["id"]: d["text"] for d in docs}

@@ -48,6 +48,13 @@ class RawDocument:
     staff: tuple[str, ...] = field(
         default_factory=tuple
     )  # clinicians' names when the source has them
+    # The hospital stay the document belongs to, when the source names it: its number (NDA,
+    # an identifier: the pipeline only writes a keyed hash of it to the research space), its
+    # admission and discharge dates, and the service (care unit) in charge.
+    visit_id: str | None = None
+    visit_start: date | None = None
+    visit_end: date | None = None
+    service: str | None = None
 
     @property
     def patient_ipp(self) -> str | None:

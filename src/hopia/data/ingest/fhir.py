@@ -334,6 +334,38 @@ def _staff_of(doc: Any, context: _Context) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _concept_text(concept: Any) -> str | None:
+    if concept is None:
+        return None
+    codings = concept.coding or []
+    return concept.text or next((c.display or c.code for c in codings if c.display or c.code), None)
+
+
+def _stay_of(doc: Any, context: _Context) -> dict[str, Any]:
+    """The stay of ``context.encounter``: the Encounter's identifier (else its id), period and
+    service type when the bundle holds it, the identifier alone for a logical reference."""
+    references = (doc.context.encounter or []) if doc.context else []
+    for reference in references:
+        try:
+            encounter = context.resolve(reference.reference, doc)
+        except _EntryError:
+            encounter = None  # an invalid Encounter fails as its own entry; the document stays
+        if encounter is not None and encounter.get_resource_type() == "Encounter":
+            number = next((i.value for i in encounter.identifier or [] if i.value), None)
+            period = encounter.period
+            start = _as_date(period.start) if period else None
+            end = _as_date(period.end) if period else None
+            return {
+                "visit_id": (number or encounter.id or "").strip() or None,
+                "visit_start": start,
+                "visit_end": end if not (start and end and end < start) else None,
+                "service": _concept_text(encounter.serviceType),
+            }
+        if reference.identifier is not None and (reference.identifier.value or "").strip():
+            return {"visit_id": reference.identifier.value.strip()}
+    return {}
+
+
 def _document(doc: Any, path: Path, ref: str, context: _Context) -> RawDocument:
     if doc.status == "entered-in-error":
         raise _EntryError("document annulé (status entered-in-error)")
@@ -360,6 +392,7 @@ def _document(doc: Any, path: Path, ref: str, context: _Context) -> RawDocument:
         doc_date=doc_date,
         doc_type=doc_type,
         staff=_staff_of(doc, context),
+        **_stay_of(doc, context),
     )
 
 

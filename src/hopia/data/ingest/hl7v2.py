@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from hopia.data.ingest import text as plain
 from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
@@ -267,6 +268,26 @@ def _coded_text(seg: _Segments, value: str) -> str | None:
     return seg.comp(value, 2) or seg.comp(value, 1) or None
 
 
+def _stay(seg: _Segments) -> dict[str, Any]:
+    """The stay of the message (PV1): PV1-19 visit number (NDA), PV1-44/45 admission and
+    discharge date-times, PV1-3 point of care (else PV1-10 hospital service)."""
+    pv1 = seg.first("PV1")
+    if pv1 is None:
+        return {}
+    start = _parse_date(seg.comp(seg.get(pv1, 44), 1))
+    # PV1-45 repeats in v2.5 (one discharge per leave): the first one is the stay's.
+    end = _parse_date(seg.comp((seg.reps(seg.get(pv1, 45)) or [""])[0], 1))
+    if start and end and end < start:
+        end = None  # an inconsistent discharge is left out; the documents' dates bound the stay
+    service = seg.comp(seg.get(pv1, 3), 1) or seg.comp(seg.get(pv1, 10), 1)
+    return {
+        "visit_id": seg.comp(seg.get(pv1, 19), 1) or None,
+        "visit_start": start,
+        "visit_end": end,
+        "service": service or None,
+    }
+
+
 def _document(seg: _Segments, path: Path, ref: str) -> RawDocument:
     msh, txa, obr = seg.first("MSH"), seg.first("TXA"), seg.first("OBR")
     message_type = seg.comp(seg.get(msh, 9), 1)
@@ -290,6 +311,7 @@ def _document(seg: _Segments, path: Path, ref: str) -> RawDocument:
         doc_date=next((d for d in map(_parse_date, dates) if d), None),
         doc_type=doc_type,
         staff=_staff(seg),
+        **_stay(seg),
     )
 
 

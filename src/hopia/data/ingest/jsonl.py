@@ -1,7 +1,16 @@
 """JSON Lines reader (.jsonl, .ndjson): one document per line, streamed.
 
-Each line is ``{"id": str, "text": str}`` with optional ``"patient_id"``, ``"date"`` and ``"type"``.
-A bad line becomes a :class:`ReadFailure` naming its line number; the others are still read.
+Each line is ``{"id": str, "text": str}`` with optional ``"patient_id"``, ``"date"`` and ``"type"``,
+and optionally the hospital stay the document belongs to:
+
+- ``"visit_id"``: the stay number (NDA); the documents of one patient sharing it make one
+  ``visit_occurrence`` (without it, one visit per patient, day and document type);
+- ``"visit_start"``, ``"visit_end"``: admission and discharge dates (ISO, ``AAAA-MM-JJ``), used
+  with ``visit_id`` (else the stay spans its documents' dates);
+- ``"service"``: the care unit in charge (written as the stay's ``care_site``).
+
+Dates may also be ISO date-times (the day is kept). A bad line becomes a :class:`ReadFailure`
+naming its line number and the faulty field; the others are still read.
 """
 
 from __future__ import annotations
@@ -86,6 +95,36 @@ def _parse_date(value: str | None) -> date | None:
         raise _LineError("date invalide (attendu AAAA-MM-JJ)") from None
 
 
+def _optional(record: dict[str, Any], key: str) -> str | None:
+    """A stripped string field, None when absent or blank."""
+    value = _string(record, key)
+    return value.strip() if value and value.strip() else None
+
+
+def _date_field(record: dict[str, Any], key: str) -> date | None:
+    value = _string(record, key)
+    try:
+        return _parse_date(value)
+    except _LineError as exc:
+        raise _LineError(f"champ « {key} » : {exc}") from None
+
+
+def _stay(record: dict[str, Any]) -> dict[str, Any]:
+    """The stay fields of a line (see the module docstring), checked."""
+    start, end = _date_field(record, "visit_start"), _date_field(record, "visit_end")
+    if start and end and end < start:
+        raise _LineError(
+            f"séjour incohérent : « visit_end » ({end.isoformat()}) antérieur à "
+            f"« visit_start » ({start.isoformat()})"
+        )
+    return {
+        "visit_id": _optional(record, "visit_id"),
+        "visit_start": start,
+        "visit_end": end,
+        "service": _optional(record, "service"),
+    }
+
+
 def _document(line: str, path: Path, lineno: int) -> RawDocument:
     try:
         record = json.loads(line)
@@ -105,6 +144,7 @@ def _document(line: str, path: Path, lineno: int) -> RawDocument:
         ipp=patient_id.strip() if patient_id and patient_id.strip() else None,
         doc_date=_parse_date(_string(record, "date")),
         doc_type=_string(record, "type"),
+        **_stay(record),
     )
 
 

@@ -664,22 +664,24 @@ class IngestPipeline:
         """Stable research identifier for a patient; not reversible without the secret."""
         return "P" + hmac.new(self.secret, ipp.encode(), hashlib.sha256).hexdigest()[:15]
 
+    def pseudonymous_stay_id(self, visit_id: str) -> str:
+        """Research identifier of a stay (``visit_source_value``): the NDA is an identifier and
+        never reaches ``omop``; keyed apart from patient ids."""
+        message = f"visit\x1f{visit_id}".encode()
+        return "V" + hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:15]
+
     def _visit(
         self, visits: _Visits, ids: _IdAllocator, person_id: int, day: date, doc: RawDocument
     ) -> int:
-        """One visit per patient, day and document type (the source systems give no stay id)."""
+        """The document's visit: its stay when the source gives a stay number (``visit_id``),
+        else one visit per patient, day (``day``: the shifted note date) and document type."""
         source = (doc.doc_type or "document")[:50]
+        concept = _visit_concept(source)
+        if doc.visit_id:
+            return self._stay(visits, ids, person_id, day, doc, concept)
         key = (person_id, day, source)
         if key in visits.known:
             return visits.known[key]
-        kind = source.lower()
-        concept = (
-            c.ER_VISIT
-            if kind in ER_TYPES
-            else c.OUTPATIENT_VISIT
-            if kind in OUTPATIENT_TYPES
-            else c.INPATIENT_VISIT
-        )
         visit_id = ids.next("visit_occurrence")
         visits.known[key] = visit_id
         visits.new.append(
@@ -691,9 +693,50 @@ class IngestPipeline:
                 "visit_end_date": day,
                 "visit_type_concept_id": c.EHR,
                 "visit_source_value": source,
+                "care_site_id": None,
             }
         )
         return visit_id
+
+    def _stay(
+        self,
+        visits: _Visits,
+        ids: _IdAllocator,
+        person_id: int,
+        day: date,
+        doc: RawDocument,
+        concept: int,
+    ) -> int:
+        """One visit per stay, dated by the stay's admission and discharge when the source gives
+        them (else by its documents), shifted like the note dates; a later document of the stay
+        widens its dates and may raise its level (consultation < ER < inpatient)."""
+        # _write shifts the note date with the patient key, the IPP of any document with a person.
+        shift_key = doc.patient_ipp or ""
+        start = (
+            self.pseudonymiser.shift_date(doc.visit_start, shift_key) if doc.visit_start else None
+        )
+        end = self.pseudonymiser.shift_date(doc.visit_end, shift_key) if doc.visit_end else None
+        start = start or min(day, end or day)
+        end = end or max(day, start)
+        site = visits.care_site(doc.service) if doc.service else None
+        key = (person_id, self.pseudonymous_stay_id(doc.visit_id or ""))
+        row = visits.stays.get(key)
+        if row is not None:
+            visits.widen(row, start, end, concept, site)
+            return int(row["visit_occurrence_id"])
+        row = {
+            "visit_occurrence_id": ids.next("visit_occurrence"),
+            "person_id": person_id,
+            "visit_concept_id": concept,
+            "visit_start_date": start,
+            "visit_end_date": end,
+            "visit_type_concept_id": c.EHR,
+            "visit_source_value": key[1],
+            "care_site_id": site,
+        }
+        visits.stays[key] = row
+        visits.new.append(row)
+        return int(row["visit_occurrence_id"])
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -721,22 +764,108 @@ class IngestPipeline:
             )
 
 
+# How much care a visit concept means: a stay takes the level of its most intensive document.
+_VISIT_LEVEL = {c.OUTPATIENT_VISIT: 0, c.ER_VISIT: 1, c.INPATIENT_VISIT: 2}
+
+
+def _visit_concept(doc_type: str) -> int:
+    kind = doc_type.lower()
+    if kind in ER_TYPES:
+        return c.ER_VISIT
+    return c.OUTPATIENT_VISIT if kind in OUTPATIENT_TYPES else c.INPATIENT_VISIT
+
+
 @dataclass
 class _Visits:
-    """Visits of a batch's patients: those already in the warehouse, and the new ones."""
+    """Visits of a batch's patients: those already in the warehouse, and the new ones.
+
+    ``known`` finds the per-day visits by (person, day, document type), ``stays`` the stays by
+    (person, pseudonymous stay id), as row dicts. A stay written by an earlier batch is updated
+    at once in the batch's transaction (``conn``); a new one is updated in place before insert."""
 
     known: dict[tuple[int, date, str], int]
+    conn: Connection
     new: list[dict] = field(default_factory=list)
+    stays: dict[tuple[int, str], dict] = field(default_factory=dict)
+    written: set[int] = field(default_factory=set)  # ids of the stays already in the warehouse
+    sites: dict[str, int] = field(default_factory=dict)  # service -> care_site_id
 
     @classmethod
     def load(cls, conn: Connection, person_ids: set[int]) -> _Visits:
         v = schema.CDM["visit_occurrence"]
         rows = conn.execute(
             select(
-                v.c.person_id, v.c.visit_start_date, v.c.visit_source_value, v.c.visit_occurrence_id
+                v.c.person_id,
+                v.c.visit_start_date,
+                v.c.visit_source_value,
+                v.c.visit_occurrence_id,
+                v.c.visit_end_date,
+                v.c.visit_concept_id,
+                v.c.care_site_id,
             ).where(v.c.person_id.in_(sorted(person_ids)))
         ).all()
-        return cls({(p, d, s): int(i) for p, d, s, i in rows})
+        visits = cls({(r[0], r[1], r[2]): int(r[3]) for r in rows}, conn)
+        for p, start, source, visit_id, end, concept, site in rows:
+            # Every row is indexed; only "V" + hash sources are ever looked up as stays.
+            visits.stays[(p, source)] = {
+                "visit_occurrence_id": int(visit_id),
+                "visit_start_date": start,
+                "visit_end_date": end or start,
+                "visit_concept_id": concept,
+                "care_site_id": site,
+            }
+            visits.written.add(int(visit_id))
+        return visits
+
+    def widen(self, row: dict, start: date, end: date, concept: int, site: int | None) -> None:
+        """Extend a stay to ``start``..``end``; take ``concept`` (and its document's service)
+        when it means more care than the stay's so far."""
+        changes: dict[str, Any] = {}
+        if start < row["visit_start_date"]:
+            changes["visit_start_date"] = start
+        if end > row["visit_end_date"]:
+            changes["visit_end_date"] = end
+        current = row["visit_concept_id"]
+        if _VISIT_LEVEL[concept] > _VISIT_LEVEL.get(current, 3 if current else -1):
+            changes["visit_concept_id"] = concept
+            if site is not None:
+                changes["care_site_id"] = site
+        elif site is not None and row["care_site_id"] is None:
+            changes["care_site_id"] = site
+        if not changes:
+            return
+        row.update(changes)
+        if row["visit_occurrence_id"] in self.written:
+            v = schema.CDM["visit_occurrence"]
+            self.conn.execute(
+                update(v)
+                .where(v.c.visit_occurrence_id == row["visit_occurrence_id"])
+                .values(**changes)
+            )
+
+    def care_site(self, service: str) -> int:
+        """``care_site_id`` of a service, created the first time it is seen (a unit's name is
+        not an identifier of the patient)."""
+        if service not in self.sites:
+            cs = schema.CDM["care_site"]
+            source = service[:50]
+            found = self.conn.execute(
+                select(cs.c.care_site_id)
+                .where(cs.c.care_site_source_value == source)
+                .order_by(cs.c.care_site_id)
+                .limit(1)
+            ).scalar()
+            if found is None:
+                found = Warehouse.next_id(self.conn, cs, "care_site_id")
+                self.conn.execute(
+                    cs.insert().values(
+                        care_site_id=found,
+                        care_site_name=service[:255],
+                        care_site_source_value=source,
+                    )
+                )
+            self.sites[service] = int(found)
+        return self.sites[service]
 
 
 class _IdAllocator:

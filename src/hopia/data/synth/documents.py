@@ -45,6 +45,8 @@ def _make(ctx: Ctx, b: DocBuilder, kind: str, author: Clinician) -> SynthDocumen
         phi=phi,
         facts=facts,
         nda=ctx.visit.nda,
+        visit_start=ctx.visit.start,
+        visit_end=ctx.visit.end,
         author=author,
     )
 

@@ -85,6 +85,8 @@ def _make(ctx: Ctx, b: DocBuilder, kind: str, author: Clinician) -> SynthDocumen
         phi,
         facts,
         nda=ctx.visit.nda,
+        visit_start=ctx.visit.start,
+        visit_end=ctx.visit.end,
         author=author,
     )
 

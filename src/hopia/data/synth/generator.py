@@ -3,6 +3,8 @@
 Every random draw comes from a ``random.Random`` derived from the seed (never the global one).
 Each patient has their own stream (seeded with ``"{seed}:patient:{i}"``), so the first patients
 of a small corpus are the same as those of a larger one generated with the same seed.
+Readmissions are drawn from a second stream per patient (``"{seed}:readmission:{i}"``): a patient
+never readmitted is the same as in generator 1.0.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from .identity import (
 )
 from .model import Clinician, SynthCorpus, SynthDocument, SynthPatient, Visit
 from .partition import partition
+from .readmission import (
+    INPATIENT_KINDS,
+    MAX_CHAIN,
+    readmission_delay,
+    readmission_probability,
+    readmission_reason,
+)
 from .scenarios import (
     ALLERGIES,
     CONDITION_SERVICE,
@@ -37,7 +46,7 @@ from .scenarios import (
 from .vocab_clinical import LAB_SHIFTS, LABS
 from .vocab_drugs import DRUGS, TREATMENTS
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 FIRST_DAY = date(2019, 1, 7)
 LAST_FIRST_VISIT = date(2023, 10, 1)
 LAST_DAY = date(2024, 12, 20)
@@ -82,7 +91,8 @@ def generate(
         rng = random.Random(f"{seed}:patient:{i}")
         patient, first = _patient(rng, staff, used)
         patients.append(patient)
-        for visit in _visits(rng, patient, staff, first, used):
+        fate = random.Random(f"{seed}:readmission:{i}")
+        for visit in _visits(rng, fate, patient, staff, first, used):
             documents.extend(visit_documents(rng, patient, visit, staff))
             _apply_outcome(patient, visit)
         if progress is not None:
@@ -264,45 +274,88 @@ def _social(
 
 
 def _visits(
-    rng: random.Random, p: SynthPatient, staff: dict, first: date, used: set[str]
+    rng: random.Random,
+    fate: random.Random,
+    p: SynthPatient,
+    staff: dict,
+    first: date,
+    used: set[str],
 ) -> Iterator[Visit]:
+    """The patient's planned visits, each inpatient stay possibly followed by an unplanned
+    readmission whose probability depends on the patient (see :mod:`.readmission`).
+
+    Whether and when a readmission happens is drawn from ``fate``, a stream of its own, so that
+    a patient never readmitted gets the same visits and documents as before readmissions
+    existed. A generator: the code after each ``yield`` runs once the visit's documents are
+    written and its outcome applied, so the risk sees the sequelae of the stay."""
     n = rng.choices((1, 2, 3, 4), weights=(15, 35, 30, 20))[0]
     day = first
-    for k in range(n):
+    stays: list[Visit] = []  # inpatient stays so far
+    k = chain = 0
+    back_from: Visit | None = None  # the stay a readmission follows
+    while k < n or back_from is not None:
         if day > LAST_DAY:
             return
-        service = _service(rng, p, k)
-        kind, episode, follow = _reason(rng, p, service)
-        length = {"hospitalisation": rng.randint(3, 12), "chirurgie": rng.randint(1, 6)}.get(
-            kind, 0
-        )
-        if episode is not None and episode.key == "hernie":
-            length = 0
-        physician = rng.choice(staff[service][1:] if rng.random() < 0.8 else staff[service])
-        visit = Visit(
-            nda=_unique(rng, used, lambda d=day: f"{d.year % 100:02d}{rng.randrange(10**7):07d}"),
-            service=service,
-            kind=kind,
-            start=day,
-            end=day + timedelta(days=length),
-            physician=physician,
-            episode=episode,
-            follow=follow,
-            via_urgences=kind in ("hospitalisation", "chirurgie") and rng.random() < 0.4,
-        )
-        key = episode.key if episode else None
-        visit.labs = _labs(rng, p, key)
-        baseline = _labs(rng, p, None)  # control values: halfway back to the chronic baseline
-        visit.labs_control = {
-            k: round((val + baseline[k]) / 2, LABS[k].decimals) for k, val in visit.labs.items()
-        }
-        visit.vitals = _vitals(rng, p, key)
-        visit.discharge_drugs = list(p.treatments)
-        for drug in episode.drugs if episode else ():
-            if drug not in [d for d, _ in visit.discharge_drugs]:
-                visit.discharge_drugs.append((drug, 0))
+        if back_from is not None:
+            episode = readmission_reason(fate, p, back_from)
+            service, kind, follow, via_er = episode.service, "hospitalisation", None, 0.65
+        else:
+            service = _service(rng, p, k)
+            kind, episode, follow = _reason(rng, p, service)
+            via_er = 0.4
+            k += 1
+        visit = _visit(rng, p, staff, used, day, service, kind, episode, follow, via_er)
         yield visit
-        day = visit.end + timedelta(days=rng.randint(20, 240))
+        risk = readmission_probability(p, visit, stays)
+        if visit.kind in INPATIENT_KINDS:
+            stays.append(visit)
+        chain = chain + 1 if back_from is not None else 0
+        back_from = visit if chain < MAX_CHAIN and risk and fate.random() < risk else None
+        gap = readmission_delay(fate) if back_from is not None else rng.randint(20, 240)
+        day = visit.end + timedelta(days=gap)
+
+
+def _visit(
+    rng: random.Random,
+    p: SynthPatient,
+    staff: dict,
+    used: set[str],
+    day: date,
+    service: str,
+    kind: str,
+    episode: Episode | None,
+    follow: str | None,
+    via_er: float,
+) -> Visit:
+    """A visit starting on ``day``: its NDA, length, physician, labs, vitals and drugs; an
+    inpatient stay starts in the emergency department with probability ``via_er``."""
+    length = {"hospitalisation": rng.randint(3, 12), "chirurgie": rng.randint(1, 6)}.get(kind, 0)
+    if episode is not None and episode.key == "hernie":
+        length = 0
+    physician = rng.choice(staff[service][1:] if rng.random() < 0.8 else staff[service])
+    visit = Visit(
+        nda=_unique(rng, used, lambda d=day: f"{d.year % 100:02d}{rng.randrange(10**7):07d}"),
+        service=service,
+        kind=kind,
+        start=day,
+        end=day + timedelta(days=length),
+        physician=physician,
+        episode=episode,
+        follow=follow,
+        via_urgences=kind in INPATIENT_KINDS and rng.random() < via_er,
+    )
+    key = episode.key if episode else None
+    visit.labs = _labs(rng, p, key)
+    baseline = _labs(rng, p, None)  # control values: halfway back to the chronic baseline
+    visit.labs_control = {
+        k: round((val + baseline[k]) / 2, LABS[k].decimals) for k, val in visit.labs.items()
+    }
+    visit.vitals = _vitals(rng, p, key)
+    visit.discharge_drugs = list(p.treatments)
+    for drug in episode.drugs if episode else ():
+        if drug not in [d for d, _ in visit.discharge_drugs]:
+            visit.discharge_drugs.append((drug, 0))
+    return visit
 
 
 def _service(rng: random.Random, p: SynthPatient, k: int) -> str:

@@ -116,17 +116,22 @@ class SynthDocument:
     service: str
     phi: list[dict[str, Any]]
     facts: list[dict[str, Any]]
-    nda: str = ""
+    nda: str = ""  # the stay number of the visit the document belongs to
     author: Clinician | None = None
+    visit_start: date | None = None  # admission and discharge of that visit
+    visit_end: date | None = None
 
     def record(self) -> dict[str, Any]:
-        """The documents.jsonl line (Hopia's JSONL ingest contract plus ``service``)."""
+        """The documents.jsonl line (Hopia's JSONL ingest contract, stay fields included)."""
         return {
             "id": self.id,
             "text": self.text,
             "patient_id": self.patient_id,
             "date": self.date.isoformat(),
             "type": self.type,
+            "visit_id": self.nda or None,
+            "visit_start": self.visit_start.isoformat() if self.visit_start else None,
+            "visit_end": self.visit_end.isoformat() if self.visit_end else None,
             "service": self.service,
         }
 

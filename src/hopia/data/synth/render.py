@@ -145,6 +145,8 @@ def to_hl7(doc: SynthDocument, patient: SynthPatient) -> str:
                 7: f"^{author_xcn}",
                 10: e(doc.service),
                 19: e(doc.nda),
+                44: f"{doc.visit_start:%Y%m%d}" if doc.visit_start else "",
+                45: f"{doc.visit_end:%Y%m%d}" if doc.visit_end else "",
             },
         ),
         _fields(
@@ -255,6 +257,10 @@ def fhir_document(doc: SynthDocument, patient_url: str) -> dict[str, Any]:
         ],
         "context": {"period": {"start": doc.date.isoformat()}},
     }
+    if doc.nda:  # the stay, by its number (logical reference: no Encounter resource here)
+        resource["context"]["encounter"] = [
+            {"identifier": {"system": "urn:hopia:synth:nda", "value": doc.nda}}
+        ]
     if doc.author is not None:
         who = doc.author
         resource["author"] = [{"display": f"{who.title} {who.given} {who.family.upper()}"}]
