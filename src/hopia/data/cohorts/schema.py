@@ -142,7 +142,10 @@ class VisitFilter(_Model):
         None, min_length=1, description="Care site or service: care_site name or source value."
     )
     source_values: list[NonEmptyStr] | None = Field(
-        None, min_length=1, description="visit_source_value (e.g. the document type)."
+        None,
+        min_length=1,
+        description="visit_source_value: the document type of a per-day visit; for a stay, "
+        "a keyed hash of its number ('V…'), never the number itself.",
     )
 
 
