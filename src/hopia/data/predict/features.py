@@ -5,8 +5,8 @@ within ``gap_days`` (the ingest makes one visit per stay when the source gives a
 else one per document day, so a stay can then span several visits). Each stay gets a *cutoff*
 date: its discharge for outcomes predicted at discharge (30-day readmission), its admission for
 outcomes predicted at admission (long stay). Every feature is computed from rows dated on or
-before that cutoff; later rows are ignored. This is
-what keeps a diagnosis coded at the readmission out of the features of the stay before it.
+before that cutoff; later rows are ignored. This is what keeps a diagnosis coded at the
+readmission out of the features of the stay before it.
 
 Feature families (column prefixes):
 
