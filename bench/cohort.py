@@ -10,8 +10,10 @@ Generates (once, kept in ``--db``) a structured warehouse with ``hopia.data.synt
 3. a BNP (LOINC 42637-9) above 400 within 30 days of it.
 
 DuckDB: :func:`hopia.data.cohorts.run_cohort`'s attrition statement (the cohort's counts, one
-SQL statement), best of ``--repeat``. pandas: the same logic on DataFrames already in memory
-(loading them is not timed). Both must give the same attrition; the ratio is printed.
+SQL statement), best of ``--repeat``. pandas: the same logic, vectorised, on DataFrames already in
+memory; reading them from the warehouse is timed apart. Both must give the same attrition. Two
+ratios are printed, each like for like: data in memory (pandas' frames vs DuckDB's warm run) and
+from storage (pandas' read + compute vs DuckDB's first run after opening the file).
 """
 
 from __future__ import annotations
@@ -180,9 +182,12 @@ def main() -> None:
         f"{min(pandas_cpus):.3f} s CPU (reading them from the warehouse: {load_s:.1f} s more)"
     )
     print(
-        f"ratio pandas/duckdb: {pandas_best / best:.1f}x wall, "
-        f"{min(pandas_cpus) / min(cpus):.1f}x CPU; counting pandas' read of the tables: "
-        f"{(pandas_best + load_s) / best:.1f}x"
+        f"ratio pandas/duckdb, data in memory (pandas' frames vs DuckDB's warm buffers): "
+        f"{pandas_best / best:.1f}x wall, {min(pandas_cpus) / min(cpus):.1f}x CPU"
+    )
+    print(
+        f"ratio pandas/duckdb, from storage (pandas reads its tables then computes; DuckDB's "
+        f"first run after opening the file): {(pandas_best + load_s) / walls[0]:.1f}x wall"
     )
 
 
