@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +11,22 @@ from fpdf import FPDF
 from PIL import Image
 
 from hopia.platform.exceptions import IngestError
+from hopia.platform.warehouse import Warehouse
+from tests.platform.pg import engine_warehouse
 
 CR_TEXT = (
     "Compte rendu d'hospitalisation",
     "Mme Dupont, 38 ans, est admise pour une fièvre à 39,5 °C évoluant depuis trois jours.",
     "Antécédents : asthme, appendicectomie à l'âge de 12 ans.",
 )
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def wh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    """The same pipeline code against the embedded default and a real PostgreSQL server (the
+    PostgreSQL run skips, saying so, when no server answers)."""
+    with engine_warehouse(request.param, tmp_path) as warehouse:
+        yield warehouse
 
 
 def pdf_bytes(pages: list[str] | None = None, *, image_only: bool = False) -> bytes:

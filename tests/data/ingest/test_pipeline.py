@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from hopia.data.ingest.service import build_pipeline
 from hopia.platform.config import get_settings
 from hopia.platform.warehouse import Warehouse, schema
-from tests.platform.pg import postgres_url
 
 pytestmark = pytest.mark.slow
 
@@ -95,18 +94,6 @@ def write_corpus(folder: Path, notes=NOTES) -> tuple[Path, Path]:
 def count(wh: Warehouse, table) -> int:  # noqa: ANN001
     with wh.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar()
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def wh(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
-    """The same pipeline code against the embedded default and a real PostgreSQL server."""
-    if request.param == "duckdb":
-        yield Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
-        return
-    with postgres_url() as url:
-        warehouse = Warehouse(url)
-        yield warehouse
-        warehouse.close()
 
 
 def test_end_to_end_writes_both_spaces(wh: Warehouse, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ against DuckDB and, when one answers, PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from hopia.data.omop import concepts as c
 from hopia.data.omop.mapping import Mention
 from hopia.data.pseudo import Pseudonymiser
 from hopia.platform.warehouse import Warehouse, schema
-from tests.platform.pg import postgres_url
 
 SECRET = b"stays-test-secret-0123456789abcdef"
 NDA = "24001234"
@@ -90,17 +89,6 @@ STAY = [
         "text": "Consultation de suivi, pas de fièvre.",
     },
 ]
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def wh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        yield Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
-        return
-    with postgres_url() as url:
-        warehouse = Warehouse(url)
-        yield warehouse
-        warehouse.close()
 
 
 def _visits(wh: Warehouse) -> list[dict]:
