@@ -144,7 +144,7 @@ def test_documents_of_a_stay_make_one_visit(wh: Warehouse, tmp_path: Path, batch
     assert stay["visit_start_date"] == shift(date(2024, 3, 2), IPP)
     assert stay["visit_end_date"] == shift(date(2024, 3, 8), IPP)
     assert shift(date(2024, 3, 2), IPP) != date(2024, 3, 2)
-    assert stay["visit_concept_id"] == c.INPATIENT_VISIT  # ER then inpatient: an inpatient stay
+    assert stay["visit_concept_id"] == c.ER_AND_INPATIENT_VISIT  # admitted through the ER
     notes = _notes(wh)
     assert {notes[k]["visit"] for k in ("er", "bio", "crh")} == {stay["visit_occurrence_id"]}
     assert notes["bio"]["date"] == shift(date(2024, 3, 5), IPP)

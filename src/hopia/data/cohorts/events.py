@@ -26,7 +26,8 @@ from hopia.platform.warehouse import schema
 
 CONCEPT = schema.CDM["concept"]
 ANCESTOR = schema.CDM["concept_ancestor"]
-VISIT_TYPES = {"inpatient": 9201, "outpatient": 9202, "emergency": 9203}
+# An "ER and inpatient" stay (262) is both an inpatient and an emergency visit.
+VISIT_TYPES = {"inpatient": (9201, 262), "outpatient": (9202,), "emergency": (9203, 262)}
 CIM10_VOCABULARIES = ("CIM10", "ICD10")
 # Keys of Hopia's term_modifiers JSON that a definition may read (never user text in SQL).
 MODIFIER_KEYS = {"negation", "hypothesis", "family", "history", "label"}
@@ -136,7 +137,8 @@ def visit_events(f: VisitFilter, start: date | None, end: date | None) -> Select
         v.c.visit_occurrence_id.label("event_key"),
     )
     if f.types:
-        query = query.where(v.c.visit_concept_id.in_(sorted(VISIT_TYPES[t] for t in f.types)))
+        wanted = {k for t in f.types for k in VISIT_TYPES[t]}
+        query = query.where(v.c.visit_concept_id.in_(sorted(wanted)))
     if f.concept_ids:
         query = query.where(v.c.visit_concept_id.in_(f.concept_ids))
     if f.source_values:

@@ -135,7 +135,10 @@ class VisitFilter(_Model):
     """Visits (``visit_occurrence``), dated by their start. No field: any visit."""
 
     types: list[Literal["inpatient", "outpatient", "emergency"]] | None = Field(
-        None, min_length=1, description="Visit type (OMOP 9201, 9202, 9203)."
+        None,
+        min_length=1,
+        description="Visit type (OMOP 9201, 9202, 9203; a stay admitted through the ER, 262, "
+        "is both inpatient and emergency).",
     )
     concept_ids: list[int] | None = Field(None, min_length=1, description="visit_concept_id.")
     care_sites: list[NonEmptyStr] | None = Field(

@@ -764,8 +764,21 @@ class IngestPipeline:
             )
 
 
-# How much care a visit concept means: a stay takes the level of its most intensive document.
-_VISIT_LEVEL = {c.OUTPATIENT_VISIT: 0, c.ER_VISIT: 1, c.INPATIENT_VISIT: 2}
+# How much care a visit concept means: a stay takes the level of its most intensive document,
+# and a stay with both emergency and inpatient documents is OMOP's "ER and inpatient" visit.
+_VISIT_LEVEL = {
+    c.OUTPATIENT_VISIT: 0,
+    c.ER_VISIT: 1,
+    c.INPATIENT_VISIT: 2,
+    c.ER_AND_INPATIENT_VISIT: 3,
+}
+
+
+def _stay_concept(current: int, new: int) -> int:
+    """The visit concept of a stay that had ``current`` and gets a document meaning ``new``."""
+    if {current, new} == {c.ER_VISIT, c.INPATIENT_VISIT}:
+        return c.ER_AND_INPATIENT_VISIT
+    return max(current, new, key=lambda k: _VISIT_LEVEL.get(k, -1))
 
 
 def _visit_concept(doc_type: str) -> int:
@@ -826,9 +839,10 @@ class _Visits:
         if end > row["visit_end_date"]:
             changes["visit_end_date"] = end
         current = row["visit_concept_id"]
-        if _VISIT_LEVEL[concept] > _VISIT_LEVEL.get(current, 3 if current else -1):
-            changes["visit_concept_id"] = concept
-            if site is not None:
+        combined = _stay_concept(current, concept) if current in _VISIT_LEVEL else current
+        if combined != current:
+            changes["visit_concept_id"] = combined
+            if site is not None and concept != c.ER_VISIT:  # the ward's service, not the ER's
                 changes["care_site_id"] = site
         elif site is not None and row["care_site_id"] is None:
             changes["care_site_id"] = site

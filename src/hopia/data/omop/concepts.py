@@ -22,6 +22,7 @@ from hopia.platform.warehouse import Warehouse, schema
 # OMOP standard concept ids used by Hopia (with their names, for the concept table).
 MALE, FEMALE, UNKNOWN = 8507, 8532, 0
 INPATIENT_VISIT, OUTPATIENT_VISIT, ER_VISIT = 9201, 9202, 9203
+ER_AND_INPATIENT_VISIT = 262  # a stay admitted through the emergency department
 EHR, NLP = 32817, 32858  # type concepts: record from the EHR / derived by NLP
 STANDARD_CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     # concept_id: (name, domain, vocabulary, class)
@@ -30,6 +31,7 @@ STANDARD_CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     INPATIENT_VISIT: ("Inpatient Visit", "Visit", "Visit", "Visit"),
     OUTPATIENT_VISIT: ("Outpatient Visit", "Visit", "Visit", "Visit"),
     ER_VISIT: ("Emergency Room Visit", "Visit", "Visit", "Visit"),
+    ER_AND_INPATIENT_VISIT: ("Emergency Room and Inpatient Visit", "Visit", "Visit", "Visit"),
     EHR: ("EHR", "Type Concept", "Type Concept", "Type Concept"),
     NLP: ("NLP", "Type Concept", "Type Concept", "Type Concept"),
 }

@@ -31,11 +31,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, select
 
-from hopia.data.omop.concepts import FEMALE, INPATIENT_VISIT, MALE, NLP
+from hopia.data.omop.concepts import ER_AND_INPATIENT_VISIT, FEMALE, INPATIENT_VISIT, MALE, NLP
 from hopia.platform.warehouse import Warehouse, schema
 
 # OMOP "Emergency Room and Inpatient Visit": an admission through the ER is one stay.
-ER_AND_INPATIENT_VISIT = 262
 INPATIENT_CONCEPTS = (INPATIENT_VISIT, ER_AND_INPATIENT_VISIT)
 ICD10_VOCABULARIES = {"CIM10", "ICD10", "ICD10CM"}
 META_COLUMNS = ["stay_id", "person_id", "admission_date", "discharge_date", "index_date", "sex"]
