@@ -113,6 +113,8 @@ def test_criteria_relative_to_index(wh: Warehouse, criterion: dict, expected: se
     ("criterion", "expected"),
     [
         ({"visit": {"types": ["outpatient"]}}, {2}),
+        ({"visit": {"types": ["emergency"]}}, {5}),  # ER then inpatient (262) is both
+        ({"visit": {"types": ["inpatient"]}}, {1, 3, 5}),
         ({"drug": {"atc": ["C03C"]}, "date_from": "2024-01-01"}, {1, 2, 4, 5, 7, 8}),
         ({"drug": {"atc": ["C03C"]}, "date_to": "2023-12-31"}, {6}),
         ({"demographics": {"age_max": 17}}, {4}),  # born mid-2010, 14 on 2024-12-31

@@ -140,11 +140,13 @@ def fill(wh: Warehouse, identities: bool = True) -> None:
                 "ethnicity_concept_id": 0,
             }
         )
-    # Inpatient stays in cardiology for 1 and 3; an outpatient visit for 2.
+    # Inpatient stays in cardiology for 1 and 3; an outpatient visit for 2; a stay admitted
+    # through the emergency department (OMOP 262) for 5.
     for vid, pid, concept, site, day in [
         (1, 1, 9201, CARDIO_SITE, date(2024, 1, 10)),
         (2, 3, 9201, CARDIO_SITE, date(2024, 3, 1)),
         (3, 2, 9202, None, date(2024, 2, 1)),
+        (4, 5, 262, None, date(2024, 6, 1)),
     ]:
         rows["visit_occurrence"].append(
             {
