@@ -143,6 +143,28 @@ class LoopResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     words_seen: int = 0
 
+    def best_model(self, build: Callable[[], Language], init: Sequence[Example]) -> Language:
+        """A fresh pipeline (``build()``) holding the best weights: its vocabulary keeps no
+        training-text strings; ``init`` gives it the trained one's transition moves."""
+        model = build()
+        model.initialize(lambda: init)
+        model.get_pipe("ner").from_bytes(self.ner_bytes, exclude=["vocab"])
+        return model
+
+    def summary(self, started: float) -> dict[str, Any]:
+        """The run's facts for ``meta.json`` (``started``: its ``time.monotonic()``)."""
+        from datetime import UTC, datetime
+
+        return {
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "training_seconds": round(time.monotonic() - started, 1),
+            "stopped_by": self.stopped_by,
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "words_seen": self.words_seen,
+            "history": self.history,
+        }
+
 
 def train_ner_loop(
     nlp: Language,

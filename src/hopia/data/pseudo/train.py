@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,22 +233,11 @@ def train_model(
         started=t0,
         log=log,
     )
-    score, ner_bytes, best_epoch = loop.score, loop.ner_bytes, loop.best_epoch
     dev_scores = loop.dev_scores or {"score": 0.0}
 
-    # A fresh pipeline with the best weights: its vocabulary holds no training-text strings.
-    final = build_nlp(config.arch)
-    final.initialize(lambda: init_sample)  # the same transition moves as the trained one
-    final.get_pipe("ner").from_bytes(ner_bytes, exclude=["vocab"])
-    elapsed = time.monotonic() - t0
+    final = loop.best_model(lambda: build_nlp(config.arch), init_sample)
     meta = {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "training_seconds": round(elapsed, 1),
-        "stopped_by": loop.stopped_by,
-        "epochs_run": loop.epochs_run,
-        "best_epoch": best_epoch,
-        "words_seen": loop.words_seen,
-        "history": loop.history,
+        **loop.summary(t0),
         "dev": dev_scores,
         "config": {
             "synth_patients": config.synth_patients,
@@ -284,7 +272,8 @@ def train_model(
         },
     }
     meta = _write_atomically(final, Path(out), meta, dev_scores)
-    log(f"modèle écrit dans {out} ({elapsed / 60:.1f} min, dev F {score:.4f})")
+    minutes = meta["training_seconds"] / 60
+    log(f"modèle écrit dans {out} ({minutes:.1f} min, dev F {loop.score:.4f})")
     return meta
 
 

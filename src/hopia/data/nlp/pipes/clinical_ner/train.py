@@ -22,7 +22,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,21 +184,11 @@ def train_model(
         started=t0,
         log=log,
     )
-    score, ner_bytes, best_epoch = loop.score, loop.ner_bytes, loop.best_epoch
     dev_scores = loop.dev_scores or {"f": 0.0}
 
-    # A fresh pipeline with the best weights: its vocabulary holds no training-text strings.
-    final = build_model(config.arch, config.labels)
-    final.initialize(lambda: train_ex[:200])  # the same transition moves as the trained one
-    final.get_pipe("ner").from_bytes(ner_bytes, exclude=["vocab"])
-    elapsed = time.monotonic() - t0
+    final = loop.best_model(lambda: build_model(config.arch, config.labels), train_ex[:200])
     meta = {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "training_seconds": round(elapsed, 1),
-        "stopped_by": loop.stopped_by,
-        "epochs_run": loop.epochs_run,
-        "best_epoch": best_epoch,
-        "history": loop.history,
+        **loop.summary(t0),
         "dev_of_train": dev_scores,
         "config": {
             **{k: v for k, v in asdict(config).items() if k != "brat"},
@@ -222,7 +211,8 @@ def train_model(
         },
     }
     meta = _write_atomically(final, Path(out), meta)
-    log(f"modèle écrit dans {out} ({elapsed / 60:.1f} min, dev F {score:.4f})")
+    minutes = meta["training_seconds"] / 60
+    log(f"modèle écrit dans {out} ({minutes:.1f} min, dev F {loop.score:.4f})")
     return meta
 
 
