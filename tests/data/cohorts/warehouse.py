@@ -23,6 +23,7 @@ import json
 from datetime import date, datetime
 
 from hopia.platform.warehouse import Warehouse, schema
+from tests.data.rows import concept_row
 
 HF = "insuffisance cardiaque"
 I509, E119, FUROSEMIDE, BNP = 2_000_000_001, 2_000_000_002, 2_000_000_003, 2_000_000_004
@@ -74,20 +75,6 @@ BNP_VALUES = {
 }
 
 
-def _concept(cid: int, code: str, vocabulary: str, name: str, domain: str) -> dict:
-    return {
-        "concept_id": cid,
-        "concept_name": name,
-        "domain_id": domain,
-        "vocabulary_id": vocabulary,
-        "concept_class_id": vocabulary,
-        "standard_concept": None,
-        "concept_code": code,
-        "valid_start_date": date(1970, 1, 1),
-        "valid_end_date": date(2099, 12, 31),
-    }
-
-
 def modifiers(**flags: bool) -> str:
     values = {
         "label": "congestive_heart_failure",
@@ -117,10 +104,10 @@ def fill(wh: Warehouse, identities: bool = True) -> None:
         )
     }
     rows["concept"] = [
-        _concept(I509, "I50.9", "CIM10", "Insuffisance cardiaque, sans précision", "Condition"),
-        _concept(E119, "E11.9", "CIM10", "Diabète sucré de type 2", "Condition"),
-        _concept(FUROSEMIDE, "C03CA01", "ATC", "furosémide", "Drug"),
-        _concept(BNP, "42637-9", "LOINC", "Natriuretic peptide B", "Measurement"),
+        concept_row(I509, "I50.9", "CIM10", "Insuffisance cardiaque, sans précision", "Condition"),
+        concept_row(E119, "E11.9", "CIM10", "Diabète sucré de type 2", "Condition"),
+        concept_row(FUROSEMIDE, "C03CA01", "ATC", "furosémide", "Drug"),
+        concept_row(BNP, "42637-9", "LOINC", "Natriuretic peptide B", "Measurement"),
     ]
     rows["care_site"] = [
         {

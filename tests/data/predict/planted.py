@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hopia.data.omop.concepts import EHR, FEMALE, INPATIENT_VISIT, MALE, NLP, OUTPATIENT_VISIT
 from hopia.platform.warehouse import Warehouse, schema
+from tests.data.rows import concept_row
 
 CONCEPTS = {  # concept_id: (vocabulary, code, domain)
     2_000_000_001: ("CIM10", "I50.9", "Condition"),
@@ -30,21 +31,6 @@ CONCEPTS = {  # concept_id: (vocabulary, code, domain)
 }
 HEART_FAILURE, PNEUMONIA, NOSOCOMIAL, FUROSEMIDE, CREATININE, DIABETES = sorted(CONCEPTS)
 FIRST_DAY, LAST_DAY = date(2019, 1, 1), date(2023, 12, 31)
-
-
-def concept_row(cid: int, vocabulary: str, code: str, domain: str) -> dict:
-    return {
-        "concept_id": cid,
-        "concept_name": code,
-        "domain_id": domain,
-        "vocabulary_id": vocabulary,
-        "concept_class_id": vocabulary,
-        "standard_concept": None,
-        "concept_code": code,
-        "valid_start_date": date(1970, 1, 1),
-        "valid_end_date": date(2099, 12, 31),
-        "invalid_reason": None,
-    }
 
 
 class Rows:
@@ -121,9 +107,8 @@ class Rows:
     def write(self, path: Path) -> Warehouse:
         wh = Warehouse(f"duckdb:///{path}")
         with wh.begin() as conn:
-            wh.insert_rows(
-                conn, schema.CDM["concept"], [concept_row(c, *v) for c, v in CONCEPTS.items()]
-            )
+            concepts = [concept_row(c, k, voc, k, dom) for c, (voc, k, dom) in CONCEPTS.items()]
+            wh.insert_rows(conn, schema.CDM["concept"], concepts)
             for table, rows in self.tables.items():
                 wh.insert_rows(conn, schema.CDM[table], rows)
         return wh

@@ -20,6 +20,7 @@ import json
 from datetime import date, datetime
 
 from hopia.platform.warehouse import Warehouse, schema
+from tests.data.rows import concept_row
 
 REFERENCE = date(2025, 6, 30)
 FIRST_ID = 900_001
@@ -60,35 +61,21 @@ def person_plan() -> list[tuple[int, str, int, str]]:
     return out
 
 
-def _concept(cid: int, code: str, vocabulary: str, name: str, domain: str) -> dict:
-    return {
-        "concept_id": cid,
-        "concept_name": name,
-        "domain_id": domain,
-        "vocabulary_id": vocabulary,
-        "concept_class_id": vocabulary,
-        "standard_concept": None,
-        "concept_code": code,
-        "valid_start_date": date(1970, 1, 1),
-        "valid_end_date": date(2099, 12, 31),
-    }
-
-
 def fill(wh: Warehouse) -> None:
     cdm = schema.CDM
     rows: dict[str, list[dict]] = {}
     rows["concept"] = [
-        _concept(I509, "I50.9", "CIM10", "Insuffisance cardiaque", "Condition"),
-        _concept(E119, "E11.9", "CIM10", "Diabète de type 2", "Condition"),
-        _concept(FUROSEMIDE, "C03CA01", "ATC", "furosémide", "Drug"),
-        _concept(BNP, "42637-9", "LOINC", "Natriuretic peptide B", "Measurement"),
-        _concept(PG_ML, "pg/mL", "UCUM", "picogram per milliliter", "Unit"),
+        concept_row(I509, "I50.9", "CIM10", "Insuffisance cardiaque", "Condition"),
+        concept_row(E119, "E11.9", "CIM10", "Diabète de type 2", "Condition"),
+        concept_row(FUROSEMIDE, "C03CA01", "ATC", "furosémide", "Drug"),
+        concept_row(BNP, "42637-9", "LOINC", "Natriuretic peptide B", "Measurement"),
+        concept_row(PG_ML, "pg/mL", "UCUM", "picogram per milliliter", "Unit"),
         *(
-            _concept(cid, code, "CIM10", f"Diabète type 1 ({code})", "Condition")
+            concept_row(cid, code, "CIM10", f"Diabète type 1 ({code})", "Condition")
             for code, cid in E10.items()
         ),
         *(
-            _concept(cid, code, "CIM10", f"Maladie rare {code}", "Condition")
+            concept_row(cid, code, "CIM10", f"Maladie rare {code}", "Condition")
             for code, cid in RARE.items()
         ),
     ]
