@@ -83,7 +83,7 @@ def train(
     force: bool = _FORCE,
 ) -> None:
     """Entraîner un modèle sur l'entrepôt configuré (séparation temporelle)."""
-    from hopia.data.predict import save_model, train_warehouse
+    from hopia.data.predict import train_warehouse
     from hopia.platform import audit
     from hopia.platform.warehouse import open_warehouse
 
@@ -101,14 +101,7 @@ def train(
         wh = open_warehouse()
         with console.status("Lecture de l'entrepôt et apprentissage…"):
             result = train_warehouse(wh, config)
-            save_model(
-                out,
-                result.pipeline,
-                result.feature_columns,
-                result.card,
-                result.test.calibration,
-                force=force,
-            )
+            _save(result, out, force)
         prov = result.card["provenance"]
         with wh.begin() as conn:  # who trained what, on how many stays: counts and hashes only
             audit.record(
@@ -123,6 +116,20 @@ def train(
                 },
             )
     _report(result, out)
+
+
+def _save(result: Any, out: Path, force: bool) -> None:
+    """Write a training result's model folder (see ``hopia.data.predict.save_model``)."""
+    from hopia.data.predict import save_model
+
+    save_model(
+        out,
+        result.pipeline,
+        result.feature_columns,
+        result.card,
+        result.test.calibration,
+        force=force,
+    )
 
 
 def _config(target: dict[str, Any], **values: Any) -> Any:
@@ -153,7 +160,7 @@ def uci(
     force: bool = _FORCE,
 ) -> None:
     """Entraîner et évaluer sur UCI Diabetes 130-US hospitals (réadmission < 30 jours)."""
-    from hopia.data.predict import save_model, train_uci
+    from hopia.data.predict import train_uci
 
     with handle_errors():
         config = _config(
@@ -166,14 +173,7 @@ def uci(
         )
         with console.status("Lecture des données UCI et apprentissage…"):
             result = train_uci(data, config, sample_patients=sample)
-            save_model(
-                out,
-                result.pipeline,
-                result.feature_columns,
-                result.card,
-                result.test.calibration,
-                force=force,
-            )
+            _save(result, out, force)
     _report(result, out)
 
 
