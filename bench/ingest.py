@@ -9,7 +9,7 @@
 (b) Hopia: pseudonymise (hybrid: rules, gazetteers, identities and the PHI model) + NLP + write
     everything to a fresh DuckDB warehouse; the PHI model and the clinical NER run in a worker
     process one batch ahead, on the original texts (``nlp.ner_worker``, the default);
-(c) the same with rules-only pseudonymisation (HOPIA_PSEUDO__USE_MODEL=false): the worker runs
+(c) the same with rules-only pseudonymisation (HOPIA_DATA__PSEUDO__USE_MODEL=false): the worker runs
     the clinical NER only.
 Each runs in its own subprocess (same pipeline, loaded from the cache before timing starts), so
 peak memory is measured separately. Prints docs/s, the ratios to (a) and peak RSS.
@@ -146,7 +146,7 @@ def main() -> None:
         raw = _child("raw", corpus, args.batch_size)
         nlp = _child("nlp", corpus, args.batch_size)
         hopia = _child("hopia", corpus, args.batch_size)
-        rules = _child("hopia", corpus, args.batch_size, HOPIA_PSEUDO__USE_MODEL="false")
+        rules = _child("hopia", corpus, args.batch_size, HOPIA_DATA__PSEUDO__USE_MODEL="false")
     runs = [("a", raw), ("n", nlp), ("b", hopia), ("c", rules)]
     rate = {name: r["docs"] / r["seconds"] for name, r in runs}
     print(f"machine: {_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}")

@@ -13,6 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+TEST_VAULT_KEY = "aG9waWEtdGVzdC12YXVsdC1rZXktMDEyMzQ1Njc4OSE="
 
 os.environ.setdefault("HOPIA_CACHE_DIR", str(REPO / ".hopia-cache"))
 os.environ["TQDM_DISABLE"] = "1"
@@ -26,6 +27,8 @@ def hopia_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "hopia-home"
     monkeypatch.setenv("HOPIA_HOME", str(home))
     monkeypatch.setenv("HOPIA_SECRET_KEY", "test-secret-not-for-production")
+    # Fixed, test-only vault key (base64 of 32 bytes): production keys come from `hopia init`.
+    monkeypatch.setenv("HOPIA_VAULT_KEY", TEST_VAULT_KEY)
     monkeypatch.delenv("HOPIA_WAREHOUSE_URL", raising=False)
     get_settings.cache_clear()
     yield home

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hopia.cli.main import app
+from hopia.platform.config import get_settings
 from hopia.platform.warehouse import open_warehouse, schema
 from tests.conftest import REPO
 from tests.data.cohorts.warehouse import fill
@@ -22,13 +23,13 @@ runner = CliRunner()
 
 @pytest.fixture
 def warehouse() -> None:
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     fill(wh)
     wh.close()
 
 
 def _audit_entries() -> list[tuple[str, str]]:
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     with wh.engine.connect() as conn:
         rows = conn.execute(select(schema.audit_log.c.action, schema.audit_log.c.target)).all()
     wh.close()

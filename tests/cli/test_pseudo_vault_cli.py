@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from hopia.cli.pseudo_vault import audit_verify, reidentify
 from hopia.data.ingest.service import build_pipeline
 from hopia.data.pseudo.vault import Vault
+from hopia.platform.config import get_settings
+from hopia.platform.keys import load_vault_key
 from hopia.platform.warehouse import open_warehouse, schema
 from tests.data.ingest.test_pipeline import NOTES, write_corpus
 
@@ -28,14 +30,14 @@ app.command("verify")(audit_verify)
 def ingested(tmp_path: Path) -> dict[str, int]:
     """Two notes ingested into the default warehouse, the vault filled from them."""
     patients, docs = write_corpus(tmp_path / "in", [NOTES[0], NOTES[2]])
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     pipeline = build_pipeline(warehouse=wh)
     pipeline.load_patients(patients)
     assert pipeline.run([docs]).added == 2
     # Ingest filled the vault in its batch transaction: a back-fill from hopia_id finds
     # every surrogate already there.
     with wh.begin() as conn:
-        report = Vault.from_settings(wh).store_documents(
+        report = Vault(wh, load_vault_key(get_settings())).store_documents(
             conn, pipeline.pseudonymiser.date_offset_days
         )
     assert report.patients == 0 and report.entries == 0 and report.existing > 0
@@ -47,7 +49,7 @@ def ingested(tmp_path: Path) -> dict[str, int]:
 
 
 def audit_rows() -> int:
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     with wh.engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(schema.audit_log)).scalar()
     wh.close()
@@ -95,7 +97,7 @@ def test_audit_verify_reports_tampering(ingested: dict[str, int]) -> None:
         assert (
             run("reidentify", "--note-id", str(ingested["n1"]), "--reason", REASON).exit_code == 0
         )
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     with wh.begin() as conn:
         log = schema.audit_log
         conn.execute(update(log).where(log.c.audit_id == 1).values(reason="autre motif bien long"))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hopia.cli.main import app
+from hopia.platform.config import get_settings
 from hopia.platform.warehouse import open_warehouse
 from tests.data.quality.builders import plant_defects, seed_clean
 
@@ -16,7 +17,7 @@ TABLES = ["--table", "person", "--table", "death", "--table", "measurement"]
 
 
 def test_quality_run_writes_reports_and_keeps_history(tmp_path: Path) -> None:
-    wh = open_warehouse()  # the test's own HOPIA_HOME warehouse
+    wh = open_warehouse(get_settings())  # the test's own HOPIA_HOME warehouse
     seed_clean(wh)
     plant_defects(wh)
     wh.close()

@@ -17,7 +17,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "HOPIA_HOME",
         "HOPIA_CACHE_DIR",
         "HOPIA_CONFIG",
-        "HOPIA_NLP__BATCH_SIZE",
+        "HOPIA_DATA__NLP__BATCH_SIZE",
         "HOPIA_SECRET_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -28,27 +28,31 @@ def test_defaults(in_tmp: Path) -> None:
     s = Settings()
     assert s.home == Path(".hopia") and s.cache_dir == Path(".hopia/cache")
     assert s.resolved_warehouse_url().endswith(".hopia/warehouse.duckdb")
-    assert s.nlp.batch_size == 32
+    assert s.data.nlp.batch_size == 32 and s.data.sharing.k == 5
 
 
 def test_yaml_then_environment(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (in_tmp / "hopia.yml").write_text(
-        "home: /srv/hopia\ncache_dir: /var/cache/hopia\nnlp:\n  batch_size: 8\n"
-        "  cache_pipeline: false\n",
+        "home: /srv/hopia\ncache_dir: /var/cache/hopia\ndata:\n  nlp:\n    batch_size: 8\n"
+        "    cache_pipeline: false\n",
         encoding="utf-8",
     )
     s = Settings()
-    assert (s.home, s.cache_dir, s.nlp.batch_size) == (
+    assert (s.home, s.cache_dir, s.data.nlp.batch_size) == (
         Path("/srv/hopia"),
         Path("/var/cache/hopia"),
         8,
     )
-    monkeypatch.setenv("HOPIA_NLP__BATCH_SIZE", "64")
+    monkeypatch.setenv("HOPIA_DATA__NLP__BATCH_SIZE", "64")
     monkeypatch.setenv("HOPIA_CACHE_DIR", "/tmp/c")
     monkeypatch.setenv("CACHE_DIR", "/ignored")  # only HOPIA_* variables count
     s = Settings()
     # one nested key overridden, the rest of the YAML block kept
-    assert (s.nlp.batch_size, s.nlp.cache_pipeline, s.cache_dir) == (64, False, Path("/tmp/c"))
+    assert (s.data.nlp.batch_size, s.data.nlp.cache_pipeline, s.cache_dir) == (
+        64,
+        False,
+        Path("/tmp/c"),
+    )
     assert Settings(home=Path("/explicit")).home == Path("/explicit")
 
 
@@ -71,10 +75,19 @@ def test_bad_yaml_names_the_file(in_tmp: Path, content: str, reason: str) -> Non
     assert "custom.yml" in str(info.value)
 
 
-def test_secret_is_generated_once_and_private(in_tmp: Path) -> None:
-    s = Settings(home=in_tmp / "h")
-    first = s.resolved_secret()
-    assert first == Settings(home=in_tmp / "h").resolved_secret()
-    assert (in_tmp / "h" / "secret.key").stat().st_mode & 0o077 == 0
-    with pytest.raises(ConfigError, match="trop court"):
-        Settings(secret_key="short").resolved_secret()
+def test_moved_sections_are_refused_with_their_new_name(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (in_tmp / "hopia.yml").write_text("nlp:\n  batch_size: 8\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="« data.nlp »"):
+        Settings()
+    (in_tmp / "hopia.yml").unlink()
+    monkeypatch.setenv("HOPIA_PSEUDO__USE_MODEL", "false")
+    with pytest.raises(ConfigError, match="HOPIA_DATA__PSEUDO__USE_MODEL"):
+        Settings()
+
+
+def test_unknown_keys_of_a_section_are_refused(in_tmp: Path) -> None:
+    (in_tmp / "hopia.yml").write_text("data:\n  nlp:\n    batch_sise: 8\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="batch_sise"):
+        Settings()

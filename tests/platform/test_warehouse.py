@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import inspect, select, text
 
+from hopia.platform.config import get_settings
 from hopia.platform.exceptions import WarehouseError
 from hopia.platform.warehouse import Warehouse, open_warehouse, schema
 from hopia.platform.warehouse.migrations import MIGRATIONS, current_version
@@ -106,7 +107,7 @@ def test_unreachable_warehouse_is_a_clear_error() -> None:
 
 
 def test_default_warehouse_is_embedded_duckdb(hopia_home) -> None:
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     assert wh.dialect == "duckdb"
     assert (hopia_home / "warehouse.duckdb").exists()
     wh.close()

@@ -1,8 +1,15 @@
-"""Shared CLI helpers: consoles, progress bars, turning Hopia errors into clean exits."""
+"""Shared CLI helpers: consoles, progress bars, the service context, and turning Hopia errors
+into clean exits that name the command's own options.
+
+The CLI is a composition root: it reads the settings once (:func:`context`) and hands a
+:class:`~hopia.services.context.Context` to the services. Errors come back with the request
+fields they concern (``reason``); :func:`handle_errors` phrases them for a terminal user by
+naming the matching options (``--reason``), as a web front end would return the fields.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import typer
@@ -19,6 +26,8 @@ from rich.progress import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.exceptions import HopiaError
+from hopia.platform.extras import missing_extra
+from hopia.services.context import Context
 
 console = Console()
 err_console = Console(stderr=True)
@@ -36,18 +45,47 @@ def progress_bar() -> Progress:
     )
 
 
+def context(actor: str | None = None) -> Context:
+    """The local operator's context, from the process settings (read here, once)."""
+    from hopia.platform.config import get_settings
+
+    return Context.local(get_settings(), actor)
+
+
+def option_names(fields: tuple[str, ...], flags: Mapping[str, str] | None = None) -> list[str]:
+    """The command-line options of request fields: ``max_suppression`` -> ``--max-suppression``,
+    unless the command maps a field to another flag (``{"note_id": "--note-id"}``)."""
+    flags = flags or {}
+    return [flags.get(f, "--" + f.split(".")[0].replace("_", "-")) for f in fields]
+
+
 @contextmanager
-def handle_errors() -> Iterator[None]:
-    """A HopiaError is the user's problem to fix: print it plainly, exit 2, no traceback.
+def handle_errors(flags: Mapping[str, str] | None = None) -> Iterator[None]:
+    """A HopiaError is the user's problem to fix: print it plainly with the options concerned,
+    exit 2, no traceback.
 
     A database error is shown by its driver message only: the engine hides statement
     parameters (``hide_parameters``), which may hold patient data."""
     try:
         yield
     except HopiaError as exc:
-        err_console.print(f"[red]Erreur :[/red] {escape(str(exc))}")
+        err_console.print(f"[red]Erreur :[/red] {escape(render(exc, flags))}", highlight=False)
         raise typer.Exit(2) from exc
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
         err_console.print(f"[red]Erreur de l'entrepôt :[/red] {escape(cause)}")
         raise typer.Exit(2) from exc
+    except ModuleNotFoundError as exc:
+        problem = missing_extra(exc)
+        if problem is None:
+            raise
+        err_console.print(f"[red]Erreur :[/red] {escape(str(problem))}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def render(exc: HopiaError, flags: Mapping[str, str] | None = None) -> str:
+    """The error's message, followed by the options to change when it names request fields."""
+    if not exc.fields:
+        return exc.message
+    options = ", ".join(dict.fromkeys(option_names(exc.fields, flags)))
+    return f"{exc.message} [option(s) : {options}]"

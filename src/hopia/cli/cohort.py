@@ -175,7 +175,8 @@ def run(
     """Exécuter une cohorte : attrition, caractérisation (effectifs < 10 masqués)."""
     from hopia.data.cohorts import identified_patients, load_definition, run_cohort
     from hopia.data.cohorts.charts import write_charts
-    from hopia.data.cohorts.run import check_reason
+    from hopia.platform.access import Purpose, check_reason
+    from hopia.platform.config import get_settings
     from hopia.platform.exceptions import HopiaError
     from hopia.platform.warehouse import open_warehouse
 
@@ -186,8 +187,8 @@ def run(
                 raise HopiaError(
                     "--patients demande --output (la liste est écrite dans un fichier)"
                 )
-            check_reason(reason)  # before any query: no reason, no access
-        wh = open_warehouse()
+            check_reason(reason, Purpose.PATIENT_LIST)  # before any query: no reason, no access
+        wh = open_warehouse(get_settings())
         try:
             result = run_cohort(wh, d, top=top)
             public = result.public()

@@ -16,11 +16,11 @@ def demo(
     patients: int = typer.Option(300, help="Nombre de patients synthétiques."),
     seed: int = typer.Option(42, help="Graine du générateur (reproductible)."),
 ) -> None:
-    from hopia.data.demo_summary import demo_summary
     from hopia.data.ingest.service import build_pipeline
     from hopia.data.synth import generate, write_corpus
     from hopia.platform.config import get_settings
     from hopia.platform.warehouse import Warehouse
+    from hopia.services.demo import demo_summary
 
     settings = get_settings()
     root = settings.home / "demo"

@@ -19,6 +19,7 @@ from hopia.cli import (  # noqa: E402
     pseudo_train,
     pseudo_vault,
     quality,
+    setup,
     share,
     synth,
     warehouse,
@@ -30,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.command("init", help="Préparer l'installation : clés et schéma de l'entrepôt.")(setup.init)
 app.command(
     "synth", help="Générer un CHU synthétique (patients, séjours, documents, annotations)."
 )(synth.synth)

@@ -85,6 +85,7 @@ def train(
     """Entraîner un modèle sur l'entrepôt configuré (séparation temporelle)."""
     from hopia.data.predict import train_warehouse
     from hopia.platform import audit
+    from hopia.platform.config import get_settings
     from hopia.platform.warehouse import open_warehouse
 
     with handle_errors():
@@ -98,7 +99,7 @@ def train(
             n_bootstrap=bootstrap,
             n_threads=threads,
         )
-        wh = open_warehouse()
+        wh = open_warehouse(get_settings())
         with console.status("Lecture de l'entrepôt et apprentissage…"):
             result = train_warehouse(wh, config)
             _save(result, out, force)
@@ -134,13 +135,14 @@ def _save(result: Any, out: Path, force: bool) -> None:
 
 def _config(target: dict[str, Any], **values: Any) -> Any:
     """The training configuration; an invalid option is the user's error (exit 2)."""
-    from hopia.data.predict import PredictError, TargetSpec, TrainConfig
+    from hopia.data.predict import PredictConfig, TargetSpec
     from hopia.data.predict.models import MODELS
+    from hopia.platform.exceptions import PredictError
 
     if values["model"] not in MODELS:
         raise PredictError(f"modèle inconnu {values['model']!r} (disponibles : gbm, logistic)")
     try:
-        return TrainConfig(target=TargetSpec(**target), **values)
+        return PredictConfig(target=TargetSpec(**target), **values)
     except ValueError as exc:
         raise PredictError(str(exc)) from exc
 
@@ -183,8 +185,10 @@ def evaluate(
     data: Path | None = typer.Option(None, "--data", help="Données UCI (modèles UCI seulement)."),
 ) -> None:
     """Réévaluer un modèle enregistré (empreinte vérifiée) sur ses données de test à jour."""
-    from hopia.data.predict import PredictError, load_model
+    from hopia.data.predict import load_model
     from hopia.data.predict.train import evaluate_saved_on_uci, evaluate_saved_on_warehouse
+    from hopia.platform.config import get_settings
+    from hopia.platform.exceptions import PredictError
     from hopia.platform.warehouse import open_warehouse
 
     with handle_errors():
@@ -194,7 +198,7 @@ def evaluate(
                 raise PredictError(f"{model_dir} : modèle UCI, préciser --data")
             ev = evaluate_saved_on_uci(saved, data)
         else:
-            ev = evaluate_saved_on_warehouse(saved, open_warehouse())
+            ev = evaluate_saved_on_warehouse(saved, open_warehouse(get_settings()))
     console.print(
         f"Empreinte du modèle vérifiée ({saved.card['provenance']['model_sha256'][:12]}…)"
     )

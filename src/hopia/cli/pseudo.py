@@ -73,16 +73,17 @@ def run(
     """Write one ``{"id", "pseudo_text", "entities"}`` line per valid input line."""
     from hopia.data.pseudo import Pseudonymiser
     from hopia.platform.config import get_settings
+    from hopia.platform.keys import load_secret
 
     require_input(input_path)
     done = errors = 0
     with handle_errors():
         settings = get_settings()
         pseudonymiser = Pseudonymiser(
-            settings.resolved_secret(),
+            load_secret(settings),
             policy.value,
-            use_model=settings.pseudo.use_model,
-            birth_dates=settings.pseudo.birth_dates,
+            use_model=settings.data.pseudo.use_model,
+            birth_dates=settings.data.pseudo.birth_dates,
         )
         with atomic_output(output) as out, progress_bar() as bar:
             task = bar.add_task("Pseudonymisation", total=count_lines(input_path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from hopia.cli._common import console, err_console, handle_errors
+from hopia.cli._common import console, context, err_console, handle_errors
 
 _REASON_HELP = (
     "Motif de la ré-identification (obligatoire, 10 caractères minimum), inscrit au journal "
@@ -26,20 +26,11 @@ def reidentify(
     ),
 ) -> None:
     """Afficher une note avec ses valeurs d'origine (motif obligatoire, accès journalisé)."""
-    from hopia.data.pseudo.vault import Vault, check_reason
-    from hopia.platform.config import get_settings
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services.reidentify import ReidentifyNoteRequest, reidentify_note
 
-    with handle_errors():
-        reason = check_reason(reason)  # before anything is opened: no reason, no access
-        settings = get_settings()
-        wh = open_warehouse(settings)
-        try:
-            result = Vault(wh, settings.resolved_vault_key()).reidentify_note(
-                note_id, reason=reason, actor=actor
-            )
-        finally:
-            wh.close()
+    with handle_errors(), context(actor) as ctx:
+        request = ReidentifyNoteRequest.of(note_id=note_id, reason=reason)
+        result = reidentify_note(ctx, request)
     date = f", date d'origine {result.original_date.isoformat()}" if result.original_date else ""
     err_console.print(
         f"Note {note_id}{date} : {len(result.restored)} valeur(s) restaurée(s), "
@@ -59,16 +50,10 @@ def audit_verify(
     ),
 ) -> None:
     """Vérifier l'intégrité du journal d'audit (chaînage des empreintes)."""
-    from hopia.platform.audit import verify
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services.audit import VerifyRequest, verify
 
-    with handle_errors():
-        wh = open_warehouse()
-        try:
-            with wh.engine.connect() as conn:
-                result = verify(conn, expected_head)
-        finally:
-            wh.close()
+    with handle_errors(), context() as ctx:
+        result = verify(ctx, VerifyRequest.of(expected_head=expected_head))
     if not result.ok:
         where = f" (entrée {result.broken_at})" if result.broken_at is not None else ""
         err_console.print(

@@ -75,7 +75,7 @@ def run(
 
     with handle_errors():
         catalogue = load_catalogue().select(tables, check_types)
-        wh = open_warehouse()
+        wh = open_warehouse(get_settings())
         with progress_bar() as bar:
             task = bar.add_task("Contrôles", total=len(catalogue.checks))
             result = run_checks(wh, catalogue, on_progress=lambda n: bar.advance(task, n))
@@ -220,10 +220,11 @@ def catalogue() -> None:
 def history(limit: int = typer.Option(20, "--limit", min=1, help="Nombre de contrôles.")) -> None:
     """Historique des contrôles enregistrés dans l'entrepôt."""
     from hopia.data.quality import run_history
+    from hopia.platform.config import get_settings
     from hopia.platform.warehouse import open_warehouse
 
     with handle_errors():
-        runs = run_history(open_warehouse(), limit)
+        runs = run_history(open_warehouse(get_settings()), limit)
     if not runs:
         console.print("Aucun contrôle enregistré : lancez [bold]hopia quality run[/bold].")
         return

@@ -42,7 +42,8 @@ _REFERENCE = typer.Option(
 
 
 def _settings(k: int, l: int, max_suppression: float, reference: str | None, **extra: Any) -> Any:  # noqa: E741
-    from hopia.data.sharing import Settings, SharingError
+    from hopia.data.sharing import ShareOptions
+    from hopia.platform.exceptions import SharingError
 
     try:
         when = date.fromisoformat(reference) if reference else None
@@ -50,7 +51,7 @@ def _settings(k: int, l: int, max_suppression: float, reference: str | None, **e
         raise SharingError(
             f"--reference-date : date AAAA-MM-JJ attendue, reçu {reference!r}"
         ) from exc
-    return Settings(k=k, l=l, max_suppression=max_suppression, reference_date=when, **extra)
+    return ShareOptions(k=k, l=l, max_suppression=max_suppression, reference_date=when, **extra)
 
 
 def _distribution(title: str, stats: dict[str, Any] | None) -> str:
@@ -122,14 +123,15 @@ def check(
     json_out: Path | None = typer.Option(None, "--json", help="Écrire aussi le rapport en JSON."),
 ) -> None:
     """Mesurer k-anonymat et l-diversité d'une cohorte, sans rien exporter."""
-    from hopia.data.sharing import ShareRefusedError
     from hopia.data.sharing import check as run_check
+    from hopia.platform.config import get_settings
+    from hopia.platform.exceptions import ShareRefusedError
     from hopia.platform.warehouse import open_warehouse
 
     refused: ShareRefusedError | None = None
     with handle_errors():
         settings = _settings(k, l, max_suppression, reference_date)
-        wh = open_warehouse()
+        wh = open_warehouse(get_settings())
         try:
             selection = _select(wh, cohort, persons)
             try:
@@ -168,14 +170,15 @@ def export(
     actor: str | None = typer.Option(None, "--actor", help="Demandeur, si ce n'est pas vous."),
 ) -> None:
     """Exporter une cohorte pseudonymisée, k-anonyme et l-diverse (accès journalisé)."""
-    from hopia.data.sharing import ShareRefusedError
     from hopia.data.sharing import export as run_export
-    from hopia.data.sharing.service import check_reason
+    from hopia.platform.access import Purpose, check_reason
     from hopia.platform.config import get_settings
+    from hopia.platform.exceptions import ShareRefusedError
+    from hopia.platform.keys import load_secret
     from hopia.platform.warehouse import open_warehouse
 
     with handle_errors():
-        reason = check_reason(reason)  # before anything is read
+        reason = check_reason(reason, Purpose.SHARE)  # before anything is read
         settings = _settings(
             k, l, max_suppression, reference_date, with_notes=with_notes, per_bundle=per_bundle
         )
@@ -190,8 +193,8 @@ def export(
                     out,
                     fmt,
                     reason=reason,
-                    secret=config.resolved_secret(),
-                    settings=settings,
+                    secret=load_secret(config),
+                    options=settings,
                     actor=actor,
                 )
             except ShareRefusedError as exc:

@@ -15,11 +15,12 @@ app = typer.Typer(help="Entrepôt de données OMOP.", no_args_is_help=True)
 @app.command("stats")
 def stats() -> None:
     """Nombre de lignes par table et état des documents."""
-    from hopia.data.warehouse_stats import warehouse_stats
+    from hopia.platform.config import get_settings
     from hopia.platform.warehouse import open_warehouse
+    from hopia.services.warehouse import warehouse_stats
 
     with handle_errors():
-        wh = open_warehouse()
+        wh = open_warehouse(get_settings())
         s = warehouse_stats(wh)
     table = Table(title=f"Entrepôt ({wh.dialect})")
     table.add_column("Table")
@@ -43,10 +44,11 @@ def load_omop(
 ) -> None:
     """Charger un jeu OMOP CSV (tout ou rien, rechargement sans doublon)."""
     from hopia.data.omop.load_csv import load_omop as _load
+    from hopia.platform.config import get_settings
     from hopia.platform.warehouse import open_warehouse
 
     with handle_errors():
-        report = _load(open_warehouse(), path, replace=replace)
+        report = _load(open_warehouse(get_settings()), path, replace=replace)
     for name, rows in report.loaded.items():
         if rows:
             console.print(f"{name} : {rows} ligne(s)")

@@ -24,15 +24,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import AuditError
 from hopia.platform.warehouse import WRITER_LOCK_KEY, schema
 
 GENESIS = "0" * 64
 _PAGE = 5000
-
-
-class AuditError(HopiaError):
-    """An audit entry cannot be written."""
 
 
 @dataclass(frozen=True)

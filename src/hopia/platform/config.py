@@ -1,31 +1,42 @@
 """Settings: explicit arguments over environment (``HOPIA_*``) over an optional YAML file
 (``HOPIA_CONFIG`` or ./hopia.yml) over defaults. Nested sections merge key by key, so
-``HOPIA_NLP__BATCH_SIZE`` overrides one key of the YAML ``nlp:`` block, not the whole block.
+``HOPIA_DATA__NLP__BATCH_SIZE`` overrides one key of the YAML ``data: nlp:`` block, not the
+whole block.
 
-Read once per process through :func:`get_settings`; tests call ``get_settings.cache_clear()``
-after changing the environment.
+The platform's own keys (``home``, ``warehouse_url``, ``secret_key``, ``vault_key``,
+``cache_dir``) sit at the top; each product axis has one section (``data`` for axis 1, then
+``care``, ``assistant``, ``management`` as they come), with one sub-section per capability.
+
+Reading the settings has no side effect: key files are created by ``hopia init`` or the first
+ingest (:mod:`hopia.platform.keys`), never by reading the configuration. Settings are read once,
+by the front end (the composition root), and passed down: no stage calls :func:`get_settings`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import secrets
-import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hopia.platform.exceptions import ConfigError
 
+# Sections that moved under ``data`` in 0.2.0: refused with the new name rather than ignored.
+_MOVED_SECTIONS = {"nlp": "data.nlp", "pseudo": "data.pseudo"}
 
-class NlpSettings(BaseModel):
-    batch_size: int = Field(32, description="Documents per NLP batch and per write transaction.")
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NlpSettings(_Section):
+    batch_size: int = Field(
+        32, ge=1, description="Documents per NLP batch and per ingest write transaction."
+    )
     cache_pipeline: bool = Field(
         True, description="Cache the built EDS-NLP pipeline on disk (eds.cim10 takes ~30-60 s)."
     )
@@ -36,7 +47,7 @@ class NlpSettings(BaseModel):
     )
 
 
-class PseudoSettings(BaseModel):
+class PseudoSettings(_Section):
     use_model: bool = Field(
         True, description="Add the statistical PHI model to rules, gazetteers and identities."
     )
@@ -52,8 +63,32 @@ class PseudoSettings(BaseModel):
     )
 
 
+class SharingSettings(_Section):
+    k: int = Field(5, ge=1, description="Default k of k-anonymity for exports.")
+    l: int = Field(2, ge=1, description="Default l of l-diversity for exports.")  # noqa: E741
+    max_suppression: float = Field(
+        0.05, ge=0.0, lt=1.0, description="Default largest share of patients an export drops."
+    )
+
+
+class PredictSettings(_Section):
+    threads: int = Field(
+        2, ge=1, le=2, description="Threads of LightGBM: set explicitly on shared servers."
+    )
+
+
+class DataSettings(_Section):
+    """Axis 1, clinical data: ingest, pseudonymisation, NLP, research on the warehouse."""
+
+    nlp: NlpSettings = Field(default_factory=NlpSettings)
+    pseudo: PseudoSettings = Field(default_factory=PseudoSettings)
+    sharing: SharingSettings = Field(default_factory=SharingSettings)
+    predict: PredictSettings = Field(default_factory=PredictSettings)
+
+
 class Settings(BaseSettings):
-    """Hopia settings. Every field can be set as ``HOPIA_<FIELD>`` (``HOPIA_NLP__BATCH_SIZE``)."""
+    """Hopia settings. Every field can be set as ``HOPIA_<FIELD>``
+    (``HOPIA_DATA__NLP__BATCH_SIZE``)."""
 
     model_config = SettingsConfigDict(env_prefix="HOPIA_", env_nested_delimiter="__")
 
@@ -66,22 +101,32 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         None,
-        description="Secret for surrogates and date offsets. Default: generated once into "
-        "<home>/secret.key (mode 0600). Never commit it.",
+        description="Secret for surrogates and date offsets. Default: <home>/secret.key, created "
+        "by `hopia init` (mode 0600). Never commit it.",
     )
     vault_key: str | None = Field(
         None,
         description="Key of the re-identification vault (AES-256-GCM): 32 bytes in base64. "
-        "Default: generated once into <home>/vault.key (mode 0600). Distinct from secret_key; "
-        "losing it makes the vault unreadable. Never commit it.",
+        "Default: <home>/vault.key, created by `hopia init` (mode 0600). Distinct from "
+        "secret_key; losing it makes the vault unreadable. Never commit it.",
     )
     cache_dir: Path = Field(
         None,  # filled from ``home`` below
         validate_default=False,
         description="Rebuildable artefacts (compiled NLP pipeline). Default <home>/cache.",
     )
-    nlp: NlpSettings = Field(default_factory=NlpSettings)
-    pseudo: PseudoSettings = Field(default_factory=PseudoSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_moved_sections(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for old, new in _MOVED_SECTIONS.items():
+                if old in values:
+                    raise ConfigError(
+                        f"la section « {old} » de la configuration s'appelle désormais « {new} »"
+                    )
+        return values
 
     @model_validator(mode="after")
     def _default_cache_dir(self) -> Settings:
@@ -98,6 +143,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        _refuse_moved_variables()
         return init_settings, env_settings, _YamlSource(settings_cls)
 
     def resolved_warehouse_url(self) -> str:
@@ -105,52 +151,14 @@ class Settings(BaseSettings):
             return self.warehouse_url
         return f"duckdb:///{(self.home / 'warehouse.duckdb').resolve()}"
 
-    def resolved_secret(self) -> bytes:
-        """The pseudonymisation secret: configured, or created once on this machine."""
-        if self.secret_key:
-            if len(self.secret_key) < 16:
-                raise ConfigError("HOPIA_SECRET_KEY est trop court (16 caractères minimum).")
-            return self.secret_key.encode()
-        key_file = self.home / "secret.key"
-        if not key_file.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        return key_file.read_text().strip().encode()
 
-    def resolved_vault_key(self) -> bytes:
-        """The vault key (32 bytes): configured, or created once on this machine.
-
-        Separate from the pseudonymisation secret: whoever holds the secret can make surrogates,
-        only whoever holds this key can read the originals back.
-        """
-        if self.vault_key:
-            if self.secret_key and self.vault_key.strip() == self.secret_key.strip():
-                raise ConfigError("HOPIA_VAULT_KEY doit différer de HOPIA_SECRET_KEY.")
-            return _decode_vault_key(self.vault_key, "HOPIA_VAULT_KEY")
-        key_file = self.home / "vault.key"
-        if not key_file.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
-        if os.name == "posix" and key_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            # Unlike the secret, this key turns pseudonymised data back into identities.
-            raise ConfigError(f"{key_file} est accessible à d'autres utilisateurs (chmod 600).")
-        return _decode_vault_key(key_file.read_text(), str(key_file))
-
-
-def _decode_vault_key(value: str, origin: str) -> bytes:
-    # Standard or URL-safe alphabet (``openssl rand -base64 32`` or Fernet.generate_key()).
-    normalised = value.strip().replace("-", "+").replace("_", "/")
-    try:
-        key = base64.b64decode(normalised, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(f"{origin} : clé du coffre illisible (base64 attendu).") from exc
-    if len(key) != 32:
-        raise ConfigError(f"{origin} : la clé du coffre doit faire 32 octets (reçu {len(key)}).")
-    return key
+def _refuse_moved_variables() -> None:
+    for old, new in _MOVED_SECTIONS.items():
+        prefix = f"HOPIA_{old.upper()}__"
+        for name in os.environ:
+            if name.upper().startswith(prefix):
+                renamed = f"HOPIA_{new.upper().replace('.', '__')}__{name[len(prefix) :]}"
+                raise ConfigError(f"la variable {name} s'appelle désormais {renamed}")
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -178,4 +186,10 @@ def _yaml_values() -> dict[str, Any]:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings, read once. Only front ends (the composition roots) call it."""
+    try:
+        return Settings()
+    except ConfigError:
+        raise
+    except ValueError as exc:  # pydantic's ValidationError: a value of the file or environment
+        raise ConfigError(f"configuration invalide : {exc}") from exc

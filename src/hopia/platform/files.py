@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from hopia.platform.exceptions import IngestError
 
@@ -30,13 +30,38 @@ def replace_dir(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def write_pickle_atomic(obj: Any, path: Path) -> None:
-    """Pickle ``obj`` to ``path`` through a temporary sibling file, fsynced then renamed:
-    readers never see a half-written file, and a crash leaves no stray one behind."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+@contextlib.contextmanager
+def atomic_file(
+    path: Path,
+    mode: str = "w",
+    *,
+    encoding: str | None = "utf-8",
+    newline: str | None = None,
+    private: bool = False,
+) -> Iterator[IO[Any]]:
+    """A file that appears at ``path`` complete or not at all: written to a temporary sibling,
+    flushed and fsynced, then renamed over ``path``. A failure inside the block (or a crash)
+    leaves ``path`` as it was and no temporary file behind.
+
+    ``mode`` is ``"w"`` (text) or ``"wb"``; ``private`` makes the file readable by its owner
+    only (identified data, keys), from its creation on.
+
+    >>> with atomic_file(Path(tmp) / "out.json") as fh:  # doctest: +SKIP
+    ...     fh.write("{}")
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_file writes whole files: mode 'w' or 'wb', not {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if private:
+            os.fchmod(fd, 0o600)
+        binary = mode == "wb"
+        with os.fdopen(
+            fd, mode, encoding=None if binary else encoding, newline=None if binary else newline
+        ) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -44,6 +69,18 @@ def write_pickle_atomic(obj: Any, path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: Path, text: str, *, private: bool = False) -> None:
+    """Write ``text`` (UTF-8) to ``path`` all at once (see :func:`atomic_file`)."""
+    with atomic_file(path, private=private) as fh:
+        fh.write(text)
+
+
+def write_pickle_atomic(obj: Any, path: Path) -> None:
+    """Pickle ``obj`` to ``path`` all at once (see :func:`atomic_file`)."""
+    with atomic_file(path, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def jsonl_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[str, dict[str, Any]]]:

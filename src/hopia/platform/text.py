@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 
 
 def _build_fold_table() -> dict[int, str]:
@@ -24,3 +25,23 @@ FOLD_TABLE = _build_fold_table()
 def fold(text: str) -> str:
     """Lower-case and strip accents, keeping the length (offsets stay valid)."""
     return text.translate(FOLD_TABLE)
+
+
+def chunk_bounds(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
+    """(start, end) pieces of ``text``, each at most ``max_chars`` long, cut preferably at a
+    paragraph break, then a line break, a sentence end, a blank; a hard cut as a last resort.
+    Linear in ``len(text)``: each search only looks at the second half of one window."""
+    n, pos = len(text), 0
+    while n - pos > max_chars:
+        lo, hi = pos + max_chars // 2, pos + max_chars
+        for sep in ("\n\n", "\n", ". ", " "):
+            cut = text.rfind(sep, lo, hi)
+            if cut != -1:
+                cut += len(sep)
+                break
+        else:
+            cut = hi
+        yield pos, cut
+        pos = cut
+    if pos < n or n == 0:
+        yield pos, n

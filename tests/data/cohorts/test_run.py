@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from hopia.data.cohorts import (
-    CohortAccessError,
     compile_cohort,
     identified_patients,
     parse_definition,
     run_cohort,
 )
 from hopia.platform import audit
+from hopia.platform.exceptions import ReasonRequiredError
 from hopia.platform.warehouse import Warehouse, schema
 from tests.data.cohorts.warehouse import fill
 from tests.platform.pg import engine_warehouse
@@ -187,7 +187,7 @@ def test_public_results_suppress_small_cells_and_hold_no_identifier(wh: Warehous
 
 def test_patient_list_is_audited_and_needs_a_reason(wh: Warehouse) -> None:
     d = definition(**FULL)
-    with pytest.raises(CohortAccessError, match="motif obligatoire"):
+    with pytest.raises(ReasonRequiredError, match="motif obligatoire"):
         identified_patients(wh, d, reason="court")
     with wh.engine.connect() as conn:
         before = len(conn.execute(select(schema.audit_log.c.audit_id)).all())

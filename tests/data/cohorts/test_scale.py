@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hopia.data.cohorts import parse_definition, run_cohort
-from hopia.data.synth.scale import ScaleError, generate_scale
+from hopia.data.synth.scale import generate_scale
+from hopia.platform.exceptions import SynthError
 from hopia.platform.warehouse import Warehouse, schema
 from tests.conftest import REPO
 
@@ -34,7 +35,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 
 
 def test_refuses_a_non_empty_warehouse(scaled: Warehouse) -> None:
-    with pytest.raises(ScaleError, match="entrepôt non vide"):
+    with pytest.raises(SynthError, match="entrepôt non vide"):
         generate_scale(scaled, persons=10)
 
 

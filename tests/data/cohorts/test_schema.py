@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from hopia.data.cohorts import (
-    CohortDefinitionError,
     compile_cohort,
     definition_hash,
     load_definition,
     parse_definition,
 )
+from hopia.platform.exceptions import CohortDefinitionError
 from tests.conftest import REPO
 
 EXAMPLES = sorted((REPO / "configs" / "cohorts").glob("*.yaml"))

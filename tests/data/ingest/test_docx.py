@@ -9,8 +9,8 @@ import docx
 import pytest
 from docx.oxml import OxmlElement
 
-from hopia.data.ingest._base import RawDocument
 from hopia.data.ingest.docx import DocxReader
+from hopia.data.records import RawDocument
 from hopia.platform.exceptions import IngestError
 from tests.data.ingest.conftest import assert_ingest_error
 

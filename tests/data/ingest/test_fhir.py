@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
 from hopia.data.ingest.fhir import FhirReader
+from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 from tests.data.ingest.conftest import assert_ingest_error, pdf_bytes
 

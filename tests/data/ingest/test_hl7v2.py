@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
 from hopia.data.ingest.hl7v2 import Hl7Reader
+from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 from tests.data.ingest.conftest import assert_ingest_error
 

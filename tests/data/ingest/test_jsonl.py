@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from hopia.data.ingest._base import RawDocument, ReadFailure
 from hopia.data.ingest.jsonl import JsonlReader
+from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 from tests.data.ingest.conftest import assert_ingest_error
 

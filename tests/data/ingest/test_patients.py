@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hopia.data.ingest.patients import read_patients
+from hopia.data.records.patients import read_patients
 from hopia.platform.exceptions import IngestError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fpdf import FPDF
 
-from hopia.data.ingest._base import RawDocument
 from hopia.data.ingest.pdf import PdfReader
+from hopia.data.records import RawDocument
 from hopia.platform.exceptions import IngestError
 from tests.data.ingest.conftest import CR_TEXT, assert_ingest_error, pdf_bytes
 

@@ -209,14 +209,14 @@ def test_crash_mid_batch_then_resume_with_exact_counts(tmp_path: Path) -> None:
         for i in range(7)
     ]
     patients, docs = write_corpus(tmp_path / "in", notes)
-    env = os.environ | {"HOPIA_NLP__BATCH_SIZE": "2", "HOPIA_FAULT_KILL_IN_BATCH": "2"}
+    env = os.environ | {"HOPIA_DATA__NLP__BATCH_SIZE": "2", "HOPIA_FAULT_KILL_IN_BATCH": "2"}
     cmd = [sys.executable, "-m", "hopia.cli.main", "ingest", "--patients", str(patients), str(docs)]
     crashed = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
 
     from hopia.platform.warehouse import open_warehouse
 
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     assert count(wh, schema.document) == 2  # batch 1 committed, batch 2 rolled back whole
     assert count(wh, schema.CDM["note"]) == 2
     with wh.engine.connect() as conn:
@@ -233,7 +233,7 @@ def test_crash_mid_batch_then_resume_with_exact_counts(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert re.search(r"Documents ajoutés\W+5\b", resumed.stdout), resumed.stdout
     assert re.search(r"Déjà présents \(ignorés\)\W+2\b", resumed.stdout), resumed.stdout
-    wh = open_warehouse()
+    wh = open_warehouse(get_settings())
     assert count(wh, schema.document) == 7 and count(wh, schema.CDM["note"]) == 7
 
 
@@ -260,7 +260,7 @@ def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
     patients, docs = write_corpus(tmp_path / "in")
     found = {}
     for offload in ("true", "false"):
-        monkeypatch.setenv("HOPIA_NLP__NER_WORKER", offload)
+        monkeypatch.setenv("HOPIA_DATA__NLP__NER_WORKER", offload)
         get_settings.cache_clear()
         wh = Warehouse(f"duckdb:///{tmp_path / f'{offload}.duckdb'}")
         with build_pipeline(warehouse=wh) as pipeline:
@@ -300,7 +300,7 @@ def test_the_clinical_ner_share_moves_toward_the_idle_process() -> None:
 
 
 def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:
-    from hopia.data.pseudo.worker import ModelWorker
+    from hopia.data.ingest.worker import ModelWorker
 
     texts = ["Suspicion d'embolie pulmonaire.", "Pneumopathie traitée."]
     worker = ModelWorker(phi_model=False, clinical_ner=True)

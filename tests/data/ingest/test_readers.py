@@ -12,8 +12,9 @@ import docx
 import pytest
 from PIL import Image
 
-from hopia.data.ingest._base import RawDocument, Reader, ReadFailure
+from hopia.data.ingest._base import Reader
 from hopia.data.ingest.readers import READERS, iter_paths, read_path, reader_for
+from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 from tests.data.ingest.conftest import assert_ingest_error, pdf_bytes
 from tests.data.ingest.test_hl7v2 import ORU

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from hopia.data.ingest import text as text_module
-from hopia.data.ingest._base import RawDocument
 from hopia.data.ingest.text import TextReader
+from hopia.data.records import RawDocument
 from hopia.platform.exceptions import IngestError
 from tests.data.ingest.conftest import CR_TEXT, assert_ingest_error
 

@@ -189,7 +189,7 @@ def test_cache_pipeline_setting_off_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOPIA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("HOPIA_NLP__CACHE_PIPELINE", "false")
+    monkeypatch.setenv("HOPIA_DATA__NLP__CACHE_PIPELINE", "false")
     get_settings.cache_clear()
     monkeypatch.setattr(P, "PIPELINE", TINY)
     monkeypatch.setattr(P, "_nlp", None)

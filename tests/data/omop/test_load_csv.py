@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hopia.data.omop.load_csv import OmopLoadError, load_omop
+from hopia.data.omop.load_csv import load_omop
+from hopia.platform.exceptions import OmopLoadError
 from hopia.platform.warehouse import Warehouse, schema
 from tests.conftest import shared_path
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hopia.data.predict import PredictError, TargetSpec, TrainConfig, load_model, save_model
+from hopia.data.predict import PredictConfig, TargetSpec, load_model, save_model
 from hopia.data.predict.store import CALIBRATION_PNG, CARD_JSON, CARD_MD, MODEL_FILE, sha256_file
 from hopia.data.predict.train import evaluate_saved_on_warehouse, train_warehouse
+from hopia.platform.exceptions import ConflictError, PredictError
 from tests.data.predict.planted import planted_warehouse
 
 
@@ -21,7 +22,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 @pytest.fixture(scope="module")
 def trained(warehouse):  # noqa: ANN001, ANN201
-    return train_warehouse(warehouse, TrainConfig(model="logistic", n_bootstrap=100))
+    return train_warehouse(warehouse, PredictConfig(model="logistic", n_bootstrap=100))
 
 
 def test_logistic_learns_the_planted_signal(trained) -> None:  # noqa: ANN001
@@ -38,13 +39,13 @@ def test_logistic_learns_the_planted_signal(trained) -> None:  # noqa: ANN001
 
 
 def test_gbm_learns_the_planted_signal(warehouse) -> None:  # noqa: ANN001
-    result = train_warehouse(warehouse, TrainConfig(model="gbm", n_bootstrap=0, n_threads=1))
+    result = train_warehouse(warehouse, PredictConfig(model="gbm", n_bootstrap=0, n_threads=1))
     assert result.test.auroc > 0.7
     assert result.card["model"]["estimator"] == "lightgbm.sklearn.LGBMClassifier"
 
 
 def test_long_stay_target_runs_at_admission(warehouse) -> None:  # noqa: ANN001
-    config = TrainConfig(target=TargetSpec("long_stay", min_los_days=6), model="logistic",
+    config = PredictConfig(target=TargetSpec("long_stay", min_los_days=6), model="logistic",
                          n_bootstrap=0)  # fmt: skip
     result = train_warehouse(warehouse, config)
     assert "los_days" not in result.feature_columns
@@ -75,7 +76,7 @@ def test_card_and_model_are_saved_and_checked(trained, warehouse, tmp_path: Path
     again = evaluate_saved_on_warehouse(saved, warehouse)
     assert again.auroc == pytest.approx(trained.test.auroc)
 
-    with pytest.raises(PredictError, match="non vide"):
+    with pytest.raises(ConflictError, match="non vide"):
         save_model(out, trained.pipeline, trained.feature_columns, card, trained.test.calibration)
 
     with (out / MODEL_FILE).open("ab") as fh:  # one byte appended
@@ -95,4 +96,4 @@ def test_loading_a_folder_without_card(tmp_path: Path) -> None:
 def test_too_little_data_is_refused(tmp_path: Path) -> None:
     wh = planted_warehouse(tmp_path / "tiny.duckdb", n_persons=8)
     with pytest.raises(PredictError, match="insuffisantes"):
-        train_warehouse(wh, TrainConfig(model="logistic", n_bootstrap=0))
+        train_warehouse(wh, PredictConfig(model="logistic", n_bootstrap=0))

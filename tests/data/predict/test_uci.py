@@ -6,9 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hopia.data.predict import PredictError, TrainConfig
+from hopia.data.predict import PredictConfig
 from hopia.data.predict.train import train_uci
 from hopia.data.predict.uci import icd9_group, load_uci, patient_order_split, read_uci
+from hopia.platform.exceptions import PredictError
 from tests.conftest import shared_path
 from tests.data.predict.uci_sample import uci_rows, write_uci_zip
 
@@ -58,7 +59,7 @@ def test_icd9_groups(code: str | None, group: str) -> None:
 
 
 def test_trains_on_the_planted_signal(uci_zip: Path) -> None:
-    result = train_uci(uci_zip, TrainConfig(model="logistic", min_count=5, n_bootstrap=50))
+    result = train_uci(uci_zip, PredictConfig(model="logistic", min_count=5, n_bootstrap=50))
     assert result.test.auroc > 0.7
     assert result.card["data_kind"] == "uci"
     assert "no patient in both sets" in result.card["data"]["split"]
@@ -81,7 +82,7 @@ def test_bad_files_are_named(tmp_path: Path) -> None:
 @pytest.mark.shared
 def test_real_uci_sample() -> None:
     path = shared_path("predictive", "uci_diabetes_130_us_hospitals.zip")
-    config = TrainConfig(model="gbm", n_bootstrap=0, n_threads=1)
+    config = PredictConfig(model="gbm", n_bootstrap=0, n_threads=1)
     result = train_uci(path, config, sample_patients=5000)
     assert result.card["data"]["encounters_raw"] == 101_766
     assert 0.008 < result.test.prevalence < 0.2

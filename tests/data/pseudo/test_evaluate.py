@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from hopia.data.ingest._base import PatientIdentity
-from hopia.data.pseudo import PhiSpan, Pseudonymiser, split
+from hopia.data.pseudo import PhiSpan, Pseudonymiser
 from hopia.data.pseudo.evaluate import (
     GoldDoc,
     GoldSpan,
@@ -25,6 +24,8 @@ from hopia.data.pseudo.evaluate import (
     score,
     split_folds,
 )
+from hopia.data.records import PatientIdentity
+from hopia.platform import splits as split
 from hopia.platform.exceptions import IngestError
 from tests.conftest import shared_path
 

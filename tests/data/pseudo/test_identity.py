@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from hopia.data.ingest._base import PatientIdentity
 from hopia.data.pseudo import Pseudonymiser
+from hopia.data.records import PatientIdentity
 
 from .utils import parse_markup
 

@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 from hopia.data.pseudo import PhiSpan, Pseudonymiser, detect_rules, merge_spans
 from hopia.data.pseudo import model as model_mod
 from hopia.data.pseudo import train as train_mod
-from hopia.data.pseudo.model import MAX_CHUNK_CHARS, PhiModel, chunk_bounds
-from hopia.data.pseudo.split import is_held_out
-from hopia.data.pseudo.train import TrainConfig, read_shared, train_model
+from hopia.data.pseudo.model import MAX_CHUNK_CHARS, PhiModel
+from hopia.data.pseudo.train import PhiTrainConfig, read_shared, train_model
 from hopia.platform.models import weights_digest
+from hopia.platform.splits import is_held_out
+from hopia.platform.text import chunk_bounds
 
 SECRET = b"model-test-secret-0123456789"
 
@@ -75,11 +76,11 @@ def test_load_is_cached() -> None:
 
 def test_chunks_cover_the_text_and_stay_short() -> None:
     text = ("a" * 7_000) + "\n\n" + "Phrase une. " * 900 + "b" * 12_000
-    bounds = list(chunk_bounds(text))
+    bounds = list(chunk_bounds(text, MAX_CHUNK_CHARS))
     assert bounds[0][0] == 0 and bounds[-1][1] == len(text)
     assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
     assert all(0 < e - s <= MAX_CHUNK_CHARS for s, e in bounds)
-    assert list(chunk_bounds("")) == [(0, 0)]
+    assert list(chunk_bounds("", MAX_CHUNK_CHARS)) == [(0, 0)]
 
 
 def test_five_megabyte_text() -> None:
@@ -177,7 +178,7 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     fake_shared(tmp_path / "shared")
     digests = []
     for name in ("a", "b"):
-        config = TrainConfig(shared=tmp_path / "shared", synth_patients=0, seed=3, max_epochs=2)
+        config = PhiTrainConfig(shared=tmp_path / "shared", synth_patients=0, seed=3, max_epochs=2)
         meta = train_model(tmp_path / name, config)
         digests.append(meta["weights_sha256"])
     assert digests[0] == digests[1]

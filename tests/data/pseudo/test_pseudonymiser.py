@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from hopia.data.ingest._base import PatientIdentity
 from hopia.data.pseudo import (
     LABELS,
     PhiSpan,
@@ -17,6 +16,7 @@ from hopia.data.pseudo import (
     merge_spans,
     parse_nir,
 )
+from hopia.data.records import PatientIdentity
 from hopia.platform.exceptions import PseudonymisationError
 
 SECRET = b"pseudonymiser-test-secret-0123456789"

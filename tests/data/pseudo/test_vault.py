@@ -3,9 +3,7 @@ rotation, notes restored at their recorded offsets, migration 1 -> 2 on DuckDB a
 
 from __future__ import annotations
 
-import base64
 import os
-import stat
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -14,10 +12,9 @@ import pytest
 from sqlalchemy import func, inspect, select, text, update
 
 from hopia.data.pseudo import PhiSpan, Pseudonymiser, PseudoResult
-from hopia.data.pseudo.vault import Vault, VaultError
+from hopia.data.pseudo.vault import Vault
 from hopia.platform import audit
-from hopia.platform.config import Settings
-from hopia.platform.exceptions import ConfigError
+from hopia.platform.exceptions import ReasonRequiredError, VaultError
 from hopia.platform.warehouse import Warehouse, migrations, schema
 from tests.platform.pg import postgres_url
 
@@ -150,7 +147,7 @@ def test_reidentify_requires_a_reason(wh: Warehouse, ps: Pseudonymiser, reason: 
     vault = Vault(wh, key())
     ipp, result, offset = pseudonymised(ps)[0]
     fill(wh, vault, [(ipp, result, offset)])
-    with pytest.raises(VaultError, match="motif obligatoire.*10 caractères"):
+    with pytest.raises(ReasonRequiredError, match="motif obligatoire.*10 caractères"):
         vault.reidentify(result.pseudo_text, ipp, reason=reason)  # type: ignore[arg-type]
     assert audit_count(wh) == 0
 
@@ -369,31 +366,3 @@ def test_migration_1_to_2(url: str, ps: Pseudonymiser, monkeypatch: pytest.Monke
     fill(v2, vault, [(ipp, result, offset)])
     assert vault.reidentify(result.pseudo_text, ipp, reason=REASON).text == DOCS[ipp][0]
     v2.close()
-
-
-# -- the vault key in the settings ------------------------------------------------------------
-
-
-def test_vault_key_file_is_created_once_private_and_not_the_secret(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path / "home", secret_key="test-secret-not-for-production")
-    first = settings.resolved_vault_key()
-    path = tmp_path / "home" / "vault.key"
-    assert len(first) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert settings.resolved_vault_key() == first and first != settings.resolved_secret()
-    path.chmod(0o644)
-    with pytest.raises(ConfigError, match="chmod 600"):
-        settings.resolved_vault_key()
-
-
-def test_vault_key_from_the_environment(tmp_path: Path) -> None:
-    raw = os.urandom(32)
-    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
-        assert Settings(home=tmp_path, vault_key=encoded).resolved_vault_key() == raw
-    assert not (tmp_path / "vault.key").exists()
-    with pytest.raises(ConfigError, match="32 octets"):
-        Settings(home=tmp_path, vault_key=base64.b64encode(b"x" * 16).decode()).resolved_vault_key()
-    with pytest.raises(ConfigError, match="base64"):
-        Settings(home=tmp_path, vault_key="pas du base64 !").resolved_vault_key()
-    same = base64.b64encode(raw).decode()
-    with pytest.raises(ConfigError, match="différer"):
-        Settings(home=tmp_path, vault_key=same, secret_key=same).resolved_vault_key()

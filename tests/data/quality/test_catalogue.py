@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hopia.data.quality import CatalogueError, load_catalogue
+from hopia.data.quality import load_catalogue
 from hopia.data.quality.catalogue import default_folder
 from hopia.data.quality.checks import BUILDERS, REFLECTED
 from hopia.data.quality.derive import derive
+from hopia.platform.exceptions import CatalogueError
 from hopia.platform.warehouse import schema
 from tests.conftest import shared_path
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hopia.data.sharing import ShareRefusedError, plan
+from hopia.data.sharing import plan
 from hopia.data.sharing.anonymity import age_label, generalise_diagnoses, representative_birth_year
 from hopia.data.sharing.quasi import Population
+from hopia.platform.exceptions import ShareRefusedError
 
 
 def population(rows: list[tuple], diagnoses: list[tuple] = ()) -> Population:
@@ -87,7 +88,7 @@ def test_l_diversity_refused_when_a_class_has_one_sensitive_value() -> None:
     message = str(caught.value)
     assert "l = 2 inatteignable" in message
     assert "ne prend que 1 valeur(s) dans toute la cohorte" in message
-    assert "k = 5 serait atteint" in message and "--l 1" in message
+    assert "k = 5 serait atteint" in message and "l = 1" in message
     assert "Quasi-identifiant bloquant" not in message  # no quasi-identifier is to blame
 
 

@@ -14,9 +14,7 @@ from sqlalchemy import select
 from hopia.data.omop.load_csv import load_omop
 from hopia.data.sharing import (
     Selection,
-    Settings,
-    ShareRefusedError,
-    SharingError,
+    ShareOptions,
     export,
     export_person_ids,
 )
@@ -26,6 +24,7 @@ from hopia.data.sharing.extract import extract
 from hopia.data.sharing.prepare import prepare
 from hopia.data.sharing.quasi import population
 from hopia.platform import audit
+from hopia.platform.exceptions import ReasonRequiredError, ShareRefusedError, SharingError
 from hopia.platform.warehouse import Warehouse, schema
 from tests.data.sharing.warehouse import (
     BNP,
@@ -39,12 +38,12 @@ from tests.data.sharing.warehouse import (
 
 SECRET = b"sharing-test-secret-0123456789ab"
 EVERYONE = Selection(IDS, "persons:test", {"kind": "persons"})
-SETTINGS = Settings(reference_date=REFERENCE)
+SETTINGS = ShareOptions(reference_date=REFERENCE)
 REASON = "étude ICARE, convention 2025-014"
 
 
-def run(wh: Warehouse, out: Path, fmt: str, settings: Settings = SETTINGS, **kw):  # noqa: ANN201
-    return export(wh, EVERYONE, out, fmt, reason=REASON, secret=SECRET, settings=settings, **kw)
+def run(wh: Warehouse, out: Path, fmt: str, settings: ShareOptions = SETTINGS, **kw):  # noqa: ANN201
+    return export(wh, EVERYONE, out, fmt, reason=REASON, secret=SECRET, options=settings, **kw)
 
 
 def all_text(folder: Path) -> str:
@@ -121,7 +120,7 @@ def test_nothing_identifying_leaves(wh: Warehouse, tmp_path: Path) -> None:
 
 def test_notes_only_with_the_flag(wh: Warehouse, tmp_path: Path) -> None:
     result = run(
-        wh, tmp_path / "out", "omop-csv", Settings(reference_date=REFERENCE, with_notes=True)
+        wh, tmp_path / "out", "omop-csv", ShareOptions(reference_date=REFERENCE, with_notes=True)
     )
     notes = read_omop(result.folder, "omop-csv")["note"]
     assert len(notes) == 40 and notes["note_text"].notna().all()
@@ -179,7 +178,7 @@ def test_manifest_hashes_and_audit_entry(wh: Warehouse, tmp_path: Path) -> None:
 
 
 def test_fhir_bundles_validate_with_the_right_code_systems(wh: Warehouse, tmp_path: Path) -> None:
-    result = run(wh, tmp_path / "out", "fhir", Settings(reference_date=REFERENCE, per_bundle=8))
+    result = run(wh, tmp_path / "out", "fhir", ShareOptions(reference_date=REFERENCE, per_bundle=8))
     bundles = sorted(result.folder.glob("bundle-*.json"))
     assert len(bundles) == 5
     bundle_model = get_fhir_model_class("Bundle")
@@ -240,7 +239,7 @@ def test_invalid_resource_leaves_no_folder_and_no_audit(wh: Warehouse, tmp_path:
 def test_refusal_is_audited_and_writes_nothing(wh: Warehouse, tmp_path: Path) -> None:
     out = tmp_path / "out"
     with pytest.raises(ShareRefusedError, match="k = 15 inatteignable"):
-        run(wh, out, "omop-csv", Settings(reference_date=REFERENCE, k=15))
+        run(wh, out, "omop-csv", ShareOptions(reference_date=REFERENCE, k=15))
     assert not out.exists()
     with wh.engine.connect() as conn:
         entry = conn.execute(select(schema.audit_log)).one()
@@ -254,7 +253,7 @@ def test_refuses_a_non_empty_target_and_a_missing_reason(wh: Warehouse, tmp_path
     (out / "keep.txt").write_text("x")
     with pytest.raises(SharingError, match="n'est pas un dossier vide"):
         run(wh, out, "omop-csv")
-    with pytest.raises(SharingError, match="motif obligatoire"):
+    with pytest.raises(ReasonRequiredError, match="motif obligatoire"):
         export(wh, EVERYONE, tmp_path / "o2", "omop-csv", reason="court", secret=SECRET)
     assert (out / "keep.txt").read_text() == "x" and not (tmp_path / "o2").exists()
 

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from hopia.data.omop.load_csv import load_omop
-from hopia.data.sharing import Selection, Settings, ShareRefusedError, check, export
+from hopia.data.sharing import Selection, ShareOptions, check, export
 from hopia.data.sharing.export_omop import read_omop
+from hopia.platform.exceptions import ShareRefusedError
 from hopia.platform.warehouse import Warehouse, schema
 from tests.conftest import shared_path
 
@@ -44,7 +45,7 @@ def everyone(wh: Warehouse) -> Selection:
 
 def test_k5_is_refused_because_of_age(synthea: Warehouse) -> None:
     with pytest.raises(ShareRefusedError) as caught:
-        check(synthea, everyone(synthea), Settings(reference_date=REFERENCE))
+        check(synthea, everyone(synthea), ShareOptions(reference_date=REFERENCE))
     report = caught.value.report
     assert report.persons == 28 and report.blocking == "age"
     assert report.after.k == 1 and report.after.classes == 13
@@ -52,7 +53,7 @@ def test_k5_is_refused_because_of_age(synthea: Warehouse) -> None:
 
 
 def test_k2_export_with_suppression(synthea: Warehouse, tmp_path: Path) -> None:
-    settings = Settings(k=2, l=1, max_suppression=0.15, reference_date=REFERENCE)
+    settings = ShareOptions(k=2, l=1, max_suppression=0.15, reference_date=REFERENCE)
     result = export(
         synthea,
         everyone(synthea),
@@ -60,7 +61,7 @@ def test_k2_export_with_suppression(synthea: Warehouse, tmp_path: Path) -> None:
         "omop-parquet",
         reason="documentation example, Synthea27Nj",
         secret=b"synthea-test-secret-000000000000",
-        settings=settings,
+        options=settings,
     )
     synthea.close()
     assert result.report.suppressed_persons == 3 and result.manifest["persons"] == 25

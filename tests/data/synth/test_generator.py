@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import pytest
 
-from hopia.data.ingest._base import PatientIdentity
+from hopia.data.records import PatientIdentity
 from hopia.data.synth import SynthCorpus, generate, generator
 from hopia.data.synth.identity import format_nir, make_nir, nir_key
 

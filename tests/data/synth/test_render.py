@@ -137,8 +137,8 @@ def test_docx_readable(written: tuple[Path, SynthCorpus]) -> None:
 
 
 def test_ingest_readers_read_every_rendition(written: tuple[Path, SynthCorpus]) -> None:
-    from hopia.data.ingest._base import RawDocument
     from hopia.data.ingest.readers import read_path
+    from hopia.data.records import RawDocument
 
     out, corpus = written
     expected = {r.document.id: r for r in corpus.renditions}

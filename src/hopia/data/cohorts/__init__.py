@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from hopia.data.cohorts.compile import CompiledCohort, compile_cohort
 from hopia.data.cohorts.load import (
-    CohortDefinitionError,
     definition_hash,
     load_definition,
     parse_definition,
 )
 from hopia.data.cohorts.run import (
-    CohortAccessError,
     CohortResult,
     identified_patients,
     run_cohort,
@@ -28,9 +26,7 @@ from hopia.data.cohorts.run import (
 from hopia.data.cohorts.schema import CohortDefinition, Criterion
 
 __all__ = [
-    "CohortAccessError",
     "CohortDefinition",
-    "CohortDefinitionError",
     "CohortResult",
     "CompiledCohort",
     "Criterion",

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from hopia.data.cohorts.schema import CohortDefinition
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import CohortDefinitionError
 
 # Pydantic's error types, said in French; anything else keeps pydantic's own message.
 _MESSAGES = {
@@ -38,15 +38,6 @@ _MESSAGES = {
     "greater_than_equal": "valeur trop petite",
     "less_than_equal": "valeur trop grande",
 }
-
-
-class CohortDefinitionError(HopiaError):
-    """A cohort definition cannot be read; the message names the file and the field."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path} : {reason}")
 
 
 def _location(loc: tuple[Any, ...]) -> str:

@@ -21,14 +21,8 @@ from hopia.data.cohorts.load import definition_hash
 from hopia.data.cohorts.schema import CohortDefinition
 from hopia.data.cohorts.suppression import THRESHOLD, suppress, suppress_distribution
 from hopia.platform import audit
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.access import Purpose, check_reason
 from hopia.platform.warehouse import Warehouse, schema
-
-MIN_REASON_CHARS = 10
-
-
-class CohortAccessError(HopiaError):
-    """Access to the identified patient list is refused."""
 
 
 @dataclass(frozen=True)
@@ -177,16 +171,6 @@ def _attrition(compiled: CompiledCohort, counts: list[int]) -> list[AttritionSte
     return steps
 
 
-def check_reason(reason: str | None) -> str:
-    cleaned = " ".join((reason or "").split())
-    if len(cleaned) < MIN_REASON_CHARS:
-        raise CohortAccessError(
-            "motif obligatoire pour obtenir la liste nominative : indiquez-le avec --reason "
-            f'(au moins {MIN_REASON_CHARS} caractères, par ex. "inclusion étude ICARE, CPP 24-012")'
-        )
-    return cleaned
-
-
 def identified_patients(
     wh: Warehouse,
     definition: CohortDefinition,
@@ -200,7 +184,7 @@ def identified_patients(
     The read and its audit entry are one transaction: no list without its trace. Members
     without an identity (loaded from an OMOP set) come with an empty IPP.
     """
-    reason = check_reason(reason)
+    reason = check_reason(reason, Purpose.PATIENT_LIST)
     compiled = compile_cohort(definition, reference_date)
     members = compiled.members_query().cte("cohort_members")
     p = schema.patient

@@ -13,8 +13,8 @@ from pathlib import Path
 import docx
 from docx.oxml.ns import qn
 
-from hopia.data.ingest._base import RawDocument, ReadFailure
 from hopia.data.ingest.text import file_size
+from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 _P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")

@@ -21,9 +21,9 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
 from hopia.data.ingest.pdf import extract_pdf_text
 from hopia.data.ingest.text import decode_text, normalise_newlines, read_bytes
+from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 MAX_FHIR_BYTES = 200 * 1024 * 1024

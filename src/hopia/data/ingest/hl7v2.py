@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hopia.data.ingest import text as plain
-from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
+from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 TEXT_VALUE_TYPES = frozenset({"TX", "FT", "ST"})

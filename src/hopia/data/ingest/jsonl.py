@@ -23,8 +23,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from hopia.data.ingest._base import RawDocument, ReadFailure
 from hopia.data.ingest.text import decode_cp1252, file_size, looks_like_text, normalise_newlines
+from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 _SNIFF_BYTES = 8192

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pypdf import PdfReader as _PypdfReader
 
-from hopia.data.ingest._base import RawDocument, ReadFailure
 from hopia.data.ingest.text import file_size, normalise_newlines
+from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 NO_TEXT_LAYER = "PDF sans couche texte (scan ?) : OCR non disponible"

@@ -23,16 +23,15 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from hopia.data.ingest._base import PatientIdentity, RawDocument, ReadFailure
-from hopia.data.ingest.patients import read_patients
 from hopia.data.ingest.readers import iter_paths, read_path
+from hopia.data.ingest.worker import Analysis, ModelWorker
 from hopia.data.omop import concepts as c
 from hopia.data.omop.mapping import (
     ID_COLUMN,
@@ -45,7 +44,8 @@ from hopia.data.omop.mapping import (
 )
 from hopia.data.pseudo.pseudonymiser import PseudoResult
 from hopia.data.pseudo.vault import Vault
-from hopia.data.pseudo.worker import Analysis, ModelWorker
+from hopia.data.records import PatientIdentity, RawDocument, ReadFailure, merge_identity
+from hopia.data.records.patients import read_patients
 from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.platform.warehouse.schema import IPP_MAX
@@ -903,14 +903,6 @@ class _IdAllocator:
         value = self._next[name]
         self._next[name] += 1
         return value
-
-
-def merge_identity(base: PatientIdentity | None, new: PatientIdentity) -> PatientIdentity:
-    """``base`` completed and corrected by what ``new`` states (its non-empty fields)."""
-    if base is None:
-        return new
-    known = {k: getattr(new, k) for k in PatientIdentity.__dataclass_fields__}
-    return replace(base, **{k: v for k, v in known.items() if v is not None})
 
 
 def _refusal(doc: RawDocument) -> str | None:

@@ -13,13 +13,14 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from hopia.data.ingest._base import RawDocument, Reader, ReadFailure
+from hopia.data.ingest._base import Reader
 from hopia.data.ingest.docx import DocxReader
 from hopia.data.ingest.fhir import FhirReader
 from hopia.data.ingest.hl7v2 import Hl7Reader
 from hopia.data.ingest.jsonl import JsonlReader
 from hopia.data.ingest.pdf import PdfReader
 from hopia.data.ingest.text import TextReader, file_size
+from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 READERS: dict[str, type[Reader]] = {

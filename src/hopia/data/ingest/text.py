@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from hopia.data.ingest._base import RawDocument, ReadFailure
+from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024

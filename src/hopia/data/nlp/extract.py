@@ -198,7 +198,7 @@ def extract(
     """Run the pipeline over ``texts``, yielding one entity list per text, in order.
 
     Streams: texts are consumed lazily in batches of ``batch_size`` (default
-    ``settings.nlp.batch_size``), so the input may be a generator over a large file.
+    ``settings.data.nlp.batch_size``), so the input may be a generator over a large file.
 
     ``clinical_ner_spans``, parallel to ``texts``: the statistical NER's ``(start, end,
     label)`` for each text when already computed elsewhere (the ingest's worker process); the
@@ -207,7 +207,7 @@ def extract(
     if batch_size is None:
         from hopia.platform.config import get_settings
 
-        batch_size = get_settings().nlp.batch_size
+        batch_size = get_settings().data.nlp.batch_size
     nlp = get_nlp()
     if clinical_ner_spans is not None:
         texts = _docs_with_spans(nlp, texts, clinical_ner_spans)

@@ -370,7 +370,7 @@ def get_nlp(cache: bool = True) -> edsnlp.Pipeline:
             from hopia.platform.config import get_settings
 
             settings = get_settings()
-            if settings.nlp.cache_pipeline:
+            if settings.data.nlp.cache_pipeline:
                 _nlp, _source = load_or_build(settings.cache_dir)
             else:
                 _nlp, _source = build_nlp(), "built"

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Table, delete, select, tuple_
 from sqlalchemy import types as sqltypes
 
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import OmopLoadError
 from hopia.platform.warehouse import Warehouse, schema
 
 # Vocabulary tables without a primary key: a row is identified by these columns.
@@ -43,10 +43,6 @@ VOCABULARY_TABLES = {
     "concept_relationship",
     "drug_strength",
 }
-
-
-class OmopLoadError(HopiaError):
-    """The OMOP set cannot be loaded; nothing was written."""
 
 
 @dataclass
@@ -144,7 +140,8 @@ def _insert_table(
             sample = ", ".join(str(k[0] if len(k) == 1 else k) for k in sorted(existing)[:5])
             raise OmopLoadError(
                 f"{table.name} : {len(existing)} identifiant(s) déjà présent(s) dans l'entrepôt "
-                f"({sample}…). Relancez avec --replace pour les remplacer."
+                f"({sample}…) : autorisez leur remplacement pour les remplacer.",
+                fields=("replace",),
             )
         for chunk in _chunks(sorted(existing), 1000):
             conn.execute(delete(table).where(tuple_(*[table.c[c] for c in pk]).in_(chunk)))

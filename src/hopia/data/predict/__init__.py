@@ -11,15 +11,14 @@
 - :mod:`.train`: the whole run, from data to a saved model.
 """
 
-from hopia.data.predict.store import PredictError, SavedModel, load_model, save_model
+from hopia.data.predict.store import SavedModel, load_model, save_model
 from hopia.data.predict.targets import TargetSpec
-from hopia.data.predict.train import TrainConfig, TrainResult, train_uci, train_warehouse
+from hopia.data.predict.train import PredictConfig, TrainResult, train_uci, train_warehouse
 
 __all__ = [
-    "PredictError",
     "SavedModel",
     "TargetSpec",
-    "TrainConfig",
+    "PredictConfig",
     "TrainResult",
     "load_model",
     "save_model",

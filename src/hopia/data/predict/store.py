@@ -21,17 +21,13 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from hopia.data.predict.card import card_markdown, plot_calibration
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import ConflictError, PredictError
 
 MODEL_FILE = "model.joblib"
 CARD_JSON = "card.json"
 CARD_MD = "card.md"
 CALIBRATION_PNG = "calibration.png"
 BUNDLE_FORMAT = 1
-
-
-class PredictError(HopiaError):
-    """A model cannot be trained, saved or loaded; the message names the file and why."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,9 @@ def save_model(
     if out.exists() and not out.is_dir():
         raise PredictError(f"{out} : existe et n'est pas un dossier")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise PredictError(f"{out} : dossier non vide (utiliser --force pour le remplacer)")
+        raise ConflictError(
+            f"{out} : dossier non vide ; autorisez son remplacement", fields=("out", "force")
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

@@ -29,7 +29,7 @@ MIN_POSITIVES = 5  # per set: fewer, and neither training nor AUROC means anythi
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class PredictConfig:
     """Everything that decides a model; its hash goes in the card."""
 
     target: TargetSpec = field(default_factory=TargetSpec)
@@ -46,7 +46,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+    def from_dict(cls, values: dict[str, Any]) -> PredictConfig:
         return cls(**{**values, "target": TargetSpec(**values["target"])})
 
 
@@ -60,7 +60,7 @@ class TrainResult:
 
 
 def warehouse_dataset(
-    events: WarehouseEvents, config: TrainConfig
+    events: WarehouseEvents, config: PredictConfig
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Features and labels of every labelled stay, with the counts of excluded stays."""
     stays = build_stays(events.visits, gap_days=config.stay_gap_days)
@@ -75,7 +75,7 @@ def warehouse_dataset(
     return frame, labels.excluded
 
 
-def train_warehouse(wh: Warehouse, config: TrainConfig) -> TrainResult:
+def train_warehouse(wh: Warehouse, config: PredictConfig) -> TrainResult:
     """Read the warehouse, split by index date, fit, evaluate, and write the card."""
     events = read_events(wh)
     frame, excluded = warehouse_dataset(events, config)
@@ -110,7 +110,7 @@ def _day(value: Any) -> str:
 
 
 def train_uci(
-    path: Path, config: TrainConfig, *, sample_patients: int | None = None
+    path: Path, config: PredictConfig, *, sample_patients: int | None = None
 ) -> TrainResult:
     """Train and evaluate on the UCI diabetes zip (target ``readmitted == "<30"``)."""
     uci = load_uci(path, sample_patients=sample_patients, random_state=config.seed)
@@ -156,7 +156,7 @@ def _fit_and_evaluate(
     columns: list[str],
     train: np.ndarray,
     test: np.ndarray,
-    config: TrainConfig,
+    config: PredictConfig,
 ) -> TrainResult:
     y = frame["label"].to_numpy()
     for name, rows in (("apprentissage", train), ("test", test)):
@@ -190,7 +190,7 @@ def evaluate_frame(
     pipeline: Pipeline,
     frame: pd.DataFrame,
     columns: list[str],
-    config: TrainConfig,
+    config: PredictConfig,
     *,
     n_bootstrap: int | None = None,
 ) -> Evaluation:
@@ -210,7 +210,7 @@ def evaluate_frame(
 
 def _card(
     result: TrainResult,
-    config: TrainConfig,
+    config: PredictConfig,
     data: dict[str, Any],
     source: str,
     columns: list[str],
@@ -244,7 +244,7 @@ def _card(
 def evaluate_saved_on_warehouse(saved: SavedModel, wh: Warehouse) -> Evaluation:
     """Re-evaluate a warehouse model on the stays indexed on or after its cut date: new stays
     added since training give a prospective check."""
-    config = TrainConfig.from_dict(saved.card["provenance"]["config"])
+    config = PredictConfig.from_dict(saved.card["provenance"]["config"])
     frame, _ = warehouse_dataset(read_events(wh), config)
     cut = pd.Timestamp(saved.card["data"]["cut_date"])
     frame = frame[frame["index_date"] >= cut]
@@ -252,7 +252,7 @@ def evaluate_saved_on_warehouse(saved: SavedModel, wh: Warehouse) -> Evaluation:
 
 
 def evaluate_saved_on_uci(saved: SavedModel, path: Path) -> Evaluation:
-    config = TrainConfig.from_dict(saved.card["provenance"]["config"])
+    config = PredictConfig.from_dict(saved.card["provenance"]["config"])
     sample = saved.card["data"].get("sampled_patients")
     uci = load_uci(path, sample_patients=sample if isinstance(sample, int) else None,
                    random_state=config.seed)  # fmt: skip
@@ -262,7 +262,7 @@ def evaluate_saved_on_uci(saved: SavedModel, path: Path) -> Evaluation:
     return _evaluate_saved(saved, uci.frame.iloc[test], config)
 
 
-def _evaluate_saved(saved: SavedModel, frame: pd.DataFrame, config: TrainConfig) -> Evaluation:
+def _evaluate_saved(saved: SavedModel, frame: pd.DataFrame, config: PredictConfig) -> Evaluation:
     y = frame["label"].to_numpy()
     if len(np.unique(y)) < 2:
         raise PredictError(

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from hopia.data.ingest._base import PatientIdentity
-from hopia.data.pseudo import split
-from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.rules import PhiSpan
+from hopia.data.records import PHI_LABELS as LABELS
+from hopia.data.records import PatientIdentity
+from hopia.platform import splits as split
 from hopia.platform.exceptions import IngestError
 from hopia.platform.files import jsonl_records
 from hopia.platform.scores import Score
@@ -158,7 +158,7 @@ def _load_eds(path: Path) -> list[GoldDoc]:
 
 
 def _load_synth(documents: Path) -> list[GoldDoc]:
-    from hopia.data.ingest.patients import read_patients
+    from hopia.data.records.patients import read_patients
 
     gold_path = documents.with_name("gold.jsonl")
     for p in (documents, gold_path):
@@ -206,7 +206,7 @@ def _load_synth(documents: Path) -> list[GoldDoc]:
 
 def is_held_out(note_id: str, fraction: float = HELD_OUT_FRACTION) -> bool:
     """Whether a note belongs to the held-out evaluation part: a hash of its id only (the
-    trainer's :func:`hopia.data.pseudo.split.is_held_out`, one definition for both sides), so
+    trainer's :func:`hopia.platform.splits.is_held_out`, one definition for both sides), so
     the answer never depends on the file, the order or the other notes, and duplicated ids stay
     together. **The trainer must call this to exclude the held-out fold.**"""
     if not 0.0 < fraction < 1.0:

@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from hopia.data.ingest._base import PatientIdentity
 from hopia.data.pseudo import patterns as P
 from hopia.data.pseudo.rules import PhiSpan
+from hopia.data.records import PatientIdentity
 
 _SEP = r"[\s\-']+"  # between the words of a name: space, hyphen or apostrophe, any mix
 _TITLES = frozenset(P.words("dr pr docteur professeur m mme mlle mr madame monsieur ide interne"))

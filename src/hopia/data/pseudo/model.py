@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hopia.data.pseudo import patterns as P
-from hopia.data.pseudo.labels import LABELS
 from hopia.data.pseudo.rules import PhiSpan
+from hopia.data.records import PHI_LABELS as LABELS
 from hopia.platform.exceptions import PseudonymisationError
 from hopia.platform.models import small_ner
+from hopia.platform.text import chunk_bounds
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -55,26 +56,6 @@ _cache_lock = threading.Lock()
 def build_nlp(arch: dict[str, int] | None = None) -> Language:
     """A blank French pipeline with an untrained NER over a small hash-embedding CNN."""
     return small_ner(LABELS, {**DEFAULT_ARCH, **(arch or {})})
-
-
-def chunk_bounds(text: str, max_chars: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, int]]:
-    """(start, end) pieces of ``text``, each at most ``max_chars`` long, cut preferably at a
-    paragraph break, then a line break, a sentence end, a blank; a hard cut as a last resort.
-    Linear in ``len(text)``: each search only looks at the second half of one window."""
-    n, pos = len(text), 0
-    while n - pos > max_chars:
-        lo, hi = pos + max_chars // 2, pos + max_chars
-        for sep in ("\n\n", "\n", ". ", " "):
-            cut = text.rfind(sep, lo, hi)
-            if cut != -1:
-                cut += len(sep)
-                break
-        else:
-            cut = hi
-        yield pos, cut
-        pos = cut
-    if pos < n or n == 0:
-        yield pos, n
 
 
 class PhiModel:
@@ -109,7 +90,7 @@ class PhiModel:
             for i, text in enumerate(texts):
                 if not isinstance(text, str):
                     raise PseudonymisationError(f"texte attendu, reçu {type(text).__name__}")
-                for start, end in chunk_bounds(text):
+                for start, end in chunk_bounds(text, MAX_CHUNK_CHARS):
                     chunk = text[start:end]
                     if chunk.strip():
                         pieces.append((i, start))

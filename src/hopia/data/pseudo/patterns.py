@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from hopia.data.pseudo.labels import LABELS  # noqa: F401 - re-exported
+from hopia.data.records import PHI_LABELS as LABELS  # noqa: F401 - re-exported
 from hopia.platform.text import FOLD_TABLE, fold  # noqa: F401 - re-exported for the rules
 
 # Character classes. Python's \w also matches digits and underscore; names need letters only.

@@ -12,11 +12,11 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
-from hopia.data.ingest._base import PatientIdentity
 from hopia.data.pseudo import patterns as P
 from hopia.data.pseudo.identity import IdentityMatcher
 from hopia.data.pseudo.rules import PhiSpan, detect_rules
 from hopia.data.pseudo.surrogates import Surrogates
+from hopia.data.records import PatientIdentity
 from hopia.platform.exceptions import PseudonymisationError
 
 T = TypeVar("T")

@@ -40,20 +40,16 @@ from sqlalchemy import Connection, delete, select, text, update
 
 from hopia.data.pseudo.pseudonymiser import LABEL_PRIORITY, MASK, PseudoResult
 from hopia.platform import audit
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.access import Purpose, check_reason
+from hopia.platform.exceptions import VaultError
 from hopia.platform.warehouse import WRITER_LOCK_KEY, Warehouse, schema
 
-MIN_REASON_CHARS = 10
 _NONCE_BYTES = 12
 _IN_CHUNK = 500  # values per SQL IN list
 _LABEL_RANK = {label: i for i, label in enumerate(LABEL_PRIORITY)}
 
 # (patient key, what the pseudonymiser replaced)
 StoreItem = tuple[str, PseudoResult]
-
-
-class VaultError(HopiaError):
-    """The vault cannot be read or written: wrong key, missing reason, unknown note."""
 
 
 @dataclass(frozen=True)
@@ -104,17 +100,6 @@ class ReidentifiedResult:
             return shifted - timedelta(days=self.date_offset_days)
         except OverflowError:  # shift_date moved the other way at year 1 or 9999
             return shifted + timedelta(days=self.date_offset_days)
-
-
-def check_reason(reason: str | None) -> str:
-    """The reason, stripped; a clear French error when it is missing or too short."""
-    cleaned = " ".join((reason or "").split())
-    if len(cleaned) < MIN_REASON_CHARS:
-        raise VaultError(
-            "motif obligatoire pour toute ré-identification : indiquez-le avec --reason "
-            f'(au moins {MIN_REASON_CHARS} caractères, par ex. "demande du DIM, dossier 2024-117")'
-        )
-    return cleaned
 
 
 class _Keys:
@@ -172,7 +157,7 @@ def _reversible(label: str, surrogate: str | None) -> bool:
 class Vault:
     """The re-identification vault of a warehouse.
 
-    >>> vault = Vault(wh, settings.resolved_vault_key())  # doctest: +SKIP
+    >>> vault = Vault(wh, load_vault_key(settings))  # doctest: +SKIP
     >>> with wh.begin() as conn:  # doctest: +SKIP
     ...     vault.store(conn, ipp, result, pseudonymiser.date_offset_days(ipp))
     >>> vault.reidentify(note_text, ipp, reason="demande du DIM n° 2024-117")  # doctest: +SKIP
@@ -181,12 +166,6 @@ class Vault:
     def __init__(self, wh: Warehouse, key: bytes) -> None:
         self.wh = wh
         self._keys = _Keys(key)
-
-    @classmethod
-    def from_settings(cls, wh: Warehouse, settings: Any | None = None) -> Vault:
-        from hopia.platform.config import get_settings
-
-        return cls(wh, (settings or get_settings()).resolved_vault_key())
 
     @property
     def key_id(self) -> str:
@@ -358,7 +337,7 @@ class Vault:
         The read and its audit entry (action ``reidentify``) commit together; nothing is returned
         unless the audit entry is written.
         """
-        reason = check_reason(reason)
+        reason = check_reason(reason, Purpose.REIDENTIFY)
         as_text = isinstance(text_or_surrogates, str)
         if as_text and patient_key is None:
             raise VaultError("ré-identifier un texte demande la clé du patient (IPP)")
@@ -424,7 +403,7 @@ class Vault:
     ) -> ReidentifiedResult:
         """The text of ``omop.note`` ``note_id`` with the originals restored, at the offsets the
         pseudonymiser recorded in ``hopia_id.phi_span`` (no guessing by string search)."""
-        reason = check_reason(reason)
+        reason = check_reason(reason, Purpose.REIDENTIFY)
         note, doc, phi = schema.CDM["note"], schema.document, schema.phi_span
         with self.wh.begin() as conn:
             self._check_key(conn)

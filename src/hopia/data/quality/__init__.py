@@ -8,14 +8,13 @@ the NLP enrichment report.
 
 from __future__ import annotations
 
-from hopia.data.quality.catalogue import Catalogue, CatalogueError, load_catalogue
+from hopia.data.quality.catalogue import Catalogue, load_catalogue
 from hopia.data.quality.history import previous_results, run_history, save_run
 from hopia.data.quality.model import Check, CheckResult, CheckType, QualityRun, Status
 from hopia.data.quality.runner import run_checks
 
 __all__ = [
     "Catalogue",
-    "CatalogueError",
     "Check",
     "CheckResult",
     "CheckType",

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hopia.data.quality.model import Check, CheckType, CodeSelector, Level
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import CatalogueError
 from hopia.platform.warehouse import schema
 
 SCHEMA_CHECKS = (
@@ -43,10 +43,6 @@ CATALOGUE_FILES = (
     "hopia_checks.yaml",
 )
 SEXES = {"Male", "Female"}
-
-
-class CatalogueError(HopiaError):
-    """A catalogue file is invalid; the message names the file, the row and the reason."""
 
 
 class Catalogue(BaseModel):

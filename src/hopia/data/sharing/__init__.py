@@ -7,10 +7,9 @@ Only the research space (schema ``omop``) is read; ``hopia_id`` and ``hopia_vaul
 from __future__ import annotations
 
 from hopia.data.sharing.anonymity import AnonymisationPlan, AnonymityReport, plan
-from hopia.data.sharing.errors import ShareRefusedError, SharingError
 from hopia.data.sharing.persons import Selection, cohort_person_ids, file_person_ids, select_persons
 from hopia.data.sharing.prepare import export_person_ids
-from hopia.data.sharing.service import EXPORT_FORMATS, ExportResult, Settings, check, export
+from hopia.data.sharing.release import EXPORT_FORMATS, ExportResult, ShareOptions, check, export
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -18,9 +17,7 @@ __all__ = [
     "AnonymityReport",
     "ExportResult",
     "Selection",
-    "Settings",
-    "ShareRefusedError",
-    "SharingError",
+    "ShareOptions",
     "check",
     "cohort_person_ids",
     "export",

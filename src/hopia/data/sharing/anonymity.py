@@ -34,7 +34,6 @@ from typing import Any
 
 import pandas as pd
 
-from hopia.data.sharing.errors import ShareRefusedError, SharingError
 from hopia.data.sharing.hierarchy import (
     CIM10_VOCABULARIES,
     area,
@@ -43,6 +42,7 @@ from hopia.data.sharing.hierarchy import (
     region,
 )
 from hopia.data.sharing.quasi import Population
+from hopia.platform.exceptions import ShareRefusedError, SharingError
 
 DEFAULT_K, DEFAULT_L, DEFAULT_MAX_SUPPRESSION = 5, 2, 0.05
 QUASI_IDENTIFIERS = ("age", "sex", "postcode", "diagnosis")
@@ -464,15 +464,15 @@ def _refuse(
     if l > 1 and len(k_only.failing) <= allowed:  # no quasi-identifier is to blame
         report.message = (
             f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
-            f"({budget}). Baissez --l (--l 1 : sans contrôle de diversité) ou élargissez la "
+            f"({budget}). Baissez l (l = 1 : sans contrôle de diversité) ou élargissez la "
             "cohorte à d'autres diagnostics."
         )
-        raise ShareRefusedError(report.message, report)
+        raise ShareRefusedError(report.message, report, fields=("l",))
     report.message = (
         f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
         f"({budget}){size_note}. Quasi-identifiant bloquant : {QI_NAMES[blocking]} (sans lui, "
         f"la plus petite classe compterait {int(without.sizes.min())} patient(s) et "
         f"{len(without.failing)} patient(s) resteraient à supprimer). Élargissez la cohorte, "
-        "baissez --k/--l ou retirez ce critère."
+        "baissez k ou l, ou retirez ce critère."
     )
-    raise ShareRefusedError(report.message, report)
+    raise ShareRefusedError(report.message, report, fields=("k", "l"))

@@ -24,9 +24,9 @@ import pandas as pd
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from hopia.data.sharing.errors import SharingError
 from hopia.data.sharing.prepare import SharedDataset
 from hopia.data.sharing.quasi import FEMALE, MALE
+from hopia.platform.exceptions import SharingError
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 SYSTEMS = {
@@ -298,7 +298,7 @@ def write_fhir(
 ) -> dict[str, int]:
     """Write ``bundle-00001.json``…; returns resources per file name."""
     if per_bundle < 1:
-        raise SharingError("--per-bundle doit valoir au moins 1")
+        raise SharingError("au moins 1 patient par Bundle FHIR", fields=("per_bundle",))
     folder.mkdir(parents=True, exist_ok=True)
     b = _Builder(dataset, export_id)
     bundle_model = get_fhir_model_class("Bundle")

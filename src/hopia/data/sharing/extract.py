@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Select, Table, select
 
-from hopia.data.sharing.errors import SharingError
+from hopia.platform.exceptions import SharingError
 from hopia.platform.warehouse import Warehouse, schema
 
 CLINICAL_TABLES = (

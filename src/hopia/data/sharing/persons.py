@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hopia.data.sharing.errors import SharingError
+from hopia.platform.exceptions import SharingError
 from hopia.platform.warehouse import Warehouse
 
 
@@ -67,7 +67,10 @@ def file_person_ids(path: Path) -> Selection:
 
 def select_persons(wh: Warehouse, cohort: Path | None, persons: Path | None) -> Selection:
     if (cohort is None) == (persons is None):
-        raise SharingError("indiquez soit --cohort DEF.yaml, soit --persons FICHIER (un des deux)")
+        raise SharingError(
+            "indiquez soit une définition de cohorte, soit un fichier de person_id (un des deux)",
+            fields=("cohort", "persons"),
+        )
     selection = cohort_person_ids(wh, cohort) if cohort else file_person_ids(persons)  # type: ignore[arg-type]
     if not selection.person_ids:
         raise SharingError("la sélection ne contient aucun patient : rien à partager")

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hopia.data.sharing.anonymity import AnonymisationPlan, Diagnosis
-from hopia.data.sharing.errors import SharingError
 from hopia.data.sharing.extract import Extract
 from hopia.data.sharing.quasi import FEMALE, MALE, condition_codes
+from hopia.platform.exceptions import SharingError
 from hopia.platform.warehouse import schema
 
 # Columns kept per table (besides the ids remapped below). Source values are rebuilt from the

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from string import Formatter
 from typing import Any, NamedTuple
 
-from hopia.data.pseudo.labels import LABELS
+from hopia.data.records import PHI_LABELS as LABELS
 
 PHI_LABELS = frozenset(LABELS)
 FACT_KINDS = frozenset({"condition", "drug", "measurement"})

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Connection, func, select
 
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import SynthError
 from hopia.platform.warehouse import Warehouse, schema
 
 EPOCH = np.datetime64("2015-01-01", "D")
@@ -135,10 +135,6 @@ QUALIFIERS = [
     ({"family": True}, 0.03),
     ({"history": True}, 0.07),
 ]
-
-
-class ScaleError(HopiaError):
-    """The scale generator cannot write to this warehouse."""
 
 
 @dataclass
@@ -407,9 +403,9 @@ def generate_scale(
 ) -> ScaleReport:
     """Fill an empty DuckDB warehouse with ``persons`` synthetic persons, in one transaction."""
     if wh.dialect != "duckdb":
-        raise ScaleError("le générateur à grande échelle écrit dans DuckDB uniquement")
+        raise SynthError("le générateur à grande échelle écrit dans DuckDB uniquement")
     if persons < 1:
-        raise ScaleError("nombre de personnes invalide (au moins 1)")
+        raise SynthError("nombre de personnes invalide (au moins 1)")
     started = time.perf_counter()
     report = ScaleReport(persons=persons)
     vocab = _Vocabulary()
@@ -427,7 +423,7 @@ def generate_scale(
     }
     with wh.begin() as conn:
         if conn.execute(select(func.count()).select_from(schema.CDM["person"])).scalar():
-            raise ScaleError("entrepôt non vide : le générateur remplit un entrepôt neuf")
+            raise SynthError("entrepôt non vide : le générateur remplit un entrepôt neuf")
         report.rows["concept"] = _insert(conn, "concept", vocab.concept_table())
         sites = pa.table(
             {"care_site_id": np.arange(1, len(CARE_SITES) + 1), "care_site_name": CARE_SITES}

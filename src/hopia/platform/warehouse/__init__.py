@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, create_engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from hopia.platform.config import Settings
 from hopia.platform.exceptions import WarehouseError
 from hopia.platform.warehouse import schema
 from hopia.platform.warehouse._bulk import bulk_insert, insert_frame
@@ -39,6 +40,11 @@ class Warehouse:
                 migrate(conn)
         except SQLAlchemyError as exc:
             raise WarehouseError(f"Entrepôt inaccessible ({_safe_url(url)}) : {exc}") from exc
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return _safe_url(self.url)
 
     @property
     def dialect(self) -> str:
@@ -91,8 +97,6 @@ def _safe_url(url: str) -> str:
     return url
 
 
-def open_warehouse(settings: Any | None = None) -> Warehouse:
-    """The warehouse configured in ``settings`` (default: ``get_settings()``)."""
-    from hopia.platform.config import get_settings
-
-    return Warehouse((settings or get_settings()).resolved_warehouse_url())
+def open_warehouse(settings: Settings) -> Warehouse:
+    """The warehouse configured in ``settings``."""
+    return Warehouse(settings.resolved_warehouse_url())

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 import hopia.data.nlp.pipes  # noqa: F401  (registers hopia.clinical_ner)
 from hopia.cli.nlp import app
 from hopia.data.nlp.evaluate import Mention
-from hopia.data.nlp.pipes.clinical_ner import GROUP, WEIGHTS_DIR, ClinicalNerError
+from hopia.data.nlp.pipes.clinical_ner import GROUP, WEIGHTS_DIR
 from hopia.data.nlp.pipes.clinical_ner.train import flat_mentions
+from hopia.platform.exceptions import ModelError
 
 
 def small_pipeline(**config: object) -> edsnlp.Pipeline:
@@ -59,7 +60,7 @@ def test_pickles_without_the_model_and_predicts_after_reload() -> None:
 
 def test_missing_weights_folder_is_a_clear_error(tmp_path: Path) -> None:
     nlp = small_pipeline(weights=str(tmp_path / "none"))
-    with pytest.raises(ClinicalNerError, match="hopia nlp train"):
+    with pytest.raises(ModelError, match="hopia nlp train"):
         nlp("Fièvre.")
 
 

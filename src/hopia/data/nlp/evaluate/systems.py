@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from hopia.data.nlp.evaluate.gold import QUALIFIERS
 from hopia.data.nlp.evaluate.scoring import Prediction
 from hopia.data.nlp.pipeline import COMORBIDITIES, PipeSpec, SortedGroupsGetter
+from hopia.platform.text import chunk_bounds
 
 if TYPE_CHECKING:
     import edsnlp
@@ -135,8 +136,6 @@ def run_system(
 ) -> tuple[list[list[Prediction]], float]:
     """Predictions for every text (long ones in pieces) and the seconds spent predicting,
     pipeline loading excluded (a first empty call warms it up)."""
-    from hopia.data.pseudo.model import chunk_bounds
-
     list(system.predict([""]))  # load/build the pipeline outside the timing
     pieces: list[tuple[int, int]] = []  # (text index, offset)
     chunks: list[str] = []

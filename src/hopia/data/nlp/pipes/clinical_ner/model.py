@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import ModelError
 from hopia.platform.models import small_ner
 
 if TYPE_CHECKING:
@@ -34,10 +34,6 @@ WEIGHTS_DIR = Path(__file__).with_name("model_weights")
 LABELS: tuple[str, ...] = ("DISO", "CHEM", "PROC", "ANAT")
 #: Width/depth/rows of the shipped model; ``hopia nlp train`` may override them.
 DEFAULT_ARCH: dict[str, int] = {"width": 64, "depth": 3, "embed_rows": 4_000, "hidden": 64}
-
-
-class ClinicalNerError(HopiaError):
-    """The clinical NER model is missing or unreadable."""
 
 
 def build_model(arch: dict[str, int] | None = None, labels: Sequence[str] = LABELS) -> Language:
@@ -66,7 +62,7 @@ def load_model(folder: str | Path | None = None) -> Language:
 
     Raises
     ------
-    ClinicalNerError
+    ModelError
         No model there, or it cannot be read.
     """
     path = Path(folder or WEIGHTS_DIR).resolve()
@@ -85,7 +81,7 @@ def _load(folder: Path) -> Language:
     # pipeline never ran it, and spacy.load would not find the factory.
     register_factories()
     if not (folder / "config.cfg").is_file():
-        raise ClinicalNerError(
+        raise ModelError(
             f"modèle de TAL clinique absent : {folder} (le construire avec hopia nlp train)"
         )
     try:
@@ -98,7 +94,7 @@ def _load(folder: Path) -> Language:
         nlp = spacy.util.load_model_from_config(config, auto_fill=True)
         return nlp.from_disk(folder, exclude=["tokenizer"])
     except Exception as exc:  # a corrupt or incompatible folder: say which one
-        raise ClinicalNerError(f"modèle de TAL clinique illisible : {folder}") from exc
+        raise ModelError(f"modèle de TAL clinique illisible : {folder}") from exc
 
 
 def _register_unused_tokenizer() -> None:

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from hopia.data.nlp.evaluate.gold import GoldDoc, Mention, read_brat
 from hopia.data.nlp.pipes.clinical_ner.model import DEFAULT_ARCH, LABELS, build_model
-from hopia.data.pseudo.split import note_hash
+from hopia.platform.exceptions import ModelError
 from hopia.platform.models import LoopSettings, save_spacy_model, train_ner_loop
+from hopia.platform.splits import note_hash
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -40,7 +41,7 @@ MODEL_VERSION = "1.0.0"
 
 
 @dataclass
-class TrainConfig:
+class NerTrainConfig:
     """What a training run depends on (recorded in ``meta.json``)."""
 
     brat: Path
@@ -145,7 +146,7 @@ def _scored(scores: dict[str, Any]) -> tuple[float, dict[str, Any]]:
 
 
 def train_model(
-    out: Path, config: TrainConfig, log: Callable[[str], None] | None = None
+    out: Path, config: NerTrainConfig, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Train, then write the model folder ``out`` atomically; return its ``hopia`` metadata.
 
@@ -153,7 +154,7 @@ def train_model(
     ------
     IngestError
         The BRAT folder is missing or malformed.
-    ValueError
+    ModelError
         No training mention at all.
     """
     from spacy.util import fix_random_seed
@@ -168,7 +169,7 @@ def train_model(
     train_ex = to_examples(model, train_docs, config.labels, stats)
     dev_ex = to_examples(model, dev_docs, config.labels, Counter())
     if not stats["trained_mentions"]:
-        raise ValueError(f"aucune mention {', '.join(config.labels)} dans {config.brat}")
+        raise ModelError(f"aucune mention {', '.join(config.labels)} dans {config.brat}")
     log(
         f"{len(train_docs)} documents d'entraînement ({len(train_ex)} exemples, "
         f"{stats['trained_mentions']} mentions), {len(dev_docs)} documents de dev"

@@ -1,5 +1,5 @@
-"""The held-out split of annotated notes: the same notes are never trained on and always
-evaluated on, whoever asks (training in :mod:`hopia.data.pseudo.train`, evaluation)."""
+"""Deterministic splits of annotated notes: the same notes are never trained on and always
+evaluated on, whoever asks (the PHI and clinical-NER trainers, the evaluations)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,6 @@ from hopia.data.sharing.anonymity import (
     AnonymityReport,
     plan,
 )
-from hopia.data.sharing.errors import ShareRefusedError, SharingError
 from hopia.data.sharing.export_fhir import write_fhir
 from hopia.data.sharing.export_omop import FORMATS, write_omop
 from hopia.data.sharing.extract import Extract, extract
@@ -34,10 +33,11 @@ from hopia.data.sharing.persons import Selection
 from hopia.data.sharing.prepare import KEEP, prepare
 from hopia.data.sharing.quasi import population
 from hopia.platform import audit
+from hopia.platform.access import Purpose, check_reason
+from hopia.platform.exceptions import ShareRefusedError, SharingError
 from hopia.platform.warehouse import Warehouse
 
 EXPORT_FORMATS = (*FORMATS, "fhir")
-MIN_REASON_CHARS = 10
 MANIFEST, REPORT = "manifest.json", "anonymity_report.json"
 RESIDUAL_RISKS = [
     "Dates are those of the research space (shifted per patient by pseudonymisation), kept "
@@ -51,7 +51,7 @@ RESIDUAL_RISKS = [
 
 
 @dataclass(frozen=True)
-class Settings:
+class ShareOptions:
     k: int = DEFAULT_K
     l: int = DEFAULT_L  # noqa: E741
     max_suppression: float = DEFAULT_MAX_SUPPRESSION
@@ -68,29 +68,19 @@ class ExportResult:
     audit_id: int
 
 
-def check_reason(reason: str | None) -> str:
-    cleaned = " ".join((reason or "").split())
-    if len(cleaned) < MIN_REASON_CHARS:
-        raise SharingError(
-            "motif obligatoire pour tout partage : indiquez-le avec --reason (au moins "
-            f'{MIN_REASON_CHARS} caractères, par ex. "étude ICARE, convention 2025-014")'
-        )
-    return cleaned
-
-
 def _measure(
-    wh: Warehouse, selection: Selection, settings: Settings
+    wh: Warehouse, selection: Selection, options: ShareOptions
 ) -> tuple[Extract, AnonymisationPlan]:
-    reference_year = (settings.reference_date or date.today()).year
-    data = extract(wh, selection.person_ids, with_notes=settings.with_notes)
+    reference_year = (options.reference_date or date.today()).year
+    data = extract(wh, selection.person_ids, with_notes=options.with_notes)
     return data, plan(
-        population(data, reference_year), settings.k, settings.l, settings.max_suppression
+        population(data, reference_year), options.k, options.l, options.max_suppression
     )
 
 
-def check(wh: Warehouse, selection: Selection, settings: Settings) -> AnonymityReport:
+def check(wh: Warehouse, selection: Selection, options: ShareOptions) -> AnonymityReport:
     """The report only; :class:`ShareRefusedError` (with its report) when k or l fails."""
-    return _measure(wh, selection, settings)[1].report
+    return _measure(wh, selection, options)[1].report
 
 
 def _target_folder(out: Path) -> None:
@@ -122,18 +112,18 @@ def export(
     *,
     reason: str | None,
     secret: bytes,
-    settings: Settings = Settings(),
+    options: ShareOptions = ShareOptions(),
     actor: str | None = None,
 ) -> ExportResult:
     """Export the selection to ``out`` (a new or empty folder), audited; all or nothing."""
-    reason = check_reason(reason)
+    reason = check_reason(reason, Purpose.SHARE)
     if fmt not in EXPORT_FORMATS:
         raise SharingError(f"format inconnu : {fmt} (attendu : {', '.join(EXPORT_FORMATS)})")
     out = Path(out).absolute()
     _target_folder(out)
     export_id = str(uuid.uuid4())
     try:
-        data, anonymisation = _measure(wh, selection, settings)
+        data, anonymisation = _measure(wh, selection, options)
     except ShareRefusedError as refused:
         with wh.begin() as conn:
             audit.record(
@@ -145,19 +135,17 @@ def export(
                 {"format": fmt, "persons": len(selection.person_ids), **_figures(refused.report)},
             )
         raise
-    dataset = prepare(data, anonymisation, secret, with_notes=settings.with_notes)
+    dataset = prepare(data, anonymisation, secret, with_notes=options.with_notes)
     report = anonymisation.report
     tmp = out.parent / f".{out.name}.partial-{export_id[:8]}"
     try:
         tmp.mkdir()
         if fmt == "fhir":
-            counts = write_fhir(dataset, tmp, export_id, settings.per_bundle)
+            counts = write_fhir(dataset, tmp, export_id, options.per_bundle)
         else:
             counts = write_omop(dataset, tmp, fmt)
         _write_json(tmp / REPORT, report.to_dict())
-        manifest = _manifest(
-            tmp, counts, fmt, export_id, selection, report, settings, reason, actor
-        )
+        manifest = _manifest(tmp, counts, fmt, export_id, selection, report, options, reason, actor)
         _write_json(tmp / MANIFEST, manifest)
         with wh.begin() as conn:
             entry = audit.record(
@@ -170,7 +158,7 @@ def export(
                     "export_id": export_id,
                     "format": fmt,
                     "persons": len(dataset.tables["person"]),
-                    "with_notes": settings.with_notes,
+                    "with_notes": options.with_notes,
                     "files": len(counts),
                     "manifest_sha256": _sha256(tmp / MANIFEST),
                     # With the platform secret, the salt re-derives the person_id map.
@@ -207,7 +195,7 @@ def _manifest(
     export_id: str,
     selection: Selection,
     report: AnonymityReport,
-    settings: Settings,
+    options: ShareOptions,
     reason: str,
     actor: str | None,
 ) -> dict[str, Any]:
@@ -264,7 +252,7 @@ def _manifest(
                 "free-text source values",
                 "race and ethnicity",
             ],
-            "notes": settings.with_notes,
+            "notes": options.with_notes,
         },
         "residual_risks": RESIDUAL_RISKS,
         "files": files,

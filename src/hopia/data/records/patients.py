@@ -1,5 +1,8 @@
 """Patient registry files (an ADT/identity export): JSONL or CSV with PatientIdentity fields.
 
+Read by the ingest (``hopia ingest --patients``) and by the PHI evaluation of a synthetic corpus:
+the file form of a shared record, so it sits with the records, below both.
+
 Fields: ipp (required), family_name, given_name, birth_date (YYYY-MM-DD), sex (M/F), nir,
 address, zip, city, phone, email. A bad record stops the load with the line and the reason:
 identities are reference data, loading half a registry would be worse than none.
@@ -13,7 +16,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from hopia.data.ingest._base import PatientIdentity
+from hopia.data.records import PatientIdentity
 from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse.schema import IPP_MAX
 

@@ -1,0 +1,135 @@
+"""Who may do what: the reason rule and the access-policy hook every service calls.
+
+Two rules hold for every front end, so they live here once:
+
+- **A reason for every access to identified data and every data release**
+  (:func:`check_reason`): re-identifying a note, listing a cohort's patients, exporting a
+  dataset. The reason is written to the audit log with the access.
+- **An access policy decides before anything is read** (:class:`AccessPolicy`): the service asks
+  ``policy.check(principal, action, resource)`` first. The default,
+  :class:`LocalOperatorPolicy`, lets the local operator do everything (whoever runs the CLI on
+  the server already holds the keys); the web platform plugs a role and perimeter policy in.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from hopia.platform.exceptions import AccessDeniedError, ReasonRequiredError
+
+MIN_REASON_CHARS = 10
+MAX_ACTOR_CHARS = 100
+
+
+class Purpose(StrEnum):
+    """Why a reason is asked; each purpose has its own example in the error message."""
+
+    REIDENTIFY = "reidentify"
+    PATIENT_LIST = "patient_list"
+    SHARE = "share"
+
+
+_PURPOSE_TEXT: dict[Purpose, tuple[str, str]] = {
+    Purpose.REIDENTIFY: ("toute ré-identification", "demande du DIM, dossier 2024-117"),
+    Purpose.PATIENT_LIST: ("obtenir la liste nominative", "inclusion étude ICARE, CPP 24-012"),
+    Purpose.SHARE: ("tout partage", "étude ICARE, convention 2025-014"),
+}
+
+
+def check_reason(reason: str | None, purpose: Purpose) -> str:
+    """The reason with its blanks normalised; :class:`ReasonRequiredError` (field ``reason``)
+    when it is missing or shorter than :data:`MIN_REASON_CHARS` characters.
+
+    >>> check_reason("  demande   du DIM, dossier 12 ", Purpose.REIDENTIFY)
+    'demande du DIM, dossier 12'
+    """
+    cleaned = " ".join((reason or "").split())
+    if len(cleaned) < MIN_REASON_CHARS:
+        what, example = _PURPOSE_TEXT[purpose]
+        raise ReasonRequiredError(
+            f"motif obligatoire pour {what} (au moins {MIN_REASON_CHARS} caractères, "
+            f'par ex. "{example}")',
+            fields=("reason",),
+            details={"min_chars": MIN_REASON_CHARS, "purpose": purpose.value},
+        )
+    return cleaned
+
+
+def system_user() -> str:
+    """The operating-system user running the process (the CLI's actor)."""
+    try:
+        return getpass.getuser()[:MAX_ACTOR_CHARS]
+    except (OSError, KeyError):  # no login name in some containers
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "inconnu"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acts: ``user`` is authenticated by the front end (the system user for the CLI, the
+    session's user for the web); ``on_behalf_of`` is the requester named by an operator
+    (``--actor``), written to the audit log as the actor."""
+
+    user: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    on_behalf_of: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The name the audit log records."""
+        name = (self.on_behalf_of or "").strip() or self.user
+        return name[:MAX_ACTOR_CHARS]
+
+    @classmethod
+    def local(cls, on_behalf_of: str | None = None) -> Principal:
+        """The operator running the CLI on this machine."""
+        return cls(system_user(), frozenset({"operator"}), on_behalf_of)
+
+
+@runtime_checkable
+class AccessPolicy(Protocol):
+    """Decides whether ``principal`` may perform ``action`` (``"cohort.patients"``) on
+    ``resource`` (``"cohort:ic@1.0"``); raises :class:`AccessDeniedError` when not."""
+
+    def check(self, principal: Principal, action: str, resource: str) -> None: ...
+
+
+class LocalOperatorPolicy:
+    """The policy of a single-operator installation: the ``operator`` role may do everything;
+    any other principal may do nothing. The web platform replaces it with roles and perimeters."""
+
+    def check(self, principal: Principal, action: str, resource: str) -> None:
+        if "operator" not in principal.roles:
+            raise AccessDeniedError(
+                f"action « {action} » refusée à {principal.user} : rôle opérateur requis",
+                details={"action": action},
+            )
+
+
+class RolePolicy:
+    """Actions allowed per role, by prefix: ``{"researcher": ["cohort.run", "quality."]}``.
+
+    A principal may perform an action when one of its roles lists the action or a prefix of it
+    ending with a dot; ``"*"`` allows everything."""
+
+    def __init__(self, allowed: dict[str, Iterable[str]]) -> None:
+        self.allowed = {role: tuple(actions) for role, actions in allowed.items()}
+
+    def check(self, principal: Principal, action: str, resource: str) -> None:
+        for role in principal.roles:
+            for rule in self.allowed.get(role, ()):
+                if (
+                    rule == "*"
+                    or rule == action
+                    or (rule.endswith(".") and action.startswith(rule))
+                ):
+                    return
+        raise AccessDeniedError(
+            f"action « {action} » refusée à {principal.user} (rôles : "
+            f"{', '.join(sorted(principal.roles)) or 'aucun'})",
+            details={"action": action},
+        )

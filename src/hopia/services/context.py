@@ -1,0 +1,134 @@
+"""What every service call runs with, and the shape of its requests.
+
+A front end (the CLI today; the web API, the assistant and the job runner tomorrow) is a
+composition root: it reads the settings once, says who acts, and builds a :class:`Context`.
+Services take that context and a typed request, check the rules (reason, thresholds, the access
+policy), write the audit record and return a typed result. A front end never validates, audits
+or opens the warehouse by itself.
+
+>>> from hopia.platform.config import Settings
+>>> with Context.local(Settings(home="/tmp/hopia-doc")) as ctx:  # doctest: +SKIP
+...     result = reidentify_note(ctx, ReidentifyRequest(note_id=12, reason="demande du DIM"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hopia.platform import keys
+from hopia.platform.access import AccessPolicy, LocalOperatorPolicy, Principal
+from hopia.platform.config import Settings
+from hopia.platform.exceptions import InvalidRequestError
+from hopia.platform.warehouse import Warehouse
+
+
+@dataclass
+class Context:
+    """Settings, principal and access policy of one front-end session; the warehouse is opened
+    on first use and closed with the context."""
+
+    settings: Settings
+    principal: Principal
+    policy: AccessPolicy = field(default_factory=LocalOperatorPolicy)
+    _warehouse: Warehouse | None = field(default=None, repr=False)
+
+    @classmethod
+    def local(cls, settings: Settings, actor: str | None = None) -> Context:
+        """The context of the local operator (the CLI); ``actor`` names the requester on whose
+        behalf the operator acts, for the audit log."""
+        return cls(settings, Principal.local(actor))
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names."""
+        return self.principal.actor
+
+    def warehouse(self) -> Warehouse:
+        """The configured warehouse, opened (and migrated) once per context."""
+        if self._warehouse is None:
+            self._warehouse = Warehouse(self.settings.resolved_warehouse_url())
+        return self._warehouse
+
+    def use_warehouse(self, warehouse: Warehouse) -> None:
+        """Work on ``warehouse`` instead of the configured one (the demo's own file, tests)."""
+        self._warehouse = warehouse
+
+    def authorize(self, action: str, resource: str) -> None:
+        """Ask the access policy before anything is read (raises ``AccessDeniedError``)."""
+        self.policy.check(self.principal, action, resource)
+
+    def secret(self) -> bytes:
+        """The pseudonymisation secret (``hopia init`` creates it)."""
+        return keys.load_secret(self.settings)
+
+    def vault_key(self) -> bytes:
+        """The re-identification vault key (``hopia init`` creates it)."""
+        return keys.load_vault_key(self.settings)
+
+    def close(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.close()
+            self._warehouse = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Pydantic's error types, in French, for the messages a person reads.
+_PYDANTIC_FR = {
+    "missing": "valeur obligatoire",
+    "greater_than": "doit être supérieur à {gt}",
+    "greater_than_equal": "doit être supérieur ou égal à {ge}",
+    "less_than": "doit être inférieur à {lt}",
+    "less_than_equal": "doit être inférieur ou égal à {le}",
+    "int_parsing": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "float_parsing": "nombre attendu",
+    "float_type": "nombre attendu",
+    "bool_parsing": "booléen attendu",
+    "date_from_datetime_parsing": "date AAAA-MM-JJ attendue",
+    "date_parsing": "date AAAA-MM-JJ attendue",
+    "date_type": "date AAAA-MM-JJ attendue",
+    "literal_error": "valeurs possibles : {expected}",
+    "enum": "valeurs possibles : {expected}",
+    "string_type": "chaîne de caractères attendue",
+    "string_too_short": "au moins {min_length} caractère(s)",
+    "extra_forbidden": "champ inconnu",
+}
+
+
+class Request(BaseModel):
+    """Base of every service request: immutable, unknown fields refused. Build it with
+    :meth:`of` to get a French :class:`InvalidRequestError` naming the fields at fault."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    @classmethod
+    def of(cls, **values: Any) -> Self:
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise invalid_request(exc) from None
+
+
+def invalid_request(exc: ValidationError) -> InvalidRequestError:
+    """A pydantic error as Hopia's, in French: one part per field, fields listed."""
+    fields: list[str] = []
+    parts: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(p) for p in error["loc"]) or "requête"
+        fields.append(name)
+        template = _PYDANTIC_FR.get(error["type"])
+        context = error.get("ctx") or {}
+        try:
+            text = template.format(**context) if template else error["msg"]
+        except (KeyError, IndexError):
+            text = error["msg"]
+        parts.append(f"« {name} » : {text}")
+    return InvalidRequestError("requête invalide : " + " ; ".join(parts), fields=fields)

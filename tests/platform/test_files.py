@@ -1,0 +1,63 @@
+"""The one atomic writer and the one JSONL record reader of the platform."""
+
+from __future__ import annotations
+
+import pickle
+import stat
+from pathlib import Path
+
+import pytest
+
+from hopia.platform.exceptions import IngestError
+from hopia.platform.files import (
+    atomic_file,
+    jsonl_records,
+    replace_dir,
+    write_pickle_atomic,
+    write_text_atomic,
+)
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("ancien", encoding="utf-8")
+    with pytest.raises(RuntimeError), atomic_file(target) as fh:
+        fh.write("moitié")
+        raise RuntimeError("crash au milieu")
+    assert target.read_text(encoding="utf-8") == "ancien"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_text_binary_and_private_files(tmp_path: Path) -> None:
+    write_text_atomic(tmp_path / "sub" / "a.txt", "é\n")
+    assert (tmp_path / "sub" / "a.txt").read_bytes() == "é\n".encode()
+    write_text_atomic(tmp_path / "id.csv", "ipp\n", private=True)
+    assert stat.S_IMODE((tmp_path / "id.csv").stat().st_mode) == 0o600
+    write_pickle_atomic({"k": [1, 2]}, tmp_path / "x.pkl")
+    assert pickle.loads((tmp_path / "x.pkl").read_bytes()) == {"k": [1, 2]}
+    with pytest.raises(ValueError, match="mode"), atomic_file(tmp_path / "y", "a"):
+        pass
+
+
+def test_replace_dir_swaps_a_whole_folder(tmp_path: Path) -> None:
+    out, tmp = tmp_path / "model", tmp_path / ".model.tmp"
+    for folder, text in ((out, "v1"), (tmp, "v2")):
+        folder.mkdir()
+        (folder / "w").write_text(text, encoding="utf-8")
+    replace_dir(tmp, out)
+    assert (out / "w").read_text(encoding="utf-8") == "v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_jsonl_records_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"a": 1}\n\n[1]\n')
+    records = jsonl_records(path)
+    assert next(records) == (f"{path}#L1", {"a": 1})
+    with pytest.raises(IngestError, match=r"#L3: un objet JSON est attendu"):
+        next(records)
+    path.write_bytes(b'{"a": "\xe9"}\n')
+    with pytest.raises(IngestError, match="encodage invalide"):
+        list(jsonl_records(path))
+    with pytest.raises(IngestError, match="fichier illisible"):
+        list(jsonl_records(tmp_path / "absent.jsonl"))
