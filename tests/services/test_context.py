@@ -1,0 +1,45 @@
+"""The service context and the request base every service uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hopia.platform.access import Principal, RolePolicy
+from hopia.platform.config import Settings
+from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError
+from hopia.services.context import Context, Request
+
+
+class Example(Request):
+    count: int
+    ratio: float = 0.5
+    when: str | None = None
+
+
+def test_requests_are_validated_in_french_with_their_fields() -> None:
+    assert Example.of(count="3").count == 3
+    with pytest.raises(InvalidRequestError, match="« count » : nombre entier attendu") as e:
+        Example.of(count="trois")
+    assert e.value.fields == ("count",)
+    with pytest.raises(InvalidRequestError, match="« other » : champ inconnu"):
+        Example.of(count=1, other=2)
+    with pytest.raises(InvalidRequestError, match="« count » : valeur obligatoire"):
+        Example.of()
+
+
+def test_the_warehouse_is_opened_once_and_closed_with_the_context(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "h")
+    with Context.local(settings) as ctx:
+        wh = ctx.warehouse()
+        assert ctx.warehouse() is wh and wh.url.endswith("h/warehouse.duckdb")
+    assert ctx._warehouse is None
+
+
+def test_authorize_asks_the_policy(tmp_path: Path) -> None:
+    ctx = Context(Settings(home=tmp_path), Principal("alice", frozenset({"researcher"})))
+    with pytest.raises(AccessDeniedError):
+        ctx.authorize("reidentify", "note:1")
+    ctx.policy = RolePolicy({"researcher": ["reidentify"]})
+    ctx.authorize("reidentify", "note:1")
