@@ -91,3 +91,14 @@ def test_unknown_keys_of_a_section_are_refused(in_tmp: Path) -> None:
     (in_tmp / "hopia.yml").write_text("data:\n  nlp:\n    batch_sise: 8\n", encoding="utf-8")
     with pytest.raises(ValueError, match="batch_sise"):
         Settings()
+
+
+def test_the_example_configuration_loads_and_states_the_defaults(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("HOPIA_CONFIG", str(REPO / "configs" / "hopia.example.yml"))
+    example = Settings()
+    monkeypatch.delenv("HOPIA_CONFIG")
+    assert example.data == Settings().data and example.home == Path(".hopia")

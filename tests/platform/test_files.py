@@ -10,6 +10,7 @@ import pytest
 
 from hopia.platform.exceptions import IngestError
 from hopia.platform.files import (
+    _UMASK,
     atomic_file,
     jsonl_records,
     replace_dir,
@@ -33,6 +34,8 @@ def test_text_binary_and_private_files(tmp_path: Path) -> None:
     assert (tmp_path / "sub" / "a.txt").read_bytes() == "é\n".encode()
     write_text_atomic(tmp_path / "id.csv", "ipp\n", private=True)
     assert stat.S_IMODE((tmp_path / "id.csv").stat().st_mode) == 0o600
+    # Not private: the usual permissions (umask), not mkstemp's 0600.
+    assert stat.S_IMODE((tmp_path / "sub" / "a.txt").stat().st_mode) == 0o666 & ~_UMASK
     write_pickle_atomic({"k": [1, 2]}, tmp_path / "x.pkl")
     assert pickle.loads((tmp_path / "x.pkl").read_bytes()) == {"k": [1, 2]}
     with pytest.raises(ValueError, match="mode"), atomic_file(tmp_path / "y", "a"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -15,7 +16,7 @@ from hopia.services.context import Context, Request
 class Example(Request):
     count: int
     ratio: float = 0.5
-    when: str | None = None
+    fmt: Literal["csv", "parquet", "fhir"] = "csv"
 
 
 def test_requests_are_validated_in_french_with_their_fields() -> None:
@@ -27,6 +28,8 @@ def test_requests_are_validated_in_french_with_their_fields() -> None:
         Example.of(count=1, other=2)
     with pytest.raises(InvalidRequestError, match="« count » : valeur obligatoire"):
         Example.of()
+    with pytest.raises(InvalidRequestError, match="'csv', 'parquet' ou 'fhir'"):
+        Example.of(count=1, fmt="xml")
 
 
 def test_the_warehouse_is_opened_once_and_closed_with_the_context(tmp_path: Path) -> None:

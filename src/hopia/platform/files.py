@@ -15,6 +15,15 @@ from typing import IO, Any
 from hopia.platform.exceptions import IngestError
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once, at import: os.umask is process-wide and not thread-safe
+
+
 def replace_dir(tmp: Path, out: Path) -> None:
     """Put the finished folder ``tmp`` at ``out``, replacing what was there.
 
@@ -55,8 +64,8 @@ def atomic_file(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        if private:
-            os.fchmod(fd, 0o600)
+        # mkstemp creates 0600: a private file stays so, any other gets the usual permissions.
+        os.fchmod(fd, 0o600 if private else 0o666 & ~_UMASK)
         binary = mode == "wb"
         with os.fdopen(
             fd, mode, encoding=None if binary else encoding, newline=None if binary else newline

@@ -130,5 +130,6 @@ def invalid_request(exc: ValidationError) -> InvalidRequestError:
             text = template.format(**context) if template else error["msg"]
         except (KeyError, IndexError):
             text = error["msg"]
+        text = text.replace("' or '", "' ou '")  # pydantic's list of expected values
         parts.append(f"« {name} » : {text}")
     return InvalidRequestError("requête invalide : " + " ; ".join(parts), fields=fields)
