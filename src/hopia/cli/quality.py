@@ -65,14 +65,21 @@ def run(
             history=history,
             enrichment=enrichment,
         )
-        with progress_bar() as bar:
-            task = bar.add_task("Contrôles", total=None)
+        bar = progress_bar()  # shown once the checks are selected: a bad option prints alone
+        task = bar.add_task("Contrôles", total=None, start=False)
+
+        def start(total: int) -> None:
+            bar.update(task, total=total)
+            bar.start_task(task)
+            bar.start()
+
+        try:
             outcome = quality.run(
-                ctx,
-                request,
-                on_start=lambda total: bar.update(task, total=total),
-                on_progress=lambda n: bar.advance(task, n),
+                ctx, request, on_start=start, on_progress=lambda n: bar.advance(task, n)
             )
+        finally:
+            if bar.live.is_started:
+                bar.stop()
     _print_summary(outcome.report)
     console.print(f"Rapports : {outcome.json_path}\n           {outcome.html_path}")
     if strict and outcome.run.count(Status.FAILED):
