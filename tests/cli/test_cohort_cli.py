@@ -48,7 +48,8 @@ def test_run_writes_suppressed_json_and_charts(warehouse: None, tmp_path: Path) 
     assert public["charts"] == ["attrition.png"]  # too few patients: no description
     assert (out / "attrition.png").read_bytes()[:4] == b"\x89PNG"
     assert not (out / "patients_identifies.csv").exists()
-    assert _audit_entries() == []
+    # The run read the research space: audited, with counts only.
+    assert _audit_entries() == [("cohort.run", "cohort:insuffisance_cardiaque@1")]
 
 
 def test_patients_need_a_reason_then_are_audited(warehouse: None, tmp_path: Path) -> None:
@@ -69,7 +70,10 @@ def test_patients_need_a_reason_then_are_audited(warehouse: None, tmp_path: Path
         ("IPP0008", "NOM8", "2024-06-01"),
     ]
     assert (out / "patients_identifies.csv").stat().st_mode & 0o077 == 0
-    assert _audit_entries() == [("cohort.patients", "cohort:insuffisance_cardiaque@1")]
+    assert _audit_entries() == [
+        ("cohort.run", "cohort:insuffisance_cardiaque@1"),
+        ("cohort.patients", "cohort:insuffisance_cardiaque@1"),
+    ]
     assert "IPP0001" not in (out / "results.json").read_text(encoding="utf-8")
 
 

@@ -67,7 +67,8 @@ def test_train_evaluate_and_tamper(configured: str, tmp_path: Path) -> None:
 def test_bad_options_fail_cleanly(configured: str, tmp_path: Path) -> None:
     out = tmp_path / "m"
     unknown = runner.invoke(app, ["predict", "train", "--model", "forest", "--out", str(out)])
-    assert unknown.exit_code == 2 and "modèle inconnu" in unknown.output
+    assert unknown.exit_code == 2 and "modèle prédictif inconnu : « forest »" in unknown.output
+    assert "(disponibles : gbm, logistic) [option(s) : --model]" in " ".join(unknown.output.split())
     target = runner.invoke(app, ["predict", "train", "--target", "death", "--out", str(out)])
     assert target.exit_code == 2 and "cible inconnue" in target.output
     assert not out.exists()

@@ -59,7 +59,8 @@ def test_check_prints_the_report(warehouse: Path) -> None:
     assert "k = 5 et l = 2 atteints" in result.output
     assert "tranches de 5 ans" in result.output
     assert json.loads((warehouse / "r.json").read_text("utf-8"))["after"]["k"] == 10
-    assert audit_actions(warehouse) == []  # a check exports nothing
+    # A check exports nothing but reads the persons' records: audited, figures only.
+    assert audit_actions(warehouse) == ["share.check"]
 
 
 def test_check_refuses_with_the_blocking_quasi_identifier(warehouse: Path) -> None:

@@ -1,15 +1,12 @@
 """``hopia cohort``: check, show the SQL of, and run cohort definitions.
 
+A thin adapter over :mod:`hopia.services.cohorts`, which validates, audits and writes the files.
 Everything printed or written by ``run`` is suppressed (counts below 10 as "<10"), except the
 identified patient list that ``--patients`` writes apart, after an audit entry.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +14,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hopia.cli._common import console, err_console, handle_errors
+from hopia.cli._common import console, context, err_console, handle_errors
 
 app = typer.Typer(
     help="Cohortes : définitions versionnées, attrition, caractérisation.", no_args_is_help=True
 )
 
-PATIENTS_FILE = "patients_identifies.csv"
 _DEFINITION = typer.Argument(..., help="Définition de cohorte (.yaml, .yml ou .json).")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """All or nothing: a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fmt(cell: Any) -> str:
@@ -102,35 +86,20 @@ def _print_characterisation(c: dict[str, Any] | None, reference_date: str | None
             )
 
 
-def _write_patients(path: Path, rows: list[dict[str, Any]]) -> None:
-    columns = ["ipp", "family_name", "given_name", "birth_date", "sex", "person_id", "index_date"]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)  # identified data: readable by its owner only
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows({k: ("" if r[k] is None else r[k]) for k in columns} for r in rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @app.command("check")
 def check(definition: Path = _DEFINITION) -> None:
     """Valider une définition et afficher ses étapes (sans interroger l'entrepôt)."""
-    from hopia.data.cohorts import compile_cohort, definition_hash, load_definition
+    from hopia.services import cohorts
 
-    with handle_errors():
-        d = load_definition(definition)
-        compiled = compile_cohort(d)
+    with handle_errors(), context() as ctx:
+        checked = cohorts.check(ctx, cohorts.DefinitionRequest.of(definition=definition))
+    d = checked.definition
     console.print(
         f"[green]Définition valide[/green] : {escape(d.name)} v{escape(d.version)} "
-        f"({definition_hash(d)[:12]})"
+        f"({checked.sha256[:12]})"
     )
-    for i, step in enumerate(compiled.steps):
-        console.print(f"  {i}. {escape(step.label)}")
+    for i, label in enumerate(checked.steps):
+        console.print(f"  {i}. {escape(label)}")
 
 
 @app.command("sql")
@@ -139,17 +108,11 @@ def sql(
     dialect: str = typer.Option("duckdb", "--dialect", help="duckdb ou postgresql."),
 ) -> None:
     """Afficher la requête SQL des membres de la cohorte."""
-    from hopia.data.cohorts import compile_cohort, load_definition
-    from hopia.platform.exceptions import HopiaError
+    from hopia.services import cohorts
 
-    with handle_errors():
-        if dialect == "duckdb":
-            from duckdb_engine import Dialect
-        elif dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import dialect as Dialect  # noqa: N812
-        else:
-            raise HopiaError(f"dialecte inconnu : {dialect} (duckdb ou postgresql)")
-        typer.echo(compile_cohort(load_definition(definition)).sql(Dialect()))
+    with handle_errors(), context() as ctx:
+        text = cohorts.sql(ctx, cohorts.SqlRequest.of(definition=definition, dialect=dialect))
+    typer.echo(text)
 
 
 @app.command("run")
@@ -161,7 +124,7 @@ def run(
     patients: bool = typer.Option(
         False,
         "--patients",
-        help=f"Écrire aussi la liste nominative ({PATIENTS_FILE}, espace identifié) : accès "
+        help="Écrire aussi la liste nominative (patients_identifies.csv, espace identifié) : accès "
         "journalisé, motif obligatoire, --output requis.",
     ),
     reason: str | None = typer.Option(None, "--reason", help="Motif de l'accès à la liste."),
@@ -173,44 +136,25 @@ def run(
     ),
 ) -> None:
     """Exécuter une cohorte : attrition, caractérisation (effectifs < 10 masqués)."""
-    from hopia.data.cohorts import identified_patients, load_definition, run_cohort
-    from hopia.data.cohorts.charts import write_charts
-    from hopia.platform.access import Purpose, check_reason
-    from hopia.platform.config import get_settings
-    from hopia.platform.exceptions import HopiaError
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services import cohorts
 
-    with handle_errors():
-        d = load_definition(definition)
-        if patients:
-            if output is None:
-                raise HopiaError(
-                    "--patients demande --output (la liste est écrite dans un fichier)"
-                )
-            check_reason(reason, Purpose.PATIENT_LIST)  # before any query: no reason, no access
-        wh = open_warehouse(get_settings())
-        try:
-            result = run_cohort(wh, d, top=top)
-            public = result.public()
-            _print_attrition(public)
-            _print_characterisation(public["characterisation"], public["run"]["reference_date"])
-            if output is not None:
-                output.mkdir(parents=True, exist_ok=True)
-                charts = write_charts(public, output)
-                public["charts"] = [p.name for p in charts]
-                text = json.dumps(public, ensure_ascii=False, indent=2) + "\n"
-                _atomic_write(output / "results.json", text)
-                console.print(
-                    f"Résultats écrits dans {escape(str(output))} (results.json, "
-                    f"{len(charts)} graphique(s))."
-                )
-            if patients and output is not None:
-                rows, entry = identified_patients(wh, d, reason=reason, actor=actor)
-                _write_patients(output / PATIENTS_FILE, rows)
-                err_console.print(
-                    f"[yellow]Liste nominative[/yellow] : {len(rows)} patient(s) dans "
-                    f"{escape(str(output / PATIENTS_FILE))} ; accès inscrit au journal d'audit "
-                    f"(entrée {entry.audit_id}). Ce fichier ne doit pas quitter l'espace identifié."
-                )
-        finally:
-            wh.close()
+    with handle_errors(), context(actor) as ctx:
+        request = cohorts.RunRequest.of(
+            definition=definition, output=output, top=top, patients=patients, reason=reason
+        )
+        result = cohorts.run(ctx, request)
+    public = result.public
+    _print_attrition(public)
+    _print_characterisation(public["characterisation"], public["run"]["reference_date"])
+    if result.output is not None:
+        console.print(
+            f"Résultats écrits dans {escape(str(result.output))} (results.json, "
+            f"{len(result.charts or [])} graphique(s))."
+        )
+    if result.patient_list is not None:
+        listed = result.patient_list
+        err_console.print(
+            f"[yellow]Liste nominative[/yellow] : {listed.patients} patient(s) dans "
+            f"{escape(str(listed.path))} ; accès inscrit au journal d'audit "
+            f"(entrée {listed.audit_id}). Ce fichier ne doit pas quitter l'espace identifié."
+        )

@@ -1,4 +1,7 @@
-"""``hopia predict``: train and evaluate risk models (warehouse or UCI), with a model card."""
+"""``hopia predict``: train and evaluate risk models (warehouse or UCI), with a model card.
+
+A thin adapter over :mod:`hopia.services.predict`, which checks the options, audits and saves.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +12,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hopia.cli._common import console, handle_errors
+from hopia.cli._common import console, context, handle_errors
 
 app = typer.Typer(
     help="Médecine prédictive : réadmission, durée de séjour ; cartes de modèle.",
     no_args_is_help=True,
 )
 
-_MODEL = typer.Option("gbm", "--model", help="Modèle : gbm (LightGBM) ou logistic.")
+_MODEL = typer.Option(
+    "gbm", "--model", help="Modèle : gbm (LightGBM), logistic, ou un modèle ajouté (plug-in)."
+)
 _OUT = typer.Option(..., "--out", "-o", help="Dossier du modèle (model.joblib, card.md/json).")
 _FORCE = typer.Option(False, "--force", help="Remplacer le dossier s'il n'est pas vide.")
 _SEED = typer.Option(42, "--seed", help="Graine (modèle et bootstrap).")
 _TEST = typer.Option(0.25, "--test-fraction", min=0.05, max=0.5, help="Part du jeu de test.")
 _BOOT = typer.Option(500, "--bootstrap", min=0, help="Rééchantillonnages de l'IC de l'AUROC.")
-_THREADS = typer.Option(2, "--threads", min=1, max=2, help="Fils de calcul de LightGBM (1 ou 2).")
+_THREADS = typer.Option(
+    None, "--threads", min=1, max=2, help="Fils de calcul de LightGBM (1 ou 2 ; défaut : 2)."
+)
 
 
 def _num(x: Any, digits: int = 3) -> str:
@@ -79,72 +86,30 @@ def train(
     min_count: int = typer.Option(10, "--min-count", min=1, help="Présence minimale d'un code."),
     seed: int = _SEED,
     bootstrap: int = _BOOT,
-    threads: int = _THREADS,
+    threads: int | None = _THREADS,
     force: bool = _FORCE,
 ) -> None:
     """Entraîner un modèle sur l'entrepôt configuré (séparation temporelle)."""
-    from hopia.data.predict import train_warehouse
-    from hopia.platform import audit
-    from hopia.platform.config import get_settings
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services import predict
 
-    with handle_errors():
-        config = _config(
-            {"name": target, "horizon_days": horizon, "min_los_days": long_stay_days},
+    with handle_errors(), context() as ctx:
+        request = predict.TrainRequest.of(
+            out=out,
+            target=target,
             model=model,
-            stay_gap_days=stay_gap,
+            horizon=horizon,
+            long_stay_days=long_stay_days,
+            stay_gap=stay_gap,
             test_fraction=test_fraction,
             min_count=min_count,
             seed=seed,
-            n_bootstrap=bootstrap,
-            n_threads=threads,
+            bootstrap=bootstrap,
+            threads=threads,
+            force=force,
         )
-        wh = open_warehouse(get_settings())
         with console.status("Lecture de l'entrepôt et apprentissage…"):
-            result = train_warehouse(wh, config)
-            _save(result, out, force)
-        prov = result.card["provenance"]
-        with wh.begin() as conn:  # who trained what, on how many stays: counts and hashes only
-            audit.record(
-                conn,
-                None,
-                "predict.train",
-                f"model:{config.target.label}:{config.model}",
-                details={
-                    "config_sha256": prov["config_sha256"],
-                    "model_sha256": prov["model_sha256"],
-                    "stays": result.card["data"]["stays_labelled"],
-                },
-            )
-    _report(result, out)
-
-
-def _save(result: Any, out: Path, force: bool) -> None:
-    """Write a training result's model folder (see ``hopia.data.predict.save_model``)."""
-    from hopia.data.predict import save_model
-
-    save_model(
-        out,
-        result.pipeline,
-        result.feature_columns,
-        result.card,
-        result.test.calibration,
-        force=force,
-    )
-
-
-def _config(target: dict[str, Any], **values: Any) -> Any:
-    """The training configuration; an invalid option is the user's error (exit 2)."""
-    from hopia.data.predict import PredictConfig, TargetSpec
-    from hopia.data.predict.models import MODELS
-    from hopia.platform.exceptions import PredictError
-
-    if values["model"] not in MODELS:
-        raise PredictError(f"modèle inconnu {values['model']!r} (disponibles : gbm, logistic)")
-    try:
-        return PredictConfig(target=TargetSpec(**target), **values)
-    except ValueError as exc:
-        raise PredictError(str(exc)) from exc
+            trained = predict.train(ctx, request)
+    _report(trained.result, trained.out)
 
 
 @app.command("uci")
@@ -158,25 +123,27 @@ def uci(
     test_fraction: float = _TEST,
     seed: int = _SEED,
     bootstrap: int = _BOOT,
-    threads: int = _THREADS,
+    threads: int | None = _THREADS,
     force: bool = _FORCE,
 ) -> None:
     """Entraîner et évaluer sur UCI Diabetes 130-US hospitals (réadmission < 30 jours)."""
-    from hopia.data.predict import train_uci
+    from hopia.services import predict
 
-    with handle_errors():
-        config = _config(
-            {"name": "readmission_30d"},
+    with handle_errors(), context() as ctx:
+        request = predict.UciTrainRequest.of(
+            data=data,
+            out=out,
             model=model,
+            sample=sample,
             test_fraction=test_fraction,
             seed=seed,
-            n_bootstrap=bootstrap,
-            n_threads=threads,
+            bootstrap=bootstrap,
+            threads=threads,
+            force=force,
         )
         with console.status("Lecture des données UCI et apprentissage…"):
-            result = train_uci(data, config, sample_patients=sample)
-            _save(result, out, force)
-    _report(result, out)
+            trained = predict.train_uci(ctx, request)
+    _report(trained.result, trained.out)
 
 
 @app.command("evaluate")
@@ -185,20 +152,11 @@ def evaluate(
     data: Path | None = typer.Option(None, "--data", help="Données UCI (modèles UCI seulement)."),
 ) -> None:
     """Réévaluer un modèle enregistré (empreinte vérifiée) sur ses données de test à jour."""
-    from hopia.data.predict import load_model
-    from hopia.data.predict.train import evaluate_saved_on_uci, evaluate_saved_on_warehouse
-    from hopia.platform.config import get_settings
-    from hopia.platform.exceptions import PredictError
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services import predict
 
-    with handle_errors():
-        saved = load_model(model_dir)
-        if saved.card.get("data_kind") == "uci":
-            if data is None:
-                raise PredictError(f"{model_dir} : modèle UCI, préciser --data")
-            ev = evaluate_saved_on_uci(saved, data)
-        else:
-            ev = evaluate_saved_on_warehouse(saved, open_warehouse(get_settings()))
+    with handle_errors(), context() as ctx:
+        evaluated = predict.evaluate(ctx, predict.EvaluateRequest.of(model=model_dir, data=data))
+    saved, ev = evaluated.saved, evaluated.evaluation
     console.print(
         f"Empreinte du modèle vérifiée ({saved.card['provenance']['model_sha256'][:12]}…)"
     )

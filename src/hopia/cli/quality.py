@@ -1,4 +1,7 @@
-"""``hopia quality``: data quality checks after the OHDSI Data Quality Dashboard, and reports."""
+"""``hopia quality``: data quality checks after the OHDSI Data Quality Dashboard, and reports.
+
+A thin adapter over :mod:`hopia.services.quality`.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +11,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hopia.cli._common import console, handle_errors, progress_bar
+from hopia.cli._common import console, context, handle_errors, progress_bar
 
 app = typer.Typer(
     help="Qualité des données de l'entrepôt (contrôles d'après l'OHDSI Data Quality Dashboard).",
     no_args_is_help=True,
 )
 
-KAHN_FR = {
-    "Conformance": "Conformité",
-    "Completeness": "Complétude",
-    "Plausibility": "Plausibilité",
-    "Relational": "relationnelle",
-    "Value": "valeur",
-    "Computational": "calcul",
-    "Temporal": "temporelle",
-    "Atemporal": "atemporelle",
-}
-COVERAGE_FR = {"covered": "couvert", "adapted": "couvert, adapté"}
+# Request fields whose option is not named after them.
+_FLAGS = {"tables": "--table", "check_types": "--check-type"}
 
 
 def _n(value: int) -> str:
@@ -60,46 +54,41 @@ def run(
     ),
 ) -> None:
     """Lancer les contrôles de qualité et écrire les rapports JSON et HTML."""
-    from hopia.data.quality import (
-        Status,
-        load_catalogue,
-        previous_results,
-        run_checks,
-        run_history,
-        save_run,
-    )
-    from hopia.data.quality.enrichment import enrichment_report
-    from hopia.data.quality.report import build_report, write_reports
-    from hopia.platform.config import get_settings
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.data.quality import Status
+    from hopia.services import quality
 
-    with handle_errors():
-        catalogue = load_catalogue().select(tables, check_types)
-        wh = open_warehouse(get_settings())
-        with progress_bar() as bar:
-            task = bar.add_task("Contrôles", total=len(catalogue.checks))
-            result = run_checks(wh, catalogue, on_progress=lambda n: bar.advance(task, n))
-        if history:
-            save_run(wh, result)
-        report = build_report(
-            result,
-            catalogue,
-            run_history(wh) if history else [],
-            previous_results(wh, result.run_id) if history else {},
-            enrichment_report(wh) if enrichment else None,
+    with handle_errors(_FLAGS), context() as ctx:
+        request = quality.RunRequest.of(
+            output=output,
+            tables=tables or (),
+            check_types=check_types or (),
+            history=history,
+            enrichment=enrichment,
         )
-        folder = output or get_settings().home / "quality"
-        stem = f"qualite-{result.started_at:%Y%m%d-%H%M%S}"
-        if result.run_id is not None:  # two runs in the same second must not overwrite
-            stem += f"-n{result.run_id}"
-        json_path, html_path = write_reports(report, folder, stem)
-    _print_summary(report)
-    console.print(f"Rapports : {json_path}\n           {html_path}")
-    if strict and result.count(Status.FAILED):
+        bar = progress_bar()  # shown once the checks are selected: a bad option prints alone
+        task = bar.add_task("Contrôles", total=None, start=False)
+
+        def start(total: int) -> None:
+            bar.update(task, total=total)
+            bar.start_task(task)
+            bar.start()
+
+        try:
+            outcome = quality.run(
+                ctx, request, on_start=start, on_progress=lambda n: bar.advance(task, n)
+            )
+        finally:
+            if bar.live.is_started:
+                bar.stop()
+    _print_summary(outcome.report)
+    console.print(f"Rapports : {outcome.json_path}\n           {outcome.html_path}")
+    if strict and outcome.run.count(Status.FAILED):
         raise typer.Exit(1)
 
 
 def _print_summary(report) -> None:  # noqa: ANN001 - QualityReport, imported lazily
+    from hopia.data.quality.model import KAHN_FR
+
     t = report.totals
     head = Table(title="Qualité des données", show_header=False)
     head.add_row("Contrôles au catalogue", _n(t.checks))
@@ -143,6 +132,8 @@ def _print_summary(report) -> None:  # noqa: ANN001 - QualityReport, imported la
 
 
 def _category_table(categories) -> Table:  # noqa: ANN001 - list[CategoryTotals]
+    from hopia.data.quality.model import KAHN_FR
+
     table = Table(title="Par catégorie de Kahn")
     table.add_column("Catégorie")
     for name in ("Exécutés", "Conformes", "Non conformes", "Sans objet", "Taux"):
@@ -161,6 +152,8 @@ def _category_table(categories) -> Table:  # noqa: ANN001 - list[CategoryTotals]
 
 
 def _coverage_table(coverage) -> Table:  # noqa: ANN001 - list[TypeCoverage]
+    from hopia.data.quality.model import COVERAGE_FR
+
     table = Table(title="Couverture des 27 types de contrôles du Data Quality Dashboard")
     table.add_column("Type DQD", no_wrap=True)
     table.add_column("Couverture", no_wrap=True)
@@ -184,10 +177,11 @@ def _coverage_table(coverage) -> Table:  # noqa: ANN001 - list[TypeCoverage]
 @app.command("catalogue")
 def catalogue() -> None:
     """Les 27 types de contrôles DQD, leur couverture et le nombre de contrôles au catalogue."""
-    from hopia.data.quality import load_catalogue
+    from hopia.data.quality.model import COVERAGE_FR, KAHN_FR
+    from hopia.services import quality
 
-    with handle_errors():
-        cat = load_catalogue()
+    with handle_errors(), context() as ctx:
+        cat = quality.catalogue(ctx)
     counts = cat.count_by_type()
     table = Table(title=f"Catalogue de contrôles {cat.version} ({_n(len(cat.checks))} contrôles)")
     table.add_column("Type DQD", no_wrap=True)
@@ -219,12 +213,10 @@ def catalogue() -> None:
 @app.command("history")
 def history(limit: int = typer.Option(20, "--limit", min=1, help="Nombre de contrôles.")) -> None:
     """Historique des contrôles enregistrés dans l'entrepôt."""
-    from hopia.data.quality import run_history
-    from hopia.platform.config import get_settings
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services import quality
 
-    with handle_errors():
-        runs = run_history(open_warehouse(get_settings()), limit)
+    with handle_errors(), context() as ctx:
+        runs = quality.history(ctx, quality.HistoryRequest.of(limit=limit))
     if not runs:
         console.print("Aucun contrôle enregistré : lancez [bold]hopia quality run[/bold].")
         return

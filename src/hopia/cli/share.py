@@ -1,14 +1,12 @@
 """``hopia share``: check and export a cohort for sharing (OMOP CSV/Parquet, FHIR R4B).
 
-``check`` prints the k-anonymity / l-diversity report and writes nothing (exit 1 when k or l
-cannot be reached). ``export`` demands a reason, writes the folder all at once and records the
-export in the audit log.
+A thin adapter over :mod:`hopia.services.sharing`. ``check`` prints the k-anonymity /
+l-diversity report and exports nothing (exit 1 when k or l cannot be reached); ``export``
+demands a reason and writes the folder all at once. Both are recorded in the audit log.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hopia.cli._common import console, err_console, handle_errors
+from hopia.cli._common import console, context, err_console, handle_errors
 
 app = typer.Typer(
     help="Partage : export pseudonymisé et k-anonyme d'une cohorte (OMOP, FHIR).",
@@ -27,31 +25,29 @@ _COHORT = typer.Option(None, "--cohort", help="Définition de cohorte (.yaml, .y
 _PERSONS = typer.Option(
     None, "--persons", help="Fichier de person_id (espace de recherche), un par ligne."
 )
-_K = typer.Option(5, "--k", min=1, help="Taille minimale de chaque classe (k-anonymat).")
+_K = typer.Option(
+    None, "--k", min=1, help="Taille minimale de chaque classe (k-anonymat ; défaut : 5)."
+)
 _L = typer.Option(
-    2, "--l", min=1, help="Valeurs distinctes de l'attribut sensible par classe (l-diversité)."
+    None,
+    "--l",
+    min=1,
+    help="Valeurs distinctes de l'attribut sensible par classe (l-diversité ; défaut : 2).",
 )
 _MAX_SUPPRESSION = typer.Option(
-    0.05, "--max-suppression", min=0.0, max=0.99, help="Part maximale de patients supprimés."
+    None,
+    "--max-suppression",
+    min=0.0,
+    max=0.99,
+    help="Part maximale de patients supprimés (défaut : 0,05).",
 )
 _REFERENCE = typer.Option(
     None,
     "--reference-date",
     help="Date de référence du calcul de l'âge (AAAA-MM-JJ ; défaut : aujourd'hui).",
 )
-
-
-def _settings(k: int, l: int, max_suppression: float, reference: str | None, **extra: Any) -> Any:  # noqa: E741
-    from hopia.data.sharing import ShareOptions
-    from hopia.platform.exceptions import SharingError
-
-    try:
-        when = date.fromisoformat(reference) if reference else None
-    except ValueError as exc:
-        raise SharingError(
-            f"--reference-date : date AAAA-MM-JJ attendue, reçu {reference!r}"
-        ) from exc
-    return ShareOptions(k=k, l=l, max_suppression=max_suppression, reference_date=when, **extra)
+# Request fields whose option is not named after them.
+_FLAGS = {"json_out": "--json"}
 
 
 def _distribution(title: str, stats: dict[str, Any] | None) -> str:
@@ -106,48 +102,38 @@ def print_report(report: dict[str, Any]) -> None:
     )
 
 
-def _select(wh: Any, cohort: Path | None, persons: Path | None) -> Any:
-    from hopia.data.sharing import select_persons
-
-    return select_persons(wh, cohort, persons)
-
-
 @app.command("check")
 def check(
     cohort: Path | None = _COHORT,
     persons: Path | None = _PERSONS,
-    k: int = _K,
-    l: int = _L,  # noqa: E741
-    max_suppression: float = _MAX_SUPPRESSION,
+    k: int | None = _K,
+    l: int | None = _L,  # noqa: E741
+    max_suppression: float | None = _MAX_SUPPRESSION,
     reference_date: str | None = _REFERENCE,
     json_out: Path | None = typer.Option(None, "--json", help="Écrire aussi le rapport en JSON."),
 ) -> None:
     """Mesurer k-anonymat et l-diversité d'une cohorte, sans rien exporter."""
-    from hopia.data.sharing import check as run_check
-    from hopia.platform.config import get_settings
-    from hopia.platform.exceptions import ShareRefusedError
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services import sharing
 
-    refused: ShareRefusedError | None = None
-    with handle_errors():
-        settings = _settings(k, l, max_suppression, reference_date)
-        wh = open_warehouse(get_settings())
-        try:
-            selection = _select(wh, cohort, persons)
-            try:
-                report = run_check(wh, selection, settings)
-            except ShareRefusedError as exc:
-                refused, report = exc, exc.report
-        finally:
-            wh.close()
-    data = report.to_dict()
-    print_report(data)
-    if json_out:
-        json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    if refused is not None:
-        err_console.print(f"[red]{escape(str(refused))}[/red]", highlight=False)
+    with handle_errors(_FLAGS), context() as ctx:
+        request = sharing.CheckRequest.of(
+            cohort=cohort,
+            persons=persons,
+            k=k,
+            l=l,
+            max_suppression=max_suppression,
+            reference_date=reference_date,
+            json_out=json_out,
+        )
+        result = sharing.check(ctx, request)
+    report = result.report
+    print_report(report.to_dict())
+    if result.refused:
+        err_console.print(f"[red]{escape(report.message or '')}[/red]", highlight=False)
         raise typer.Exit(1)
-    console.print(f"[green]k = {k} et l = {l} atteints[/green] : le partage est possible.")
+    console.print(
+        f"[green]k = {report.k} et l = {report.l} atteints[/green] : le partage est possible."
+    )
 
 
 @app.command("export")
@@ -159,9 +145,9 @@ def export(
     reason: str | None = typer.Option(
         None, "--reason", help="Motif du partage (obligatoire, 10 caractères minimum), journalisé."
     ),
-    k: int = _K,
-    l: int = _L,  # noqa: E741
-    max_suppression: float = _MAX_SUPPRESSION,
+    k: int | None = _K,
+    l: int | None = _L,  # noqa: E741
+    max_suppression: float | None = _MAX_SUPPRESSION,
     reference_date: str | None = _REFERENCE,
     with_notes: bool = typer.Option(
         False, "--with-notes", help="Inclure le texte des notes (pseudonymisé ; risque résiduel)."
@@ -170,38 +156,28 @@ def export(
     actor: str | None = typer.Option(None, "--actor", help="Demandeur, si ce n'est pas vous."),
 ) -> None:
     """Exporter une cohorte pseudonymisée, k-anonyme et l-diverse (accès journalisé)."""
-    from hopia.data.sharing import export as run_export
-    from hopia.platform.access import Purpose, check_reason
-    from hopia.platform.config import get_settings
     from hopia.platform.exceptions import ShareRefusedError
-    from hopia.platform.keys import load_secret
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services import sharing
 
-    with handle_errors():
-        reason = check_reason(reason, Purpose.SHARE)  # before anything is read
-        settings = _settings(
-            k, l, max_suppression, reference_date, with_notes=with_notes, per_bundle=per_bundle
+    with handle_errors(_FLAGS), context(actor) as ctx:
+        request = sharing.ExportRequest.of(
+            out=out,
+            format=fmt,
+            cohort=cohort,
+            persons=persons,
+            reason=reason,
+            k=k,
+            l=l,
+            max_suppression=max_suppression,
+            reference_date=reference_date,
+            with_notes=with_notes,
+            per_bundle=per_bundle,
         )
-        config = get_settings()
-        wh = open_warehouse(config)
         try:
-            selection = _select(wh, cohort, persons)
-            try:
-                result = run_export(
-                    wh,
-                    selection,
-                    out,
-                    fmt,
-                    reason=reason,
-                    secret=load_secret(config),
-                    options=settings,
-                    actor=actor,
-                )
-            except ShareRefusedError as exc:
-                print_report(exc.report.to_dict())
-                raise
-        finally:
-            wh.close()
+            result = sharing.export(ctx, request)
+        except ShareRefusedError as exc:
+            print_report(exc.report.to_dict())  # why, before the error line
+            raise
     print_report(result.report.to_dict())
     files = len(result.manifest["files"])
     console.print(

@@ -1,4 +1,4 @@
-"""``hopia warehouse``: statistics and OMOP CSV loading."""
+"""``hopia warehouse``: statistics and OMOP CSV loading (over :mod:`hopia.services.warehouse`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from hopia.cli._common import console, handle_errors
+from hopia.cli._common import console, context, handle_errors
 
 app = typer.Typer(help="Entrepôt de données OMOP.", no_args_is_help=True)
 
@@ -15,14 +15,11 @@ app = typer.Typer(help="Entrepôt de données OMOP.", no_args_is_help=True)
 @app.command("stats")
 def stats() -> None:
     """Nombre de lignes par table et état des documents."""
-    from hopia.platform.config import get_settings
-    from hopia.platform.warehouse import open_warehouse
-    from hopia.services.warehouse import warehouse_stats
+    from hopia.services import warehouse
 
-    with handle_errors():
-        wh = open_warehouse(get_settings())
-        s = warehouse_stats(wh)
-    table = Table(title=f"Entrepôt ({wh.dialect})")
+    with handle_errors(), context() as ctx:
+        s = warehouse.stats(ctx)
+    table = Table(title=f"Entrepôt ({s.dialect})")
     table.add_column("Table")
     table.add_column("Lignes", justify="right")
     for name, count in s.tables.items():
@@ -43,12 +40,11 @@ def load_omop(
     ),
 ) -> None:
     """Charger un jeu OMOP CSV (tout ou rien, rechargement sans doublon)."""
-    from hopia.data.omop.load_csv import load_omop as _load
-    from hopia.platform.config import get_settings
-    from hopia.platform.warehouse import open_warehouse
+    from hopia.services import warehouse
 
-    with handle_errors():
-        report = _load(open_warehouse(get_settings()), path, replace=replace)
+    with handle_errors(), context() as ctx:
+        request = warehouse.LoadOmopRequest.of(path=path, replace=replace)
+        report = warehouse.load_omop(ctx, request)
     for name, rows in report.loaded.items():
         if rows:
             console.print(f"{name} : {rows} ligne(s)")

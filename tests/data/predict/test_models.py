@@ -4,14 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
 
 from hopia.data.predict.models import (
+    MODELS,
     FrequentFeatures,
     describe_model,
     feature_importance,
     gbm_backend,
     make_model,
 )
+from hopia.platform.exceptions import RegistryError
 
 
 def _frame(n: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -69,6 +73,32 @@ def test_gbm_is_lightgbm_with_bounded_threads() -> None:
     assert type(clf).__name__ == "LGBMClassifier" and clf.get_params()["num_threads"] == 2
 
 
-def test_unknown_model() -> None:
-    with pytest.raises(ValueError, match="gbm, logistic"):
+def test_unknown_model_lists_the_registered_ones() -> None:
+    with pytest.raises(
+        RegistryError, match=r"inconnu : « forest » \(disponibles : gbm, logistic\)"
+    ) as e:
         make_model("forest")
+    assert e.value.fields == ("model",)
+
+
+def test_a_model_registered_at_run_time_is_built_after_the_filter() -> None:
+    X, y = _frame(400)  # noqa: N806
+
+    def forest(*, random_state: int, n_threads: int) -> list:
+        return [
+            ("impute", SimpleImputer()),
+            ("clf", RandomForestClassifier(n_estimators=20, random_state=random_state, n_jobs=1)),
+        ]
+
+    MODELS.register("test_forest", forest)
+    try:
+        model = make_model("test_forest", min_count=5)
+        assert [name for name, _ in model.steps] == ["select", "impute", "clf"]
+        assert model.fit(X, y).predict_proba(X).shape == (len(X), 2)
+        assert "test_forest" in MODELS.names()
+        MODELS.register("test_bad", lambda **_: [("model", RandomForestClassifier())])
+        with pytest.raises(RegistryError, match="« clf »"):
+            make_model("test_bad")
+    finally:
+        MODELS.unregister("test_forest")
+        MODELS.unregister("test_bad")

@@ -20,7 +20,7 @@ from tests.conftest import shared_path
 def test_catalogue_covers_the_27_dqd_check_types() -> None:
     catalogue = load_catalogue()
     assert len(catalogue.types) == 27
-    assert set(catalogue.types) == set(BUILDERS) | set(REFLECTED)
+    assert set(catalogue.types) == set(BUILDERS.names()) | set(REFLECTED)
     counts = catalogue.count_by_type()
     assert all(counts[name] > 0 for name in catalogue.types), counts
     assert {k.kahn_category for k in catalogue.types.values()} == {

@@ -16,6 +16,12 @@ from hopia.data.cohorts.compile import FEMALE, MALE, CompiledCohort
 from hopia.platform.warehouse import schema
 
 CONCEPT = schema.CDM["concept"]
+# The event tables the characterisation ranks (a choice among schema.CLINICAL_EVENT_TABLES).
+TOP_TABLES = {
+    "conditions": "condition_occurrence",
+    "drugs": "drug_exposure",
+    "measurements": "measurement",
+}
 AGE_BINS = [(0, 17), (18, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, 89)]
 
 
@@ -60,8 +66,9 @@ class Characterisation:
         return {"mean": round(mean, 1), "q1": q(0.25), "median": q(0.5), "q3": q(0.75)}
 
 
-def _top(conn: Connection, members: Table, table: Table, prefix: str, limit: int) -> list[TopItem]:
+def _top(conn: Connection, members: Table, table: Table, limit: int) -> list[TopItem]:
     """Most frequent concepts among members; uncoded rows (concept 0) by source value."""
+    prefix = schema.event_domain(table.name)
     concept_col = table.c[f"{prefix}_concept_id"]
     source = case((concept_col == 0, table.c[f"{prefix}_source_value"]), else_=None)
     persons = func.count(table.c.person_id.distinct())
@@ -136,11 +143,6 @@ def _describe(conn: Connection, members: Table, top: int) -> Characterisation:
     for age, n in conn.execute(select(members.c.age, func.count()).group_by(members.c.age)):
         ages[int(age)] += int(n)
     result = Characterisation(persons=sum(sex.values()), sex=sex, ages=ages)
-    tables = {
-        "conditions": ("condition_occurrence", "condition"),
-        "drugs": ("drug_exposure", "drug"),
-        "measurements": ("measurement", "measurement"),
-    }
-    for key, (table, prefix) in tables.items():
-        result.top[key] = _top(conn, members, schema.CDM[table], prefix, top)
+    for key, table in TOP_TABLES.items():
+        result.top[key] = _top(conn, members, schema.CDM[table], top)
     return result

@@ -13,6 +13,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from hopia.platform.files import atomic_file
+
 COLOR = "#2b6cb0"
 TOP_TITLES = {
     "conditions": "Diagnostics les plus fréquents",
@@ -62,7 +64,8 @@ def _bars(path: Path, title: str, labels: list[str], cells: list[Any], horizonta
     ax.tick_params(labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=110)
+    with atomic_file(path, "wb") as fh:  # a chart is replaced whole, as results.json
+        fig.savefig(fh, format="png", dpi=110)
     return path
 
 

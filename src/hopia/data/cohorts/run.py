@@ -1,5 +1,5 @@
 """Run a cohort: attrition and characterisation (research space), the patient list (identified
-space, audited).
+space), and their audit entries (``cohort.run``, ``cohort.patients``).
 
 :class:`CohortResult` keeps the exact counts in memory; :meth:`CohortResult.public` is the only
 form that leaves the research space: small cells suppressed, no person identifier.
@@ -169,6 +169,25 @@ def _attrition(compiled: CompiledCohort, counts: list[int]) -> list[AttritionSte
         excluded = None if i == 0 else counts[i - 1] - n
         steps.append(AttritionStep(step.label, step.kind, n, excluded))
     return steps
+
+
+def audit_run(wh: Warehouse, result: CohortResult, actor: str | None = None) -> audit.AuditEntry:
+    """Record a run (``cohort.run``): the definition's hash and the exact counts, which the
+    audit log may hold (its readers are auditors), never a person."""
+    d = result.definition
+    with wh.begin() as conn:
+        return audit.record(
+            conn,
+            actor,
+            "cohort.run",
+            f"cohort:{d.name}@{d.version}",
+            details={
+                "definition_sha256": result.definition_sha256,
+                "persons": result.persons,
+                "steps": len(result.attrition),
+                "characterised": result.characterisation is not None,
+            },
+        )
 
 
 def identified_patients(

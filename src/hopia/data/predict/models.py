@@ -8,9 +8,17 @@
 
 Both start with :class:`FrequentFeatures`, fitted on the training set only, which drops the
 codes seen in too few training rows (rare codes are noise, and a code seen once may identify).
+
+Models are found by name in :data:`MODELS`, a registry: a site adds its own as a plug-in
+package (entry-point group ``hopia.predict_models``) or with ``MODELS.register``. A model is a
+function ``(*, random_state, n_threads) -> steps``: the scikit-learn steps that follow the
+frequency filter, the classifier last and named ``"clf"`` (the model card reads it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +30,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-MODELS = ("gbm", "logistic")
+from hopia.platform.exceptions import RegistryError
+from hopia.platform.registry import Registry
+
+Steps = list[tuple[str, Any]]
+ModelFactory = Callable[..., Steps]
 MAX_THREADS = 2  # the hospital server is shared: never let a library take every core
 
 
@@ -81,27 +93,17 @@ def gbm_backend() -> str:
     return "lightgbm"
 
 
-def make_model(
-    kind: str = "gbm",
-    *,
-    min_count: int = 10,
-    random_state: int = 0,
-    n_threads: int = MAX_THREADS,
-) -> Pipeline:
-    """An unfitted pipeline for ``kind`` in :data:`MODELS`."""
-    n_threads = max(1, min(n_threads, MAX_THREADS))
-    select = ("select", FrequentFeatures(min_count=min_count))
-    if kind == "logistic":
-        return Pipeline(
-            [
-                select,
-                ("impute", SimpleImputer(strategy="median", add_indicator=True)),
-                ("scale", StandardScaler()),
-                ("clf", LogisticRegression(C=0.1, max_iter=2000, random_state=random_state)),
-            ]
-        )
-    if kind != "gbm":
-        raise ValueError(f"modèle inconnu {kind!r} (disponibles : {', '.join(MODELS)})")
+def logistic(*, random_state: int = 0, n_threads: int = 1) -> Steps:
+    """Median imputation with missing-value indicators, standard scaling, L2 logistic regression."""
+    return [
+        ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+        ("scale", StandardScaler()),
+        ("clf", LogisticRegression(C=0.1, max_iter=2000, random_state=random_state)),
+    ]
+
+
+def gbm(*, random_state: int = 0, n_threads: int = MAX_THREADS) -> Steps:
+    """Gradient boosting: LightGBM with its threads set, else scikit-learn's."""
     if gbm_backend() == "lightgbm":
         from lightgbm import LGBMClassifier
 
@@ -122,7 +124,42 @@ def make_model(
         clf = HistGradientBoostingClassifier(
             max_iter=300, learning_rate=0.03, max_leaf_nodes=15, random_state=random_state
         )
-    return Pipeline([select, ("clf", clf)])
+    return [("clf", clf)]
+
+
+MODELS: Registry[ModelFactory] = Registry(
+    "modèle prédictif",
+    "hopia.predict_models",
+    {"gbm": "hopia.data.predict.models:gbm", "logistic": "hopia.data.predict.models:logistic"},
+)
+
+
+def model_factory(name: str) -> ModelFactory:
+    """The model ``name`` of :data:`MODELS`; an unknown name is a :class:`RegistryError` on the
+    request field ``model``, listing the available ones."""
+    try:
+        return MODELS.get(name)
+    except RegistryError as exc:
+        raise RegistryError(exc.message, fields=("model",), details=exc.details) from None
+
+
+def make_model(
+    kind: str = "gbm",
+    *,
+    min_count: int = 10,
+    random_state: int = 0,
+    n_threads: int = MAX_THREADS,
+) -> Pipeline:
+    """An unfitted pipeline: the frequency filter, then the model ``kind`` of :data:`MODELS`
+    (threads capped at :data:`MAX_THREADS`)."""
+    n_threads = max(1, min(n_threads, MAX_THREADS))
+    steps = model_factory(kind)(random_state=random_state, n_threads=n_threads)
+    if not steps or steps[-1][0] != "clf":
+        raise RegistryError(
+            f"modèle prédictif « {kind} » : la dernière étape doit être le classifieur « clf »",
+            fields=("model",),
+        )
+    return Pipeline([("select", FrequentFeatures(min_count=min_count)), *steps])
 
 
 def describe_model(pipeline: Pipeline) -> dict[str, object]:

@@ -22,6 +22,7 @@ from sklearn.pipeline import Pipeline
 
 from hopia.data.predict.card import card_markdown, plot_calibration
 from hopia.platform.exceptions import ConflictError, PredictError
+from hopia.platform.files import replace_dir
 
 MODEL_FILE = "model.joblib"
 CARD_JSON = "card.json"
@@ -48,6 +49,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_model_folder(out: Path, force: bool = False) -> None:
+    """Refuse a model folder that cannot be written: a file, or a non-empty folder unless
+    ``force``. Checked before training too: minutes of training must not end in this refusal."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise PredictError(f"{out} : existe et n'est pas un dossier", fields=("out",))
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ConflictError(
+            f"{out} : dossier non vide ; autorisez son remplacement", fields=("out", "force")
+        )
+
+
 def save_model(
     out: Path,
     pipeline: Pipeline,
@@ -57,14 +70,12 @@ def save_model(
     *,
     force: bool = False,
 ) -> Path:
-    """Write the model folder ``out``; refuses a non-empty folder unless ``force``."""
+    """Write the model folder ``out``; refuses a non-empty folder unless ``force``.
+
+    The files are written in a staging folder that replaces ``out`` whole once complete
+    (:func:`hopia.platform.files.replace_dir`): no reader sees half a model."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise PredictError(f"{out} : existe et n'est pas un dossier")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ConflictError(
-            f"{out} : dossier non vide ; autorisez son remplacement", fields=("out", "force")
-        )
+    check_model_folder(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -83,13 +94,7 @@ def save_model(
         )
         (staging / CARD_MD).write_text(card_markdown(card), "utf-8")
         plot_calibration(calibration, staging / CALIBRATION_PNG, title=card["title"])
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old)
-        else:
-            staging.rename(out)
+        replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -99,12 +104,16 @@ def save_model(
 def read_card(folder: Path) -> dict[str, Any]:
     path = Path(folder) / CARD_JSON
     if not path.is_file():
-        raise PredictError(f"{path} : carte du modèle absente (ce dossier n'est pas un modèle)")
+        raise PredictError(
+            f"{path} : carte du modèle absente (ce dossier n'est pas un modèle)", fields=("model",)
+        )
     try:
         card = json.loads(path.read_text("utf-8"))
         card["provenance"]["model_sha256"]  # noqa: B018 - must exist
     except (ValueError, KeyError, TypeError) as exc:
-        raise PredictError(f"{path} : carte du modèle illisible ({exc})") from exc
+        raise PredictError(
+            f"{path} : carte du modèle illisible ({exc})", fields=("model",)
+        ) from exc
     return card
 
 
@@ -114,7 +123,7 @@ def load_model(folder: Path) -> SavedModel:
     card = read_card(folder)
     path = folder / MODEL_FILE
     if not path.is_file():
-        raise PredictError(f"{path} : fichier du modèle absent")
+        raise PredictError(f"{path} : fichier du modèle absent", fields=("model",))
     expected = card["provenance"]["model_sha256"]
     if sha256_file(path) != expected:
         raise PredictError(

@@ -82,13 +82,13 @@ def read_uci(path: Path) -> pd.DataFrame:
     """The raw encounters of the UCI zip (or of ``diabetic_data.csv`` itself)."""
     path = Path(path)
     if not path.is_file():
-        raise PredictError(f"{path} : fichier introuvable")
+        raise PredictError(f"{path} : fichier introuvable", fields=("data",))
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
                 names = [n for n in zf.namelist() if n.endswith(MEMBER)]
                 if not names:
-                    raise PredictError(f"{path} : {MEMBER} absent de l'archive")
+                    raise PredictError(f"{path} : {MEMBER} absent de l'archive", fields=("data",))
                 raw = zf.read(names[0])
         else:
             raw = path.read_bytes()
@@ -96,10 +96,12 @@ def read_uci(path: Path) -> pd.DataFrame:
             io.BytesIO(raw), na_values=["?"], keep_default_na=False, low_memory=False
         )
     except (zipfile.BadZipFile, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise PredictError(f"{path} : lecture impossible ({exc})") from exc
+        raise PredictError(f"{path} : lecture impossible ({exc})", fields=("data",)) from exc
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise PredictError(f"{path} : colonnes absentes : {', '.join(missing[:8])}")
+        raise PredictError(
+            f"{path} : colonnes absentes : {', '.join(missing[:8])}", fields=("data",)
+        )
     return frame
 
 

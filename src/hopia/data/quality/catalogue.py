@@ -61,10 +61,13 @@ class Catalogue(BaseModel):
         for name in wanted_types or ():
             if name not in self.types:
                 known = ", ".join(sorted(self.types))
-                raise CatalogueError(f"type de contrôle inconnu : {name} (connus : {known})")
+                raise CatalogueError(
+                    f"type de contrôle inconnu : {name} (connus : {known})",
+                    fields=("check_types",),
+                )
         for name in wanted_tables or ():
             if name not in schema.CDM:
-                raise CatalogueError(f"table inconnue du CDM 5.4 : {name}")
+                raise CatalogueError(f"table inconnue du CDM 5.4 : {name}", fields=("tables",))
         checks = tuple(
             c
             for c in self.checks

@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FromClause
 
 from hopia.data.quality.model import Check
+from hopia.platform.registry import Registry
 from hopia.platform.warehouse import schema
 
 T = schema.CDM
@@ -335,30 +336,39 @@ def plausible_unit_concept_ids(check: Check, today: date) -> Select:
     return _measure(_count(t, about, wrong), _count(t, about))
 
 
-BUILDERS: dict[str, Builder] = {
-    "measurePersonCompleteness": person_completeness,
-    "measureConditionEraCompleteness": condition_era_completeness,
-    "measureObservationPeriodOverlap": observation_period_overlap,
-    "isRequired": is_required,
-    "isPrimaryKey": is_primary_key,
-    "isForeignKey": is_foreign_key,
-    "fkDomain": fk_domain,
-    "fkClass": fk_class,
-    "isStandardValidConcept": is_standard_valid_concept,
-    "measureValueCompleteness": value_completeness,
-    "standardConceptRecordCompleteness": concept_record_completeness,
-    "sourceConceptRecordCompleteness": concept_record_completeness,
-    "sourceValueCompleteness": source_value_completeness,
-    "plausibleValueLow": plausible_value_low,
-    "plausibleValueHigh": plausible_value_high,
-    "plausibleTemporalAfter": plausible_temporal_after,
-    "plausibleDuringLife": plausible_before_death,  # same query in DQD (60-day grace)
-    "withinVisitDates": within_visit_dates,
-    "plausibleAfterBirth": plausible_after_birth,
-    "plausibleBeforeDeath": plausible_before_death,
-    "plausibleStartBeforeEnd": plausible_start_before_end,
-    "plausibleGender": plausible_gender,
-    "plausibleGenderUseDescendants": plausible_gender,
-    "plausibleUnitConceptIds": plausible_unit_concept_ids,
-}
+# Check types by name, DQD's SQL templates as builders; a site adds its own check types as a
+# plug-in package (entry-point group ``hopia.quality_checks``) or with ``BUILDERS.register``:
+# the catalogue names the type, the builder returns one SELECT of ``violated, denominator``.
+_HERE = __name__
+BUILDERS: Registry[Builder] = Registry(
+    "contrôle qualité",
+    "hopia.quality_checks",
+    {
+        "measurePersonCompleteness": f"{_HERE}:person_completeness",
+        "measureConditionEraCompleteness": f"{_HERE}:condition_era_completeness",
+        "measureObservationPeriodOverlap": f"{_HERE}:observation_period_overlap",
+        "isRequired": f"{_HERE}:is_required",
+        "isPrimaryKey": f"{_HERE}:is_primary_key",
+        "isForeignKey": f"{_HERE}:is_foreign_key",
+        "fkDomain": f"{_HERE}:fk_domain",
+        "fkClass": f"{_HERE}:fk_class",
+        "isStandardValidConcept": f"{_HERE}:is_standard_valid_concept",
+        "measureValueCompleteness": f"{_HERE}:value_completeness",
+        "standardConceptRecordCompleteness": f"{_HERE}:concept_record_completeness",
+        "sourceConceptRecordCompleteness": f"{_HERE}:concept_record_completeness",
+        "sourceValueCompleteness": f"{_HERE}:source_value_completeness",
+        "plausibleValueLow": f"{_HERE}:plausible_value_low",
+        "plausibleValueHigh": f"{_HERE}:plausible_value_high",
+        "plausibleTemporalAfter": f"{_HERE}:plausible_temporal_after",
+        # plausibleDuringLife: the same query as plausibleBeforeDeath in DQD (60-day grace)
+        "plausibleDuringLife": f"{_HERE}:plausible_before_death",
+        "withinVisitDates": f"{_HERE}:within_visit_dates",
+        "plausibleAfterBirth": f"{_HERE}:plausible_after_birth",
+        "plausibleBeforeDeath": f"{_HERE}:plausible_before_death",
+        "plausibleStartBeforeEnd": f"{_HERE}:plausible_start_before_end",
+        "plausibleGender": f"{_HERE}:plausible_gender",
+        "plausibleGenderUseDescendants": f"{_HERE}:plausible_gender",
+        "plausibleUnitConceptIds": f"{_HERE}:plausible_unit_concept_ids",
+    },
+)
 REFLECTED = ("cdmTable", "cdmField", "cdmDatatype")  # answered from the schema, no query

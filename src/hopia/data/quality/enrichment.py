@@ -18,12 +18,9 @@ from hopia.platform.warehouse import Warehouse, schema
 
 T = schema.CDM
 # Clinical tables with a type concept: (table, type column).
-DOMAINS = (
-    ("condition_occurrence", "condition_type_concept_id"),
-    ("drug_exposure", "drug_type_concept_id"),
-    ("measurement", "measurement_type_concept_id"),
-    ("observation", "observation_type_concept_id"),
-    ("procedure_occurrence", "procedure_type_concept_id"),
+DOMAINS = tuple(
+    (table, f"{schema.event_domain(table)}_type_concept_id")
+    for table in schema.CLINICAL_EVENT_TABLES
 )
 VISIT_LABELS = {
     INPATIENT_VISIT: "Hospitalisation",

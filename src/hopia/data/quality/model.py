@@ -27,6 +27,20 @@ STATUS_FR = {
     Status.NOT_APPLICABLE: "sans objet",
     Status.ERROR: "erreur",
 }
+# Kahn's categories and Hopia's coverage of a DQD check type, in French, for reports and screens.
+KAHN_FR = {
+    "Conformance": "Conformité",
+    "Completeness": "Complétude",
+    "Plausibility": "Plausibilité",
+    "Verification": "Vérification",
+    "Validation": "Validation",
+    "Relational": "relationnelle",
+    "Value": "valeur",
+    "Computational": "calcul",
+    "Temporal": "temporelle",
+    "Atemporal": "atemporelle",
+}
+COVERAGE_FR = {"covered": "couvert", "adapted": "couvert, adapté"}
 
 
 class CheckType(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -14,21 +13,15 @@ from pydantic import BaseModel
 from hopia.data.quality.catalogue import Catalogue
 from hopia.data.quality.enrichment import EnrichmentReport
 from hopia.data.quality.history import RunSummary
-from hopia.data.quality.model import STATUS_FR, CheckResult, QualityRun, Status
-
-KAHN_FR = {
-    "Conformance": "Conformité",
-    "Completeness": "Complétude",
-    "Plausibility": "Plausibilité",
-    "Verification": "Vérification",
-    "Validation": "Validation",
-    "Relational": "relationnelle",
-    "Value": "valeur",
-    "Computational": "calcul",
-    "Temporal": "temporelle",
-    "Atemporal": "atemporelle",
-}
-COVERAGE_FR = {"covered": "couvert", "adapted": "couvert, adapté"}
+from hopia.data.quality.model import (
+    COVERAGE_FR,
+    KAHN_FR,
+    STATUS_FR,
+    CheckResult,
+    QualityRun,
+    Status,
+)
+from hopia.platform.files import atomic_file
 
 
 class Totals(BaseModel):
@@ -152,20 +145,14 @@ def build_report(
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the report from colleagues
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_shared(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one (the platform writer); the
+    report is for colleagues: the usual file mode, not the writer's owner-only temporary file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    with atomic_file(path) as fh:
+        fh.write(text)
+        os.fchmod(fh.fileno(), 0o666 & ~umask)
 
 
 def report_json(report: QualityReport) -> str:
@@ -247,6 +234,6 @@ def write_reports(report: QualityReport, folder: Path, stem: str) -> tuple[Path,
     """``<stem>.json`` and ``<stem>.html`` in ``folder``; returns both paths."""
     json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
     html = render_html(report)  # rendered first: a template error writes nothing
-    _atomic_write(json_path, report_json(report))
-    _atomic_write(html_path, html)
+    _write_shared(json_path, report_json(report))
+    _write_shared(html_path, html)
     return json_path, html_path

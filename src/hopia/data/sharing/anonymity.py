@@ -326,9 +326,12 @@ def plan(
 ) -> AnonymisationPlan:
     """Climb the ladder until k and l hold; :class:`ShareRefusedError` when they cannot."""
     if k < 1 or l < 1:
-        raise SharingError("k et l doivent valoir au moins 1")
+        raise SharingError("k et l doivent valoir au moins 1", fields=("k", "l"))
     if not 0 <= max_suppression < 1:
-        raise SharingError("la part de suppression doit être comprise entre 0 et 1 (exclu)")
+        raise SharingError(
+            "la part de suppression doit être comprise entre 0 et 1 (exclu)",
+            fields=("max_suppression",),
+        )
     n = len(pop.persons)
     allowed = math.floor(max_suppression * n + 1e-9)
     levels = {"age": 0, "sex": 0, "postcode": 0, "diagnosis": 0}

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from hopia.data.sharing.prepare import SharedDataset
 from hopia.data.sharing.quasi import FEMALE, MALE
 from hopia.platform.exceptions import SharingError
+from hopia.platform.warehouse import schema
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 SYSTEMS = {
@@ -101,15 +102,7 @@ def _patient_resources(b: _Builder, dataset: SharedDataset) -> Iterator[list[dic
     t = dataset.tables
     groups = {
         name: _by_person(t[name])
-        for name in (
-            "visit_occurrence",
-            "condition_occurrence",
-            "drug_exposure",
-            "measurement",
-            "observation",
-            "procedure_occurrence",
-            "death",
-        )
+        for name in schema.CLINICAL_TABLES[1:]  # every table of the person but person
     }
     locations = t["location"].set_index("location_id") if len(t["location"]) else None
     for person in t["person"].itertuples(index=False):

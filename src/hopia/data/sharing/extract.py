@@ -15,16 +15,6 @@ from sqlalchemy import Connection, Select, Table, select
 from hopia.platform.exceptions import SharingError
 from hopia.platform.warehouse import Warehouse, schema
 
-CLINICAL_TABLES = (
-    "person",
-    "visit_occurrence",
-    "condition_occurrence",
-    "drug_exposure",
-    "measurement",
-    "observation",
-    "procedure_occurrence",
-    "death",
-)
 _CHUNK = 5000  # bound parameters per IN list (PostgreSQL allows 65,535 per statement)
 
 
@@ -85,7 +75,7 @@ def extract(wh: Warehouse, person_ids: Sequence[int], with_notes: bool = False) 
     ids = sorted(set(person_ids))
     tables: dict[str, pd.DataFrame] = {}
     with wh.engine.connect() as conn:
-        for name in CLINICAL_TABLES:
+        for name in schema.CLINICAL_TABLES:
             t = _research(name)
             queries = (select(t).where(t.c.person_id.in_(chunk)) for chunk in _chunks(ids))
             tables[name] = _read(conn, queries, t)
@@ -93,7 +83,8 @@ def extract(wh: Warehouse, person_ids: Sequence[int], with_notes: bool = False) 
         if missing:
             raise SharingError(
                 f"{missing} person_id de la sélection absent(s) de omop.person : vérifiez la "
-                "liste (identifiants de l'espace de recherche attendus)"
+                "liste (identifiants de l'espace de recherche attendus)",
+                fields=("persons",),
             )
         note, nlp = _research("note"), _research("note_nlp")
         note_columns = [c for c in note.c if with_notes or c.name != "note_text"]

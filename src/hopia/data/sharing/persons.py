@@ -48,7 +48,9 @@ def file_person_ids(path: Path) -> Selection:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SharingError(f"{path} : fichier illisible ({exc.strerror or exc})") from exc
+        raise SharingError(
+            f"{path} : fichier illisible ({exc.strerror or exc})", fields=("persons",)
+        ) from exc
     ids: set[int] = set()
     for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
         value = line.split("#", 1)[0].strip()
@@ -57,7 +59,8 @@ def file_person_ids(path: Path) -> Selection:
         if not value.isdigit():
             raise SharingError(
                 f"{path} : ligne {number} : person_id entier attendu (un par ligne), reçu "
-                f"{value[:20]!r}"
+                f"{value[:20]!r}",
+                fields=("persons",),
             )
         ids.add(int(value))
     digest = hashlib.sha256(raw).hexdigest()
@@ -65,13 +68,20 @@ def file_person_ids(path: Path) -> Selection:
     return Selection(sorted(ids), f"persons:{digest[:16]}", source)
 
 
-def select_persons(wh: Warehouse, cohort: Path | None, persons: Path | None) -> Selection:
+def check_source(cohort: Path | None, persons: Path | None) -> None:
+    """Exactly one source: a cohort definition or a person_id file."""
     if (cohort is None) == (persons is None):
         raise SharingError(
             "indiquez soit une définition de cohorte, soit un fichier de person_id (un des deux)",
             fields=("cohort", "persons"),
         )
+
+
+def select_persons(wh: Warehouse, cohort: Path | None, persons: Path | None) -> Selection:
+    check_source(cohort, persons)
     selection = cohort_person_ids(wh, cohort) if cohort else file_person_ids(persons)  # type: ignore[arg-type]
     if not selection.person_ids:
-        raise SharingError("la sélection ne contient aucun patient : rien à partager")
+        raise SharingError(
+            "la sélection ne contient aucun patient : rien à partager", fields=("cohort", "persons")
+        )
     return selection

@@ -311,20 +311,8 @@ def prepare(
     out["person"]["person_id"] = _map_ids(out["person"]["person_id"], person_map)
     out["person"] = out["person"].sort_values("person_id").reset_index(drop=True)
     out["death"] = out["death"].sort_values("person_id").reset_index(drop=True)
-    ordered = [
-        "person",
-        "location",
-        "care_site",
-        "visit_occurrence",
-        "condition_occurrence",
-        "drug_exposure",
-        "measurement",
-        "observation",
-        "procedure_occurrence",
-        "death",
-        "note",
-        "note_nlp",
-    ]
+    person, *clinical = schema.CLINICAL_TABLES
+    ordered = [person, "location", "care_site", *clinical, "note", "note_nlp"]
     return SharedDataset(
         {name: out[name] for name in ordered if name in out},
         extract.concepts,

@@ -1,15 +1,17 @@
-"""``share check`` and ``share export``: select, measure, anonymise, write, audit.
+"""Sharing checks and exports: select, measure, anonymise, write, audit.
 
-An export is written into a hidden sibling folder, then renamed into place in the same
-transaction as its audit entry: a failure leaves neither a partial folder nor an audit entry for
-files that do not exist. A refusal (k or l out of reach) is audited too, with its figures.
+Every audit entry of the sharing axis is written here: ``share.check`` (the persons' records
+were read to measure k and l), ``share.refused`` (an export refused, with its figures) and
+``share.export``. An export is written into a hidden sibling folder, then put in place
+(:func:`hopia.platform.files.replace_dir`) in the same transaction as its audit entry: a failure
+leaves neither a partial folder nor an audit entry for files that do not exist. The files inside
+that folder need no atomic writer of their own: nobody sees the folder before it is whole.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from hopia.data.sharing.quasi import population
 from hopia.platform import audit
 from hopia.platform.access import Purpose, check_reason
 from hopia.platform.exceptions import ShareRefusedError, SharingError
+from hopia.platform.files import replace_dir
 from hopia.platform.warehouse import Warehouse
 
 EXPORT_FORMATS = (*FORMATS, "fhir")
@@ -78,18 +81,48 @@ def _measure(
     )
 
 
-def check(wh: Warehouse, selection: Selection, options: ShareOptions) -> AnonymityReport:
-    """The report only; :class:`ShareRefusedError` (with its report) when k or l fails."""
-    return _measure(wh, selection, options)[1].report
+def check(
+    wh: Warehouse, selection: Selection, options: ShareOptions, *, actor: str | None = None
+) -> AnonymityReport:
+    """The report only; :class:`ShareRefusedError` (with its report) when k or l fails.
+
+    Measuring reads every record of the selected persons: the check is audited
+    (``share.check``, figures only), refused or not."""
+    try:
+        report = _measure(wh, selection, options)[1].report
+    except ShareRefusedError as refused:
+        _audit_check(wh, selection, refused.report, actor)
+        raise
+    _audit_check(wh, selection, report, actor)
+    return report
 
 
-def _target_folder(out: Path) -> None:
+def _audit_check(
+    wh: Warehouse, selection: Selection, report: AnonymityReport, actor: str | None
+) -> None:
+    with wh.begin() as conn:
+        audit.record(
+            conn,
+            actor,
+            "share.check",
+            selection.target,
+            details={
+                "persons": len(selection.person_ids),
+                "reached": report.reached,
+                **_figures(report),
+            },
+        )
+
+
+def check_target_folder(out: Path) -> None:
+    """An export goes to a new or empty folder whose parent exists."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SharingError(
-            f"{out} : existe déjà et n'est pas un dossier vide ; choisissez-en un neuf"
+            f"{out} : existe déjà et n'est pas un dossier vide ; choisissez-en un neuf",
+            fields=("out",),
         )
     if not out.parent.exists():
-        raise SharingError(f"{out.parent} : dossier parent introuvable")
+        raise SharingError(f"{out.parent} : dossier parent introuvable", fields=("out",))
 
 
 def _sha256(path: Path) -> str:
@@ -118,9 +151,11 @@ def export(
     """Export the selection to ``out`` (a new or empty folder), audited; all or nothing."""
     reason = check_reason(reason, Purpose.SHARE)
     if fmt not in EXPORT_FORMATS:
-        raise SharingError(f"format inconnu : {fmt} (attendu : {', '.join(EXPORT_FORMATS)})")
+        raise SharingError(
+            f"format inconnu : {fmt} (attendu : {', '.join(EXPORT_FORMATS)})", fields=("format",)
+        )
     out = Path(out).absolute()
-    _target_folder(out)
+    check_target_folder(out)
     export_id = str(uuid.uuid4())
     try:
         data, anonymisation = _measure(wh, selection, options)
@@ -166,9 +201,7 @@ def export(
                     **_figures(report),
                 },
             )
-            if out.exists():
-                out.rmdir()  # empty, checked above
-            os.replace(tmp, out)
+            replace_dir(tmp, out)  # ``out`` is absent or empty (checked above)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

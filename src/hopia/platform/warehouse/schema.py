@@ -95,6 +95,30 @@ def _build_cdm_tables() -> dict[str, Table]:
 
 CDM: dict[str, Table] = _build_cdm_tables()
 
+# The clinical event tables of the CDM: dated facts about a person, each with a type concept
+# saying where it came from (EHR, claims, NLP...). The research axes walk "every clinical fact"
+# through this one list, so a table added here is extracted, exported and measured everywhere.
+CLINICAL_EVENT_TABLES = (
+    "condition_occurrence",
+    "drug_exposure",
+    "measurement",
+    "observation",
+    "procedure_occurrence",
+)
+# A person's clinical record in the research space: the person, the stays, the events, the death.
+CLINICAL_TABLES = ("person", "visit_occurrence", *CLINICAL_EVENT_TABLES, "death")
+
+
+def event_domain(table: str) -> str:
+    """The column prefix of an event table: ``drug_exposure`` -> ``drug``
+    (``drug_concept_id``, ``drug_type_concept_id``).
+
+    >>> [event_domain(t) for t in CLINICAL_EVENT_TABLES[:2]]
+    ['condition', 'drug']
+    """
+    return table.split("_", 1)[0]
+
+
 # Provenance of every row Hopia derives: which note, which mention, which run and system.
 provenance = Table(
     "hopia_provenance",

@@ -1,0 +1,181 @@
+"""Cohort service: check a definition, show its SQL, run it, list its patients.
+
+The rules, for every front end:
+
+- a run reads the research space (pseudonymised) and returns only suppressed figures (counts
+  below 10 as ``"<10"``); it is audited (``cohort.run``: the definition's hash and the number
+  of members), because every access to patient data is, whatever leaves it;
+- the identified patient list needs a reason of at least ten characters and an output folder,
+  both checked before anything is read; the list is read and audited in one transaction
+  (``cohort.patients``, :func:`hopia.data.cohorts.run.identified_patients`) and written to a
+  file readable by its owner only;
+- the access policy is asked (``cohort.<action>``) before the warehouse is opened.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from hopia.data.cohorts import compile_cohort, definition_hash, load_definition, run_cohort
+from hopia.data.cohorts.run import audit_run, identified_patients
+from hopia.data.cohorts.schema import CohortDefinition
+from hopia.platform.access import Purpose, check_reason
+from hopia.platform.exceptions import InvalidRequestError
+from hopia.platform.files import atomic_file, write_text_atomic
+from hopia.services.context import Context, Request
+
+PATIENTS_FILE = "patients_identifies.csv"
+RESULTS_FILE = "results.json"
+PATIENT_COLUMNS = (
+    "ipp",
+    "family_name",
+    "given_name",
+    "birth_date",
+    "sex",
+    "person_id",
+    "index_date",
+)
+DIALECTS = ("duckdb", "postgresql")
+
+
+class DefinitionRequest(Request):
+    definition: Path
+    """A cohort definition file (.yaml, .yml or .json)."""
+
+
+class SqlRequest(DefinitionRequest):
+    dialect: str = "duckdb"
+
+
+class RunRequest(DefinitionRequest):
+    output: Path | None = None
+    """Folder for results.json and the charts (and the patient list); nothing written if None."""
+    top: int = Field(10, ge=1, le=100)
+    """Length of the most-frequent lists of the characterisation."""
+    patients: bool = False
+    """Also write the identified patient list (reason and output folder required)."""
+    reason: str | None = None
+
+
+class PatientListRequest(DefinitionRequest):
+    output: Path
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DefinitionCheck:
+    definition: CohortDefinition
+    sha256: str
+    steps: list[str]
+
+
+@dataclass(frozen=True)
+class PatientList:
+    path: Path
+    patients: int
+    audit_id: int
+
+
+@dataclass(frozen=True)
+class CohortRun:
+    public: dict[str, Any]
+    """The suppressed results (what may leave the research space), as in results.json."""
+    audit_id: int
+    output: Path | None = None
+    charts: list[str] | None = None
+    patient_list: PatientList | None = None
+
+
+def _target(definition: CohortDefinition) -> str:
+    return f"cohort:{definition.name}@{definition.version}"
+
+
+def check(ctx: Context, request: DefinitionRequest) -> DefinitionCheck:
+    """Validate a definition and compile it; the warehouse is not opened."""
+    d = load_definition(request.definition)
+    ctx.authorize("cohort.check", _target(d))
+    compiled = compile_cohort(d)
+    return DefinitionCheck(d, definition_hash(d), [step.label for step in compiled.steps])
+
+
+def sql(ctx: Context, request: SqlRequest) -> str:
+    """The members query of a definition, in the SQL of ``dialect``."""
+    if request.dialect not in DIALECTS:
+        raise InvalidRequestError(
+            f"dialecte inconnu : {request.dialect} ({' ou '.join(DIALECTS)})",
+            fields=("dialect",),
+        )
+    d = load_definition(request.definition)
+    ctx.authorize("cohort.sql", _target(d))
+    if request.dialect == "duckdb":
+        from duckdb_engine import Dialect
+    else:
+        from sqlalchemy.dialects.postgresql import dialect as Dialect  # noqa: N812
+    return compile_cohort(d).sql(Dialect())
+
+
+def _patient_list_allowed(output: Path | None, reason: str | None) -> tuple[Path, str]:
+    """The list's rules, before anything is read: a folder to write it to, then a reason."""
+    if output is None:
+        raise InvalidRequestError(
+            "la liste nominative s'écrit dans un fichier : dossier de sortie obligatoire",
+            fields=("output",),
+        )
+    return output, check_reason(reason, Purpose.PATIENT_LIST)
+
+
+def run(ctx: Context, request: RunRequest) -> CohortRun:
+    """Attrition and characterisation (suppressed), audited; with ``patients``, the identified
+    list too. Files go to ``output`` when given."""
+    allowed = _patient_list_allowed(request.output, request.reason) if request.patients else None
+    d = load_definition(request.definition)
+    ctx.authorize("cohort.run", _target(d))
+    if allowed:
+        ctx.authorize("cohort.patients", _target(d))
+    wh = ctx.warehouse()
+    result = run_cohort(wh, d, top=request.top)
+    entry = audit_run(wh, result, actor=ctx.actor)  # before anything leaves
+    public = result.public()
+    charts = None
+    if request.output is not None:
+        charts = _write_results(public, request.output)
+    patient_list = _write_patient_list(ctx, d, *allowed) if allowed else None
+    return CohortRun(public, entry.audit_id, request.output, charts, patient_list)
+
+
+def patient_list(ctx: Context, request: PatientListRequest) -> PatientList:
+    """The identified members of a cohort, written to ``output``/patients_identifies.csv."""
+    output, reason = _patient_list_allowed(request.output, request.reason)
+    d = load_definition(request.definition)
+    ctx.authorize("cohort.patients", _target(d))
+    return _write_patient_list(ctx, d, output, reason)
+
+
+def _write_results(public: dict[str, Any], output: Path) -> list[str]:
+    from hopia.data.cohorts.charts import write_charts  # matplotlib: only when writing
+
+    output.mkdir(parents=True, exist_ok=True)
+    charts = [p.name for p in write_charts(public, output)]
+    public["charts"] = charts
+    text = json.dumps(public, ensure_ascii=False, indent=2) + "\n"
+    write_text_atomic(output / RESULTS_FILE, text)
+    return charts
+
+
+def _write_patient_list(
+    ctx: Context, definition: CohortDefinition, output: Path, reason: str
+) -> PatientList:
+    rows, entry = identified_patients(ctx.warehouse(), definition, reason=reason, actor=ctx.actor)
+    path = output / PATIENTS_FILE
+    # Identified data: readable by its owner only, from the file's creation on.
+    with atomic_file(path, newline="", private=True) as fh:
+        writer = csv.DictWriter(fh, fieldnames=PATIENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: ("" if r[k] is None else r[k]) for k in PATIENT_COLUMNS} for r in rows)
+    return PatientList(path, len(rows), entry.audit_id)

@@ -1,0 +1,112 @@
+"""Data-quality service: run the checks and write the reports, list the catalogue, the history.
+
+The rules, for every front end:
+
+- the selection (tables, check types) is checked against the catalogue, and every check type
+  to run against the registry of query builders (plug-ins included), before any query;
+- the access policy is asked next (``quality.run``, ``quality.catalogue``, ``quality.history``);
+- a run counts rows per check over whole tables and returns no row of a patient: it is not
+  written to the audit log; with ``history``, the run and its results are recorded in the
+  warehouse it describes (``hopia_meta.quality_*``);
+- the reports (JSON and HTML) go to ``output``, by default ``<home>/quality``, each file
+  written whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from hopia.data.quality import (
+    Catalogue,
+    QualityRun,
+    load_catalogue,
+    previous_results,
+    run_checks,
+    run_history,
+    save_run,
+)
+from hopia.data.quality.history import RunSummary
+from hopia.data.quality.runner import builders
+from hopia.services.context import Context, Request
+
+if TYPE_CHECKING:
+    from hopia.data.quality.report import QualityReport  # Jinja2: imported when a run reports
+
+
+class RunRequest(Request):
+    output: Path | None = None
+    """Folder of the JSON and HTML reports; default ``<home>/quality``."""
+    tables: tuple[str, ...] = ()
+    """Only the checks of these OMOP tables (all when empty)."""
+    check_types: tuple[str, ...] = ()
+    """Only these DQD check types (all when empty)."""
+    history: bool = True
+    """Record the run in the warehouse, for the trend."""
+    enrichment: bool = True
+    """Add the NLP enrichment report."""
+
+
+class HistoryRequest(Request):
+    limit: int = Field(20, ge=1)
+
+
+@dataclass(frozen=True)
+class QualityOutcome:
+    report: QualityReport
+    run: QualityRun
+    json_path: Path
+    html_path: Path
+
+
+def run(
+    ctx: Context,
+    request: RunRequest,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> QualityOutcome:
+    """Run the selected checks, record them (``history``), write the reports.
+
+    ``on_start`` receives the number of checks to run, ``on_progress`` each one done."""
+    from hopia.data.quality.enrichment import enrichment_report
+    from hopia.data.quality.report import build_report, write_reports
+
+    catalogue = load_catalogue().select(request.tables, request.check_types)
+    builders(catalogue)  # an unknown check type fails here, before any query
+    ctx.authorize("quality.run", "warehouse")
+    wh = ctx.warehouse()
+    if on_start:
+        on_start(len(catalogue.checks))
+    result = run_checks(wh, catalogue, on_progress=on_progress)
+    if request.history:
+        save_run(wh, result)
+    report = build_report(
+        result,
+        catalogue,
+        run_history(wh) if request.history else [],
+        previous_results(wh, result.run_id) if request.history else {},
+        enrichment_report(wh) if request.enrichment else None,
+    )
+    folder = request.output or ctx.settings.home / "quality"
+    stem = f"qualite-{result.started_at:%Y%m%d-%H%M%S}"
+    if result.run_id is not None:  # two runs in the same second must not overwrite
+        stem += f"-n{result.run_id}"
+    json_path, html_path = write_reports(report, folder, stem)
+    return QualityOutcome(report, result, json_path, html_path)
+
+
+def catalogue(ctx: Context) -> Catalogue:
+    """Hopia's check catalogue: the 27 DQD check types and the checks generated from them."""
+    ctx.authorize("quality.catalogue", "catalogue")
+    return load_catalogue()
+
+
+def history(ctx: Context, request: HistoryRequest) -> list[RunSummary]:
+    """The last recorded runs, oldest first."""
+    ctx.authorize("quality.history", "warehouse")
+    return run_history(ctx.warehouse(), request.limit)
