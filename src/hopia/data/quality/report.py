@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from hopia.data.quality.model import (
     QualityRun,
     Status,
 )
-from hopia.platform.files import atomic_file
+from hopia.platform.files import write_text_atomic
 
 
 class Totals(BaseModel):
@@ -145,16 +144,6 @@ def build_report(
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _write_shared(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one (the platform writer); the
-    report is for colleagues: the usual file mode, not the writer's owner-only temporary file."""
-    umask = os.umask(0)
-    os.umask(umask)
-    with atomic_file(path) as fh:
-        fh.write(text)
-        os.fchmod(fh.fileno(), 0o666 & ~umask)
-
-
 def report_json(report: QualityReport) -> str:
     data = report.model_dump(mode="json")
     rate = report.totals.pass_rate
@@ -234,6 +223,6 @@ def write_reports(report: QualityReport, folder: Path, stem: str) -> tuple[Path,
     """``<stem>.json`` and ``<stem>.html`` in ``folder``; returns both paths."""
     json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
     html = render_html(report)  # rendered first: a template error writes nothing
-    _write_shared(json_path, report_json(report))
-    _write_shared(html_path, html)
+    write_text_atomic(json_path, report_json(report))
+    write_text_atomic(html_path, html)
     return json_path, html_path
