@@ -10,9 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from hopia.cli.main import app
+from tests.data.ingest.conftest import use_in_process_models
 from tests.data.ingest.test_pipeline import write_corpus
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_in_process_models(monkeypatch)
 
 
 def test_help_lists_every_command() -> None:
@@ -50,18 +56,21 @@ def test_load_omop_reports_and_refuses_garbage(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_process_models")
 def test_ingest_command_counts_and_exit_code(tmp_path: Path) -> None:
     patients, docs = write_corpus(tmp_path / "in")
     (docs / "scan.pdf").write_bytes(b"%PDF-1.4 truncated")
     result = runner.invoke(app, ["ingest", "--patients", str(patients), str(docs)])
     assert result.exit_code == 1, result.output  # one bad file: reported, the rest ingested
     assert re.search(r"Documents ajoutés\W+4\b", result.output)
+    assert "Registre patients : 2 identité(s) chargée(s)." in result.output
     assert "scan.pdf" in result.output
     stats = runner.invoke(app, ["warehouse", "stats"])
     assert "Documents : 4 intégrés, 1 en erreur" in stats.output
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("in_process_models")
 def test_demo_runs_end_to_end_on_a_small_chu(hopia_home: Path) -> None:
     result = runner.invoke(app, ["demo", "--patients", "6", "--seed", "3"])
     assert result.exit_code == 0, result.output

@@ -10,11 +10,11 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from hopia.cli.pseudo_vault import audit_verify, reidentify
-from hopia.data.ingest.service import build_pipeline
 from hopia.data.pseudo.vault import Vault
 from hopia.platform.config import get_settings
 from hopia.platform.keys import load_vault_key
 from hopia.platform.warehouse import open_warehouse, schema
+from hopia.services.ingest import build_pipeline
 from tests.data.ingest.test_pipeline import NOTES, write_corpus
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def ingested(tmp_path: Path) -> dict[str, int]:
     """Two notes ingested into the default warehouse, the vault filled from them."""
     patients, docs = write_corpus(tmp_path / "in", [NOTES[0], NOTES[2]])
     wh = open_warehouse(get_settings())
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build_pipeline(get_settings(), wh)
     pipeline.load_patients(patients)
     assert pipeline.run([docs]).added == 2
     # Ingest filled the vault in its batch transaction: a back-fill from hopia_id finds

@@ -2,53 +2,40 @@
 
 from __future__ import annotations
 
-import shutil
-
 import typer
 from rich.columns import Columns
 from rich.panel import Panel
 from rich.table import Table
 
-from hopia.cli._common import console, handle_errors, progress_bar
+from hopia.cli._common import console, context, handle_errors, progress_bar
 
 
 def demo(
     patients: int = typer.Option(300, help="Nombre de patients synthétiques."),
     seed: int = typer.Option(42, help="Graine du générateur (reproductible)."),
 ) -> None:
-    from hopia.data.ingest.service import build_pipeline
-    from hopia.data.synth import generate, write_corpus
-    from hopia.platform.config import get_settings
-    from hopia.platform.warehouse import Warehouse
-    from hopia.services.demo import demo_summary
+    from hopia.services.demo import DemoRequest, ingest_corpus, prepare
 
-    settings = get_settings()
-    root = settings.home / "demo"
-    # The demo starts from scratch each time so that its figures are reproducible.
-    shutil.rmtree(root, ignore_errors=True)
-    corpus_dir = root / "synth"
-    with handle_errors():
+    with handle_errors(), context() as ctx:
+        request = DemoRequest.of(patients=patients, seed=seed)
         with console.status(f"Génération de {patients} patients synthétiques…"):
-            corpus = generate(patients, seed)
-            write_corpus(corpus, corpus_dir)
+            corpus = prepare(ctx, request)
         console.print(
-            f"CHU synthétique : {patients} patients, {len(corpus.documents)} documents "
-            f"(+ fichiers PDF/DOCX/HL7/FHIR) dans {corpus_dir}"
+            f"CHU synthétique : {corpus.patients} patients, {corpus.documents} documents "
+            f"(+ fichiers PDF/DOCX/HL7/FHIR) dans {corpus.folder}"
         )
-        with console.status(
-            "Chargement du pipeline de TAL (mis en cache après le premier lancement)…"
-        ):
-            wh = Warehouse(f"duckdb:///{(root / 'warehouse.duckdb').resolve()}")
-            pipeline = build_pipeline(settings, warehouse=wh)
-        inputs = [corpus_dir / "documents.jsonl", corpus_dir / "files"]
-        with pipeline, progress_bar() as bar:
-            pipeline.load_patients(corpus_dir / "patients.jsonl")
-            task = bar.add_task("Intégration", total=None)
-            report = pipeline.run(
-                [p for p in inputs if p.exists()], on_progress=lambda n: bar.advance(task, n)
+        with progress_bar() as bar:
+            task = bar.add_task(
+                "Chargement du pipeline de TAL (mis en cache après le premier lancement)…",
+                total=None,
             )
-        summary = demo_summary(wh, report)
-    _print(summary, wh.url)
+            result = ingest_corpus(
+                ctx,
+                corpus,
+                on_progress=lambda n: bar.advance(task, n),
+                on_ready=lambda: bar.reset(task, description="Intégration", total=None),
+            )
+    _print(result.summary, result.warehouse)
 
 
 def _print(s, url: str) -> None:  # noqa: ANN001 - DemoSummary, imported lazily

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hopia.cli._common import console, err_console, handle_errors, progress_bar
+from hopia.cli._common import console, context, err_console, handle_errors, progress_bar
 
 
 def ingest(
@@ -20,39 +20,27 @@ def ingest(
         exists=True,
     ),
 ) -> None:
-    from hopia.data.ingest.readers import iter_paths
-    from hopia.data.ingest.service import build_pipeline
+    from hopia.services.ingest import IngestRequest, expected_documents
+    from hopia.services.ingest import ingest as run_ingest
 
-    with handle_errors():
-        with console.status("Chargement du pipeline de TAL…"):
-            pipeline = build_pipeline()
-        with pipeline:
-            if patients:
-                n = pipeline.load_patients(patients)
-                console.print(f"Registre patients : {n} identité(s) chargée(s).")
-            total = _count_hint(list(iter_paths(paths)))
-            with progress_bar() as bar:
-                task = bar.add_task("Intégration", total=total)
-                report = pipeline.run(paths, on_progress=lambda n: bar.advance(task, n))
-                bar.update(task, total=bar.tasks[0].completed)
+    with handle_errors(flags={"paths": "PATHS"}), context() as ctx:
+        request = IngestRequest.of(paths=paths, patients=patients)
+        with progress_bar() as bar:
+            task = bar.add_task("Chargement du pipeline de TAL…", total=None)
+            report = run_ingest(
+                ctx,
+                request,
+                on_progress=lambda n: bar.advance(task, n),
+                on_ready=lambda: bar.reset(
+                    task, description="Intégration", total=expected_documents(request)
+                ),
+            )
+            bar.update(task, total=bar.tasks[0].completed)
+    if patients:
+        console.print(f"Registre patients : {report.patients} identité(s) chargée(s).")
     print_report(report)
     if report.errors:
         raise typer.Exit(1)
-
-
-def _count_hint(files: list[Path]) -> int | None:
-    """Documents expected, for the progress bar: one per file, one per line of JSONL."""
-    total = 0
-    for f in files:
-        if f.suffix.lower() in {".jsonl", ".ndjson"}:
-            try:
-                with f.open("rb") as fh:
-                    total += sum(1 for line in fh if line.strip())
-            except OSError:
-                total += 1  # the reader will report it as an error
-        else:
-            total += 1
-    return total or None
 
 
 def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazily

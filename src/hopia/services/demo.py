@@ -1,13 +1,40 @@
-"""Figures the demo prints, read back from the warehouse after an ingest run."""
+"""Demo service (``hopia demo``, ``make demo``): a synthetic CHU through the whole pipeline.
+
+Generate the CHU's patients and documents, write them as a corpus (JSONL and PDF/DOCX/HL7/FHIR
+files), ingest them into the demo's own DuckDB warehouse under ``<home>/demo`` through the
+ingest service (same rules, same audit), and read back the figures the demo prints. The demo
+starts from scratch each time so that its figures are reproducible.
+"""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pydantic import Field
 from sqlalchemy import func, select
 
-from hopia.data.ingest.pipeline import IngestReport
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.services import ingest as ingest_service
+from hopia.services.context import Context, Request
+
+if TYPE_CHECKING:
+    from hopia.data.ingest.pipeline import IngestReport
+
+
+class DemoRequest(Request):
+    patients: int = Field(300, ge=1)
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class DemoCorpus:
+    folder: Path
+    patients: int
+    documents: int  # in documents.jsonl; rendered files come on top
 
 
 @dataclass
@@ -67,3 +94,57 @@ def demo_summary(wh: Warehouse, report: IngestReport, example_chars: int = 900) 
         top_conditions=[(code, name, int(n)) for code, name, n in top],
         example=(row[0][:example_chars], row[1][:example_chars]) if row else None,
     )
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    corpus: DemoCorpus
+    summary: DemoSummary
+    warehouse: str  # the demo warehouse's URL
+
+
+def demo_root(ctx: Context) -> Path:
+    return ctx.settings.home / "demo"
+
+
+def prepare(ctx: Context, request: DemoRequest) -> DemoCorpus:
+    """Generate the synthetic CHU and write its corpus under ``<home>/demo/synth``, replacing
+    the previous demo."""
+    from hopia.data.synth import generate, write_corpus
+
+    ctx.authorize("demo.run", "demo")
+    root = demo_root(ctx)
+    shutil.rmtree(root, ignore_errors=True)
+    folder = root / "synth"
+    corpus = generate(request.patients, request.seed)
+    write_corpus(corpus, folder)
+    return DemoCorpus(folder, len(corpus.patients), len(corpus.documents))
+
+
+def ingest_corpus(
+    ctx: Context,
+    corpus: DemoCorpus,
+    on_progress: Callable[[int], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> DemoResult:
+    """Ingest the demo corpus into the demo's own warehouse and summarise it."""
+    ctx.authorize("demo.run", "demo")
+    wh = Warehouse(f"duckdb:///{(demo_root(ctx) / 'warehouse.duckdb').resolve()}")
+    ctx.use_warehouse(wh)
+    inputs = [corpus.folder / "documents.jsonl", corpus.folder / "files"]
+    request = ingest_service.IngestRequest(
+        paths=tuple(p for p in inputs if p.exists()),
+        patients=corpus.folder / "patients.jsonl",
+    )
+    report = ingest_service.ingest(ctx, request, on_progress, on_ready)
+    return DemoResult(corpus, demo_summary(wh, report), wh.url)
+
+
+def run_demo(
+    ctx: Context,
+    request: DemoRequest,
+    on_progress: Callable[[int], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> DemoResult:
+    """The whole demo: :func:`prepare` then :func:`ingest_corpus`."""
+    return ingest_corpus(ctx, prepare(ctx, request), on_progress, on_ready)

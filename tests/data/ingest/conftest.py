@@ -1,4 +1,5 @@
-"""Fixture builders for the reader tests: real files written into ``tmp_path`` at test time."""
+"""Ingest test fixtures: real files written into ``tmp_path`` at test time, pipelines built from
+fresh settings, and the models run in the test process unless a test asks for the worker."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
+from hopia.data.ingest.pipeline import IngestPipeline
+from hopia.platform.config import get_settings
 from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse import Warehouse
+from hopia.services.ingest import build_pipeline
 from tests.platform.pg import engine_warehouse
 
 CR_TEXT = (
@@ -19,6 +23,33 @@ CR_TEXT = (
     "Mme Dupont, 38 ans, est admise pour une fièvre à 39,5 °C évoluant depuis trois jours.",
     "Antécédents : asthme, appendicectomie à l'âge de 12 ans.",
 )
+
+
+def use_in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PHI model and the clinical NER in the test process: spawning the models worker (and
+    loading them there) costs seconds per pipeline, and most ingest tests are not about it."""
+    monkeypatch.setenv("HOPIA_DATA__PSEUDO__MODEL_WORKER", "false")
+    monkeypatch.setenv("HOPIA_DATA__NLP__NER_WORKER", "false")
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_in_process_models(monkeypatch)
+
+
+@pytest.fixture
+def model_worker(_in_process_models: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt back into the models worker (the default configuration) for the tests about it."""
+    monkeypatch.setenv("HOPIA_DATA__PSEUDO__MODEL_WORKER", "true")
+    monkeypatch.setenv("HOPIA_DATA__NLP__NER_WORKER", "true")
+    get_settings.cache_clear()
+
+
+def build(wh: Warehouse) -> IngestPipeline:
+    """The configured pipeline on ``wh``, from the settings of the environment as it is now (a
+    front end reads them once and passes them down)."""
+    return build_pipeline(get_settings(), wh)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hopia.data.ingest.service import build_pipeline
 from hopia.platform.config import get_settings
 from hopia.platform.warehouse import Warehouse, schema
+from tests.data.ingest.conftest import build
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def count(wh: Warehouse, table) -> int:  # noqa: ANN001
 
 def test_end_to_end_writes_both_spaces(wh: Warehouse, tmp_path: Path) -> None:
     patients, docs = write_corpus(tmp_path / "in")
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     assert pipeline.load_patients(patients) == 2
     report = pipeline.run([docs])
     assert (report.added, report.duplicates, report.errors) == (4, 0, [])
@@ -136,7 +136,7 @@ def test_end_to_end_writes_both_spaces(wh: Warehouse, tmp_path: Path) -> None:
 
 def test_facts_follow_qualifiers(wh: Warehouse, tmp_path: Path) -> None:
     patients, docs = write_corpus(tmp_path / "in")
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     pipeline.load_patients(patients)
     pipeline.run([docs])
     co, concept = schema.CDM["condition_occurrence"], schema.CDM["concept"]
@@ -160,11 +160,11 @@ def test_facts_follow_qualifiers(wh: Warehouse, tmp_path: Path) -> None:
 
 def test_rerun_is_idempotent(wh: Warehouse, tmp_path: Path) -> None:
     patients, docs = write_corpus(tmp_path / "in")
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     pipeline.load_patients(patients)
     pipeline.run([docs])
     before = wh.table_counts()
-    again = build_pipeline(warehouse=wh)
+    again = build(wh)
     again.load_patients(patients)
     report = again.run([docs])
     assert (report.added, report.duplicates) == (0, 4)
@@ -180,7 +180,7 @@ def test_bad_files_are_recorded_and_the_batch_goes_on(wh: Warehouse, tmp_path: P
     (docs / "garbage.txt").write_bytes(os.urandom(2048).replace(b"\x00", b"\x01") + b"\x00\x00")
     with (docs / "notes.jsonl").open("a", encoding="utf-8") as fh:
         fh.write('{"id": "n9", "text": \n')
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     pipeline.load_patients(patients)
     report = pipeline.run([docs])
     assert report.added == 4
@@ -192,12 +192,13 @@ def test_bad_files_are_recorded_and_the_batch_goes_on(wh: Warehouse, tmp_path: P
             select(doc.c.source_ref, doc.c.error).where(doc.c.status == "error")
         ).all()
     assert len(errors) == 3 and all(reason for _, reason in errors)
-    build_pipeline(warehouse=wh).run([docs])  # rerun: still one error row per source
+    build(wh).run([docs])  # rerun: still one error row per source
     assert count(wh, doc) == 4 + 3
 
 
 def test_crash_mid_batch_then_resume_with_exact_counts(tmp_path: Path) -> None:
-    """Kill the ingest process inside its second write transaction, then rerun."""
+    """Kill the ingest process inside its second write transaction, then rerun; with the
+    models worker, as in production (it must die with its parent)."""
     notes = [
         (
             f"c{i}",
@@ -209,7 +210,12 @@ def test_crash_mid_batch_then_resume_with_exact_counts(tmp_path: Path) -> None:
         for i in range(7)
     ]
     patients, docs = write_corpus(tmp_path / "in", notes)
-    env = os.environ | {"HOPIA_DATA__NLP__BATCH_SIZE": "2", "HOPIA_FAULT_KILL_IN_BATCH": "2"}
+    env = os.environ | {
+        "HOPIA_DATA__NLP__BATCH_SIZE": "2",
+        "HOPIA_FAULT_KILL_IN_BATCH": "2",
+        "HOPIA_DATA__PSEUDO__MODEL_WORKER": "true",
+        "HOPIA_DATA__NLP__NER_WORKER": "true",
+    }
     cmd = [sys.executable, "-m", "hopia.cli.main", "ingest", "--patients", str(patients), str(docs)]
     crashed = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
@@ -252,7 +258,7 @@ def _ner_mentions(wh: Warehouse) -> set[tuple[int, str, str]]:
 
 
 def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_worker: None
 ) -> None:
     """The worker runs the clinical NER on the original text; its spans are moved onto the
     pseudonymised text. Same mentions as the NER run in the main process on that text, except
@@ -263,7 +269,7 @@ def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
         monkeypatch.setenv("HOPIA_DATA__NLP__NER_WORKER", offload)
         get_settings.cache_clear()
         wh = Warehouse(f"duckdb:///{tmp_path / f'{offload}.duckdb'}")
-        with build_pipeline(warehouse=wh) as pipeline:
+        with build(wh) as pipeline:
             assert (pipeline.model_worker is not None) and pipeline.model_worker.clinical_ner == (
                 offload == "true"
             )
@@ -276,27 +282,6 @@ def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
     assert len(offloaded & in_process) >= 0.8 * len(in_process)
     for _, text, _ in offloaded ^ in_process:  # what differs: never a clinical term lost
         assert text not in {"pneumopathie", "embolie pulmonaire", "Diabète de type 2"}
-
-
-def test_the_clinical_ner_share_moves_toward_the_idle_process() -> None:
-    from types import SimpleNamespace
-
-    from hopia.data.ingest.pipeline import IngestPipeline
-
-    pipeline = object.__new__(IngestPipeline)  # only the balancing state
-    pipeline.model_worker = SimpleNamespace(clinical_ner=True)
-    pipeline._ner_share = 1.0
-    for _ in range(3):  # the main process waited for the worker: it takes NER work back
-        pipeline._balance(worker_was_done=False)
-    assert pipeline._ner_share == pytest.approx(0.7)
-    pipeline._balance(worker_was_done=True)
-    assert pipeline._ner_share == pytest.approx(0.8)
-    for _ in range(5):
-        pipeline._balance(worker_was_done=True)
-    assert pipeline._ner_share == 1.0
-    pipeline.model_worker = SimpleNamespace(clinical_ner=False)  # nothing to share
-    pipeline._balance(worker_was_done=False)
-    assert pipeline._ner_share == 1.0
 
 
 def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:
@@ -315,7 +300,7 @@ def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:
     ]
 
 
-def test_a_dead_worker_does_not_stop_the_ingest(tmp_path: Path) -> None:
+def test_a_dead_worker_does_not_stop_the_ingest(tmp_path: Path, model_worker: None) -> None:
     """The models' worker killed between batches (the system's OOM killer, say): the run goes
     on with the models in the main process, every document is written and analysed."""
     notes = [
@@ -333,7 +318,7 @@ def test_a_dead_worker_does_not_stop_the_ingest(tmp_path: Path) -> None:
     ]
     patients, docs = write_corpus(tmp_path / "in", notes)
     wh = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
-    with build_pipeline(warehouse=wh) as pipeline:
+    with build(wh) as pipeline:
         pipeline.batch_size = 2
         pipeline.load_patients(patients)
         start = pipeline._start

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hopia.data.ingest.service import build_pipeline
 from hopia.platform.warehouse import Warehouse, schema
+from tests.data.ingest.conftest import build
 from tests.data.ingest.test_hl7v2 import msh, seg
 from tests.data.ingest.test_pipeline import count, write_corpus
 
@@ -39,7 +39,7 @@ def test_document_with_partial_identity_uses_the_registry(wh: Warehouse, tmp_pat
     pseudonymiser."""
     patients, docs = write_corpus(tmp_path / "in", notes=[])
     _hl7(docs / "crh.hl7", "8000123456", "Revue ce jour, Lemaire va mieux, Odile sourit.")
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     pipeline.load_patients(patients)
     report = pipeline.run([docs])
     assert report.added == 1, report.errors
@@ -56,7 +56,7 @@ def test_identity_from_one_document_protects_the_next_one_of_the_batch(
     _hl7(folder / "a.hl7", "777", "Admission de M. Kervella.", family="KERVELLA", given="Loïc")
     line = {"id": "n1", "patient_id": "777", "date": "2024-03-05", "text": "kervella va mieux."}
     (folder / "b.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
-    report = build_pipeline(warehouse=wh).run([folder])
+    report = build(wh).run([folder])
     assert report.added == 2, report.errors
     assert "ervella" not in _note_texts(wh).lower()
 
@@ -66,7 +66,7 @@ def test_error_row_survives_later_records_of_the_same_file(wh: Warehouse, tmp_pa
     with (docs / "notes.jsonl").open("a", encoding="utf-8") as fh:
         fh.write("not json\n")
         fh.write(json.dumps({"id": "late", "text": "Consultation tardive, pas de fièvre."}) + "\n")
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     pipeline.load_patients(patients)
     report = pipeline.run([docs])
     assert report.added == 5 and len(report.errors) == 1
@@ -80,7 +80,7 @@ def test_pathological_input_fails_alone(wh: Warehouse, tmp_path: Path) -> None:
     patients, docs = write_corpus(tmp_path / "in")
     (docs / "surrogate.jsonl").write_text('{"id": "x", "text": "fi\\ud800vre"}\n', encoding="utf-8")
     (docs / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     pipeline.load_patients(patients)
     report = pipeline.run([docs])
     assert report.added == 4
@@ -95,7 +95,7 @@ def test_patient_known_by_ipp_only_is_linked_when_the_birth_date_arrives(
 ) -> None:
     notes = [("n1", "555", "2024-02-01", "consultation", "Diabète de type 2 équilibré.")]
     patients, docs = write_corpus(tmp_path / "in", notes)
-    pipeline = build_pipeline(warehouse=wh)
+    pipeline = build(wh)
     assert pipeline.run([docs]).added == 1  # no registry yet: IPP 555 is unknown
     note, person = schema.CDM["note"], schema.CDM["person"]
     co = schema.CDM["condition_occurrence"]

@@ -5,17 +5,20 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import docx
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from hopia.data.ingest._base import Reader
 from hopia.data.ingest.readers import READERS, iter_paths, read_path, reader_for
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import IngestError, RegistryError
 from tests.data.ingest.conftest import assert_ingest_error, pdf_bytes
 from tests.data.ingest.test_hl7v2 import ORU
 
@@ -36,7 +39,7 @@ def _docx_bytes(text: str) -> bytes:
 
 
 def test_registry_holds_every_format() -> None:
-    assert set(READERS) == {"text", "pdf", "docx", "hl7v2", "fhir", "jsonl"}
+    assert {"text", "pdf", "docx", "hl7v2", "fhir", "jsonl"} <= set(READERS.names())
     for fmt, cls in READERS.items():
         reader = cls()
         assert isinstance(reader, Reader) and reader.format == fmt
@@ -172,3 +175,75 @@ def test_iter_paths_walks_folders_sorted_and_skips_hidden(write, tmp_path: Path)
         missing,  # reported by read_path, not dropped here
     ]
     assert list(iter_paths(str(lot / "b.txt"))) == [lot / "b.txt"]
+
+
+class _CdaReader:
+    """A site's plug-in: HL7 CDA documents, their text without the markup (a sketch)."""
+
+    format = "cda"
+    suffixes = (".cda", ".xml")
+
+    def read(self, path: Path) -> Iterator[RawDocument]:
+        body = path.read_text(encoding="utf-8")
+        ipp = re.search(r'<id extension="(\d+)"', body)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
+        yield RawDocument(text, str(path), str(path), self.format, ipp=ipp and ipp.group(1))
+
+
+@pytest.fixture
+def cda_plugin() -> Iterator[None]:
+    READERS.register("cda", _CdaReader)
+    try:
+        yield
+    finally:
+        READERS.unregister("cda")
+
+
+CDA = (
+    '<ClinicalDocument><recordTarget><id extension="8000123456"/></recordTarget>'
+    "<text>Consultation : pas de fièvre, hypertension artérielle.</text></ClinicalDocument>"
+)
+
+
+def test_a_reader_registered_at_run_time_reads_its_files(
+    cda_plugin: None, write, tmp_path: Path
+) -> None:
+    from hopia.data.ingest.pipeline import IngestPipeline
+    from hopia.data.pseudo import Pseudonymiser
+    from hopia.platform.warehouse import Warehouse, schema
+
+    assert "cda" in READERS.names()
+    cda, xml = write("lot/cr.cda", CDA), write("lot/cr2.xml", CDA.replace("pas de", "sans"))
+    assert reader_for(cda).format == reader_for(xml).format == "cda"  # .xml: no longer refused
+    assert reader_for(write("note.txt", "Fièvre.")).format == "text"  # built-ins unchanged
+
+    wh = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    secret = b"plugin-test-secret-0123456789"
+    with IngestPipeline(
+        warehouse=wh,
+        pseudonymiser=Pseudonymiser(secret, use_model=False),
+        extract=lambda texts, _ner: [[] for _ in texts],
+        system="test-plugin",
+        secret=secret,
+    ) as pipeline:
+        report = pipeline.run([tmp_path / "lot"])
+    assert (report.added, report.errors) == (2, [])
+    doc = schema.document
+    with wh.engine.connect() as conn:
+        rows = conn.execute(select(doc.c.format, doc.c.ipp, doc.c.text)).all()
+    assert {(f, ipp) for f, ipp, _ in rows} == {("cda", "8000123456")}
+    assert all("<" not in text and "hypertension" in text for _, _, text in rows)
+
+
+def test_an_unknown_reader_name_lists_the_available_ones() -> None:
+    with pytest.raises(RegistryError) as excinfo:
+        READERS.get("cda")
+    message = str(excinfo.value)
+    assert message.startswith("lecteur inconnu : « cda »")
+    assert "disponibles : docx, fhir, hl7v2, jsonl, pdf, text" in message
+    assert excinfo.value.details["family"] == "hopia.readers"
+
+
+def test_a_format_cannot_be_registered_twice() -> None:
+    with pytest.raises(RegistryError, match="déjà enregistré"):
+        READERS.register("pdf", _CdaReader)

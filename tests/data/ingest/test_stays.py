@@ -17,6 +17,7 @@ from sqlalchemy import String, Text, func, or_, select
 from hopia.data.ingest.pipeline import IngestPipeline
 from hopia.data.omop import concepts as c
 from hopia.data.omop.mapping import Mention
+from hopia.data.omop.research_ids import pseudonymous_stay_id
 from hopia.data.pseudo import Pseudonymiser
 from hopia.platform.warehouse import Warehouse, schema
 
@@ -133,8 +134,8 @@ def test_documents_of_a_stay_make_one_visit(wh: Warehouse, tmp_path: Path, batch
     with _pipeline(wh, batch_size) as pipeline:
         report = pipeline.run([folder])
         shift = pipeline.pseudonymiser.shift_date
-        stay_source = pipeline.pseudonymous_stay_id(NDA)
     assert (report.added, report.errors) == (4, [])
+    stay_source = pseudonymous_stay_id(SECRET, NDA)
 
     visits = _visits(wh)
     assert len(visits) == 2

@@ -2,7 +2,9 @@
 
 The suffix proposes a format; the first bytes decide when they clearly say otherwise (a PDF saved
 as ``.txt``, an HL7 export named ``.dat``), so that a misnamed file is read right or refused,
-never read as the wrong thing.
+never read as the wrong thing. Readers are found in :data:`READERS`, a
+:class:`~hopia.platform.registry.Registry`: a site adds a format (CDA, say) with a plug-in package
+declaring an entry point in the ``hopia.readers`` group, and its files are chosen by suffix.
 """
 
 from __future__ import annotations
@@ -14,22 +16,23 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from hopia.data.ingest._base import Reader
-from hopia.data.ingest.docx import DocxReader
-from hopia.data.ingest.fhir import FhirReader
-from hopia.data.ingest.hl7v2 import Hl7Reader
-from hopia.data.ingest.jsonl import JsonlReader
-from hopia.data.ingest.pdf import PdfReader
-from hopia.data.ingest.text import TextReader, file_size
+from hopia.data.ingest.text import file_size
 from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import IngestError
+from hopia.platform.registry import Registry
 
-READERS: dict[str, type[Reader]] = {
-    cls.format: cls
-    for cls in (TextReader, PdfReader, DocxReader, Hl7Reader, FhirReader, JsonlReader)
+_BUILT_IN: dict[str, str] = {
+    "text": "hopia.data.ingest.text:TextReader",
+    "pdf": "hopia.data.ingest.pdf:PdfReader",
+    "docx": "hopia.data.ingest.docx:DocxReader",
+    "hl7v2": "hopia.data.ingest.hl7v2:Hl7Reader",
+    "fhir": "hopia.data.ingest.fhir:FhirReader",
+    "jsonl": "hopia.data.ingest.jsonl:JsonlReader",
 }
-"""Every reader, by the ``format`` it writes into :attr:`RawDocument.format`."""
-
-_BY_SUFFIX: dict[str, str] = {s: fmt for fmt, cls in READERS.items() for s in cls.suffixes}
+READERS: Registry[type[Reader]] = Registry("lecteur", "hopia.readers", _BUILT_IN)
+"""Every reader class, by the ``format`` it writes into :attr:`RawDocument.format`: Hopia's,
+imported on first use, then plug-ins (entry-point group ``hopia.readers``) and readers
+registered at run time (``READERS.register("cda", CdaReader)``)."""
 
 # Formats met in hospital exports that no reader handles: refused with a clear reason rather than
 # read as plain text.
@@ -94,8 +97,8 @@ def _sniff_json(text: str) -> str | None:
     except ValueError:
         first = None
     if isinstance(first, dict) and "text" in first and "resourceType" not in first:
-        return JsonlReader.format
-    return FhirReader.format if '"resourceType"' in text else None
+        return "jsonl"
+    return "fhir" if '"resourceType"' in text else None
 
 
 def _sniff(path: Path, head: bytes) -> str | None:
@@ -107,7 +110,7 @@ def _sniff(path: Path, head: bytes) -> str | None:
         Content of a known format that no reader handles (images, OLE, RTF, other ZIPs).
     """
     if b"%PDF-" in head[:1024]:
-        return PdfReader.format
+        return "pdf"
     if head.startswith(b"PK\x03\x04"):
         return _sniff_zip(path)
     for magic, label in _MAGIC:
@@ -115,22 +118,22 @@ def _sniff(path: Path, head: bytes) -> str | None:
             raise IngestError(path, f"format non pris en charge : {label}")
     text = _head_text(head).lstrip("\x0b \t\r\n")
     if text[:3] in ("MSH", "FHS", "BHS") and len(text) > 3 and not text[3].isalnum():
-        return Hl7Reader.format
+        return "hl7v2"
     if text.startswith("{"):
         return _sniff_json(text)
     return None
 
 
 def _sniff_zip(path: Path) -> str:
-    if path.suffix.lower() in DocxReader.suffixes:
-        return DocxReader.format  # the reader says precisely what is wrong with it
+    if path.suffix.lower() in READERS.get("docx").suffixes:
+        return "docx"  # the reader says precisely what is wrong with it
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError):
         raise IngestError(path, "format non pris en charge : archive ZIP corrompue") from None
     if "word/document.xml" in names:
-        return DocxReader.format
+        return "docx"
     raise IngestError(path, "format non pris en charge : archive ZIP (pas un document Word)")
 
 
@@ -148,16 +151,27 @@ def reader_for(path: str | Path) -> Reader:
     head = _head(path)
     suffix = path.suffix.lower()
     fmt = _sniff(path, head)
-    if fmt is None and suffix in _BY_SUFFIX:
-        fmt = _BY_SUFFIX[suffix]
+    if fmt is None:
+        fmt = _by_suffix().get(suffix)
     if fmt is None:
         if suffix in UNSUPPORTED_SUFFIXES:
             raise IngestError(path, f"format non pris en charge : {UNSUPPORTED_SUFFIXES[suffix]}")
         if _looks_binary(head):
             kind = f"extension {suffix}" if suffix else "sans extension"
             raise IngestError(path, f"format non pris en charge ({kind}, contenu binaire)")
-        fmt = TextReader.format
-    return READERS[fmt]()
+        fmt = "text"
+    return READERS.get(fmt)()
+
+
+def _by_suffix() -> dict[str, str]:
+    """Format of each suffix a reader claims. Hopia's readers come first: a plug-in adds
+    suffixes (``.cda``, ``.xml``) but cannot change how a file Hopia reads is read."""
+    names = [*_BUILT_IN, *(n for n in READERS.names() if n not in _BUILT_IN)]
+    found: dict[str, str] = {}
+    for name in names:
+        for suffix in READERS.get(name).suffixes:
+            found.setdefault(suffix.lower(), name)
+    return found
 
 
 def _visible(name: str) -> bool:

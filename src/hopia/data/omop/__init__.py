@@ -1,1 +1,2 @@
-"""OMOP CDM: loading OMOP CSV sets and mapping NLP results to CDM rows."""
+"""OMOP CDM: the one writer of the research space (``writer``), its ids (``research_ids``), the
+mapping of NLP mentions to CDM rows, concepts, and loading OMOP CSV sets."""

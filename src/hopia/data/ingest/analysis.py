@@ -1,0 +1,175 @@
+"""The computing of a batch: pseudonymise each document, then run NLP on the pseudonymised texts.
+
+Nothing here touches the warehouse: the same step runs in the ingest's main process and, per
+partition, in a Spark executor. A document that makes a stage fail is reported through
+``on_error`` and left out; the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hopia.data.ingest.worker import Analysis
+from hopia.data.omop.mapping import Mention
+from hopia.data.pseudo.pseudonymiser import PseudoResult
+from hopia.data.records import PatientIdentity, RawDocument
+from hopia.platform.warehouse.schema import IPP_MAX
+
+# (pseudonymised texts, the clinical NER's spans in them or None each) -> mentions per text
+ExtractFn = Callable[
+    [Sequence[str], Sequence[list[tuple[int, int, str]] | None]], Iterable[list[Mention]]
+]
+
+
+@dataclass
+class Prepared:
+    """One document on its way through a batch."""
+
+    doc: RawDocument
+    content_hash: str
+    patient_key: str | None
+    pseudo_text: str = ""
+    phi: list[Any] = field(default_factory=list)
+    surrogates: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    model_spans: list[Any] | None = None  # PHI model output, when computed in the worker
+    # Clinical NER output, when computed in the worker: (start, end, group) in the original
+    # text, then in the pseudonymised one.
+    ner_spans: list[tuple[int, int, str]] | None = None
+
+    @classmethod
+    def of(cls, doc: RawDocument) -> Prepared:
+        return cls(doc, content_hash(doc), doc.patient_ipp)
+
+    @property
+    def pseudo(self) -> PseudoResult:
+        return PseudoResult(self.pseudo_text, self.phi, self.surrogates)
+
+
+def content_hash(doc: RawDocument) -> str:
+    """A document's identity for idempotency: sha256 of its patient, date, type and text."""
+    key = "\x1f".join(
+        [
+            doc.patient_ipp or "",
+            doc.doc_date.isoformat() if doc.doc_date else "",
+            doc.doc_type or "",
+        ]
+    )
+    return hashlib.sha256(f"{key}\x1e{doc.text}".encode()).hexdigest()
+
+
+def refusal(doc: RawDocument) -> str | None:
+    """Why a document read correctly still cannot be stored, or None."""
+    if doc.patient_ipp and len(doc.patient_ipp) > IPP_MAX:
+        return f"IPP trop long ({len(doc.patient_ipp)} caractères, {IPP_MAX} au plus)"
+    if not _is_unicode(doc.text):
+        return "texte invalide (caractères hors Unicode)"
+    if not doc.text.strip():
+        return "document vide"
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    """False for lone surrogates (e.g. JSON "\\ud800"), which no database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def apply(analysis: Analysis | None, batch: Sequence[Prepared]) -> None:
+    """Hand the worker's results to the documents they were computed for."""
+    if analysis is None:
+        return
+    for i, p in enumerate(batch):
+        if analysis.phi is not None:
+            p.model_spans = analysis.phi[i]
+        if analysis.clinical_ner is not None:
+            p.ner_spans = analysis.clinical_ner[i]
+
+
+class Analyser:
+    """Pseudonymisation then NLP, for a batch of documents.
+
+    Parameters
+    ----------
+    pseudonymiser:
+        A ``hopia.data.pseudo.Pseudonymiser``.
+    extract:
+        Turns a batch of (pseudonymised) texts into mentions, e.g. ``hopia.data.nlp.extract``;
+        its second argument carries the clinical NER's spans when the worker computed them.
+    """
+
+    def __init__(self, pseudonymiser: Any, extract: ExtractFn) -> None:
+        self.pseudonymiser = pseudonymiser
+        self.extract = extract
+
+    def analyse(
+        self,
+        batch: Sequence[Prepared],
+        identities: Mapping[str, PatientIdentity],
+        on_error: Callable[[Prepared, str], None],
+    ) -> list[Prepared]:
+        """Fill in each document's pseudonymised text and mentions; the documents that went
+        through. ``identities``: the identity of each patient, by IPP."""
+        done: list[Prepared] = []
+        for p in batch:
+            key = p.patient_key or p.content_hash
+            try:
+                result = self.pseudonymiser.pseudonymise(
+                    p.doc.text,
+                    identity=identities.get(p.patient_key) if p.patient_key else None,
+                    patient_key=key,
+                    staff=p.doc.staff,
+                    model_spans=p.model_spans,
+                )
+            except Exception as exc:  # one document must not stop the batch
+                on_error(p, f"pseudonymisation impossible ({type(exc).__name__})")
+                continue
+            p.pseudo_text, p.phi, p.surrogates = result.pseudo_text, result.spans, result.surrogates
+            if p.ner_spans is not None:
+                p.ner_spans = result.to_pseudo_offsets(p.ner_spans)
+            done.append(p)
+        try:
+            texts, ner = [p.pseudo_text for p in done], [p.ner_spans for p in done]
+            mentions = list(self.extract(texts, ner))
+        except Exception:  # find the failing document, keep the others
+            mentions = []
+            for p in list(done):
+                try:
+                    mentions.extend(self.extract([p.pseudo_text], [p.ner_spans]))
+                except Exception as exc:
+                    on_error(p, f"analyse TAL impossible ({type(exc).__name__})")
+                    done.remove(p)
+        for p, found in zip(done, mentions, strict=True):
+            p.mentions = without_ner_on_surrogates(found, p.pseudo)
+        return done
+
+
+def without_ner_on_surrogates(mentions: list[Mention], result: PseudoResult) -> list[Mention]:
+    """The clinical NER's mentions that touch a surrogate removed (a town or a name the model
+    took for a disorder): what the worker's path does by construction (``to_pseudo_offsets``),
+    so a document gets the same treatment whichever process ran its NER."""
+    replaced = [(s.start, s.end) for s in result.pseudo_spans()]
+    if not replaced:
+        return mentions
+    return [
+        m
+        for m in mentions
+        if m.pipe != "clinical_ner" or not any(a < m.end and m.start < b for a, b in replaced)
+    ]
+
+
+def qualifier(m: Mention) -> str:
+    """The one qualifier a mention is counted under in the report."""
+    if m.negation:
+        return "negated"
+    if m.hypothesis:
+        return "hypothetical"
+    if m.family:
+        return "family"
+    return "affirmed"

@@ -1,0 +1,194 @@
+"""Patients: the identified registry (``hopia_id.patient``) and their research-space ids.
+
+- :meth:`Identities.upsert` records what a registry file or a document (HL7 PID, FHIR Patient)
+  says about a patient, the last statement winning field by field; a patient gets its
+  ``patient_id`` and its ``person_id`` at first sight, and its OMOP ``person`` row (pseudonymous
+  id, shifted birth date) as soon as a birth date is known (OMOP requires ``year_of_birth``).
+- :meth:`Identities.for_documents` gives the pseudonymiser, for each patient of a batch, the most
+  it knows: the registry merged with what the documents of this run said.
+- :func:`note_record` turns a document's identified context (IPP, dates, stay number) into the
+  research-space record the OMOP writer takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, select, update
+
+from hopia.data.omop.mapping import Mention
+from hopia.data.omop.research_ids import ResearchIds
+from hopia.data.omop.writer import (
+    UNKNOWN_PERSON,
+    NoteRecord,
+    OmopWriter,
+    PersonRecord,
+    StayRecord,
+)
+from hopia.data.records import PatientIdentity, RawDocument, merge_identity
+from hopia.data.records.patients import read_patients
+from hopia.platform.warehouse import Warehouse, schema
+
+_FIELDS = tuple(PatientIdentity.__dataclass_fields__)
+
+
+class Identities:
+    """The patient registry of one warehouse, and the identities seen during a run.
+
+    Parameters
+    ----------
+    warehouse:
+        The open warehouse.
+    writer:
+        Writes the OMOP ``person`` rows.
+    research:
+        The research ids and date shift of the installation's secret.
+    """
+
+    def __init__(self, warehouse: Warehouse, writer: OmopWriter, research: ResearchIds) -> None:
+        self.wh = warehouse
+        self.writer = writer
+        self.research = research
+        # Identities carried by documents of this run (HL7 PID, FHIR Patient), merged over the
+        # registry, so that a batch never pseudonymises with less than what is already known.
+        self._run: dict[str, PatientIdentity] = {}
+
+    def load(self, path: Path) -> int:
+        """Load a registry file (JSONL or CSV) in one transaction; the number of identities."""
+        identities = list(read_patients(path))
+        with self.wh.begin() as conn:
+            self.upsert(conn, identities)
+        return len(identities)
+
+    def known(self, ipps: set[str]) -> dict[str, PatientIdentity]:
+        """The registry's identities of ``ipps`` (committed state, outside any transaction)."""
+        if not ipps:
+            return {}
+        t = schema.patient
+        with self.wh.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.ipp.in_(sorted(ipps)))).mappings().all()
+        return {r["ipp"]: PatientIdentity(**{k: r[k] for k in _FIELDS}) for r in rows}
+
+    def for_documents(self, docs: Sequence[RawDocument]) -> dict[str, PatientIdentity]:
+        """The identity to pseudonymise each patient of ``docs`` with, by IPP: what the
+        documents of this run say about them, merged over the registry."""
+        registry = self.known({d.patient_ipp for d in docs if d.patient_ipp})
+        for d in docs:
+            if d.patient:
+                ipp = d.patient.ipp
+                base = self._run.get(ipp) or registry.get(ipp)
+                self._run[ipp] = merge_identity(base, d.patient)
+        out: dict[str, PatientIdentity] = {}
+        for d in docs:
+            ipp = d.patient_ipp
+            if ipp and ipp not in out and (found := self._run.get(ipp) or registry.get(ipp)):
+                out[ipp] = found
+        return out
+
+    def person_ids(self, conn: Connection, ipps: set[str]) -> dict[str, int]:
+        """person_id of each IPP, registering the IPPs never seen before.
+
+        A patient known only by IPP gets its person_id reserved at once, and its notes and facts
+        use it; the ``person`` row itself is written when a birth date becomes known, which
+        links everything already written."""
+        if not ipps:
+            return {}
+        t = schema.patient
+        query = select(t.c.ipp, t.c.person_id).where(t.c.ipp.in_(sorted(ipps)))
+        known = dict(conn.execute(query).all())
+        missing = [PatientIdentity(ipp=ipp) for ipp in sorted(ipps) if ipp not in known]
+        if missing:
+            self.upsert(conn, missing)
+            known.update(conn.execute(query).all())
+        return {ipp: int(pid) for ipp, pid in known.items()}
+
+    def upsert(self, conn: Connection, identities: Iterable[PatientIdentity]) -> None:
+        """Record identities in the caller's transaction; the last one of an IPP wins, and a
+        field it leaves empty keeps its registered value."""
+        latest = {i.ipp: i for i in identities}
+        if not latest:
+            return
+        t, person = schema.patient, schema.CDM["person"]
+        self.writer.ensure_standard(conn)
+        existing = {
+            r.ipp: r
+            for r in conn.execute(
+                select(t.c.ipp, t.c.patient_id, t.c.person_id).where(t.c.ipp.in_(sorted(latest)))
+            )
+        }
+        now = datetime.now()
+        next_patient = self.wh.next_id(conn, t, "patient_id")
+        next_person = max(
+            self.wh.next_id(conn, t, "person_id"), self.wh.next_id(conn, person, "person_id")
+        )
+        for ipp, ident in latest.items():
+            values = {k: getattr(ident, k) for k in _FIELDS}
+            if ipp in existing:
+                known = {k: v for k, v in values.items() if v is not None and k != "ipp"}
+                if not known:
+                    continue  # an IPP alone says nothing new
+                conn.execute(update(t).where(t.c.ipp == ipp).values(**known, updated_at=now))
+                person_id = existing[ipp].person_id
+                birth = conn.execute(select(t.c.birth_date, t.c.sex).where(t.c.ipp == ipp)).one()
+                birth_date, sex = birth.birth_date, birth.sex
+            else:
+                person_id = next_person
+                next_person += 1
+                conn.execute(
+                    t.insert().values(
+                        **values, patient_id=next_patient, person_id=person_id, updated_at=now
+                    )
+                )
+                next_patient += 1
+                birth_date, sex = ident.birth_date, ident.sex
+            if birth_date is not None:
+                self.writer.write_person(conn, self.person_record(person_id, ipp, birth_date, sex))
+
+    def person_record(
+        self, person_id: int, ipp: str, birth_date: date, sex: str | None
+    ) -> PersonRecord:
+        """The research-space person: pseudonymous id, birth date shifted like the notes."""
+        return PersonRecord(
+            person_id=person_id,
+            research_id=self.research.person(ipp),
+            birth_date=self.research.shift(birth_date, ipp),
+            sex=sex,
+        )
+
+
+def note_record(
+    doc: RawDocument,
+    *,
+    content_hash: str,
+    person_id: int,
+    text: str,
+    mentions: Sequence[Mention],
+    research: ResearchIds,
+    today: date,
+) -> NoteRecord:
+    """A document's note for the research space: dates shifted by its patient's offset (by its
+    own hash when it has no patient), its stay number replaced by the stay's keyed hash.
+
+    ``person_id`` is :data:`~hopia.data.omop.writer.UNKNOWN_PERSON` for a document without a
+    patient; ``text`` and ``mentions`` are the pseudonymised text and what NLP found in it."""
+    ipp = doc.patient_ipp
+    note_date = research.shift(doc.doc_date or today, ipp or content_hash)
+    stay = None
+    if doc.visit_id and ipp and person_id != UNKNOWN_PERSON:
+        stay = StayRecord(
+            research_id=research.stay(doc.visit_id),
+            start=research.shift(doc.visit_start, ipp) if doc.visit_start else None,
+            end=research.shift(doc.visit_end, ipp) if doc.visit_end else None,
+            service=doc.service,
+        )
+    return NoteRecord(
+        person_id=person_id,
+        note_date=note_date,
+        doc_type=doc.doc_type,
+        text=text,
+        source_value=f"doc:{content_hash[:16]}",
+        mentions=mentions,
+        stay=stay,
+    )

@@ -1,0 +1,172 @@
+"""Ingest service: documents (and a patient registry) into the warehouse, for every front end.
+
+The rules: the access policy is asked first (``ingest.run``, ``ingest.patients``), before any
+file is read; the first ingest creates the installation's keys (it needs them to write
+anything); each run writes one audit entry — counts and the run id only, never a name or a
+text — in the transaction that closes the run, failed runs included: an ingest writes patient
+data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+from sqlalchemy import Connection
+
+from hopia.platform import audit
+from hopia.platform.config import Settings
+from hopia.platform.keys import init_keys
+from hopia.platform.warehouse import Warehouse
+from hopia.services.context import Context, Request
+
+if TYPE_CHECKING:
+    from hopia.data.ingest.pipeline import IngestPipeline, IngestReport
+
+_PROBE = "M. Jean Dupont, né le 01/02/1950."
+
+
+class IngestRequest(Request):
+    paths: tuple[Path, ...] = Field(min_length=1)
+    """Files or folders (walked recursively) to ingest."""
+    patients: Path | None = None
+    """A patient registry (JSONL or CSV) loaded first, in the same run."""
+
+
+class LoadPatientsRequest(Request):
+    path: Path
+
+
+def ingest(
+    ctx: Context,
+    request: IngestRequest,
+    on_progress: Callable[[int], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> IngestReport:
+    """Ingest ``request.paths`` into the context's warehouse; the run's report.
+
+    ``on_progress(n)``: ``n`` more documents read (a bar); ``on_ready()``: the models are loaded
+    and reading starts (the front end swaps its "loading" message for the bar)."""
+    from hopia.data.ingest.runs import IngestReport
+
+    ctx.authorize("ingest.run", "warehouse")
+    report = IngestReport()
+
+    def audited(conn: Connection, report: IngestReport, status: str) -> None:
+        audit.record(
+            conn, ctx.actor, "ingest.run", f"run:{report.run_id}", None, _counts(report, status)
+        )
+
+    with build_pipeline(ctx.settings, ctx.warehouse()) as pipeline:
+        if request.patients is not None:
+            report.patients = pipeline.load_patients(request.patients)
+        if on_ready is not None:
+            on_ready()
+        return pipeline.run(list(request.paths), on_progress, report=report, on_finish=audited)
+
+
+def load_patients(ctx: Context, request: LoadPatientsRequest) -> int:
+    """Load a patient registry into the identified space (and their OMOP persons); the number
+    of identities. No model is loaded: only the registry is written."""
+    from hopia.data.ingest.identities import Identities
+    from hopia.data.omop.research_ids import ResearchIds
+    from hopia.data.omop.writer import OmopWriter
+    from hopia.data.pseudo import Pseudonymiser
+
+    ctx.authorize("ingest.patients", "warehouse")
+    init_keys(ctx.settings)
+    secret = ctx.secret()
+    shift = Pseudonymiser(secret, use_model=False).shift_date
+    wh = ctx.warehouse()
+    identities = Identities(wh, OmopWriter(wh, "registre"), ResearchIds(secret, shift))
+    n = identities.load(request.path)
+    with wh.begin() as conn:
+        audit.record(conn, ctx.actor, "ingest.patients", "hopia_id.patient", None, {"patients": n})
+    return n
+
+
+def expected_documents(request: IngestRequest) -> int | None:
+    """Documents the request should yield, for a progress bar: one per file, one per line of
+    JSONL (an estimate: nothing is parsed)."""
+    from hopia.data.ingest.readers import iter_paths
+
+    total = 0
+    for f in iter_paths(request.paths):
+        if f.suffix.lower() in {".jsonl", ".ndjson"}:
+            try:
+                with f.open("rb") as fh:
+                    total += sum(1 for line in fh if line.strip())
+            except OSError:
+                total += 1  # the reader will report it as an error
+        else:
+            total += 1
+    return total or None
+
+
+def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
+    """The configured pipeline, its start-up work done (not in the middle of the first batch):
+    the NLP pipeline built or loaded from the cache, the terminologies naming local concepts,
+    the pseudonymisation model loaded — in a worker process when ``pseudo.model_worker``, with
+    the clinical NER when ``nlp.ner_worker``. Creates the keys on the first ingest."""
+    from hopia.data.ingest.pipeline import IngestPipeline
+    from hopia.data.ingest.worker import ModelWorker
+    from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
+    from hopia.data.omop.concepts import warm_terminologies
+    from hopia.data.pseudo import Pseudonymiser
+    from hopia.data.pseudo.vault import Vault
+    from hopia.platform.keys import load_secret, load_vault_key
+
+    warm_terminologies()
+    init_keys(settings)  # the first ingest creates the keys it needs to write anything
+    secret = load_secret(settings)
+    pseudo, nlp_settings = settings.data.pseudo, settings.data.nlp
+    pseudonymiser = Pseudonymiser(
+        secret, use_model=pseudo.use_model, birth_dates=pseudo.birth_dates
+    )
+    nlp = get_nlp()
+    ner_pipe = nlp.get_pipe("clinical_ner") if "clinical_ner" in nlp.pipe_names else None
+    phi_in_worker = pseudo.use_model and pseudo.model_worker
+    ner_in_worker = ner_pipe is not None and nlp_settings.ner_worker
+    worker = None
+    if phi_in_worker or ner_in_worker:
+        worker = ModelWorker(
+            phi_model=phi_in_worker,
+            clinical_ner=ner_in_worker,
+            clinical_ner_weights=getattr(ner_pipe, "weights", None),
+        )
+    try:
+        # Load every model now (not in the middle of the first batch) and fail early.
+        probe = worker.submit([_PROBE]).result() if worker is not None else None
+        model_spans = probe.phi[0] if probe is not None and probe.phi is not None else None
+        pseudonymiser.pseudonymise(_PROBE, model_spans=model_spans)  # in-process model if None
+        vault = Vault(warehouse, load_vault_key(settings))
+    except BaseException:
+        if worker is not None:
+            worker.close(wait=False)
+        raise
+    batch_size = nlp_settings.batch_size
+    return IngestPipeline(
+        warehouse=warehouse,
+        vault=vault,
+        pseudonymiser=pseudonymiser,
+        model_worker=worker,
+        extract=lambda texts, ner=None: extract(
+            texts, batch_size=batch_size, clinical_ner_spans=ner
+        ),
+        system=PIPELINE_SYSTEM,
+        secret=secret,
+        batch_size=batch_size,
+    )
+
+
+def _counts(report: IngestReport, status: str) -> dict[str, object]:
+    return {
+        "run_id": report.run_id,
+        "status": status,
+        "added": report.added,
+        "duplicates": report.duplicates,
+        "errors": len(report.errors),
+        "patients": report.patients,
+    }

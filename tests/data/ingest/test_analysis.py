@@ -1,0 +1,167 @@
+"""The computing of a batch, without a warehouse: document identity, refusals, pseudonymisation
+then NLP with failures isolated per document, the worker's spans moved onto the pseudonymised
+text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+
+from hopia.data.ingest.analysis import (
+    Analyser,
+    Prepared,
+    apply,
+    content_hash,
+    qualifier,
+    refusal,
+    without_ner_on_surrogates,
+)
+from hopia.data.ingest.worker import Analysis
+from hopia.data.pseudo import Pseudonymiser
+from hopia.data.records import PatientIdentity, RawDocument
+
+SECRET = b"analysis-test-secret-0123456789"
+
+
+@dataclass(frozen=True)
+class M:
+    start: int
+    end: int
+    label: str = "DISO"
+    pipe: str = "clinical_ner"
+    negation: bool = False
+    hypothesis: bool = False
+    family: bool = False
+    codes: dict[str, str] = field(default_factory=dict)
+
+
+def _doc(text: str, ipp: str | None = "801", ref: str = "n.jsonl#L1", **kw: Any) -> RawDocument:
+    return RawDocument(text, "n.jsonl", ref, "jsonl", ipp=ipp, **kw)
+
+
+def test_content_hash_is_the_documents_identity() -> None:
+    a = _doc("Fièvre.", doc_date=date(2024, 3, 5), doc_type="CRH")
+    elsewhere = _doc("Fièvre.", ref="other#L9", doc_date=a.doc_date, doc_type="CRH")
+    assert content_hash(a) == content_hash(elsewhere)  # where it was read does not count
+    for other in (
+        _doc("Fièvre.", ipp="802", doc_date=a.doc_date, doc_type="CRH"),
+        _doc("Fièvre.", doc_date=date(2024, 3, 6), doc_type="CRH"),
+        _doc("Fièvre.", doc_date=a.doc_date, doc_type="consultation"),
+        _doc("Fièvre !", doc_date=a.doc_date, doc_type="CRH"),
+    ):
+        assert content_hash(other) != content_hash(a)
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        (_doc("Fièvre."), None),
+        (_doc("Fièvre.", ipp="9" * 100), "IPP trop long"),
+        (_doc("fi\ud800vre"), "texte invalide"),
+        (_doc("  \n "), "document vide"),
+    ],
+)
+def test_refusals(doc: RawDocument, reason: str | None) -> None:
+    found = refusal(doc)
+    assert found is None if reason is None else reason in found
+
+
+def _no_mentions(texts: Sequence[str], _ner: Sequence[Any]) -> list[list[M]]:
+    return [[] for _ in texts]
+
+
+def test_the_identity_reaches_the_pseudonymiser_and_nlp_sees_pseudonymised_text() -> None:
+    seen: list[str] = []
+
+    def extract(texts: Sequence[str], ner: Sequence[Any]) -> list[list[M]]:
+        seen.extend(texts)
+        return [[] for _ in texts]
+
+    analyser = Analyser(Pseudonymiser(SECRET, use_model=False), extract)
+    batch = [Prepared.of(_doc("Mme Kervella va mieux.")), Prepared.of(_doc("Sans patient.", None))]
+    identities = {"801": PatientIdentity("801", family_name="KERVELLA")}
+    done = analyser.analyse(batch, identities, lambda p, r: pytest.fail(r))
+    assert done == batch
+    assert "Kervella" not in seen[0] and seen[0] == batch[0].pseudo_text
+    assert batch[0].phi and len(batch[0].phi) == len(batch[0].surrogates)
+    assert seen[1] == "Sans patient."
+
+
+class _Failing:
+    """A pseudonymiser that fails on one text."""
+
+    def pseudonymise(self, text: str, **kw: Any) -> Any:
+        if "boom" in text:
+            raise ValueError("boom")
+        return Pseudonymiser(SECRET, use_model=False).pseudonymise(text, **kw)
+
+
+def test_a_document_that_fails_a_stage_is_left_out_alone() -> None:
+    def extract(texts: Sequence[str], ner: Sequence[Any]) -> list[list[M]]:
+        if any("crash" in t for t in texts):
+            raise RuntimeError("nlp")
+        return [[M(0, 1, pipe="rules")] for _ in texts]
+
+    texts = ["ok", "boom", "crash", "ok 2"]
+    batch = [Prepared.of(_doc(t, ref=f"n#L{i}")) for i, t in enumerate(texts)]
+    failures: list[tuple[str, str]] = []
+    done = Analyser(_Failing(), extract).analyse(
+        batch, {}, lambda p, reason: failures.append((p.doc.source_ref, reason))
+    )
+    assert [p.doc.text for p in done] == ["ok", "ok 2"]
+    assert failures == [
+        ("n#L1", "pseudonymisation impossible (ValueError)"),
+        ("n#L2", "analyse TAL impossible (RuntimeError)"),
+    ]
+    assert all(len(p.mentions) == 1 for p in done)
+
+
+def test_the_workers_results_land_on_their_documents() -> None:
+    batch = [Prepared.of(_doc("a")), Prepared.of(_doc("b"))]
+    apply(Analysis(phi=[[], ["x"]], clinical_ner=[[(0, 1, "DISO")], None]), batch)
+    assert [p.model_spans for p in batch] == [[], ["x"]]
+    assert [p.ner_spans for p in batch] == [[(0, 1, "DISO")], None]
+    apply(None, batch)  # no worker: nothing changes
+    assert batch[1].model_spans == ["x"]
+
+
+def test_the_workers_ner_spans_move_onto_the_pseudonymised_text() -> None:
+    text = "Mme Kervella : embolie pulmonaire."
+    p = Prepared.of(_doc(text))
+    start = text.index("embolie")
+    p.ner_spans = [(start, start + len("embolie pulmonaire"), "DISO")]
+    identities = {"801": PatientIdentity("801", family_name="Kervella")}
+    got: list[Any] = []
+
+    def extract(texts: Sequence[str], ner: Sequence[Any]) -> list[list[M]]:
+        got.extend(ner)
+        return [[] for _ in texts]
+
+    analyser = Analyser(Pseudonymiser(SECRET, use_model=False), extract)
+    analyser.analyse([p], identities, lambda _, reason: pytest.fail(reason))
+    [(a, b, group)] = got[0]
+    assert p.pseudo_text[a:b] == "embolie pulmonaire" and group == "DISO"
+
+
+def test_ner_mentions_on_surrogates_are_dropped_whichever_process_ran_it() -> None:
+    identity = PatientIdentity("801", family_name="Kervella", city="Brest")
+    result = Pseudonymiser(SECRET, use_model=False).pseudonymise(
+        "Mme Kervella, Brest.", identity=identity
+    )
+    on_name = next(s for s in result.pseudo_spans())
+    mentions = [M(on_name.start, on_name.end), M(on_name.start, on_name.end, pipe="rules")]
+    kept = without_ner_on_surrogates(mentions, result)
+    assert kept == [mentions[1]]  # the rule pipes' mentions are not the NER's to drop
+
+
+def test_qualifier() -> None:
+    assert [qualifier(m) for m in (M(0, 1), M(0, 1, negation=True, family=True))] == [
+        "affirmed",
+        "negated",
+    ]
+    assert qualifier(M(0, 1, hypothesis=True)) == "hypothetical"
+    assert qualifier(M(0, 1, family=True)) == "family"

@@ -1,0 +1,85 @@
+"""Runs and error records: one run row per ingest, one error row per source, resolved by the
+run that ingests the source."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from hopia.data.ingest.runs import ErrorRecord, IngestReport, Runs, error_hash
+from hopia.platform.warehouse import Warehouse, schema
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Runs:
+    return Runs(Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}"), "test-system")
+
+
+def _errors(wh: Warehouse) -> list[tuple[str, str, int]]:
+    doc = schema.document
+    with wh.engine.connect() as conn:
+        query = select(doc.c.source_ref, doc.c.error, doc.c.run_id).where(doc.c.status == "error")
+        return sorted(tuple(r) for r in conn.execute(query))
+
+
+def test_a_run_is_opened_then_closed_with_its_counts(runs: Runs) -> None:
+    first = runs.start([Path("a"), Path("b")], datetime.now())
+    second = runs.start([Path("c")], datetime.now())
+    assert (first, second) == (1, 2)
+    report = IngestReport(added=3, duplicates=1, errors=[("x", "y")])
+    seen = []
+    runs.finish(first, report, then=lambda conn: seen.append(conn.execute(text("select 1"))))
+    runs.finish(second, IngestReport(), status="failed")
+    with runs.wh.engine.connect() as conn:
+        rows = conn.execute(select(schema.run).order_by(schema.run.c.run_id)).mappings().all()
+    assert [r["status"] for r in rows] == ["done", "failed"]
+    assert rows[0]["summary"] == "added=3 duplicates=1 errors=1"
+    assert rows[0]["command"] == "ingest (2 chemin(s))" and rows[0]["system"] == "test-system"
+    assert rows[0]["finished_at"] is not None and len(seen) == 1
+
+
+def test_the_closing_callback_rolls_back_with_the_run(runs: Runs) -> None:
+    run_id = runs.start([], datetime.now())
+
+    def fail(conn: object) -> None:
+        raise RuntimeError("audit down")
+
+    with pytest.raises(RuntimeError):
+        runs.finish(run_id, IngestReport(), then=fail)
+    with runs.wh.engine.connect() as conn:
+        assert conn.execute(select(schema.run.c.status)).scalar() == "running"
+
+
+def test_one_error_row_per_source_replaced_on_rerun(runs: Runs) -> None:
+    first = runs.start([], datetime.now())
+    runs.record_error(ErrorRecord("a.pdf", "a.pdf", "pdf", "PDF corrompu"), first)
+    runs.record_error(ErrorRecord("n.jsonl#L2", "n.jsonl", "jsonl", "JSON invalide"), first)
+    second = runs.start([], datetime.now())
+    runs.record_error(ErrorRecord("a.pdf", "a.pdf", "pdf", "PDF chiffré"), second)
+    assert _errors(runs.wh) == [("a.pdf", "PDF chiffré", 2), ("n.jsonl#L2", "JSON invalide", 1)]
+    with runs.wh.engine.connect() as conn:
+        hashes = conn.execute(select(schema.document.c.content_hash)).scalars().all()
+    assert error_hash("a.pdf") in hashes
+
+
+def test_a_source_ingested_later_resolves_its_errors_of_earlier_runs(runs: Runs) -> None:
+    first = runs.start([], datetime.now())
+    runs.record_error(ErrorRecord("a.pdf", "a.pdf", "pdf", "illisible"), first)
+    runs.record_error(ErrorRecord("n.jsonl", "n.jsonl", "jsonl", "vide"), first)
+    second = runs.start([], datetime.now())
+    runs.record_error(ErrorRecord("n.jsonl#L5", "n.jsonl", "jsonl", "JSON invalide"), second)
+    with runs.wh.begin() as conn:
+        # Records of n.jsonl and a.pdf went through in run 2: the error of run 1 on the file
+        # goes; the error of run 2 on another record of the same file stays.
+        Runs.resolve_errors(conn, ["n.jsonl#L1", "a.pdf", "n.jsonl", "a.pdf"], second)
+    assert _errors(runs.wh) == [("n.jsonl#L5", "JSON invalide", 2)]
+
+
+def test_the_report_counts() -> None:
+    report = IngestReport(added=10, seconds=4.0)
+    assert report.docs_per_second == 2.5
+    assert IngestReport().docs_per_second == 0.0
+    assert report.summary() == "added=10 duplicates=0 errors=0"

@@ -1,0 +1,60 @@
+"""The demo service: a synthetic CHU generated, ingested into the demo's own warehouse through
+the ingest service (so audited), summarised; each run starts from scratch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hopia.platform.access import Principal, RolePolicy
+from hopia.platform.config import get_settings
+from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError
+from hopia.platform.warehouse import Warehouse, schema
+from hopia.services.context import Context
+from hopia.services.demo import DemoRequest, prepare, run_demo
+from tests.data.ingest.conftest import use_in_process_models
+
+
+@pytest.fixture(autouse=True)
+def _in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_in_process_models(monkeypatch)
+
+
+@pytest.mark.slow
+def test_the_demo_runs_end_to_end_and_starts_from_scratch(hopia_home: Path) -> None:
+    with Context.local(get_settings()) as ctx:
+        result = run_demo(ctx, DemoRequest.of(patients=4, seed=3))
+    s = result.summary
+    assert result.corpus.folder == hopia_home / "demo" / "synth"
+    assert result.corpus.patients == 4 and s.persons == 4
+    assert s.documents >= result.corpus.documents and s.errors == 0
+    assert s.mentions_total > 0 and s.top_conditions and s.example is not None
+    assert result.warehouse.endswith("demo/warehouse.duckdb")
+    assert not (hopia_home / "warehouse.duckdb").exists()  # the demo keeps to its own file
+    wh = Warehouse(result.warehouse)
+    with wh.engine.connect() as conn:
+        [entry] = conn.execute(select(schema.audit_log)).mappings().all()
+    wh.close()
+    assert entry["action"] == "ingest.run"
+    assert json.loads(entry["details"])["added"] == s.documents
+
+    stray = hopia_home / "demo" / "synth" / "files" / "essai.txt"
+    stray.write_text("Reste d'un essai : fièvre.", "utf-8")
+    with Context.local(get_settings()) as ctx:
+        again = run_demo(ctx, DemoRequest.of(patients=4, seed=3))
+    assert again.summary.documents == s.documents  # same figures: nothing left from before
+    assert again.summary.mentions_total == s.mentions_total
+
+
+def test_the_demo_checks_its_request_and_the_policy_first(hopia_home: Path) -> None:
+    with pytest.raises(InvalidRequestError) as excinfo:
+        DemoRequest.of(patients=0)
+    assert excinfo.value.fields == ("patients",)
+    principal = Principal("chercheur", frozenset({"researcher"}))
+    ctx = Context(get_settings(), principal, RolePolicy({"researcher": ["cohort."]}))
+    with pytest.raises(AccessDeniedError, match="demo.run"):
+        prepare(ctx, DemoRequest.of(patients=2))
+    assert not (hopia_home / "demo").exists()

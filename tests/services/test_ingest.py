@@ -1,0 +1,149 @@
+"""The ingest service as every front end calls it: validation, the access policy before any
+read, keys created by the first ingest, one audit entry per run (counts only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from hopia.platform.access import Principal, RolePolicy
+from hopia.platform.config import get_settings
+from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError
+from hopia.platform.warehouse import schema
+from hopia.services.context import Context
+from hopia.services.ingest import (
+    IngestRequest,
+    LoadPatientsRequest,
+    expected_documents,
+    ingest,
+    load_patients,
+)
+from tests.data.ingest.conftest import use_in_process_models
+from tests.data.ingest.test_pipeline import PATIENTS, write_corpus
+
+
+@pytest.fixture(autouse=True)
+def _in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_in_process_models(monkeypatch)
+
+
+def _audit(ctx: Context) -> list[dict]:
+    with ctx.warehouse().engine.connect() as conn:
+        rows = conn.execute(select(schema.audit_log).order_by(schema.audit_log.c.audit_id))
+        return [dict(r) for r in rows.mappings()]
+
+
+def _denied() -> Context:
+    principal = Principal("chercheur", frozenset({"researcher"}))
+    return Context(get_settings(), principal, RolePolicy({"researcher": ["cohort."]}))
+
+
+@pytest.mark.slow
+def test_a_run_writes_the_data_and_one_audit_entry_with_counts_only(tmp_path: Path) -> None:
+    patients, docs = write_corpus(tmp_path / "in")
+    (docs / "scan.pdf").write_bytes(b"%PDF-1.4 truncated")
+    progress: list[int] = []
+    ready: list[bool] = []
+    with Context.local(get_settings(), "Dr Qui") as ctx:
+        request = IngestRequest.of(paths=[docs], patients=patients)
+        report = ingest(ctx, request, progress.append, lambda: ready.append(True))
+        assert (report.added, report.patients, len(report.errors)) == (4, 2, 1)
+        assert report.run_id == 1 and sum(progress) == 4 and ready == [True]
+        [entry] = _audit(ctx)
+        again = ingest(ctx, IngestRequest.of(paths=[docs]))
+        assert (again.added, again.duplicates, again.run_id) == (0, 4, 2)
+        entries = _audit(ctx)
+    assert (entry["action"], entry["target"], entry["actor"]) == ("ingest.run", "run:1", "Dr Qui")
+    details = json.loads(entry["details"])
+    assert details == {
+        "run_id": 1,
+        "status": "done",
+        "added": 4,
+        "duplicates": 0,
+        "errors": 1,
+        "patients": 2,
+    }
+    logged = json.dumps([dict(e, at=None) for e in entries], default=str)
+    for p in PATIENTS:  # counts and ids only: no name, no IPP, no file name
+        assert p["family_name"] not in logged and p["ipp"] not in logged
+    assert "scan.pdf" not in logged
+    assert [e["target"] for e in entries] == ["run:1", "run:2"]
+
+
+@pytest.mark.slow
+def test_a_failed_run_is_audited_and_closed_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hopia.data.ingest.pipeline import IngestPipeline
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("disque plein")
+
+    monkeypatch.setattr(IngestPipeline, "_write", broken)
+    _, docs = write_corpus(tmp_path / "in")
+    with Context.local(get_settings()) as ctx:
+        with pytest.raises(RuntimeError, match="disque plein"):
+            ingest(ctx, IngestRequest.of(paths=[docs]))
+        [entry] = _audit(ctx)
+        with ctx.warehouse().engine.connect() as conn:
+            status = conn.execute(select(schema.run.c.status)).scalar()
+    assert status == "failed"
+    assert json.loads(entry["details"])["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_the_first_ingest_creates_the_keys(
+    tmp_path: Path, hopia_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOPIA_SECRET_KEY")
+    monkeypatch.delenv("HOPIA_VAULT_KEY")
+    get_settings.cache_clear()
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    with Context.local(get_settings()) as ctx:
+        assert ingest(ctx, IngestRequest.of(paths=[empty])).added == 0
+    assert (hopia_home / "secret.key").exists() and (hopia_home / "vault.key").exists()
+
+
+def test_a_denied_principal_reads_nothing_and_writes_nothing(
+    tmp_path: Path, hopia_home: Path
+) -> None:
+    patients, docs = write_corpus(tmp_path / "in")
+    with _denied() as ctx:
+        with pytest.raises(AccessDeniedError, match="ingest.run"):
+            ingest(ctx, IngestRequest.of(paths=[docs], patients=patients))
+        with pytest.raises(AccessDeniedError, match="ingest.patients"):
+            load_patients(ctx, LoadPatientsRequest.of(path=patients))
+    assert not (hopia_home / "warehouse.duckdb").exists()  # the warehouse was never opened
+
+
+def test_requests_are_validated_before_anything_else() -> None:
+    with pytest.raises(InvalidRequestError) as excinfo:
+        IngestRequest.of(paths=[])
+    assert excinfo.value.fields == ("paths",)
+    with pytest.raises(InvalidRequestError) as excinfo:
+        IngestRequest.of(paths=["a"], force=True)
+    assert excinfo.value.fields == ("force",)
+
+
+def test_load_patients_writes_the_registry_and_its_audit_entry(tmp_path: Path) -> None:
+    patients, _ = write_corpus(tmp_path / "in")
+    with Context.local(get_settings()) as ctx:
+        assert load_patients(ctx, LoadPatientsRequest.of(path=patients)) == 2
+        [entry] = _audit(ctx)
+        with ctx.warehouse().engine.connect() as conn:
+            persons = conn.execute(select(schema.CDM["person"].c.person_source_value)).all()
+    assert (entry["action"], json.loads(entry["details"])) == ("ingest.patients", {"patients": 2})
+    assert len(persons) == 2 and all(p[0].startswith("P") for p in persons)
+
+
+def test_expected_documents_for_the_progress_bar(tmp_path: Path) -> None:
+    _, docs = write_corpus(tmp_path / "in")
+    (docs / "scan.pdf").write_bytes(b"%PDF")
+    assert expected_documents(IngestRequest.of(paths=[docs])) == 5  # 4 JSONL lines + 1 file
+    empty = tmp_path / "vide"
+    empty.mkdir()
+    assert expected_documents(IngestRequest.of(paths=[empty])) is None
