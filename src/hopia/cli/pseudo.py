@@ -29,7 +29,7 @@ from hopia.cli._jsonl import (
 
 if TYPE_CHECKING:
     from hopia.data.pseudo import PhiSpan
-    from hopia.data.pseudo.evaluate import EvalReport, GoldDoc
+    from hopia.data.pseudo.evaluate import EvalReport, PhiGoldDoc
 
 app = typer.Typer(help="Pseudonymisation des textes cliniques.", no_args_is_help=True)
 
@@ -160,7 +160,7 @@ def eval_(
         with progress_bar() as bar:
             task = bar.add_task("Évaluation", total=len(selected))
 
-            def tracked(doc: GoldDoc) -> list[PhiSpan]:
+            def tracked(doc: PhiGoldDoc) -> list[PhiSpan]:
                 spans = predict(doc)
                 bar.advance(task)
                 return spans
