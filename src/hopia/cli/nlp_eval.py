@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import console, context, err_console, handle_errors, progress_bar
+from hopia.cli._common import console, context, err_console, handle_errors
+from hopia.cli._jsonl import LazyProgress
 
 if TYPE_CHECKING:
-    from rich.progress import TaskID
-
     from hopia.data.nlp.evaluate import EvalResult
 
 HELP = (
@@ -74,15 +73,8 @@ def eval_(
             groups=_split(groups) if groups else None,
             limit=limit,
         )
-        with progress_bar() as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def on_progress(title: str, done: int, total: int) -> None:
-                if title not in tasks:
-                    tasks[title] = bar.add_task(escape(title), total=total)
-                bar.update(tasks[title], completed=done)
-
-            result = nlp.evaluate(ctx, request, on_progress=on_progress)
+        with LazyProgress() as bars:
+            result = nlp.evaluate(ctx, request, on_progress=bars.update)
     _print(result)
     if json_path is not None:
         err_console.print(f"Rapport JSON → {escape(str(json_path))}")

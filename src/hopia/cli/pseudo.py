@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import console, context, err_console, handle_errors, progress_bar
-from hopia.cli._jsonl import file_run_display
+from hopia.cli._common import console, context, err_console, handle_errors
+from hopia.cli._jsonl import LazyProgress, file_run_display
 
 if TYPE_CHECKING:
     from hopia.data.pseudo.evaluate import EvalReport
@@ -123,12 +123,9 @@ def eval_(
 
     with handle_errors({"json_out": "--json"}), context() as ctx:
         request = pseudo.EvaluateRequest.of(gold=gold, split=split.value, json_out=json_path)
-        with progress_bar() as bar:
-            task = bar.add_task("Évaluation", total=None)
+        with LazyProgress() as bars:
             result = pseudo.evaluate(
-                ctx,
-                request,
-                on_progress=lambda n, total: bar.update(task, completed=n, total=total),
+                ctx, request, on_progress=lambda done, n: bars.update("Évaluation", done, n)
             )
     _print_report(result.report, result.documents_total, split, result.chars_per_document)
     if json_path is not None:

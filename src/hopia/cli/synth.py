@@ -4,15 +4,12 @@ through :mod:`hopia.services.synth`, which holds the output-folder rules."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import console, context, handle_errors, progress_bar
-
-if TYPE_CHECKING:
-    from rich.progress import TaskID
+from hopia.cli._common import console, context, handle_errors
+from hopia.cli._jsonl import LazyProgress
 
 
 def _fmt(n: int) -> str:
@@ -43,20 +40,12 @@ def synth(
         request = service.GenerateRequest.of(
             out=out, patients=patients, seed=seed, formats=formats, force=force
         )
-        with progress_bar() as progress:
-            task = progress.add_task("Génération des patients", total=patients)
-            write_task: list[TaskID] = []
-
-            def on_files(done: int, total: int) -> None:
-                if not write_task:
-                    write_task.append(progress.add_task("Écriture des fichiers", total=total))
-                progress.update(write_task[0], completed=done)
-
+        with LazyProgress() as bars:
             result = service.generate(
                 ctx,
                 request,
-                on_patients=lambda n, _total: progress.update(task, completed=n),
-                on_files=on_files,
+                on_patients=lambda done, n: bars.update("Génération des patients", done, n),
+                on_files=lambda done, n: bars.update("Écriture des fichiers", done, n),
             )
     counts = result.counts
     seconds = f"{result.seconds:.1f}".replace(".", ",")
