@@ -369,7 +369,7 @@ def _load_or_build(
         nlp = build_nlp(definition, speedups=speedups)
         log.info("pipeline NLP construit en %.1f s", time.perf_counter() - t0)
         if _is_trusted(folder):
-            write_pickle_atomic(nlp, path)
+            write_pickle_atomic(nlp, path, private=True)  # a pickle is code
             _prune(folder, keep=path)
         else:
             log.warning("%s: dossier de cache non sûr, pipeline non mis en cache", folder)

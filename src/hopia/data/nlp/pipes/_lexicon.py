@@ -313,7 +313,7 @@ def load_lexicon(
             lexicon = build()
             try:
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                write_pickle_atomic(lexicon.to_builtins(), path)
+                write_pickle_atomic(lexicon.to_builtins(), path, private=True)
                 for stale in path.parent.glob(f"lexicon-{name}-*.pkl"):
                     if stale != path:
                         stale.unlink(missing_ok=True)
