@@ -39,9 +39,10 @@ def main() -> None:
     import hopia.data.nlp.pipes  # noqa: F401
     from hopia.data.nlp.evaluate.systems import eds_pipeline
     from hopia.data.synth import generate
+    from hopia.platform.config import get_settings
 
     texts = [d.text for d in generate(args.patients, args.seed).documents]
-    raw = eds_pipeline()
+    raw = eds_pipeline(get_settings().cache_dir)
     ner = edsnlp.blank("eds")
     ner.add_pipe("hopia.clinical_ner")
     for nlp in (raw, ner):  # warm up: load weights, fill caches

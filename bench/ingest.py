@@ -50,14 +50,16 @@ def _texts(corpus: Path) -> list[str]:
 
 def run_raw(corpus: Path, batch_size: int) -> dict:
     from hopia.data.nlp.evaluate.systems import eds_pipeline
+    from hopia.platform.config import get_settings
 
-    return _run_nlp(eds_pipeline(), corpus, batch_size)
+    return _run_nlp(eds_pipeline(get_settings().cache_dir), corpus, batch_size)
 
 
 def run_nlp(corpus: Path, batch_size: int) -> dict:
     from hopia.data.nlp import get_nlp
+    from hopia.platform.config import get_settings
 
-    return _run_nlp(get_nlp(), corpus, batch_size)
+    return _run_nlp(get_nlp(cache_dir=get_settings().cache_dir), corpus, batch_size)
 
 
 def _run_nlp(nlp: Any, corpus: Path, batch_size: int) -> dict:
@@ -123,9 +125,10 @@ def main() -> None:
     if args.warm:
         from hopia.data.nlp import get_nlp
         from hopia.data.nlp.evaluate.systems import eds_pipeline
+        from hopia.platform.config import get_settings
 
-        get_nlp()
-        eds_pipeline()
+        get_nlp(cache_dir=get_settings().cache_dir)
+        eds_pipeline(get_settings().cache_dir)
         return
     if args.child:
         run = {"raw": run_raw, "nlp": run_nlp, "hopia": run_hopia}[args.child]

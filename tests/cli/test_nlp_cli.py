@@ -30,7 +30,9 @@ QUALIFIERS = ["negation", "hypothesis", "family", "history", "reported_speech"]
 @pytest.fixture(scope="module", autouse=True)
 def _nlp() -> None:
     get_settings.cache_clear()
-    get_nlp()  # warm from the shared cache, so the CLI does not pay the build
+    get_nlp(
+        cache_dir=get_settings().cache_dir
+    )  # warm from the shared cache, so the CLI does not pay the build
 
 
 def write_jsonl(path: Path, lines: list[str]) -> Path:

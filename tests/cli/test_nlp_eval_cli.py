@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from hopia.cli.nlp import app
 from hopia.data.nlp import get_nlp
+from hopia.platform.config import get_settings
 from tests.conftest import shared_path
 
 TEXT = (
@@ -27,7 +28,9 @@ ANN = (
 
 @pytest.fixture(scope="module", autouse=True)
 def _warm() -> None:
-    get_nlp()  # warm from the shared cache, so the CLI does not pay the build
+    get_nlp(
+        cache_dir=get_settings().cache_dir
+    )  # warm from the shared cache, so the CLI does not pay the build
 
 
 def invoke(*args: str):

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from hopia.cli.pseudo import app
 from hopia.data.pseudo import LABELS
 from hopia.platform.config import get_settings
+from hopia.platform.keys import init_keys
 
 TEXTS = {
     "n1": "Vu M. Jean DUPONT le 12/03/2024, tél 06 12 34 56 78, IPP : 8001234567.",
@@ -21,8 +22,8 @@ TEXTS = {
 
 @pytest.fixture(autouse=True)
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The secret is the test one of tests/conftest.py (HOPIA_SECRET_KEY).
     monkeypatch.setenv("HOPIA_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HOPIA_SECRET_KEY", raising=False)  # the secret file gets created
     get_settings.cache_clear()
 
 
@@ -59,7 +60,23 @@ def test_output_schema_and_offsets(tmp_path: Path) -> None:
         assert "".join([*rebuilt, text[pos:]]) == row["pseudo_text"]
     assert got[2] == {"id": "n3", "pseudo_text": TEXTS["n3"], "entities": []}
     assert {e["label"] for e in got[0]["entities"]} == {"PRENOM", "NOM", "DATE", "TEL", "IPP"}
-    assert (Path(tmp_path / "home" / "secret.key")).exists()
+    assert not (tmp_path / "home" / "secret.key").exists()  # a run creates no key
+
+
+def test_a_fresh_installation_is_told_to_run_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOPIA_SECRET_KEY")
+    get_settings.cache_clear()
+    result, out = invoke(tmp_path, lines_of(TEXTS))
+    assert result.exit_code == 2 and "hopia init" in result.stderr
+    assert not out.exists() and not (tmp_path / "home" / "secret.key").exists()
+
+    init_keys(get_settings())  # what `hopia init` does
+    first, out = invoke(tmp_path, lines_of(TEXTS))
+    assert first.exit_code == 0, first.output
+    again, out2 = invoke(tmp_path, lines_of(TEXTS), out=tmp_path / "again.jsonl")
+    assert again.exit_code == 0 and out.read_bytes() == out2.read_bytes()  # the same secret
 
 
 def test_surrogates_follow_patient_id(tmp_path: Path) -> None:

@@ -56,7 +56,9 @@ def test_only_huge_patterns_are_deferred_and_they_pickle_as_patterns() -> None:
 def test_eds_pipeline_never_compiles_the_french_regex() -> None:
     code = (
         "from hopia.data.nlp.pipeline import get_nlp\n"
-        "doc = get_nlp()('Motif : fièvre. Antécédents : HTA. Pas de toux.')\n"
+        "from hopia.platform.config import Settings\n"
+        "nlp = get_nlp(cache_dir=Settings().cache_dir)\n"
+        "doc = nlp('Motif : fièvre. Antécédents : HTA. Pas de toux.')\n"
         "from spacy.lang.fr import tokenizer_exceptions as fr\n"
         "assert len(doc) > 5\n"
         "print(fr.TOKEN_MATCH.__self__.compiled)\n"

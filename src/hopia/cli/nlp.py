@@ -1,22 +1,13 @@
-"""``hopia nlp``: run the EDS-NLP rule pipeline over JSONL texts."""
+"""``hopia nlp``: run the EDS-NLP rule pipeline over JSONL texts (:mod:`hopia.services.nlp`)."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
-from hopia.cli._common import err_console, handle_errors, progress_bar
-from hopia.cli._jsonl import (
-    atomic_output,
-    count_lines,
-    read_lines,
-    report_bad_line,
-    require_input,
-    write_line,
-)
+from hopia.cli._common import context, err_console, handle_errors
+from hopia.cli._jsonl import file_run_display
 
 app = typer.Typer(
     help="TAL clinique : extraction d'entités (EDS-NLP, règles) depuis des textes JSONL.",
@@ -50,36 +41,18 @@ def extract_cmd(
     ),
 ) -> None:
     """Write one ``{"id", "entities"}`` line per valid input line; exit 1 if any was broken."""
-    from hopia.data.nlp import entity_to_json, extract, get_nlp
+    from hopia.services import nlp
 
-    require_input(input_path)
-    errors = 0
-    with handle_errors():
+    with handle_errors(), context() as ctx:
+        request = nlp.ExtractFileRequest.of(input=input_path, output=output, batch_size=batch_size)
         with err_console.status("Chargement du pipeline de TAL…"):
-            get_nlp()
-        with atomic_output(output) as out, progress_bar() as bar:
-            task = bar.add_task("Extraction", total=count_lines(input_path))
-
-            def on_error(lineno: int, reason: str) -> None:
-                nonlocal errors
-                errors += 1
-                report_bad_line(bar.console, input_path, lineno, reason)
-                bar.advance(task)
-
-            ids: deque[str] = deque()
-
-            def texts() -> Iterator[str]:
-                for line in read_lines(input_path, on_error):
-                    ids.append(line.id)
-                    yield line.text
-
-            for entities in extract(texts(), batch_size=batch_size):
-                write_line(
-                    out, {"id": ids.popleft(), "entities": [entity_to_json(e) for e in entities]}
-                )
-                bar.advance(task)
-    if errors:
-        err_console.print(f"[yellow]{errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
+            nlp.pipeline(ctx)
+        with file_run_display("Extraction", input_path) as (on_line_error, on_progress):
+            result = nlp.extract_file(
+                ctx, request, on_line_error=on_line_error, on_progress=on_progress
+            )
+    if result.errors:
+        err_console.print(f"[yellow]{result.errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
         raise typer.Exit(1)
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import console, err_console, handle_errors, progress_bar
-from hopia.cli._jsonl import atomic_output
+from hopia.cli._common import console, context, err_console, handle_errors
+from hopia.cli._jsonl import LazyProgress
 
 if TYPE_CHECKING:
     from hopia.data.nlp.evaluate import EvalResult
@@ -26,7 +26,6 @@ HELP = (
     "chevauchement, totaux micro, exactitude des qualificatifs, pour Hopia et EDS-NLP brut côte "
     "à côte. Le code de sortie est 0 : c'est un rapport, pas un contrôle."
 )
-_DEFAULT_LABELS = {"brat": "DISO,CHEM,PROC", "jsonl": "DISO,CHEM,LAB"}
 
 
 def eval_(
@@ -62,38 +61,20 @@ def eval_(
     ),
 ) -> None:
     """Print per-group scores of each system, qualifier accuracy and speed; exit 0."""
-    from hopia.data.nlp.evaluate import (
-        eds_system,
-        evaluate,
-        hopia_system,
-        read_brat,
-        read_synth_gold,
-    )
+    from hopia.services import nlp
 
-    if (brat is None) == (gold is None):
-        err_console.print("[red]Erreur :[/red] indiquer soit --brat DOSSIER, soit --gold FICHIER.")
-        raise typer.Exit(2)
-    with handle_errors():
-        gold_set = read_brat(brat) if brat is not None else read_synth_gold(gold)  # type: ignore[arg-type]
-        if limit is not None:
-            gold_set.docs = gold_set.docs[:limit]
-        wanted = _split(labels or _DEFAULT_LABELS[gold_set.kind])
-        if not wanted:
-            err_console.print("[red]Erreur :[/red] --labels ne contient aucun groupe.")
-            raise typer.Exit(2)
-        systems = [hopia_system(_split(groups) if groups else None)]
-        if eds:
-            systems.append(eds_system())
-        with progress_bar() as bar:
-            tasks = {
-                s.key: bar.add_task(escape(s.title), total=len(gold_set.docs)) for s in systems
-            }
-            result = evaluate(gold_set, systems, wanted, on_doc=lambda k: bar.advance(tasks[k]))
-        if json_path is not None:
-            import json
-
-            with atomic_output(json_path) as out:
-                out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    with handle_errors({"json_out": "--json"}), context() as ctx:
+        request = nlp.EvaluateRequest.of(
+            brat=brat,
+            gold=gold,
+            labels=None if labels is None else _split(labels),
+            json_out=json_path,
+            eds=eds,
+            groups=_split(groups) if groups else None,
+            limit=limit,
+        )
+        with LazyProgress() as bars:
+            result = nlp.evaluate(ctx, request, on_progress=bars.update)
     _print(result)
     if json_path is not None:
         err_console.print(f"Rapport JSON → {escape(str(json_path))}")

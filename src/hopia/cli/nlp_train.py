@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import err_console, handle_errors
+from hopia.cli._common import context, err_console, handle_errors
 
 HELP = (
     "Entraîner le modèle statistique de mentions cliniques (DISO, CHEM, PROC, ANAT) sur un "
@@ -35,15 +35,13 @@ def train(
     max_epochs: int = typer.Option(12, "--max-epochs", min=1, help="Nombre maximal d'époques."),
 ) -> None:
     """Train on ``brat`` and write ``out`` atomically."""
-    from hopia.data.nlp.pipes.clinical_ner.train import TrainConfig, train_model
+    from hopia.services import nlp
 
-    config = TrainConfig(brat=brat, seed=seed, max_minutes=max_minutes, max_epochs=max_epochs)
-    with handle_errors():
-        try:
-            meta = train_model(out, config, log=lambda msg: err_console.print(escape(msg)))
-        except ValueError as exc:
-            err_console.print(f"[red]Erreur :[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
+    with handle_errors(), context() as ctx:
+        request = nlp.TrainRequest.of(
+            brat=brat, out=out, seed=seed, max_minutes=max_minutes, max_epochs=max_epochs
+        )
+        meta = nlp.train(ctx, request, log=lambda msg: err_console.print(escape(msg))).meta
     dev = meta["dev_of_train"]
     err_console.print(
         f"Arrêt : {meta['stopped_by']}, meilleure époque {meta['best_epoch']}, "

@@ -5,7 +5,8 @@ against annotated notes (``eval``).
 other keys ignored). Output lines: ``{"id", "pseudo_text", "entities": [{"start", "end",
 "label"}]}`` with offsets into the input text. A broken line is reported on stderr and skipped;
 the exit code is then 1. The output appears all at once (temporary file, then rename) or not at
-all.
+all. The secret is the installation's: run ``hopia init`` first. The work is done by
+:mod:`hopia.services.pseudo`; this module only parses options and prints.
 """
 
 from __future__ import annotations
@@ -17,19 +18,11 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import console, err_console, handle_errors, progress_bar
-from hopia.cli._jsonl import (
-    atomic_output,
-    count_lines,
-    read_lines,
-    report_bad_line,
-    require_input,
-    write_line,
-)
+from hopia.cli._common import console, context, err_console, handle_errors
+from hopia.cli._jsonl import LazyProgress, file_run_display
 
 if TYPE_CHECKING:
-    from hopia.data.pseudo import PhiSpan
-    from hopia.data.pseudo.evaluate import EvalReport, GoldDoc
+    from hopia.data.pseudo.evaluate import EvalReport
 
 app = typer.Typer(help="Pseudonymisation des textes cliniques.", no_args_is_help=True)
 
@@ -71,42 +64,19 @@ def run(
     ),
 ) -> None:
     """Write one ``{"id", "pseudo_text", "entities"}`` line per valid input line."""
-    from hopia.data.pseudo import Pseudonymiser
-    from hopia.platform.config import get_settings
-    from hopia.platform.keys import load_secret
+    from hopia.services import pseudo
 
-    require_input(input_path)
-    done = errors = 0
-    with handle_errors():
-        settings = get_settings()
-        pseudonymiser = Pseudonymiser(
-            load_secret(settings),
-            policy.value,
-            use_model=settings.data.pseudo.use_model,
-            birth_dates=settings.data.pseudo.birth_dates,
+    with handle_errors(), context() as ctx:
+        request = pseudo.PseudonymiseFileRequest.of(
+            input=input_path, output=output, policy=policy.value
         )
-        with atomic_output(output) as out, progress_bar() as bar:
-            task = bar.add_task("Pseudonymisation", total=count_lines(input_path))
-
-            def on_error(lineno: int, reason: str) -> None:
-                nonlocal errors
-                errors += 1
-                report_bad_line(bar.console, input_path, lineno, reason)
-                bar.advance(task)
-
-            for line in read_lines(input_path, on_error):
-                result = pseudonymiser.pseudonymise(line.text, patient_key=line.patient_id)
-                entities = [
-                    {"start": s.start, "end": s.end, "label": s.label} for s in result.spans
-                ]
-                write_line(
-                    out, {"id": line.id, "pseudo_text": result.pseudo_text, "entities": entities}
-                )
-                done += 1
-                bar.advance(task)
-    err_console.print(f"{done} document(s) pseudonymisé(s) → {escape(str(output))}")
-    if errors:
-        err_console.print(f"[yellow]{errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
+        with file_run_display("Pseudonymisation", input_path) as (on_line_error, on_progress):
+            result = pseudo.pseudonymise_file(
+                ctx, request, on_line_error=on_line_error, on_progress=on_progress
+            )
+    err_console.print(f"{result.done} document(s) pseudonymisé(s) → {escape(str(output))}")
+    if result.errors:
+        err_console.print(f"[yellow]{result.errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
         raise typer.Exit(1)
 
 
@@ -121,7 +91,6 @@ _EVAL_HELP = (
     "documents entièrement masqués, vitesse et cibles. Le code de sortie est 0 : c'est un "
     "rapport, pas un contrôle."
 )
-_EVAL_SECRET = b"hopia-pseudo-eval"  # detection does not depend on the secret
 _TARGET_NAMES = {
     "redaction_recall": "Rappel de masquage",
     "redaction_precision": "Précision de masquage",
@@ -150,28 +119,15 @@ def eval_(
     ),
 ) -> None:
     """Print per-label scores, redaction figures, speed and targets; exit 0."""
-    from hopia.data.pseudo import Pseudonymiser
-    from hopia.data.pseudo.evaluate import evaluate, held_out, load_gold, pseudonymiser_predict
+    from hopia.services import pseudo
 
-    with handle_errors():
-        docs = [doc for path in gold for doc in load_gold(path)]
-        selected = held_out(docs)[1] if split is SplitChoice.heldout else docs
-        predict = pseudonymiser_predict(Pseudonymiser(_EVAL_SECRET))
-        with progress_bar() as bar:
-            task = bar.add_task("Évaluation", total=len(selected))
-
-            def tracked(doc: GoldDoc) -> list[PhiSpan]:
-                spans = predict(doc)
-                bar.advance(task)
-                return spans
-
-            report = evaluate(tracked, selected)
-        if json_path is not None:
-            extra = {"gold": [str(p) for p in gold], "split": split.value}
-            with atomic_output(json_path) as out:
-                out.write(report.to_json(**extra, documents_total=len(docs)) + "\n")
-    chars = sum(len(d.text) for d in selected) // max(len(selected), 1)
-    _print_report(report, len(docs), split, chars)
+    with handle_errors({"json_out": "--json"}), context() as ctx:
+        request = pseudo.EvaluateRequest.of(gold=gold, split=split.value, json_out=json_path)
+        with LazyProgress() as bars:
+            result = pseudo.evaluate(
+                ctx, request, on_progress=lambda done, n: bars.update("Évaluation", done, n)
+            )
+    _print_report(result.report, result.documents_total, split, result.chars_per_document)
     if json_path is not None:
         err_console.print(f"Rapport JSON → {escape(str(json_path))}")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from hopia.cli._common import err_console, handle_errors
+from hopia.cli._common import context, err_console, handle_errors
 from hopia.data.pseudo.model import DEFAULT_ARCH
 
 
@@ -43,25 +43,20 @@ def train(
     ),
 ) -> None:
     """Train on the synthetic CHU plus the non-held-out shared notes; write ``out`` atomically."""
-    from hopia.data.pseudo.train import TrainConfig, train_model
+    from hopia.services import pseudo
 
-    if not shared.is_dir():
-        err_console.print(f"[red]Erreur :[/red] dossier introuvable : {escape(str(shared))}")
-        raise typer.Exit(2)
-    config = TrainConfig(
-        shared=shared,
-        synth_patients=synth_patients,
-        seed=seed,
-        max_minutes=max_minutes,
-        max_epochs=max_epochs,
-        arch={**DEFAULT_ARCH, "width": width, "depth": depth},
-    )
-    with handle_errors():
-        try:
-            meta = train_model(out, config, log=lambda msg: err_console.print(escape(msg)))
-        except (FileNotFoundError, ValueError) as exc:
-            err_console.print(f"[red]Erreur :[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
+    with handle_errors(), context() as ctx:
+        request = pseudo.TrainRequest.of(
+            shared=shared,
+            out=out,
+            synth_patients=synth_patients,
+            seed=seed,
+            max_minutes=max_minutes,
+            max_epochs=max_epochs,
+            width=width,
+            depth=depth,
+        )
+        meta = pseudo.train(ctx, request, log=lambda msg: err_console.print(escape(msg))).meta
     dev = meta["dev"]
     err_console.print(
         f"Arrêt : {meta['stopped_by']}, meilleure époque {meta['best_epoch']}, "

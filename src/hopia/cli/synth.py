@@ -1,20 +1,15 @@
-"""``hopia synth``: generate the synthetic CHU (patients, visits, documents, gold annotations)."""
+"""``hopia synth``: generate the synthetic CHU (patients, visits, documents, gold annotations)
+through :mod:`hopia.services.synth`, which holds the output-folder rules."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from hopia.cli._common import console, err_console, progress_bar
-
-
-def _unsafe_target(out: Path) -> bool:
-    """--force must never wipe the working directory, one of its parents, or the home folder."""
-    target = out.resolve()
-    cwd = Path.cwd().resolve()
-    return target == cwd or target in cwd.parents or target == Path.home().resolve()
+from hopia.cli._common import console, context, handle_errors
+from hopia.cli._jsonl import LazyProgress
 
 
 def _fmt(n: int) -> str:
@@ -39,46 +34,24 @@ def synth(
     ),
 ) -> None:
     """Générer un CHU synthétique : patients, séjours, documents cliniques et annotations."""
-    from hopia.data.synth import generate, write_corpus
+    from hopia.services import synth as service
 
-    if out.exists() and not out.is_dir():
-        err_console.print(f"[red]Erreur :[/red] {out} existe et n'est pas un dossier.")
-        raise typer.Exit(2)
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            err_console.print(
-                f"[red]Erreur :[/red] le dossier {out} n'est pas vide ; "
-                "utilisez --force pour le remplacer."
+    with handle_errors(), context() as ctx:
+        request = service.GenerateRequest.of(
+            out=out, patients=patients, seed=seed, formats=formats, force=force
+        )
+        with LazyProgress() as bars:
+            result = service.generate(
+                ctx,
+                request,
+                on_patients=lambda done, n: bars.update("Génération des patients", done, n),
+                on_files=lambda done, n: bars.update("Écriture des fichiers", done, n),
             )
-            raise typer.Exit(2)
-        if _unsafe_target(out):
-            err_console.print(
-                f"[red]Erreur :[/red] refus de remplacer {out} (dossier courant, parent ou "
-                "dossier personnel) ; choisissez un sous-dossier dédié."
-            )
-            raise typer.Exit(2)
-    started = time.perf_counter()
-    with progress_bar() as progress:
-        task = progress.add_task("Génération des patients", total=patients)
-        corpus = generate(patients, seed, progress=lambda n: progress.update(task, completed=n))
-        files = len(corpus.renditions) if formats else 0
-        write_task = progress.add_task("Écriture des fichiers", total=files) if files else None
-        try:
-            counts = write_corpus(
-                corpus,
-                out,
-                formats=formats,
-                overwrite=force,
-                progress=None
-                if write_task is None
-                else (lambda n: progress.update(write_task, completed=n)),
-            )
-        except OSError as exc:
-            err_console.print(f"[red]Erreur :[/red] écriture impossible dans {out} : {exc}")
-            raise typer.Exit(2) from exc
-    elapsed = time.perf_counter() - started
-    seconds = f"{elapsed:.1f}".replace(".", ",")
-    console.print(f"CHU synthétique écrit dans [bold]{out}[/bold] (graine {seed}, {seconds} s)")
+    counts = result.counts
+    seconds = f"{result.seconds:.1f}".replace(".", ",")
+    console.print(
+        f"CHU synthétique écrit dans [bold]{escape(str(out))}[/bold] (graine {seed}, {seconds} s)"
+    )
     console.print(f"  Patients : {_fmt(counts['patients'])}")
     console.print(f"  Documents (documents.jsonl, gold.jsonl) : {_fmt(counts['documents'])}")
     if formats:

@@ -86,9 +86,10 @@ def write_text_atomic(path: Path, text: str, *, private: bool = False) -> None:
         fh.write(text)
 
 
-def write_pickle_atomic(obj: Any, path: Path) -> None:
-    """Pickle ``obj`` to ``path`` all at once (see :func:`atomic_file`)."""
-    with atomic_file(path, "wb") as fh:
+def write_pickle_atomic(obj: Any, path: Path, *, private: bool = False) -> None:
+    """Pickle ``obj`` to ``path`` all at once (see :func:`atomic_file`); ``private`` for a
+    pickle that is loaded as code (readable and writable by its owner only)."""
+    with atomic_file(path, "wb", private=private) as fh:
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -125,7 +125,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     pseudonymiser = Pseudonymiser(
         secret, use_model=pseudo.use_model, birth_dates=pseudo.birth_dates
     )
-    nlp = get_nlp()
+    nlp = get_nlp(cache_dir=settings.cache_dir, cache=nlp_settings.cache_pipeline)
     ner_pipe = nlp.get_pipe("clinical_ner") if "clinical_ner" in nlp.pipe_names else None
     phi_in_worker = pseudo.use_model and pseudo.model_worker
     ner_in_worker = ner_pipe is not None and nlp_settings.ner_worker
@@ -153,7 +153,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         pseudonymiser=pseudonymiser,
         model_worker=worker,
         extract=lambda texts, ner=None: extract(
-            texts, batch_size=batch_size, clinical_ner_spans=ner
+            texts, nlp=nlp, batch_size=batch_size, clinical_ner_spans=ner
         ),
         system=PIPELINE_SYSTEM,
         secret=secret,

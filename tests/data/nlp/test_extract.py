@@ -19,11 +19,19 @@ from hopia.platform.config import get_settings
 @pytest.fixture(scope="module", autouse=True)
 def _nlp() -> None:
     get_settings.cache_clear()
-    get_nlp()  # warm: loaded from <repo>/.hopia-cache; the first run on a machine builds it
+    nlp()  # warm: loaded from <repo>/.hopia-cache; the first run on a machine builds it
+
+
+def nlp():  # noqa: ANN201
+    return get_nlp(cache_dir=get_settings().cache_dir)
+
+
+def entities_of(texts, batch_size: int = 32, **kwargs):  # noqa: ANN001, ANN201
+    return extract(texts, nlp=nlp(), batch_size=batch_size, **kwargs)
 
 
 def run(text: str) -> list[Entity]:
-    (entities,) = extract([text])
+    (entities,) = entities_of([text])
     for e in entities:
         assert text[e.start : e.end] == e.text
     return entities
@@ -196,7 +204,7 @@ def test_offsets_hold_on_a_messy_note() -> None:
 
 
 def test_empty_and_blank_texts() -> None:
-    assert list(extract(["", "   ", "\n"])) == [[], [], []]
+    assert list(entities_of(["", "   ", "\n"])) == [[], [], []]
 
 
 def test_extract_streams_in_order_across_batches() -> None:
@@ -205,7 +213,7 @@ def test_extract_streams_in_order_across_batches() -> None:
     def gen():  # a generator, as when reading a large file
         yield from texts
 
-    results = list(extract(gen(), batch_size=3))
+    results = list(entities_of(gen(), batch_size=3))
     assert len(results) == len(texts)
     for text, ents in zip(texts, results, strict=True):
         assert all(text[e.start : e.end] == e.text for e in ents)
@@ -247,7 +255,7 @@ def test_pipeline_system() -> None:
     ],
 )
 def test_code_shaped_cim10_matches_need_a_coding_context(text: str, kept: set[str]) -> None:
-    [entities] = list(extract([text]))
+    [entities] = list(entities_of([text]))
     codes = {e.codes["cim10"] for e in entities if e.pipe == "cim10" and len(e.text) <= 6}
     assert codes == kept
 
@@ -264,10 +272,10 @@ def test_clinical_ner_spans_given_by_the_caller_replace_the_model() -> None:
     mine = sorted((e.start, e.end, e.category) for e in run(text) if e.pipe == "clinical_ner")
     assert mine == sorted(computed)  # the worker's function finds what the pipe finds
 
-    (given,) = extract([text], clinical_ner_spans=[[(25, 46, "DISO"), (60, 61, "PROC")]])
+    (given,) = entities_of([text], clinical_ner_spans=[[(25, 46, "DISO"), (60, 61, "PROC")]])
     ner = [(e.text, e.category) for e in given if e.pipe == "clinical_ner"]
     assert ner == [("métastases hépatiques", "DISO")]  # a span inside a token is dropped
-    (none,) = extract([text], clinical_ner_spans=[[]])
+    (none,) = entities_of([text], clinical_ner_spans=[[]])
     assert not [e for e in none if e.pipe == "clinical_ner"]
-    (ran,) = extract([text], clinical_ner_spans=[None])  # None: the model runs
+    (ran,) = entities_of([text], clinical_ner_spans=[None])  # None: the model runs
     assert sorted((e.start, e.end, e.category) for e in ran if e.pipe == "clinical_ner") == mine

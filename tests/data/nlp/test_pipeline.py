@@ -168,36 +168,53 @@ def test_cache_writable_by_others_is_never_loaded(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "nlp").stat().st_mode) == 0o700
 
 
-def test_get_nlp_is_a_singleton_and_cache_false_bypasses_it(
+def test_get_nlp_is_a_singleton_cached_in_the_folder_it_is_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOPIA_CACHE_DIR", str(tmp_path))
-    get_settings.cache_clear()
     monkeypatch.setattr(P, "PIPELINE", TINY)
     monkeypatch.setattr(P, "_nlp", None)
     monkeypatch.setattr(P, "_source", None)
 
-    first = P.get_nlp()
-    assert P.get_nlp() is first
+    first = P.get_nlp(cache_dir=tmp_path)
+    assert P.get_nlp(cache_dir=tmp_path) is first
+    assert P.get_nlp(cache_dir=tmp_path / "other") is first  # the first call decides
     assert P.nlp_source() == "built"
     assert P.cache_path(tmp_path, P.fingerprint(TINY)).is_file()
-    fresh = P.get_nlp(cache=False)
-    assert fresh is not first and P.get_nlp() is first
+    assert not (tmp_path / "other").exists()
 
 
-def test_cache_pipeline_setting_off_writes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HOPIA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("HOPIA_DATA__NLP__CACHE_PIPELINE", "false")
-    get_settings.cache_clear()
+def test_the_cache_folder_must_be_given() -> None:
+    with pytest.raises(TypeError, match="cache_dir"):
+        P.get_nlp()  # type: ignore[call-arg]
+
+
+def test_cache_off_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(P, "PIPELINE", TINY)
     monkeypatch.setattr(P, "_nlp", None)
     monkeypatch.setattr(P, "_source", None)
 
-    P.get_nlp()
+    P.get_nlp(cache_dir=tmp_path, cache=False)
     assert P.nlp_source() == "built"
     assert not (tmp_path / "nlp").exists()
+
+
+def test_lexicon_pipes_use_the_folder_they_are_loaded_with(tmp_path: Path) -> None:
+    from hopia.data.nlp.pipes import _lexicon
+
+    definition = (("hopia.cim10", "cim10", {"span_setter": {"cim10": True}}),)
+    nlp, _ = P.load_or_build(tmp_path / "a", definition)
+    pipe = nlp.get_pipe("cim10")
+    assert pipe._runtime_cache_dir == tmp_path / "a"
+    _lexicon.clear_memo()
+    try:
+        assert nlp("Insuffisance cardiaque congestive.").spans["cim10"]
+        assert list((tmp_path / "a" / "nlp").glob("lexicon-cim10-*.pkl"))
+        # the folder is not pickled: a copy of the cache loads with the copy's folder
+        (tmp_path / "a").rename(tmp_path / "b")
+        loaded, source = P.load_or_build(tmp_path / "b", definition)
+        assert source == "loaded" and loaded.get_pipe("cim10")._runtime_cache_dir == tmp_path / "b"
+    finally:
+        _lexicon.clear_memo()
 
 
 # --- the full pipeline: a loaded pickle behaves as a fresh build -------------------------------
@@ -226,13 +243,13 @@ print(json.dumps([[entity_to_json(e) for e in doc_entities(nlp(t))] for t in tex
 def test_cached_pipeline_matches_fresh_build() -> None:
     get_settings.cache_clear()
     cache_dir = get_settings().cache_dir
-    nlp = P.get_nlp()
+    nlp = P.get_nlp(cache_dir=cache_dir)
     assert P.cache_path(cache_dir, P.PIPELINE_FINGERPRINT).is_file()
     # Cold cache: get_nlp just built ``nlp``, and the unpickled copy below must match it
     # entirely. Warm cache: a fresh build (cheap since hopia.cim10 replaced eds.cim10: its
     # compiled table is on disk) must give what the cached pipeline gives.
     if P.nlp_source() == "loaded":
-        fresh = P.build_nlp()
+        fresh = P.build_nlp(cache_dir=cache_dir)
         cached = [[entity_to_json(e) for e in doc_entities(nlp(t))] for t in TEXTS]
         assert cached == [[entity_to_json(e) for e in doc_entities(fresh(t))] for t in TEXTS]
     expected = [[entity_to_json(e) for e in doc_entities(nlp(t))] for t in TEXTS]

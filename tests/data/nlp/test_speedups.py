@@ -21,6 +21,7 @@ from hopia.data.nlp.speedups import (
     prefilter,
     split_leading_assertions,
 )
+from hopia.platform.config import get_settings
 
 DATES = (
     "Hospitalisé depuis le 12 mars 2020, sortie prévue à partir du 3 avril 2020 à 14h30. "
@@ -120,8 +121,9 @@ def _texts() -> list[str]:
 _RAW_IN_A_FRESH_PROCESS = """
 import json
 from hopia.data.nlp import pipeline as P
+from hopia.platform.config import get_settings
 from tests.data.nlp.test_speedups import _everything, _texts
-raw = P.build_nlp(speedups=False)
+raw = P.build_nlp(speedups=False, cache_dir=get_settings().cache_dir)
 print(json.dumps([_everything(d) for d in raw.pipe(_texts(), batch_size=32)]))
 """
 
@@ -143,5 +145,5 @@ def test_pipeline_output_is_unchanged_in_batches() -> None:
     expected = [[tuple(x) for x in doc] for doc in json.loads(result.stdout.splitlines()[-1])]
     assert sum(map(len, expected)) > 500
     assert any(g == "dates" for doc in expected for g, *_ in doc)
-    fast = P.get_nlp()
+    fast = P.get_nlp(cache_dir=get_settings().cache_dir)
     assert [_everything(d) for d in fast.pipe(_texts(), batch_size=32)] == expected

@@ -13,8 +13,8 @@ from rich.console import Console
 
 from hopia.data.pseudo import PhiSpan, Pseudonymiser
 from hopia.data.pseudo.evaluate import (
-    GoldDoc,
     GoldSpan,
+    PhiGoldDoc,
     evaluate,
     fold_of,
     held_out,
@@ -148,7 +148,7 @@ def test_overlapping_gold_is_counted_and_scored() -> None:
     assert r.gold_chars == 10  # the union, not 4 + 6 + 11, less the blank
     assert r.labels["NOM"].exact.found == 1 and r.labels["NOM"].exact.gold == 2
     assert r.labels["NOM"].overlap.found == 2
-    doc = GoldDoc("x", TEXT, tuple(GoldSpan(*s) for s in gold))
+    doc = PhiGoldDoc("x", TEXT, tuple(GoldSpan(*s) for s in gold))
     assert doc.overlaps == 2
 
 
@@ -183,13 +183,13 @@ def test_targets_and_serialisation() -> None:
 def test_evaluate_calls_the_predictor_and_times_it_alone() -> None:
     identity = PatientIdentity("123", "DUPONT", "Jean", date(1951, 7, 3))
     docs = [
-        GoldDoc("a", TEXT, (GoldSpan(5, 11, "NOM"),), identity=identity),
-        GoldDoc("b", "Rien.", ()),
+        PhiGoldDoc("a", TEXT, (GoldSpan(5, 11, "NOM"),), identity=identity),
+        PhiGoldDoc("b", "Rien.", ()),
     ]
-    seen: list[GoldDoc] = []
+    seen: list[PhiGoldDoc] = []
     ticks = iter([0.0, 0.5, 10.0, 10.5])
 
-    def predict(doc: GoldDoc) -> list[PhiSpan]:
+    def predict(doc: PhiGoldDoc) -> list[PhiSpan]:
         seen.append(doc)
         return [p(5, 11, "NOM")] if doc.identity else []
 
@@ -202,7 +202,7 @@ def test_evaluate_calls_the_predictor_and_times_it_alone() -> None:
 def test_pseudonymiser_predictor_uses_the_identity() -> None:
     text = "Patient : Jean Ormond, revu."
     identity = PatientIdentity("123", "ORMOND", "Jean")
-    doc = GoldDoc("a", text, (GoldSpan(10, 14, "PRENOM"), GoldSpan(15, 21, "NOM")), identity)
+    doc = PhiGoldDoc("a", text, (GoldSpan(10, 14, "PRENOM"), GoldSpan(15, 21, "NOM")), identity)
     predict = pseudonymiser_predict(Pseudonymiser(b"evaluate-test-secret"))
     assert evaluate(predict, [doc]).redaction_recall == 1.0
 
@@ -210,8 +210,8 @@ def test_pseudonymiser_predictor_uses_the_identity() -> None:
 # --- splits -----------------------------------------------------------------------------------
 
 
-def _docs(n: int) -> list[GoldDoc]:
-    return [GoldDoc(f"note-{i}", "", ()) for i in range(n)]
+def _docs(n: int) -> list[PhiGoldDoc]:
+    return [PhiGoldDoc(f"note-{i}", "", ()) for i in range(n)]
 
 
 def test_folds_are_deterministic_disjoint_and_cover_everything() -> None:

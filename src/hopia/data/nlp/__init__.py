@@ -1,9 +1,12 @@
 """NLP stage: EDS-NLP rule pipes over clinical texts, as plain :class:`Entity` records.
 
->>> from hopia.data.nlp import extract
->>> [e.label for e in next(extract(["Pas de fièvre, insuffisance cardiaque."]))]  # doctest: +SKIP
+>>> from hopia.data.nlp import extract, get_nlp
+>>> nlp = get_nlp(cache_dir=settings.cache_dir)  # doctest: +SKIP
+>>> texts = ["Pas de fièvre, insuffisance cardiaque."]
+>>> [e.label for e in next(extract(texts, nlp=nlp, batch_size=32))]  # doctest: +SKIP
 
-The pipeline is built once per machine and cached on disk (see :mod:`.pipeline`).
+The pipeline is built once per machine and cached on disk under the cache folder the caller
+passes (see :mod:`.pipeline`); :mod:`hopia.services.nlp` is the entry point of the front ends.
 """
 
 from hopia.data.nlp.extract import QUALIFIERS, Entity, doc_entities, entity_to_json, extract

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import hopia.data.nlp.pipes  # noqa: F401  (declares span._.category / span._.attributes)
-from hopia.data.nlp.pipeline import COMORBIDITIES, ENTITY_GROUPS, SCORES, get_nlp
+from hopia.data.nlp.pipeline import COMORBIDITIES, ENTITY_GROUPS, SCORES
 from hopia.platform.text import fold
 
 if TYPE_CHECKING:
+    import edsnlp
     from spacy.tokens import Doc, Span
 
 QUALIFIERS: tuple[str, ...] = ("negation", "hypothesis", "family", "history", "reported_speech")
@@ -192,23 +193,22 @@ def _drop_quantities_inside_tnm(entities: list[Entity]) -> list[Entity]:
 
 def extract(
     texts: Iterable[str],
-    batch_size: int | None = None,
+    *,
+    nlp: edsnlp.Pipeline,
+    batch_size: int,
     clinical_ner_spans: Iterable[Sequence[tuple[int, int, str]] | None] | None = None,
 ) -> Iterator[list[Entity]]:
-    """Run the pipeline over ``texts``, yielding one entity list per text, in order.
+    """Run ``nlp`` over ``texts``, yielding one entity list per text, in order.
 
-    Streams: texts are consumed lazily in batches of ``batch_size`` (default
-    ``settings.data.nlp.batch_size``), so the input may be a generator over a large file.
+    Streams: texts are consumed lazily in batches of ``batch_size``
+    (``settings.data.nlp.batch_size``, passed by the caller), so the input may be a generator
+    over a large file. ``nlp`` is the pipeline of :func:`~hopia.data.nlp.pipeline.get_nlp`
+    (or any pipeline with the same span groups).
 
     ``clinical_ner_spans``, parallel to ``texts``: the statistical NER's ``(start, end,
     label)`` for each text when already computed elsewhere (the ingest's worker process); the
     ``clinical_ner`` pipe then takes them instead of running its model. None: the pipe runs.
     """
-    if batch_size is None:
-        from hopia.platform.config import get_settings
-
-        batch_size = get_settings().data.nlp.batch_size
-    nlp = get_nlp()
     if clinical_ner_spans is not None:
         texts = _docs_with_spans(nlp, texts, clinical_ner_spans)
     # edsnlp's lazy stream on the "simple" backend: in this process, in order; the

@@ -1,9 +1,13 @@
 """The EDS-NLP rule pipeline: one declarative definition, its build, and a disk cache.
 
-Building ``eds.cim10`` costs ~30-60 s and ~400 MB, so the built pipeline is pickled once per
-definition under ``<settings.cache_dir>/nlp/pipeline-<fingerprint>.pkl`` and loaded by later
-processes (a few seconds). The fingerprint hashes the definition and the library versions, so a
-change to either writes a new file; stale files are pruned.
+Building the pipeline costs seconds to minutes, so the built pipeline is pickled once per
+definition under ``<cache_dir>/nlp/pipeline-<fingerprint>.pkl`` and loaded by later processes
+(a few seconds). The fingerprint hashes the definition and the library versions, so a change to
+either writes a new file; stale files are pruned. The same folder holds the compiled lexicons of
+``hopia.cim10`` and ``hopia.terms`` (:mod:`.pipes._lexicon`).
+
+The cache folder is the caller's: the services pass ``settings.cache_dir`` (nothing here reads
+the settings).
 
 A pickle is code: the cache folder is created with mode 0700 and a file that is not ours or is
 writable by others is never loaded.
@@ -225,6 +229,7 @@ def build_nlp(
     *,
     include_cim10: bool = True,
     speedups: bool = True,
+    cache_dir: Path | None = None,
 ) -> edsnlp.Pipeline:
     """Build the pipeline from its definition (slow with ``eds.cim10``: ~30-60 s).
 
@@ -234,6 +239,8 @@ def build_nlp(
     include_cim10 : drop ``eds.cim10`` when False (cheap pipelines for tests and tools).
     speedups : apply :mod:`hopia.data.nlp.speedups` (same output, faster); False for the raw
         EDS-NLP anchors of benchmarks and comparisons.
+    cache_dir : where the lexicon pipes keep their compiled tables (``<cache_dir>/nlp/``);
+        None: compiled in memory on first use (a few seconds per process).
     """
     import edsnlp
 
@@ -248,7 +255,19 @@ def build_nlp(
             nlp.add_pipe(factory, name=name, config=dict(config))
     if speedups:
         speed_up(nlp)
+    if cache_dir is not None:
+        use_cache_dir(nlp, cache_dir)
     return nlp
+
+
+def use_cache_dir(nlp: edsnlp.Pipeline, cache_dir: Path) -> None:
+    """Tell the lexicon pipes of ``nlp`` where their compiled tables are cached (a runtime
+    setting: it is not pickled with the pipeline, so a moved cache folder still works)."""
+    from hopia.data.nlp.pipes._lexicon import LexiconComponent
+
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, LexiconComponent):
+            pipe.use_cache_dir(cache_dir)
 
 
 # --- disk cache ---------------------------------------------------------------------------
@@ -317,6 +336,14 @@ def load_or_build(
     -------
     The pipeline and whether it was ``"built"`` or ``"loaded"``.
     """
+    nlp, source = _load_or_build(Path(cache_dir), definition, speedups=speedups)
+    use_cache_dir(nlp, cache_dir)
+    return nlp, source
+
+
+def _load_or_build(
+    cache_dir: Path, definition: Sequence[PipeSpec] | None, *, speedups: bool
+) -> tuple[edsnlp.Pipeline, Source]:
     definition = PIPELINE if definition is None else definition
     if speedups:
         enlarge_text_cache()  # process-wide, not in the pickle
@@ -342,7 +369,7 @@ def load_or_build(
         nlp = build_nlp(definition, speedups=speedups)
         log.info("pipeline NLP construit en %.1f s", time.perf_counter() - t0)
         if _is_trusted(folder):
-            write_pickle_atomic(nlp, path)
+            write_pickle_atomic(nlp, path, private=True)  # a pickle is code
             _prune(folder, keep=path)
         else:
             log.warning("%s: dossier de cache non sûr, pipeline non mis en cache", folder)
@@ -354,26 +381,27 @@ _nlp: edsnlp.Pipeline | None = None
 _source: Source | None = None
 
 
-def get_nlp(cache: bool = True) -> edsnlp.Pipeline:
-    """The process-wide pipeline, built or loaded on first use.
+def get_nlp(*, cache_dir: Path, cache: bool = True) -> edsnlp.Pipeline:
+    """The process-wide pipeline, built or loaded on first use; later calls return it.
 
     Parameters
     ----------
-    cache : when False, build a fresh pipeline, bypassing both the singleton and the disk cache
-        (for tests of the cache itself; slow).
+    cache_dir : the installation's cache folder (``settings.cache_dir``): the pickled pipeline
+        and the compiled lexicons go to ``<cache_dir>/nlp/``. Required, keyword-only: the
+        composition root (a service) passes it; nothing below reads the settings.
+    cache : load the pickled pipeline from ``cache_dir`` or store it there once built
+        (``settings.data.nlp.cache_pipeline``); False builds it in this process (slow), once.
+
+    The first call decides: a later call with another ``cache_dir`` gets the same pipeline.
+    For a fresh, unshared pipeline call :func:`build_nlp` or :func:`load_or_build`.
     """
     global _nlp, _source
-    if not cache:
-        return build_nlp()
     with _lock:
         if _nlp is None:
-            from hopia.platform.config import get_settings
-
-            settings = get_settings()
-            if settings.data.nlp.cache_pipeline:
-                _nlp, _source = load_or_build(settings.cache_dir)
+            if cache:
+                _nlp, _source = load_or_build(cache_dir)
             else:
-                _nlp, _source = build_nlp(), "built"
+                _nlp, _source = build_nlp(cache_dir=cache_dir), "built"
         return _nlp
 
 

@@ -1,6 +1,6 @@
 """Evaluation of a PHI detector against annotated notes: span scores, redaction, splits.
 
-Two gold formats load into the same :class:`GoldDoc`:
+Two gold formats load into the same :class:`PhiGoldDoc`:
 
 - eds-pseudo JSONL: ``{"note_id", "note_text", "entities": [{"start", "end", "label"}]}``;
 - a ``hopia synth`` corpus: ``documents.jsonl`` (``{"id", "text", "patient_id"}``), its sibling
@@ -63,7 +63,7 @@ class GoldSpan(NamedTuple):
 
 
 @dataclass(frozen=True)
-class GoldDoc:
+class PhiGoldDoc:
     """One annotated note. ``identity``/``staff`` are what the detector may legitimately know."""
 
     id: str
@@ -79,7 +79,7 @@ class GoldDoc:
         return _overlapping_pairs(_stripped(self.text, self.spans))
 
 
-def load_gold(path: str | Path) -> list[GoldDoc]:
+def load_gold(path: str | Path) -> list[PhiGoldDoc]:
     """Annotated notes of an eds-pseudo JSONL file or a ``hopia synth`` corpus (its folder, its
     ``documents.jsonl`` or its ``gold.jsonl``). Raises :class:`IngestError` naming the file and
     line of the first malformed record (bad JSON, offsets out of the text, unknown label...)."""
@@ -147,17 +147,17 @@ def _spans(raw: list[Any], text: str, where: str) -> tuple[GoldSpan, ...]:
     return tuple(sorted(out))
 
 
-def _load_eds(path: Path) -> list[GoldDoc]:
+def _load_eds(path: Path) -> list[PhiGoldDoc]:
     docs = []
     for where, rec in _records(path):
         note_id = _note_id(rec, "note_id", where)
         text = _field(rec, "note_text", str, where)
         spans = _spans(_field(rec, "entities", list, where), text, where)
-        docs.append(GoldDoc(note_id, text, spans, source=str(path)))
+        docs.append(PhiGoldDoc(note_id, text, spans, source=str(path)))
     return docs
 
 
-def _load_synth(documents: Path) -> list[GoldDoc]:
+def _load_synth(documents: Path) -> list[PhiGoldDoc]:
     from hopia.data.records.patients import read_patients
 
     gold_path = documents.with_name("gold.jsonl")
@@ -184,7 +184,7 @@ def _load_synth(documents: Path) -> list[GoldDoc]:
         gold_where, raw = gold.pop(doc_id)
         staff = rec.get("staff") or ()
         docs.append(
-            GoldDoc(
+            PhiGoldDoc(
                 doc_id,
                 text,
                 _spans(raw, text, gold_where),
@@ -215,15 +215,15 @@ def is_held_out(note_id: str, fraction: float = HELD_OUT_FRACTION) -> bool:
 
 
 def held_out(
-    docs: Sequence[GoldDoc], fraction: float = HELD_OUT_FRACTION
-) -> tuple[list[GoldDoc], list[GoldDoc]]:
+    docs: Sequence[PhiGoldDoc], fraction: float = HELD_OUT_FRACTION
+) -> tuple[list[PhiGoldDoc], list[PhiGoldDoc]]:
     """(training part, held-out part), deterministic by note id hash (:func:`is_held_out`).
 
     The trainer must call this to exclude the held-out fold: ``train, _ = held_out(docs)``;
     ``hopia pseudo eval --split heldout`` scores the other part.
     """
-    train: list[GoldDoc] = []
-    test: list[GoldDoc] = []
+    train: list[PhiGoldDoc] = []
+    test: list[PhiGoldDoc] = []
     for d in docs:
         (test if is_held_out(d.id, fraction) else train).append(d)
     return train, test
@@ -236,13 +236,13 @@ def fold_of(note_id: str, k: int, seed: int = 0) -> int:
     return int(split.note_hash(str(note_id), f"folds:{seed}:") * k)
 
 
-def split_folds(docs: Sequence[GoldDoc], k: int, seed: int = 0) -> list[list[GoldDoc]]:
+def split_folds(docs: Sequence[PhiGoldDoc], k: int, seed: int = 0) -> list[list[PhiGoldDoc]]:
     """k disjoint folds covering ``docs``, deterministic by note id hash (see :func:`fold_of`).
     For cross-validation run it on the training part of :func:`held_out`: the trainer must call
     ``held_out`` first to exclude the held-out fold."""
     if k < 2:
         raise ValueError(f"k must be at least 2, got {k}")
-    folds: list[list[GoldDoc]] = [[] for _ in range(k)]
+    folds: list[list[PhiGoldDoc]] = [[] for _ in range(k)]
     for d in docs:
         folds[fold_of(d.id, k, seed)].append(d)
     return folds
@@ -572,8 +572,8 @@ def score(
 
 
 def evaluate(
-    predict: Callable[[GoldDoc], list[PhiSpan]],
-    docs: Iterable[GoldDoc],
+    predict: Callable[[PhiGoldDoc], list[PhiSpan]],
+    docs: Iterable[PhiGoldDoc],
     clock: Callable[[], float] = time.perf_counter,
 ) -> EvalReport:
     """Run ``predict`` on every document and score it against the gold; only the predictor's
@@ -588,11 +588,11 @@ def evaluate(
     return tally.report(seconds)
 
 
-def pseudonymiser_predict(pseudonymiser: Pseudonymiser) -> Callable[[GoldDoc], list[PhiSpan]]:
+def pseudonymiser_predict(pseudonymiser: Pseudonymiser) -> Callable[[PhiGoldDoc], list[PhiSpan]]:
     """The predictor of :func:`evaluate` for a :class:`Pseudonymiser`, given what the ingest
     pipeline would know: the patient's identity and the clinicians' names."""
 
-    def predict(doc: GoldDoc) -> list[PhiSpan]:
+    def predict(doc: PhiGoldDoc) -> list[PhiSpan]:
         return pseudonymiser.detect(doc.text, doc.identity, doc.staff)
 
     return predict

@@ -14,7 +14,6 @@ which stop happened).
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from hopia.data.pseudo.model import DEFAULT_ARCH, MAX_CHUNK_CHARS, build_nlp
 from hopia.data.records import PHI_LABELS as LABELS
-from hopia.platform.exceptions import ModelError, NotFoundError
+from hopia.platform.exceptions import IngestError, ModelError, NotFoundError
+from hopia.platform.files import jsonl_records
 from hopia.platform.models import LoopSettings, save_spacy_model, train_ner_loop
 from hopia.platform.splits import HELD_OUT_FRACTION, is_held_out, note_hash
 from hopia.platform.text import chunk_bounds
@@ -83,17 +83,19 @@ def read_shared(folder: Path) -> tuple[list[Note], Counter[str]]:
     if not files:
         raise NotFoundError(f"{folder} : aucun fichier *.jsonl", fields=("shared",))
     for path in files:
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                row = json.loads(line)
+        for where, row in jsonl_records(path):
+            try:
                 note_id = str(row["note_id"])
-                if is_held_out(note_id):
-                    held[path.stem] += 1
-                    continue
+                text = row["note_text"]
                 ents = tuple((int(e["start"]), int(e["end"]), e["label"]) for e in row["entities"])
-                notes.append(Note(note_id, row["note_text"], ents, path.stem))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise IngestError(
+                    where, f"note annotée illisible ({type(exc).__name__} : {exc})"
+                ) from None
+            if is_held_out(note_id):
+                held[path.stem] += 1
+                continue
+            notes.append(Note(note_id, text, ents, path.stem))
     return notes, held
 
 

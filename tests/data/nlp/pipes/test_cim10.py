@@ -12,8 +12,10 @@ from pathlib import Path
 import edsnlp
 import pytest
 
+from hopia.data.nlp.pipeline import use_cache_dir
 from hopia.data.nlp.pipes import _lexicon
 from hopia.data.nlp.pipes.cim10 import Cim10Matcher, patterns
+from hopia.platform.config import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +24,7 @@ def nlp() -> edsnlp.Pipeline:
     nlp.add_pipe("eds.sentences")
     nlp.add_pipe("eds.normalizer")
     nlp.add_pipe("hopia.cim10", name="cim10", config={"span_setter": {"cim10": True}})
+    use_cache_dir(nlp, get_settings().cache_dir)  # the compiled tables of the shared cache
     return nlp
 
 

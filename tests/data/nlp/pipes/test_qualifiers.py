@@ -15,6 +15,7 @@ import hopia.data.nlp.pipes  # noqa: F401  (registers the hopia.* factories)
 from hopia.data.nlp import pipeline as P
 from hopia.data.nlp.extract import doc_entities
 from hopia.data.synth import generate
+from hopia.platform.config import get_settings
 
 GROUP = "test_mentions"
 QUALIFIERS = ("negation", "hypothesis", "family", "history")
@@ -69,7 +70,7 @@ def definition(base: tuple[P.PipeSpec, ...]) -> tuple[P.PipeSpec, ...]:
 
 @pytest.fixture(scope="module")
 def hopia() -> Any:
-    return P.build_nlp(definition(P.PIPELINE))
+    return P.build_nlp(definition(P.PIPELINE), cache_dir=get_settings().cache_dir)
 
 
 @pytest.fixture(scope="module")

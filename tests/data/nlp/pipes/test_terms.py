@@ -10,7 +10,9 @@ import edsnlp
 import pytest
 from spacy.tokens import Doc
 
+from hopia.data.nlp.pipeline import use_cache_dir
 from hopia.data.nlp.pipes.terms import patterns
+from hopia.platform.config import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +22,7 @@ def nlp() -> edsnlp.Pipeline:
     nlp.add_pipe("eds.normalizer")
     nlp.add_pipe("hopia.cim10", name="cim10", config={"span_setter": {"cim10": True}})
     nlp.add_pipe("hopia.terms", name="terms", config={"span_setter": {"terms": True}})
+    use_cache_dir(nlp, get_settings().cache_dir)  # the compiled tables of the shared cache
     return nlp
 
 

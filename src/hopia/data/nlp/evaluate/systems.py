@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hopia.data.nlp.evaluate.gold import QUALIFIERS
@@ -68,14 +69,20 @@ class System:
     predict: Predictor
 
 
-def hopia_system(groups: Sequence[str] | None = None) -> System:
-    """Hopia's pipeline; ``groups`` restricts the span groups counted (an ablation)."""
+def hopia_system(
+    cache_dir: Path, groups: Sequence[str] | None = None, *, cache: bool = True
+) -> System:
+    """Hopia's pipeline (:func:`~hopia.data.nlp.pipeline.get_nlp` with ``cache_dir`` and
+    ``cache``, loaded on the first prediction); ``groups`` restricts the span groups counted
+    (an ablation)."""
     wanted = set(groups) if groups else None
 
     def predict(texts: list[str]) -> Iterator[list[Prediction]]:
         from hopia.data.nlp.extract import extract
+        from hopia.data.nlp.pipeline import get_nlp
 
-        for entities in extract(texts, batch_size=BATCH_SIZE):
+        nlp = get_nlp(cache_dir=cache_dir, cache=cache)
+        for entities in extract(texts, nlp=nlp, batch_size=BATCH_SIZE):
             yield [
                 Prediction(
                     e.start,
@@ -95,12 +102,12 @@ def hopia_system(groups: Sequence[str] | None = None) -> System:
 _eds: dict[str, edsnlp.Pipeline] = {}  # per cache folder: loaded once per process
 
 
-def eds_pipeline() -> edsnlp.Pipeline:
-    """The raw EDS-NLP pipeline, from its disk cache (built the first time, ~30-60 s)."""
+def eds_pipeline(cache_dir: Path) -> edsnlp.Pipeline:
+    """The raw EDS-NLP pipeline, from its disk cache under ``<cache_dir>/eds-baseline/`` (built
+    the first time, ~30-60 s)."""
     from hopia.data.nlp.pipeline import load_or_build
-    from hopia.platform.config import get_settings
 
-    folder = get_settings().cache_dir / "eds-baseline"
+    folder = Path(cache_dir) / "eds-baseline"
     if str(folder) not in _eds:
         _eds[str(folder)] = load_or_build(folder, EDS_BASELINE, speedups=False)[0]
     return _eds[str(folder)]
@@ -121,9 +128,11 @@ def eds_predictions(doc: Doc) -> list[Prediction]:
     return out
 
 
-def eds_system() -> System:
+def eds_system(cache_dir: Path) -> System:
+    """Raw EDS-NLP (:func:`eds_pipeline`, cached under ``cache_dir``)."""
+
     def predict(texts: list[str]) -> Iterator[list[Prediction]]:
-        nlp = eds_pipeline()
+        nlp = eds_pipeline(cache_dir)
         stream = nlp.pipe(texts, batch_size=BATCH_SIZE).set_processing(backend="simple")
         for doc in stream:
             yield eds_predictions(doc)

@@ -14,10 +14,13 @@ normalisation, so matching is a dict walk, one lookup per word, whatever the lex
   sein" and "cancer sein" are one key.
 
 The compiled table (a flat ``dict[str, int]`` of every term and term prefix, plus the entry
-list) is cached under ``<settings.cache_dir>/nlp/`` in a file named after the sha256 of the
-source files and of the code that builds it: a change to either writes a new file, stale ones are
-pruned, a corrupted one is rebuilt. The file holds builtins only and is read with an unpickler
-that refuses every class, so loading it cannot run code.
+list) is cached under ``<cache_dir>/nlp/`` in a file named after the sha256 of the source files
+and of the code that builds it: a change to either writes a new file, stale ones are pruned, a
+corrupted one is rebuilt. ``cache_dir`` is the pipe's configuration or, for Hopia's pipeline,
+the installation's cache folder handed over by :func:`hopia.data.nlp.pipeline.use_cache_dir`;
+without one the table is compiled in memory (a few seconds, once per process). The file holds
+builtins only and is read with an unpickler that refuses every class, so loading it cannot run
+code.
 """
 
 from __future__ import annotations
@@ -289,16 +292,16 @@ def load_lexicon(
     name : file name stem (``cim10``, ``terms``).
     files : the source files AND the modules that build the lexicon: their hash keys the cache.
     build : compiles the lexicon from the sources (slow path).
-    cache_dir : default ``settings.cache_dir``; the file goes to ``<cache_dir>/nlp/``.
+    cache_dir : the file goes to ``<cache_dir>/nlp/``; None: compiled in memory, not stored.
     """
     digest = source_digest(files)
     with _memo_lock:
         if (name, digest) in _memo:
             return _memo[(name, digest)]
         if cache_dir is None:
-            from hopia.platform.config import get_settings
-
-            cache_dir = get_settings().cache_dir
+            log.info("lexique %s compilé en mémoire (pas de dossier de cache)", name)
+            built = _memo[(name, digest)] = build()
+            return built
         path = lexicon_path(cache_dir, name, digest)
         lexicon: Lexicon | None = None
         if path.exists():
@@ -310,7 +313,7 @@ def load_lexicon(
             lexicon = build()
             try:
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                write_pickle_atomic(lexicon.to_builtins(), path)
+                write_pickle_atomic(lexicon.to_builtins(), path, private=True)
                 for stale in path.parent.glob(f"lexicon-{name}-*.pkl"):
                     if stale != path:
                         stale.unlink(missing_ok=True)
@@ -337,6 +340,8 @@ class LexiconComponent(BaseNERComponent):
     """
 
     lexicon_name: str = ""
+    #: the installation's cache folder, set at run time (:meth:`use_cache_dir`), not pickled
+    _runtime_cache_dir: Path | None = None
 
     def __init__(
         self,
@@ -349,6 +354,11 @@ class LexiconComponent(BaseNERComponent):
         super().__init__(nlp, name, span_setter=span_setter)
         self.cache_dir = cache_dir
         self._lexicon: Lexicon | None = None
+
+    def use_cache_dir(self, cache_dir: Path) -> None:
+        """Cache the compiled table under ``cache_dir`` unless the pipe's own ``cache_dir``
+        configuration says otherwise."""
+        self._runtime_cache_dir = Path(cache_dir)
 
     def lexicon_files(self) -> list[Path]:
         """Sources and building modules of the lexicon (their hash keys the cache)."""
@@ -364,11 +374,12 @@ class LexiconComponent(BaseNERComponent):
                 self.lexicon_name,
                 self.lexicon_files(),
                 self.build_lexicon,
-                Path(self.cache_dir) if self.cache_dir else None,
+                Path(self.cache_dir) if self.cache_dir else self._runtime_cache_dir,
             )
         return self._lexicon
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_lexicon"] = None  # reloaded from the compiled cache on first use
+        state.pop("_runtime_cache_dir", None)  # the loader's folder, not the builder's
         return state

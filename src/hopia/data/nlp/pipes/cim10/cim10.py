@@ -46,7 +46,8 @@ class Cim10Matcher(LexiconComponent):
     name : component name.
     label : span label (``cim10``, as ``eds.cim10``).
     span_setter : where spans go (``{"cim10": True}``).
-    cache_dir : folder of the compiled-lexicon cache; default ``settings.cache_dir``.
+    cache_dir : folder of the compiled-lexicon cache; default: the folder the pipeline is
+        loaded with (:func:`~hopia.data.nlp.pipeline.use_cache_dir`), else compiled in memory.
     """
 
     lexicon_name = "cim10"

@@ -33,7 +33,8 @@ class TermsMatcher(LexiconComponent):
     nlp : the pipeline (unused, for the factory protocol).
     name : component name.
     span_setter : where spans go (``{"terms": True}``).
-    cache_dir : folder of the compiled-lexicon cache; default ``settings.cache_dir``.
+    cache_dir : folder of the compiled-lexicon cache; default: the folder the pipeline is
+        loaded with (:func:`~hopia.data.nlp.pipeline.use_cache_dir`), else compiled in memory.
     """
 
     lexicon_name = "terms"

@@ -1,0 +1,228 @@
+"""Clinical NLP service: entities of texts (EDS-NLP rule pipeline with Hopia's pipes), the
+evaluation against gold mentions, and the training of the statistical clinical NER.
+
+The settings are read here, from the context, and handed down: the pipeline's cache folder
+(``settings.cache_dir``) and whether to use it (``settings.data.nlp.cache_pipeline``), the batch
+size (``settings.data.nlp.batch_size``, unless the request gives one).
+
+No audit entry: the texts come from the caller and go back to the caller, nothing is read from
+the warehouse or released from it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from hopia.platform.exceptions import InvalidRequestError, NotFoundError
+from hopia.platform.files import atomic_file
+from hopia.services._jsonl import (
+    FileRunResult,
+    LineErrorCallback,
+    ProgressCallback,
+    TextItem,
+    require_file,
+    run_jsonl,
+)
+from hopia.services.context import Context, Request
+
+if TYPE_CHECKING:
+    import edsnlp
+
+    from hopia.data.nlp import Entity
+    from hopia.data.nlp.evaluate import EvalResult
+
+#: Semantic groups counted in the micro total when the request names none, per gold kind.
+DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
+    "brat": ("DISO", "CHEM", "PROC"),
+    "jsonl": ("DISO", "CHEM", "LAB"),
+}
+
+
+def pipeline(ctx: Context) -> edsnlp.Pipeline:
+    """The process-wide NLP pipeline, loaded from (or built into) the installation's cache.
+    Front ends may call it ahead of a run to show the loading."""
+    from hopia.data.nlp import get_nlp
+
+    nlp = ctx.settings.data.nlp
+    return get_nlp(cache_dir=ctx.settings.cache_dir, cache=nlp.cache_pipeline)
+
+
+# -- extraction ----------------------------------------------------------------------------------
+
+
+class ExtractTextsRequest(Request):
+    items: list[TextItem]
+    batch_size: int | None = Field(None, ge=1)
+
+
+class ExtractFileRequest(Request):
+    input: Path
+    output: Path
+    batch_size: int | None = Field(None, ge=1)
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    id: str
+    entities: tuple[Entity, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``nlp extract`` output line: ``{"id", "entities"}``."""
+        from hopia.data.nlp import entity_to_json
+
+        return {"id": self.id, "entities": [entity_to_json(e) for e in self.entities]}
+
+
+def _extracted(
+    ctx: Context, items: Iterator[TextItem], batch_size: int | None
+) -> Iterator[ExtractedText]:
+    """Entities of each item, streamed in order (items are consumed lazily, in batches)."""
+    from hopia.data.nlp import extract
+
+    nlp = pipeline(ctx)
+    ids: deque[str] = deque()
+
+    def texts() -> Iterator[str]:
+        for item in items:
+            ids.append(item.id)
+            yield item.text
+
+    size = batch_size or ctx.settings.data.nlp.batch_size
+    for entities in extract(texts(), nlp=nlp, batch_size=size):
+        yield ExtractedText(ids.popleft(), tuple(entities))
+
+
+def extract_texts(ctx: Context, request: ExtractTextsRequest) -> list[ExtractedText]:
+    """The entities of each item, in order, with their qualifiers and codes."""
+    ctx.authorize("nlp.extract", "texts")
+    return list(_extracted(ctx, iter(request.items), request.batch_size))
+
+
+def extract_file(
+    ctx: Context,
+    request: ExtractFileRequest,
+    *,
+    on_line_error: LineErrorCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> FileRunResult:
+    """One ``{"id", "entities"}`` line per valid input line of ``input``, written to ``output``
+    all at once; a broken line goes to ``on_line_error`` and is skipped."""
+    require_file(request.input, "input")
+    ctx.authorize("nlp.extract", str(request.input))
+    pipeline(ctx)  # load before the output is opened: a failure leaves nothing behind
+
+    def process(items: Iterator[TextItem]) -> Iterator[dict[str, Any]]:
+        for extracted in _extracted(ctx, items, request.batch_size):
+            yield extracted.to_json()
+
+    return run_jsonl(
+        request.input,
+        request.output,
+        process,
+        on_line_error=on_line_error,
+        on_progress=on_progress,
+    )
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+class EvaluateRequest(Request):
+    brat: Path | None = None  # a BRAT folder (QUAERO)
+    gold: Path | None = None  # or a hopia synth gold.jsonl (or its folder)
+    labels: list[str] | None = None  # groups of the micro total; default DEFAULT_LABELS
+    json_out: Path | None = None
+    eds: bool = True  # also run raw EDS-NLP
+    groups: list[str] | None = None  # only count these span groups of Hopia's pipeline
+    limit: int | None = Field(None, ge=1)
+
+
+#: ``on_progress(system_title, done, total)``: documents predicted by one system.
+EvalProgress = Callable[[str, int, int], None]
+
+
+def evaluate(
+    ctx: Context, request: EvaluateRequest, *, on_progress: EvalProgress | None = None
+) -> EvalResult:
+    """Hopia's pipeline (and raw EDS-NLP unless ``eds`` is false) against gold mentions:
+    per-group scores, exact and overlap, qualifier accuracy and speed. The figures also go to
+    ``json_out`` when given."""
+    if (request.brat is None) == (request.gold is None):
+        raise InvalidRequestError(
+            "indiquer soit un dossier BRAT, soit un fichier d'or hopia synth",
+            fields=("brat", "gold"),
+        )
+    if request.labels is not None and not [x for x in request.labels if x.strip()]:
+        raise InvalidRequestError("aucun groupe à compter", fields=("labels",))
+    from hopia.data.nlp import evaluate as ev
+
+    ctx.authorize("nlp.eval", str(request.brat or request.gold))
+    if request.brat is not None:
+        gold = ev.read_brat(request.brat)
+    else:
+        gold = ev.read_synth_gold(request.gold)  # type: ignore[arg-type]
+    if request.limit is not None:
+        gold.docs = gold.docs[: request.limit]
+    wanted = [x.strip() for x in request.labels or DEFAULT_LABELS[gold.kind] if x.strip()]
+    cache_dir = ctx.settings.cache_dir
+    cache = ctx.settings.data.nlp.cache_pipeline
+    systems = [ev.hopia_system(cache_dir, request.groups or None, cache=cache)]
+    if request.eds:
+        systems.append(ev.eds_system(cache_dir))
+    titles = {s.key: s.title for s in systems}
+    done = dict.fromkeys(titles, 0)
+
+    def on_doc(key: str) -> None:
+        done[key] += 1
+        if on_progress is not None:
+            on_progress(titles[key], done[key], len(gold.docs))
+
+    result = ev.evaluate(gold, systems, wanted, on_doc=on_doc)
+    if request.json_out is not None:
+        import json
+
+        with atomic_file(request.json_out) as out:
+            out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    return result
+
+
+# -- training ------------------------------------------------------------------------------------
+
+
+class TrainRequest(Request):
+    brat: Path
+    out: Path
+    seed: int = 13
+    max_minutes: float = Field(40.0, ge=0.1)
+    max_epochs: int = Field(12, ge=1)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out: Path
+    meta: dict[str, Any]  # the model's ``hopia`` metadata (meta.json)
+
+
+def train(
+    ctx: Context, request: TrainRequest, *, log: Callable[[str], None] | None = None
+) -> TrainResult:
+    """Train the statistical clinical NER (``hopia.clinical_ner``) on a BRAT folder; write the
+    model folder ``out`` atomically."""
+    from hopia.data.nlp.pipes.clinical_ner.train import NerTrainConfig, train_model
+
+    if not request.brat.is_dir():
+        raise NotFoundError(f"dossier BRAT introuvable : {request.brat}", fields=("brat",))
+    ctx.authorize("nlp.train", str(request.out))
+    config = NerTrainConfig(
+        brat=request.brat,
+        seed=request.seed,
+        max_minutes=request.max_minutes,
+        max_epochs=request.max_epochs,
+    )
+    return TrainResult(request.out, train_model(request.out, config, log=log))

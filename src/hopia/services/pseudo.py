@@ -1,0 +1,261 @@
+"""Pseudonymisation service: texts in, pseudonymised texts out; the detector's evaluation and
+training.
+
+Rules, for every front end:
+
+- the pseudonymisation secret comes from the installation (``ctx.secret()``): a run never
+  creates it, a fresh installation is told to run ``hopia init`` (:class:`KeysMissingError`);
+- the detector follows ``settings.data.pseudo`` (statistical model on or off, birth dates);
+- a JSONL run reports each broken line and goes on; its output appears all at once;
+- the trainer receives its synthetic notes from here (:func:`synth_notes`): the same command
+  rebuilds the shipped weights (``hopia pseudo train``, see :mod:`hopia.cli.pseudo_train`).
+
+No audit entry: the texts come from the caller and go back to the caller, nothing is read
+from the warehouse or released from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from hopia.platform.exceptions import NotFoundError
+from hopia.platform.files import atomic_file
+from hopia.services._jsonl import (
+    FileRunResult,
+    LineErrorCallback,
+    ProgressCallback,
+    TextItem,
+    require_file,
+    run_jsonl,
+)
+from hopia.services.context import Context, Request
+
+if TYPE_CHECKING:
+    from hopia.data.pseudo import Pseudonymiser
+    from hopia.data.pseudo.evaluate import EvalReport
+    from hopia.data.pseudo.train import Note
+
+Policy = Literal["surrogate", "tag", "mask"]
+Split = Literal["heldout", "all"]
+
+# Detection does not depend on the secret: the evaluation needs none from the installation.
+_EVAL_SECRET = b"hopia-pseudo-eval"
+
+
+# -- pseudonymising texts ------------------------------------------------------------------------
+
+
+class PseudonymiseTextsRequest(Request):
+    items: list[TextItem]
+    policy: Policy = "surrogate"
+
+
+class PseudonymiseFileRequest(Request):
+    input: Path
+    output: Path
+    policy: Policy = "surrogate"
+
+
+@dataclass(frozen=True)
+class PhiEntity:
+    """A replaced span, offsets into the input text."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
+class PseudonymisedText:
+    id: str
+    pseudo_text: str
+    entities: tuple[PhiEntity, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``pseudo run`` output line: ``{"id", "pseudo_text", "entities"}``."""
+        return {
+            "id": self.id,
+            "pseudo_text": self.pseudo_text,
+            "entities": [{"start": e.start, "end": e.end, "label": e.label} for e in self.entities],
+        }
+
+
+def _pseudonymiser(ctx: Context, policy: Policy) -> Pseudonymiser:
+    from hopia.data.pseudo import Pseudonymiser
+
+    pseudo = ctx.settings.data.pseudo
+    return Pseudonymiser(
+        ctx.secret(), policy, use_model=pseudo.use_model, birth_dates=pseudo.birth_dates
+    )
+
+
+def _pseudonymise(pseudonymiser: Pseudonymiser, item: TextItem) -> PseudonymisedText:
+    result = pseudonymiser.pseudonymise(item.text, patient_key=item.patient_id)
+    entities = tuple(PhiEntity(s.start, s.end, s.label) for s in result.spans)
+    return PseudonymisedText(item.id, result.pseudo_text, entities)
+
+
+def pseudonymise_texts(ctx: Context, request: PseudonymiseTextsRequest) -> list[PseudonymisedText]:
+    """Each item pseudonymised, in order. The same ``patient_id`` gets the same surrogates."""
+    ctx.authorize("pseudo.run", "texts")
+    pseudonymiser = _pseudonymiser(ctx, request.policy)
+    return [_pseudonymise(pseudonymiser, item) for item in request.items]
+
+
+def pseudonymise_file(
+    ctx: Context,
+    request: PseudonymiseFileRequest,
+    *,
+    on_line_error: LineErrorCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> FileRunResult:
+    """One ``{"id", "pseudo_text", "entities"}`` line per valid input line of ``input``,
+    written to ``output`` all at once; a broken line goes to ``on_line_error`` and is skipped.
+    """
+    require_file(request.input, "input")
+    ctx.authorize("pseudo.run", str(request.input))
+    pseudonymiser = _pseudonymiser(ctx, request.policy)  # no secret: fails before any write
+
+    def process(items: Iterator[TextItem]) -> Iterator[dict[str, Any]]:
+        for item in items:
+            yield _pseudonymise(pseudonymiser, item).to_json()
+
+    return run_jsonl(
+        request.input,
+        request.output,
+        process,
+        on_line_error=on_line_error,
+        on_progress=on_progress,
+    )
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+class EvaluateRequest(Request):
+    gold: list[Path] = Field(min_length=1)
+    split: Split = "heldout"
+    json_out: Path | None = None
+
+
+@dataclass(frozen=True)
+class EvaluateResult:
+    report: EvalReport
+    documents_total: int  # gold documents read, before the split
+    split: Split
+    chars_per_document: int  # mean length of the evaluated documents
+    json_out: Path | None
+
+
+def evaluate(
+    ctx: Context,
+    request: EvaluateRequest,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> EvaluateResult:
+    """Score the detector (rules, gazetteers and model, as shipped) on annotated notes: the
+    held-out part (``split="heldout"``, never trained on) or all of them. The full report also
+    goes to ``json_out`` when given."""
+    from hopia.data.pseudo import Pseudonymiser
+    from hopia.data.pseudo import evaluate as ev
+
+    ctx.authorize("pseudo.eval", ",".join(str(p) for p in request.gold))
+    docs = [doc for path in request.gold for doc in ev.load_gold(path)]
+    selected = ev.held_out(docs)[1] if request.split == "heldout" else docs
+    predict = ev.pseudonymiser_predict(Pseudonymiser(_EVAL_SECRET))
+    done = 0
+
+    def tracked(doc: ev.PhiGoldDoc) -> list[Any]:
+        nonlocal done
+        spans = predict(doc)
+        done += 1
+        if on_progress is not None:
+            on_progress(done, len(selected))
+        return spans
+
+    report = ev.evaluate(tracked, selected)
+    if request.json_out is not None:
+        extra = {"gold": [str(p) for p in request.gold], "split": request.split}
+        with atomic_file(request.json_out) as out:
+            out.write(report.to_json(**extra, documents_total=len(docs)) + "\n")
+    chars = sum(len(d.text) for d in selected) // max(len(selected), 1)
+    return EvaluateResult(report, len(docs), request.split, chars, request.json_out)
+
+
+# -- training ------------------------------------------------------------------------------------
+
+
+class TrainRequest(Request):
+    shared: Path
+    out: Path
+    synth_patients: int = Field(150, ge=0)
+    seed: int = 101
+    max_minutes: float = Field(20.0, ge=0.1)
+    max_epochs: int = Field(12, ge=1)
+    width: int | None = Field(None, ge=16)
+    depth: int | None = Field(None, ge=1)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out: Path
+    meta: dict[str, Any]  # the model's ``hopia`` metadata (meta.json)
+
+
+def synth_notes(n_patients: int, seed: int) -> list[Note]:
+    """Every document of a synthetic CHU (the rendered ones too, as their plain text), sorted
+    by document id, as training notes ``synth-{seed}-{doc.id}``."""
+    from hopia.data.pseudo.train import Note
+
+    if n_patients <= 0:
+        return []
+    from hopia.data.synth import generate
+
+    corpus = generate(n_patients, seed)
+    docs = sorted(corpus.documents + [r.document for r in corpus.renditions], key=lambda d: d.id)
+    return [
+        Note(
+            f"synth-{seed}-{d.id}",
+            d.text,
+            tuple((p["start"], p["end"], p["label"]) for p in d.phi),
+            "synth",
+        )
+        for d in docs
+    ]
+
+
+def train(
+    ctx: Context,
+    request: TrainRequest,
+    *,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train the statistical PHI detector on a synthetic CHU of ``synth_patients`` patients
+    (``seed``) plus the annotated notes of ``shared`` that are not held out; write the model
+    folder ``out`` atomically."""
+    from hopia.data.pseudo.model import DEFAULT_ARCH
+    from hopia.data.pseudo.train import PhiTrainConfig, train_model
+
+    if not request.shared.is_dir():
+        raise NotFoundError(f"dossier introuvable : {request.shared}", fields=("shared",))
+    ctx.authorize("pseudo.train", str(request.out))
+    arch = dict(DEFAULT_ARCH)
+    for key, value in (("width", request.width), ("depth", request.depth)):
+        if value is not None:
+            arch[key] = value
+    config = PhiTrainConfig(
+        shared=request.shared,
+        synth_patients=request.synth_patients,
+        seed=request.seed,
+        max_minutes=request.max_minutes,
+        max_epochs=request.max_epochs,
+        arch=arch,
+    )
+    synth = synth_notes(config.synth_patients, config.seed)
+    meta = train_model(request.out, config, synth=synth, log=log)
+    return TrainResult(request.out, meta)
