@@ -172,6 +172,20 @@ def test_no_cycle_between_packages() -> None:
     assert not cycles, f"package cycles: {cycles}"
 
 
+def test_front_ends_go_through_the_services() -> None:
+    """The CLI (and tomorrow the web API) imports the services, the platform and itself only:
+    a rule written in a service holds for every front end, none can go around it."""
+    allowed = ("hopia.services", "hopia.platform", "hopia.cli")
+    around = []
+    for module, path, tree in sources():
+        if not module.startswith("hopia.cli"):
+            continue
+        for target, line in imports(module, path, tree):
+            if target.startswith("hopia.") and not target.startswith(allowed):
+                around.append(f"{path.relative_to(REPO)}:{line} imports {target}")
+    assert not around, "front ends around the services:\n" + "\n".join(around)
+
+
 def test_settings_are_read_by_front_ends_only() -> None:
     """Values are passed in from the composition root (the CLI); nothing below reads the
     process settings by itself."""

@@ -57,7 +57,7 @@ def _print_characterisation(c: dict[str, Any] | None, reference_date: str | None
         f"Âge {when} : médiane {age['median']:g} (Q1 {age['q1']:g} – Q3 {age['q3']:g}), "
         f"moyenne {age['mean']:g}"
     )
-    from hopia.data.cohorts.charts import TOP_TITLES
+    from hopia.services.cohorts import TOP_TITLES
 
     for key, title in TOP_TITLES.items():
         block = c[key]

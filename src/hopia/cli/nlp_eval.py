@@ -17,7 +17,7 @@ from hopia.cli._common import console, context, err_console, handle_errors
 from hopia.cli._jsonl import LazyProgress
 
 if TYPE_CHECKING:
-    from hopia.data.nlp.evaluate import EvalResult
+    from hopia.services.nlp import EvalResult
 
 HELP = (
     "Évaluer la détection des mentions cliniques (troubles DISO, médicaments CHEM, actes PROC, "
@@ -85,7 +85,7 @@ def _split(value: str) -> list[str]:
 
 
 def _print(result: EvalResult) -> None:
-    from hopia.data.nlp.evaluate.report import MATCH_RULES, fmt
+    from hopia.platform.scores import fmt
 
     info = result.to_dict()["gold"]
     console.print(
@@ -97,7 +97,7 @@ def _print(result: EvalResult) -> None:
         console.print(f"Lignes BRAT non évaluées (relations, attributs…) : {ignored}", style="dim")
     console.print(result.score_table("exact"))
     console.print(result.score_table("overlap"))
-    console.print(MATCH_RULES, style="dim")
+    console.print(result.match_rules, style="dim")
     table = result.qualifier_table()
     if table is not None:
         console.print(table)

@@ -22,7 +22,7 @@ from hopia.cli._common import console, context, err_console, handle_errors
 from hopia.cli._jsonl import LazyProgress, file_run_display
 
 if TYPE_CHECKING:
-    from hopia.data.pseudo.evaluate import EvalReport
+    from hopia.services.pseudo import EvalReport
 
 app = typer.Typer(help="Pseudonymisation des textes cliniques.", no_args_is_help=True)
 
@@ -136,7 +136,7 @@ def _print_report(report: EvalReport, total: int, split: SplitChoice, chars: int
     from rich import box
     from rich.table import Table
 
-    from hopia.data.pseudo.evaluate import fmt
+    from hopia.platform.scores import fmt
 
     scope = (
         "heldout : les 20 % réservés à l'évaluation"

@@ -14,7 +14,6 @@ import typer
 from rich.markup import escape
 
 from hopia.cli._common import context, err_console, handle_errors
-from hopia.data.pseudo.model import DEFAULT_ARCH
 
 
 def train(
@@ -35,11 +34,11 @@ def train(
         20.0, "--max-minutes", min=0.1, help="Budget de temps de l'apprentissage."
     ),
     max_epochs: int = typer.Option(12, "--max-epochs", min=1, help="Nombre maximal d'époques."),
-    width: int = typer.Option(
-        DEFAULT_ARCH["width"], "--width", min=16, help="Largeur du réseau (vitesse / précision)."
+    width: int | None = typer.Option(
+        None, "--width", min=16, help="Largeur du réseau (défaut : celle du modèle livré)."
     ),
-    depth: int = typer.Option(
-        DEFAULT_ARCH["depth"], "--depth", min=1, help="Nombre de couches convolutives."
+    depth: int | None = typer.Option(
+        None, "--depth", min=1, help="Couches convolutives (défaut : celles du modèle livré)."
     ),
 ) -> None:
     """Train on the synthetic CHU plus the non-held-out shared notes; write ``out`` atomically."""

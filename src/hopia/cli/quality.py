@@ -54,8 +54,8 @@ def run(
     ),
 ) -> None:
     """Lancer les contrôles de qualité et écrire les rapports JSON et HTML."""
-    from hopia.data.quality import Status
     from hopia.services import quality
+    from hopia.services.quality import Status
 
     with handle_errors(_FLAGS), context() as ctx:
         request = quality.RunRequest.of(
@@ -87,7 +87,7 @@ def run(
 
 
 def _print_summary(report) -> None:  # noqa: ANN001 - QualityReport, imported lazily
-    from hopia.data.quality.model import KAHN_FR
+    from hopia.services.quality import KAHN_FR
 
     t = report.totals
     head = Table(title="Qualité des données", show_header=False)
@@ -132,7 +132,7 @@ def _print_summary(report) -> None:  # noqa: ANN001 - QualityReport, imported la
 
 
 def _category_table(categories) -> Table:  # noqa: ANN001 - list[CategoryTotals]
-    from hopia.data.quality.model import KAHN_FR
+    from hopia.services.quality import KAHN_FR
 
     table = Table(title="Par catégorie de Kahn")
     table.add_column("Catégorie")
@@ -152,7 +152,7 @@ def _category_table(categories) -> Table:  # noqa: ANN001 - list[CategoryTotals]
 
 
 def _coverage_table(coverage) -> Table:  # noqa: ANN001 - list[TypeCoverage]
-    from hopia.data.quality.model import COVERAGE_FR
+    from hopia.services.quality import COVERAGE_FR
 
     table = Table(title="Couverture des 27 types de contrôles du Data Quality Dashboard")
     table.add_column("Type DQD", no_wrap=True)
@@ -177,8 +177,8 @@ def _coverage_table(coverage) -> Table:  # noqa: ANN001 - list[TypeCoverage]
 @app.command("catalogue")
 def catalogue() -> None:
     """Les 27 types de contrôles DQD, leur couverture et le nombre de contrôles au catalogue."""
-    from hopia.data.quality.model import COVERAGE_FR, KAHN_FR
     from hopia.services import quality
+    from hopia.services.quality import COVERAGE_FR, KAHN_FR
 
     with handle_errors(), context() as ctx:
         cat = quality.catalogue(ctx)

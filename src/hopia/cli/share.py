@@ -68,7 +68,7 @@ def print_report(report: dict[str, Any]) -> None:
     table.add_column("Plus petite classe", justify="right")
     table.add_column("À supprimer", justify="right")
     table.add_column("Atteint")
-    from hopia.data.sharing.anonymity import QI_NAMES
+    from hopia.services.sharing import QI_NAMES
 
     for i, step in enumerate(report["steps"], 1):
         name = QI_NAMES[step["quasi_identifier"]] + (" (retour)" if step.get("relaxed") else "")

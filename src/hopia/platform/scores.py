@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A score the French way ("0,973"), or "—" when undefined."""
+    return "—" if value is None else f"{value:.{digits}f}".replace(".", ",")
+
+
 def ratio(num: int, den: int) -> float | None:
     """``num / den``, or None when there is nothing to divide by (no gold, no prediction)."""
     return num / den if den else None

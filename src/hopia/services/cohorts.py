@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from hopia.data.cohorts import compile_cohort, definition_hash, load_definition, run_cohort
+from hopia.data.cohorts.characterise import TOP_TITLES  # noqa: F401 - for front ends
 from hopia.data.cohorts.run import audit_run, identified_patients
 from hopia.data.cohorts.schema import CohortDefinition
 from hopia.platform.access import Purpose, check_reason

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import edsnlp
 
     from hopia.data.nlp import Entity
-    from hopia.data.nlp.evaluate import EvalResult
+    from hopia.data.nlp.evaluate import EvalResult  # noqa: F401 - the CLI's type
 
 #: Semantic groups counted in the micro total when the request names none, per gold kind.
 DEFAULT_LABELS: dict[str, tuple[str, ...]] = {

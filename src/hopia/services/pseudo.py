@@ -37,7 +37,7 @@ from hopia.services.context import Context, Request
 
 if TYPE_CHECKING:
     from hopia.data.pseudo import Pseudonymiser
-    from hopia.data.pseudo.evaluate import EvalReport
+    from hopia.data.pseudo.evaluate import EvalReport  # noqa: F401 - the CLI's type
     from hopia.data.pseudo.train import Note
 
 Policy = Literal["surrogate", "tag", "mask"]

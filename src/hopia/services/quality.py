@@ -31,6 +31,7 @@ from hopia.data.quality import (
     save_run,
 )
 from hopia.data.quality.history import RunSummary
+from hopia.data.quality.model import COVERAGE_FR, KAHN_FR, Status  # noqa: F401 - front ends
 from hopia.data.quality.runner import builders
 from hopia.services.context import Context, Request
 

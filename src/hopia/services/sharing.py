@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import Field
 
 from hopia.data.sharing import ExportResult, ShareOptions, select_persons
-from hopia.data.sharing.anonymity import AnonymityReport
+from hopia.data.sharing.anonymity import QI_NAMES, AnonymityReport  # noqa: F401 - front ends
 from hopia.data.sharing.persons import check_source
 from hopia.data.sharing.release import check as measure
 from hopia.data.sharing.release import check_target_folder

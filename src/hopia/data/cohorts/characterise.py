@@ -15,6 +15,13 @@ from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, Table,
 from hopia.data.cohorts.compile import FEMALE, MALE, CompiledCohort
 from hopia.platform.warehouse import schema
 
+# The most-frequent lists of a characterisation, with their French titles.
+TOP_TITLES = {
+    "conditions": "Diagnostics les plus fréquents",
+    "drugs": "Médicaments les plus fréquents",
+    "measurements": "Mesures les plus fréquentes",
+}
+
 CONCEPT = schema.CDM["concept"]
 # The event tables the characterisation ranks (a choice among schema.CLINICAL_EVENT_TABLES).
 TOP_TABLES = {

@@ -13,14 +13,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from hopia.data.cohorts.characterise import TOP_TITLES
 from hopia.platform.files import atomic_file
 
 COLOR = "#2b6cb0"
-TOP_TITLES = {
-    "conditions": "Diagnostics les plus fréquents",
-    "drugs": "Médicaments les plus fréquents",
-    "measurements": "Mesures les plus fréquentes",
-}
 
 
 def _bars(path: Path, title: str, labels: list[str], cells: list[Any], horizontal: bool) -> Path:

@@ -34,7 +34,7 @@ from hopia.data.records import PatientIdentity
 from hopia.platform import splits as split
 from hopia.platform.exceptions import IngestError
 from hopia.platform.files import jsonl_records
-from hopia.platform.scores import Score
+from hopia.platform.scores import Score, fmt
 from hopia.platform.scores import ratio as _ratio
 
 if TYPE_CHECKING:
@@ -429,11 +429,6 @@ class EvalReport:
             "macro", "", "", *_cells(*self.macro("exact")), *_cells(*self.macro("overlap")), ""
         )
         return table
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    """A score the French way ("0,973"), or "—" when undefined."""
-    return "—" if value is None else f"{value:.{digits}f}".replace(".", ",")
 
 
 def _cells(*values: float | None) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from hopia.data.nlp.evaluate.gold import QUALIFIERS, GoldSet
 from hopia.data.nlp.evaluate.scoring import Score, Tally, micro
+from hopia.platform.scores import fmt
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -38,6 +39,7 @@ class EvalResult:
     gold: GoldSet
     scored_labels: tuple[str, ...]
     systems: tuple[SystemResult, ...]
+    match_rules: str = MATCH_RULES  # how a prediction matches the gold, for the reader
 
     @property
     def labels(self) -> list[str]:
@@ -178,11 +180,6 @@ class EvalResult:
                     cells += [str(qs.matched), str(qs.gold_true), fmt(qs.accuracy), fmt(qs.recall)]
             table.add_row(q, *cells)
         return table
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    """A score the French way ("0,973"), or "—" when undefined."""
-    return "—" if value is None else f"{value:.{digits}f}".replace(".", ",")
 
 
 def _cells(scores: Sequence[Score]) -> list[str]:
