@@ -10,6 +10,7 @@ data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,11 +148,18 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
             worker.close(wait=False)
         raise
     batch_size = nlp_settings.batch_size
+    clinical_ner = None
+    if ner_pipe is not None:
+        from hopia.data.nlp.pipes.clinical_ner.clinical_ner import predict_char_spans
+
+        weights = getattr(ner_pipe, "weights", None)
+        clinical_ner = partial(predict_char_spans, weights=weights)  # as the worker calls it
     return IngestPipeline(
         warehouse=warehouse,
         vault=vault,
         pseudonymiser=pseudonymiser,
         model_worker=worker,
+        clinical_ner=clinical_ner,
         extract=lambda texts, ner=None: extract(
             texts, nlp=nlp, batch_size=batch_size, clinical_ner_spans=ner
         ),

@@ -147,6 +147,51 @@ def test_the_workers_ner_spans_move_onto_the_pseudonymised_text() -> None:
     assert p.pseudo_text[a:b] == "embolie pulmonaire" and group == "DISO"
 
 
+def test_the_ner_left_to_this_process_reads_the_original_text_too() -> None:
+    """Documents the worker did not analyse get the NER run here on their original text, and
+    its spans moved like the worker's: one output whatever the worker's share."""
+    text = "Mme Kervella : embolie pulmonaire."
+    start = text.index("embolie")
+    by_worker, left = Prepared.of(_doc(text)), Prepared.of(_doc(text, ref="n#L2"))
+    by_worker.ner_spans = [(start, start + len("embolie pulmonaire"), "DISO")]
+    seen: list[str] = []
+
+    def ner(texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+        seen.extend(texts)
+        return [[(start, start + len("embolie pulmonaire"), "DISO")] for _ in texts]
+
+    got: list[Any] = []
+
+    def extract(texts: Sequence[str], spans: Sequence[Any]) -> list[list[M]]:
+        got.extend(spans)
+        return [[] for _ in texts]
+
+    analyser = Analyser(Pseudonymiser(SECRET, use_model=False), extract, ner)
+    identities = {"801": PatientIdentity("801", family_name="Kervella")}
+    analyser.analyse([by_worker, left], identities, lambda _, reason: pytest.fail(reason))
+    assert seen == [text]  # the original text, and only the document the worker left
+    assert got[0] == got[1] and by_worker.pseudo_text == left.pseudo_text
+    [(a, b, _)] = got[1]
+    assert left.pseudo_text[a:b] == "embolie pulmonaire" and "Kervella" not in left.pseudo_text
+
+
+def test_a_failing_ner_leaves_the_documents_to_the_pipe() -> None:
+    def ner(texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+        raise RuntimeError("modèle")
+
+    got: list[Any] = []
+
+    def extract(texts: Sequence[str], spans: Sequence[Any]) -> list[list[M]]:
+        got.extend(spans)
+        return [[] for _ in texts]
+
+    batch = [Prepared.of(_doc("Pneumopathie."))]
+    done = Analyser(Pseudonymiser(SECRET, use_model=False), extract, ner).analyse(
+        batch, {}, lambda _, reason: pytest.fail(reason)
+    )
+    assert done == batch and got == [None]
+
+
 def test_ner_mentions_on_surrogates_are_dropped_whichever_process_ran_it() -> None:
     identity = PatientIdentity("801", family_name="Kervella", city="Brest")
     result = Pseudonymiser(SECRET, use_model=False).pseudonymise(

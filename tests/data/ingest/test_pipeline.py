@@ -260,9 +260,9 @@ def _ner_mentions(wh: Warehouse) -> set[tuple[int, str, str]]:
 def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_worker: None
 ) -> None:
-    """The worker runs the clinical NER on the original text; its spans are moved onto the
-    pseudonymised text. Same mentions as the NER run in the main process on that text, except
-    those the main process would find on surrogates (names, towns)."""
+    """The clinical NER runs on the original text, in the worker or in the main process, and
+    its spans are moved onto the pseudonymised text: the same mentions whichever process ran
+    it (the worker's share follows the machine's load, the output must not)."""
     patients, docs = write_corpus(tmp_path / "in")
     found = {}
     for offload in ("true", "false"):
@@ -279,9 +279,7 @@ def test_clinical_ner_in_the_worker_lands_on_the_pseudonymised_text(
     offloaded, in_process = found["true"], found["false"]
     texts = {t for _, t, _ in offloaded}
     assert {"pneumopathie", "embolie pulmonaire", "Diabète de type 2"} <= texts
-    assert len(offloaded & in_process) >= 0.8 * len(in_process)
-    for _, text, _ in offloaded ^ in_process:  # what differs: never a clinical term lost
-        assert text not in {"pneumopathie", "embolie pulmonaire", "Diabète de type 2"}
+    assert offloaded == in_process
 
 
 def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:

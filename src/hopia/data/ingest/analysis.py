@@ -18,10 +18,11 @@ from hopia.data.pseudo.pseudonymiser import PseudoResult
 from hopia.data.records import PatientIdentity, RawDocument
 from hopia.platform.warehouse.schema import IPP_MAX
 
+Spans = list[tuple[int, int, str]]  # (start, end, semantic group) character offsets
 # (pseudonymised texts, the clinical NER's spans in them or None each) -> mentions per text
-ExtractFn = Callable[
-    [Sequence[str], Sequence[list[tuple[int, int, str]] | None]], Iterable[list[Mention]]
-]
+ExtractFn = Callable[[Sequence[str], Sequence[Spans | None]], Iterable[list[Mention]]]
+# original texts -> the clinical NER's spans in each
+NerFn = Callable[[Sequence[str]], Sequence[Spans]]
 
 
 @dataclass
@@ -101,12 +102,20 @@ class Analyser:
         A ``hopia.data.pseudo.Pseudonymiser``.
     extract:
         Turns a batch of (pseudonymised) texts into mentions, e.g. ``hopia.data.nlp.extract``;
-        its second argument carries the clinical NER's spans when the worker computed them.
+        its second argument carries the clinical NER's spans, moved onto those texts.
+    clinical_ner:
+        The clinical NER on original texts (``predict_char_spans`` with the pipeline's weights),
+        for the documents the worker did not analyse. The NER then always reads the original
+        text, in whichever process runs it, so a document gets the same mentions whatever share
+        of the batch the worker took (that share follows the machine's load).
     """
 
-    def __init__(self, pseudonymiser: Any, extract: ExtractFn) -> None:
+    def __init__(
+        self, pseudonymiser: Any, extract: ExtractFn, clinical_ner: NerFn | None = None
+    ) -> None:
         self.pseudonymiser = pseudonymiser
         self.extract = extract
+        self.clinical_ner = clinical_ner
 
     def analyse(
         self,
@@ -116,6 +125,7 @@ class Analyser:
     ) -> list[Prepared]:
         """Fill in each document's pseudonymised text and mentions; the documents that went
         through. ``identities``: the identity of each patient, by IPP."""
+        self._run_clinical_ner([p for p in batch if p.ner_spans is None])
         done: list[Prepared] = []
         for p in batch:
             key = p.patient_key or p.content_hash
@@ -148,6 +158,19 @@ class Analyser:
         for p, found in zip(done, mentions, strict=True):
             p.mentions = without_ner_on_surrogates(found, p.pseudo)
         return done
+
+    def _run_clinical_ner(self, todo: Sequence[Prepared]) -> None:
+        """The clinical NER on the original texts the worker left to this process. Should it
+        fail, those documents keep no spans and the NLP pipe runs its model on the
+        pseudonymised text (a failing document is then set aside by :meth:`analyse`)."""
+        if self.clinical_ner is None or not todo:
+            return
+        try:
+            found = self.clinical_ner([p.doc.text for p in todo])
+        except Exception:  # noqa: BLE001 - the per-document path below reports the culprit
+            return
+        for p, spans in zip(todo, found, strict=True):
+            p.ner_spans = list(spans)
 
 
 def without_ner_on_surrogates(mentions: list[Mention], result: PseudoResult) -> list[Mention]:

@@ -29,7 +29,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from hopia.data.ingest.analysis import Analyser, ExtractFn, Prepared, apply, qualifier, refusal
+from hopia.data.ingest.analysis import (
+    Analyser,
+    ExtractFn,
+    NerFn,
+    Prepared,
+    apply,
+    qualifier,
+    refusal,
+)
 from hopia.data.ingest.batches import BackgroundWriter, CrashPoint, Lookahead, ModelShare
 from hopia.data.ingest.identities import Identities, note_record
 from hopia.data.ingest.readers import iter_paths, read_path
@@ -75,6 +83,9 @@ class IngestPipeline:
     model_worker:
         Runs the pseudonymiser's statistical model and/or the clinical NER in another process,
         one batch ahead.
+    clinical_ner:
+        The clinical NER on original texts, for the documents the worker leaves to this process
+        (see :class:`~hopia.data.ingest.analysis.Analyser`).
     """
 
     def __init__(
@@ -87,6 +98,7 @@ class IngestPipeline:
         batch_size: int = 32,
         vault: Vault | None = None,
         model_worker: ModelWorker | None = None,
+        clinical_ner: NerFn | None = None,
     ) -> None:
         self.wh = warehouse
         self.pseudonymiser = pseudonymiser
@@ -96,7 +108,7 @@ class IngestPipeline:
         self.research = ResearchIds(secret, pseudonymiser.shift_date)
         self.omop = OmopWriter(warehouse, system)
         self.identities = Identities(warehouse, self.omop, self.research)
-        self.analyser = Analyser(pseudonymiser, extract)
+        self.analyser = Analyser(pseudonymiser, extract, clinical_ner)
         self.runs = Runs(warehouse, system)
         self.models = ModelShare(model_worker)
         self.writer = BackgroundWriter()
