@@ -54,6 +54,15 @@ def hopia_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``postgres`` every test parametrised on the PostgreSQL engine, whatever its fixture
+    calls the parameter, so that ``-m "not postgres"`` leaves them all out."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if any(value in ("postgres", "postgresql") for value in params.values()):
+            item.add_marker(pytest.mark.postgres)
+
+
 def shared_path(*parts: str) -> Path:
     """A file under ../shared/data; the calling test is skipped when it is absent."""
     path = SHARED.joinpath(*parts)
