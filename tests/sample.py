@@ -197,7 +197,7 @@ def sample_file(folder: Path, keys: dict[str, str], cache: Path | None) -> Path:
     if cache is None:
         return built
     cache.mkdir(parents=True, exist_ok=True)
-    for old in cache.glob("sample-*"):  # one build at a time is kept
+    for old in [*cache.glob("sample-*"), *cache.glob(".sample-*")]:  # one build is kept
         old.unlink(missing_ok=True)
     partial = cache / f".sample-{key}.{uuid.uuid4().hex}.tmp"
     shutil.copyfile(built, partial)
