@@ -46,9 +46,15 @@ class Rows:
         return row
 
     def concept(
-        self, cid: int, code: str, vocabulary: str, name: str = "", domain: str = "Condition",
-        standard: str | None = None, klass: str | None = None,
-    ) -> int:  # fmt: skip
+        self,
+        cid: int,
+        code: str,
+        vocabulary: str,
+        name: str = "",
+        domain: str = "Condition",
+        standard: str | None = None,
+        klass: str | None = None,
+    ) -> int:
         self.add(
             "concept",
             concept_id=cid,
@@ -82,42 +88,83 @@ class Rows:
         return self.add("patient", values, **extra)["patient_id"]
 
     def visit(
-        self, person: int, start: date, end: date | None = None, concept: int = INPATIENT,
+        self,
+        person: int,
+        start: date,
+        end: date | None = None,
+        concept: int = INPATIENT,
         **extra: Any,
-    ) -> int:  # fmt: skip
-        values = {"person_id": person, "visit_concept_id": concept, "visit_start_date": start,
-                  "visit_end_date": end or start, "visit_type_concept_id": EHR}  # fmt: skip
+    ) -> int:
+        values = {
+            "person_id": person,
+            "visit_concept_id": concept,
+            "visit_start_date": start,
+            "visit_end_date": end or start,
+            "visit_type_concept_id": EHR,
+        }
         return self.add("visit_occurrence", values, **extra)["visit_occurrence_id"]
 
     def condition(self, person: int, concept: int, day: date, kind: int = EHR, **extra: Any) -> int:
-        values = {"person_id": person, "condition_concept_id": concept,
-                  "condition_start_date": day, "condition_type_concept_id": kind}  # fmt: skip
+        values = {
+            "person_id": person,
+            "condition_concept_id": concept,
+            "condition_start_date": day,
+            "condition_type_concept_id": kind,
+        }
         return self.add("condition_occurrence", values, **extra)["condition_occurrence_id"]
 
     def drug(self, person: int, concept: int, day: date, kind: int = EHR, **extra: Any) -> int:
-        values = {"person_id": person, "drug_concept_id": concept, "drug_exposure_start_date": day,
-                  "drug_exposure_end_date": day, "drug_type_concept_id": kind}  # fmt: skip
+        values = {
+            "person_id": person,
+            "drug_concept_id": concept,
+            "drug_exposure_start_date": day,
+            "drug_exposure_end_date": day,
+            "drug_type_concept_id": kind,
+        }
         return self.add("drug_exposure", values, **extra)["drug_exposure_id"]
 
     def measurement(
-        self, person: int, concept: int, day: date, value: float | None, kind: int = EHR,
+        self,
+        person: int,
+        concept: int,
+        day: date,
+        value: float | None,
+        kind: int = EHR,
         **extra: Any,
-    ) -> int:  # fmt: skip
-        values = {"person_id": person, "measurement_concept_id": concept, "measurement_date": day,
-                  "measurement_type_concept_id": kind, "value_as_number": value}  # fmt: skip
+    ) -> int:
+        values = {
+            "person_id": person,
+            "measurement_concept_id": concept,
+            "measurement_date": day,
+            "measurement_type_concept_id": kind,
+            "value_as_number": value,
+        }
         return self.add("measurement", values, **extra)["measurement_id"]
 
     def note(self, person: int, day: date, text: str = "(pseudonymisé)", **extra: Any) -> int:
-        values = {"person_id": person, "note_date": day, "note_type_concept_id": EHR,
-                  "note_class_concept_id": 0, "note_text": text, "encoding_concept_id": 0,
-                  "language_concept_id": 0}  # fmt: skip
+        values = {
+            "person_id": person,
+            "note_date": day,
+            "note_type_concept_id": EHR,
+            "note_class_concept_id": 0,
+            "note_text": text,
+            "encoding_concept_id": 0,
+            "language_concept_id": 0,
+        }
         return self.add("note", values, **extra)["note_id"]
 
     def mention(self, note: int, concept: int, day: date, variant: str, **extra: Any) -> int:
-        values = {"note_id": note, "section_concept_id": 0, "snippet": variant,
-                  "lexical_variant": variant, "note_nlp_concept_id": concept,
-                  "note_nlp_source_concept_id": concept, "nlp_system": "test", "nlp_date": day,
-                  "term_exists": "Y"}  # fmt: skip
+        values = {
+            "note_id": note,
+            "section_concept_id": 0,
+            "snippet": variant,
+            "lexical_variant": variant,
+            "note_nlp_concept_id": concept,
+            "note_nlp_source_concept_id": concept,
+            "nlp_system": "test",
+            "nlp_date": day,
+            "term_exists": "Y",
+        }
         return self.add("note_nlp", values, **extra)["note_nlp_id"]
 
     def write(self, wh: Warehouse) -> Warehouse:

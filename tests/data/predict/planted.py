@@ -62,8 +62,9 @@ def planted_rows(n_persons: int = 300, seed: int = 7) -> Rows:
                 rows.condition(pid, HEART_FAILURE, day)
                 if rng.random() < 0.7:
                     rows.drug(pid, FUROSEMIDE, day + timedelta(days=1))
-            rows.measurement(pid, CREATININE, end, round(creatinine),
-                             measurement_source_value="2160-0")  # fmt: skip
+            rows.measurement(
+                pid, CREATININE, end, round(creatinine), measurement_source_value="2160-0"
+            )
             if rng.random() < 0.3:
                 rows.condition(pid, PNEUMONIA, end, NLP)
             if rng.random() < 0.3:

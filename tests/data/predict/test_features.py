@@ -90,8 +90,8 @@ def small_warehouse(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     rows.condition(1, PNEUMONIA, date(2024, 1, 21), NLP)  # during B, from notes
     rows.condition(2, NOSOCOMIAL, date(2023, 11, 1))
     rows.drug(1, FUROSEMIDE, date(2024, 1, 6))  # the day after A's discharge
-    for day, value in [(date(2024, 1, 2), 90.0), (date(2024, 1, 5), 120.0),  # last value of A
-                       (date(2024, 1, 8), 400.0)]:  # after A  # fmt: skip
+    creatinine = {date(2024, 1, 2): 90.0, date(2024, 1, 5): 120.0, date(2024, 1, 8): 400.0}
+    for day, value in creatinine.items():  # 120: the last value of A; 400: after A
         rows.measurement(1, CREATININE, day, value, measurement_source_value="2160-0")
     # no concept: keyed by source value
     rows.measurement(1, 0, date(2024, 1, 4), 7.5, measurement_source_value="hba1c local")

@@ -45,8 +45,16 @@ def person(rows: Rows, pid: int, sex: str, born: date | None) -> None:
 
 
 def weight(rows: Rows, pid: int, kg: float, day: date, visit: int, **extra: object) -> None:
-    rows.measurement(pid, BODY_WEIGHT, day, kg, unit_concept_id=KILOGRAM, unit_source_value="kg",
-                     visit_occurrence_id=visit, **extra)  # fmt: skip
+    rows.measurement(
+        pid,
+        BODY_WEIGHT,
+        day,
+        kg,
+        unit_concept_id=KILOGRAM,
+        unit_source_value="kg",
+        visit_occurrence_id=visit,
+        **extra,
+    )
 
 
 def seed_clean(wh: Warehouse) -> None:
@@ -57,24 +65,28 @@ def seed_clean(wh: Warehouse) -> None:
             rows.add(kind, {f"{kind}_id": name, f"{kind}_name": name, f"{kind}_concept_id": 0})
     for cid, name, domain, vocabulary, klass in CONCEPTS:
         rows.concept(cid, str(cid), vocabulary, name, domain, standard="S", klass=klass)
-    clean = [  # person, sex, birth, observation end, visit start and end, condition and day
+    clean = [  # person, sex, birth, observed until, visit start and end, condition, its day, kg
         (1, "M", date(1960, 3, 1), date(2023, 12, 31), date(2020, 1, 10), date(2020, 1, 12),
-         DIABETES, date(2020, 1, 10)),
+         DIABETES, date(2020, 1, 10), 82.0),
         (2, "F", date(1975, 7, 14), date(2023, 12, 31), date(2020, 3, 1), date(2020, 3, 5),
-         PREGNANCY, date(2020, 3, 2)),
+         PREGNANCY, date(2020, 3, 2), 61.5),
         (3, "F", date(1990, 1, 2), date(2023, 12, 31), date(2021, 2, 1), date(2021, 2, 1),
-         DIABETES, date(2021, 2, 1)),
+         DIABETES, date(2021, 2, 1), 55.0),
         (4, "M", date(1950, 11, 30), date(2021, 6, 1), date(2021, 5, 1), date(2021, 5, 20),
-         DIABETES, date(2021, 5, 2)),
+         DIABETES, date(2021, 5, 2), 70.0),
     ]  # fmt: skip
-    for pid, sex, born, observed_to, start, end, concept, day in clean:
+    for pid, sex, born, observed_to, start, end, concept, day, kg in clean:
         person(rows, pid, sex, born)
-        rows.add("observation_period", person_id=pid, period_type_concept_id=EHR,
-                 observation_period_start_date=date(2019, 1, 1),
-                 observation_period_end_date=observed_to)  # fmt: skip
+        rows.add(
+            "observation_period",
+            person_id=pid,
+            period_type_concept_id=EHR,
+            observation_period_start_date=date(2019, 1, 1),
+            observation_period_end_date=observed_to,
+        )
         visit = rows.visit(pid, start, end)
         rows.condition(pid, concept, day, visit_occurrence_id=visit)
-        weight(rows, pid, [82.0, 61.5, 55.0, 70.0][pid - 1], day, visit)
+        weight(rows, pid, kg, day, visit)
         # One row in each remaining clinical table, on the day of the visit.
         rows.drug(pid, METFORMIN, day, visit_occurrence_id=visit)
         rows.add(
@@ -102,8 +114,15 @@ def seed_clean(wh: Warehouse) -> None:
             condition_era_end_date=at,
             condition_occurrence_count=1,
         )
-        rows.add("drug_era", person_id=pid, drug_concept_id=METFORMIN, drug_era_start_date=at,
-                 drug_era_end_date=at, drug_exposure_count=1, gap_days=0)  # fmt: skip
+        rows.add(
+            "drug_era",
+            person_id=pid,
+            drug_concept_id=METFORMIN,
+            drug_era_start_date=at,
+            drug_era_end_date=at,
+            drug_exposure_count=1,
+            gap_days=0,
+        )
     rows.add("death", person_id=4, death_date=date(2021, 6, 1), death_type_concept_id=EHR)
     rows.write(wh)
 
@@ -147,11 +166,18 @@ def plant_defects(wh: Warehouse) -> None:
     person(rows, 5, "F", date(1980, 5, 5))
     person(rows, 6, "M", None)
     # person 5: inside both "after birth" and "before death + 60 days"
-    for pid, start, end in [(5, date(1980, 5, 5), date(1980, 5, 10)),
-                            (6, date(2019, 1, 1), date(2019, 2, 1))]:  # fmt: skip
-        rows.add("observation_period", observation_period_id=pid, person_id=pid,
-                 period_type_concept_id=EHR, observation_period_start_date=start,
-                 observation_period_end_date=end)  # fmt: skip
+    for pid, start, end in [
+        (5, date(1980, 5, 5), date(1980, 5, 10)),
+        (6, date(2019, 1, 1), date(2019, 2, 1)),
+    ]:
+        rows.add(
+            "observation_period",
+            observation_period_id=pid,
+            person_id=pid,
+            period_type_concept_id=EHR,
+            observation_period_start_date=start,
+            observation_period_end_date=end,
+        )
     rows.add("death", person_id=5, death_date=date(1980, 4, 1), death_type_concept_id=EHR)
     rows.visit(2, date(2022, 3, 5), date(2022, 3, 1), visit_occurrence_id=5)
     for cid, pid, concept, day, visit in [
