@@ -84,11 +84,12 @@ def _digest(parts: Iterator[bytes]) -> str:
     return h.hexdigest()
 
 
-def code_digest(imported: list[str]) -> str:
-    """Every file of the hopia package but the downstream packages the build did not import."""
+def code_digest(imported: list[str], root: Path | None = None) -> str:
+    """Every file of the hopia package (``root``) but the downstream packages the build did not
+    import."""
     import hopia
 
-    root = Path(hopia.__file__).parent
+    root = root or Path(hopia.__file__).parent
     skipped = [
         p + "/" for p in DOWNSTREAM if not any((i + "/").startswith(p + "/") for i in imported)
     ]
