@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 export TQDM_DISABLE := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test lint format bench install clean
+.PHONY: demo test test-fast lint format bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
@@ -27,6 +27,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The edit loop (under 2 minutes on 2 cores): lint, then every test marked neither slow nor
+# postgres. `make test` (what CI runs) is the whole suite on both engines.
+# FAST_MARKERS="not slow" adds the PostgreSQL runs.
+FAST_MARKERS ?= not slow and not postgres
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST_MARKERS)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench

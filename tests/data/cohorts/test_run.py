@@ -1,5 +1,7 @@
 """Cohorts on a hand-written warehouse, on DuckDB and PostgreSQL: the same members, the same
-attrition. Expected sets follow from the table in ``warehouse.py``."""
+attrition. Expected sets follow from the table in ``warehouse.py``: each patient plants one
+qualifier, window or threshold case. Characterisation and the audited patient list are checked
+on the sample warehouse (``test_sample.py``)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from hopia.data.cohorts import (
     compile_cohort,
-    identified_patients,
     parse_definition,
     run_cohort,
 )
-from hopia.platform import audit
-from hopia.platform.exceptions import ReasonRequiredError
-from hopia.platform.warehouse import Warehouse, schema
+from hopia.platform.warehouse import Warehouse
 from tests.data.cohorts.warehouse import fill
 from tests.platform.pg import engine_warehouse
 
@@ -156,19 +154,6 @@ def test_attrition_counts_each_step(wh: Warehouse) -> None:
     assert members(wh, definition(**FULL)) == {1}
 
 
-def test_characterisation_counts_members_records(wh: Warehouse) -> None:
-    d = definition(FULL["inclusion"][:2])  # members 1, 7, 8
-    result = run_cohort(wh, d)
-    c = result.characterisation
-    assert c.persons == 3
-    assert c.sex == {"M": 2, "F": 1, "inconnu": 0}
-    assert dict(c.ages) == {73: 1, 53: 1, 84: 1}  # 8: born June (day unknown: 1st), index 06-01
-    assert [(i.code, i.persons) for i in c.top["drugs"]] == [("C03CA01", 3)]
-    assert {(i.code, i.persons) for i in c.top["conditions"]} == {("I50.9", 1), ("E11.9", 1)}
-    (bnp,) = c.top["measurements"]
-    assert bnp.persons == 3 and bnp.median_value == 800.0 and bnp.unit == "pg/mL"
-
-
 def test_public_results_suppress_small_cells_and_hold_no_identifier(wh: Warehouse) -> None:
     result = run_cohort(wh, definition(**FULL))
     public = result.public()
@@ -183,18 +168,3 @@ def test_public_results_suppress_small_cells_and_hold_no_identifier(wh: Warehous
     drugs = low["characterisation"]["drugs"]
     assert drugs["items"][0]["persons"] == 3 and drugs["hidden_items"] == 0
     assert low["characterisation"]["conditions"] == {"items": [], "hidden_items": 2}
-
-
-def test_patient_list_is_audited_and_needs_a_reason(wh: Warehouse) -> None:
-    d = definition(**FULL)
-    with pytest.raises(ReasonRequiredError, match="motif obligatoire"):
-        identified_patients(wh, d, reason="court")
-    with wh.engine.connect() as conn:
-        before = len(conn.execute(select(schema.audit_log.c.audit_id)).all())
-    rows, entry = identified_patients(wh, d, reason="Étude ICARE, avis CPP 24-012", actor="dr.x")
-    assert [(r["ipp"], r["person_id"]) for r in rows] == [("IPP0001", 1)]
-    assert entry.action == "cohort.patients" and entry.actor == "dr.x"
-    assert entry.details["patients"] == 1 and entry.target == "cohort:essai@1"
-    with wh.engine.connect() as conn:
-        assert len(conn.execute(select(schema.audit_log.c.audit_id)).all()) == before + 1
-        assert audit.verify(conn).ok

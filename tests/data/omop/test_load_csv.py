@@ -116,6 +116,7 @@ def test_latin1_csv_is_refused_with_its_name(wh: Warehouse, tmp_path: Path) -> N
 
 
 @pytest.mark.shared
+@pytest.mark.slow  # the whole vocabulary: ~13 s
 def test_synthea27nj_loads_completely(wh: Warehouse) -> None:
     report = load_omop(wh, shared_path("omop", "Synthea27Nj_5.4.zip"))
     assert report.loaded["person"] == 28

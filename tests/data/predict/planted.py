@@ -17,9 +17,9 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from hopia.data.omop.concepts import EHR, FEMALE, INPATIENT_VISIT, MALE, NLP, OUTPATIENT_VISIT
-from hopia.platform.warehouse import Warehouse, schema
-from tests.data.rows import concept_row
+from hopia.data.omop.concepts import NLP, OUTPATIENT_VISIT
+from hopia.platform.warehouse import Warehouse
+from tests.data.rows import Rows
 
 CONCEPTS = {  # concept_id: (vocabulary, code, domain)
     2_000_000_001: ("CIM10", "I50.9", "Condition"),
@@ -33,93 +33,20 @@ HEART_FAILURE, PNEUMONIA, NOSOCOMIAL, FUROSEMIDE, CREATININE, DIABETES = sorted(
 FIRST_DAY, LAST_DAY = date(2019, 1, 1), date(2023, 12, 31)
 
 
-class Rows:
-    """Rows per CDM table, with identifiers handed out in order."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, list[dict]] = {}
-
-    def add(self, table: str, **values: object) -> dict:
-        rows = self.tables.setdefault(table, [])
-        id_column = {
-            "visit_occurrence": "visit_occurrence_id",
-            "condition_occurrence": "condition_occurrence_id",
-            "drug_exposure": "drug_exposure_id",
-            "measurement": "measurement_id",
-        }.get(table)
-        if id_column and id_column not in values:
-            values[id_column] = len(rows) + 1
-        rows.append(dict(values))
-        return rows[-1]
-
-    def person(self, person_id: int, sex: str, year: int) -> None:
-        self.add(
-            "person",
-            person_id=person_id,
-            gender_concept_id=FEMALE if sex == "F" else MALE,
-            year_of_birth=year,
-            month_of_birth=6,
-            race_concept_id=0,
-            ethnicity_concept_id=0,
-        )
-
-    def visit(self, person_id: int, start: date, end: date, concept: int = INPATIENT_VISIT) -> int:
-        row = self.add(
-            "visit_occurrence",
-            person_id=person_id,
-            visit_concept_id=concept,
-            visit_start_date=start,
-            visit_end_date=end,
-            visit_type_concept_id=EHR,
-        )
-        return row["visit_occurrence_id"]
-
-    def condition(self, person_id: int, concept: int, day: date, type_concept: int = EHR) -> None:
-        self.add(
-            "condition_occurrence",
-            person_id=person_id,
-            condition_concept_id=concept,
-            condition_start_date=day,
-            condition_type_concept_id=type_concept,
-        )
-
-    def drug(self, person_id: int, concept: int, day: date) -> None:
-        self.add(
-            "drug_exposure",
-            person_id=person_id,
-            drug_concept_id=concept,
-            drug_exposure_start_date=day,
-            drug_exposure_end_date=day,
-            drug_type_concept_id=EHR,
-        )
-
-    def lab(self, person_id: int, concept: int, day: date, value: float, source: str) -> None:
-        self.add(
-            "measurement",
-            person_id=person_id,
-            measurement_concept_id=concept,
-            measurement_date=day,
-            measurement_type_concept_id=EHR,
-            value_as_number=value,
-            measurement_source_value=source,
-        )
-
-    def write(self, path: Path) -> Warehouse:
-        wh = Warehouse(f"duckdb:///{path}")
-        with wh.begin() as conn:
-            concepts = [concept_row(c, k, voc, k, dom) for c, (voc, k, dom) in CONCEPTS.items()]
-            wh.insert_rows(conn, schema.CDM["concept"], concepts)
-            for table, rows in self.tables.items():
-                wh.insert_rows(conn, schema.CDM[table], rows)
-        return wh
+def concept_rows() -> Rows:
+    """Rows holding the concepts above, to add persons and events to."""
+    rows = Rows()
+    for cid, (vocabulary, code, domain) in CONCEPTS.items():
+        rows.concept(cid, code, vocabulary, code, domain)
+    return rows
 
 
 def planted_rows(n_persons: int = 300, seed: int = 7) -> Rows:
     rng = random.Random(seed)
-    rows = Rows()
+    rows = concept_rows()
     span = (LAST_DAY - FIRST_DAY).days
     for pid in range(1, n_persons + 1):
-        rows.person(pid, rng.choice("FM"), rng.randint(1930, 1995))
+        rows.person(pid, rng.choice("FM"), rng.randint(1930, 1995), month_of_birth=6)
         day = FIRST_DAY + timedelta(days=rng.randrange(span - 200))
         readmitted_from_previous = False
         for _ in range(rng.choice((1, 2, 2, 3, 3, 4))):
@@ -135,9 +62,11 @@ def planted_rows(n_persons: int = 300, seed: int = 7) -> Rows:
                 rows.condition(pid, HEART_FAILURE, day)
                 if rng.random() < 0.7:
                     rows.drug(pid, FUROSEMIDE, day + timedelta(days=1))
-            rows.lab(pid, CREATININE, end, round(creatinine), "2160-0")
+            rows.measurement(
+                pid, CREATININE, end, round(creatinine), measurement_source_value="2160-0"
+            )
             if rng.random() < 0.3:
-                rows.condition(pid, PNEUMONIA, end, type_concept=NLP)
+                rows.condition(pid, PNEUMONIA, end, NLP)
             if rng.random() < 0.3:
                 rows.condition(pid, DIABETES, day)
             if rng.random() < 0.3:
@@ -150,4 +79,4 @@ def planted_rows(n_persons: int = 300, seed: int = 7) -> Rows:
 
 
 def planted_warehouse(path: Path, n_persons: int = 300, seed: int = 7) -> Warehouse:
-    return planted_rows(n_persons, seed).write(path)
+    return planted_rows(n_persons, seed).duckdb(path)

@@ -22,7 +22,7 @@ from tests.data.predict.planted import (
     HEART_FAILURE,
     NOSOCOMIAL,
     PNEUMONIA,
-    Rows,
+    concept_rows,
     planted_rows,
 )
 
@@ -79,22 +79,23 @@ def test_cim10_chapters(category: str, chapter: str | None) -> None:
 @pytest.fixture(scope="module")
 def small_warehouse(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """Person 1: stay A (Jan 1-5), stay B (Jan 20-22). Rows dated between or after them."""
-    rows = Rows()
-    rows.person(1, "F", 1950)
-    rows.person(2, "M", 1980)
+    rows = concept_rows()
+    rows.person(1, "F", 1950, month_of_birth=6)
+    rows.person(2, "M", 1980, month_of_birth=6)
     rows.visit(1, date(2024, 1, 1), date(2024, 1, 5))
     rows.visit(1, date(2024, 1, 20), date(2024, 1, 22))
     rows.visit(2, date(2023, 12, 1), date(2023, 12, 1))  # persons' rows never mix
     rows.condition(1, HEART_FAILURE, date(2024, 1, 3))  # during A
     rows.condition(1, NOSOCOMIAL, date(2024, 1, 10))  # after A's discharge, before B
-    rows.condition(1, PNEUMONIA, date(2024, 1, 21), type_concept=NLP)  # during B, from notes
+    rows.condition(1, PNEUMONIA, date(2024, 1, 21), NLP)  # during B, from notes
     rows.condition(2, NOSOCOMIAL, date(2023, 11, 1))
     rows.drug(1, FUROSEMIDE, date(2024, 1, 6))  # the day after A's discharge
-    rows.lab(1, CREATININE, date(2024, 1, 2), 90.0, "2160-0")
-    rows.lab(1, CREATININE, date(2024, 1, 5), 120.0, "2160-0")  # last value of A
-    rows.lab(1, CREATININE, date(2024, 1, 8), 400.0, "2160-0")  # after A
-    rows.lab(1, 0, date(2024, 1, 4), 7.5, "hba1c local")  # no concept: keyed by source value
-    return rows.write(tmp_path_factory.mktemp("wh") / "small.duckdb")
+    creatinine = {date(2024, 1, 2): 90.0, date(2024, 1, 5): 120.0, date(2024, 1, 8): 400.0}
+    for day, value in creatinine.items():  # 120: the last value of A; 400: after A
+        rows.measurement(1, CREATININE, day, value, measurement_source_value="2160-0")
+    # no concept: keyed by source value
+    rows.measurement(1, 0, date(2024, 1, 4), 7.5, measurement_source_value="hba1c local")
+    return rows.duckdb(tmp_path_factory.mktemp("wh") / "small.duckdb")
 
 
 def _features(wh, cutoff: str = "discharge") -> pd.DataFrame:  # noqa: ANN001
@@ -137,7 +138,7 @@ def test_admission_cutoff_ignores_the_stay_itself(small_warehouse) -> None:  # n
 def test_planted_leak_is_never_seen_before_it_happens(tmp_path: Path) -> None:
     """Y95 is written at each readmission: a stay sees it only if one is dated by its end."""
     rows = planted_rows(n_persons=60, seed=3)
-    wh = rows.write(tmp_path / "wh.duckdb")
+    wh = rows.duckdb(tmp_path / "wh.duckdb")
     events = read_events(wh)
     stays = build_stays(events.visits)
     f = build_features(events, stays, cutoff="discharge")
@@ -152,7 +153,7 @@ def test_planted_leak_is_never_seen_before_it_happens(tmp_path: Path) -> None:
 
 
 def test_features_of_an_empty_warehouse(tmp_path: Path) -> None:
-    wh = Rows().write(tmp_path / "empty.duckdb")
+    wh = concept_rows().duckdb(tmp_path / "empty.duckdb")
     events = read_events(wh)
     stays = build_stays(events.visits)
     assert stays.empty and events.observation_end is None

@@ -271,6 +271,7 @@ def test_control_characters_and_binary_looking_text() -> None:
     assert "DUPONT" not in result.pseudo_text and "12/03/1950" not in result.pseudo_text
 
 
+@pytest.mark.slow  # ~12 s
 def test_five_megabyte_text() -> None:
     # realistic text mixed with long runs of digits, spaced digits, capitals and '@' that a
     # careless regex would backtrack on

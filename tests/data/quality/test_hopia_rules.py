@@ -7,38 +7,13 @@ from datetime import date
 import pytest
 
 from hopia.data.quality import Status, load_catalogue, run_checks
-from hopia.platform.warehouse import schema
-from tests.data.quality.builders import ENGINES, FEMALE, MALE, NLP, TODAY, _person, warehouse
+from tests.conftest import ENGINES
+from tests.data.quality.builders import TODAY, warehouse
+from tests.data.rows import NLP, Rows
 
 # Local CIM-10 concepts as Hopia's ConceptResolver writes them: non-standard, dotted codes.
-LOCAL = [
-    (2_000_000_001, "O80", "Accouchement unique et spontané"),
-    (2_000_000_002, "C61", "Tumeur maligne de la prostate"),
-    (2_000_000_003, "E11.9", "Diabète sucré de type 2, sans complication"),
-]
-
-
-def _nlp_condition(cid: int, pid: int, concept: int) -> dict:
-    return {
-        "condition_occurrence_id": cid,
-        "person_id": pid,
-        "condition_concept_id": concept,
-        "condition_start_date": date(2023, 1, 5),
-        "condition_type_concept_id": NLP,
-        "condition_source_concept_id": concept,
-    }
-
-
-def _score(mid: int, pid: int, label: str, value: float) -> dict:
-    return {
-        "measurement_id": mid,
-        "person_id": pid,
-        "measurement_concept_id": 0,
-        "measurement_date": date(2023, 1, 5),
-        "measurement_type_concept_id": NLP,
-        "value_as_number": value,
-        "measurement_source_value": label,
-    }
+BIRTH, PROSTATE, DIABETES = 2_000_000_001, 2_000_000_002, 2_000_000_003
+DAY = date(2023, 1, 5)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -46,52 +21,28 @@ def test_cim10_sex_rules_and_nlp_analyte_ranges(engine: str, tmp_path) -> None:
     catalogue = load_catalogue().select(
         check_types=["plausibleGender", "plausibleValueLow", "plausibleValueHigh"]
     )
+    rows = Rows()
+    rows.concept(BIRTH, "O80", "CIM10", "Accouchement unique et spontané")
+    rows.concept(PROSTATE, "C61", "CIM10", "Tumeur maligne de la prostate")
+    rows.concept(DIABETES, "E11.9", "CIM10", "Diabète sucré de type 2, sans complication")
+    rows.person(1, "M", date(1970, 1, 1))
+    rows.person(2, "F", date(1985, 6, 1))
+    for pid, concept in [
+        (1, BIRTH),  # a man giving birth
+        (2, BIRTH),
+        (2, PROSTATE),  # a woman with prostate cancer
+        (1, PROSTATE),
+        (1, DIABETES),  # diabetes: either sex
+    ]:
+        rows.condition(pid, concept, DAY, NLP, condition_source_concept_id=concept)
+    for pid, label, value in [
+        (1, "charlson", 3),
+        (2, "charlson", 52),  # above the sum of every Charlson weight
+        (2, "sofa", 11),
+    ]:
+        rows.measurement(pid, 0, DAY, value, NLP, measurement_source_value=label)
     with warehouse(engine, tmp_path) as wh:
-        with wh.begin() as conn:
-            wh.insert_rows(
-                conn,
-                schema.CDM["concept"],
-                [
-                    {
-                        "concept_id": cid,
-                        "concept_name": name,
-                        "domain_id": "Condition",
-                        "vocabulary_id": "CIM10",
-                        "concept_class_id": "CIM10",
-                        "standard_concept": None,
-                        "concept_code": code,
-                        "valid_start_date": date(1970, 1, 1),
-                        "valid_end_date": date(2099, 12, 31),
-                    }
-                    for cid, code, name in LOCAL
-                ],
-            )
-            wh.insert_rows(
-                conn,
-                schema.CDM["person"],
-                [_person(1, MALE, date(1970, 1, 1)), _person(2, FEMALE, date(1985, 6, 1))],
-            )
-            wh.insert_rows(
-                conn,
-                schema.CDM["condition_occurrence"],
-                [
-                    _nlp_condition(1, 1, 2_000_000_001),  # a man giving birth
-                    _nlp_condition(2, 2, 2_000_000_001),
-                    _nlp_condition(3, 2, 2_000_000_002),  # a woman with prostate cancer
-                    _nlp_condition(4, 1, 2_000_000_002),
-                    _nlp_condition(5, 1, 2_000_000_003),  # diabetes: either sex
-                ],
-            )
-            wh.insert_rows(
-                conn,
-                schema.CDM["measurement"],
-                [
-                    _score(1, 1, "charlson", 3),
-                    _score(2, 2, "charlson", 52),  # above the sum of every Charlson weight
-                    _score(3, 2, "sofa", 11),
-                ],
-            )
-        run = run_checks(wh, catalogue, today=TODAY)
+        run = run_checks(rows.write(wh), catalogue, today=TODAY)
     failed = {
         r.check_id: (r.num_violated, r.num_denominator)
         for r in run.results

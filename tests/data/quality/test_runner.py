@@ -7,14 +7,9 @@ from datetime import date
 import pytest
 
 from hopia.data.quality import Status, load_catalogue, run_checks
-from tests.data.quality.builders import (
-    DEFECTS,
-    ENGINES,
-    TODAY,
-    plant_defects,
-    seed_clean,
-    warehouse,
-)
+from tests.conftest import ENGINES
+from tests.data.quality.builders import DEFECTS, TODAY, plant_defects, seed_clean, warehouse
+from tests.data.rows import Rows
 
 
 def _failed(run) -> dict[str, int]:  # noqa: ANN001 - QualityRun
@@ -86,15 +81,9 @@ def test_thresholds_decide_pass_or_fail(tmp_path) -> None:
     )
     with warehouse("duckdb", tmp_path) as wh:
         seed_clean(wh)
-        with wh.begin() as conn:
-            from hopia.platform.warehouse import schema
-            from tests.data.quality.builders import _condition
-
-            wh.insert_rows(
-                conn,
-                schema.CDM["condition_occurrence"],
-                [_condition(9, 1, 0, date(2020, 1, 10), 1)],
-            )
+        rows = Rows()
+        rows.condition(1, 0, date(2020, 1, 10), condition_occurrence_id=9, visit_occurrence_id=1)
+        rows.write(wh)
         run = run_checks(wh, catalogue, today=TODAY)
     results = {r.check_id.split(":")[1]: r for r in run.results}
     concept = results["condition_occurrence.condition_concept_id"]

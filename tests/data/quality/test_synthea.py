@@ -30,6 +30,7 @@ def _extract(archive: Path, folder: Path) -> Path:
 
 
 @pytest.mark.shared
+@pytest.mark.slow  # loading Synthea27Nj and 1,500 checks: ~4 s
 def test_quality_run_on_synthea(tmp_path: Path) -> None:
     folder = _extract(shared_path("omop", "Synthea27Nj_5.4.zip"), tmp_path / "synthea")
     wh = Warehouse(f"duckdb:///{tmp_path / 'synthea.duckdb'}")

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from hopia.platform.warehouse import Warehouse
+from tests.conftest import ENGINES
 from tests.data.sharing.warehouse import fill
 from tests.platform.pg import engine_warehouse
-
-ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture

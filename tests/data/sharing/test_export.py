@@ -1,4 +1,6 @@
-"""Exports from the 40-patient warehouse: ids, generalisations, formats, manifest, audit."""
+"""Exports from the 40-patient warehouse: ids, generalisations, formats, manifest, audit. The
+round trips (CSV = Parquet, an export loads back) run on the sample warehouse
+(``test_sample.py``)."""
 
 from __future__ import annotations
 
@@ -6,23 +8,18 @@ import hashlib
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
-from hopia.data.omop.load_csv import load_omop
 from hopia.data.sharing import (
     Selection,
     ShareOptions,
     export,
     export_person_ids,
 )
-from hopia.data.sharing.anonymity import plan
-from hopia.data.sharing.export_omop import read_omop, write_omop
+from hopia.data.sharing.export_omop import read_omop
 from hopia.data.sharing.extract import extract
-from hopia.data.sharing.prepare import prepare
-from hopia.data.sharing.quasi import population
 from hopia.platform import audit
 from hopia.platform.exceptions import ReasonRequiredError, ShareRefusedError, SharingError
 from hopia.platform.warehouse import Warehouse, schema
@@ -129,30 +126,6 @@ def test_notes_only_with_the_flag(wh: Warehouse, tmp_path: Path) -> None:
     # the NLP mention of the rare diagnosis is dropped even when notes travel
     nlp = read_omop(result.folder, "omop-csv")["note_nlp"]
     assert "Marfan" not in set(nlp["lexical_variant"])
-
-
-def test_parquet_and_csv_hold_the_same_tables(wh: Warehouse, tmp_path: Path) -> None:
-    data = extract(wh, IDS)
-    dataset = prepare(data, plan(population(data, REFERENCE.year)), SECRET)
-    write_omop(dataset, tmp_path / "csv", "omop-csv")
-    write_omop(dataset, tmp_path / "pq", "omop-parquet")
-    csv, parquet = (
-        read_omop(tmp_path / "csv", "omop-csv"),
-        read_omop(tmp_path / "pq", "omop-parquet"),
-    )
-    assert csv.keys() == parquet.keys() and len(csv) == 11
-    for name in csv:
-        pd.testing.assert_frame_equal(csv[name], parquet[name], check_dtype=False)
-    assert len(csv["measurement"]) == 40
-
-
-def test_export_loads_back_into_a_cdm_warehouse(wh: Warehouse, tmp_path: Path) -> None:
-    folder = run(wh, tmp_path / "out", "omop-csv").folder
-    target = Warehouse(f"duckdb:///{tmp_path / 'recipient.duckdb'}")
-    report = load_omop(target, folder)
-    target.close()
-    assert report.loaded["person"] == 40
-    assert report.loaded["condition_occurrence"] == 85
 
 
 def test_manifest_hashes_and_audit_entry(wh: Warehouse, tmp_path: Path) -> None:

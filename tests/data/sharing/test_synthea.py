@@ -17,7 +17,7 @@ from hopia.platform.exceptions import ShareRefusedError
 from hopia.platform.warehouse import Warehouse, schema
 from tests.conftest import shared_path
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.slow]  # loading Synthea27Nj: ~15 s
 REFERENCE = date(2025, 6, 30)
 
 

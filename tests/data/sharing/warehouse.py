@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from hopia.platform.warehouse import Warehouse, schema
-from tests.data.rows import concept_row
+from hopia.platform.warehouse import Warehouse
+from tests.data.rows import EHR, NLP, Rows
 
 REFERENCE = date(2025, 6, 30)
 FIRST_ID = 900_001
@@ -62,201 +62,137 @@ def person_plan() -> list[tuple[int, str, int, str]]:
 
 
 def fill(wh: Warehouse) -> None:
-    cdm = schema.CDM
-    rows: dict[str, list[dict]] = {}
-    rows["concept"] = [
-        concept_row(I509, "I50.9", "CIM10", "Insuffisance cardiaque", "Condition"),
-        concept_row(E119, "E11.9", "CIM10", "Diabète de type 2", "Condition"),
-        concept_row(FUROSEMIDE, "C03CA01", "ATC", "furosémide", "Drug"),
-        concept_row(BNP, "42637-9", "LOINC", "Natriuretic peptide B", "Measurement"),
-        concept_row(PG_ML, "pg/mL", "UCUM", "picogram per milliliter", "Unit"),
-        *(
-            concept_row(cid, code, "CIM10", f"Diabète type 1 ({code})", "Condition")
-            for code, cid in E10.items()
-        ),
-        *(
-            concept_row(cid, code, "CIM10", f"Maladie rare {code}", "Condition")
-            for code, cid in RARE.items()
-        ),
-    ]
-    rows["location"] = []
-    rows["person"] = []
-    rows["visit_occurrence"] = []
-    rows["condition_occurrence"] = []
-    rows["drug_exposure"] = []
-    rows["measurement"] = []
-    rows["note"] = []
-    rows["note_nlp"] = []
-    rows["provider"] = [{"provider_id": 7, "provider_name": "Dr Champignac", "npi": "IPP-4242"}]
-    rows["care_site"] = [
-        {"care_site_id": 1, "care_site_name": "Cardiologie", "care_site_source_value": "CARDIO"},
-        {
-            "care_site_id": 2,
-            "care_site_name": "Centre Marfan Lyon",
-            "care_site_source_value": "CML",
-        },
-    ]
-    identities = []
-    condition_id = 0
+    rows = Rows()
+    rows.concept(I509, "I50.9", "CIM10", "Insuffisance cardiaque")
+    rows.concept(E119, "E11.9", "CIM10", "Diabète de type 2")
+    rows.concept(FUROSEMIDE, "C03CA01", "ATC", "furosémide", "Drug")
+    rows.concept(BNP, "42637-9", "LOINC", "Natriuretic peptide B", "Measurement")
+    rows.concept(PG_ML, "pg/mL", "UCUM", "picogram per milliliter", "Unit")
+    for code, cid in E10.items():
+        rows.concept(cid, code, "CIM10", f"Diabète type 1 ({code})")
+    for code, cid in RARE.items():
+        rows.concept(cid, code, "CIM10", f"Maladie rare {code}")
+    codes_of = {cid: code for code, cid in [*E10.items(), *RARE.items()]}
+    codes_of |= {I509: "I50.9", E119: "E11.9"}
+    rows.add("provider", provider_id=7, provider_name="Dr Champignac", npi="IPP-4242")
+    rows.add("care_site", care_site_name="Cardiologie", care_site_source_value="CARDIO")
+    rows.add("care_site", care_site_name="Centre Marfan Lyon", care_site_source_value="CML")
     for n, (pid, sex, year, zip_code) in enumerate(person_plan()):
-        rows["location"].append(
-            {
-                "location_id": n + 1,
-                "address_1": "12 rue des Lilas",
-                "city": "Paris" if zip_code.startswith("75") else "Boulogne-Billancourt",
-                "zip": zip_code,
-                "location_source_value": f"ADR-{pid}",
-                "latitude": 48.8,
-                "longitude": 2.3,
-            }
+        city = "Paris" if zip_code.startswith("75") else "Boulogne-Billancourt"
+        location = rows.add(
+            "location",
+            address_1="12 rue des Lilas",
+            city=city,
+            zip=zip_code,
+            location_source_value=f"ADR-{pid}",
+            latitude=48.8,
+            longitude=2.3,
         )
-        rows["person"].append(
-            {
-                "person_id": pid,
-                "gender_concept_id": 8507 if sex == "M" else 8532,
-                "year_of_birth": year,
-                "month_of_birth": 3,
-                "day_of_birth": 14,
-                "birth_datetime": datetime(year, 3, 14),
-                "race_concept_id": 8527,
-                "ethnicity_concept_id": 0,
-                "location_id": n + 1,
-                "provider_id": 7,
-                "person_source_value": f"IPP-4242-{pid}",
-            }
+        rows.person(
+            pid,
+            sex,
+            date(year, 3, 14),
+            birth_datetime=datetime(year, 3, 14),
+            race_concept_id=8527,
+            location_id=location["location_id"],
+            provider_id=7,
+            person_source_value=f"IPP-4242-{pid}",
         )
-        identities.append(
-            {
-                "patient_id": n + 1,
-                "ipp": f"IPP-4242-{n}",
-                "person_id": pid,
-                "family_name": "ZORGLUB",
-                "given_name": "Fantasio",
-                "birth_date": date(year, 3, 14),
-                "sex": sex,
-                "nir": "1 85 05 75 113 042 17",
-                "address": "12 rue des Lilas",
-                "zip": zip_code,
-                "city": "Paris",
-                "updated_at": datetime(2025, 1, 1),
-            }
+        rows.patient(
+            pid,
+            f"IPP-4242-{n}",
+            family_name="ZORGLUB",
+            given_name="Fantasio",
+            birth_date=date(year, 3, 14),
+            sex=sex,
+            nir="1 85 05 75 113 042 17",
+            address="12 rue des Lilas",
+            zip=zip_code,
+            city="Paris",
+            updated_at=datetime(2025, 1, 1),
         )
-        visit = n + 1
         day = date(2024, 1 + n % 12, 1 + n % 28)
         rare_site = pid == RARE_HOLDERS["Q87.4"]
-        rows["visit_occurrence"].append(
-            {
-                "visit_occurrence_id": visit,
-                "person_id": pid,
-                "visit_concept_id": 9201,
-                "visit_start_date": day,
-                "visit_end_date": day,
-                "visit_type_concept_id": 32817,
-                "care_site_id": 2 if rare_site else 1,
-                "provider_id": 7,
-                "visit_source_value": f"SEJ-{pid}",
-            }
+        visit = rows.visit(
+            pid,
+            day,
+            care_site_id=2 if rare_site else 1,
+            provider_id=7,
+            visit_source_value=f"SEJ-{pid}",
         )
         main = I509 if n % 2 == 0 else E119
         codes = [main, main]  # the main diagnosis: two rows
         codes += [E10[c] for c, holder in E10_HOLDERS.items() if holder == pid]
         codes += [RARE[c] for c, holder in RARE_HOLDERS.items() if holder == pid]
         for concept in codes:
-            condition_id += 1
-            rows["condition_occurrence"].append(
-                {
-                    "condition_occurrence_id": condition_id,
-                    "person_id": pid,
-                    "condition_concept_id": concept,
-                    "condition_start_date": day,
-                    "condition_type_concept_id": 32858,
-                    "condition_source_concept_id": concept,
-                    "condition_source_value": "Fantasio a une maladie",  # NLP mention text
-                    "condition_status_source_value": "antecedent" if n % 3 == 0 else None,
-                    "visit_occurrence_id": visit,
-                    "provider_id": 7,
-                }
+            rows.condition(
+                pid,
+                concept,
+                day,
+                NLP,
+                condition_source_concept_id=concept,
+                condition_source_value="Fantasio a une maladie",  # NLP mention text
+                condition_status_source_value="antecedent" if n % 3 == 0 else None,
+                visit_occurrence_id=visit,
+                provider_id=7,
             )
-        rows["drug_exposure"].append(
-            {
-                "drug_exposure_id": n + 1,
-                "person_id": pid,
-                "drug_concept_id": FUROSEMIDE,
-                "drug_exposure_start_date": day,
-                "drug_exposure_end_date": day,
-                "drug_type_concept_id": 32858,
-                "drug_source_concept_id": FUROSEMIDE,
-                "drug_source_value": "Lasilix prescrit par Dr Champignac",
-                "quantity": 40.0,
-                "dose_unit_source_value": "mg",
-                "sig": "40 mg le matin, vu avec Fantasio",
-                "lot_number": "IPP-4242",
-                "visit_occurrence_id": visit,
-            }
+        rows.drug(
+            pid,
+            FUROSEMIDE,
+            day,
+            NLP,
+            drug_source_concept_id=FUROSEMIDE,
+            drug_source_value="Lasilix prescrit par Dr Champignac",
+            quantity=40.0,
+            dose_unit_source_value="mg",
+            sig="40 mg le matin, vu avec Fantasio",
+            lot_number="IPP-4242",
+            visit_occurrence_id=visit,
         )
-        rows["measurement"].append(
-            {
-                "measurement_id": n + 1,
-                "person_id": pid,
-                "measurement_concept_id": BNP,
-                "measurement_date": day,
-                "measurement_type_concept_id": 32858,
-                "value_as_number": 100.0 + n,
-                "unit_concept_id": PG_ML,
-                "unit_source_value": "pg/mL",
-                "range_high": 100.0,
-                "measurement_source_value": "42637-9",
-                "measurement_source_concept_id": BNP,
-                "value_source_value": "BNP à 140 chez Fantasio",
-                "visit_occurrence_id": visit,
-            }
+        rows.measurement(
+            pid,
+            BNP,
+            day,
+            100.0 + n,
+            NLP,
+            unit_concept_id=PG_ML,
+            unit_source_value="pg/mL",
+            range_high=100.0,
+            measurement_source_value="42637-9",
+            measurement_source_concept_id=BNP,
+            value_source_value="BNP à 140 chez Fantasio",
+            visit_occurrence_id=visit,
         )
-        rows["note"].append(
-            {
-                "note_id": n + 1,
-                "person_id": pid,
-                "note_date": day,
-                "note_type_concept_id": 32817,
-                "note_class_concept_id": 0,
-                "note_title": "CRH",
-                "note_text": "Patiente suivie pour un syndrome de Marfan." if rare_site else "RAS.",
-                "encoding_concept_id": 0,
-                "language_concept_id": 0,
-                "visit_occurrence_id": visit,
-                "note_source_value": f"DOC-{pid}",
-            }
+        text = "Patiente suivie pour un syndrome de Marfan." if rare_site else "RAS."
+        note = rows.note(
+            pid,
+            day,
+            text,
+            note_title="CRH",
+            visit_occurrence_id=visit,
+            note_source_value=f"DOC-{pid}",
         )
         for m, concept in enumerate(codes[1:], 1):
-            code = next(c["concept_code"] for c in rows["concept"] if c["concept_id"] == concept)
-            rows["note_nlp"].append(
-                {
-                    "note_nlp_id": 100 * n + m,
-                    "note_id": n + 1,
-                    "section_concept_id": 0,
-                    "snippet": "syndrome de Marfan" if concept == RARE["Q87.4"] else "texte",
-                    "offset": "10-20",
-                    "lexical_variant": "Marfan" if concept == RARE["Q87.4"] else "mot",
-                    "note_nlp_concept_id": concept,
-                    "note_nlp_source_concept_id": concept,
-                    "nlp_system": "hopia test",
-                    "nlp_date": day,
-                    "term_exists": "Y",
-                    "term_modifiers": json.dumps(
-                        {"negation": False, "history": True, "codes": {"cim10": code}}
-                    ),
-                }
+            marfan = concept == RARE["Q87.4"]
+            modifiers = {"negation": False, "history": True, "codes": {"cim10": codes_of[concept]}}
+            rows.mention(
+                note,
+                concept,
+                day,
+                "Marfan" if marfan else "mot",
+                note_nlp_id=100 * n + m,
+                offset="10-20",
+                nlp_system="hopia test",
+                snippet="syndrome de Marfan" if marfan else "texte",
+                term_modifiers=json.dumps(modifiers),
             )
-    rows["death"] = [
-        {
-            "person_id": RARE_HOLDERS["Q87.4"],
-            "death_date": date(2024, 12, 1),
-            "death_type_concept_id": 32817,
-            "cause_concept_id": RARE["Q87.4"],
-            "cause_source_value": "Q87.4",
-            "cause_source_concept_id": RARE["Q87.4"],
-        }
-    ]
-    with wh.begin() as conn:
-        for name, values in rows.items():
-            wh.insert_rows(conn, cdm[name], values)
-        wh.insert_rows(conn, schema.patient, identities)
+    rows.add(
+        "death",
+        person_id=RARE_HOLDERS["Q87.4"],
+        death_date=date(2024, 12, 1),
+        death_type_concept_id=EHR,
+        cause_concept_id=RARE["Q87.4"],
+        cause_source_value="Q87.4",
+        cause_source_concept_id=RARE["Q87.4"],
+    )
+    rows.write(wh)
