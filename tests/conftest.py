@@ -59,7 +59,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     calls the parameter, so that ``-m "not postgres"`` leaves them all out."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if any(value in ("postgres", "postgresql") for value in params.values()):
+        if any(isinstance(v, str) and v in ("postgres", "postgresql") for v in params.values()):
             item.add_marker(pytest.mark.postgres)
 
 
@@ -123,3 +123,19 @@ def sample_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ware
     wh = sample_module.open_existing(pg.url(pg.clone()))
     yield wh
     wh.close()  # the clone is dropped with the sample, at the end of the session
+
+
+def use_in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PHI model and the clinical NER in the test process: spawning the models worker (and
+    loading them there) costs seconds per pipeline, and most tests that ingest are not about it
+    (the worker has its own tests in tests/data/ingest)."""
+    from hopia.platform.config import get_settings
+
+    monkeypatch.setenv("HOPIA_DATA__PSEUDO__MODEL_WORKER", "false")
+    monkeypatch.setenv("HOPIA_DATA__NLP__NER_WORKER", "false")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_in_process_models(monkeypatch)

@@ -50,12 +50,17 @@ DOWNSTREAM = ("data/cohorts", "data/quality", "data/sharing", "data/predict", "s
 
 def ingest(wh: Warehouse, corpus: Path) -> None:
     """The real ingest of the synthetic corpus: the one place that calls the ingest API."""
-    from hopia.data.ingest.service import build_pipeline
     from hopia.platform.config import Settings
+    from hopia.services.context import Context
+    from hopia.services.ingest import IngestRequest
+    from hopia.services.ingest import ingest as run_ingest
 
-    with build_pipeline(Settings(), warehouse=wh) as pipeline:
-        pipeline.load_patients(corpus / "patients.jsonl")
-        report = pipeline.run([corpus / "documents.jsonl", corpus / "files"])
+    request = IngestRequest.of(
+        paths=(corpus / "documents.jsonl", corpus / "files"), patients=corpus / "patients.jsonl"
+    )
+    with Context.local(Settings()) as ctx:
+        ctx.use_warehouse(wh)
+        report = run_ingest(ctx, request)
     if report.errors:
         raise RuntimeError(f"sample ingest: {len(report.errors)} errors, first {report.errors[0]}")
 
@@ -242,14 +247,9 @@ def frame(wh: Warehouse, table: str, schema: str = "omop") -> pd.DataFrame:
 def open_existing(url: str) -> Warehouse:
     """A :class:`Warehouse` on an already migrated database, without the migration step: the
     migration opens a write transaction, which a read-only database refuses."""
-    from sqlalchemy import create_engine
-
     from hopia.platform.warehouse import Warehouse
 
-    wh = Warehouse.__new__(Warehouse)
-    wh.url = url
-    wh.engine = create_engine(url, hide_parameters=True)
-    return wh
+    return Warehouse(url, migrate=False)
 
 
 def read_only_duckdb(path: Path) -> Warehouse:

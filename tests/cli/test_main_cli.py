@@ -10,15 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hopia.cli.main import app
-from tests.data.ingest.conftest import use_in_process_models
 from tests.data.ingest.test_pipeline import write_corpus
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_in_process_models(monkeypatch)
 
 
 def test_help_lists_every_command() -> None:

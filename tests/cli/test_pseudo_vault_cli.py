@@ -27,7 +27,7 @@ app.command("verify")(audit_verify)
 
 
 @pytest.fixture
-def ingested(tmp_path: Path) -> dict[str, int]:
+def ingested(tmp_path: Path, in_process_models: None) -> dict[str, int]:
     """Two notes ingested into the default warehouse, the vault filled from them."""
     patients, docs = write_corpus(tmp_path / "in", [NOTES[0], NOTES[2]])
     wh = open_warehouse(get_settings())

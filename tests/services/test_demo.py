@@ -15,12 +15,11 @@ from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services.context import Context
 from hopia.services.demo import DemoRequest, prepare, run_demo
-from tests.data.ingest.conftest import use_in_process_models
 
 
 @pytest.fixture(autouse=True)
-def _in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_in_process_models(monkeypatch)
+def _in_process_models(in_process_models: None) -> None:
+    """Models in the test process (the worker has its own tests)."""
 
 
 @pytest.mark.slow

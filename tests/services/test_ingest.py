@@ -21,13 +21,12 @@ from hopia.services.ingest import (
     ingest,
     load_patients,
 )
-from tests.data.ingest.conftest import use_in_process_models
 from tests.data.ingest.test_pipeline import PATIENTS, write_corpus
 
 
 @pytest.fixture(autouse=True)
-def _in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_in_process_models(monkeypatch)
+def _in_process_models(in_process_models: None) -> None:
+    """Models in the test process (the worker has its own tests)."""
 
 
 def _audit(ctx: Context) -> list[dict]:

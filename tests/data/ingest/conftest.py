@@ -16,6 +16,7 @@ from hopia.platform.config import get_settings
 from hopia.platform.exceptions import IngestError
 from hopia.platform.warehouse import Warehouse
 from hopia.services.ingest import build_pipeline
+from tests.conftest import use_in_process_models
 from tests.platform.pg import engine_warehouse
 
 CR_TEXT = (
@@ -23,14 +24,6 @@ CR_TEXT = (
     "Mme Dupont, 38 ans, est admise pour une fièvre à 39,5 °C évoluant depuis trois jours.",
     "Antécédents : asthme, appendicectomie à l'âge de 12 ans.",
 )
-
-
-def use_in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The PHI model and the clinical NER in the test process: spawning the models worker (and
-    loading them there) costs seconds per pipeline, and most ingest tests are not about it."""
-    monkeypatch.setenv("HOPIA_DATA__PSEUDO__MODEL_WORKER", "false")
-    monkeypatch.setenv("HOPIA_DATA__NLP__NER_WORKER", "false")
-    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

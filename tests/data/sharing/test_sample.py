@@ -13,10 +13,11 @@ import pandas as pd
 from hopia.data.omop.load_csv import load_omop
 from hopia.data.sharing.anonymity import plan
 from hopia.data.sharing.export_omop import read_omop, write_omop
-from hopia.data.sharing.extract import CLINICAL_TABLES, extract
+from hopia.data.sharing.extract import extract
 from hopia.data.sharing.prepare import prepare
 from hopia.data.sharing.quasi import population
 from hopia.platform.warehouse import Warehouse
+from hopia.platform.warehouse.schema import CLINICAL_TABLES
 from tests.sample import frame
 
 SECRET = b"sharing-test-secret-0123456789ab"

@@ -19,7 +19,7 @@ from hopia.platform.config import Settings
 from hopia.platform.exceptions import WarehouseError
 from hopia.platform.warehouse import schema
 from hopia.platform.warehouse._bulk import bulk_insert, insert_frame
-from hopia.platform.warehouse.migrations import migrate
+from hopia.platform.warehouse.migrations import migrate as run_migrations
 
 __all__ = ["Warehouse", "open_warehouse", "schema"]
 
@@ -27,17 +27,21 @@ WRITER_LOCK_KEY = 0x486F706961  # "Hopia": the advisory lock that serialises wri
 
 
 class Warehouse:
-    """Connection to the warehouse, migrated to the latest schema on open."""
+    """Connection to the warehouse, migrated to the latest schema on open.
 
-    def __init__(self, url: str) -> None:
+    ``migrate=False`` opens an already migrated database as it is: a read-only connection (a
+    reporting replica, a shared test sample) refuses the migration's write transaction."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         if url.startswith("duckdb:///"):
             Path(url[len("duckdb:///") :]).parent.mkdir(parents=True, exist_ok=True)
         try:
             # Statement parameters may hold patient data: never put them in error messages.
             self.engine: Engine = create_engine(url, hide_parameters=True)
-            with self.begin() as conn:  # serialised: concurrent first opens migrate once
-                migrate(conn)
+            if migrate:
+                with self.begin() as conn:  # serialised: concurrent first opens migrate once
+                    run_migrations(conn)
         except SQLAlchemyError as exc:
             raise WarehouseError(f"Entrepôt inaccessible ({_safe_url(url)}) : {exc}") from exc
 
