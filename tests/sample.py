@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hopia.platform.files import sha256_file
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -134,14 +136,6 @@ def recipe_key() -> str:
     )
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # -- build or reuse --------------------------------------------------------------------------
 
 
@@ -185,7 +179,7 @@ def _cached(path: Path, key: str) -> bool:
         meta.get("key") == key
         and path.is_file()
         and meta.get("code") == code_digest(meta.get("imported", []))
-        and meta.get("sha256") == file_digest(path)
+        and meta.get("sha256") == sha256_file(path)
     )
 
 
@@ -212,7 +206,7 @@ def sample_file(folder: Path, keys: dict[str, str], cache: Path | None) -> Path:
         "key": key,
         "code": code_digest(imported),
         "imported": imported,
-        "sha256": file_digest(target),
+        "sha256": sha256_file(target),
         "patients": PATIENTS,
         "seed": SEED,
         "built": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pickle
@@ -91,6 +92,15 @@ def write_pickle_atomic(obj: Any, path: Path, *, private: bool = False) -> None:
     pickle that is loaded as code (readable and writable by its owner only)."""
     with atomic_file(path, "wb", private=private) as fh:
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, read by blocks (models and exports can be large)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def jsonl_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[str, dict[str, Any]]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hopia.platform.files import replace_dir
+from hopia.platform.files import replace_dir, sha256_file
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -32,7 +32,7 @@ def weights_digest(folder: Path) -> dict[str, str]:
     out = {}
     for p in files:
         rel = p.relative_to(folder).as_posix()
-        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        digest = sha256_file(p)
         out[rel] = digest
         total.update(f"{rel}\0{digest}\n".encode())
     out["*"] = total.hexdigest()

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from hopia.data.predict import PredictConfig, TargetSpec, load_model, save_model
-from hopia.data.predict.store import CALIBRATION_PNG, CARD_JSON, CARD_MD, MODEL_FILE, sha256_file
+from hopia.data.predict.store import CALIBRATION_PNG, CARD_JSON, CARD_MD, MODEL_FILE
 from hopia.data.predict.train import evaluate_saved_on_warehouse, train_warehouse
 from hopia.platform.exceptions import ConflictError, PredictError
+from hopia.platform.files import sha256_file
 from tests.data.predict.planted import planted_warehouse
 
 

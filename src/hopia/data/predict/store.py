@@ -8,7 +8,6 @@ leaves no half-written model behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from hopia.data.predict.card import card_markdown, plot_calibration
 from hopia.platform.exceptions import ConflictError, PredictError
-from hopia.platform.files import replace_dir
+from hopia.platform.files import replace_dir, sha256_file
 
 MODEL_FILE = "model.joblib"
 CARD_JSON = "card.json"
@@ -39,14 +38,6 @@ class SavedModel:
     feature_columns: list[str]
     card: dict[str, Any]
     path: Path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_model_folder(out: Path, force: bool = False) -> None:

@@ -10,7 +10,6 @@ that folder need no atomic writer of their own: nobody sees the folder before it
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import uuid
@@ -37,7 +36,7 @@ from hopia.data.sharing.quasi import population
 from hopia.platform import audit
 from hopia.platform.access import Purpose, check_reason
 from hopia.platform.exceptions import ShareRefusedError, SharingError
-from hopia.platform.files import replace_dir
+from hopia.platform.files import replace_dir, sha256_file
 from hopia.platform.warehouse import Warehouse
 
 EXPORT_FORMATS = (*FORMATS, "fhir")
@@ -125,14 +124,6 @@ def check_target_folder(out: Path) -> None:
         raise SharingError(f"{out.parent} : dossier parent introuvable", fields=("out",))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8")
 
@@ -195,7 +186,7 @@ def export(
                     "persons": len(dataset.tables["person"]),
                     "with_notes": options.with_notes,
                     "files": len(counts),
-                    "manifest_sha256": _sha256(tmp / MANIFEST),
+                    "manifest_sha256": sha256_file(tmp / MANIFEST),
                     # With the platform secret, the salt re-derives the person_id map.
                     "person_id_salt": dataset.salt,
                     **_figures(report),
@@ -237,7 +228,7 @@ def _manifest(
             "path": name,
             "rows": rows,
             "bytes": (folder / name).stat().st_size,
-            "sha256": _sha256(folder / name),
+            "sha256": sha256_file(folder / name),
         }
         for name, rows in sorted(counts.items())
     ]
@@ -246,7 +237,7 @@ def _manifest(
             "path": REPORT,
             "rows": None,
             "bytes": (folder / REPORT).stat().st_size,
-            "sha256": _sha256(folder / REPORT),
+            "sha256": sha256_file(folder / REPORT),
         }
     )
     return {
