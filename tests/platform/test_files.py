@@ -14,6 +14,7 @@ from hopia.platform.files import (
     atomic_file,
     jsonl_records,
     replace_dir,
+    staging_dir,
     write_pickle_atomic,
     write_text_atomic,
 )
@@ -64,3 +65,21 @@ def test_jsonl_records_name_the_line(tmp_path: Path) -> None:
         list(jsonl_records(path))
     with pytest.raises(IngestError, match="fichier illisible"):
         list(jsonl_records(tmp_path / "absent.jsonl"))
+
+
+def test_a_staged_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    with pytest.raises(RuntimeError), staging_dir(out) as staging:
+        (staging.path / "a.csv").write_text("x", encoding="utf-8")
+        raise RuntimeError("crash au milieu")
+    assert list(tmp_path.iterdir()) == []  # neither the target nor the staging folder
+    with staging_dir(out) as staging:
+        (staging.path / "a.csv").write_text("v1", encoding="utf-8")
+        assert not out.exists()
+    assert (out / "a.csv").read_text(encoding="utf-8") == "v1"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~_UMASK
+    with staging_dir(out) as staging:  # published early, inside a transaction say
+        (staging.path / "b.csv").write_text("v2", encoding="utf-8")
+        staging.publish()
+        assert sorted(p.name for p in out.iterdir()) == ["b.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]

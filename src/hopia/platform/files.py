@@ -81,6 +81,45 @@ def atomic_file(
         raise
 
 
+class StagingDir:
+    """A folder being written beside ``target`` (:func:`staging_dir`); :meth:`publish` puts it
+    in place, whole, replacing what was there."""
+
+    def __init__(self, path: Path, target: Path) -> None:
+        self.path, self.target = path, target
+        self.published = False
+
+    def publish(self) -> None:
+        """Swap the folder in now (inside the caller's transaction, say); else it is swapped in
+        when the ``with`` block ends without error."""
+        if not self.published:
+            replace_dir(self.path, self.target)
+            self.published = True
+
+
+@contextlib.contextmanager
+def staging_dir(target: Path, *, private: bool = False) -> Iterator[StagingDir]:
+    """A whole folder that appears at ``target`` complete or not at all (models, corpora,
+    exports): written in a hidden sibling folder, then swapped in by :func:`replace_dir`. An
+    error inside the block removes the staging folder and leaves ``target`` as it was.
+
+    >>> with staging_dir(Path(out)) as staging:  # doctest: +SKIP
+    ...     (staging.path / "model.bin").write_bytes(weights)
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    staging = StagingDir(path, target)
+    try:
+        # mkdtemp creates 0700: shared outputs get the usual permissions.
+        os.chmod(path, 0o700 if private else 0o777 & ~_UMASK)
+        yield staging
+        staging.publish()
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
 def write_text_atomic(path: Path, text: str, *, private: bool = False) -> None:
     """Write ``text`` (UTF-8) to ``path`` all at once (see :func:`atomic_file`)."""
     with atomic_file(path, private=private) as fh:

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hopia.platform.files import replace_dir, sha256_file
+from hopia.platform.files import sha256_file, staging_dir
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -48,10 +45,8 @@ def save_spacy_model(
     Return the completed ``hopia_meta``."""
     import spacy
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)
+    with staging_dir(out) as staging:
+        tmp = staging.path
         model.meta.update(spacy_version=f">={spacy.__version__},<3.9.0", **spacy_meta)
         model.to_disk(tmp)
         digest = weights_digest(tmp)
@@ -64,10 +59,6 @@ def save_spacy_model(
             "files_sha256": digest,
         }
         meta_path.write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", "utf-8")
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return meta
 
 

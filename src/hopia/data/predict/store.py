@@ -9,8 +9,6 @@ leaves no half-written model behind.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from hopia.data.predict.card import card_markdown, plot_calibration
 from hopia.platform.exceptions import ConflictError, PredictError
-from hopia.platform.files import replace_dir, sha256_file
+from hopia.platform.files import sha256_file, staging_dir
 
 MODEL_FILE = "model.joblib"
 CARD_JSON = "card.json"
@@ -67,11 +65,8 @@ def save_model(
     (:func:`hopia.platform.files.replace_dir`): no reader sees half a model."""
     out = Path(out)
     check_model_folder(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    with staging_dir(out) as folder:
+        staging = folder.path
         bundle = {
             "format": BUNDLE_FORMAT,
             "pipeline": pipeline,
@@ -85,10 +80,6 @@ def save_model(
         )
         (staging / CARD_MD).write_text(card_markdown(card), "utf-8")
         plot_calibration(calibration, staging / CALIBRATION_PNG, title=card["title"])
-        replace_dir(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 

@@ -11,7 +11,6 @@ that folder need no atomic writer of their own: nobody sees the folder before it
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -36,7 +35,7 @@ from hopia.data.sharing.quasi import population
 from hopia.platform import audit
 from hopia.platform.access import Purpose, check_reason
 from hopia.platform.exceptions import ShareRefusedError, SharingError
-from hopia.platform.files import replace_dir, sha256_file
+from hopia.platform.files import sha256_file, staging_dir
 from hopia.platform.warehouse import Warehouse
 
 EXPORT_FORMATS = (*FORMATS, "fhir")
@@ -163,9 +162,8 @@ def export(
         raise
     dataset = prepare(data, anonymisation, secret, with_notes=options.with_notes)
     report = anonymisation.report
-    tmp = out.parent / f".{out.name}.partial-{export_id[:8]}"
-    try:
-        tmp.mkdir()
+    with staging_dir(out) as staging:
+        tmp = staging.path
         if fmt == "fhir":
             counts = write_fhir(dataset, tmp, export_id, options.per_bundle)
         else:
@@ -192,10 +190,7 @@ def export(
                     **_figures(report),
                 },
             )
-            replace_dir(tmp, out)  # ``out`` is absent or empty (checked above)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            staging.publish()  # in the audit's transaction: no entry without the files
     return ExportResult(out, manifest, report, entry.audit_id)
 
 

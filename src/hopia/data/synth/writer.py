@@ -7,15 +7,12 @@ files/ holding the rendered documents (PDF, DOCX, HL7, FHIR bundles).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from hopia.platform.files import replace_dir
+from hopia.platform.files import staging_dir
 
 from .generator import GENERATOR_VERSION
 from .model import Rendition, SynthCorpus, SynthDocument
@@ -130,10 +127,8 @@ def write_corpus(
     out = Path(out)
     if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(str(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; the corpus is meant to be shared
+    with staging_dir(out) as staging:
+        tmp = staging.path
         documents = corpus.documents
         if not formats:  # nothing rendered: every document goes to documents.jsonl
             documents = sorted(documents + [r.document for r in corpus.renditions], key=_id)
@@ -150,8 +145,4 @@ def write_corpus(
         manifest = _manifest(corpus, documents, counts, formats)
         text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
         (tmp / "manifest.json").write_text(text, encoding="utf-8", newline="\n")
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return counts
