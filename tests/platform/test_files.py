@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from hopia.platform.files import (
     _UMASK,
     atomic_file,
@@ -58,12 +58,12 @@ def test_jsonl_records_name_the_line(tmp_path: Path) -> None:
     path.write_bytes(b'{"a": 1}\n\n[1]\n')
     records = jsonl_records(path)
     assert next(records) == (f"{path}#L1", {"a": 1})
-    with pytest.raises(IngestError, match=r"#L3: un objet JSON est attendu"):
+    with pytest.raises(SourceError, match=r"#L3: un objet JSON est attendu"):
         next(records)
     path.write_bytes(b'{"a": "\xe9"}\n')
-    with pytest.raises(IngestError, match="encodage invalide"):
+    with pytest.raises(SourceError, match="encodage invalide"):
         list(jsonl_records(path))
-    with pytest.raises(IngestError, match="fichier illisible"):
+    with pytest.raises(SourceError, match="fichier illisible"):
         list(jsonl_records(tmp_path / "absent.jsonl"))
 
 

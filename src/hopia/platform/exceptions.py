@@ -144,8 +144,10 @@ class ModelError(HopiaError):
 # -- axis 1: clinical data -----------------------------------------------------------------------
 
 
-class IngestError(HopiaError):
-    """A source file (or one record of it) cannot be read. Carries the place and the reason."""
+class SourceError(HopiaError):
+    """An input file (or one record of it) cannot be read: a document to ingest, a patient
+    registry, an annotated corpus, a JSONL line. Carries the place (``file`` or ``file#Lnn``)
+    and the reason; the ingest records it and goes on."""
 
     code = "unreadable_source"
     http_status = 422

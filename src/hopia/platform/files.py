@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 
 def _umask() -> int:
@@ -144,11 +144,11 @@ def sha256_file(path: Path) -> str:
 
 def jsonl_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[str, dict[str, Any]]]:
     """(``file#Lnn``, object) for each non-blank line of a JSONL file; a line that is not a JSON
-    object stops the read with an :class:`IngestError` naming the file, the line and why."""
+    object stops the read with an :class:`SourceError` naming the file, the line and why."""
     try:
         fh = path.open("rb")
     except OSError as exc:
-        raise IngestError(path, f"fichier illisible ({exc.strerror})") from exc
+        raise SourceError(path, f"fichier illisible ({exc.strerror})") from exc
     with fh:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -157,9 +157,9 @@ def jsonl_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[str, di
             try:
                 record = json.loads(raw.decode(encoding))
             except UnicodeDecodeError:
-                raise IngestError(where, "encodage invalide (UTF-8 attendu)") from None
+                raise SourceError(where, "encodage invalide (UTF-8 attendu)") from None
             except json.JSONDecodeError as exc:
-                raise IngestError(where, f"JSON invalide ({exc.msg})") from None
+                raise SourceError(where, f"JSON invalide ({exc.msg})") from None
             if not isinstance(record, dict):
-                raise IngestError(where, "un objet JSON est attendu")
+                raise SourceError(where, "un objet JSON est attendu")
             yield where, record

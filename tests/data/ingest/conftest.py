@@ -13,7 +13,7 @@ from PIL import Image
 
 from hopia.data.ingest.pipeline import IngestPipeline
 from hopia.platform.config import get_settings
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from hopia.platform.warehouse import Warehouse
 from hopia.services.ingest import build_pipeline
 from tests.conftest import use_in_process_models
@@ -87,7 +87,7 @@ def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
 
 
 def assert_ingest_error(
-    excinfo: pytest.ExceptionInfo[IngestError], reason: str, path: Path
+    excinfo: pytest.ExceptionInfo[SourceError], reason: str, path: Path
 ) -> None:
     """The error names the file and gives the expected (French) reason."""
     assert reason in excinfo.value.reason

@@ -11,7 +11,7 @@ from docx.oxml import OxmlElement
 
 from hopia.data.ingest.docx import DocxReader
 from hopia.data.records import RawDocument
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from tests.data.ingest.conftest import assert_ingest_error
 
 
@@ -87,7 +87,7 @@ def test_merged_cells_are_not_repeated(tmp_path: Path) -> None:
 
 def test_random_bytes_are_refused(write) -> None:
     path = write("corrompu.docx", bytes(range(256)) * 8)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(DocxReader().read(path))
     assert_ingest_error(excinfo, "DOCX illisible", path)
 
@@ -96,7 +96,7 @@ def test_zip_that_is_not_word_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "archive.docx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("notes.txt", "pas un document Word")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(DocxReader().read(path))
     assert_ingest_error(excinfo, "DOCX illisible", path)
 
@@ -104,7 +104,7 @@ def test_zip_that_is_not_word_is_refused(tmp_path: Path) -> None:
 def test_truncated_docx_is_refused(tmp_path: Path) -> None:
     path = _letter(tmp_path / "lettre.docx")
     path.write_bytes(path.read_bytes()[:2000])
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(DocxReader().read(path))
     assert_ingest_error(excinfo, "DOCX illisible", path)
 
@@ -114,13 +114,13 @@ def test_document_without_text_is_refused(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("   ")
     document.save(str(path))
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(DocxReader().read(path))
     assert_ingest_error(excinfo, "DOCX sans texte", path)
 
 
 def test_empty_file_is_refused(write) -> None:
     path = write("vide.docx", b"")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(DocxReader().read(path))
     assert_ingest_error(excinfo, "fichier vide", path)

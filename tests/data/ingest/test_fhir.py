@@ -11,7 +11,7 @@ import pytest
 
 from hopia.data.ingest.fhir import FhirReader
 from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from tests.data.ingest.conftest import assert_ingest_error, pdf_bytes
 
 NOTE = "Consultation de suivi.\nFièvre résolutive, reprise de l'alimentation."
@@ -231,14 +231,14 @@ def test_attachment_type_and_charset_failures(write) -> None:
 )
 def test_invalid_files_are_refused(write, content: Any, reason: str) -> None:
     path = _write_json(write, "invalide.json", content)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(FhirReader().read(path))
     assert_ingest_error(excinfo, reason, path)
 
 
 def test_broken_json_is_refused(write) -> None:
     path = write("tronque.json", '{"resourceType": "DocumentReference", "status": ')
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(FhirReader().read(path))
     assert_ingest_error(excinfo, "JSON invalide", path)
 

@@ -8,7 +8,7 @@ import pytest
 
 from hopia.data.ingest.hl7v2 import Hl7Reader
 from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from tests.data.ingest.conftest import assert_ingest_error
 
 
@@ -188,21 +188,21 @@ def test_content_before_first_msh_is_reported(write) -> None:
 
 def test_file_without_msh_is_refused(write) -> None:
     path = write("pas-hl7.hl7", "PID|1||123456\rOBX|1|TX|||texte\r")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(Hl7Reader().read(path))
     assert_ingest_error(excinfo, "aucun segment MSH", path)
 
 
 def test_binary_hl7_is_refused(write) -> None:
     path = write("binaire.hl7", b"MSH|^~\\&|\x00\x00\x00" + bytes(range(256)))
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(Hl7Reader().read(path))
     assert_ingest_error(excinfo, "fichier binaire ou corrompu (octets nuls)", path)
 
 
 def test_empty_hl7_is_refused(write) -> None:
     path = write("vide.hl7", b"")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(Hl7Reader().read(path))
     assert_ingest_error(excinfo, "fichier vide", path)
 

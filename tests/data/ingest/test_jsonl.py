@@ -9,7 +9,7 @@ import pytest
 
 from hopia.data.ingest.jsonl import JsonlReader
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from tests.data.ingest.conftest import assert_ingest_error
 
 
@@ -145,7 +145,7 @@ def test_utf8_bom_is_stripped(write) -> None:
 
 def test_binary_file_is_refused(write) -> None:
     path = write("binaire.jsonl", bytes(range(256)) * 4)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(JsonlReader().read(path))
     assert_ingest_error(excinfo, "fichier binaire ou corrompu (octets nuls)", path)
 
@@ -155,6 +155,6 @@ def test_binary_file_is_refused(write) -> None:
 )
 def test_empty_file_is_refused(write, content: bytes, reason: str) -> None:
     path = write("vide.jsonl", content)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(JsonlReader().read(path))
     assert_ingest_error(excinfo, reason, path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hopia.data.records.patients import read_patients
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 
 def test_jsonl_and_csv_registries(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_jsonl_and_csv_registries(tmp_path: Path) -> None:
 def test_bad_record_names_the_line_not_the_value(tmp_path: Path, line: str, reason: str) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text('{"ipp": "9"}\n' + line + "\n", encoding="utf-8")
-    with pytest.raises(IngestError, match=reason) as info:
+    with pytest.raises(SourceError, match=reason) as info:
         list(read_patients(path))
     assert f"{path}#L2" in str(info.value)
     assert "17/05/1948" not in str(info.value)
@@ -54,5 +54,5 @@ def test_bad_record_names_the_line_not_the_value(tmp_path: Path, line: str, reas
 def test_unreadable_registry(tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(IngestError, match="registre patients illisible"):
+    with pytest.raises(SourceError, match="registre patients illisible"):
         list(read_patients(path))

@@ -7,7 +7,7 @@ from fpdf import FPDF
 
 from hopia.data.ingest.pdf import PdfReader
 from hopia.data.records import RawDocument
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from tests.data.ingest.conftest import CR_TEXT, assert_ingest_error, pdf_bytes
 
 
@@ -38,7 +38,7 @@ def test_user_password_pdf_is_refused(write) -> None:
     pdf.set_font("Helvetica", size=11)
     pdf.multi_cell(0, 6, "Confidentiel.")
     path = write("protege.pdf", bytes(pdf.output()))
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(PdfReader().read(path))
     assert_ingest_error(excinfo, "PDF protégé par mot de passe", path)
 
@@ -46,21 +46,21 @@ def test_user_password_pdf_is_refused(write) -> None:
 def test_truncated_pdf_is_refused(write) -> None:
     data = pdf_bytes(["\n".join(CR_TEXT)])
     path = write("tronque.pdf", data[: len(data) // 2])
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(PdfReader().read(path))
     assert_ingest_error(excinfo, "PDF illisible : fichier tronqué", path)
 
 
 def test_corrupt_pdf_with_markers_is_refused(write) -> None:
     path = write("corrompu.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 4 + b"\n%%EOF\n")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(PdfReader().read(path))
     assert_ingest_error(excinfo, "PDF illisible", path)
 
 
 def test_not_a_pdf_is_refused(write) -> None:
     path = write("faux.pdf", "Ceci n'est pas un PDF.\n")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(PdfReader().read(path))
     assert_ingest_error(excinfo, "PDF illisible : en-tête %PDF- absent", path)
 
@@ -68,13 +68,13 @@ def test_not_a_pdf_is_refused(write) -> None:
 @pytest.mark.parametrize("image_only", [True, False], ids=["scan", "blank-page"])
 def test_pdf_without_text_layer_is_refused(write, image_only: bool) -> None:
     path = write("scan.pdf", pdf_bytes(image_only=image_only))
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(PdfReader().read(path))
     assert_ingest_error(excinfo, "PDF sans couche texte (scan ?) : OCR non disponible", path)
 
 
 def test_empty_pdf_file_is_refused(write) -> None:
     path = write("vide.pdf", b"")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(PdfReader().read(path))
     assert_ingest_error(excinfo, "fichier vide", path)

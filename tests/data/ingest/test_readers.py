@@ -18,7 +18,7 @@ from sqlalchemy import select
 from hopia.data.ingest._base import Reader
 from hopia.data.ingest.readers import READERS, iter_paths, read_path, reader_for
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError, RegistryError
+from hopia.platform.exceptions import RegistryError, SourceError
 from tests.data.ingest.conftest import assert_ingest_error, pdf_bytes
 from tests.data.ingest.test_hl7v2 import ORU
 
@@ -134,7 +134,7 @@ def test_unreadable_files_raise_ingest_error(
     write, name: str, content: bytes | str, reason: str
 ) -> None:
     path = write(name, content)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(read_path(path))
     assert_ingest_error(excinfo, reason, path)
 
@@ -144,7 +144,7 @@ def test_missing_file_and_folder_are_refused(tmp_path: Path) -> None:
         (tmp_path / "absent.txt", "fichier introuvable"),
         (tmp_path, "ce n'est pas un fichier ordinaire"),
     ]:
-        with pytest.raises(IngestError) as excinfo:
+        with pytest.raises(SourceError) as excinfo:
             list(read_path(path))
         assert_ingest_error(excinfo, reason, path)
 

@@ -9,7 +9,7 @@ import pytest
 from hopia.data.ingest import text as text_module
 from hopia.data.ingest.text import TextReader
 from hopia.data.records import RawDocument
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from tests.data.ingest.conftest import CR_TEXT, assert_ingest_error
 
 NOTE = "\n".join(CR_TEXT) + "\n"
@@ -60,14 +60,14 @@ def test_utf16_with_bom_is_decoded(write, encoding: str) -> None:
 
 def test_binary_garbage_is_refused(write) -> None:
     path = write("scan.txt", bytes(range(256)) * 16)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "fichier binaire ou corrompu (octets nuls)", path)
 
 
 def test_control_characters_are_refused(write) -> None:
     path = write("ctrl.txt", b"texte\x01\x02\x03\x04\x05\x06\x07\x08" * 10)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "fichier binaire ou corrompu (caractères de contrôle)", path)
 
@@ -75,7 +75,7 @@ def test_control_characters_are_refused(write) -> None:
 def test_undecodable_bytes_are_refused_not_replaced(write) -> None:
     # 0x81 is undefined in cp1252 and invalid as UTF-8: no encoding fits.
     path = write("bad.txt", "fièvre".encode("cp1252") + b"\x81")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "encodage non reconnu (ni UTF-8 ni Windows-1252)", path)
 
@@ -83,21 +83,21 @@ def test_undecodable_bytes_are_refused_not_replaced(write) -> None:
 def test_mixed_utf8_and_cp1252_is_refused_not_garbled(write) -> None:
     # Decoding this as cp1252 would turn the UTF-8 "é" into "Ã©" without a word.
     path = write("mixte.txt", "Fièvre".encode("cp1252") + " et dyspnée".encode())
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "encodage mixte (UTF-8 et Windows-1252", path)
 
 
 def test_empty_file_is_refused(write) -> None:
     path = write("vide.txt", b"")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "fichier vide", path)
 
 
 def test_blank_file_is_refused(write) -> None:
     path = write("blanc.txt", "  \n\n\t\n")
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "fichier vide (espaces uniquement)", path)
 
@@ -105,13 +105,13 @@ def test_blank_file_is_refused(write) -> None:
 def test_oversize_file_is_refused_before_reading(write, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(text_module, "MAX_TEXT_BYTES", 100)
     path = write("gros.txt", "x" * 101)
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "fichier trop volumineux (101 octets, limite 100 octets)", path)
 
 
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "absent.txt"
-    with pytest.raises(IngestError) as excinfo:
+    with pytest.raises(SourceError) as excinfo:
         list(TextReader().read(path))
     assert_ingest_error(excinfo, "fichier introuvable", path)

@@ -26,7 +26,7 @@ from hopia.data.pseudo.evaluate import (
 )
 from hopia.data.records import PatientIdentity
 from hopia.platform import splits as split
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from tests.conftest import shared_path
 
 TEXT = "Jean DUPONT vu le 12/03/2024."  # PRENOM 0-4, NOM 5-11, DATE 18-28
@@ -335,7 +335,7 @@ def test_load_a_generated_corpus(tmp_path: Path) -> None:
 )
 def test_malformed_eds_gold(tmp_path: Path, rows: list, message: str) -> None:
     path = _write(tmp_path / "bad.jsonl", rows)
-    with pytest.raises(IngestError, match=message) as err:
+    with pytest.raises(SourceError, match=message) as err:
         load_gold(path)
     assert str(path) in str(err.value)
 
@@ -346,20 +346,20 @@ def test_malformed_synth_gold(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines()]
     rows[1]["phi"][0]["end"] = 999
     _write(gold, rows)
-    with pytest.raises(IngestError, match=r"gold\.jsonl#L2: entité n° 1 : décalages hors"):
+    with pytest.raises(SourceError, match=r"gold\.jsonl#L2: entité n° 1 : décalages hors"):
         load_gold(folder)
     _write(gold, rows[:1])
-    with pytest.raises(IngestError, match=r"documents\.jsonl#L1: document D1 absent"):
+    with pytest.raises(SourceError, match=r"documents\.jsonl#L1: document D1 absent"):
         load_gold(folder)
     _write(gold, [*rows[:1], {"id": "D1", "phi": []}, {"id": "D3", "phi": []}])
-    with pytest.raises(IngestError, match=r"gold\.jsonl#L3: annotation sans document"):
+    with pytest.raises(SourceError, match=r"gold\.jsonl#L3: annotation sans document"):
         load_gold(folder)
     _write(gold, [*rows[:1], {"id": "D2", "phi": []}])
-    with pytest.raises(IngestError, match=r"gold\.jsonl#L2: identifiant en double"):
+    with pytest.raises(SourceError, match=r"gold\.jsonl#L2: identifiant en double"):
         load_gold(folder)
-    with pytest.raises(IngestError, match="introuvable"):
+    with pytest.raises(SourceError, match="introuvable"):
         load_gold(tmp_path / "absent.jsonl")
-    with pytest.raises(IngestError, match="introuvable"):
+    with pytest.raises(SourceError, match="introuvable"):
         load_gold(tmp_path)  # a folder without documents.jsonl
 
 

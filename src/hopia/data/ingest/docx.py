@@ -15,7 +15,7 @@ from docx.oxml.ns import qn
 
 from hopia.data.ingest.text import file_size
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 _P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
 _T, _TAB, _BR, _CR = qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr")
@@ -103,7 +103,7 @@ def _docx_text(path: Path) -> str:
         body = docx.Document(str(path)).element.body
     # python-docx and the zip/XML layers under it raise many exception types on corrupt input.
     except Exception as exc:
-        raise IngestError(path, f"DOCX illisible : {_summary(exc)}") from None
+        raise SourceError(path, f"DOCX illisible : {_summary(exc)}") from None
     lines = [line.rstrip() for line in "\n".join(_blocks(body)).split("\n")]
     return "\n".join(lines).strip("\n")
 
@@ -124,14 +124,14 @@ class DocxReader:
 
         Raises
         ------
-        IngestError
+        SourceError
             Empty, corrupt or non-Word file, or a document without text.
         """
         path = Path(path)
         file_size(path)
         text = _docx_text(path)
         if not text.strip():
-            raise IngestError(path, "DOCX sans texte")
+            raise SourceError(path, "DOCX sans texte")
         yield RawDocument(
             text=text, source_path=str(path), source_ref=str(path), format=self.format
         )

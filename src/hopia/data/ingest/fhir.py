@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from hopia.data.ingest.pdf import extract_pdf_text
 from hopia.data.ingest.text import decode_text, normalise_newlines, read_bytes
 from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 MAX_FHIR_BYTES = 200 * 1024 * 1024
 """Largest FHIR file accepted (bundles may embed PDFs in base64)."""
@@ -145,7 +145,7 @@ def _decode(data: bytes, charset: str | None, ref: str) -> str:
     if charset is None:
         try:
             return decode_text(data, ref)
-        except IngestError as exc:
+        except SourceError as exc:
             raise _EntryError(f"pièce jointe : {exc.reason}") from None
     try:
         codecs.lookup(charset)
@@ -169,7 +169,7 @@ def _attachment_text(attachment: Any, ref: str) -> str:
     if media == "application/pdf":
         try:
             return extract_pdf_text(data, ref)
-        except IngestError as exc:
+        except SourceError as exc:
             raise _EntryError(f"pièce jointe : {exc.reason}") from None
     if media in ("text/html", "application/xhtml+xml"):
         return html_to_text(_decode(data, charset, ref))
@@ -401,7 +401,7 @@ def _load_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise IngestError(
+        raise SourceError(
             path, f"JSON invalide : {exc.msg} (ligne {exc.lineno}, colonne {exc.colno})"
         ) from None
 
@@ -417,7 +417,7 @@ class FhirReader:
 
         Raises
         ------
-        IngestError
+        SourceError
             Unreadable or invalid JSON, an invalid top-level resource, a resource other than
             DocumentReference or Bundle, or a Bundle of an unsupported type or without documents.
         """
@@ -430,9 +430,9 @@ class FhirReader:
         try:
             doc = _validate(root)
         except _EntryError as exc:
-            raise IngestError(path, str(exc)) from None
+            raise SourceError(path, str(exc)) from None
         if resource_type != "DocumentReference":
-            raise IngestError(
+            raise SourceError(
                 path,
                 f"ressource FHIR non prise en charge : {resource_type} "
                 "(attendu DocumentReference ou Bundle)",
@@ -445,16 +445,16 @@ class FhirReader:
     def _read_bundle(self, root: dict[str, Any], path: Path) -> Iterator[RawDocument | ReadFailure]:
         entries = root.get("entry") or []
         if not isinstance(entries, list):
-            raise IngestError(path, "Bundle invalide : « entry » doit être une liste")
+            raise SourceError(path, "Bundle invalide : « entry » doit être une liste")
         # The Bundle itself is validated without its resources, which are validated one by one
         # so that one bad entry does not cost the others.
         shell = {**root, "entry": [_without_resource(e) for e in entries]}
         try:
             bundle = _validate(shell)
         except _EntryError as exc:
-            raise IngestError(path, str(exc)) from None
+            raise SourceError(path, str(exc)) from None
         if bundle.type not in BUNDLE_TYPES:
-            raise IngestError(path, f"type de Bundle non pris en charge : {bundle.type}")
+            raise SourceError(path, f"type de Bundle non pris en charge : {bundle.type}")
 
         models: dict[int, Any] = {}
         failures: dict[int, str] = {}
@@ -474,7 +474,7 @@ class FhirReader:
 
         documents = [i for i, m in models.items() if m.get_resource_type() == "DocumentReference"]
         if not documents and not failures:
-            raise IngestError(path, "aucun DocumentReference dans le Bundle")
+            raise SourceError(path, "aucun DocumentReference dans le Bundle")
         for index in sorted([*documents, *failures]):
             ref = f"{path}#entry{index}"
             if index in failures:

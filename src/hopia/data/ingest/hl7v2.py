@@ -17,7 +17,7 @@ from typing import Any
 
 from hopia.data.ingest import text as plain
 from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 TEXT_VALUE_TYPES = frozenset({"TX", "FT", "ST"})
 SUPPORTED_MESSAGES = frozenset({"MDM", "ORU"})
@@ -160,7 +160,7 @@ def _split_messages(text: str, path: Path) -> tuple[list[_Message], list[int]]:
         else:
             stray.append(lineno)
     if not messages:
-        raise IngestError(path, "aucun segment MSH : ce n'est pas un fichier HL7 v2")
+        raise SourceError(path, "aucun segment MSH : ce n'est pas un fichier HL7 v2")
     return messages, stray
 
 
@@ -326,7 +326,7 @@ class Hl7Reader:
 
         Raises
         ------
-        IngestError
+        SourceError
             Empty, oversize, binary or undecodable file, or no MSH segment at all.
         """
         path = Path(path)

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 from hopia.data.ingest.text import decode_cp1252, file_size, looks_like_text, normalise_newlines
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 _SNIFF_BYTES = 8192
 _WIDE_BOMS: tuple[tuple[bytes, str], ...] = (
@@ -52,10 +52,10 @@ def _lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, bytes, str | Non
                 line = line.rstrip("\r\n")
                 yield lineno, line.encode("utf-8"), line
         except UnicodeDecodeError as exc:
-            raise IngestError(path, f"encodage {encoding} invalide ({exc.reason})") from None
+            raise SourceError(path, f"encodage {encoding} invalide ({exc.reason})") from None
         return
     if b"\x00" in head:
-        raise IngestError(path, "fichier binaire ou corrompu (octets nuls)")
+        raise SourceError(path, "fichier binaire ou corrompu (octets nuls)")
     for lineno, raw in enumerate(stream, start=1):
         raw = raw.rstrip(b"\r\n")
         if lineno == 1:
@@ -159,7 +159,7 @@ class JsonlReader:
 
         Raises
         ------
-        IngestError
+        SourceError
             Empty, unreadable or binary file, or one without any data line.
         """
         path = Path(path)
@@ -173,9 +173,9 @@ class JsonlReader:
                     seen += 1
                     yield self._read_line(path, lineno, raw, line)
         except OSError as exc:
-            raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+            raise SourceError(path, f"fichier illisible : {exc.strerror or exc}") from None
         if not seen:
-            raise IngestError(path, "fichier vide (aucune ligne de données)")
+            raise SourceError(path, "fichier vide (aucune ligne de données)")
 
     def _read_line(
         self, path: Path, lineno: int, raw: bytes, line: str | None

@@ -10,7 +10,7 @@ from pypdf import PdfReader as _PypdfReader
 
 from hopia.data.ingest.text import file_size, normalise_newlines
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 NO_TEXT_LAYER = "PDF sans couche texte (scan ?) : OCR non disponible"
 # pypdf's strict checks: header in the first kilobyte, end-of-file marker in the last one. Without
@@ -23,26 +23,26 @@ def extract_pdf_text(data: bytes, path: Path | str) -> str:
 
     Raises
     ------
-    IngestError
+    SourceError
         Truncated, corrupt or password-protected PDF, or one without a text layer.
     """
     if b"%PDF-" not in data[:_MARKER_WINDOW]:
-        raise IngestError(path, "PDF illisible : en-tête %PDF- absent")
+        raise SourceError(path, "PDF illisible : en-tête %PDF- absent")
     if b"%%EOF" not in data[-_MARKER_WINDOW:]:
-        raise IngestError(path, "PDF illisible : fichier tronqué (marqueur %%EOF absent)")
+        raise SourceError(path, "PDF illisible : fichier tronqué (marqueur %%EOF absent)")
     try:
         reader = _PypdfReader(io.BytesIO(data), strict=False)
         _unlock(reader, path)
         pages = [page.extract_text() or "" for page in reader.pages]
-    except IngestError:
+    except SourceError:
         raise
     # pypdf raises all sorts of exceptions on malformed input, not only PyPdfError: any of them
     # means this file cannot be read, and the batch must go on.
     except Exception as exc:
-        raise IngestError(path, f"PDF illisible : {_summary(exc)}") from None
+        raise SourceError(path, f"PDF illisible : {_summary(exc)}") from None
     pages = [normalise_newlines(p).strip("\n") for p in pages]
     if not any(p.strip() for p in pages):
-        raise IngestError(path, NO_TEXT_LAYER)
+        raise SourceError(path, NO_TEXT_LAYER)
     return "\n\n".join(pages)
 
 
@@ -50,7 +50,7 @@ def _unlock(reader: _PypdfReader, path: Path | str) -> None:
     # Many hospital PDFs carry only an owner password (printing restrictions): the empty user
     # password opens them.
     if reader.is_encrypted and not reader.decrypt(""):
-        raise IngestError(path, "PDF protégé par mot de passe")
+        raise SourceError(path, "PDF protégé par mot de passe")
 
 
 def _summary(exc: Exception) -> str:
@@ -68,7 +68,7 @@ class PdfReader:
 
         Raises
         ------
-        IngestError
+        SourceError
             Empty, truncated, corrupt, encrypted or image-only PDF.
         """
         path = Path(path)
@@ -76,7 +76,7 @@ class PdfReader:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+            raise SourceError(path, f"fichier illisible : {exc.strerror or exc}") from None
         text = extract_pdf_text(data, path)
         yield RawDocument(
             text=text, source_path=str(path), source_ref=str(path), format=self.format

@@ -47,7 +47,7 @@ from hopia.data.omop.research_ids import ResearchIds
 from hopia.data.omop.writer import UNKNOWN_PERSON, OmopWriter
 from hopia.data.pseudo.vault import Vault
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from hopia.platform.warehouse import Warehouse, schema
 
 __all__ = ["IngestPipeline", "IngestReport"]
@@ -205,7 +205,7 @@ class IngestPipeline:
                         continue
                     error = ErrorRecord(item.source_ref, item.source_path, item.format, reason)
                     self._record_error(error, run_id, report)
-            except IngestError as exc:
+            except SourceError as exc:
                 error = ErrorRecord(str(path), str(path), "inconnu", exc.reason)
                 self._record_error(error, run_id, report)
             except (RecursionError, MemoryError, ValueError, OSError, LookupError) as exc:

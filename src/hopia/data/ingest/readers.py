@@ -18,7 +18,7 @@ from pathlib import Path
 from hopia.data.ingest._base import Reader
 from hopia.data.ingest.text import file_size
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from hopia.platform.registry import Registry
 
 _BUILT_IN: dict[str, str] = {
@@ -68,7 +68,7 @@ def _head(path: Path) -> bytes:
         with path.open("rb") as stream:
             return stream.read(_SNIFF_BYTES)
     except OSError as exc:
-        raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+        raise SourceError(path, f"fichier illisible : {exc.strerror or exc}") from None
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -106,7 +106,7 @@ def _sniff(path: Path, head: bytes) -> str | None:
 
     Raises
     ------
-    IngestError
+    SourceError
         Content of a known format that no reader handles (images, OLE, RTF, other ZIPs).
     """
     if b"%PDF-" in head[:1024]:
@@ -115,7 +115,7 @@ def _sniff(path: Path, head: bytes) -> str | None:
         return _sniff_zip(path)
     for magic, label in _MAGIC:
         if head.startswith(magic):
-            raise IngestError(path, f"format non pris en charge : {label}")
+            raise SourceError(path, f"format non pris en charge : {label}")
     text = _head_text(head).lstrip("\x0b \t\r\n")
     if text[:3] in ("MSH", "FHS", "BHS") and len(text) > 3 and not text[3].isalnum():
         return "hl7v2"
@@ -131,10 +131,10 @@ def _sniff_zip(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError):
-        raise IngestError(path, "format non pris en charge : archive ZIP corrompue") from None
+        raise SourceError(path, "format non pris en charge : archive ZIP corrompue") from None
     if "word/document.xml" in names:
         return "docx"
-    raise IngestError(path, "format non pris en charge : archive ZIP (pas un document Word)")
+    raise SourceError(path, "format non pris en charge : archive ZIP (pas un document Word)")
 
 
 def reader_for(path: str | Path) -> Reader:
@@ -142,7 +142,7 @@ def reader_for(path: str | Path) -> Reader:
 
     Raises
     ------
-    IngestError
+    SourceError
         Missing, unreadable or empty file; unsupported format; binary content under an
         unknown suffix.
     """
@@ -155,10 +155,10 @@ def reader_for(path: str | Path) -> Reader:
         fmt = _by_suffix().get(suffix)
     if fmt is None:
         if suffix in UNSUPPORTED_SUFFIXES:
-            raise IngestError(path, f"format non pris en charge : {UNSUPPORTED_SUFFIXES[suffix]}")
+            raise SourceError(path, f"format non pris en charge : {UNSUPPORTED_SUFFIXES[suffix]}")
         if _looks_binary(head):
             kind = f"extension {suffix}" if suffix else "sans extension"
-            raise IngestError(path, f"format non pris en charge ({kind}, contenu binaire)")
+            raise SourceError(path, f"format non pris en charge ({kind}, contenu binaire)")
         fmt = "text"
     return READERS.get(fmt)()
 
@@ -204,7 +204,7 @@ def read_path(path: str | Path) -> Iterator[RawDocument | ReadFailure]:
 
     Raises
     ------
-    IngestError
+    SourceError
         The file as a whole cannot be read (unsupported, unreadable, corrupt).
     """
     path = Path(path)
@@ -212,4 +212,4 @@ def read_path(path: str | Path) -> Iterator[RawDocument | ReadFailure]:
     try:
         yield from reader.read(path)
     except OSError as exc:  # e.g. the file vanished or a disk error while reading
-        raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+        raise SourceError(path, f"fichier illisible : {exc.strerror or exc}") from None

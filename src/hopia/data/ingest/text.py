@@ -2,7 +2,7 @@
 
 Decoding is strict: UTF-8 (BOM stripped), UTF-16/32 with a BOM, else cp1252 when the bytes decode
 and look like text. Nothing is ever replaced silently: a file that fits none of these is refused
-with an :class:`~hopia.platform.exceptions.IngestError`.
+with an :class:`~hopia.platform.exceptions.SourceError`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hopia.data.records import RawDocument, ReadFailure
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
 """Largest plain-text file accepted; a clinical note is a few kB, more is an export gone wrong."""
@@ -37,17 +37,17 @@ _UTF8_ACCENT = re.compile(rb"\xc3[\x80-\xbf]")
 
 
 def file_size(path: Path) -> int:
-    """Size of ``path`` in bytes; ``IngestError`` when missing, not a file, unreadable or empty."""
+    """Size of ``path`` in bytes; ``SourceError`` when missing, not a file, unreadable or empty."""
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise IngestError(path, "fichier introuvable") from None
+        raise SourceError(path, "fichier introuvable") from None
     except OSError as exc:
-        raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+        raise SourceError(path, f"fichier illisible : {exc.strerror or exc}") from None
     if not path.is_file():
-        raise IngestError(path, "ce n'est pas un fichier ordinaire")
+        raise SourceError(path, "ce n'est pas un fichier ordinaire")
     if st.st_size == 0:
-        raise IngestError(path, "fichier vide")
+        raise SourceError(path, "fichier vide")
     return st.st_size
 
 
@@ -55,14 +55,14 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     """Whole content of ``path``, refusing it before reading when it exceeds ``max_bytes``."""
     size = file_size(path)
     if max_bytes is not None and size > max_bytes:
-        raise IngestError(
+        raise SourceError(
             path,
             f"fichier trop volumineux ({_human(size)}, limite {_human(max_bytes)})",
         )
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise IngestError(path, f"fichier illisible : {exc.strerror or exc}") from None
+        raise SourceError(path, f"fichier illisible : {exc.strerror or exc}") from None
 
 
 def decode_text(data: bytes, path: Path | str) -> str:
@@ -70,29 +70,29 @@ def decode_text(data: bytes, path: Path | str) -> str:
 
     Raises
     ------
-    IngestError
+    SourceError
         Empty input, NUL bytes or control characters (binary), or bytes valid in no accepted
         encoding.
     """
     if not data:
-        raise IngestError(path, "fichier vide")
+        raise SourceError(path, "fichier vide")
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 text = data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
-                raise IngestError(
+                raise SourceError(
                     path, f"encodage {encoding} invalide (octet {exc.start})"
                 ) from None
             return _checked(text, path)
     if b"\x00" in data:
-        raise IngestError(path, "fichier binaire ou corrompu (octets nuls)")
+        raise SourceError(path, "fichier binaire ou corrompu (octets nuls)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = decode_cp1252(data)
         if text is None:
-            raise IngestError(path, _legacy_failure(data)) from None
+            raise SourceError(path, _legacy_failure(data)) from None
     return _checked(text, path)
 
 
@@ -125,7 +125,7 @@ def normalise_newlines(text: str) -> str:
 
 def _checked(text: str, path: Path | str) -> str:
     if not looks_like_text(text):
-        raise IngestError(path, "fichier binaire ou corrompu (caractères de contrôle)")
+        raise SourceError(path, "fichier binaire ou corrompu (caractères de contrôle)")
     return normalise_newlines(text)
 
 
@@ -148,14 +148,14 @@ class TextReader:
 
         Raises
         ------
-        IngestError
+        SourceError
             Empty, oversize (above ``MAX_TEXT_BYTES``), binary or undecodable file.
         """
         path = Path(path)
         # Read the module constant at call time so that it can be tuned (and monkeypatched).
         text = decode_text(read_bytes(path, MAX_TEXT_BYTES), path)
         if not text.strip():
-            raise IngestError(path, "fichier vide (espaces uniquement)")
+            raise SourceError(path, "fichier vide (espaces uniquement)")
         yield RawDocument(
             text=text, source_path=str(path), source_ref=str(path), format=self.format
         )

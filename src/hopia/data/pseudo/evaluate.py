@@ -32,7 +32,7 @@ from hopia.data.pseudo.rules import PhiSpan
 from hopia.data.records import PHI_LABELS as LABELS
 from hopia.data.records import PatientIdentity
 from hopia.platform import splits as split
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from hopia.platform.files import jsonl_records
 from hopia.platform.scores import Score, fmt
 from hopia.platform.scores import ratio as _ratio
@@ -81,13 +81,13 @@ class PhiGoldDoc:
 
 def load_gold(path: str | Path) -> list[PhiGoldDoc]:
     """Annotated notes of an eds-pseudo JSONL file or a ``hopia synth`` corpus (its folder, its
-    ``documents.jsonl`` or its ``gold.jsonl``). Raises :class:`IngestError` naming the file and
+    ``documents.jsonl`` or its ``gold.jsonl``). Raises :class:`SourceError` naming the file and
     line of the first malformed record (bad JSON, offsets out of the text, unknown label...)."""
     path = Path(path)
     if path.is_dir():
         return _load_synth(path / "documents.jsonl")
     if not path.is_file():
-        raise IngestError(path, "fichier d'annotations introuvable")
+        raise SourceError(path, "fichier d'annotations introuvable")
     if path.name == "gold.jsonl":
         return _load_synth(path.with_name("documents.jsonl"))
     if path.name == "documents.jsonl" or (
@@ -110,18 +110,18 @@ def _looks_eds(path: Path) -> bool:
 
 def _field(record: dict[str, Any], key: str, kind: type, where: str) -> Any:
     if key not in record:
-        raise IngestError(where, f"champ « {key} » manquant")
+        raise SourceError(where, f"champ « {key} » manquant")
     value = record[key]
     if not isinstance(value, kind):
         expected = "une chaîne de caractères" if kind is str else "une liste"
-        raise IngestError(where, f"le champ « {key} » doit être {expected}")
+        raise SourceError(where, f"le champ « {key} » doit être {expected}")
     return value
 
 
 def _note_id(record: dict[str, Any], key: str, where: str) -> str:
     value = record.get(key)
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise IngestError(where, f"champ « {key} » manquant ou invalide (chaîne attendue)")
+        raise SourceError(where, f"champ « {key} » manquant ou invalide (chaîne attendue)")
     return str(value)
 
 
@@ -129,18 +129,18 @@ def _spans(raw: list[Any], text: str, where: str) -> tuple[GoldSpan, ...]:
     out = []
     for i, ent in enumerate(raw):
         if not isinstance(ent, dict):
-            raise IngestError(where, f"entité n° {i + 1} : objet attendu")
+            raise SourceError(where, f"entité n° {i + 1} : objet attendu")
         start, end, label = ent.get("start"), ent.get("end"), ent.get("label")
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
-            raise IngestError(where, f"entité n° {i + 1} : « start » et « end » entiers attendus")
+            raise SourceError(where, f"entité n° {i + 1} : « start » et « end » entiers attendus")
         if not 0 <= start < end <= len(text):
-            raise IngestError(
+            raise SourceError(
                 where,
                 f"entité n° {i + 1} : décalages hors du texte "
                 f"(start={start}, end={end}, longueur {len(text)})",
             )
         if label not in LABELS:
-            raise IngestError(
+            raise SourceError(
                 where, f"entité n° {i + 1} : étiquette inconnue {label!r} ({', '.join(LABELS)})"
             )
         out.append(GoldSpan(start, end, label))
@@ -163,12 +163,12 @@ def _load_synth(documents: Path) -> list[PhiGoldDoc]:
     gold_path = documents.with_name("gold.jsonl")
     for p in (documents, gold_path):
         if not p.is_file():
-            raise IngestError(p, "fichier introuvable (corpus hopia synth attendu)")
+            raise SourceError(p, "fichier introuvable (corpus hopia synth attendu)")
     gold: dict[str, tuple[str, list[Any]]] = {}
     for where, rec in _records(gold_path):
         doc_id = _note_id(rec, "id", where)
         if doc_id in gold:
-            raise IngestError(where, f"identifiant en double : {doc_id}")
+            raise SourceError(where, f"identifiant en double : {doc_id}")
         gold[doc_id] = (where, _field(rec, "phi", list, where))
     patients_path = documents.with_name("patients.jsonl")
     patients = {p.ipp: p for p in read_patients(patients_path)} if patients_path.is_file() else {}
@@ -177,10 +177,10 @@ def _load_synth(documents: Path) -> list[PhiGoldDoc]:
         doc_id = _note_id(rec, "id", where)
         text = _field(rec, "text", str, where)
         if doc_id in seen:
-            raise IngestError(where, f"identifiant en double : {doc_id}")
+            raise SourceError(where, f"identifiant en double : {doc_id}")
         seen.add(doc_id)
         if doc_id not in gold:
-            raise IngestError(where, f"document {doc_id} absent de {gold_path.name}")
+            raise SourceError(where, f"document {doc_id} absent de {gold_path.name}")
         gold_where, raw = gold.pop(doc_id)
         staff = rec.get("staff") or ()
         docs.append(
@@ -195,7 +195,7 @@ def _load_synth(documents: Path) -> list[PhiGoldDoc]:
         )
     if gold:
         where, _ = next(iter(gold.values()))
-        raise IngestError(where, f"annotation sans document dans {documents.name}")
+        raise SourceError(where, f"annotation sans document dans {documents.name}")
     return docs
 
 

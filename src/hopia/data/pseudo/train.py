@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hopia.data.pseudo.model import DEFAULT_ARCH, MAX_CHUNK_CHARS, build_nlp
 from hopia.data.records import PHI_LABELS as LABELS
-from hopia.platform.exceptions import IngestError, ModelError, NotFoundError
+from hopia.platform.exceptions import ModelError, NotFoundError, SourceError
 from hopia.platform.files import jsonl_records
 from hopia.platform.models import LoopSettings, save_spacy_model, train_ner_loop
 from hopia.platform.splits import HELD_OUT_FRACTION, is_held_out, note_hash
@@ -89,7 +89,7 @@ def read_shared(folder: Path) -> tuple[list[Note], Counter[str]]:
                 text = row["note_text"]
                 ents = tuple((int(e["start"]), int(e["end"]), e["label"]) for e in row["entities"])
             except (KeyError, TypeError, ValueError) as exc:
-                raise IngestError(
+                raise SourceError(
                     where, f"note annotée illisible ({type(exc).__name__} : {exc})"
                 ) from None
             if is_held_out(note_id):

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from hopia.data.records import PatientIdentity
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from hopia.platform.warehouse.schema import IPP_MAX
 
 FIELDS = tuple(PatientIdentity.__dataclass_fields__)
@@ -25,12 +25,12 @@ FIELDS = tuple(PatientIdentity.__dataclass_fields__)
 
 def _identity(record: dict, where: str) -> PatientIdentity:
     if not isinstance(record, dict):
-        raise IngestError(where, "enregistrement patient : objet attendu")
+        raise SourceError(where, "enregistrement patient : objet attendu")
     ipp = str(record.get("ipp") or "").strip()
     if not ipp:
-        raise IngestError(where, "enregistrement patient sans IPP")
+        raise SourceError(where, "enregistrement patient sans IPP")
     if len(ipp) > IPP_MAX:
-        raise IngestError(where, f"IPP trop long ({len(ipp)} caractères, {IPP_MAX} au plus)")
+        raise SourceError(where, f"IPP trop long ({len(ipp)} caractères, {IPP_MAX} au plus)")
     values = {
         k: (str(record[k]).strip() or None) if record.get(k) not in (None, "") else None
         for k in FIELDS
@@ -40,9 +40,9 @@ def _identity(record: dict, where: str) -> PatientIdentity:
         try:
             values["birth_date"] = date.fromisoformat(values["birth_date"][:10])
         except ValueError as exc:
-            raise IngestError(where, "date de naissance invalide (attendu AAAA-MM-JJ)") from exc
+            raise SourceError(where, "date de naissance invalide (attendu AAAA-MM-JJ)") from exc
     if values["sex"] and values["sex"].upper()[:1] not in {"M", "F"}:
-        raise IngestError(where, f"sexe invalide : {values['sex']!r} (M ou F)")
+        raise SourceError(where, f"sexe invalide : {values['sex']!r} (M ou F)")
     values["sex"] = values["sex"].upper()[:1] if values["sex"] else None
     return PatientIdentity(**values)
 
@@ -52,7 +52,7 @@ def read_patients(path: Path) -> Iterator[PatientIdentity]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(path, f"registre patients illisible ({exc})") from exc
+        raise SourceError(path, f"registre patients illisible ({exc})") from exc
     if path.suffix.lower() == ".csv":
         for lineno, record in enumerate(csv.DictReader(text.splitlines()), start=2):
             yield _identity(record, f"{path}#L{lineno}")
@@ -63,5 +63,5 @@ def read_patients(path: Path) -> Iterator[PatientIdentity]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise IngestError(f"{path}#L{lineno}", f"JSON invalide ({exc.msg})") from exc
+            raise SourceError(f"{path}#L{lineno}", f"JSON invalide ({exc.msg})") from exc
         yield _identity(record, f"{path}#L{lineno}")

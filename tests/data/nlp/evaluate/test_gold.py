@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hopia.data.nlp.evaluate import parse_ann, read_brat, read_synth_gold
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 
 TEXT = "Traitement des douleurs intenses et chroniques du foie."
 ANN = (
@@ -59,7 +59,7 @@ def test_fragments_listed_out_of_text_order_are_sorted() -> None:
 )
 def test_bad_ann_names_the_file_and_line(tmp_path: Path, ann: str, reason: str) -> None:
     write_pair(tmp_path / "corpus", "doc1", TEXT, ann)
-    with pytest.raises(IngestError) as info:
+    with pytest.raises(SourceError) as info:
         read_brat(tmp_path / "corpus")
     assert "doc1.ann#L" in str(info.value) and reason in str(info.value)
 
@@ -76,25 +76,25 @@ def test_folder_is_read_recursively_in_path_order(tmp_path: Path) -> None:
 
 def test_missing_ann_missing_txt_empty_and_absent_folders(tmp_path: Path) -> None:
     (tmp_path / "only.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(IngestError, match=r"only\.txt.*\.ann manquant"):
+    with pytest.raises(SourceError, match=r"only\.txt.*\.ann manquant"):
         read_brat(tmp_path)
     (tmp_path / "only.ann").write_text("", encoding="utf-8")
     assert len(read_brat(tmp_path).docs) == 1
     (tmp_path / "orphan.ann").write_text("", encoding="utf-8")
-    with pytest.raises(IngestError, match=r"orphan\.ann.*sans le \.txt"):
+    with pytest.raises(SourceError, match=r"orphan\.ann.*sans le \.txt"):
         read_brat(tmp_path)
     for name in ("orphan.ann", "only.ann", "only.txt"):
         (tmp_path / name).unlink()
-    with pytest.raises(IngestError, match="aucun fichier .txt"):
+    with pytest.raises(SourceError, match="aucun fichier .txt"):
         read_brat(tmp_path)
-    with pytest.raises(IngestError, match="introuvable"):
+    with pytest.raises(SourceError, match="introuvable"):
         read_brat(tmp_path / "nowhere")
 
 
 def test_invalid_utf8_is_reported_with_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_bytes(b"fi\xe8vre")
     (tmp_path / "bad.ann").write_text("", encoding="utf-8")
-    with pytest.raises(IngestError, match=r"bad\.txt.*UTF-8"):
+    with pytest.raises(SourceError, match=r"bad\.txt.*UTF-8"):
         read_brat(tmp_path)
 
 
@@ -140,7 +140,7 @@ def test_synth_gold_kinds_and_qualifiers(tmp_path: Path) -> None:
 )
 def test_bad_synth_gold_names_file_and_line(tmp_path: Path, fact: dict, reason: str) -> None:
     write_synth(tmp_path, [fact])
-    with pytest.raises(IngestError) as info:
+    with pytest.raises(SourceError) as info:
         read_synth_gold(tmp_path / "gold.jsonl")
     assert "gold.jsonl#L1" in str(info.value) and reason in str(info.value)
 
@@ -148,8 +148,8 @@ def test_bad_synth_gold_names_file_and_line(tmp_path: Path, fact: dict, reason: 
 def test_synth_gold_without_documents_or_document(tmp_path: Path) -> None:
     write_synth(tmp_path, [])
     (tmp_path / "documents.jsonl").write_text('{"id": "D2", "text": "x"}\n', encoding="utf-8")
-    with pytest.raises(IngestError, match="D1 absent de documents.jsonl"):
+    with pytest.raises(SourceError, match="D1 absent de documents.jsonl"):
         read_synth_gold(tmp_path)
     (tmp_path / "documents.jsonl").unlink()
-    with pytest.raises(IngestError, match=r"documents\.jsonl.*introuvable"):
+    with pytest.raises(SourceError, match=r"documents\.jsonl.*introuvable"):
         read_synth_gold(tmp_path)

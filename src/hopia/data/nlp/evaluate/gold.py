@@ -14,7 +14,7 @@ semantic group (DISO, CHEM, PROC, ANAT, LAB…, the UMLS groups QUAERO uses, the
   measurement → LAB) and its flags the qualifiers (``negated`` → negation, ``hypothesis``,
   ``family``, ``history``).
 
-A malformed file raises :class:`~hopia.platform.exceptions.IngestError` naming the file (and
+A malformed file raises :class:`~hopia.platform.exceptions.SourceError` naming the file (and
 line) and the reason; nothing is half-loaded.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hopia.platform.exceptions import IngestError
+from hopia.platform.exceptions import SourceError
 from hopia.platform.files import jsonl_records
 
 Fragment = tuple[int, int]
@@ -107,9 +107,9 @@ def _read_text(path: Path) -> str:
         with path.open(encoding="utf-8", newline="") as fh:
             return fh.read()
     except UnicodeDecodeError:
-        raise IngestError(path, "encodage invalide (UTF-8 attendu)") from None
+        raise SourceError(path, "encodage invalide (UTF-8 attendu)") from None
     except OSError as exc:
-        raise IngestError(path, f"fichier illisible ({exc.strerror})") from exc
+        raise SourceError(path, f"fichier illisible ({exc.strerror})") from exc
 
 
 def parse_ann(ann: str, text: str, where: str | Path) -> tuple[list[Mention], Counter[str]]:
@@ -117,7 +117,7 @@ def parse_ann(ann: str, text: str, where: str | Path) -> tuple[list[Mention], Co
 
     Raises
     ------
-    IngestError
+    SourceError
         A text-bound line that cannot be read, offsets outside the text or not in order, or a
         quoted text that differs from the text at those offsets.
     """
@@ -131,14 +131,14 @@ def parse_ann(ann: str, text: str, where: str | Path) -> tuple[list[Mention], Co
         if line.startswith("T"):
             m = _T_LINE.fullmatch(line)
             if m is None:
-                raise IngestError(here, "ligne T illisible (« T1<tab>LABEL début fin<tab>texte »)")
+                raise SourceError(here, "ligne T illisible (« T1<tab>LABEL début fin<tab>texte »)")
             ident = line.split("\t", 1)[0]
             fragments = tuple(
                 (int(a), int(b)) for a, b in (pair.split(" ") for pair in m["offsets"].split(";"))
             )
             for start, end in fragments:
                 if not 0 <= start < end <= len(text):
-                    raise IngestError(
+                    raise SourceError(
                         here,
                         f"décalages invalides {start}-{end} (texte de {len(text)} caractères)",
                     )
@@ -147,11 +147,11 @@ def parse_ann(ann: str, text: str, where: str | Path) -> tuple[list[Mention], Co
             covered = " ".join(text[a:b] for a, b in fragments)
             if quoted is not None and quoted.strip() != covered.strip():
                 # QUAERO quotes fragments joined by one space; anything else is a shifted file
-                raise IngestError(
+                raise SourceError(
                     here, f"le texte cité ne correspond pas au texte aux décalages {fragments}"
                 )
             if ident in mentions:
-                raise IngestError(here, f"identifiant en double : {ident}")
+                raise SourceError(here, f"identifiant en double : {ident}")
             mentions[ident] = Mention(tuple(sorted(fragments)), m["label"])
         elif line.startswith("#"):
             note = _NOTE_LINE.fullmatch(line)
@@ -175,27 +175,27 @@ def read_brat(folder: str | Path) -> GoldSet:
 
     Raises
     ------
-    IngestError
+    SourceError
         No such folder, no ``.txt`` in it, a ``.txt`` without its ``.ann`` (or the reverse), or
         a malformed ``.ann`` (see :func:`parse_ann`).
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise IngestError(folder, "dossier BRAT introuvable")
+        raise SourceError(folder, "dossier BRAT introuvable")
     texts = sorted(folder.rglob("*.txt"))
     texts = [p for p in texts if p.is_file() and not p.name.startswith(".")]
     if not texts:
-        raise IngestError(folder, "aucun fichier .txt dans ce dossier BRAT")
+        raise SourceError(folder, "aucun fichier .txt dans ce dossier BRAT")
     txt_stems = {p.with_suffix("") for p in texts}
     for ann in sorted(folder.rglob("*.ann")):
         if ann.with_suffix("") not in txt_stems:
-            raise IngestError(ann, "fichier .ann sans le .txt correspondant")
+            raise SourceError(ann, "fichier .ann sans le .txt correspondant")
     docs: list[GoldDoc] = []
     ignored: Counter[str] = Counter()
     for txt in texts:
         ann_path = txt.with_suffix(".ann")
         if not ann_path.is_file():
-            raise IngestError(txt, "fichier .ann manquant à côté de ce .txt")
+            raise SourceError(txt, "fichier .ann manquant à côté de ce .txt")
         text = _read_text(txt)
         mentions, other = parse_ann(_read_text(ann_path), text, ann_path)
         ignored.update(other)
@@ -216,22 +216,22 @@ def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 def _doc_id(record: dict[str, Any], where: str) -> str:
     value = record.get("id")
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise IngestError(where, "champ « id » manquant ou invalide")
+        raise SourceError(where, "champ « id » manquant ou invalide")
     return str(value)
 
 
 def _fact_mention(fact: Any, text: str, where: str, n: int) -> Mention:
     if not isinstance(fact, dict):
-        raise IngestError(where, f"fait n° {n} : objet attendu")
+        raise SourceError(where, f"fait n° {n} : objet attendu")
     start, end, kind = fact.get("start"), fact.get("end"), fact.get("kind")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
-        raise IngestError(where, f"fait n° {n} : « start » et « end » entiers attendus")
+        raise SourceError(where, f"fait n° {n} : « start » et « end » entiers attendus")
     if not 0 <= start < end <= len(text):
-        raise IngestError(
+        raise SourceError(
             where, f"fait n° {n} : décalages {start}-{end} hors du texte ({len(text)} caractères)"
         )
     if kind not in KIND_LABEL:
-        raise IngestError(
+        raise SourceError(
             where, f"fait n° {n} : type {kind!r} inconnu ({', '.join(sorted(KIND_LABEL))})"
         )
     qualifiers = {name: bool(fact.get(flag, False)) for flag, name in _FACT_FLAGS.items()}
@@ -245,7 +245,7 @@ def read_synth_gold(path: str | Path) -> GoldSet:
 
     Raises
     ------
-    IngestError
+    SourceError
         Missing file, bad JSON, a gold line without its document, offsets outside the text,
         unknown fact kind.
     """
@@ -253,37 +253,37 @@ def read_synth_gold(path: str | Path) -> GoldSet:
     if path.is_dir():
         path = path / "gold.jsonl"
     if not path.is_file():
-        raise IngestError(path, "fichier d'annotations introuvable")
+        raise SourceError(path, "fichier d'annotations introuvable")
     rows: list[tuple[str, str, dict[str, Any]]] = []
     seen: set[str] = set()
     for where, record in _records(path):
         doc_id = _doc_id(record, where)
         if doc_id in seen:
-            raise IngestError(where, f"identifiant en double : {doc_id}")
+            raise SourceError(where, f"identifiant en double : {doc_id}")
         seen.add(doc_id)
         if not isinstance(record.get("facts"), list):
-            raise IngestError(where, "champ « facts » manquant ou invalide (liste attendue)")
+            raise SourceError(where, "champ « facts » manquant ou invalide (liste attendue)")
         rows.append((where, doc_id, record))
     texts: dict[str, str] = {}
     if any(not isinstance(r.get("text"), str) for _, _, r in rows):
         documents = path.with_name("documents.jsonl")
         if not documents.is_file():
-            raise IngestError(documents, "fichier introuvable (textes du corpus hopia synth)")
+            raise SourceError(documents, "fichier introuvable (textes du corpus hopia synth)")
         for where, record in _records(documents):
             text = record.get("text")
             if not isinstance(text, str):
-                raise IngestError(where, "champ « text » manquant ou invalide")
+                raise SourceError(where, "champ « text » manquant ou invalide")
             texts[_doc_id(record, where)] = text
     docs = []
     for where, doc_id, record in rows:
         text = record["text"] if isinstance(record.get("text"), str) else texts.get(doc_id)
         if text is None:
-            raise IngestError(where, f"document {doc_id} absent de documents.jsonl")
+            raise SourceError(where, f"document {doc_id} absent de documents.jsonl")
         mentions = [
             _fact_mention(f, text, where, i) for i, f in enumerate(record["facts"], start=1)
         ]
         mentions.sort(key=lambda x: (x.fragments, x.label))
         docs.append(GoldDoc(doc_id, text, tuple(mentions), str(path)))
     if not docs:
-        raise IngestError(path, "aucun document annoté")
+        raise SourceError(path, "aucun document annoté")
     return GoldSet(docs, "jsonl", str(path))

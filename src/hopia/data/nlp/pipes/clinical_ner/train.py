@@ -152,7 +152,7 @@ def train_model(
 
     Raises
     ------
-    IngestError
+    SourceError
         The BRAT folder is missing or malformed.
     ModelError
         No training mention at all.
