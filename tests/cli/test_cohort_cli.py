@@ -96,3 +96,12 @@ def test_check_and_sql(tmp_path: Path) -> None:
         assert "omop.note_nlp" in shown.output and "term_exists = 'Y'" in shown.output
     wrong = runner.invoke(app, ["cohort", "sql", str(HEART_FAILURE), "--dialect", "oracle"])
     assert wrong.exit_code == 2 and "dialecte inconnu" in wrong.output
+
+
+def test_a_bad_definition_names_the_argument(tmp_path: Path) -> None:
+    bad = tmp_path / "cassee.yaml"
+    bad.write_text("name: [\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["cohort", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "YAML invalide" in result.output and "[option(s) : DEFINITION]" in result.output
+    assert "--definition" not in result.output

@@ -66,3 +66,22 @@ def test_configured_keys_are_used_and_checked(tmp_path: Path) -> None:
         load_vault_key(Settings(home=tmp_path, vault_key=same, secret_key=same))
     with pytest.raises(ConfigError, match="trop court"):
         load_secret(Settings(home=tmp_path, secret_key="short"))
+
+
+def test_a_crash_while_creating_a_key_leaves_no_empty_key(
+    bare: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is written whole before it takes its name: a crash in between leaves no key
+    file (the next init creates it), never an empty one that would block every command."""
+    from hopia.platform import keys
+
+    def crash(src: object, dst: object) -> None:
+        raise OSError("disque plein")
+
+    monkeypatch.setattr(keys.os, "link", crash)
+    with pytest.raises(OSError, match="disque plein"):
+        init_keys(bare)
+    assert not (bare.home / "secret.key").exists()
+    assert list(bare.home.iterdir()) == []  # nor the staged copy
+    monkeypatch.undo()
+    assert init_keys(bare).secret == "created" and len(load_secret(bare)) == 64

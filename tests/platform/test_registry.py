@@ -65,3 +65,9 @@ def test_entry_points_are_plug_ins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert r.get("cda")("É") == "e"
     with pytest.raises(RegistryError, match="déclaré deux fois"):
         r.get("text")
+
+
+def test_one_registry_per_group() -> None:
+    Registry("lecteur", "hopia.test_group_once")
+    with pytest.raises(RegistryError, match="deux registres"):
+        Registry("lecteur", "hopia.test_group_once")

@@ -40,6 +40,24 @@ def test_the_warehouse_is_opened_once_and_closed_with_the_context(tmp_path: Path
     assert ctx._warehouse is None
 
 
+def test_a_warehouse_handed_over_stays_open(tmp_path: Path) -> None:
+    """A web application shares one engine between requests: a request's context must not
+    dispose of it; one the context opened itself is closed before it is replaced."""
+    from hopia.platform.warehouse import Warehouse
+
+    shared = Warehouse(f"duckdb:///{tmp_path / 'shared.duckdb'}")
+    ctx = Context.local(Settings(home=tmp_path / "h"))
+    own = ctx.warehouse()
+    closed: list[bool] = []
+    own.close = lambda: closed.append(True)  # type: ignore[method-assign]
+    ctx.use_warehouse(shared)
+    assert closed == [True] and ctx.warehouse() is shared
+    ctx.close()
+    with shared.engine.connect() as conn:  # still usable
+        assert conn.exec_driver_sql("select 1").scalar() == 1
+    shared.close()
+
+
 def test_authorize_asks_the_policy(tmp_path: Path) -> None:
     ctx = Context(Settings(home=tmp_path), Principal("alice", frozenset({"researcher"})))
     with pytest.raises(AccessDeniedError):

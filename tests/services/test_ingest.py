@@ -142,7 +142,10 @@ def test_load_patients_writes_the_registry_and_its_audit_entry(tmp_path: Path) -
 def test_expected_documents_for_the_progress_bar(tmp_path: Path) -> None:
     _, docs = write_corpus(tmp_path / "in")
     (docs / "scan.pdf").write_bytes(b"%PDF")
-    assert expected_documents(IngestRequest.of(paths=[docs])) == 5  # 4 JSONL lines + 1 file
+    ctx = Context.local(get_settings())
+    assert expected_documents(ctx, IngestRequest.of(paths=[docs])) == 5  # 4 JSONL lines + 1 file
     empty = tmp_path / "vide"
     empty.mkdir()
-    assert expected_documents(IngestRequest.of(paths=[empty])) is None
+    assert expected_documents(ctx, IngestRequest.of(paths=[empty])) is None
+    with pytest.raises(AccessDeniedError):  # counting opens the inputs: the policy first
+        expected_documents(_denied(), IngestRequest.of(paths=[docs]))

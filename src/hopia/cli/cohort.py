@@ -20,6 +20,8 @@ app = typer.Typer(
     help="Cohortes : définitions versionnées, attrition, caractérisation.", no_args_is_help=True
 )
 
+# Request fields that are arguments of these commands, not options.
+_FLAGS = {"definition": "DEFINITION"}
 _DEFINITION = typer.Argument(..., help="Définition de cohorte (.yaml, .yml ou .json).")
 
 
@@ -91,7 +93,7 @@ def check(definition: Path = _DEFINITION) -> None:
     """Valider une définition et afficher ses étapes (sans interroger l'entrepôt)."""
     from hopia.services import cohorts
 
-    with handle_errors(), context() as ctx:
+    with handle_errors(_FLAGS), context() as ctx:
         checked = cohorts.check(ctx, cohorts.DefinitionRequest.of(definition=definition))
     d = checked.definition
     console.print(
@@ -110,7 +112,7 @@ def sql(
     """Afficher la requête SQL des membres de la cohorte."""
     from hopia.services import cohorts
 
-    with handle_errors(), context() as ctx:
+    with handle_errors(_FLAGS), context() as ctx:
         text = cohorts.sql(ctx, cohorts.SqlRequest.of(definition=definition, dialect=dialect))
     typer.echo(text)
 
@@ -138,7 +140,7 @@ def run(
     """Exécuter une cohorte : attrition, caractérisation (effectifs < 10 masqués)."""
     from hopia.services import cohorts
 
-    with handle_errors(), context(actor) as ctx:
+    with handle_errors(_FLAGS), context(actor) as ctx:
         request = cohorts.RunRequest.of(
             definition=definition, output=output, top=top, patients=patients, reason=reason
         )

@@ -32,7 +32,7 @@ def ingest(
                 request,
                 on_progress=lambda n: bar.advance(task, n),
                 on_ready=lambda: bar.reset(
-                    task, description="Intégration", total=expected_documents(request)
+                    task, description="Intégration", total=expected_documents(ctx, request)
                 ),
             )
             bar.update(task, total=bar.tasks[0].completed)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from hopia.cli._common import context, err_console, handle_errors
-from hopia.cli._jsonl import file_run_display
+from hopia.cli._progress import file_run_display
 
 app = typer.Typer(
     help="TAL clinique : extraction d'entités (EDS-NLP, règles) depuis des textes JSONL.",

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from hopia.cli._common import console, context, err_console, handle_errors
-from hopia.cli._jsonl import LazyProgress
+from hopia.cli._progress import LazyProgress
 
 if TYPE_CHECKING:
     from hopia.services.nlp import EvalResult

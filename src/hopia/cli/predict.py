@@ -28,7 +28,11 @@ _SEED = typer.Option(42, "--seed", help="Graine (modèle et bootstrap).")
 _TEST = typer.Option(0.25, "--test-fraction", min=0.05, max=0.5, help="Part du jeu de test.")
 _BOOT = typer.Option(500, "--bootstrap", min=0, help="Rééchantillonnages de l'IC de l'AUROC.")
 _THREADS = typer.Option(
-    None, "--threads", min=1, max=2, help="Fils de calcul de LightGBM (1 ou 2 ; défaut : 2)."
+    None,
+    "--threads",
+    min=1,
+    max=2,
+    help="Fils de calcul de LightGBM (1 ou 2 ; défaut : data.predict.threads).",
 )
 
 

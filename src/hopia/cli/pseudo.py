@@ -19,7 +19,7 @@ import typer
 from rich.markup import escape
 
 from hopia.cli._common import console, context, err_console, handle_errors
-from hopia.cli._jsonl import LazyProgress, file_run_display
+from hopia.cli._progress import LazyProgress, file_run_display
 
 if TYPE_CHECKING:
     from hopia.services.pseudo import EvalReport

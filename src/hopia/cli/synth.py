@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from hopia.cli._common import console, context, handle_errors
-from hopia.cli._jsonl import LazyProgress
+from hopia.cli._progress import LazyProgress
 
 
 def _fmt(n: int) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import ConfigError, KeysMissingError
+from hopia.platform.files import atomic_file
 
 SECRET_FILE = "secret.key"
 VAULT_FILE = "vault.key"
@@ -63,12 +64,18 @@ def _init_file(configured: str | None, path: Path, make: object) -> str:
     if path.exists():
         return "present"
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # created meanwhile by another process: keep theirs
-        return "present"
-    with os.fdopen(fd, "w") as fh:
+    # Written whole in a private temporary file, then linked into place: a crash, or a reader
+    # meanwhile, never sees an empty key file; link() refuses to replace one another process
+    # created first (keep theirs).
+    with atomic_file(path.with_name(f".{path.name}.new"), private=True) as fh:
         fh.write(make())  # type: ignore[operator]
+    staged = path.with_name(f".{path.name}.new")
+    try:
+        os.link(staged, path)
+    except FileExistsError:
+        return "present"
+    finally:
+        staged.unlink(missing_ok=True)
     return "created"
 
 

@@ -60,6 +60,10 @@ class Registry(Generic[T]):
         self._lazy: dict[str, str] = dict(defaults or {})
         self._loaded: dict[str, T] = {}
         self._entry_points: dict[str, Any] | None = None
+        if group in _ALL:
+            raise RegistryError(
+                f"deux registres pour le groupe « {group} »", details={"family": group}
+            )
         _ALL[group] = self
 
     # -- registration -----------------------------------------------------------------------

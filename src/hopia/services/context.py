@@ -34,6 +34,7 @@ class Context:
     principal: Principal
     policy: AccessPolicy = field(default_factory=LocalOperatorPolicy)
     _warehouse: Warehouse | None = field(default=None, repr=False)
+    _owns_warehouse: bool = field(default=False, repr=False)
 
     @classmethod
     def local(cls, settings: Settings, actor: str | None = None) -> Context:
@@ -50,10 +51,13 @@ class Context:
         """The configured warehouse, opened (and migrated) once per context."""
         if self._warehouse is None:
             self._warehouse = Warehouse(self.settings.resolved_warehouse_url())
+            self._owns_warehouse = True
         return self._warehouse
 
     def use_warehouse(self, warehouse: Warehouse) -> None:
-        """Work on ``warehouse`` instead of the configured one (the demo's own file, tests)."""
+        """Work on ``warehouse`` instead of the configured one (the demo's own file, a web
+        application's shared engine, tests). The caller keeps it: the context never closes it."""
+        self.close()
         self._warehouse = warehouse
 
     def authorize(self, action: str, resource: str) -> None:
@@ -69,9 +73,10 @@ class Context:
         return keys.load_vault_key(self.settings)
 
     def close(self) -> None:
-        if self._warehouse is not None:
+        """Close the warehouse this context opened (one handed over is the caller's)."""
+        if self._warehouse is not None and self._owns_warehouse:
             self._warehouse.close()
-            self._warehouse = None
+        self._warehouse, self._owns_warehouse = None, False
 
     def __enter__(self) -> Self:
         return self

@@ -129,15 +129,18 @@ def ingest_corpus(
 ) -> DemoResult:
     """Ingest the demo corpus into the demo's own warehouse and summarise it."""
     ctx.authorize("demo.run", "demo")
-    wh = Warehouse(f"duckdb:///{(demo_root(ctx) / 'warehouse.duckdb').resolve()}")
-    ctx.use_warehouse(wh)
     inputs = [corpus.folder / "documents.jsonl", corpus.folder / "files"]
     request = ingest_service.IngestRequest(
         paths=tuple(p for p in inputs if p.exists()),
         patients=corpus.folder / "patients.jsonl",
     )
-    report = ingest_service.ingest(ctx, request, on_progress, on_ready)
-    return DemoResult(corpus, demo_summary(wh, report), wh.url)
+    wh = Warehouse(f"duckdb:///{(demo_root(ctx) / 'warehouse.duckdb').resolve()}")
+    try:
+        ctx.use_warehouse(wh)
+        report = ingest_service.ingest(ctx, request, on_progress, on_ready)
+        return DemoResult(corpus, demo_summary(wh, report), wh.url)
+    finally:
+        wh.close()  # the demo's own file: handed to the context, closed here
 
 
 def run_demo(

@@ -75,6 +75,7 @@ def load_patients(ctx: Context, request: LoadPatientsRequest) -> int:
     from hopia.data.omop.research_ids import ResearchIds
     from hopia.data.omop.writer import OmopWriter
     from hopia.data.pseudo import Pseudonymiser
+    from hopia.data.records.patients import read_patients
 
     ctx.authorize("ingest.patients", "warehouse")
     init_keys(ctx.settings)
@@ -82,17 +83,20 @@ def load_patients(ctx: Context, request: LoadPatientsRequest) -> int:
     shift = Pseudonymiser(secret, use_model=False).shift_date
     wh = ctx.warehouse()
     identities = Identities(wh, OmopWriter(wh, "registre"), ResearchIds(secret, shift))
-    n = identities.load(request.path)
-    with wh.begin() as conn:
-        audit.record(conn, ctx.actor, "ingest.patients", "hopia_id.patient", None, {"patients": n})
-    return n
+    records = list(read_patients(request.path))  # a bad record stops the load before any write
+    with wh.begin() as conn:  # the identities and their audit entry, together
+        identities.upsert(conn, records)
+        details = {"patients": len(records)}
+        audit.record(conn, ctx.actor, "ingest.patients", "hopia_id.patient", None, details)
+    return len(records)
 
 
-def expected_documents(request: IngestRequest) -> int | None:
+def expected_documents(ctx: Context, request: IngestRequest) -> int | None:
     """Documents the request should yield, for a progress bar: one per file, one per line of
     JSONL (an estimate: nothing is parsed)."""
     from hopia.data.ingest.readers import iter_paths
 
+    ctx.authorize("ingest.run", "warehouse")  # it opens the inputs
     total = 0
     for f in iter_paths(request.paths):
         if f.suffix.lower() in {".jsonl", ".ndjson"}:

@@ -25,7 +25,8 @@ from pydantic import Field
 
 from hopia.platform.exceptions import NotFoundError
 from hopia.platform.files import atomic_file
-from hopia.services._jsonl import (
+from hopia.services.context import Context, Request
+from hopia.services.texts import (
     FileRunResult,
     LineErrorCallback,
     ProgressCallback,
@@ -33,7 +34,6 @@ from hopia.services._jsonl import (
     require_file,
     run_jsonl,
 )
-from hopia.services.context import Context, Request
 
 if TYPE_CHECKING:
     from hopia.data.pseudo import Pseudonymiser

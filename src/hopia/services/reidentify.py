@@ -1,8 +1,8 @@
 """Re-identification service: a pseudonymised note with its original values restored.
 
 The rules, for every front end: a reason of at least ten characters, checked before anything is
-opened; the access policy asked next (``reidentify``); the read and its audit entry committed in
-one transaction by the vault (:meth:`hopia.data.pseudo.vault.Vault.reidentify_note`).
+opened; the access policy asked next (``pseudo.reidentify``); the read and its audit entry
+committed in one transaction by the vault (:meth:`hopia.data.pseudo.vault.Vault.reidentify_note`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,6 @@ class ReidentifyNoteRequest(Request):
 def reidentify_note(ctx: Context, request: ReidentifyNoteRequest) -> ReidentifiedResult:
     """The note ``note_id`` of ``omop.note`` with its originals restored, audited."""
     reason = check_reason(request.reason, Purpose.REIDENTIFY)
-    ctx.authorize("reidentify", f"note:{request.note_id}")
+    ctx.authorize("pseudo.reidentify", f"note:{request.note_id}")
     vault = Vault(ctx.warehouse(), ctx.vault_key())
     return vault.reidentify_note(request.note_id, reason=reason, actor=ctx.actor)

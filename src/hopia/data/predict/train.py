@@ -20,9 +20,10 @@ from hopia.data.predict.features import (
     read_events,
 )
 from hopia.data.predict.models import describe_model, feature_importance, make_model
-from hopia.data.predict.store import PredictError, SavedModel
+from hopia.data.predict.store import SavedModel
 from hopia.data.predict.targets import TargetSpec
 from hopia.data.predict.uci import load_uci, patient_order_split
+from hopia.platform.exceptions import PredictError
 from hopia.platform.warehouse import Warehouse
 
 MIN_POSITIVES = 5  # per set: fewer, and neither training nor AUROC means anything

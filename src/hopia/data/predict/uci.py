@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hopia.data.predict.features import safe_name
-from hopia.data.predict.store import PredictError
+from hopia.platform.exceptions import PredictError
 
 MEMBER = "diabetic_data.csv"
 EXCLUDED_DISPOSITIONS = {11, 13, 14, 19, 20, 21}  # expired or hospice

@@ -3,7 +3,8 @@ categories: conformance, completeness, plausibility), its runner, run history an
 the NLP enrichment report.
 
 >>> from hopia.data.quality import load_catalogue, run_checks
->>> run = run_checks(open_warehouse())  # doctest: +SKIP
+>>> wh = Warehouse(settings.resolved_warehouse_url())  # doctest: +SKIP
+>>> run = run_checks(wh, load_catalogue())  # doctest: +SKIP
 """
 
 from __future__ import annotations

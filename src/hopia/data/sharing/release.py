@@ -45,7 +45,7 @@ RESIDUAL_RISKS = [
     "exactly: a recipient who knows a real date of care cannot use it, but intervals between "
     "events are preserved.",
     "Free text: notes are pseudonymised, yet a rare detail written in a note cannot be "
-    "generalised; notes and NLP snippets leave only with --with-notes.",
+    "generalised; notes and NLP snippets leave only when the export asks for them (with_notes).",
     "k-anonymity protects against linkage on the declared quasi-identifiers only (age, sex, "
     "postcode, rare diagnoses); the sequence of events of a patient can still be unique.",
 ]

@@ -1,7 +1,7 @@
 """How the CLI shows a service's run: progress bars that appear with the first progress report
 (an error found before any work — a missing key, a non-empty folder — prints alone), and, for
 the JSONL file runs (``pseudo run``, ``nlp extract``), one warning per skipped line. Reading,
-validating and writing the files is the services' job (:mod:`hopia.services._jsonl`)."""
+validating and writing the files is the services' job (:mod:`hopia.services.texts`)."""
 
 from __future__ import annotations
 
