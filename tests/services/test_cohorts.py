@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hopia.platform.access import Principal, RolePolicy
+from hopia.platform.access import RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import (
     AccessDeniedError,
@@ -25,6 +25,7 @@ from hopia.services import cohorts
 from hopia.services.context import Context
 from tests.conftest import REPO
 from tests.data.cohorts.warehouse import fill
+from tests.services.contexts import researcher
 
 HEART_FAILURE = REPO / "configs" / "cohorts" / "insuffisance_cardiaque.yaml"
 TARGET = "cohort:insuffisance_cardiaque@1"
@@ -162,8 +163,7 @@ def test_patient_list_service_needs_its_folder(settings: Settings, tmp_path: Pat
 def test_the_policy_refuses_before_the_warehouse_is_opened(
     settings: Settings, tmp_path: Path
 ) -> None:
-    researcher = Principal("alice", frozenset({"researcher"}))
-    ctx = Context(settings, researcher, RolePolicy({}))
+    ctx = researcher(settings)
     with pytest.raises(AccessDeniedError, match="cohort.run"):
         cohorts.run(ctx, cohorts.RunRequest.of(definition=HEART_FAILURE))
     assert ctx._warehouse is None

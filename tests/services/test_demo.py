@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import get_settings
 from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services.context import Context
 from hopia.services.demo import DemoRequest, prepare, run_demo
+from tests.services.contexts import researcher
 
 
 @pytest.fixture(autouse=True)
@@ -52,8 +52,7 @@ def test_the_demo_checks_its_request_and_the_policy_first(hopia_home: Path) -> N
     with pytest.raises(InvalidRequestError) as excinfo:
         DemoRequest.of(patients=0)
     assert excinfo.value.fields == ("patients",)
-    principal = Principal("chercheur", frozenset({"researcher"}))
-    ctx = Context(get_settings(), principal, RolePolicy({"researcher": ["cohort."]}))
+    ctx = researcher(get_settings(), "cohort.")
     with pytest.raises(AccessDeniedError, match="demo.run"):
         prepare(ctx, DemoRequest.of(patients=2))
     assert not (hopia_home / "demo").exists()

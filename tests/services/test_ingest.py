@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import get_settings
 from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError
 from hopia.platform.warehouse import schema
@@ -22,6 +21,7 @@ from hopia.services.ingest import (
     load_patients,
 )
 from tests.data.ingest.test_pipeline import PATIENTS, write_corpus
+from tests.services.contexts import researcher
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +36,7 @@ def _audit(ctx: Context) -> list[dict]:
 
 
 def _denied() -> Context:
-    principal = Principal("chercheur", frozenset({"researcher"}))
-    return Context(get_settings(), principal, RolePolicy({"researcher": ["cohort."]}))
+    return researcher(get_settings(), "cohort.")
 
 
 @pytest.mark.slow

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError, NotFoundError
 from hopia.services import nlp
 from hopia.services.context import Context
+from tests.services.contexts import researcher
 
 TEXT = "Pas de toux. Mère diabétique. Bisoprolol 5 mg."
 TXT = "Patiente suivie pour un cancer du sein, traitée par tamoxifène.\n"
@@ -25,11 +25,7 @@ def local(tmp_path: Path, **settings: object) -> Context:
 
 
 def denied(tmp_path: Path) -> Context:
-    return Context(
-        Settings(home=tmp_path / "home"),
-        Principal("alice", frozenset({"researcher"})),
-        RolePolicy({"researcher": ["cohort."]}),
-    )
+    return researcher(Settings(home=tmp_path / "home"), "cohort.")
 
 
 @pytest.fixture(scope="module", autouse=True)

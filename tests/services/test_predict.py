@@ -14,7 +14,6 @@ from sklearn.impute import SimpleImputer
 from sqlalchemy import select
 
 from hopia.data.predict.models import MODELS
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import (
     AccessDeniedError,
@@ -27,6 +26,7 @@ from hopia.services import predict
 from hopia.services.context import Context
 from tests.data.predict.planted import planted_warehouse
 from tests.data.predict.uci_sample import write_uci_zip
+from tests.services.contexts import researcher
 
 FAST = {"model": "logistic", "bootstrap": 20}
 
@@ -123,7 +123,7 @@ def test_a_full_folder_is_refused_before_training(settings: Settings, tmp_path: 
 
 
 def test_the_policy_refuses_before_anything_is_read(settings: Settings, tmp_path: Path) -> None:
-    ctx = Context(settings, Principal("alice", frozenset({"researcher"})), RolePolicy({}))
+    ctx = researcher(settings)
     with pytest.raises(AccessDeniedError, match="predict.train"):
         predict.train(ctx, predict.TrainRequest.of(out=tmp_path / "m", **FAST))
     # Before the model file is even loaded (a pickle runs code): no "card.json absent" here.

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import (
     AccessDeniedError,
@@ -18,6 +17,7 @@ from hopia.platform.exceptions import (
 )
 from hopia.services import pseudo
 from hopia.services.context import Context
+from tests.services.contexts import researcher
 
 TEXT = "Vu M. Jean DUPONT le 12/03/2024, tél 06 12 34 56 78."
 
@@ -27,11 +27,7 @@ def local(tmp_path: Path, **settings: object) -> Context:
 
 
 def denied(tmp_path: Path) -> Context:
-    return Context(
-        Settings(home=tmp_path / "home"),
-        Principal("alice", frozenset({"researcher"})),
-        RolePolicy({}),
-    )
+    return researcher(Settings(home=tmp_path / "home"))
 
 
 def jsonl(path: Path, lines: list[str]) -> Path:

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hopia.platform.access import Principal, RolePolicy
+from hopia.platform.access import RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import AccessDeniedError, CatalogueError, InvalidRequestError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services import quality
 from hopia.services.context import Context
 from tests.data.quality.builders import plant_defects, seed_clean
+from tests.services.contexts import researcher
 
 TABLES = ("person", "death")
 
@@ -90,7 +91,7 @@ def test_a_bad_selection_is_refused_before_any_query(
 
 
 def test_the_policy_refuses_before_the_warehouse_is_opened(settings: Settings) -> None:
-    ctx = Context(settings, Principal("alice", frozenset({"researcher"})), RolePolicy({}))
+    ctx = researcher(settings)
     with pytest.raises(AccessDeniedError, match="quality.run"):
         quality.run(ctx, quality.RunRequest.of(tables=TABLES))
     with pytest.raises(AccessDeniedError, match="quality.history"):

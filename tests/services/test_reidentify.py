@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import AccessDeniedError, ReasonRequiredError, VaultError
 from hopia.services.context import Context
 from hopia.services.reidentify import ReidentifyNoteRequest, reidentify_note
+from tests.services.contexts import researcher
 
 
 def test_no_reason_no_access_nothing_opened(tmp_path: Path) -> None:
@@ -24,11 +24,7 @@ def test_no_reason_no_access_nothing_opened(tmp_path: Path) -> None:
 
 
 def test_the_policy_refuses_before_anything_is_opened(tmp_path: Path) -> None:
-    ctx = Context(
-        Settings(home=tmp_path / "h"),
-        Principal("alice", frozenset({"researcher"})),
-        RolePolicy({"researcher": ["cohort."]}),
-    )
+    ctx = researcher(Settings(home=tmp_path / "h"), "cohort.")
     with pytest.raises(AccessDeniedError, match="reidentify"):
         reidentify_note(ctx, ReidentifyNoteRequest.of(note_id=1, reason="demande du DIM n° 12"))
     assert ctx._warehouse is None

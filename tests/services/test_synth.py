@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import AccessDeniedError, ConflictError, InvalidRequestError
 from hopia.services import synth
 from hopia.services.context import Context
+from tests.services.contexts import researcher
 
 
 def local(tmp_path: Path) -> Context:
@@ -74,11 +74,7 @@ def test_force_replaces_a_folder(tmp_path: Path) -> None:
 
 
 def test_the_policy_refuses_before_anything_is_written(tmp_path: Path) -> None:
-    ctx = Context(
-        Settings(home=tmp_path / "home"),
-        Principal("alice", frozenset({"researcher"})),
-        RolePolicy({"researcher": ["cohort."]}),
-    )
+    ctx = researcher(Settings(home=tmp_path / "home"), "cohort.")
     with pytest.raises(AccessDeniedError, match="synth.generate"):
         synth.generate(ctx, synth.GenerateRequest.of(out=tmp_path / "corpus", patients=1))
     assert not (tmp_path / "corpus").exists()

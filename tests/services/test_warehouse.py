@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hopia.platform.access import Principal, RolePolicy
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError, OmopLoadError
 from hopia.services import warehouse
 from hopia.services.context import Context
+from tests.services.contexts import researcher
 
 PERSON = "person_id,gender_concept_id,year_of_birth,race_concept_id,ethnicity_concept_id\n"
 
@@ -45,9 +45,7 @@ def test_bad_requests_and_the_policy(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as e:
         warehouse.LoadOmopRequest.of(path=tmp_path, replace="peut-être")
     assert e.value.fields == ("replace",)
-    ctx = Context(
-        Settings(home=tmp_path / "h"), Principal("alice", frozenset({"researcher"})), RolePolicy({})
-    )
+    ctx = researcher(Settings(home=tmp_path / "h"))
     with pytest.raises(AccessDeniedError, match="warehouse.stats"):
         warehouse.stats(ctx)
     with pytest.raises(AccessDeniedError, match="warehouse.load_omop"):
