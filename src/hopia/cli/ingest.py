@@ -49,6 +49,7 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
     table.add_row("Déjà présents (ignorés)", str(report.duplicates))
     table.add_row("Erreurs", str(len(report.errors)))
     table.add_row("Durée", f"{report.seconds:.1f} s ({report.docs_per_second:.1f} documents/s)")
+    table.add_row("Temps de calcul", f"{report.cpu_seconds:.1f} s CPU (modèles compris)")
     table.add_row("Mentions extraites", str(sum(report.entities.values())))
     table.add_row("Faits cliniques écrits", ", ".join(f"{k}: {v}" for k, v in report.facts.items()))
     console.print(table)

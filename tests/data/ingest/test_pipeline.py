@@ -298,6 +298,24 @@ def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:
     ]
 
 
+def test_the_worker_counts_the_cpu_of_its_work_not_of_its_loading() -> None:
+    """The ingest's CPU figure (and the bench's CPU per document) adds the worker's CPU since
+    its models were loaded: loading them costs seconds, which must not count."""
+    from hopia.data.ingest.worker import ModelWorker
+
+    worker = ModelWorker(phi_model=False, clinical_ner=True)
+    try:
+        loaded = worker.cpu_seconds()
+        texts = [f"Patient {i} : suspicion d'embolie pulmonaire, pneumopathie." for i in range(200)]
+        worker.submit(texts).result(timeout=300)
+        worked = worker.cpu_seconds()
+    finally:
+        worker.close()
+    # importing torch and loading the weights alone takes well over half a CPU second
+    assert loaded < 0.5
+    assert worked > loaded
+
+
 def test_a_dead_worker_does_not_stop_the_ingest(tmp_path: Path, model_worker: None) -> None:
     """The models' worker killed between batches (the system's OOM killer, say): the run goes
     on with the models in the main process, every document is written and analysed."""

@@ -99,6 +99,15 @@ class ModelShare:
             self.lose()
             return None
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds the worker spent on this run's work so far; 0 without a (live) worker."""
+        if self.worker is None:
+            return 0.0
+        try:
+            return self.worker.cpu_seconds()
+        except BrokenProcessPool:
+            return 0.0
+
     def collect(self, future: Future[Analysis] | None) -> Analysis | None:
         """The worker's results; None when it had none or died meanwhile."""
         if future is None:

@@ -19,6 +19,7 @@ thread, models worker), :mod:`.analysis` (pseudonymisation and NLP of a batch),
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -153,6 +154,7 @@ class IngestPipeline:
         the run, ``status`` ``"done"`` or ``"failed"`` (the service's audit entry)."""
         report = report if report is not None else IngestReport()
         started = datetime.now()
+        cpu_started = time.process_time()  # the whole process: this thread and the writer's
         run_id = report.run_id = self.runs.start(paths, started)
         seen: set[str] = set()
         ahead: Lookahead[Prepared, _Batch] = Lookahead(
@@ -178,6 +180,7 @@ class IngestPipeline:
                 self._finish(run_id, report, "failed", on_finish)
             raise
         report.seconds = (datetime.now() - started).total_seconds()
+        report.cpu_seconds = time.process_time() - cpu_started + self.models.cpu_seconds()
         self._finish(run_id, report, "done", on_finish)
         return report
 

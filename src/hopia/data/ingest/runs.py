@@ -34,6 +34,7 @@ class IngestReport:
     facts: Counter[str] = field(default_factory=Counter)
     characters: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process and the models worker, for the run's work only
     run_id: int | None = None
 
     @property

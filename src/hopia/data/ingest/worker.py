@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hopia.data.pseudo.pseudonymiser import PhiSpan
 
 _MODEL = None
+_LOADED_AT = 0.0  # process_time() once the models are loaded
 _CLINICAL_NER: str | None | bool = False  # False: not asked; None: shipped weights; else a path
 
 ClinicalSpans = list[tuple[int, int, str]]  # (start, end, semantic group) in the original text
@@ -76,6 +77,13 @@ def _load(path: str | None, phi_model: bool, clinical_ner: str | None) -> None:
 
         _CLINICAL_NER = clinical_ner or None  # "" = the shipped weights
         predict_char_spans(["Chargement."], _CLINICAL_NER)  # load weights and tokenizer now
+    global _LOADED_AT
+    _LOADED_AT = time.process_time()
+
+
+def _cpu_since_loaded() -> float:
+    """CPU seconds this worker spent since its models were loaded (the run's share of it)."""
+    return time.process_time() - _LOADED_AT
 
 
 def _analyse(texts: list[str], ner_count: int | None) -> Analysis:
@@ -121,6 +129,10 @@ class ModelWorker:
         """Analyse ``texts``; the clinical NER runs on the first ``ner_count`` only (default:
         all), the others get None (the caller runs it)."""
         return self._pool.submit(_analyse, texts, ner_count)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the worker spent since it loaded its models (waits for pending work)."""
+        return self._pool.submit(_cpu_since_loaded).result()
 
     def close(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=True)
