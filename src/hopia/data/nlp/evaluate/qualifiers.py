@@ -132,9 +132,7 @@ def _results() -> str:
 # -- scoring -------------------------------------------------------------------------------------
 
 
-def score_cases(
-    cases: Sequence[Case], predictions: Sequence[dict[str, Any]]
-) -> dict[str, Score]:
+def score_cases(cases: Sequence[Case], predictions: Sequence[dict[str, Any]]) -> dict[str, Score]:
     """Per qualifier, the counts behind precision and recall (module docstring)."""
     if len(cases) != len(predictions):
         raise ValueError("one prediction per case")
@@ -284,9 +282,7 @@ class QualifierEval:
                         s or "all": {q: sc.to_dict() for q, sc in self.scores(key, s).items()}
                         for s in splits
                     },
-                    "errors": {
-                        q: [c.id for c, _ in errors(self.cases, preds, q)] for q in SCORED
-                    },
+                    "errors": {q: [c.id for c, _ in errors(self.cases, preds, q)] for q in SCORED},
                 }
                 for key, preds in self.predictions.items()
             },
@@ -304,6 +300,4 @@ def evaluate_qualifiers(
     for system in systems:
         tick = (lambda k=system.key: on_case(k)) if on_case is not None else None
         predictions[system.key] = qualify(system.load(), cases, system.target_group, tick)
-    return QualifierEval(
-        source, tuple(cases), predictions, {s.key: s.title for s in systems}
-    )
+    return QualifierEval(source, tuple(cases), predictions, {s.key: s.title for s in systems})

@@ -68,7 +68,8 @@ _NOT_DONE = re.compile(
     r"programme|faits|faites)"
 )
 _SKIP_BEFORE: frozenset[str] = frozenset(
-    {"de", "d'", "d’", "l'", "l’", "la", "le", "les", "du", "des", "un", "une", "nouvel", "nouvelle"}
+    {"de", "d'", "d’", "l'", "l’", "la", "le", "les", "du", "des", "un", "une"}
+    | {"nouvel", "nouvelle"}
 )
 _MAX_GAP = 4  # tokens between the mention and its "non" ("éruption maculo-papuleuse non …")
 

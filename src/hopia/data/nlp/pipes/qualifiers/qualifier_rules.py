@@ -77,6 +77,11 @@ _DEMONSTRATIVE = re.compile(r"\b(?:cet|cette|ce)\s*$")
 _COMPATIBLE = re.compile(r"\bcompatibles? avec (?:(?:un|une|des|le|la|les|l')\s*)?$")
 
 
+# Declared at import: a pipeline loaded from its pickle does not run __init__.
+if not Span.has_extension("result"):
+    Span.set_extension("result", default=None)
+
+
 def _is_bystander(cue: Span) -> bool:
     """A family cue that brings or reports the patient ("amené par sa fille", "sa fille
     rapporte") rather than being the subject of the mention."""
@@ -116,7 +121,7 @@ class QualifierRules:
         self.span_getter: Callable[[Doc], list[Span]] = span_getter
         self.history_sections = frozenset(history_sections)
         self.family_sections = frozenset(family_sections)
-        for ext in (*QUALIFIERS, "family_cues", "result"):
+        for ext in (*QUALIFIERS, "family_cues"):  # after EDS-NLP's pipes declared theirs
             if not Span.has_extension(ext):
                 Span.set_extension(ext, default=None)
 

@@ -7,7 +7,9 @@ EDS-NLP's negation reads "négatif" as a following negation cue, which is right 
 a test or an examination (:func:`is_test`) get a result.
 
 When written to OMOP (:mod:`hopia.data.omop.mapping`), such a mention becomes a ``measurement``
-whose ``value_as_concept_id`` is the standard concept of the result (:data:`RESULT_CONCEPTS`).
+whose ``value_as_concept_id`` is the standard concept of the result
+(``hopia.data.omop.concepts.RESULT_CONCEPTS``: Negative 9189, Positive 9191, Normal 4069590,
+Abnormal 4135493).
 """
 
 from __future__ import annotations
@@ -18,17 +20,8 @@ from spacy.tokens import Span
 
 from hopia.platform.text import fold
 
-#: The result values, and their OMOP standard concepts (domain "Meas Value", SNOMED):
-#: Negative 9189 (260385009), Positive 9191 (10828004), Normal 4069590 (17621005),
-#: Abnormal 4135493 (263654008). The Synthea27Nj vocabulary subset in ../shared has no "Meas
-#: Value" concept; the ids are Athena's, listed in ``hopia.data.omop.concepts``.
-RESULT_CONCEPTS: dict[str, int] = {
-    "negative": 9189,
-    "positive": 9191,
-    "normal": 4069590,
-    "abnormal": 4135493,
-}
-RESULTS: frozenset[str] = frozenset(RESULT_CONCEPTS)
+#: The result values (``span._.result``).
+RESULTS: frozenset[str] = frozenset({"negative", "positive", "normal", "abnormal"})
 
 # Result words (folded), any gender and number.
 _WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -41,10 +34,9 @@ _WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
 # the mention.
 _NORMAL_PHRASE = re.compile(r"sans (?:aucune )?(?:anomalies?|particularites?)\b")
 
-#: First words of a test or examination mention (folded). A mention found by ``hopia.labs`` or
-#: with the LAB/PROC category is a test too.
-TEST_HEADS: frozenset[str] = frozenset(
-    """
+#: First words of a test or examination mention (folded). A mention of the LAB category (a
+#: ``hopia.labs`` reading) is a test too.
+_HEADS = """
     serologie serologies pcr rt-pcr hemoculture hemocultures culture cultures coproculture
     coprocultures uroculture ecbu ecbc bu bandelette test tests trod tdr recherche recherches
     depistage dosage dosages bilan bilans marqueur marqueurs antigene antigenes antigenurie ag
@@ -57,8 +49,8 @@ TEST_HEADS: frozenset[str] = frozenset(
     ett eto doppler echodoppler mammographie scintigraphie tep tep-scanner petscan fibroscopie
     fogd coloscopie endoscopie bronchoscopie fibroscopie cystoscopie coronarographie
     arteriographie angiographie fond densitometrie audiogramme polysomnographie polygraphie
-    """.split()
-)
+"""
+TEST_HEADS: frozenset[str] = frozenset(_HEADS.split())
 _MAX_TOKENS = 8  # between the mention and its result word
 
 
