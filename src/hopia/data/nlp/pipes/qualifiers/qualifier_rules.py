@@ -31,8 +31,11 @@ express. It runs after ``eds.negation``, ``eds.hypothesis``, ``eds.family`` (wit
    (:mod:`.clauses`, rule 2).
 6. **"non" inside a term** ("diabète non insulino-dépendant", "toux non productive") negates
    nothing (:mod:`.clauses`, rule 1).
+7. **"compatible avec"** makes a hypothesis: EDS-NLP ends every scope at "avec", which cuts
+   the cue from its mention ("tableau compatible avec une sarcoïdose").
 
-Rules 5 and 6 run first: the list rule then carries corrected flags.
+Rules 5 to 7 run first: the list rule then carries corrected flags. A demonstrative before a
+family word points at the patient ("streptotest négatif chez cet enfant"): no family (rule 1).
 """
 
 import re
@@ -93,6 +96,24 @@ def _is_bystander(cue: Span) -> bool:
     return _REPORTS.match(after) is not None
 
 
+def _tests_terms_compatible(span: Span, flags: dict[str, bool]) -> None:
+    """Rules 5 to 7 (module docstring): a test's result or the finding it did not show, "non"
+    inside a term, "compatible avec". Updates ``flags``; sets the result on the span."""
+    if is_test(span):
+        result = read_result(span)
+        if result is not None:
+            span._.result = result
+            span._.attributes = {**(span._.attributes or {}), "result": result}
+            flags["negation"] = False
+        elif flags["negation"] and not negation_on_test(span):
+            flags["negation"] = False
+    elif flags["negation"] and modifier_non(span):
+        flags["negation"] = False
+    if not flags["hypothesis"]:
+        lead = fold(span.doc[max(0, span.start - 5) : span.start].text)
+        flags["hypothesis"] = _COMPATIBLE.search(lead) is not None
+
+
 class QualifierRules:
     """Post-pass over the qualified mentions (see the module docstring for the rules).
 
@@ -144,20 +165,7 @@ class QualifierRules:
             ext = span._
             before = tuple(bool(getattr(ext, q)) for q in QUALIFIERS)
             flags = dict(zip(QUALIFIERS, before, strict=True))
-            # 5. tests: a written result, or a finding they did not show; 6. "non" in a term
-            if is_test(span):
-                result = read_result(span)
-                if result is not None:
-                    ext.result = result
-                    ext.attributes = {**(ext.attributes or {}), "result": result}
-                    flags["negation"] = False
-                elif flags["negation"] and not negation_on_test(span):
-                    flags["negation"] = False
-            elif flags["negation"] and modifier_non(span):
-                flags["negation"] = False
-            if not flags["hypothesis"]:
-                lead = fold(doc[max(0, span.start - 5) : span.start].text)
-                flags["hypothesis"] = _COMPATIBLE.search(lead) is not None
+            _tests_terms_compatible(span, flags)  # rules 5 to 7
             # 1. family: drop cues that bring or report the patient
             if flags["family"] and ext.family_cues:
                 kept = [c for c in ext.family_cues if c.label_ != "family" or not _is_bystander(c)]
