@@ -99,9 +99,14 @@ def test_a_qualitative_result_is_written_with_its_standard_concept(wh: Warehouse
     text = "Créatinine 145 µmol/L. La sérologie VIH est négative."
     serology = M("clinical_ner", text="sérologie VIH", start=26, end=39)
     serology = M(**{**serology.__dict__, "attributes": {"result": "negative"}})
+    # the same test found by a second pipe: one result
+    again = M(**{**serology.__dict__, "label": "terms", "pipe": "terms"})
     writer = OmopWriter(wh, "t")
     with wh.begin() as conn:
-        writer.write_notes(conn, [_note(text=text, mentions=[MENTIONS[2], serology])], run_id=1)
+        written = writer.write_notes(
+            conn, [_note(text=text, mentions=[MENTIONS[2], serology, again])], run_id=1
+        )
+    assert written.facts["measurement"] == 2
     rows = _rows(wh, schema.CDM["measurement"])
     assert [(r["value_as_number"], r["value_as_concept_id"]) for r in rows] == [
         (145.0, None),
