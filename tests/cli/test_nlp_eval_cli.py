@@ -131,3 +131,55 @@ def test_quaero_dev_sample() -> None:
     result = CliRunner().invoke(app, ["eval", "--brat", str(dev), "--limit", "20", "--no-eds"])
     assert result.exit_code == 0, result.output
     assert "Cibles Hopia" in result.output and "20 documents" in result.output
+
+
+# -- hopia nlp eval-qualifiers -------------------------------------------------------------------
+
+QUALIFIER_SET = [
+    {
+        "id": "a",
+        "split": "dev",
+        "text": "Le scanner n'a pas montré d'épanchement.",
+        "mention": "scanner",
+    },
+    {"id": "b", "split": "dev", "text": "Pas de fièvre.", "mention": "fièvre", "negation": True},
+    {"id": "c", "split": "test", "text": "ECG normal.", "mention": "ECG", "result": "normal"},
+]
+
+
+def qualifier_file(tmp_path: Path, records: list[dict]) -> Path:
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+def test_eval_qualifiers_per_split_in_french(tmp_path: Path) -> None:
+    out = tmp_path / "q.json"
+    path = qualifier_file(tmp_path, QUALIFIER_SET)
+    result = CliRunner().invoke(
+        app, ["eval-qualifiers", "--file", str(path), "--no-eds", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for needle in ("partie dev", "partie test", "tout le jeu", "négation", "résultat", "Hopia"):
+        assert needle in result.output
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["splits"] == {"dev": 2, "test": 1, "all": 3}
+    scores = report["systems"]["hopia"]["scores"]
+    # the three planted cases are classes Hopia handles: everything right
+    assert scores["all"]["negation"]["precision"] == scores["all"]["negation"]["recall"] == 1.0
+    assert scores["test"]["result"]["recall"] == 1.0
+    assert report["systems"]["hopia"]["errors"]["negation"] == []
+
+
+def test_eval_qualifiers_errors_in_french(tmp_path: Path) -> None:
+    bad = qualifier_file(tmp_path, [{"text": "Pas de fièvre.", "mention": "toux"}])
+    result = CliRunner().invoke(app, ["eval-qualifiers", "--file", str(bad), "--no-eds"])
+    assert result.exit_code == 2 and "mention cible introuvable" in result.output
+    assert "Traceback" not in result.output
+    good = qualifier_file(tmp_path, QUALIFIER_SET)
+    result = CliRunner().invoke(
+        app, ["eval-qualifiers", "--file", str(good), "--split", "autre", "--no-eds"]
+    )
+    assert result.exit_code == 2 and "--split" in result.output
+    missing = CliRunner().invoke(app, ["eval-qualifiers", "--file", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "--file" in missing.output

@@ -60,4 +60,5 @@ def extract_cmd(
 from hopia.cli import nlp_eval, nlp_train  # noqa: E402
 
 app.command("eval", help=nlp_eval.HELP)(nlp_eval.eval_)
+app.command("eval-qualifiers", help=nlp_eval.HELP_QUALIFIERS)(nlp_eval.eval_qualifiers)
 app.command("train", help=nlp_train.HELP)(nlp_train.train)

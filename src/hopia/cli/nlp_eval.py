@@ -3,6 +3,9 @@
 Reproduce the QUAERO figures of ``docs/benchmarks.md`` with::
 
     hopia nlp eval --brat ../shared/data/quaero/dev --json /tmp/quaero-dev.json
+
+``hopia nlp eval-qualifiers``: per-qualifier precision/recall/F1 on the shipped French
+qualifier set (or another JSONL of the same format), Hopia and raw EDS-NLP side by side.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from hopia.cli._common import console, context, err_console, handle_errors
 from hopia.cli._progress import LazyProgress
 
 if TYPE_CHECKING:
-    from hopia.services.nlp import EvalResult
+    from hopia.services.nlp import EvalResult, QualifierEval
 
 HELP = (
     "Évaluer la détection des mentions cliniques (troubles DISO, médicaments CHEM, actes PROC, "
@@ -121,3 +124,100 @@ def _print(result: EvalResult) -> None:
             console.print(
                 f"Cibles {escape(s.title)} ({scored}, chevauchement) : " + " ; ".join(parts)
             )
+
+
+HELP_QUALIFIERS = (
+    "Évaluer les qualificatifs (négation, hypothèse, famille, antécédent, résultat d'examen) "
+    "sur des phrases annotées dont la mention cible est donnée : précision, rappel et F1 par "
+    "qualificatif et par partie du jeu (dev, test), pour Hopia et EDS-NLP brut côte à côte. "
+    "Par défaut, le jeu français livré avec Hopia (325 phrases). Le code de sortie est 0 : "
+    "c'est un rapport, pas un contrôle."
+)
+
+
+def eval_qualifiers(
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="JSONL de phrases annotées (défaut : le jeu français livré, qualifiers_fr.jsonl).",
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="N'évaluer qu'une partie du jeu (dev ou test)."
+    ),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="Écrire aussi tous les chiffres en JSON dans ce fichier."
+    ),
+    eds: bool = typer.Option(
+        True, "--eds/--no-eds", help="Faire tourner aussi EDS-NLP brut pour comparaison."
+    ),
+) -> None:
+    """Print per-qualifier P/R/F1 of each system, per split; exit 0."""
+    from hopia.services import nlp
+
+    with (
+        handle_errors({"json_out": "--json", "file": "--file", "split": "--split"}),
+        context() as ctx,
+    ):
+        request = nlp.EvaluateQualifiersRequest.of(
+            file=file, split=split, eds=eds, json_out=json_path
+        )
+        with LazyProgress() as bars:
+            result = nlp.evaluate_qualifiers(ctx, request, on_progress=bars.update)
+    _print_qualifiers(result)
+    if json_path is not None:
+        err_console.print(f"Rapport JSON → {escape(str(json_path))}")
+
+
+_QUALIFIER_LABELS = {
+    "negation": "négation",
+    "hypothesis": "hypothèse",
+    "family": "famille",
+    "history": "antécédent",
+    "result": "résultat",
+}
+
+
+def _print_qualifiers(result: QualifierEval) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from hopia.platform.scores import fmt
+
+    info = result.to_dict()
+    console.print(
+        f"Jeu : {escape(info['source'])}, {info['sentences']} phrases, {info['cases']} mentions "
+        "cibles"
+    )
+    parts = {"dev": "dev", "test": "test", "": "sans partie"}
+    for split in [*result.splits, None]:
+        if split is None and len(result.splits) < 2:
+            continue  # one split: its table is the total
+        name = "tout le jeu" if split is None else f"partie {parts.get(split, split)}"
+        table = Table(
+            title=f"Qualificatifs, {name} ({len(result.subset(split))} mentions)",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 0, 0, 1),
+            pad_edge=False,
+        )
+        table.add_column("Qualificatif", no_wrap=True)
+        table.add_column("Or +", justify="right")
+        for key in result.predictions:
+            table.add_column(f"{escape(result.titles.get(key, key))}\nPréd. +", justify="right")
+            for head in ("P", "R", "F1"):
+                table.add_column(head, justify="right")
+        scores = {key: result.scores(key, split) for key in result.predictions}
+        for q, label in _QUALIFIER_LABELS.items():
+            cells: list[str] = []
+            gold = 0
+            for key in result.predictions:
+                sc = scores[key][q]
+                gold = sc.gold
+                cells += [str(sc.predicted), fmt(sc.precision), fmt(sc.recall), fmt(sc.f1)]
+            table.add_row(label, str(gold), *cells)
+        console.print(table)
+    console.print(
+        "P : part des qualificatifs prédits qui sont dans l'or ; R : part des qualificatifs de "
+        "l'or retrouvés ; résultat : bonne valeur (négatif, positif, normal, anormal).",
+        style="dim",
+    )

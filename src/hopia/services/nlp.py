@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from hopia.data.nlp import Entity
     from hopia.data.nlp.evaluate import EvalResult  # noqa: F401 - the CLI's type
+    from hopia.data.nlp.evaluate.qualifiers import QualifierEval
 
 #: Semantic groups counted in the micro total when the request names none, per gold kind.
 DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
@@ -184,6 +185,55 @@ def evaluate(
             on_progress(titles[key], done[key], len(gold.docs))
 
     result = ev.evaluate(gold, systems, wanted, on_doc=on_doc)
+    if request.json_out is not None:
+        import json
+
+        with atomic_file(request.json_out) as out:
+            out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    return result
+
+
+class EvaluateQualifiersRequest(Request):
+    file: Path | None = None  # a qualifier JSONL; default: the shipped French set
+    split: str | None = None  # only the sentences of this split ("dev", "test")
+    eds: bool = True  # also run raw EDS-NLP
+    json_out: Path | None = None
+
+
+def evaluate_qualifiers(
+    ctx: Context,
+    request: EvaluateQualifiersRequest,
+    *,
+    on_progress: EvalProgress | None = None,
+) -> QualifierEval:
+    """Per-qualifier precision, recall and F1 on target mentions (negation, hypothesis, family,
+    history, test result), for Hopia and raw EDS-NLP, per split of the set."""
+    from hopia.data.nlp.evaluate import qualifiers as q
+
+    path = request.file or q.default_set()
+    if request.file is not None:
+        require_file(request.file, "file")
+    ctx.authorize("nlp.eval", str(path))
+    cases = q.read_cases(path)
+    if request.split is not None:
+        cases = [c for c in cases if c.split == request.split]
+        if not cases:
+            raise InvalidRequestError(
+                f"aucune phrase dans la partie « {request.split} »", fields=("split",)
+            )
+    cache_dir = ctx.settings.cache_dir
+    systems = [q.hopia_qualifier_system(cache_dir, cache=ctx.settings.data.nlp.cache_pipeline)]
+    if request.eds:
+        systems.append(q.eds_qualifier_system(cache_dir))
+    titles = {s.key: s.title for s in systems}
+    done = dict.fromkeys(titles, 0)
+
+    def on_case(key: str) -> None:
+        done[key] += 1
+        if on_progress is not None:
+            on_progress(titles[key], done[key], len(cases))
+
+    result = q.evaluate_qualifiers(cases, systems, str(path), on_case=on_case)
     if request.json_out is not None:
         import json
 

@@ -148,3 +148,29 @@ def test_drug_without_posology_keeps_empty_fields() -> None:
     row = fact_row("drug_exposure", M("drug", codes={"atc": "C07AB07"}), CTX, 1, 5)
     assert row["quantity"] is None and row["sig"] is None and row["days_supply"] is None
     assert row["drug_exposure_end_date"] == CTX.note_date
+
+
+@pytest.mark.parametrize(
+    ("result", "concept"),
+    [("negative", 9189), ("positive", 9191), ("normal", 4069590), ("abnormal", 4135493)],
+)
+def test_a_qualitative_result_is_a_measurement_valued_by_concept(result: str, concept: int) -> None:
+    # "la sérologie VIH est négative": the test was done; its result is a Meas Value concept
+    test = M("clinical_ner", "sérologie VIH", attributes={"result": result}, category="LAB")
+    assert target_table(test) == "measurement"
+    row = fact_row("measurement", test, CTX, 5, 0)
+    assert row["value_as_concept_id"] == concept and row["value_as_number"] is None
+    assert row["measurement_source_value"] == "sérologie VIH"
+    assert row["value_source_value"] == result
+
+
+def test_numeric_and_qualitative_measurements_have_the_same_columns() -> None:
+    # the bulk insert takes its columns from the first row of a batch
+    number = fact_row("measurement", M("weight", value=72, unit="kg"), CTX, 1, 0)
+    qualitative = fact_row("measurement", M("x", attributes={"result": "normal"}), CTX, 2, 0)
+    assert number.keys() == qualitative.keys() and number["value_as_concept_id"] is None
+
+
+def test_a_negated_test_or_an_unknown_result_is_no_measurement() -> None:
+    assert target_table(M("x", attributes={"result": "negative"}, negation=True)) is None
+    assert target_table(M("x", attributes={"result": "douteux"})) is None

@@ -95,6 +95,28 @@ def test_a_note_with_mentions_facts_and_provenance(wh: Warehouse) -> None:
     assert {str(c.EHR), str(c.MALE)} <= set(concepts)  # the standard concepts, once
 
 
+def test_a_qualitative_result_is_written_with_its_standard_concept(wh: Warehouse) -> None:
+    text = "Créatinine 145 µmol/L. La sérologie VIH est négative."
+    serology = M("clinical_ner", text="sérologie VIH", start=26, end=39)
+    serology = M(**{**serology.__dict__, "attributes": {"result": "negative"}})
+    # the same test found by a second pipe: one result
+    again = M(**{**serology.__dict__, "label": "terms", "pipe": "terms"})
+    writer = OmopWriter(wh, "t")
+    with wh.begin() as conn:
+        written = writer.write_notes(
+            conn, [_note(text=text, mentions=[MENTIONS[2], serology, again])], run_id=1
+        )
+    assert written.facts["measurement"] == 2
+    rows = _rows(wh, schema.CDM["measurement"])
+    assert [(r["value_as_number"], r["value_as_concept_id"]) for r in rows] == [
+        (145.0, None),
+        (None, c.NEGATIVE),
+    ]
+    concepts = {r["concept_id"]: r for r in _rows(wh, schema.CDM["concept"])}
+    assert concepts[9189]["concept_name"] == "Negative"
+    assert concepts[9189]["domain_id"] == "Meas Value"
+
+
 def test_ids_continue_from_the_committed_maximum(wh: Warehouse) -> None:
     writer = OmopWriter(wh, "t")
     with wh.begin() as conn:

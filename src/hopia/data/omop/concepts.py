@@ -24,6 +24,18 @@ MALE, FEMALE, UNKNOWN = 8507, 8532, 0
 INPATIENT_VISIT, OUTPATIENT_VISIT, ER_VISIT = 9201, 9202, 9203
 ER_AND_INPATIENT_VISIT = 262  # a stay admitted through the emergency department
 EHR, NLP = 32817, 32858  # type concepts: record from the EHR / derived by NLP
+#: Qualitative results of tests (``span._.result`` of ``hopia.qualifier_rules``) -> standard
+#: concepts of the "Meas Value" domain, for ``measurement.value_as_concept_id``. Athena ids
+#: (SNOMED 260385009, 10828004, 17621005, 263654008); the Synthea27Nj vocabulary subset in
+#: ../shared/data/omop has no "Meas Value" concept to check them against, so they are added to
+#: the concept table here.
+NEGATIVE, POSITIVE, NORMAL, ABNORMAL = 9189, 9191, 4069590, 4135493
+RESULT_CONCEPTS: dict[str, int] = {
+    "negative": NEGATIVE,
+    "positive": POSITIVE,
+    "normal": NORMAL,
+    "abnormal": ABNORMAL,
+}
 STANDARD_CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     # concept_id: (name, domain, vocabulary, class)
     MALE: ("MALE", "Gender", "Gender", "Gender"),
@@ -34,6 +46,10 @@ STANDARD_CONCEPTS: dict[int, tuple[str, str, str, str]] = {
     ER_AND_INPATIENT_VISIT: ("Emergency Room and Inpatient Visit", "Visit", "Visit", "Visit"),
     EHR: ("EHR", "Type Concept", "Type Concept", "Type Concept"),
     NLP: ("NLP", "Type Concept", "Type Concept", "Type Concept"),
+    NEGATIVE: ("Negative", "Meas Value", "SNOMED", "Qualifier Value"),
+    POSITIVE: ("Positive", "Meas Value", "SNOMED", "Qualifier Value"),
+    NORMAL: ("Normal", "Meas Value", "SNOMED", "Qualifier Value"),
+    ABNORMAL: ("Abnormal", "Meas Value", "SNOMED", "Qualifier Value"),
 }
 LOCAL_CONCEPT_START = 2_000_000_001
 VOCABULARY_DOMAIN = {

@@ -3,7 +3,9 @@
 Every mention goes to ``note_nlp`` with its qualifiers. Mentions that are affirmed, about the
 patient and not hypothetical also become clinical facts: conditions (CIM-10 codes, EDS-NLP
 comorbidities, COVID), drug exposures (ATC, with their posology), measurements (LOINC-coded
-labs and vitals, scores) and observations (TNM, ADICAP, alcohol, tobacco). History mentions are
+labs and vitals, scores, and tests with a qualitative result: "sérologie VIH négative" is a
+measurement whose ``value_as_concept_id`` is Negative) and observations (TNM, ADICAP, alcohol,
+tobacco). History mentions are
 facts about the patient too: they are kept, with ``condition_status_source_value =
 'antecedent'``.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from hopia.data.omop.concepts import NLP, cim10_display
+from hopia.data.omop.concepts import NLP, RESULT_CONCEPTS, cim10_display
 
 # EDS-NLP comorbidity pipes -> a representative CIM-10 code (category level).
 COMORBIDITY_CIM10 = {
@@ -106,7 +108,14 @@ def target_table(m: Mention) -> str | None:
         return "observation"
     if isinstance(m.value, int | float) and not isinstance(m.value, bool):
         return "measurement"
+    if qualitative_result(m) is not None:
+        return "measurement"
     return None
+
+
+def qualitative_result(m: Mention) -> int | None:
+    """The "Meas Value" concept of a test's written result ("négative" -> 9189), if any."""
+    return RESULT_CONCEPTS.get(str((m.attributes or {}).get("result")))
 
 
 def modifiers(m: Mention) -> str:
@@ -174,19 +183,25 @@ def fact_row(table: str, m: Mention, ctx: NoteContext, row_id: int, concept_id: 
         return base | _drug_exposure(m, ctx, row_id, concept_id)
     if table == "measurement":
         a = m.attributes or {}
+        number = _is_number(m.value)
         return base | {
             "measurement_id": row_id,
             "measurement_concept_id": concept_id,
             "measurement_date": ctx.note_date,
             "measurement_type_concept_id": NLP,
-            "value_as_number": float(m.value),
-            # the LOINC code for hopia.labs readings, the EDS-NLP label for scores
-            "measurement_source_value": (m.codes.get("loinc") or m.label)[:50],
+            "value_as_number": float(m.value) if number else None,
+            # a test's written result ("négative"): the standard "Meas Value" concept
+            "value_as_concept_id": qualitative_result(m),
+            # the LOINC code for hopia.labs readings, the EDS-NLP label for scores, the test's
+            # words for a qualitative result
+            "measurement_source_value": (m.codes.get("loinc") or (m.label if number else source))[
+                :50
+            ],
             "measurement_source_concept_id": concept_id,
             "unit_source_value": (m.unit or "")[:50] or None,
             "range_low": _float_or_none(a.get("ref_low")),
             "range_high": _float_or_none(a.get("ref_high")),
-            "value_source_value": source,
+            "value_source_value": source if number else str(a.get("result"))[:50],
         }
     if table == "observation":
         return base | {
@@ -199,6 +214,10 @@ def fact_row(table: str, m: Mention, ctx: NoteContext, row_id: int, concept_id: 
             "value_source_value": source,
         }
     raise ValueError(f"no mapping to {table}")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 def _float_or_none(x: Any) -> float | None:

@@ -31,6 +31,7 @@ from hopia.data.omop.mapping import (
     coded_concept,
     fact_row,
     note_nlp_row,
+    qualitative_result,
     target_table,
 )
 from hopia.platform.warehouse import Warehouse, schema
@@ -154,6 +155,7 @@ class OmopWriter:
             written.visit_ids.append(visit_id)
             rows["note"].append(note_row(n, note_id, visit_id))
             ctx = NoteContext(note_id, n.person_id, visit_id, n.note_date)
+            results: set[tuple[int, int]] = set()  # offsets of the test results written
             for m in n.mentions:
                 code = coded_concept(m)
                 concept_id = concept_ids[code] if code else 0
@@ -162,6 +164,12 @@ class OmopWriter:
                     note_nlp_row(m, ctx, nlp_id, concept_id, self.system, n.text)
                 )
                 table = target_table(m) if n.person_id != UNKNOWN_PERSON else None
+                if table == "measurement" and qualitative_result(m) is not None:
+                    # one test found by several pipes ("hémocultures": NER and terms) is one
+                    # result
+                    if (m.start, m.end) in results:
+                        table = None
+                    results.add((m.start, m.end))
                 if table:
                     row_id = ids.next(table)
                     rows[table].append(fact_row(table, m, ctx, row_id, concept_id))

@@ -34,6 +34,24 @@ TERMS = {
         "diabète",
         "céphalées",
         "tabagisme",
+        # issue 11
+        "scanner",
+        "épanchement",
+        "sérologie VIH",
+        "hémocultures",
+        "marqueurs tumoraux",
+        "PCR",
+        "ECG",
+        "IRM",
+        "angioscanner",
+        "détresse respiratoire",
+        "douleurs thoraciques",
+        "expectoration",
+        "frissons",
+        "masse",
+        "signe de Lasègue",
+        "fumeur",
+        "adénopathie",
     ]
 }
 _QUALIFIER_PIPES = {"negation", "hypothesis", "family", "history", "reported_speech"}
@@ -155,6 +173,74 @@ def test_raw_edsnlp_gets_the_issue_cases_wrong(
     raw: Any, text: str, mention: str, expected: set[str]
 ) -> None:
     assert qualifiers(raw, text, mention) != expected
+
+
+# Issue 11, finding 2: the classes of wrong negation, each with a neighbour that must stay
+# negated. (text, mention, expected qualifiers, expected result)
+ISSUE11_CASES = [
+    # "non" inside a term negates nothing; "non" before the term, or "non retrouvé", does
+    ("Diabète non insulino-dépendant depuis 2012.\n", "Diabète", set(), None),
+    ("Détresse respiratoire non contrôlée.\n", "Détresse respiratoire", set(), None),
+    ("Toux non productive.\n", "Toux", set(), None),
+    ("Patient non fumeur.\n", "fumeur", {"negation"}, None),
+    ("Adénopathie non retrouvée.\n", "Adénopathie", {"negation"}, None),
+    ("Toux : non.\n", "Toux", {"negation"}, None),
+    # a qualitative test result: the test is affirmed and carries the result
+    ("La sérologie VIH est négative.\n", "sérologie VIH", set(), "negative"),
+    ("Les hémocultures sont restées négatives.\n", "hémocultures", set(), "negative"),
+    ("Marqueurs tumoraux négatifs.\n", "Marqueurs tumoraux", set(), "negative"),
+    ("PCR positive.\n", "PCR", set(), "positive"),
+    ("ECG normal.\n", "ECG", set(), "normal"),
+    ("ECG anormal.\n", "ECG", set(), "abnormal"),
+    ("Signe de Lasègue négatif.\n", "Signe de Lasègue", {"negation"}, None),  # a sign: absent
+    ("Hémocultures non prélevées.\n", "Hémocultures", {"negation"}, None),  # not done
+    # the examination that did not show: the examination is affirmed, the finding negated
+    ("Le scanner n'a pas montré d'épanchement.\n", "scanner", set(), None),
+    ("Le scanner n'a pas montré d'épanchement.\n", "épanchement", {"negation"}, None),
+    ("L'IRM ne retrouve pas d'épanchement.\n", "IRM", set(), None),
+    ("Pas d'épanchement à l'angioscanner.\n", "angioscanner", set(), None),
+    ("Pas d'angioscanner réalisé.\n", "angioscanner", {"negation"}, None),
+    # scope stops at coordination and clause boundaries
+    (
+        "Toux sans expectoration, associée à des douleurs thoraciques.\n",
+        "douleurs thoraciques",
+        set(),
+        None,
+    ),
+    (
+        "Toux sans expectoration associée à des douleurs thoraciques.\n",
+        "expectoration",
+        {"negation"},
+        None,
+    ),
+    ("Ovaire sans anomalie mais adhérent à la masse.\n", "masse", set(), None),
+    ("Pas de fièvre mais des frissons.\n", "frissons", set(), None),
+    ("Pas de fièvre puis des frissons.\n", "frissons", set(), None),
+    ("Pas de fièvre alors que la toux persiste.\n", "toux", set(), None),
+    ("Pas de lésion expliquant la confusion.\n", "confusion", set(), None),
+]
+
+
+def _result(nlp: Any, text: str, mention: str) -> str | None:
+    spans = [s for s in nlp(text).spans[GROUP] if s.text == mention]
+    return spans[0]._.result
+
+
+@pytest.mark.parametrize(("text", "mention", "expected", "result"), ISSUE11_CASES)
+def test_issue11_qualifiers(
+    hopia: Any, text: str, mention: str, expected: set[str], result: str | None
+) -> None:
+    assert qualifiers(hopia, text, mention) == expected
+    assert _result(hopia, text, mention) == result
+
+
+def test_result_reaches_the_entity(hopia: Any) -> None:
+    # the result travels to Entity.attributes, which the OMOP mapping reads
+    entities = doc_entities(hopia("Sérologie VIH négative. Pas de fièvre.\n"), groups=(GROUP,))
+    by_text = {e.text: e for e in entities}
+    assert by_text["Sérologie VIH"].attributes.get("result") == "negative"
+    assert not by_text["Sérologie VIH"].negation
+    assert "result" not in by_text["fièvre"].attributes and by_text["fièvre"].negation
 
 
 def test_family_section_still_makes_family(hopia: Any) -> None:

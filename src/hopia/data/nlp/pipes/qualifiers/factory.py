@@ -6,5 +6,11 @@ from hopia.data.nlp.pipes.qualifiers.qualifier_rules import QualifierRules
 
 create_component = registry.factory.register(
     "hopia.qualifier_rules",
-    assigns=["span._.negation", "span._.hypothesis", "span._.family", "span._.history"],
+    assigns=[
+        "span._.negation",
+        "span._.hypothesis",
+        "span._.family",
+        "span._.history",
+        "span._.result",
+    ],
 )(QualifierRules)

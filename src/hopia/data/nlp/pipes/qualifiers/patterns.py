@@ -19,8 +19,32 @@ COORDINATION: list[str] = ["par contre", "en revanche", "néanmoins", "à part",
 #: For negation, hypothesis and history. "chez" opens the patient description of a synthesis
 #: ("suspicion d'AEG chez un patient aux antécédents d'HTA": HTA is no hypothesis, AEG no
 #: history). Not for family, whose cue often follows the mention ("diabète chez sa mère").
-TERMINATION: list[str] = [*eds_termination, *COORDINATION, "chez", "non sevré", "non sevrée"]
-FAMILY_TERMINATION: list[str] = [*eds_termination, *COORDINATION]
+# Clause boundaries EDS-NLP lacks: a new clause in time ("pas de fièvre puis un pic fébrile"),
+# a relative or contrast clause ("dont", "tandis que", "lorsque"), an association ("toux sans
+# expectoration, associée à des douleurs"), a causal frame ("pas de lésion expliquant la
+# confusion": the confusion is there, the lesion is not).
+CLAUSE: list[str] = [
+    "puis",
+    "dont",
+    "tandis que",
+    "lorsque",
+    "associé à",
+    "associée à",
+    "associés à",
+    "associées à",
+    "expliquant",
+    "pouvant expliquer",
+    "justifiant",
+]
+TERMINATION: list[str] = [
+    *eds_termination,
+    *COORDINATION,
+    *CLAUSE,
+    "chez",
+    "non sevré",
+    "non sevrée",
+]
+FAMILY_TERMINATION: list[str] = [*eds_termination, *COORDINATION, *CLAUSE]
 
 # History: a habit given up is history ("tabagisme sevré depuis 2011"); "non sevré" (a
 # termination above) keeps "tabagisme actif non sevré" current and affirmed.
@@ -37,6 +61,18 @@ HISTORY: list[str] = [
     "ex-tabagique",
     "ancien tabagisme",
     "tabagisme ancien",
+    # a past operation or a cured disease is history ("opérée d'une cholécystectomie en 2005",
+    # "hépatite B ancienne guérie")
+    "opéré d'",
+    "opérée d'",
+    "opéré de",
+    "opérée de",
+    "opérés de",
+    "opérées de",
+    "guéri",
+    "guérie",
+    "guéris",
+    "guéries",
 ]
 
 # Negation: expressions that contain a negation cue but negate nothing.
@@ -141,6 +177,22 @@ HYPOTHESIS_PRECEDING: list[str] = [
     "douteuse",
     "vraisemblable",
     "vraisemblablement",
+    # "le tableau fait discuter une vascularite", "aspect pouvant correspondre à…"; "compatible
+    # avec" needs hopia.qualifier_rules: "avec" ends a scope
+    "fait discuter",
+    "faire discuter",
+    "font discuter",
+    "fait évoquer",
+    "font évoquer",
+    "fait suspecter",
+    "pouvant correspondre",
+    "pourrait correspondre",
+    "oriente vers",
+    "orientant vers",
+    "en faveur d'",
+    "en faveur de",
+    "en faveur du",
+    "en faveur des",
 ]
 
 # Hypothesis: cues after the mention ("une embolie pulmonaire n'est pas exclue").

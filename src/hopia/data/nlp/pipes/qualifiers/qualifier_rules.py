@@ -24,6 +24,18 @@ express. It runs after ``eds.negation``, ``eds.hypothesis``, ``eds.family`` (wit
    whole section.
 4. **A relative's condition is not the patient's history**: family and history are exclusive,
    family wins ("Antécédents familiaux : mère diabétique" is family only).
+5. **Tests carry results, they are not denied.** A test or examination followed by a written
+   result ("la sérologie VIH est négative", "ECG normal") is affirmed and gets ``span._.result``
+   (:mod:`.results`); one that did not show something ("le scanner n'a pas montré
+   d'épanchement") is affirmed, unless the negation bears on the test ("scanner non réalisé")
+   (:mod:`.clauses`, rule 2).
+6. **"non" inside a term** ("diabète non insulino-dépendant", "toux non productive") negates
+   nothing (:mod:`.clauses`, rule 1).
+7. **"compatible avec"** makes a hypothesis: EDS-NLP ends every scope at "avec", which cuts
+   the cue from its mention ("tableau compatible avec une sarcoïdose").
+
+Rules 5 to 7 run first: the list rule then carries corrected flags. A demonstrative before a
+family word points at the patient ("streptotest négatif chez cet enfant"): no family (rule 1).
 """
 
 import re
@@ -32,6 +44,8 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
+from hopia.data.nlp.pipes.qualifiers.clauses import modifier_non, negation_on_test
+from hopia.data.nlp.pipes.qualifiers.results import is_test, read_result
 from hopia.platform.text import fold
 
 #: Sections whose mentions are the patient's history (``hopia.sections`` labels).
@@ -60,6 +74,15 @@ _REPORTS = re.compile(
     r"appren|remarqu|observ|temoign|decouvr)"
 )
 _CONTEXT_TOKENS = 10
+# "chez cet enfant", "cette fille de 16 ans": a demonstrative points at the patient
+_DEMONSTRATIVE = re.compile(r"\b(?:cet|cette|ce)\s*$")
+# "compatible avec une sarcoïdose": EDS-NLP's "avec" termination cuts the cue from the mention
+_COMPATIBLE = re.compile(r"\bcompatibles? avec (?:(?:un|une|des|le|la|les|l')\s*)?$")
+
+
+# Declared at import: a pipeline loaded from its pickle does not run __init__.
+if not Span.has_extension("result"):
+    Span.set_extension("result", default=None)
 
 
 def _is_bystander(cue: Span) -> bool:
@@ -67,10 +90,28 @@ def _is_bystander(cue: Span) -> bool:
     rapporte") rather than being the subject of the mention."""
     doc = cue.doc
     before = fold(doc[max(0, cue.start - _CONTEXT_TOKENS) : cue.start].text)
-    if _BROUGHT_BY.search(before):
+    if _BROUGHT_BY.search(before) or _DEMONSTRATIVE.search(before):
         return True
     after = fold(doc[cue.end : cue.end + _CONTEXT_TOKENS].text)
     return _REPORTS.match(after) is not None
+
+
+def _tests_terms_compatible(span: Span, flags: dict[str, bool]) -> None:
+    """Rules 5 to 7 (module docstring): a test's result or the finding it did not show, "non"
+    inside a term, "compatible avec". Updates ``flags``; sets the result on the span."""
+    if is_test(span):
+        result = read_result(span)
+        if result is not None:
+            span._.result = result
+            span._.attributes = {**(span._.attributes or {}), "result": result}
+            flags["negation"] = False
+        elif flags["negation"] and not negation_on_test(span):
+            flags["negation"] = False
+    elif flags["negation"] and modifier_non(span):
+        flags["negation"] = False
+    if not flags["hypothesis"]:
+        lead = fold(span.doc[max(0, span.start - 5) : span.start].text)
+        flags["hypothesis"] = _COMPATIBLE.search(lead) is not None
 
 
 class QualifierRules:
@@ -101,7 +142,7 @@ class QualifierRules:
         self.span_getter: Callable[[Doc], list[Span]] = span_getter
         self.history_sections = frozenset(history_sections)
         self.family_sections = frozenset(family_sections)
-        for ext in (*QUALIFIERS, "family_cues"):
+        for ext in (*QUALIFIERS, "family_cues"):  # after EDS-NLP's pipes declared theirs
             if not Span.has_extension(ext):
                 Span.set_extension(ext, default=None)
 
@@ -124,6 +165,7 @@ class QualifierRules:
             ext = span._
             before = tuple(bool(getattr(ext, q)) for q in QUALIFIERS)
             flags = dict(zip(QUALIFIERS, before, strict=True))
+            _tests_terms_compatible(span, flags)  # rules 5 to 7
             # 1. family: drop cues that bring or report the patient
             if flags["family"] and ext.family_cues:
                 kept = [c for c in ext.family_cues if c.label_ != "family" or not _is_bystander(c)]
