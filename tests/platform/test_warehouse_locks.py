@@ -39,7 +39,9 @@ job = wh.exclusive("ingestion")  # kept: a dropped context manager would release
 lease = job.__enter__()
 lease.describe(42)
 """
-_JOB_IMPORTS = "from datetime import datetime\nfrom hopia.platform.warehouse.schema import run as schema_run\n"
+_JOB_IMPORTS = (
+    "from datetime import datetime\nfrom hopia.platform.warehouse.schema import run as schema_run\n"
+)
 
 
 class Holder:
@@ -96,7 +98,10 @@ def test_duckdb_refuses_a_reader_while_a_writer_holds_the_file(tmp_path: Path) -
 
     path = tmp_path / "raw.duckdb"
     duckdb.connect(str(path)).close()
-    code = f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); time.sleep(60)"
+    code = (
+        f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
@@ -133,7 +138,9 @@ def test_a_process_holding_the_file_without_a_job_is_named_by_its_pid(
     path = job_file(url)
     assert path is not None
     # A description left by a job that died: not the holder, not shown.
-    path.write_text('{"kind": "ingestion", "pid": 1, "host": "h", "started": "2020-01-01T00:00:00"}')
+    path.write_text(
+        '{"kind": "ingestion", "pid": 1, "host": "h", "started": "2020-01-01T00:00:00"}'
+    )
     holder = Holder(url, "wh.table_counts()")
     holders.append(holder)
     with pytest.raises(WarehouseBusyError) as excinfo:
@@ -163,9 +170,11 @@ def test_two_ingests_never_run_at_once(wh: Warehouse, holders: list[Holder]) -> 
 def test_a_second_job_in_the_same_process_is_refused(wh: Warehouse) -> None:
     with wh.exclusive("ingestion") as lease:
         lease.describe(7)
-        with pytest.raises(WarehouseBusyError, match="ingestion n° 7"):
-            with wh.exclusive("ingestion"):
-                pass
+        with (
+            pytest.raises(WarehouseBusyError, match="ingestion n° 7"),
+            wh.exclusive("ingestion"),
+        ):
+            pass
     with wh.exclusive("ingestion"):
         pass
 

@@ -47,14 +47,14 @@ def _line(doc_id: str, text: str) -> str:
 
 
 def test_every_bad_jsonl_line_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 8192)
+    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 300_000)
     lines = [
         b"\xef\xbb\xbf" + _line("first", "Fièvre à 39 °C.").encode() + b"\r\n",  # BOM, CRLF
         DEEP.encode() + b"\r\n",  # RecursionError in json
         b"[1, 2, 3]\n",  # an array
         b"42\n",  # a number
         b'{"id": "x", "text": "\x81\x8d\x8f"}\n',  # neither UTF-8 nor cp1252
-        _line("huge", "x" * 20_000).encode() + b"\n",  # longer than MAX_LINE_BYTES
+        _line("huge", "x" * 400_000).encode() + b"\n",  # longer than MAX_LINE_BYTES
         b'{"id": "n", "text": "t", "n": ' + b"1" * 5000 + b"}\n",  # int beyond Python's limit
         _line("last", "Toux sèche.").encode() + b"\n",
     ]
@@ -62,14 +62,16 @@ def test_every_bad_jsonl_line_fails_alone(tmp_path: Path, monkeypatch: pytest.Mo
     path.write_bytes(b"".join(lines))
     items = list(JsonlReader().read(path))
     docs = [i for i in items if isinstance(i, RawDocument)]
-    failures = {i.source_ref.rsplit("#", 1)[1]: i.reason for i in items if isinstance(i, ReadFailure)}
+    failures = {
+        i.source_ref.rsplit("#", 1)[1]: i.reason for i in items if isinstance(i, ReadFailure)
+    }
     assert [d.external_id for d in docs] == ["first", "last"]
     assert docs[0].text == "Fièvre à 39 °C." and docs[1].source_ref.endswith("#L8")
     assert set(failures) == {"L2", "L3", "L4", "L5", "L6", "L7"}
     assert "imbriquée" in failures["L2"]
     assert "pas un objet JSON" in failures["L3"] and "pas un objet JSON" in failures["L4"]
     assert "encodage" in failures["L5"]
-    assert "trop longue" in failures["L6"] and "8192" in failures["L6"]
+    assert "trop longue" in failures["L6"] and "300000" in failures["L6"]
     assert "JSON invalide" in failures["L7"]
 
 

@@ -126,7 +126,11 @@ class _Segments:
         if code.startswith(".sp"):
             count = code[3:].strip().lstrip("+")
             # Digits compared as text: int() of a 5000-digit count is refused by Python itself.
-            skip = int(count) if count.isascii() and count.isdigit() and len(count) <= 3 else MAX_SKIPPED_LINES
+            skip = (
+                int(count)
+                if count.isascii() and count.isdigit() and len(count) <= 3
+                else MAX_SKIPPED_LINES
+            )
             return "\n" * min(max(skip, 1), MAX_SKIPPED_LINES)
         if code in _LAYOUT_ESCAPES or code.startswith(_LAYOUT_COMMANDS):
             return ""

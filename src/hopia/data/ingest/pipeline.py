@@ -367,7 +367,9 @@ def _printable_source(item: RawDocument | ReadFailure) -> RawDocument | ReadFail
     """``item`` with its file name in printable form (see :mod:`hopia.platform.pathnames`)."""
     if is_printable(item.source_ref) and is_printable(item.source_path):
         return item
-    return replace(item, source_path=printable(item.source_path), source_ref=printable(item.source_ref))
+    return replace(
+        item, source_path=printable(item.source_path), source_ref=printable(item.source_ref)
+    )
 
 
 def _count_fr(n: int) -> str:

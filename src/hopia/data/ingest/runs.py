@@ -27,7 +27,6 @@ from sqlalchemy import Connection, delete, select, update
 
 from hopia.platform.warehouse import Warehouse, schema
 
-
 DEAD_SUMMARY = "interrompu : le processus s'est arrêté avant la fin (tué ou machine arrêtée)"
 
 
@@ -99,7 +98,9 @@ class Runs:
         the warehouse's job lease: then none of them has a live process."""
         run = schema.run
         with self.wh.begin() as conn:
-            dead = list(conn.execute(select(run.c.run_id).where(run.c.status == "running")).scalars())
+            dead = list(
+                conn.execute(select(run.c.run_id).where(run.c.status == "running")).scalars()
+            )
             if dead:
                 conn.execute(
                     update(run)

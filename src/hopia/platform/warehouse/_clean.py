@@ -68,8 +68,8 @@ def clean_arrow(table: pa.Table) -> pa.Table:
     """``table`` with NUL replaced in its text columns (Arrow strings cannot hold surrogates:
     values are cleaned before they become Arrow, see :func:`clean_value`)."""
     for i, column in enumerate(table.columns):
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            if pc.any(pc.match_substring(column, "\x00")).as_py():
-                fixed = pc.replace_substring(column, "\x00", REPLACEMENT)
-                table = table.set_column(i, table.field(i), fixed)
+        is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if is_text and pc.any(pc.match_substring(column, "\x00")).as_py():
+            fixed = pc.replace_substring(column, "\x00", REPLACEMENT)
+            table = table.set_column(i, table.field(i), fixed)
     return table

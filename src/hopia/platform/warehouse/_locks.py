@@ -58,7 +58,9 @@ class Job:
 
     @classmethod
     def mine(cls, kind: str) -> Job:
-        return cls(kind, os.getpid(), socket.gethostname(), datetime.now().isoformat("T", "seconds"))
+        return cls(
+            kind, os.getpid(), socket.gethostname(), datetime.now().isoformat("T", "seconds")
+        )
 
     def describe(self) -> str:
         """French, for the person refused: what runs, since when, in which process."""
