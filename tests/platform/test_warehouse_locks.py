@@ -124,7 +124,7 @@ def test_a_reader_is_refused_in_french_naming_the_running_ingest(
             with wh.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         message = str(excinfo.value)
-        assert "ingestion n° 42 commencée le" in message
+        assert "par l'ingestion n° 42 commencée le" in message
         assert f"processus {holder.pid} sur" in message
         assert "lock" not in message.lower() and "en cours d'utilisation" in message
     holder.kill()

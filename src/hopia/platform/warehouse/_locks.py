@@ -50,7 +50,7 @@ _ACTIVE_LOCK = threading.Lock()
 class Job:
     """A writing job holding the warehouse."""
 
-    kind: str  # "ingestion"
+    kind: str  # a French feminine noun: "ingestion"
     pid: int
     host: str
     started: str  # ISO date-time
@@ -69,7 +69,8 @@ class Job:
             when = datetime.fromisoformat(self.started).strftime("le %d/%m/%Y à %H:%M:%S")
         except ValueError:
             when = self.started
-        return f"{self.kind}{number} commencée {when} (processus {self.pid} sur {self.host})"
+        name = f"l'{self.kind}" if self.kind[:1] in "aeiouéh" else f"la {self.kind}"
+        return f"{name}{number} commencée {when} (processus {self.pid} sur {self.host})"
 
 
 def job_file(url: str) -> Path | None:
