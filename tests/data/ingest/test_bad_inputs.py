@@ -20,7 +20,7 @@ from hopia.data.ingest.jsonl import JsonlReader
 from hopia.data.ingest.readers import read_path
 from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.config import get_settings
-from hopia.platform.exceptions import SourceError
+from hopia.platform.exceptions import SourceError, WarehouseBusyError
 from hopia.platform.warehouse import Warehouse, schema
 from tests.data.ingest.conftest import build
 from tests.data.ingest.test_hl7v2 import msh, seg
@@ -168,3 +168,23 @@ def test_bad_inputs_fail_alone_and_reruns_change_nothing(
     with wh.engine.connect() as conn:
         rows = conn.execute(select(doc.c.source_ref, doc.c.status)).all()
     assert len(rows) == 7 + 3  # one row per document, one error row per source
+
+
+@pytest.mark.slow
+def test_an_ingest_is_refused_while_another_one_runs(tmp_path: Path) -> None:
+    """The pipeline runs under the warehouse's job lease: a second ingest is refused, naming
+    the first, before it opens a run (the cross-process case: tests/platform, a real process)."""
+    wh = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("Patiente de 54 ans, fièvre à 39 °C.\n", "utf-8")
+    pipeline = build(wh)
+    with wh.exclusive("ingestion") as lease:
+        lease.describe(9)
+        with pytest.raises(WarehouseBusyError, match="l'ingestion n° 9 commencée le"):
+            pipeline.run([folder])
+    with wh.engine.connect() as conn:
+        assert conn.execute(select(schema.run.c.run_id)).scalars().all() == []
+    assert pipeline.run([folder]).added == 1  # the lease is free again
+    pipeline.close()
+    wh.close()
