@@ -27,7 +27,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -108,7 +108,7 @@ def busy_message(display_url: str, holder: str) -> str:
     )
 
 
-def translate_lock_error(url: str, display_url: str):  # noqa: ANN201 (an event hook)
+def translate_lock_error(url: str, display_url: str) -> Callable[[ExceptionContext], None]:
     """A ``handle_error`` hook turning DuckDB's lock conflict into WarehouseBusyError."""
 
     def hook(context: ExceptionContext) -> None:
