@@ -19,9 +19,12 @@ from hopia.data.ingest.hl7v2 import MAX_SKIPPED_LINES, Hl7Reader
 from hopia.data.ingest.jsonl import JsonlReader
 from hopia.data.ingest.readers import read_path
 from hopia.data.records import RawDocument, ReadFailure
+from hopia.data.records.patients import read_patients
 from hopia.platform.config import get_settings
-from hopia.platform.exceptions import SourceError, WarehouseBusyError
+from hopia.platform.exceptions import InvalidRequestError, SourceError, WarehouseBusyError
+from hopia.platform.files import jsonl_records
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.services.texts import parse_text_line
 from tests.data.ingest.conftest import build
 from tests.data.ingest.test_hl7v2 import msh, seg
 
@@ -188,3 +191,21 @@ def test_an_ingest_is_refused_while_another_one_runs(tmp_path: Path) -> None:
     assert pipeline.run([folder]).added == 1  # the lease is free again
     pipeline.close()
     wh.close()
+
+
+# -- the other JSON inputs: registries, gold and training files, texts to analyse ---------------
+
+
+@pytest.mark.parametrize("middle", [DEEP, '{"ipp": ' + "1" * 5000 + "}"])
+def test_other_json_inputs_name_the_bad_line(tmp_path: Path, middle: str) -> None:
+    """A deep or oversized line is a clear error naming its line, never a RecursionError."""
+    path = tmp_path / "input.jsonl"
+    path.write_text('{"ipp": "1", "id": "a", "text": "t"}\n' + middle + "\n", encoding="utf-8")
+    with pytest.raises(SourceError) as registry:
+        list(read_patients(path))
+    with pytest.raises(SourceError) as records:
+        list(jsonl_records(path))
+    for err in (registry.value, records.value):
+        assert err.path.endswith("input.jsonl#L2") and "JSON invalide" in err.reason
+    with pytest.raises(InvalidRequestError, match="JSON invalide"):
+        parse_text_line(middle.encode())
