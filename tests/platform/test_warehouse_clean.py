@@ -33,8 +33,13 @@ def test_clean_text_replaces_one_for_one() -> None:
 
 
 def test_clean_parameters_walks_every_shape() -> None:
-    params = [{"a": "x\x00", "b": 3, "c": b"\x00"}, ("y\x00", None)]
-    assert clean_parameters(params) == [{"a": "x\ufffd", "b": 3, "c": b"\x00"}, ("y\ufffd", None)]
+    params = [{"a": "x\x00", "b": 3, "c": b"\x00"}, ("y\x00", None), ["z\x00", 1.5]]
+    assert clean_parameters(params) == [
+        {"a": "x\ufffd", "b": 3, "c": b"\x00"},
+        ("y\ufffd", None),
+        ["z\ufffd", 1.5],
+    ]
+    assert clean_parameters(["a\x00", 2]) == ["a\ufffd", 2]  # positional, one statement
 
 
 def _doc(document_id: int, text: str, path: str) -> dict[str, object]:

@@ -42,14 +42,13 @@ def clean_parameters(parameters: Any) -> Any:
     ``executemany``), text values cleaned; other values untouched."""
     if isinstance(parameters, Mapping):
         return {k: clean_value(v) for k, v in parameters.items()}
-    if isinstance(parameters, list):
-        return [clean_parameters(p) for p in parameters]
-    if isinstance(parameters, tuple):
-        return tuple(
+    if isinstance(parameters, list | tuple):
+        cleaned = (
             clean_parameters(p) if isinstance(p, Mapping | list | tuple) else clean_value(p)
             for p in parameters
         )
-    return parameters
+        return type(parameters)(cleaned)
+    return clean_value(parameters)
 
 
 def before_cursor_execute(
