@@ -77,6 +77,24 @@ class PredictSettings(_Section):
     )
 
 
+class IngestSettings(_Section):
+    """Limits that keep one pathological input from holding up a run (each is one error
+    naming the file and the limit; the rest of the batch goes on)."""
+
+    max_document_chars: int = Field(
+        100_000,
+        ge=1,
+        description="Longest document text ingested, in characters (a long hospital report is "
+        "~30,000; NLP time and memory grow faster than the text: 1.2 MB took 342 s and 1.7 GB).",
+    )
+    max_file_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1,
+        description="Largest file read whole (text, PDF, DOCX, HL7, FHIR). JSON Lines files are "
+        "streamed: each line is bounded by max_document_chars instead.",
+    )
+
+
 class DataSettings(_Section):
     """Axis 1, clinical data: ingest, pseudonymisation, NLP, research on the warehouse."""
 
@@ -84,6 +102,7 @@ class DataSettings(_Section):
     pseudo: PseudoSettings = Field(default_factory=PseudoSettings)
     sharing: SharingSettings = Field(default_factory=SharingSettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
 class Settings(BaseSettings):

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hopia.platform.pathnames import printable
+
 
 class HopiaError(Exception):
     """Base class of every error Hopia raises on purpose."""
@@ -120,6 +122,14 @@ class WarehouseError(HopiaError):
     http_status = 503
 
 
+class WarehouseBusyError(WarehouseError):
+    """Another job holds the warehouse (an ingest writing, or a process holding the DuckDB
+    file); the message names it (run, start, process)."""
+
+    code = "warehouse_busy"
+    http_status = 409
+
+
 class AuditError(HopiaError):
     """An audit entry cannot be written."""
 
@@ -153,7 +163,8 @@ class SourceError(HopiaError):
     http_status = 422
 
     def __init__(self, path: str | Path, reason: str) -> None:
-        self.path = str(path)
+        # A file name that is not UTF-8 in the form that can be printed and stored.
+        self.path = printable(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}", details={"path": self.path})
 

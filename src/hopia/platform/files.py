@@ -160,6 +160,10 @@ def jsonl_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[str, di
                 raise SourceError(where, "encodage invalide (UTF-8 attendu)") from None
             except json.JSONDecodeError as exc:
                 raise SourceError(where, f"JSON invalide ({exc.msg})") from None
+            except (RecursionError, ValueError):  # nesting too deep, a 5,000-digit integer
+                raise SourceError(
+                    where, "JSON invalide (imbrication ou nombre hors limites)"
+                ) from None
             if not isinstance(record, dict):
                 raise SourceError(where, "un objet JSON est attendu")
             yield where, record

@@ -170,6 +170,8 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         system=PIPELINE_SYSTEM,
         secret=secret,
         batch_size=batch_size,
+        max_document_chars=settings.data.ingest.max_document_chars,
+        max_file_bytes=settings.data.ingest.max_file_bytes,
     )
 
 

@@ -56,6 +56,8 @@ def parse_text_line(raw: bytes) -> TextItem:
         raise InvalidRequestError("encodage invalide (UTF-8 attendu)") from None
     except json.JSONDecodeError as exc:
         raise InvalidRequestError(f"JSON invalide ({exc.msg}, colonne {exc.colno})") from None
+    except (RecursionError, ValueError):  # nesting too deep, a 5,000-digit integer: this line
+        raise InvalidRequestError("JSON invalide (imbrication ou nombre hors limites)") from None
     if not isinstance(record, dict):
         raise InvalidRequestError('un objet JSON {"id", "text"} est attendu')
     try:

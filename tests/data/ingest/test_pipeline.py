@@ -232,6 +232,8 @@ def test_crash_mid_batch_then_resume_with_exact_counts(tmp_path: Path) -> None:
             .where(schema.CDM["note_nlp"].c.note_id.not_in(select(schema.CDM["note"].c.note_id)))
         ).scalar()
     assert orphans == 0
+    with wh.engine.connect() as conn:  # the killed run could not close itself
+        assert conn.execute(select(schema.run.c.status)).scalars().all() == ["running"]
     wh.close()
 
     env.pop("HOPIA_FAULT_KILL_IN_BATCH")
@@ -241,6 +243,9 @@ def test_crash_mid_batch_then_resume_with_exact_counts(tmp_path: Path) -> None:
     assert re.search(r"Déjà présents \(ignorés\)\W+2\b", resumed.stdout), resumed.stdout
     wh = open_warehouse(get_settings())
     assert count(wh, schema.document) == 7 and count(wh, schema.CDM["note"]) == 7
+    with wh.engine.connect() as conn:  # the rerun marked the dead run failed
+        runs = conn.execute(select(schema.run.c.status).order_by(schema.run.c.run_id)).scalars()
+        assert runs.all() == ["failed", "done"]
 
 
 def _ner_mentions(wh: Warehouse) -> set[tuple[int, str, str]]:

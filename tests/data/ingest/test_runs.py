@@ -3,14 +3,21 @@ run that ingests the source."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
-from hopia.data.ingest.runs import ErrorRecord, IngestReport, Runs, error_hash
+from hopia.data.ingest.runs import DEAD_SUMMARY, ErrorRecord, IngestReport, Runs, error_hash
 from hopia.platform.warehouse import Warehouse, schema
+from tests.conftest import ENGINES
+from tests.platform.pg import engine_warehouse
 
 
 @pytest.fixture
@@ -37,7 +44,8 @@ def test_a_run_is_opened_then_closed_with_its_counts(runs: Runs) -> None:
         rows = conn.execute(select(schema.run).order_by(schema.run.c.run_id)).mappings().all()
     assert [r["status"] for r in rows] == ["done", "failed"]
     assert rows[0]["summary"] == "added=3 duplicates=1 errors=1"
-    assert rows[0]["command"] == "ingest (2 chemin(s))" and rows[0]["system"] == "test-system"
+    command = f"ingest (2 chemin(s), processus {os.getpid()} sur {socket.gethostname()})"
+    assert rows[0]["command"] == command and rows[0]["system"] == "test-system"
     assert rows[0]["finished_at"] is not None and len(seen) == 1
 
 
@@ -83,3 +91,52 @@ def test_the_report_counts() -> None:
     assert report.docs_per_second == 2.5
     assert IngestReport().docs_per_second == 0.0
     assert report.summary() == "added=10 duplicates=0 errors=0"
+
+
+_RUN_THEN_WAIT = """
+import sys, time
+from datetime import datetime
+from hopia.data.ingest.runs import Runs
+from hopia.platform.warehouse import Warehouse
+wh = Warehouse(sys.argv[1], migrate=False)
+job = wh.exclusive("ingestion")  # kept: a dropped context manager would release it
+lease = job.__enter__()
+lease.describe(Runs(wh, "child").start([], datetime.now()))
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_run_whose_process_was_killed_is_marked_failed(engine: str, tmp_path: Path) -> None:
+    """A real ingest process killed with SIGKILL leaves its run "running"; the next ingest,
+    holding the job lease, marks it failed (and leaves closed runs alone)."""
+    with engine_warehouse(engine, tmp_path) as wh:
+        runs = Runs(wh, "parent")
+        done = runs.start([], datetime.now())
+        runs.finish(done, IngestReport())
+        if engine == "duckdb":
+            wh.close()  # the child needs the file
+        child = subprocess.Popen(
+            [sys.executable, "-c", _RUN_THEN_WAIT, wh.url], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+        finally:
+            child.kill()
+        run = schema.run
+        wh = Warehouse(wh.url)
+        with wh.engine.connect() as conn:
+            assert conn.execute(select(run.c.status).where(run.c.run_id == 2)).scalar() == "running"
+        with wh.exclusive("ingestion"):
+            assert Runs(wh, "parent").close_dead() == [2]
+        with wh.engine.connect() as conn:
+            rows = conn.execute(select(run.c.run_id, run.c.status, run.c.summary)).all()
+        assert sorted(tuple(r) for r in rows) == [
+            (1, "done", "added=0 duplicates=0 errors=0"),
+            (2, "failed", DEAD_SUMMARY),
+        ]
+        wh.close()

@@ -72,6 +72,10 @@ def _validate(resource: Any) -> Any:
         raise _EntryError(
             f"ressource FHIR invalide ({resource_type}) : {_validation_summary(exc)}"
         ) from None
+    except RecursionError:  # an extension nested thousands deep: this resource only
+        raise _EntryError(
+            f"ressource FHIR invalide ({resource_type}) : structure trop profondément imbriquée"
+        ) from None
 
 
 # --- Attachments ----------------------------------------------------------------------------
@@ -404,6 +408,10 @@ def _load_json(path: Path) -> Any:
         raise SourceError(
             path, f"JSON invalide : {exc.msg} (ligne {exc.lineno}, colonne {exc.colno})"
         ) from None
+    except RecursionError:
+        raise SourceError(path, "JSON invalide : structure trop profondément imbriquée") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit conversion limit
+        raise SourceError(path, f"JSON invalide : valeur refusée ({exc})") from None
 
 
 class FhirReader:

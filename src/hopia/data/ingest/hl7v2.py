@@ -34,6 +34,9 @@ _MLLP = "\x0b\x1c"
 _NEWLINE_ESCAPES = frozenset({".br", ".ce"})
 _LAYOUT_ESCAPES = frozenset({"H", "N"})
 _LAYOUT_COMMANDS = (".fi", ".nf", ".sk", ".in", ".ti")
+# "\.spN\" skips N lines. A real report skips a few; an unbounded N turns a 161-byte message
+# into 50 M newlines. Capped, every escape's output is at most a few times its own length.
+MAX_SKIPPED_LINES = 10
 
 
 _DEFAULT_ENCODING = "^~\\&"
@@ -122,7 +125,13 @@ class _Segments:
             return "\n"
         if code.startswith(".sp"):
             count = code[3:].strip().lstrip("+")
-            return "\n" * (int(count) if count.isdigit() and int(count) > 0 else 1)
+            # Digits compared as text: int() of a 5000-digit count is refused by Python itself.
+            skip = (
+                int(count)
+                if count.isascii() and count.isdigit() and len(count) <= 3
+                else MAX_SKIPPED_LINES
+            )
+            return "\n" * min(max(skip, 1), MAX_SKIPPED_LINES)
         if code in _LAYOUT_ESCAPES or code.startswith(_LAYOUT_COMMANDS):
             return ""
         if code.startswith("X") and len(code) > 1:

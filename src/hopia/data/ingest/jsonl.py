@@ -10,7 +10,11 @@ and optionally the hospital stay the document belongs to:
 - ``"service"``: the care unit in charge (written as the stay's ``care_site``).
 
 Dates may also be ISO date-times (the day is kept). A bad line becomes a :class:`ReadFailure`
-naming its line number and the faulty field; the others are still read.
+naming its line number and the faulty field; the others are still read, whatever the shape of
+the bad one: invalid JSON or UTF-8, an array or a number instead of an object, nesting deep
+enough to exhaust Python's recursion, a number beyond Python's conversion limit, a line longer
+than :data:`MAX_LINE_BYTES` (skipped without being held in memory). A UTF-8 BOM and CRLF line
+ends are accepted.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
 
 _SNIFF_BYTES = 8192
+MAX_LINE_BYTES = 64 * 1024 * 1024
+"""Longest line read; a longer one is one bad line (the per-document limit of the pipeline,
+``data.ingest.max_document_chars``, then applies to the text of the lines read)."""
+_SKIP_CHUNK = 1024 * 1024
 _WIDE_BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -41,7 +49,8 @@ class _LineError(Exception):
 
 
 def _lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, bytes, str | None]]:
-    """``(line number, raw bytes, decoded text or None)`` of every line, without its newline."""
+    """``(line number, raw bytes, decoded text or None)`` of every line, without its newline.
+    A line over :data:`MAX_LINE_BYTES` comes as ``(number, b"", _TOO_LONG)``."""
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
     encoding = next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
@@ -56,11 +65,28 @@ def _lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, bytes, str | Non
         return
     if b"\x00" in head:
         raise SourceError(path, "fichier binaire ou corrompu (octets nuls)")
-    for lineno, raw in enumerate(stream, start=1):
+    limit = MAX_LINE_BYTES  # read at call time, so that tests can lower it
+    lineno = 0
+    while raw := stream.readline(limit + 1):
+        lineno += 1
+        if len(raw.rstrip(b"\r\n")) > limit:
+            _skip_line(stream, raw)
+            yield lineno, b"", _TOO_LONG
+            continue
         raw = raw.rstrip(b"\r\n")
         if lineno == 1:
             raw = raw.removeprefix(codecs.BOM_UTF8)
         yield lineno, raw, _decode_line(raw)
+
+
+_TOO_LONG = "\x00too-long"  # never a decoded line: those holding NUL are refused as binary
+
+
+def _skip_line(stream: BinaryIO, head: bytes) -> None:
+    """Read past the end of an over-long line, a chunk at a time."""
+    chunk = head
+    while chunk and not chunk.endswith(b"\n"):
+        chunk = stream.readline(_SKIP_CHUNK)
 
 
 def _decode_line(raw: bytes) -> str | None:
@@ -130,6 +156,10 @@ def _document(line: str, path: Path, lineno: int) -> RawDocument:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise _LineError(f"JSON invalide : {exc.msg} (colonne {exc.colno})") from None
+    except RecursionError:  # e.g. "[[[[…" 100,000 deep: this line only, the file goes on
+        raise _LineError("JSON invalide : structure trop profondément imbriquée") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit conversion limit
+        raise _LineError(f"JSON invalide : valeur refusée ({exc})") from None
     if not isinstance(record, dict):
         raise _LineError("la ligne n'est pas un objet JSON")
     doc_id = _string(record, "id", required=True)
@@ -153,6 +183,7 @@ class JsonlReader:
 
     format = "jsonl"
     suffixes: tuple[str, ...] = (".jsonl", ".ndjson")
+    streamed = True  # read line by line: no whole-file size limit, each line is bounded
 
     def read(self, path: Path) -> Iterator[RawDocument | ReadFailure]:
         """Yield one :class:`RawDocument` per line, or a :class:`ReadFailure` for a bad line.
@@ -181,6 +212,8 @@ class JsonlReader:
         self, path: Path, lineno: int, raw: bytes, line: str | None
     ) -> RawDocument | ReadFailure:
         try:
+            if line is _TOO_LONG:
+                raise _LineError(f"ligne trop longue (plus de {MAX_LINE_BYTES} octets)")
             if line is None:
                 raise _LineError("encodage non reconnu ou octets binaires")
             return _document(line, path, lineno)

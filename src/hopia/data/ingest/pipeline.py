@@ -6,7 +6,10 @@
   everything a batch writes (identities, documents, notes, mentions, facts, provenance) commits
   together. A crash leaves whole batches only; a rerun finishes the rest with exact counts.
 - Bad input never stops the batch: an unreadable file or record becomes a ``document`` row with
-  status ``error`` and its reason (one per source, updated on rerun), and is reported.
+  status ``error`` and its reason (one per source, updated on rerun), and is reported. A file
+  over ``max_file_bytes`` or a document over ``max_document_chars`` is one such error. A file
+  name that is not valid UTF-8 is stored and reported in its printable form
+  (:func:`hopia.platform.pathnames.printable`), the same on every rerun.
 - Two spaces: the original text and identities go to ``hopia_id``; ``omop`` only receives
   pseudonymised text, pseudonymous person ids and dates shifted by the patient's secret offset.
 
@@ -23,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,7 @@ from hopia.data.omop.writer import UNKNOWN_PERSON, OmopWriter
 from hopia.data.pseudo.vault import Vault
 from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
+from hopia.platform.pathnames import is_printable, printable
 from hopia.platform.warehouse import Warehouse, schema
 
 __all__ = ["IngestPipeline", "IngestReport"]
@@ -87,6 +91,12 @@ class IngestPipeline:
     clinical_ner:
         The clinical NER on original texts, for the documents the worker leaves to this process
         (see :class:`~hopia.data.ingest.analysis.Analyser`).
+    max_document_chars:
+        Longest document text accepted (``data.ingest.max_document_chars``); a longer one is
+        one error naming the file and the limit, the run goes on.
+    max_file_bytes:
+        Largest file read whole (``data.ingest.max_file_bytes``); streamed formats (JSON
+        Lines) are bounded per record instead.
     """
 
     def __init__(
@@ -100,6 +110,8 @@ class IngestPipeline:
         vault: Vault | None = None,
         model_worker: ModelWorker | None = None,
         clinical_ner: NerFn | None = None,
+        max_document_chars: int | None = None,
+        max_file_bytes: int | None = None,
     ) -> None:
         self.wh = warehouse
         self.pseudonymiser = pseudonymiser
@@ -114,6 +126,8 @@ class IngestPipeline:
         self.models = ModelShare(model_worker)
         self.writer = BackgroundWriter()
         self._crash = CrashPoint()
+        self.max_document_chars = max_document_chars
+        self.max_file_bytes = max_file_bytes
 
     @property
     def model_worker(self) -> ModelWorker | None:
@@ -153,9 +167,25 @@ class IngestPipeline:
         that failed); ``on_finish(conn, report, status)`` runs in the transaction that closes
         the run, ``status`` ``"done"`` or ``"failed"`` (the service's audit entry)."""
         report = report if report is not None else IngestReport()
-        started = datetime.now()
-        cpu_started = time.process_time()  # the whole process: this thread and the writer's
-        run_id = report.run_id = self.runs.start(paths, started)
+        # One ingest at a time on a warehouse: a second one is refused, naming this one.
+        with self.wh.exclusive("ingestion") as lease:
+            self.runs.close_dead()  # runs left "running" by a killed process
+            started = datetime.now()
+            cpu_started = time.process_time()  # the whole process: this thread and the writer's
+            run_id = report.run_id = self.runs.start(paths, started)
+            lease.describe(run_id)
+            return self._run(paths, run_id, started, cpu_started, report, on_progress, on_finish)
+
+    def _run(
+        self,
+        paths: Sequence[Path],
+        run_id: int,
+        started: datetime,
+        cpu_started: float,
+        report: IngestReport,
+        on_progress: Callable[[int], None] | None,
+        on_finish: Callable[[Connection, IngestReport, str], None] | None,
+    ) -> IngestReport:
         seen: set[str] = set()
         ahead: Lookahead[Prepared, _Batch] = Lookahead(
             self.batch_size,
@@ -200,23 +230,37 @@ class IngestPipeline:
         self, paths: Sequence[Path], report: IngestReport, run_id: int
     ) -> Iterator[RawDocument]:
         for path in iter_paths(paths):
+            shown = printable(path)  # what is stored and printed; ``path`` opens the file
             try:
-                for item in read_path(path):
-                    reason = item.reason if isinstance(item, ReadFailure) else refusal(item)
+                for item in read_path(path, max_file_bytes=self.max_file_bytes):
+                    item = _printable_source(item)
+                    if isinstance(item, ReadFailure):
+                        reason: str | None = item.reason
+                    else:
+                        reason = self._too_long(item) or refusal(item)
                     if reason is None:
                         yield item
                         continue
                     error = ErrorRecord(item.source_ref, item.source_path, item.format, reason)
                     self._record_error(error, run_id, report)
             except SourceError as exc:
-                error = ErrorRecord(str(path), str(path), "inconnu", exc.reason)
+                error = ErrorRecord(shown, shown, "inconnu", exc.reason)
                 self._record_error(error, run_id, report)
             except (RecursionError, MemoryError, ValueError, OSError, LookupError) as exc:
                 # A reader bug or a pathological file (deep nesting...) fails this file only.
                 reason = f"fichier illisible ({type(exc).__name__})"
-                self._record_error(
-                    ErrorRecord(str(path), str(path), "inconnu", reason), run_id, report
-                )
+                self._record_error(ErrorRecord(shown, shown, "inconnu", reason), run_id, report)
+
+    def _too_long(self, doc: RawDocument) -> str | None:
+        """Why ``doc`` is over the document limit, or None. Checked before any analysis: the
+        NLP's time and memory grow faster than the text (1.2 MB: 342 s, 1.7 GB)."""
+        limit = self.max_document_chars
+        if limit is None or len(doc.text) <= limit:
+            return None
+        return (
+            f"document trop long ({_count_fr(len(doc.text))} caractères, limite "
+            f"{_count_fr(limit)} : réglage data.ingest.max_document_chars)"
+        )
 
     def _record_error(self, error: ErrorRecord, run_id: int, report: IngestReport) -> None:
         report.errors.append((error.source_ref, error.reason))
@@ -321,6 +365,19 @@ class IngestPipeline:
             results = [(p.patient_key or p.content_hash, p.pseudo) for p in batch]
             self.vault.store_many(conn, results, self.pseudonymiser.date_offset_days)
         return written.facts
+
+
+def _printable_source(item: RawDocument | ReadFailure) -> RawDocument | ReadFailure:
+    """``item`` with its file name in printable form (see :mod:`hopia.platform.pathnames`)."""
+    if is_printable(item.source_ref) and is_printable(item.source_path):
+        return item
+    return replace(
+        item, source_path=printable(item.source_path), source_ref=printable(item.source_ref)
+    )
+
+
+def _count_fr(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")  # French thousands separator (narrow no-break space)
 
 
 def _present(conn: Connection, hashes: list[str]) -> set[str]:

@@ -199,17 +199,34 @@ def iter_paths(paths: str | Path | Iterable[str | Path]) -> Iterator[Path]:
         yield from sorted(found)
 
 
-def read_path(path: str | Path) -> Iterator[RawDocument | ReadFailure]:
+def read_path(
+    path: str | Path, *, max_file_bytes: int | None = None
+) -> Iterator[RawDocument | ReadFailure]:
     """Documents of one file, read by the reader :func:`reader_for` chooses.
+
+    ``max_file_bytes``: largest file a reader reads whole. A reader that streams its records
+    (``streamed = True``, e.g. JSON Lines) is exempt: each record is bounded on its own.
 
     Raises
     ------
     SourceError
-        The file as a whole cannot be read (unsupported, unreadable, corrupt).
+        The file as a whole cannot be read (unsupported, unreadable, corrupt, over the limit).
     """
     path = Path(path)
     reader = reader_for(path)
+    if max_file_bytes is not None and not getattr(reader, "streamed", False):
+        size = file_size(path)
+        if size > max_file_bytes:
+            raise SourceError(
+                path,
+                f"fichier trop volumineux ({_megabytes(size)}, limite {_megabytes(max_file_bytes)}"
+                " : réglage data.ingest.max_file_bytes)",
+            )
     try:
         yield from reader.read(path)
     except OSError as exc:  # e.g. the file vanished or a disk error while reading
         raise SourceError(path, f"fichier illisible : {exc.strerror or exc}") from None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")

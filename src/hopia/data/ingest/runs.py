@@ -1,7 +1,12 @@
 """Runs and error records: what an ingest leaves on the record besides the data.
 
 - A run is one ``omop.hopia_run`` row, ``running`` from its start, ``done`` or ``failed`` at the
-  end with its counts; every document, fact and provenance row of the run points to it.
+  end with its counts; every document, fact and provenance row of the run points to it. Its
+  command names the process (id and host) that runs it.
+- A run whose process died (killed, machine lost) cannot close itself: the next ingest, which
+  holds the warehouse's job lease (:meth:`hopia.platform.warehouse.Warehouse.exclusive`) and so
+  knows that no other ingest is alive, marks every run still ``running`` as ``failed``
+  (:meth:`Runs.close_dead`).
 - An input that cannot be stored (unreadable file, bad record, a stage that failed on it) is one
   ``hopia_id.document`` row with status ``error`` and its reason (in French, for the people who
   run ingest), one per source: a rerun replaces it, and the first run that ingests the source
@@ -11,14 +16,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete, select, update
 
 from hopia.platform.warehouse import Warehouse, schema
+
+DEAD_SUMMARY = "interrompu : le processus s'est arrêté avant la fin (tué ou machine arrêtée)"
 
 
 @dataclass
@@ -74,13 +83,32 @@ class Runs:
             conn.execute(
                 schema.run.insert().values(
                     run_id=run_id,
-                    command=f"ingest ({len(paths)} chemin(s))",
+                    command=(
+                        f"ingest ({len(paths)} chemin(s), processus {os.getpid()} "
+                        f"sur {socket.gethostname()})"
+                    )[:250],
                     system=self.system,
                     started_at=started,
                     status="running",
                 )
             )
         return run_id
+
+    def close_dead(self) -> list[int]:
+        """Mark ``failed`` every run still ``running``; their ids. Only call it while holding
+        the warehouse's job lease: then none of them has a live process."""
+        run = schema.run
+        with self.wh.begin() as conn:
+            dead = list(
+                conn.execute(select(run.c.run_id).where(run.c.status == "running")).scalars()
+            )
+            if dead:
+                conn.execute(
+                    update(run)
+                    .where(run.c.run_id.in_(dead))
+                    .values(finished_at=datetime.now(), status="failed", summary=DEAD_SUMMARY)
+                )
+        return dead
 
     def finish(
         self,

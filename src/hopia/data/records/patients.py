@@ -64,4 +64,7 @@ def read_patients(path: Path) -> Iterator[PatientIdentity]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SourceError(f"{path}#L{lineno}", f"JSON invalide ({exc.msg})") from exc
+        except (RecursionError, ValueError):  # nesting too deep, a 5,000-digit integer
+            reason = "JSON invalide (imbrication ou nombre hors limites)"
+            raise SourceError(f"{path}#L{lineno}", reason) from None
         yield _identity(record, f"{path}#L{lineno}")

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import WarehouseError
 from hopia.platform.warehouse import schema
 from hopia.platform.warehouse._bulk import bulk_insert, insert_frame
+from hopia.platform.warehouse._clean import before_cursor_execute
+from hopia.platform.warehouse._locks import Lease, exclusive, translate_lock_error
 from hopia.platform.warehouse.migrations import migrate as run_migrations
 
 __all__ = ["Warehouse", "open_warehouse", "schema"]
@@ -39,6 +41,11 @@ class Warehouse:
         try:
             # Statement parameters may hold patient data: never put them in error messages.
             self.engine: Engine = create_engine(url, hide_parameters=True)
+            # Text a database refuses (NUL, lone surrogates) is cleaned in every statement.
+            event.listen(self.engine, "before_cursor_execute", before_cursor_execute, retval=True)
+            # DuckDB's "Could not set lock on file" becomes a French error naming the holder.
+            hook = translate_lock_error(url, self.display_url)
+            event.listen(self.engine, "handle_error", hook)
             if migrate:
                 with self.begin() as conn:  # serialised: concurrent first opens migrate once
                     run_migrations(conn)
@@ -65,6 +72,17 @@ class Warehouse:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
             yield conn
+
+    @contextmanager
+    def exclusive(self, kind: str = "ingestion") -> Iterator[Lease]:
+        """Hold the warehouse for one writing job (an ingest) from start to end.
+
+        A second job on the same warehouse, from this process or another, is refused with
+        :class:`~hopia.platform.exceptions.WarehouseBusyError` naming the first one; while the
+        lease is held, no other job is alive, so runs still marked ``running`` are dead
+        (see :mod:`hopia.platform.warehouse._locks`)."""
+        with exclusive(self.engine, self.url, self.display_url, kind) as lease:
+            yield lease
 
     def insert_rows(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
         if not rows:

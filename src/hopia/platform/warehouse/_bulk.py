@@ -3,6 +3,9 @@
 DuckDB's row-by-row ``executemany`` costs ~0.5 ms a row; scanning an Arrow table is ~100x faster
 (and cheaper than a pandas frame, whose Python objects hold the GIL while DuckDB reads them).
 PostgreSQL goes through SQLAlchemy's ``insertmanyvalues`` batching, which is already fast.
+
+Text values are cleaned here for DuckDB (the Arrow path bypasses SQLAlchemy) and by the engine's
+``before_cursor_execute`` hook for every other statement (:mod:`._clean`), the same way.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Table
 
+from hopia.platform.warehouse._clean import clean_arrow, clean_value
+
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
     if conn.dialect.name != "duckdb":
         conn.execute(table.insert(), list(rows))
         return len(rows)
     columns = [c.name for c in table.columns if any(c.name in row for row in rows[:1])]
-    arrow = pa.table({name: pa.array([row.get(name) for row in rows]) for name in columns})
+    arrow = pa.table(
+        {name: pa.array([clean_value(row.get(name)) for row in rows]) for name in columns}
+    )
     return _duckdb_insert(conn, table, arrow)
 
 
@@ -34,7 +41,14 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         records = frame[columns].astype(object).where(frame[columns].notna(), None)
         conn.execute(table.insert(), records.to_dict("records"))
         return len(frame)
-    return _duckdb_insert(conn, table, pa.Table.from_pandas(frame[columns], preserve_index=False))
+    frame = frame[columns]
+    try:
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    except UnicodeEncodeError:  # a lone surrogate somewhere: clean the text columns, per value
+        text = frame.select_dtypes(include="object").columns
+        frame = frame.assign(**{c: frame[c].map(clean_value) for c in text})
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    return _duckdb_insert(conn, table, clean_arrow(arrow))
 
 
 def _duckdb_insert(conn: Connection, table: Table, arrow: pa.Table) -> int:
