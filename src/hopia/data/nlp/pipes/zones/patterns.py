@@ -164,6 +164,8 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("diabetes", r"non[ -]insulino|type 2|type ii\b|\bdt2\b|\bdnid\b", "E11"),
     ("diabetes", r"type 1|type i\b|\bdt1\b|\bdid\b|insulino-?dependant", "E10"),
     ("diabetes", r"gestationnel", "O24"),
+    ("diabetes", r"nephropathie", "E142"),
+    ("diabetes", r"retinopathie", "E143"),
     ("dementia", r"alzheimer", "G30"),
     ("dementia", r"atrophie", "G31"),
     ("cerebrovascular_accident", r"\bait\b|ischemique transitoire", "G45"),
