@@ -127,13 +127,12 @@ def test_longer_span_wins_then_cim10() -> None:
     # "Bronchopneumopathie chronique obstructive": copd (whole) vs a cim10 label on its first word
     copd = Coded(0, 41, "copd", 0)
     broncho = Coded(0, 19, "cim10", 0)
-    assert resolve_overlaps([broncho, copd]) == {("cim10", 0)}
+    assert resolve_overlaps([broncho, copd]) == {("cim10", 0): copd}
     # "diabète de type 2": the same words from hopia.cim10 (E11) and eds.diabetes (E14)
-    assert resolve_overlaps([Coded(5, 22, "diabetes", 3), Coded(5, 22, "cim10", 1)]) == {
-        ("diabetes", 3)
-    }
+    e11 = Coded(5, 22, "cim10", 1)
+    assert resolve_overlaps([Coded(5, 22, "diabetes", 3), e11]) == {("diabetes", 3): e11}
     # mentions on different words both stay
-    assert resolve_overlaps([Coded(0, 3, "cim10", 0), Coded(4, 9, "diabetes", 0)]) == set()
+    assert resolve_overlaps([Coded(0, 3, "cim10", 0), Coded(4, 9, "diabetes", 0)]) == {}
 
 
 @pytest.mark.parametrize(

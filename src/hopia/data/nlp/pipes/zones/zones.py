@@ -14,7 +14,8 @@ Runs after the entity pipes, before the qualifiers. It
    gathers several diseases ("HTA" is I10, not a peripheral vascular disease), in
    ``span._.attributes["cim10"]``;
 4. keeps one coded concept per mention (:func:`resolve_overlaps`): "diabète de type 2"
-   found by ``hopia.cim10`` (E11) and ``eds.diabetes`` (E14) is written once, as E11.
+   found by ``hopia.cim10`` (E11) and ``eds.diabetes`` (E14) is one fact, E11; the other
+   mention stays in ``note_nlp``, marked ``same_mention_as``.
 
 A text with no zone and no overlap goes through unchanged. Everything is a few regular
 expression passes over the text plus a sort of the coded spans: cheap per document.
@@ -193,8 +194,8 @@ class Coded(NamedTuple):
     index: int  # position in its group
 
 
-def resolve_overlaps(mentions: Sequence[Coded]) -> set[tuple[str, int]]:
-    """(group, index) of the mentions that lose to another mention on the same words.
+def resolve_overlaps(mentions: Sequence[Coded]) -> dict[tuple[str, int], Coded]:
+    """Each mention that loses to another on the same words -> the mention it loses to.
 
     Most specific wins: the longer span (it says more: "bronchopneumopathie chronique
     obstructive" over "bronchopneumopathie"), then a ``cim10`` span (an exact label or code)
@@ -204,11 +205,12 @@ def resolve_overlaps(mentions: Sequence[Coded]) -> set[tuple[str, int]]:
     def rank(m: Coded) -> tuple[int, int, int]:
         return (-(m.end - m.start), 0 if m.group == "cim10" else 1, m.start)
 
-    losers: set[tuple[str, int]] = set()
+    losers: dict[tuple[str, int], Coded] = {}
     kept: list[Coded] = []
     for m in sorted(mentions, key=rank):
-        if any(m.start < k.end and k.start < m.end for k in kept):
-            losers.add((m.group, m.index))
+        winner = next((k for k in kept if m.start < k.end and k.start < m.end), None)
+        if winner is not None:
+            losers[(m.group, m.index)] = winner
         else:
             kept.append(m)
     return losers
@@ -278,6 +280,10 @@ class ZoneFilter:
                     span._.attributes = {**(span._.attributes or {}), "cim10": code}
 
     def _one_concept_per_mention(self, doc: Doc) -> None:
+        """Marks the mentions that repeat another on the same words: they stay in their group
+        (``note_nlp``, cohorts by pipe label) but are no second fact
+        (``attributes["same_mention_as"]``, read by :func:`hopia.data.omop.mapping.target_table`).
+        """
         mentions = [
             Coded(s.start_char, s.end_char, g, i)
             for g in self.coded_groups
@@ -286,8 +292,6 @@ class ZoneFilter:
         ]
         if len(mentions) < 2:
             return
-        losers = resolve_overlaps(mentions)
-        for group in {g for g, _ in losers}:
-            doc.spans[group] = [
-                s for i, s in enumerate(doc.spans[group]) if (group, i) not in losers
-            ]
+        for (group, index), winner in resolve_overlaps(mentions).items():
+            span = doc.spans[group][index]
+            span._.attributes = {**(span._.attributes or {}), "same_mention_as": winner.group}
