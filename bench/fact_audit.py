@@ -42,6 +42,7 @@ FIELDS = (
     "history",
     "document_type",
     "context",
+    "same_words",
     "verdict",
     "comment",
 )
@@ -94,6 +95,14 @@ def sample(url: str, n: int, seed: int, out: Path) -> None:
         sys.exit("aucune condition écrite par le NLP dans cet entrepôt")
     picked = random.Random(seed).sample(rows, min(n, len(rows)))
     picked.sort(key=lambda r: r["row_id"])
+    # other conditions written from the same note on overlapping words: a second fact for the
+    # same mention shows here (the reviewer need not trust the pipe to tell)
+    by_note: dict[int, list[tuple[int, int, str, int]]] = defaultdict(list)
+    for r in rows:
+        s, e = (int(x) for x in r["span"].split("-"))
+        by_note[r["note_id"]].append(
+            (s, e, f"{r['vocabulary_id']}:{r['concept_code']}", r["row_id"])
+        )
     records = []
     for r in picked:
         start, end = (int(x) for x in r["span"].split("-"))
@@ -111,6 +120,13 @@ def sample(url: str, n: int, seed: int, out: Path) -> None:
                 "history": modifiers.get("history"),
                 "document_type": r["note_title"] or r["note_source_value"] or "",
                 "context": _context(r["note_text"], start, end),
+                "same_words": " ".join(
+                    sorted(
+                        code
+                        for s, e, code, row_id in by_note[r["note_id"]]
+                        if row_id != r["row_id"] and s < end and start < e
+                    )
+                ),
                 "verdict": "",
                 "comment": "",
             }
@@ -123,6 +139,8 @@ def sample(url: str, n: int, seed: int, out: Path) -> None:
     for i, rec in enumerate(records, 1):
         print(f"[{i:3d}] {rec['mention_id']}  {rec['pipe']}  {rec['code']} {rec['concept_name']}")
         print(f"      {rec['context']}")
+        if rec["same_words"]:
+            print(f"      mêmes mots : {rec['same_words']}")
     print(f"{len(records)} conditions sur {len(rows)} tirées (graine {seed}) -> {out}")
 
 

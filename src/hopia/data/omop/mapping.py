@@ -107,7 +107,8 @@ def target_table(m: Mention) -> str | None:
     if m.label in COMORBIDITY_CIM10 or m.label in COMORBIDITY_LOCAL or m.label == "cim10":
         # one fact per mention: hopia.zones marks the mention another pipe wrote on the same
         # words ("diabète de type 2": hopia.cim10's E11 is the fact, eds.diabetes' is not)
-        if (m.attributes or {}).get("same_mention_as"):
+        attributes = m.attributes or {}
+        if attributes.get("same_mention_as") or attributes.get("not_a_condition"):
             return None
         return "condition_occurrence"
     if m.codes.get("atc"):

@@ -151,6 +151,11 @@ def test_longer_span_wins_then_cim10() -> None:
         ("diabetes", "diabète insulinodépendant", "E10"),
         ("diabetes", "diabète", None),
         ("dementia", "maladie d'Alzheimer", "G30"),
+        ("copd", "asthme", "J45"),
+        ("copd", "apnées obstructives du sommeil", "G473"),
+        ("congestive_heart_failure", "RAC", "I350"),
+        ("cerebrovascular_accident", "Hématome", ""),
+        ("cerebrovascular_accident", "hématome intracérébral", "I61"),
     ],
 )
 def test_comorbidity_mentions_get_the_code_of_what_they_name(

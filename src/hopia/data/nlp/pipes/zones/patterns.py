@@ -35,6 +35,14 @@ LETTERHEAD = re.compile(
     re.IGNORECASE,
 )
 
+# A consultation's letterhead or title names its specialty: "Consultation de Néphrologie -
+# Dialyse" (a capital or a specialty's ending after "de"; "consultation de suivi de
+# l'insuffisance cardiaque" is not one).
+CONSULTATION_OF = re.compile(
+    r"^[ \t]*(?:[Cc]onsultations?|CONSULTATIONS?)(?: externes?)? (?:de |d'|du |des )(?:l')?"
+    r"(?:[A-ZÀ-Ÿ]|\w*(?:logie|iatrie|chirurgie|gériatrie|médecine|urgences|anesthésie)\b)"
+)
+
 # Administrative fields: "Nom :", "IPP", "Tél.", "Copie à", "Destinataires"... opening a line.
 # Words that also open clinical sentences need their colon ("Patient : X" vs "Patient de 80
 # ans"); the others are administrative however they go on.
@@ -143,7 +151,8 @@ ORGANISATION = re.compile(
 # and thrombosis under "peripheral vascular disease", atrial fibrillation under "congestive
 # heart failure", stents under "myocardial infarction"). Hopia writes each mention under the
 # CIM-10 code of what it names. (pipe, regex over the folded mention, CIM-10 code without a
-# dot); the first match wins; no match keeps the pipe's own code.
+# dot, "" for a mention that names no condition of that kind); the first match wins; no match
+# keeps the pipe's own code.
 COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("peripheral_vascular_disease", r"\bhta\b|hypertension", "I10"),
     ("peripheral_vascular_disease", r"embolie pulmonaire|\bep\b", "I26"),
@@ -153,6 +162,11 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("peripheral_vascular_disease", r"ischemie (?:aigue )?(?:de|du|des) membre", "I743"),
     ("congestive_heart_failure", r"fibrillation|\bacfa\b|\bfa\b|flutter|arythmie", "I48"),
     ("congestive_heart_failure", r"cardiomyopathie|myocardiopathie", "I42"),
+    ("congestive_heart_failure", r"stenose aortique|retrecissement aortique|\brac\b", "I350"),
+    ("congestive_heart_failure", r"insuffisance mitrale", "I340"),
+    ("congestive_heart_failure", r"insuffisance aortique", "I351"),
+    ("congestive_heart_failure", r"retrecissement mitral|stenose mitrale", "I050"),
+    ("congestive_heart_failure", r"valvulopathie", "I38"),
     ("congestive_heart_failure", r"\boap\b|oedeme aigu", "I501"),
     ("myocardial_infarction", r"infarctus|\bidm\b|\bsca\b|coronarien aigu|stemi", "I21"),
     ("myocardial_infarction", r"angor|angine de poitrine", "I20"),
@@ -169,9 +183,14 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("dementia", r"alzheimer", "G30"),
     ("dementia", r"atrophie", "G31"),
     ("cerebrovascular_accident", r"\bait\b|ischemique transitoire", "G45"),
+    # a bruise ("hématome frontal" after a fall) is no stroke: "" writes no condition
+    ("cerebrovascular_accident", r"^hematomes?$", ""),
     ("cerebrovascular_accident", r"hemorragi|hematome", "I61"),
     ("cerebrovascular_accident", r"\baic\b|ischemique|infarctus", "I63"),
     ("copd", r"emphyseme", "J43"),
+    ("copd", r"asthme", "J45"),
+    ("copd", r"apnee", "G473"),
+    ("copd", r"insuffisance respiratoire chronique", "J961"),
     ("ckd", r"terminale|stade 5|\bv\b|dialys", "N185"),
     ("liver_disease", r"cirrhose", "K74"),
     ("liver_disease", r"hepatite", "K75"),

@@ -80,7 +80,7 @@ def _line_label(line: str, after_signatory: bool) -> str | None:
         return "signature"
     if patterns.ROLE.search(line) or after_signatory:
         return "signature"
-    if patterns.LETTERHEAD.match(line):
+    if patterns.LETTERHEAD.match(line) or patterns.CONSULTATION_OF.match(line):
         return "entete"
     if patterns.ADDRESS.search(line) or patterns.CONTACT.search(line):
         return "administratif"
@@ -174,7 +174,7 @@ class _Intervals:
 
 def comorbidity_code(group: str, text: str) -> str | None:
     """The CIM-10 code (no dot) of what a comorbidity mention names, when narrower than the
-    pipe's Charlson item; None keeps the item's code."""
+    pipe's Charlson item; None keeps the item's code; "" when it names no such condition."""
     folded = fold(text)
     for pipe, regex, code in _COMORBIDITY_CODES:
         if pipe == group and regex.search(folded):
@@ -277,7 +277,9 @@ class ZoneFilter:
             for span in doc.spans[group]:
                 code = comorbidity_code(group, span.text)
                 if code is not None:
-                    span._.attributes = {**(span._.attributes or {}), "cim10": code}
+                    # "" (no condition of that kind): marked, never written as a fact
+                    extra = {"cim10": code} if code else {"not_a_condition": True}
+                    span._.attributes = {**(span._.attributes or {}), **extra}
 
     def _one_concept_per_mention(self, doc: Doc) -> None:
         """Marks the mentions that repeat another on the same words: they stay in their group
