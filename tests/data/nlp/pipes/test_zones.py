@@ -151,6 +151,8 @@ def test_longer_span_wins_then_cim10() -> None:
         ("diabetes", "diabète insulinodépendant", "E10"),
         ("diabetes", "diabète", None),
         ("dementia", "maladie d'Alzheimer", "G30"),
+        ("dementia", "troubles mnésiques", "R413"),
+        ("dementia", "troubles neurocognitifs majeurs", None),
         ("copd", "asthme", "J45"),
         ("copd", "apnées obstructives du sommeil", "G473"),
         ("congestive_heart_failure", "RAC", "I350"),

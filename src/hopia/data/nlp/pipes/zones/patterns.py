@@ -182,6 +182,8 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("diabetes", r"retinopathie", "E143"),
     ("dementia", r"alzheimer", "G30"),
     ("dementia", r"atrophie", "G31"),
+    # memory complaints are a sign (R41.3), not a dementia: "troubles neurocognitifs majeurs" is
+    ("dementia", r"troubles? (?:mnesiques?|de la memoire)|plainte mnesique", "R413"),
     ("cerebrovascular_accident", r"\bait\b|ischemique transitoire", "G45"),
     # a bruise ("hématome frontal" after a fall) is no stroke: "" writes no condition
     ("cerebrovascular_accident", r"^hematomes?$", ""),
