@@ -164,3 +164,26 @@ def test_comorbidity_mentions_get_the_code_of_what_they_name(
     group: str, text: str, code: str | None
 ) -> None:
     assert comorbidity_code(group, text) == code
+
+
+LAB_HEADER = """Laboratoire de Biologie Médicale multisite
+Région Auvergne-Rhône-Alpes - GHT Loire
+Contact : biologie.chu @ chu-x.fr
+Hémoglobine : 11,2 g/dL   [12,0 - 16,2]
+Ferritine : 8 µg/L (VN : 20-200)
+"""
+
+
+@pytest.mark.parametrize(
+    ("fragment", "label"),
+    [
+        ("Laboratoire de Biologie Médicale multisite", "entete"),
+        ("Région Auvergne-Rhône-Alpes - GHT Loire", "entete"),
+        ("biologie.chu @ chu-x.fr", "administratif"),
+        ("[12,0 - 16,2]", "normes"),
+        ("(VN : 20-200)", "normes"),
+    ],
+)
+def test_lab_report_header_and_ranges(fragment: str, label: str) -> None:
+    assert zone_of(LAB_HEADER, fragment) == label
+    assert zone_of(LAB_HEADER, "Hémoglobine : 11,2 g/dL") is None

@@ -31,7 +31,7 @@ LETTERHEAD = re.compile(
     r"|centre hospitalo-universitaire|h[ôo]pital|h[ôo]pitaux|groupe hospitalier"
     r"|groupement hospitalier|clinique|polyclinique|institut|p[ôo]le|service|unit[ée]"
     r"|d[ée]partement|laboratoire|f[ée]d[ée]ration|plateau technique|consultations? externes?"
-    r"|secteur|b[âa]timent|pavillon)\b",
+    r"|secteur|b[âa]timent|pavillon|r[ée]gion|ARS|agence r[ée]gionale|GHT)\b",
     re.IGNORECASE,
 )
 
