@@ -155,7 +155,8 @@ def test_facts_follow_qualifiers(wh: Warehouse, tmp_path: Path) -> None:
     assert "pneumopathie" not in lowered  # negated
     assert "embolie" not in lowered  # hypothesis
     assert "infarctus" not in lowered  # "éliminé": negated
-    assert {"E14", "I50"} <= set(codes)  # diabetes (comorbidity pipe), heart failure: affirmed
+    # diabetes (type 2: E11, written once), heart failure: affirmed
+    assert {"E11", "I50"} <= set(codes) and "E14" not in codes
 
 
 def test_rerun_is_idempotent(wh: Warehouse, tmp_path: Path) -> None:

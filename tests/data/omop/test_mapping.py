@@ -174,3 +174,29 @@ def test_numeric_and_qualitative_measurements_have_the_same_columns() -> None:
 def test_a_negated_test_or_an_unknown_result_is_no_measurement() -> None:
     assert target_table(M("x", attributes={"result": "negative"}, negation=True)) is None
     assert target_table(M("x", attributes={"result": "douteux"})) is None
+
+
+def test_a_comorbidity_mention_takes_the_code_hopia_zones_gave_it() -> None:
+    # issue 11: "HTA" from the Charlson vascular-disease pipe is hypertension, I10
+    hta = M("peripheral_vascular_disease", "HTA", attributes={"cim10": "I10"})
+    assert coded_concept(hta) == ("CIM10", "I10")
+    assert target_table(hta) == "condition_occurrence"
+    af = M("congestive_heart_failure", "ACFA", attributes={"cim10": "I489"})
+    assert coded_concept(af) == ("CIM10", "I48.9")
+    # no narrower code: the Charlson item's own
+    assert coded_concept(M("diabetes", "diabète")) == ("CIM10", "E14")
+    assert coded_concept(M("peripheral_vascular_disease", "AOMI")) == (
+        "EDS-NLP",
+        "peripheral_vascular_disease",
+    )
+
+
+def test_one_fact_per_mention() -> None:
+    # the same words written by hopia.cim10 (E11) are the fact; eds.diabetes' is not a second
+    twice = M("diabetes", "diabète de type 2", attributes={"same_mention_as": "cim10"})
+    assert target_table(twice) is None
+    bruise = M("cerebrovascular_accident", "Hématome", attributes={"not_a_condition": True})
+    assert target_table(bruise) is None
+    assert target_table(M("cim10", "diabète de type 2", codes={"cim10": "E11"})) == (
+        "condition_occurrence"
+    )

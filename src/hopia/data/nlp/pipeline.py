@@ -132,6 +132,8 @@ PIPELINE: tuple[PipeSpec, ...] = (
     ("eds.normalizer", "normalizer", {}),
     ("hopia.sections", "sections", {"sections": SECTIONS}),  # titles inline too ("Motif : ...")
     *_NER,
+    # after the entity pipes: letterheads, signatures, headings state no fact; one concept a mention
+    ("hopia.zones", "zones", {}),
     # after drugs and labs: posology onto drug spans, lab names ("albumine 28 g/L") dropped
     ("hopia.posology", "posology", {}),
     # Qualifiers: EDS-NLP's, with Hopia's cue lists, then hopia.qualifier_rules (needs family's

@@ -39,8 +39,9 @@ COMORBIDITY_CIM10 = {
     "covid": "U07.1",
 }
 # Pipes whose mentions span several CIM-10 chapters: EDS-NLP's Charlson "peripheral vascular
-# disease" gathers hypertension, pulmonary embolism, thrombosis and arteritis. They get a local
-# concept in the "EDS-NLP" vocabulary instead of a misleading CIM-10 code.
+# disease" gathers hypertension, pulmonary embolism, thrombosis and arteritis. hopia.zones
+# gives each mention the code of what it names (attributes["cim10"]: "HTA" is I10); the others
+# get a local concept in the "EDS-NLP" vocabulary instead of a misleading CIM-10 code.
 COMORBIDITY_LOCAL = {"peripheral_vascular_disease": "Maladie vasculaire (Charlson, EDS-NLP)"}
 OBSERVATION_LABELS = {"tnm", "adicap", "alcohol", "tobacco"}
 NOT_FACTS = {"date", "duration", "sections"}
@@ -85,9 +86,14 @@ def coded_concept(m: Mention) -> tuple[str, str] | None:
     """(vocabulary, code) for a mention, when it has one."""
     if m.label == "cim10" and m.codes.get("cim10"):
         return "CIM10", cim10_display(m.codes["cim10"])
-    if m.label in COMORBIDITY_CIM10:
-        return "CIM10", COMORBIDITY_CIM10[m.label]
-    if m.label in COMORBIDITY_LOCAL:
+    if m.label in COMORBIDITY_CIM10 or m.label in COMORBIDITY_LOCAL:
+        # hopia.zones names the narrower concept a Charlson item's mention stands for ("HTA":
+        # I10, "fibrillation auriculaire": I48), else the item's own code
+        narrower = (m.attributes or {}).get("cim10")
+        if narrower:
+            return "CIM10", cim10_display(str(narrower))
+        if m.label in COMORBIDITY_CIM10:
+            return "CIM10", COMORBIDITY_CIM10[m.label]
         return "EDS-NLP", m.label
     if m.codes.get("atc"):
         return "ATC", m.codes["atc"]
@@ -101,6 +107,11 @@ def target_table(m: Mention) -> str | None:
     if not is_fact(m) or m.label in NOT_FACTS:
         return None
     if m.label in COMORBIDITY_CIM10 or m.label in COMORBIDITY_LOCAL or m.label == "cim10":
+        # one fact per mention: hopia.zones marks the mention another pipe wrote on the same
+        # words ("diabète de type 2": hopia.cim10's E11 is the fact, eds.diabetes' is not)
+        attributes = m.attributes or {}
+        if attributes.get("same_mention_as") or attributes.get("not_a_condition"):
+            return None
         return "condition_occurrence"
     if m.codes.get("atc"):
         return "drug_exposure"

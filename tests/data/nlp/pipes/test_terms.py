@@ -165,3 +165,29 @@ def test_component_pickles_small(nlp) -> None:
     clone = pickle.loads(data)
     doc = clone(nlp.make_doc("Coloscopie normale."))
     assert [(s.text, s._.category) for s in doc.spans["terms"]] == [("Coloscopie", "PROC")]
+
+
+@pytest.mark.parametrize(
+    ("form", "cim10"),
+    [
+        # forms that name another disease than the rest of their old concept (issue 11 item 3)
+        ("hypothyroïdie", "E039"),
+        ("hyperthyroïdie", "E059"),
+        ("allergie", "T784"),
+        ("urticaire", "L509"),
+        ("asthme", "J459"),
+        ("asthme aigu grave", "J46"),
+        ("insuffisance cardiaque", "I509"),
+        ("OAP", "I501"),
+        ("infection urinaire", "N390"),
+        ("pyélonéphrite", "N10"),
+        ("maladie d'Alzheimer", "G309"),
+        ("myélome", "C900"),
+        ("malaise", "R53"),
+        ("syncope", "R55"),
+    ],
+)
+def test_one_cim10_code_per_concept(form: str, cim10: str) -> None:
+    # the codes are ATIH's CIM-10, written here by hand
+    found = {term: entry for term, entry in patterns.read_lexicon()}
+    assert found[form][3] == cim10

@@ -51,3 +51,4 @@ from hopia.data.nlp.pipes.posology import factory as _posology_factory  # noqa: 
 from hopia.data.nlp.pipes.qualifiers import factory as _qualifiers_factory  # noqa: E402, F401
 from hopia.data.nlp.pipes.sections import factory as _sections_factory  # noqa: E402, F401
 from hopia.data.nlp.pipes.terms import factory as _terms_factory  # noqa: E402, F401
+from hopia.data.nlp.pipes.zones import factory as _zones_factory  # noqa: E402, F401

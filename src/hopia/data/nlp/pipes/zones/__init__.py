@@ -1,0 +1,1 @@
+"""``hopia.zones``: zones that state no clinical fact, and one concept per mention."""
