@@ -13,6 +13,7 @@ readers are built by the reader registry without arguments, so they read them he
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ def read_page(image: Image.Image, path: Path | str) -> PageText:
 
     opts = _options
     pytesseract.pytesseract.tesseract_cmd = opts.command
+    # Tesseract's OpenMP threads fight over the cores the ingest already uses (its models
+    # worker); one thread per page is Tesseract's own advice for parallel work.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     page = _prepared(image)
     try:
         data = pytesseract.image_to_data(
@@ -167,3 +171,48 @@ def _tesseract_failure(exc: Exception, languages: str) -> str:
         return MISSING_LANGUAGE.format(lang=first)
     summary = " ".join(message.split())[:200]
     return f"OCR en échec : {summary or type(exc).__name__}"
+
+
+# -- evaluation -----------------------------------------------------------------------------------
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions of one character).
+
+    Myers' bit-parallel algorithm (Hyyrö's formulation): one column of the dynamic programming
+    table is a pair of integers used as bit vectors, so a page against its OCR (thousands of
+    characters each) costs thousands of integer operations, not millions of cells."""
+    if len(a) < len(b):
+        a, b = b, a
+    m = len(b)
+    if m == 0:
+        return len(a)
+    peq: dict[str, int] = {}
+    for i, c in enumerate(b):
+        peq[c] = peq.get(c, 0) | (1 << i)
+    mask, last = (1 << m) - 1, 1 << (m - 1)
+    pv, mv, score = mask, 0, m
+    for c in a:
+        eq = peq.get(c, 0)
+        xv = eq | mv
+        xh = (((eq & pv) + pv) ^ pv) | eq
+        ph = mv | (~(xh | pv) & mask)
+        mh = pv & xh
+        if ph & last:
+            score += 1
+        elif mh & last:
+            score -= 1
+        ph = ((ph << 1) | 1) & mask
+        mh = (mh << 1) & mask
+        pv = mh | (~(xv | ph) & mask)
+        mv = ph & xv
+    return score
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """Edits to turn ``reference`` into ``hypothesis``, per reference character; blanks are
+    compared as single spaces (a layout's line breaks and indents are not characters read)."""
+    ref, hyp = " ".join(reference.split()), " ".join(hypothesis.split())
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return edit_distance(ref, hyp) / len(ref)
