@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select, update
 
-from hopia.data.ingest.header import fold
+from hopia.data.ingest.header import fold, with_header
 from hopia.data.omop.mapping import Mention
 from hopia.data.omop.research_ids import ResearchIds
 from hopia.data.omop.writer import (
@@ -102,6 +102,7 @@ class Identities:
         - no IPP: the one registered patient with that name and birth date, else refused;
         - no identity at all: refused (:data:`NO_IDENTITY`).
         A document without a date gets a warning (the ingest day stands in for it)."""
+        doc = with_header(doc)  # readers without a header of their own (JSONL): read it here
         warnings: list[str] = [] if doc.doc_date else [NO_DATE]
         if doc.patient_ipp:
             return Resolution(doc, warnings=tuple(warnings))

@@ -44,10 +44,7 @@ class IngestReport:
         return self.added / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        return (
-            f"added={self.added} duplicates={self.duplicates} errors={len(self.errors)} "
-            f"warnings={len(self.warnings)}"
-        )
+        return f"added={self.added} duplicates={self.duplicates} errors={len(self.errors)}"
 
 
 @dataclass(frozen=True)
