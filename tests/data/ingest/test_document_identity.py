@@ -131,3 +131,39 @@ def test_a_scan_without_tesseract_fails_alone(tmp_path: Path) -> None:
         ocr.configure(saved)
     assert report.errors == [(str(folder / "scan.png"), ocr.MISSING_TESSERACT)]
     assert report.added == 1
+
+
+def test_a_scan_reaches_its_patient_with_its_confidence(tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tests.data.ingest.test_image import has_french_tesseract
+
+    if not has_french_tesseract():
+        pytest.skip("tesseract-ocr et tesseract-ocr-fra absents (make install-ocr)")
+    lines = ("Lyon, le 30 novembre 2019", "", "Patient : M. KERBRAT Yann", "IPP : 8000654321")
+    lines += ("", "Compte rendu de consultation", "Pas de fièvre. Examen normal.")
+    font = ImageFont.load_default(size=46)
+    scan = Image.new("L", (2480, 1400), color=255)
+    for i, line in enumerate(lines):
+        ImageDraw.Draw(scan).text((240, 120 + 80 * i), line, fill=0, font=font)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    scan.save(folder / "scan.tiff")
+    registry = tmp_path / "patients.jsonl"
+    registry.write_text(
+        '{"ipp": "8000654321", "family_name": "KERBRAT", "given_name": "Yann", '
+        '"birth_date": "1961-11-02", "sex": "M"}\n',
+        encoding="utf-8",
+    )
+    wh = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with build(wh) as pipeline:
+        pipeline.load_patients(registry)
+        report = pipeline.run([folder])
+    assert (report.added, report.errors) == (1, [])
+    doc_t, ocr_t = schema.document, schema.document_ocr
+    [row] = _rows(wh, select(doc_t.c.document_id, doc_t.c.ipp, doc_t.c.doc_date, doc_t.c.format))
+    assert row["ipp"] == "8000654321" and row["format"] == "image"
+    assert row["doc_date"].isoformat() == "2019-11-30"
+    [page] = _rows(wh, select(ocr_t))
+    assert page["document_id"] == row["document_id"] and page["page"] == 1
+    assert 60 <= page["confidence"] <= 100 and page["low"] is False

@@ -34,7 +34,7 @@ LETTER = (
 )
 
 
-def _has_french_tesseract() -> bool:
+def has_french_tesseract() -> bool:
     if shutil.which("tesseract") is None:
         return False
     langs = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
@@ -42,7 +42,7 @@ def _has_french_tesseract() -> bool:
 
 
 needs_tesseract = pytest.mark.skipif(
-    not _has_french_tesseract(),
+    not has_french_tesseract(),
     reason="tesseract-ocr et tesseract-ocr-fra absents (make install-ocr)",
 )
 
