@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 export TQDM_DISABLE := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test test-fast lint format bench install clean
+.PHONY: demo test test-fast lint format bench install install-ocr clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
@@ -21,6 +21,15 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# OCR of scanned documents: Debian's Tesseract with the French data. Installed when missing, as
+# root with apt; elsewhere it says what to install and goes on (the OCR tests skip, saying why).
+install-ocr:
+	@if command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx fra; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-fra; } >/dev/null 2>&1 \
+	  || echo "OCR : installation de tesseract-ocr et tesseract-ocr-fra impossible (tests OCR ignorés)" >&2; \
+	else echo "OCR : installer les paquets Debian tesseract-ocr et tesseract-ocr-fra (tests OCR ignorés)" >&2; fi
 
 demo: $(STAMP)
 	$(BIN)/hopia demo

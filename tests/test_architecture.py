@@ -275,6 +275,7 @@ _DISTRIBUTION = {
     "pydantic_settings": "pydantic-settings",
     "jinja2": "jinja2",
     "sqlalchemy": "sqlalchemy",
+    "PIL": "pillow",
 }
 # Installed with a declared distribution (its own dependencies).
 _TRANSITIVE = {"numpy": "pandas", "thinc": "spacy", "confit": "edsnlp", "regex": "edsnlp"}

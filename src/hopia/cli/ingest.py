@@ -48,6 +48,7 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
     table.add_row("Documents ajoutés", str(report.added))
     table.add_row("Déjà présents (ignorés)", str(report.duplicates))
     table.add_row("Erreurs", str(len(report.errors)))
+    table.add_row("Avertissements", str(len(report.warnings)))
     table.add_row("Durée", f"{report.seconds:.1f} s ({report.docs_per_second:.1f} documents/s)")
     table.add_row("Temps de calcul", f"{report.cpu_seconds:.1f} s CPU (modèles compris)")
     table.add_row("Mentions extraites", str(sum(report.entities.values())))
@@ -59,3 +60,7 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
         err_console.print(
             f"… et {len(report.errors) - 20} autre(s) erreur(s) (table hopia_id.document)"
         )
+    for source, reason in report.warnings[:20]:
+        err_console.print(f"[yellow]Avertissement[/yellow] {escape(source)} : {escape(reason)}")
+    if len(report.warnings) > 20:
+        err_console.print(f"… et {len(report.warnings) - 20} autre(s) avertissement(s)")

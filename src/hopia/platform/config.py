@@ -95,6 +95,23 @@ class IngestSettings(_Section):
     )
 
 
+class OcrSettings(_Section):
+    command: str = Field(
+        "tesseract",
+        description="Tesseract program reading scans (Debian packages tesseract-ocr and "
+        "tesseract-ocr-fra); a path or a name on PATH.",
+    )
+    languages: str = Field("fra", description="Tesseract language data, e.g. fra or fra+eng.")
+    low_confidence: float = Field(
+        60.0,
+        ge=0.0,
+        le=100.0,
+        description="Mean word confidence (0-100) under which a scanned page is flagged for a "
+        "check by eye (an ingest warning).",
+    )
+    timeout_s: float = Field(120.0, gt=0, description="Longest OCR of one page, in seconds.")
+
+
 class DataSettings(_Section):
     """Axis 1, clinical data: ingest, pseudonymisation, NLP, research on the warehouse."""
 
@@ -103,6 +120,7 @@ class DataSettings(_Section):
     sharing: SharingSettings = Field(default_factory=SharingSettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
 
 
 class Settings(BaseSettings):

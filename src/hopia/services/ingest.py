@@ -115,6 +115,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     the NLP pipeline built or loaded from the cache, the terminologies naming local concepts,
     the pseudonymisation model loaded — in a worker process when ``pseudo.model_worker``, with
     the clinical NER when ``nlp.ner_worker``. Creates the keys on the first ingest."""
+    from hopia.data.ingest import ocr
     from hopia.data.ingest.pipeline import IngestPipeline
     from hopia.data.ingest.worker import ModelWorker
     from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
@@ -123,6 +124,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     from hopia.data.pseudo.vault import Vault
     from hopia.platform.keys import load_secret, load_vault_key
 
+    ocr.configure(ocr.OcrOptions(**settings.data.ocr.model_dump()))
     warm_terminologies()
     init_keys(settings)  # the first ingest creates the keys it needs to write anything
     secret = load_secret(settings)
@@ -182,5 +184,6 @@ def _counts(report: IngestReport, status: str) -> dict[str, object]:
         "added": report.added,
         "duplicates": report.duplicates,
         "errors": len(report.errors),
+        "warnings": len(report.warnings),
         "patients": report.patients,
     }

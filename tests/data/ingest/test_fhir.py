@@ -194,7 +194,7 @@ def test_attachment_type_and_charset_failures(write) -> None:
     assert reasons == [
         "type de pièce jointe non pris en charge : image/png",
         "jeu de caractères inconnu : klingon",
-        "pièce jointe : PDF sans couche texte (scan ?) : OCR non disponible",
+        "pièce jointe : PDF sans texte (ni couche texte, ni page scannée à lire par OCR)",
     ]
 
 

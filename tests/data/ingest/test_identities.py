@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hopia.data.ingest.identities import Identities, note_record
+from hopia.data.ingest.identities import Identities, Resolution, note_record
 from hopia.data.omop.research_ids import ResearchIds, pseudonymous_id, pseudonymous_stay_id
 from hopia.data.omop.writer import UNKNOWN_PERSON, OmopWriter
 from hopia.data.records import PatientIdentity, RawDocument
@@ -147,3 +147,95 @@ def test_research_ids_are_keyed_and_kept_apart() -> None:
     assert pseudonymous_id(SECRET, "801")[0] == "P" and len(pseudonymous_id(SECRET, "801")) == 16
     # The same string as an IPP and as a stay number gives unrelated ids.
     assert pseudonymous_stay_id(SECRET, "801")[1:] != pseudonymous_id(SECRET, "801")[1:]
+
+
+# -- a document's patient from its header (Identities.resolve) ----------------------------------
+
+
+def _register(identities: Identities, *people: PatientIdentity) -> None:
+    with identities.wh.begin() as conn:
+        identities.upsert(conn, people)
+
+
+def _letter(header: str, **kwargs) -> RawDocument:  # noqa: ANN003
+    from hopia.data.ingest.header import with_header
+
+    doc = RawDocument(f"{header}\n\nExamen clinique normal.", "l.pdf", "l.pdf", "pdf", **kwargs)
+    return with_header(doc)
+
+
+DUPONT = PatientIdentity(
+    "4401", family_name="DUPONT", given_name="Marie", birth_date=date(1950, 4, 3)
+)
+DURAND = PatientIdentity(
+    "4402", family_name="DURAND", given_name="Paul", birth_date=date(1950, 4, 3)
+)
+
+
+def test_header_ipp_known_to_the_registry_attaches_the_document(identities: Identities) -> None:
+    from hopia.data.ingest.identities import NAME_CONFLICT
+
+    _register(identities, DUPONT, DURAND)
+    header = "Lyon, le 30 novembre 2019\nPatiente : Mme DUPONT Marie, née le 03/04/1950\nIPP : 4401"
+    out = identities.resolve(_letter(header))
+    assert out.error is None and out.warnings == ()
+    assert out.doc is not None and out.doc.patient_ipp == "4401"
+    assert out.doc.patient is None  # the registry's identity is not overwritten by a header
+    assert out.doc.doc_date == date(2019, 11, 30)
+    # Same IPP, another name: filed under the IPP, with a warning to check.
+    other = identities.resolve(_letter("Lyon, le 3/4/2020\nPatient : M. MARTIN Luc\nIPP : 4401"))
+    assert other.doc is not None and other.doc.patient_ipp == "4401"
+    assert other.warnings == (NAME_CONFLICT,)
+
+
+def test_header_ipp_with_another_birth_date_is_refused(identities: Identities) -> None:
+    from hopia.data.ingest.identities import BIRTH_CONFLICT
+
+    _register(identities, DUPONT)
+    header = "Lyon, le 3/4/2020\nPatiente : Mme DUPONT Marie, née le 04/03/1950\nIPP : 4401"
+    out = identities.resolve(_letter(header))
+    assert out.doc is None and out.error == BIRTH_CONFLICT
+
+
+def test_name_and_birth_date_find_the_registered_patient(identities: Identities) -> None:
+    from hopia.data.ingest.identities import AMBIGUOUS, NOT_IN_REGISTRY
+
+    _register(identities, DUPONT, DURAND)
+    found = identities.resolve(
+        _letter("Le 3/4/2020\nConcerne : Mme Marie Dupont, née le 3 avril 1950")
+    )
+    assert found.doc is not None and found.doc.patient_ipp == "4401" and found.error is None
+    # Nobody of that name born that day: refused, not filed under person 0.
+    missing = identities.resolve(
+        _letter("Le 3/4/2020\nConcerne : Mme Marie Dupont, née le 4 avril 1950")
+    )
+    assert missing.doc is None and missing.error == NOT_IN_REGISTRY
+    twin = PatientIdentity(
+        "4403", family_name="DUPONT", given_name="Marie", birth_date=date(1950, 4, 3)
+    )
+    _register(identities, twin)
+    both = identities.resolve(
+        _letter("Le 3/4/2020\nConcerne : Mme Marie DUPONT, née le 03/04/1950")
+    )
+    assert both.doc is None and both.error == AMBIGUOUS
+
+
+def test_unknown_ipp_creates_the_patient_with_a_warning(identities: Identities) -> None:
+    from hopia.data.ingest.identities import NEW_IPP
+
+    header = "Bron, le 2 mai 2023\nPatient : M. LE GALL Paul, né le 07/08/1962\nN° patient : 9911"
+    out = identities.resolve(_letter(header))
+    assert out.warnings == (NEW_IPP,)
+    assert out.doc is not None and out.doc.patient == PatientIdentity(
+        "9911", family_name="LE GALL", given_name="Paul", birth_date=date(1962, 8, 7), sex="M"
+    )
+
+
+def test_a_document_without_any_identity_is_refused(identities: Identities) -> None:
+    from hopia.data.ingest.identities import NO_DATE, NO_IDENTITY
+
+    out = identities.resolve(_letter("Fièvre à 39 °C depuis trois jours."))
+    assert out.doc is None and out.error == NO_IDENTITY
+    # A structured patient needs no header; a missing date is a warning.
+    doc = RawDocument("Texte.", "a.jsonl", "a.jsonl#L1", "jsonl", ipp="55")
+    assert identities.resolve(doc) == Resolution(doc, None, (NO_DATE,))

@@ -68,7 +68,7 @@ NOTES = [
         "M. Yann KERBRAT, tél 06 98 76 54 32, vient pour douleur thoracique. Infarctus du myocarde "
         "éliminé. Tabagisme actif à 20 PA.",
     ),
-    ("n4", None, "2024-04-03", "biologie", "Hémoglobine 11,2 g/dL. CRP 56 mg/L."),
+    ("n4", "8000654321", "2024-04-03", "biologie", "Hémoglobine 11,2 g/dL. CRP 56 mg/L."),
 ]
 
 

@@ -65,7 +65,8 @@ def test_error_row_survives_later_records_of_the_same_file(wh: Warehouse, tmp_pa
     patients, docs = write_corpus(tmp_path / "in")
     with (docs / "notes.jsonl").open("a", encoding="utf-8") as fh:
         fh.write("not json\n")
-        fh.write(json.dumps({"id": "late", "text": "Consultation tardive, pas de fièvre."}) + "\n")
+        late = {"id": "late", "patient_id": "8000654321", "text": "Consultation, pas de fièvre."}
+        fh.write(json.dumps(late) + "\n")
     pipeline = build(wh)
     pipeline.load_patients(patients)
     report = pipeline.run([docs])

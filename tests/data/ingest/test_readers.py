@@ -113,8 +113,9 @@ def _zip() -> bytes:
             "format non pris en charge (extension .bin, contenu binaire)",
         ),
         ("sans-extension", b"\x00\x01\x02" * 100, "format non pris en charge (sans extension"),
-        ("radio.png", _png(), "format non pris en charge : image PNG"),
-        ("radio.txt", _png(), "format non pris en charge : image PNG"),
+        # Images are scans read by OCR: an 8-pixel one holds no text (sniffed under any suffix).
+        ("radio.png", _png(), "image trop petite pour un document (8 × 8 pixels)"),
+        ("radio.txt", _png(), "image trop petite pour un document (8 × 8 pixels)"),
         (
             "ancien.doc",
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
@@ -240,7 +241,7 @@ def test_an_unknown_reader_name_lists_the_available_ones() -> None:
         READERS.get("cda")
     message = str(excinfo.value)
     assert message.startswith("lecteur inconnu : « cda »")
-    assert "disponibles : docx, fhir, hl7v2, jsonl, pdf, text" in message
+    assert "disponibles : docx, fhir, hl7v2, image, jsonl, pdf, text" in message
     assert excinfo.value.details["family"] == "hopia.readers"
 
 

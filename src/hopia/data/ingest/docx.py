@@ -13,6 +13,7 @@ from pathlib import Path
 import docx
 from docx.oxml.ns import qn
 
+from hopia.data.ingest.header import with_header
 from hopia.data.ingest.text import file_size
 from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
@@ -132,6 +133,7 @@ class DocxReader:
         text = _docx_text(path)
         if not text.strip():
             raise SourceError(path, "DOCX sans texte")
-        yield RawDocument(
+        doc = RawDocument(
             text=text, source_path=str(path), source_ref=str(path), format=self.format
         )
+        yield with_header(doc)  # no structured patient: the one its header states

@@ -232,10 +232,10 @@ def _phone_and_email(seg: _Segments, pid: list[str]) -> tuple[str | None, str | 
     return phone, email
 
 
-def _patient(seg: _Segments) -> PatientIdentity | None:
+def _patient(seg: _Segments) -> PatientIdentity:
     pid = seg.first("PID")
-    if pid is None:
-        return None
+    if pid is None:  # a message without its patient must not land as the unknown person 0
+        raise _MessageError("segment PID absent : message sans patient")
     ipp, nir = _ipp_and_nir(seg, pid)
     if not ipp:
         raise _MessageError("identifiant patient (IPP, PID-3) absent")

@@ -4,6 +4,10 @@
   says about a patient, the last statement winning field by field; a patient gets its
   ``patient_id`` and its ``person_id`` at first sight, and its OMOP ``person`` row (pseudonymous
   id, shifted birth date) as soon as a birth date is known (OMOP requires ``year_of_birth``).
+- :meth:`Identities.resolve` gives a document without a structured patient (PDF, DOCX, text,
+  scan) the patient its header states, matched against the registry (IPP first, then name and
+  birth date); a document with no patient at all is refused (see :data:`NO_IDENTITY`): it must
+  never land as the unknown person 0.
 - :meth:`Identities.for_documents` gives the pseudonymiser, for each patient of a batch, the most
   it knows: the registry merged with what the documents of this run said.
 - :func:`note_record` turns a document's identified context (IPP, dates, stay number) into the
@@ -13,11 +17,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, select, update
 
+from hopia.data.ingest.header import fold, with_header
 from hopia.data.omop.mapping import Mention
 from hopia.data.omop.research_ids import ResearchIds
 from hopia.data.omop.writer import (
@@ -27,11 +33,34 @@ from hopia.data.omop.writer import (
     PersonRecord,
     StayRecord,
 )
-from hopia.data.records import PatientIdentity, RawDocument, merge_identity
+from hopia.data.records import PatientIdentity, RawDocument, StatedIdentity, merge_identity
 from hopia.data.records.patients import read_patients
 from hopia.platform.warehouse import Warehouse, schema
 
 _FIELDS = tuple(PatientIdentity.__dataclass_fields__)
+
+# The rule for a document that names no patient: it is an error row naming the file (quarantine:
+# fixed at the source, then ingested again), never a note of the unknown person 0, whose facts
+# would reach no cohort and whose text no identity would help pseudonymise.
+NO_IDENTITY = "aucun patient identifiable (ni IPP, ni nom et date de naissance dans l'en-tête)"
+NOT_IN_REGISTRY = (
+    "patient de l'en-tête introuvable dans le registre (sans IPP, nom et date de naissance "
+    "sans correspondance)"
+)
+AMBIGUOUS = "patient de l'en-tête ambigu : plusieurs patients du registre ont ce nom et cette date"
+BIRTH_CONFLICT = "identité discordante : la date de naissance de l'en-tête diffère du registre"
+NEW_IPP = "IPP de l'en-tête absent du registre : patient créé d'après l'en-tête"
+NAME_CONFLICT = "nom de l'en-tête différent de celui du registre pour cet IPP"
+NO_DATE = "date du document introuvable : date d'ingestion utilisée"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A document with its patient resolved, or the reason it is refused; and warnings."""
+
+    doc: RawDocument | None
+    error: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
 class Identities:
@@ -61,6 +90,47 @@ class Identities:
         with self.wh.begin() as conn:
             self.upsert(conn, identities)
         return len(identities)
+
+    def resolve(self, doc: RawDocument) -> Resolution:
+        """``doc`` attached to its patient: the structured one of its source, else the one its
+        header states (:attr:`RawDocument.stated`) matched against the registry.
+
+        - an IPP the registry knows: that patient (a birth date that disagrees refuses the
+          document: a mistyped IPP must not file a letter under someone else);
+        - an IPP the registry does not know: a new patient with what the header says, and a
+          warning;
+        - no IPP: the one registered patient with that name and birth date, else refused;
+        - no identity at all: refused (:data:`NO_IDENTITY`).
+        A document without a date gets a warning (the ingest day stands in for it)."""
+        doc = with_header(doc)  # readers without a header of their own (JSONL): read it here
+        warnings: list[str] = [] if doc.doc_date else [NO_DATE]
+        if doc.patient_ipp:
+            return Resolution(doc, warnings=tuple(warnings))
+        stated = doc.stated
+        if stated is None:
+            return Resolution(None, NO_IDENTITY)
+        if stated.ipp:
+            registered = self._run.get(stated.ipp) or self.known({stated.ipp}).get(stated.ipp)
+            if registered is None:
+                warnings.append(NEW_IPP)
+                return Resolution(replace(doc, patient=_identity(stated)), None, tuple(warnings))
+            if stated.birth_date and registered.birth_date not in (None, stated.birth_date):
+                return Resolution(None, BIRTH_CONFLICT)
+            if stated.names and not _same_names(stated, registered):
+                warnings.append(NAME_CONFLICT)
+            return Resolution(replace(doc, ipp=stated.ipp), None, tuple(warnings))
+        found = [p for p in self._born_on(stated.birth_date) if _same_names(stated, p)]
+        if len(found) != 1:
+            return Resolution(None, AMBIGUOUS if found else NOT_IN_REGISTRY)
+        return Resolution(replace(doc, ipp=found[0].ipp), None, tuple(warnings))
+
+    def _born_on(self, birth: date | None) -> list[PatientIdentity]:
+        if birth is None:
+            return []
+        t = schema.patient
+        with self.wh.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.birth_date == birth)).mappings().all()
+        return [PatientIdentity(**{k: r[k] for k in _FIELDS}) for r in rows]
 
     def known(self, ipps: set[str]) -> dict[str, PatientIdentity]:
         """The registry's identities of ``ipps`` (committed state, outside any transaction)."""
@@ -156,6 +226,29 @@ class Identities:
             birth_date=self.research.shift(birth_date, ipp),
             sex=sex,
         )
+
+
+def _same_names(stated: StatedIdentity, registered: PatientIdentity) -> bool:
+    """The registered family name, and given name when registered, among the header's name
+    words (order and case vary between documents; a married name may stand beside it)."""
+    words = f" {fold(' '.join(stated.names))} "
+    family = fold(registered.family_name or "")
+    given = fold(registered.given_name or "").split()
+    if not family or f" {family} " not in words:
+        return False
+    return not given or f" {given[0]} " in words
+
+
+def _identity(stated: StatedIdentity) -> PatientIdentity:
+    """A registry entry from a header: the IPP, and the rest only where the header is clear."""
+    assert stated.ipp is not None
+    return PatientIdentity(
+        ipp=stated.ipp,
+        family_name=stated.family_name,
+        given_name=stated.given_name,
+        birth_date=stated.birth_date,
+        sex=stated.sex,
+    )
 
 
 def note_record(

@@ -44,6 +44,7 @@ from hopia.data.ingest.analysis import (
 )
 from hopia.data.ingest.batches import BackgroundWriter, CrashPoint, Lookahead, ModelShare
 from hopia.data.ingest.identities import Identities, note_record
+from hopia.data.ingest.ocr import doubts as ocr_doubts
 from hopia.data.ingest.readers import iter_paths, read_path
 from hopia.data.ingest.runs import ErrorRecord, IngestReport, Runs
 from hopia.data.ingest.worker import Analysis, ModelWorker
@@ -239,8 +240,13 @@ class IngestPipeline:
                     else:
                         reason = self._too_long(item) or refusal(item)
                     if reason is None:
-                        yield item
-                        continue
+                        resolved = self.identities.resolve(item)  # never a silent person 0
+                        doubts = (*resolved.warnings, *ocr_doubts(item))
+                        report.warnings.extend((item.source_ref, w) for w in doubts)
+                        if resolved.doc is not None:
+                            yield resolved.doc
+                            continue
+                        reason = resolved.error
                     error = ErrorRecord(item.source_ref, item.source_path, item.format, reason)
                     self._record_error(error, run_id, report)
             except SourceError as exc:
@@ -361,6 +367,17 @@ class IngestPipeline:
         self.runs.resolve_errors(conn, refs, run_id)
         self.wh.insert_rows(conn, schema.document, documents)
         self.wh.insert_rows(conn, schema.phi_span, spans)
+        ocr = [
+            {
+                "document_id": d["document_id"],
+                "page": o.page,
+                "confidence": o.confidence,
+                "low": o.low,
+            }
+            for d, p in zip(documents, batch, strict=True)
+            for o in p.doc.ocr
+        ]
+        self.wh.insert_rows(conn, schema.document_ocr, ocr)
         if self.vault is not None:  # surrogate -> original, encrypted, same transaction
             results = [(p.patient_key or p.content_hash, p.pseudo) for p in batch]
             self.vault.store_many(conn, results, self.pseudonymiser.date_offset_days)

@@ -28,6 +28,7 @@ _BUILT_IN: dict[str, str] = {
     "hl7v2": "hopia.data.ingest.hl7v2:Hl7Reader",
     "fhir": "hopia.data.ingest.fhir:FhirReader",
     "jsonl": "hopia.data.ingest.jsonl:JsonlReader",
+    "image": "hopia.data.ingest.image:ImageReader",
 }
 READERS: Registry[type[Reader]] = Registry("lecteur", "hopia.readers", _BUILT_IN)
 """Every reader class, by the ``format`` it writes into :attr:`RawDocument.format`: Hopia's,
@@ -50,13 +51,11 @@ UNSUPPORTED_SUFFIXES: dict[str, str] = {
 }
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "document Office 97-2003 (OLE)"),
-    (b"\x89PNG", "image PNG (OCR non disponible)"),
-    (b"\xff\xd8\xff", "image JPEG (OCR non disponible)"),
     (b"GIF8", "image GIF"),
-    (b"II*\x00", "image TIFF (OCR non disponible)"),
-    (b"MM\x00*", "image TIFF (OCR non disponible)"),
     (b"{\\rtf", "RTF"),
 )
+# Scans, read by OCR (hopia.data.ingest.image).
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _SNIFF_BYTES = 64 * 1024
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\x0b\x1c")
 _BINARY_CONTROL_RATIO = 0.01
@@ -113,6 +112,8 @@ def _sniff(path: Path, head: bytes) -> str | None:
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         return _sniff_zip(path)
+    if head.startswith(_IMAGE_MAGIC):
+        return "image"
     for magic, label in _MAGIC:
         if head.startswith(magic):
             raise SourceError(path, f"format non pris en charge : {label}")

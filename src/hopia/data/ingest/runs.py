@@ -37,6 +37,9 @@ class IngestReport:
     added: int = 0
     duplicates: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    # Stored with a doubt to check: header identity not in the registry, no document date,
+    # low OCR confidence (source, reason).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     patients: int = 0  # identities loaded from a registry file before the run
     entities: Counter[str] = field(default_factory=Counter)
     qualifiers: Counter[str] = field(default_factory=Counter)

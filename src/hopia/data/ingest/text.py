@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from hopia.data.ingest.header import with_header
 from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
 
@@ -156,6 +157,7 @@ class TextReader:
         text = decode_text(read_bytes(path, MAX_TEXT_BYTES), path)
         if not text.strip():
             raise SourceError(path, "fichier vide (espaces uniquement)")
-        yield RawDocument(
+        doc = RawDocument(
             text=text, source_path=str(path), source_ref=str(path), format=self.format
         )
+        yield with_header(doc)  # no structured patient: the one its header states

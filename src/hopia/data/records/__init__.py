@@ -49,13 +49,36 @@ class PatientIdentity:
 
 
 @dataclass(frozen=True)
+class StatedIdentity:
+    """What a document's own text says about its patient (its header), not yet matched against
+    the registry: an IPP, or name words and a birth date, or both."""
+
+    ipp: str | None = None
+    names: tuple[str, ...] = ()  # name words as written, in order ("Marie", "DUPONT")
+    family_name: str | None = None  # when the case tells family from given name
+    given_name: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    """One page read by OCR: its mean word confidence (0-100) and whether it is below the
+    installation's threshold (a page to check by eye)."""
+
+    page: int  # 1-based
+    confidence: float
+    low: bool
+
+
+@dataclass(frozen=True)
 class RawDocument:
     """One clinical document as read from its source, before any processing."""
 
     text: str
     source_path: str
     source_ref: str  # source_path, or source_path#<locator> when a file holds several documents
-    format: str  # text | pdf | docx | hl7v2 | fhir | jsonl
+    format: str  # text | pdf | docx | image | hl7v2 | fhir | jsonl
     external_id: str | None = None
     patient: PatientIdentity | None = None
     ipp: str | None = None  # when only the identifier is known (JSONL "patient_id")
@@ -71,6 +94,18 @@ class RawDocument:
     visit_start: date | None = None
     visit_end: date | None = None
     service: str | None = None
+    # What the text's header states about the patient, for documents without a structured one
+    # (PDF, DOCX, text, scans); the ingest matches it against the registry.
+    stated: StatedIdentity | None = None
+    # Pages read by OCR (scans), with their confidence; empty for a text layer.
+    ocr: tuple[OcrPage, ...] = ()
+
+    @property
+    def ocr_confidence(self) -> float | None:
+        """Mean OCR confidence over the pages read by OCR, None when none was."""
+        if not self.ocr:
+            return None
+        return sum(p.confidence for p in self.ocr) / len(self.ocr)
 
     @property
     def patient_ipp(self) -> str | None:

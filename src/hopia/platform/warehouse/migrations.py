@@ -40,6 +40,10 @@ def _quality_history(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(4))
 
 
+def _document_ocr(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(5))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -75,6 +79,7 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "Key vault (hopia_vault), tamper-evident audit log", _vault_and_audit),
     Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
     Migration(4, "Data quality run history", _quality_history),
+    Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
 ]
 
 

@@ -24,6 +24,7 @@ from importlib.resources import files
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -199,6 +200,20 @@ phi_span = Table(
     Column("source", String(20), nullable=False),
     Column("surrogate", Text),
     schema=IDENTIFIED,
+)
+
+# Scanned documents: each page read by OCR, its mean word confidence (0-100) and whether it fell
+# under the installation's threshold (a page to check by eye). Documents with a text layer have
+# no row.
+document_ocr = Table(
+    "document_ocr",
+    metadata,
+    Column("document_id", BigInteger, nullable=False),
+    Column("page", Integer, nullable=False),
+    Column("confidence", Double, nullable=False),
+    Column("low", Boolean, nullable=False),
+    schema=IDENTIFIED,
+    info={"migration": 5},
 )
 
 omop_load = Table(
