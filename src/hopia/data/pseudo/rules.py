@@ -373,6 +373,36 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         if e > m.end("kw") + 1:  # a name is left after the keyword: not "SSR" or "CHU" alone
             out.append(_span(text, s, e, "HOPITAL"))
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
+    if "h" in text or "c" in text or "m" in text:
+        out += _lower_hospitals(text)
+    return out
+
+
+_SAINTS = frozenset(("saint", "sainte", "st", "ste"))
+
+
+def _lower_hospitals(text: str) -> list[PhiSpan]:
+    """"l'hôpital bichat", "chu de rennes": the words after the keyword, as long as each is a
+    name or a commune of the gazetteers and in no way a common word ("hôpital de jour" is
+    not a hospital's name)."""
+    from hopia.data.pseudo.gazetteer import AMBIGUOUS, key_of, load
+
+    g = load()
+    out = []
+    for m in P.HOSPITAL_LOWER.finditer(text):
+        end = None
+        for w in re.finditer(r"[^ \t\-]+", text[m.start("name") : m.end("name")]):
+            key = key_of(w.group())
+            if key in _SAINTS:
+                continue  # "saint-louis": judged with the next word
+            codes = [g.first_names.get(key, 0), g.surnames.get(key, 0)]
+            commune = g.communes.get(key)
+            named = any(c and not c & AMBIGUOUS for c in codes) or commune is not None
+            if key in g.stop or not named:
+                break
+            end = m.start("name") + w.end()
+        if end is not None:
+            out.append(_span(text, m.start(), end, "HOPITAL", "minuscules"))
     return out
 
 
