@@ -378,6 +378,18 @@ HOSPITAL_LOWER = _scan(
     r"[ \t]+(?:(?i:de|du|des|la|le|l['’]|d['’])[ \t]*(?<=['’ \t]))?"
     r"(?P<name>[a-zß-ÿ][a-zß-ÿ'’]*(?:[ \t-][a-zß-ÿ][a-zß-ÿ'’]*){0,2})",
 )
+# University hospital sites named alone ("transféré à Necker", "suivi à Pontchaillou"): a list
+# written for Hopia of site names that mean nothing else in a note (not "Tenon", "Trousseau",
+# "Bichat", "Cochin": a capsule, a sign, a fat pad, a surname).
+_SITES = (
+    "Necker|Bic[êe]tre|Lariboisi[èe]re|Avicenne|Beaujon|Louis[- ]Mourier|Henri[- ]Mondor|"
+    "Paul[- ]Brousse|Robert[- ]Debr[ée]|Raymond[- ]Poincar[ée]|Jean[- ]Verdier|"
+    "Antoine[- ]B[ée]cl[èe]re|Georges[- ]Pompidou|H[ôo]tel[- ]Dieu|Salp[êe]tri[èe]re|"
+    "[ÉE]douard[- ]Herriot|Lyon[- ]Sud|Pellegrin|Haut[- ]L[ée]v[êe]que|Purpan|Rangueil|"
+    "Pontchaillou|Lapeyronie|Hautepierre|Brabois|Michallon|Gustave[- ]Roussy|Quinze[- ]Vingts|"
+    "Roger[- ]Salengro|La[ ]Timone|Corentin[- ]Celton|Charles[- ]Foix|Ren[ée][- ]Muret"
+)
+HOSPITAL_SITE = _scan("[A-ZÉH]", rf"(?<![\w\-])(?:{_SITES})(?![\w\-])")
 HOSPITAL_WORD = re.compile(rf"(?:{_HOSP_WORD})(?![{LET}])\.?")
 HOSPITAL_ALONE = _scan(
     "[AHGP]",
