@@ -140,6 +140,9 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=3.0)
     parser.add_argument("--max-epochs", type=int, default=12)
     parser.add_argument("--rules-only", action="store_true", help="only the rows without model")
+    parser.add_argument(
+        "--train", default=None, help="only the cells trained on these sources, e.g. 'chu'"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -157,6 +160,8 @@ def main() -> None:
         + f" (CHU évalué : graine {args.eval_seed}, {args.eval_patients} patients)"
     )
     cells = [c for c in CELLS if not (args.rules_only and c[0])]
+    if args.train:
+        cells = [c for c in cells if "+".join(c[0]) == args.train]
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="hopia-cross-") as tmp:

@@ -256,3 +256,30 @@ def test_hybrid_finds_more_and_stays_non_overlapping() -> None:
     assert added == {("A", "PRENOM"), ("Belmont", "NOM")}
     # what the rules found is still there, with the same label
     assert {(s.start, s.label) for s in rules} <= {(s.start, s.label) for s in hybrid}
+
+
+# -- focus: the model on unexplained lines only --------------------------------------------------
+
+
+def test_focus_sends_only_lines_with_unread_names_or_codes() -> None:
+    from hopia.data.pseudo.focus import unexplained_regions
+
+    lines = [
+        "Créatinine : 85 µmol/L\n",  # an analyte and a value: nothing for the model
+        "Patient revu ce jour, bonne évolution.\n",  # lower case prose
+        "Vu avec Kerdrévanec ce matin.\n",  # a capitalised word no rule read
+        "Réf. X4512876 transmise\n",  # a code no rule read
+        "TSH normale, LDL à 1,2 g/L.\n",  # short acronyms
+    ]
+    text = "".join(lines)
+    starts = [sum(len(x) for x in lines[:i]) for i in range(len(lines) + 1)]
+    assert unexplained_regions(text) == [(starts[2], starts[4])]  # lines 3-4, one region
+    assert unexplained_regions("") == []
+
+
+def test_focused_model_spans_keep_offsets_into_the_text() -> None:
+    text = "Créatinine : 85 µmol/L\nRevu avec sa fille Nathalie Roussel.\n"
+    model = PhiModel.load()
+    focused = model.predict([text], focus=True)[0]
+    assert_valid(text, focused)
+    assert {s.text for s in focused} <= {s.text for s in model.predict([text])[0]}
