@@ -44,7 +44,11 @@ FILES = {
     "eds_synth": "eds_pseudo_synthetic_train.jsonl",
     "eds_public": "eds_pseudo_public_small_train.jsonl",
 }
-NAMES = {CHU: "CHU synthétique", "eds_synth": "eds-pseudo synthétique", "eds_public": "eds-pseudo public"}
+NAMES = {
+    CHU: "CHU synthétique",
+    "eds_synth": "eds-pseudo synthétique",
+    "eds_public": "eds-pseudo public",
+}
 # (training sources, evaluated source); () = rules and gazetteers only
 CELLS: list[tuple[tuple[str, ...], str]] = [
     ((), "eds_synth"),
@@ -101,9 +105,7 @@ def train_cell(
     return out, meta
 
 
-def score(
-    gold: list[Any], model_path: Path | None
-) -> dict[str, Any]:
+def score(gold: list[Any], model_path: Path | None) -> dict[str, Any]:
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo import evaluate as ev
     from hopia.data.pseudo.model import PhiModel
@@ -187,8 +189,10 @@ def main() -> None:
             print(_line(row), flush=True)
 
     print()
-    print("| Entraînement | Évaluation (jamais vue) | Documents | Rappel de masquage | "
-          "Précision de masquage | Documents entièrement masqués |")
+    print(
+        "| Entraînement | Évaluation (jamais vue) | Documents | Rappel de masquage | "
+        "Précision de masquage | Documents entièrement masqués |"
+    )
     print("|---|---|---:|---:|---:|---:|")
     for row in rows:
         train = " + ".join(NAMES[s] for s in row["train"]) or "aucun (règles et gazetteers seuls)"
@@ -198,8 +202,14 @@ def main() -> None:
             f"{_f(row['fully_redacted'])} |"
         )
     if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                         "rows": rows}, indent=1, ensure_ascii=False) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
+                indent=1,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -268,7 +268,7 @@ def test_a_document_that_fails_gets_its_line_with_errors_and_the_run_goes_on(
     # empty text never does (nothing to detect), so one run mixes both outcomes.
     broken = tmp_path / "broken_model"
     broken.mkdir()
-    (broken / "config.cfg").write_text("[nlp]\nlang = \"xx-inexistant\"\n", encoding="utf-8")
+    (broken / "config.cfg").write_text('[nlp]\nlang = "xx-inexistant"\n', encoding="utf-8")
     data = DataSettings(pseudo=PseudoSettings(model_path=broken))
     lines = [
         json.dumps({"id": "a", "text": TEXT}),

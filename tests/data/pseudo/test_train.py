@@ -76,7 +76,8 @@ def test_augmentation_writes_what_other_hospitals_write() -> None:
     # a first name left alone (no surname right after it)
     assert any(
         any(
-            label == "PRENOM" and not any(o[2] == "NOM" and 0 <= o[0] - e <= 2 for o in v.entities)
+            label == "PRENOM"
+            and not any(o[2] == "NOM" and 0 <= o[0] - e <= 2 for o in v.entities)
             and not any(o[2] == "NOM" and 0 <= s - o[1] <= 2 for o in v.entities)
             for s, e, label in v.entities
         )

@@ -111,6 +111,6 @@ def _opens(text: str, line_start: int, pos: int) -> bool:
     """Nothing but blanks, bullets or a sentence end between the line start (or the previous
     sentence) and ``pos``."""
     k = pos - 1
-    while k >= line_start and text[k] in " \t-*•>(\"«":
+    while k >= line_start and text[k] in ' \t-*•>("«':
         k -= 1
     return k < line_start or text[k] in ".!?:;"

@@ -397,7 +397,7 @@ _SAINTS = frozenset(("saint", "sainte", "st", "ste"))
 
 
 def _lower_hospitals(text: str) -> list[PhiSpan]:
-    """"l'hôpital bichat", "chu de rennes": the words after the keyword, as long as each is a
+    """ "l'hôpital bichat", "chu de rennes": the words after the keyword, as long as each is a
     name or a commune of the gazetteers and in no way a common word ("hôpital de jour" is
     not a hospital's name)."""
     from hopia.data.pseudo.gazetteer import AMBIGUOUS, key_of, load

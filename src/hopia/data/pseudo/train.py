@@ -451,9 +451,7 @@ def train_model(
     settings = replace(
         settings, seed=config.seed + done_epochs, max_epochs=config.max_epochs - done_epochs
     )
-    loop = train_ner_loop(
-        nlp, optimizer, repeat, scored_and_saved, settings, started=t0, log=log
-    )
+    loop = train_ner_loop(nlp, optimizer, repeat, scored_and_saved, settings, started=t0, log=log)
     if not dev_ex:
         loop.dev_scores = {}
     dev_scores = loop.dev_scores or {"score": 0.0}
