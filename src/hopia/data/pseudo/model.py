@@ -86,8 +86,8 @@ class PhiModel:
         """Spans (``source="model"``) of each text, sorted, with offsets into that text.
 
         ``focus``: run the network only on the lines the rules leave unexplained
-        (:func:`hopia.data.pseudo.focus.unexplained_regions`): 2x faster on the synthetic CHU
-        with the same recall, but it loses some on the eds-pseudo held-out fold (see
+        (:func:`hopia.data.pseudo.focus.unexplained_regions`): 37 % less CPU on the synthetic
+        CHU with the same recall, but it loses some on the eds-pseudo held-out fold (see
         docs/benchmarks.md), hence off by default."""
         if not focus:
             return self._predict(texts)
