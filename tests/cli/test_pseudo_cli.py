@@ -133,14 +133,36 @@ def test_output_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     def crash_on_second(self, text, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise RuntimeError("disque plein")
+            raise KeyboardInterrupt  # the run is stopped (a document's error does not stop it)
         return real(self, text, *args, **kwargs)
 
     monkeypatch.setattr(Pseudonymiser, "pseudonymise", crash_on_second)
     result, _ = invoke(tmp_path, lines_of(TEXTS), out=out)
-    assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
+    assert result.exit_code != 0
     assert out.read_text(encoding="utf-8") == "previous run\n"  # untouched, no half file
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.jsonl"]  # no temp left over
+
+
+def test_a_failing_document_gets_its_error_line_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hopia.data.pseudo import Pseudonymiser
+
+    real = Pseudonymiser.pseudonymise
+
+    def fail_on_n2(self, text, *args, **kwargs):
+        if text == TEXTS["n2"]:
+            raise RuntimeError("could not convert string to float: 'Martin'")
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Pseudonymiser, "pseudonymise", fail_on_n2)
+    result, out = invoke(tmp_path, lines_of(TEXTS))
+    assert result.exit_code == 1 and "1 document(s) en échec" in result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["n1", "n2", "n3"]
+    assert rows[1]["pseudo_text"] is None and rows[1]["errors"][0]["error"] == "RuntimeError"
+    assert "Martin" not in out.read_text(encoding="utf-8")  # neither the text nor the message
+    assert "errors" not in rows[0] and "DUPONT" not in rows[0]["pseudo_text"]
 
 
 def test_missing_input_and_bad_policy(tmp_path: Path) -> None:

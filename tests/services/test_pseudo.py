@@ -154,11 +154,11 @@ def test_file_run_output_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.M
     def crash_on_second(self, text, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
         if len(calls) == 2:
-            raise RuntimeError("disque plein")
+            raise KeyboardInterrupt  # the run itself stops (a document's error does not)
         return real(self, text, *args, **kwargs)
 
     monkeypatch.setattr(Pseudonymiser, "pseudonymise", crash_on_second)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(KeyboardInterrupt):
         pseudo.pseudonymise_file(
             local(tmp_path), pseudo.PseudonymiseFileRequest.of(input=src, output=out)
         )
@@ -239,8 +239,8 @@ def test_the_service_hands_the_trainer_its_synthetic_notes(
 
     seen: dict[str, object] = {}
 
-    def fake_train(out, config, synth=(), log=None):  # type: ignore[no-untyped-def]
-        seen.update(out=out, config=config, synth=list(synth))
+    def fake_train(out, config, synth=(), log=None, resume=False):  # type: ignore[no-untyped-def]
+        seen.update(out=out, config=config, synth=list(synth), resume=resume)
         return {"stopped_by": "max_epochs"}
 
     monkeypatch.setattr(trainer, "train_model", fake_train)
@@ -249,10 +249,88 @@ def test_the_service_hands_the_trainer_its_synthetic_notes(
         shared=tmp_path / "shared", out=tmp_path / "m", synth_patients=2, seed=7, width=32
     )
     result = pseudo.train(local(tmp_path), request)
-    assert result.meta == {"stopped_by": "max_epochs"} and seen["out"] == tmp_path / "m"
+    assert result.meta == {"stopped_by": "max_epochs"} and seen["out"] == (tmp_path / "m").resolve()
+    assert seen["resume"] is False
     assert seen["synth"] == notes
     assert seen["config"].arch["width"] == 32 and seen["config"].seed == 7  # type: ignore[attr-defined]
 
     with pytest.raises(NotFoundError) as e:
         pseudo.train(local(tmp_path), request.model_copy(update={"shared": tmp_path / "none"}))
     assert e.value.fields == ("shared",)
+
+
+def test_a_document_that_fails_gets_its_line_with_errors_and_the_run_goes_on(
+    tmp_path: Path,
+) -> None:
+    from hopia.platform.config import DataSettings, PseudoSettings
+
+    # A model folder that cannot be read: the model fails on every text that reaches it; the
+    # empty text never does (nothing to detect), so one run mixes both outcomes.
+    broken = tmp_path / "broken_model"
+    broken.mkdir()
+    (broken / "config.cfg").write_text('[nlp]\nlang = "xx-inexistant"\n', encoding="utf-8")
+    data = DataSettings(pseudo=PseudoSettings(model_path=broken))
+    lines = [
+        json.dumps({"id": "a", "text": TEXT}),
+        "{pas du json",
+        json.dumps({"id": "b", "text": ""}),
+        json.dumps({"id": "c", "text": TEXT}),
+    ]
+    src = jsonl(tmp_path / "in.jsonl", lines)
+    out = tmp_path / "out.jsonl"
+    result = pseudo.pseudonymise_file(
+        local(tmp_path, data=data), pseudo.PseudonymiseFileRequest.of(input=src, output=out)
+    )
+    assert (result.done, result.errors, result.failed) == (3, 1, 2)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    a, b, c = rows
+    assert b == {"id": "b", "pseudo_text": "", "entities": []}
+    for row in (a, c):
+        assert row["pseudo_text"] is None and row["entities"] == []  # never the original text
+        (error,) = row["errors"]
+        assert error["pipe"] == "pseudonymisation"
+        assert error["error"] == "PseudonymisationError"
+        assert str(broken.resolve()) in error["message"] and "DUPONT" not in json.dumps(row)
+
+
+def test_an_unexpected_error_keeps_its_class_but_not_its_message() -> None:
+    row = pseudo.failed_line("x", ValueError("could not convert string to float: 'DUPONT'"))
+    assert row["errors"] == [
+        {"pipe": "pseudonymisation", "error": "ValueError", "message": "erreur interne"}
+    ]
+
+
+def test_model_path_setting_reaches_the_pseudonymiser(tmp_path: Path) -> None:
+    from hopia.platform.config import DataSettings, PseudoSettings
+
+    data = DataSettings(pseudo=PseudoSettings(model_path=tmp_path / "m"))
+    assert pseudo._pseudonymiser(local(tmp_path, data=data), "tag").model_path == tmp_path / "m"
+    assert pseudo._pseudonymiser(local(tmp_path), "tag").model_path is None
+
+
+def test_training_never_writes_into_the_package_and_defaults_under_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hopia
+    from hopia.data.pseudo import train as trainer
+
+    (tmp_path / "shared").mkdir()
+    package = Path(hopia.__file__).resolve().parent
+    for out in (package / "data" / "pseudo" / "model_weights", package):
+        request = pseudo.TrainRequest.of(shared=tmp_path / "shared", out=out, synth_patients=0)
+        with pytest.raises(InvalidRequestError) as e:
+            pseudo.train(local(tmp_path), request)
+        assert e.value.fields == ("out",) and "paquet installé" in e.value.message
+
+    seen: dict[str, object] = {}
+
+    def fake_train(out, config, synth=(), log=None, resume=False):  # type: ignore[no-untyped-def]
+        seen.update(out=out, resume=resume)
+        return {}
+
+    monkeypatch.setattr(trainer, "train_model", fake_train)
+    request = pseudo.TrainRequest.of(shared=tmp_path / "shared", synth_patients=0, resume=True)
+    result = pseudo.train(local(tmp_path), request)
+    expected = (tmp_path / "home" / "models" / "pseudo").resolve()
+    assert result.out == seen["out"] == expected and seen["resume"] is True

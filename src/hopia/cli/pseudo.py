@@ -4,7 +4,9 @@ against annotated notes (``eval``).
 ``run`` input lines: ``{"id": str, "text": str}`` (``patient_id`` optional, used as patient key;
 other keys ignored). Output lines: ``{"id", "pseudo_text", "entities": [{"start", "end",
 "label"}]}`` with offsets into the input text. A broken line is reported on stderr and skipped;
-the exit code is then 1. The output appears all at once (temporary file, then rename) or not at
+the exit code is then 1. A document the pseudonymiser fails on gets a line ``{"id",
+"pseudo_text": null, "entities": [], "errors": [{"pipe", "error", "message"}]}`` and the run
+goes on (exit code 1 too). The output appears all at once (temporary file, then rename) or not at
 all. The secret is the installation's: run ``hopia init`` first. The work is done by
 :mod:`hopia.services.pseudo`; this module only parses options and prints.
 """
@@ -74,9 +76,16 @@ def run(
             result = pseudo.pseudonymise_file(
                 ctx, request, on_line_error=on_line_error, on_progress=on_progress
             )
-    err_console.print(f"{result.done} document(s) pseudonymisé(s) → {escape(str(output))}")
+    written = result.done - result.failed
+    err_console.print(f"{written} document(s) pseudonymisé(s) → {escape(str(output))}")
+    if result.failed:
+        err_console.print(
+            f"[yellow]{result.failed} document(s) en échec : leur ligne porte « errors » "
+            "et aucun texte.[/yellow]"
+        )
     if result.errors:
         err_console.print(f"[yellow]{result.errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
+    if result.errors or result.failed:
         raise typer.Exit(1)
 
 

@@ -1,9 +1,13 @@
 """``hopia pseudo train``: train the statistical PHI detector (CPU, bounded time).
 
-The shipped weights (``src/hopia/data/pseudo/model_weights``) are rebuilt with::
+The model goes to ``--out`` (default ``<home>/models/pseudo``), never into the installed
+package; set ``HOPIA_DATA__PSEUDO__MODEL_PATH`` to that folder to use it. Each epoch is
+checkpointed beside it; ``--resume`` continues an interrupted run. Maintainers rebuild the
+shipped weights in a checkout by training to a folder of their own, then copying it over
+``src/hopia/data/pseudo/model_weights`` in a commit::
 
     OMP_NUM_THREADS=1 hopia pseudo train --shared ../shared/data/pseudo \\
-        --synth-patients 150 --seed 101 --out src/hopia/data/pseudo/model_weights
+        --synth-patients 150 --seed 101 --out /tmp/hopia_phi
 """
 
 from __future__ import annotations
@@ -29,7 +33,18 @@ def train(
     seed: int = typer.Option(
         101, "--seed", help="Graine du CHU synthétique et de l'apprentissage (éviter 11 et 42)."
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Dossier du modèle (remplacé à la fin)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Dossier du modèle, remplacé à la fin (défaut : <home>/models/pseudo ; jamais le "
+        "paquet installé).",
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Reprendre un apprentissage interrompu à sa dernière époque terminée.",
+    ),
     max_minutes: float = typer.Option(
         20.0, "--max-minutes", min=0.1, help="Budget de temps de l'apprentissage."
     ),
@@ -54,10 +69,16 @@ def train(
             max_epochs=max_epochs,
             width=width,
             depth=depth,
+            resume=resume,
         )
-        meta = pseudo.train(ctx, request, log=lambda msg: err_console.print(escape(msg))).meta
+        result = pseudo.train(ctx, request, log=lambda msg: err_console.print(escape(msg)))
+    meta = result.meta
     dev = meta["dev"]
     err_console.print(
         f"Arrêt : {meta['stopped_by']}, meilleure époque {meta['best_epoch']}, "
         f"F dev {dev['score']:.3f}, {meta['training_seconds'] / 60:.1f} min"
+    )
+    err_console.print(
+        f"Modèle écrit dans {escape(str(result.out))} ; pour l'utiliser : "
+        f"HOPIA_DATA__PSEUDO__MODEL_PATH={escape(str(result.out))}"
     )

@@ -61,6 +61,11 @@ class PseudoSettings(_Section):
         description="During ingest, run the PHI model in a second process, one batch ahead of "
         "the NLP (uses the second core).",
     )
+    model_path: Path | None = Field(
+        None,
+        description="Folder of the statistical PHI model (as written by `hopia pseudo train`), "
+        "used by the ingest and `hopia pseudo run`. Default: the weights shipped in the package.",
+    )
 
 
 class SharingSettings(_Section):

@@ -130,7 +130,10 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     secret = load_secret(settings)
     pseudo, nlp_settings = settings.data.pseudo, settings.data.nlp
     pseudonymiser = Pseudonymiser(
-        secret, use_model=pseudo.use_model, birth_dates=pseudo.birth_dates
+        secret,
+        use_model=pseudo.use_model,
+        birth_dates=pseudo.birth_dates,
+        model_path=pseudo.model_path,
     )
     nlp = get_nlp(cache_dir=settings.cache_dir, cache=nlp_settings.cache_pipeline)
     ner_pipe = nlp.get_pipe("clinical_ner") if "clinical_ner" in nlp.pipe_names else None
@@ -139,6 +142,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     worker = None
     if phi_in_worker or ner_in_worker:
         worker = ModelWorker(
+            pseudo.model_path,
             phi_model=phi_in_worker,
             clinical_ner=ner_in_worker,
             clinical_ner_weights=getattr(ner_pipe, "weights", None),

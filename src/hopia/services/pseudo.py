@@ -8,7 +8,10 @@ Rules, for every front end:
 - the detector follows ``settings.data.pseudo`` (statistical model on or off, birth dates);
 - a JSONL run reports each broken line and goes on; its output appears all at once;
 - the trainer receives its synthetic notes from here (:func:`synth_notes`): the same command
-  rebuilds the shipped weights (``hopia pseudo train``, see :mod:`hopia.cli.pseudo_train`).
+  rebuilds the shipped weights (``hopia pseudo train``, see :mod:`hopia.cli.pseudo_train`);
+  it writes under the installation's home by default and never into the installed package;
+- the model used (ingest, ``pseudo run``, ``pseudo eval``) is ``data.pseudo.model_path`` when
+  set, else the shipped weights.
 
 No audit entry: the texts come from the caller and go back to the caller, nothing is read
 from the warehouse or released from it.
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from hopia.platform.exceptions import NotFoundError
+from hopia.platform.exceptions import HopiaError, InvalidRequestError, NotFoundError
 from hopia.platform.files import atomic_file
 from hopia.services.context import Context, Request
 from hopia.services.texts import (
@@ -90,7 +93,11 @@ def _pseudonymiser(ctx: Context, policy: Policy) -> Pseudonymiser:
 
     pseudo = ctx.settings.data.pseudo
     return Pseudonymiser(
-        ctx.secret(), policy, use_model=pseudo.use_model, birth_dates=pseudo.birth_dates
+        ctx.secret(),
+        policy,
+        use_model=pseudo.use_model,
+        birth_dates=pseudo.birth_dates,
+        model_path=pseudo.model_path,
     )
 
 
@@ -107,31 +114,63 @@ def pseudonymise_texts(ctx: Context, request: PseudonymiseTextsRequest) -> list[
     return [_pseudonymise(pseudonymiser, item) for item in request.items]
 
 
+@dataclass(frozen=True)
+class PseudoFileRunResult(FileRunResult):
+    """A file run, plus ``failed``: documents whose line carries ``errors`` (no text)."""
+
+    failed: int = 0
+
+
+def failed_line(item_id: str, exc: BaseException) -> dict[str, Any]:
+    """The output line of a document the pseudonymiser could not handle: no ``pseudo_text``
+    (a half-pseudonymised text could leak what the failed part would have hidden), and an
+    ``errors`` entry naming the stage and the error class. The exception's own message is kept
+    only for Hopia's errors (French, written to be shown); another exception's message may quote
+    the document."""
+    message = exc.message if isinstance(exc, HopiaError) else "erreur interne"
+    return {
+        "id": item_id,
+        "pseudo_text": None,
+        "entities": [],
+        "errors": [{"pipe": "pseudonymisation", "error": type(exc).__name__, "message": message}],
+    }
+
+
 def pseudonymise_file(
     ctx: Context,
     request: PseudonymiseFileRequest,
     *,
     on_line_error: LineErrorCallback | None = None,
     on_progress: ProgressCallback | None = None,
-) -> FileRunResult:
+) -> PseudoFileRunResult:
     """One ``{"id", "pseudo_text", "entities"}`` line per valid input line of ``input``,
     written to ``output`` all at once; a broken line goes to ``on_line_error`` and is skipped.
+    A document the pseudonymiser fails on still gets its line, with ``errors`` and no text
+    (:func:`failed_line`), and the run goes on: one bad document never loses the batch.
     """
     require_file(request.input, "input")
     ctx.authorize("pseudo.run", str(request.input))
     pseudonymiser = _pseudonymiser(ctx, request.policy)  # no secret: fails before any write
+    failed = 0
 
     def process(items: Iterator[TextItem]) -> Iterator[dict[str, Any]]:
+        nonlocal failed
         for item in items:
-            yield _pseudonymise(pseudonymiser, item).to_json()
+            try:
+                row = _pseudonymise(pseudonymiser, item).to_json()
+            except Exception as exc:  # one document, whatever broke: recorded, the run goes on
+                failed += 1
+                row = failed_line(item.id, exc)
+            yield row
 
-    return run_jsonl(
+    result = run_jsonl(
         request.input,
         request.output,
         process,
         on_line_error=on_line_error,
         on_progress=on_progress,
     )
+    return PseudoFileRunResult(result.output, result.done, result.errors, failed)
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -167,7 +206,10 @@ def evaluate(
     ctx.authorize("pseudo.eval", ",".join(str(p) for p in request.gold))
     docs = [doc for path in request.gold for doc in ev.load_gold(path)]
     selected = ev.held_out(docs)[1] if request.split == "heldout" else docs
-    predict = ev.pseudonymiser_predict(Pseudonymiser(_EVAL_SECRET))
+    pseudo = ctx.settings.data.pseudo
+    predict = ev.pseudonymiser_predict(
+        Pseudonymiser(_EVAL_SECRET, use_model=pseudo.use_model, model_path=pseudo.model_path)
+    )
     done = 0
 
     def tracked(doc: ev.PhiGoldDoc) -> list[Any]:
@@ -192,7 +234,8 @@ def evaluate(
 
 class TrainRequest(Request):
     shared: Path
-    out: Path
+    out: Path | None = None  # default: default_model_dir(home)
+    resume: bool = False
     synth_patients: int = Field(150, ge=0)
     seed: int = 101
     max_minutes: float = Field(20.0, ge=0.1)
@@ -229,6 +272,34 @@ def synth_notes(n_patients: int, seed: int) -> list[Note]:
     ]
 
 
+def default_model_dir(home: Path) -> Path:
+    """Where ``pseudo train`` writes when no folder is given: under the installation's home,
+    beside its warehouse (point ``data.pseudo.model_path`` at it to use the model)."""
+    return Path(home) / "models" / "pseudo"
+
+
+def _package_folder() -> Path:
+    import hopia
+
+    return Path(hopia.__file__).resolve().parent
+
+
+def check_model_out(out: Path) -> Path:
+    """``out`` resolved, refused when it lies in the installed package: a retrained model there
+    would be lost at the next upgrade, shadow the shipped one for every user of the
+    installation, and a half-written one would break them all."""
+    resolved = Path(out).expanduser().resolve()
+    package = _package_folder()
+    if resolved == package or package in resolved.parents:
+        raise InvalidRequestError(
+            f"le modèle ne peut pas être écrit dans le paquet installé ({package}) : choisir un "
+            "dossier de données (par défaut <home>/models/pseudo) et y pointer le réglage "
+            "data.pseudo.model_path",
+            fields=("out",),
+        )
+    return resolved
+
+
 def train(
     ctx: Context,
     request: TrainRequest,
@@ -237,13 +308,15 @@ def train(
 ) -> TrainResult:
     """Train the statistical PHI detector on a synthetic CHU of ``synth_patients`` patients
     (``seed``) plus the annotated notes of ``shared`` that are not held out; write the model
-    folder ``out`` atomically."""
+    folder ``out`` (default :func:`default_model_dir`, never the installed package) atomically.
+    Each epoch is checkpointed; ``resume`` continues an interrupted run."""
     from hopia.data.pseudo.model import DEFAULT_ARCH
     from hopia.data.pseudo.train import PhiTrainConfig, train_model
 
+    out = check_model_out(request.out or default_model_dir(ctx.settings.home))
     if not request.shared.is_dir():
         raise NotFoundError(f"dossier introuvable : {request.shared}", fields=("shared",))
-    ctx.authorize("pseudo.train", str(request.out))
+    ctx.authorize("pseudo.train", str(out))
     arch = dict(DEFAULT_ARCH)
     for key, value in (("width", request.width), ("depth", request.depth)):
         if value is not None:
@@ -257,5 +330,5 @@ def train(
         arch=arch,
     )
     synth = synth_notes(config.synth_patients, config.seed)
-    meta = train_model(request.out, config, synth=synth, log=log)
-    return TrainResult(request.out, meta)
+    meta = train_model(out, config, synth=synth, log=log, resume=request.resume)
+    return TrainResult(out, meta)

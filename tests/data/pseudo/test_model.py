@@ -245,17 +245,41 @@ def test_use_model_false_is_the_rule_pseudonymiser(monkeypatch: pytest.MonkeyPat
 
 
 def test_hybrid_finds_more_and_stays_non_overlapping() -> None:
-    # a patient banner: the rules know no context for the IPP and the stay number
+    # a patient banner: the rules read the two long numbers as identifiers without knowing
+    # which is which; the model adds the clinician after a bare initial
     text = "Dossier de Renaud Paul | M | 12/04/1961 | 8054692357 | 1029487540\nDr A Belmont"
     rules = Pseudonymiser(SECRET, use_model=False).detect(text)
+    assert {("8054692357", "IPP"), ("1029487540", "IPP")} <= {(s.text, s.label) for s in rules}
     hybrid = Pseudonymiser(SECRET).detect(text)
     assert_valid(text, hybrid)
     added = {(s.text, s.label) for s in hybrid} - {(s.text, s.label) for s in rules}
-    assert added == {
-        ("8054692357", "IPP"),
-        ("1029487540", "NDA"),
-        ("A", "PRENOM"),
-        ("Belmont", "NOM"),
-    }
+    assert added == {("A", "PRENOM"), ("Belmont", "NOM")}
     # what the rules found is still there, with the same label
     assert {(s.start, s.label) for s in rules} <= {(s.start, s.label) for s in hybrid}
+
+
+# -- focus: the model on unexplained lines only --------------------------------------------------
+
+
+def test_focus_sends_only_lines_with_unread_names_or_codes() -> None:
+    from hopia.data.pseudo.focus import unexplained_regions
+
+    lines = [
+        "Créatinine : 85 µmol/L\n",  # an analyte and a value: nothing for the model
+        "Patient revu ce jour, bonne évolution.\n",  # lower case prose
+        "Vu avec Kerdrévanec ce matin.\n",  # a capitalised word no rule read
+        "Réf. X4512876 transmise\n",  # a code no rule read
+        "TSH normale, LDL à 1,2 g/L.\n",  # short acronyms
+    ]
+    text = "".join(lines)
+    starts = [sum(len(x) for x in lines[:i]) for i in range(len(lines) + 1)]
+    assert unexplained_regions(text) == [(starts[2], starts[4])]  # lines 3-4, one region
+    assert unexplained_regions("") == []
+
+
+def test_focused_model_spans_keep_offsets_into_the_text() -> None:
+    text = "Créatinine : 85 µmol/L\nRevu avec sa fille Nathalie Roussel.\n"
+    model = PhiModel.load()
+    focused = model.predict([text], focus=True)[0]
+    assert_valid(text, focused)
+    assert {s.text for s in focused} <= {s.text for s in model.predict([text])[0]}

@@ -355,3 +355,36 @@ def test_blank_separated_pieces_of_one_identifier_are_one_span() -> None:
         ("DATE", "12/03/2024"),
         ("DATE", "13/03/2024"),
     ]
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # finding 4 of issue 11 (made-up examples): hospitals in lower case or by site name,
+        # a commune no list knows after a postcode, foreign cities, e-mails typed with blanks
+        "Transférée à l'<ent label=HOPITAL>hôpital bichat</ent> pour avis.",
+        "Suivi au <ent label=HOPITAL>chu de rennes</ent> depuis trois ans.",
+        "Transféré à <ent label=HOPITAL>Necker</ent> puis à <ent label=HOPITAL>Henri Mondor</ent>.",
+        "Adresse : <ent label=ADRESSE>12 impasse du Moulin</ent> <ent label=ZIP>45210</ent> "
+        "<ent label=VILLE>fontenay-les-bois</ent>",
+        "Vacances à <ent label=VILLE>Barcelone</ent> le mois dernier.",
+        "Contact : <ent label=MAIL>JEAN.DUPONT @ CHU-EXEMPLE.FR</ent>",
+        "écrire à <ent label=MAIL>s.martin@ HOPITAL.FR</ent> ou par fax",
+        "Étiquette : <ent label=IPP>80014523</ent> | <ent label=DATE>12/03/1961</ent>",
+        "Habite <ent label=ADRESSE>103 grande rue de la Croix-Rousse</ent>.",
+    ],
+)
+def test_places_and_identifiers_written_elsewhere(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hôpital de jour le 3, clinique de la douleur ensuite.",
+        "Plaquettes 150000/mm3, leucocytes 7,5 G/L, dose 1000000 UI.",
+        "résultat x @ 12.5 sans suite",
+    ],
+)
+def test_no_identifier_in_these(text: str) -> None:
+    assert [s for s in Pseudonymiser(b"x" * 16, use_model=False).detect(text)] == []

@@ -422,6 +422,79 @@ def _context_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSp
     return out
 
 
+_LONE_LOWER_BEFORE = re.compile(r"(?:\b(?:de|d'|d’|avec|par|et|chez|pour|à)|[:,(])[ \t]*$")
+_LONE_LOWER_AFTER = re.compile(r"[ \t]*(?:[,;.)(\n]|$)")
+
+
+def _lone_first(text: str, u: _Unit) -> bool:
+    """A first name alone, in no way a common word ("Germaine", "Kévin", not "Rose", "Pierre"),
+    written as a name ("Germaine", not "EVA" the pain scale nor "PaO2"); in lower case, among
+    the most given ones (INSEE tier 1) and set apart as a person is ("avec nathalie,",
+    "de germaine)"), not "junior" in a sentence."""
+    if u.stop or not u.first or u.first & AMBIGUOUS or u.key in _NOT_FIRST:
+        return False
+    word = text[u.start : u.end]
+    if u.shape == "C":
+        return len(word) > 2 and word[1:].replace("-", "").replace("'", "").islower()
+    return (
+        u.shape == "L"
+        and u.first >> 1 == 1
+        and _LONE_LOWER_BEFORE.search(text, max(0, u.start - 12), u.start) is not None
+        and _LONE_LOWER_AFTER.match(text, u.end) is not None
+    )
+
+
+def _pair_words_ok(a: _Unit, b: _Unit) -> bool:
+    """Both words names in no way common words; with the case contrast of a signature
+    ("martin, CLAIRE"), the word in capitals need only be a name."""
+    if {a.shape, b.shape} == {"L", "U"}:
+        low, up = (a, b) if a.shape == "L" else (b, a)
+        return _lower_ok(low) and not up.stop and bool(up.first or up.surname)
+    return _lower_ok(a) and _lower_ok(b)
+
+
+def _free_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpan]:
+    """Names the cased reading and the line heads miss, as other hospitals write them:
+
+    - a pair anywhere in a line with at least one word in lower case ("avec jean dupont",
+      "de marie LEFEVRE", "martin, CLAIRE"): both words in the lists and in no way common
+      words, one a first name and the other a surname (:func:`_context_labels`);
+    - a first name alone ("Germaine a appelé", "accompagnée de maria"): a word that is far more
+      a first name than a surname (:func:`_strong_first`); in lower case, only among the most
+      given ones (INSEE tier 1 or 2).
+
+    Never after words that make a capitalised name something else ("maladie de", "rue",
+    "hôpital"...)."""
+    out: list[PhiSpan] = []
+    n = len(units)
+    i = 0
+    while i < n:
+        u = units[i]
+        if u.start in taken or u.stop:
+            i += 1
+            continue
+        if _NOT_PERSON_BEFORE.search(text, max(0, u.start - 40), u.start):
+            i += 1
+            continue
+        nxt = units[i + 1] if i + 1 < n else None
+        if (
+            nxt is not None
+            and nxt.start not in taken
+            and "L" in (u.shape, nxt.shape)
+            and _pair_words_ok(u, nxt)
+            and _gap_ok(text, u, nxt, comma=True)
+        ):
+            labels = _context_labels([u, nxt])
+            if set(labels) == {"PRENOM", "NOM"}:
+                out += [_span(text, [u], labels[0]), _span(text, [nxt], labels[1])]
+                i += 2
+                continue
+        if _lone_first(text, u):
+            out.append(_span(text, [u], "PRENOM"))
+        i += 1
+    return out
+
+
 _MAIDEN = frozenset(P.words("nee epouse ep veuve vve"))
 
 
@@ -604,7 +677,8 @@ def find_gazetteer(text: str, folded: str) -> list[PhiSpan]:
             k += 1
     return (
         cased
-        + _context_names(text, units, taken)
+        + (context := _context_names(text, units, taken))
         + _maiden_names(text, units, taken)
+        + _free_names(text, units, taken | {p.start for p in context})
         + _communes(text, units, g)
     )

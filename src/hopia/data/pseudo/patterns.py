@@ -226,7 +226,11 @@ MAIL = _scan(
     r"[\w.+\-']",
     r"(?<![\w.+\-'])[\w.+\-']{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}(?![\w@])"
     # spelled out with spaces, as dictation or OCR gives it: "jdupont @ medimail . com"
-    r"|(?<![\w.+\-'])[\w.+\-']{1,64} @ [\w\-]{1,63}(?: \. [\w\-]{1,63}){1,8}(?![\w@])",
+    r"|(?<![\w.+\-'])[\w.+\-']{1,64} @ [\w\-]{1,63}(?: \. [\w\-]{1,63}){1,8}(?![\w@])"
+    # a blank on one side or both, as typed or pasted: "J.DUPONT @CHU-EXEMPLE.FR"; the domain
+    # must end in a word of letters ("x @ 12.5" is not an address)
+    r"|(?<![\w.+\-'])[\w.+\-']{1,64}(?:[ \t]{1,2}@[ \t]{0,2}|@[ \t]{1,2})"
+    r"[\w\-]{1,63}(?:\.[\w\-]{1,63}){0,7}\.[^\W\d_]{2,24}(?![\w@])",
 )
 
 _ID_VALUE = r"(?P<v>(?=[A-Za-z]{0,4}\d)[A-Za-z]{0,4}\d[A-Za-z0-9]{3,19})(?![\w])"
@@ -281,7 +285,8 @@ _COMPLEMENT = (
 _HOUSE = r"\d{1,4}(?:[ ]?-[ ]?\d{1,4})?(?:[ ]?(?i:bis|ter|quater|[a-d])(?![\w]))?"
 ADDRESS = _scan(
     r"\d",
-    rf"(?<![\w/.,:]){_HOUSE},?[ \t]+(?:(?i:{_STREET_STRICT})(?![{LET}])[ \t]+{_STREET_NAME}"
+    rf"(?<![\w/.,:]){_HOUSE},?[ \t]+(?:(?i:grande|grand|petite|petit|vieille|vieux|haute|basse)"
+    rf"[ \t]+)?(?:(?i:{_STREET_STRICT})(?![{LET}])[ \t]+{_STREET_NAME}"
     rf"|(?i:{_STREET_LOOSE})(?![{LET}])[ \t]+{_PARTS}*{_CW}"
     rf"(?:[ \t]+(?:{_PARTS}+{_W}|{_CW})){{0,6}})"
     rf"{_COMPLEMENT}",
@@ -299,8 +304,15 @@ _COMMUNE = (
     rf"(?:-|[ ]|(?<=['’])))?{_CW}){{0,3}}"
     rf"(?:[ ](?i:cedex)(?:[ ]\d{{1,2}})?|[ ]\d{{1,2}}(?:e|er|ème)?)?(?![{LET}\d])"
 )
+# After a street and its postcode, the next words are the commune whatever their case: "45210
+# fontenay-les-bois" (a commune no list knows, typed in lower case), up to the end of the line or
+# a punctuation mark.
+_LOWER_COMMUNE = (
+    r"[a-zß-ÿ][a-zß-ÿ'’]+(?:(?:-|[ ])[a-zß-ÿ][a-zß-ÿ'’]*){0,4}(?=[ \t]*(?:[\n,;.)]|$|[ \t]\d))"
+)
 ZIP_AFTER_ADDRESS = re.compile(
-    rf"[ \t]*[,–\-]?[ \t]*\n?[ \t]*(?P<zip>{_ZIP})(?![\w])(?:[ \t]*,?[ \t]*(?P<city>{_COMMUNE}))?"
+    rf"[ \t]*[,–\-]?[ \t]*\n?[ \t]*(?P<zip>{_ZIP})(?![\w])"
+    rf"(?:[ \t]*,?[ \t]*(?P<city>{_COMMUNE}|{_LOWER_COMMUNE}))?"
 )
 ZIP_AFTER_CITY = re.compile(rf"[ \t]*,?[ \t]*(?P<zip>{_ZIP})(?![\w])")
 ZIP_CITY = _scan(
@@ -357,6 +369,27 @@ HOSPITAL = _scan(
     rf"(?:[ \t]+{_HOSP_ADJ}(?![{LET}]))?"
     rf"[ \t]+(?:{_HPARTS}+)?{_CW}(?:(?:[ \t]*-[ \t]*|[ \t]+)(?:{_HPARTS}+)?{_CW}){{0,4}}",
 )
+# A hospital named in lower case ("l'hôpital bichat", "chu de rennes"): the name is checked
+# against the gazetteers by the rule (:func:`hopia.data.pseudo.rules.find_hospitals`).
+HOSPITAL_LOWER = _scan(
+    "(?i:[hcpgm])",
+    r"(?<![\w\-])(?i:h[ôo]pital|h[ôo]p\.?|clinique|polyclinique|chu|chru|chr|ch|"
+    r"centre[ \t]+hospitalier(?:[ \t]+universitaire)?|groupe[ \t]+hospitalier|maternit[ée])"
+    r"[ \t]+(?:(?i:de|du|des|la|le|l['’]|d['’])[ \t]*(?<=['’ \t]))?"
+    r"(?P<name>[a-zß-ÿ][a-zß-ÿ'’]*(?:[ \t-][a-zß-ÿ][a-zß-ÿ'’]*){0,2})",
+)
+# University hospital sites named alone ("transféré à Necker", "suivi à Pontchaillou"): a list
+# written for Hopia of site names that mean nothing else in a note (not "Tenon", "Trousseau",
+# "Bichat", "Cochin": a capsule, a sign, a fat pad, a surname).
+_SITES = (
+    "Necker|Bic[êe]tre|Lariboisi[èe]re|Avicenne|Beaujon|Louis[- ]Mourier|Henri[- ]Mondor|"
+    "Paul[- ]Brousse|Robert[- ]Debr[ée]|Raymond[- ]Poincar[ée]|Jean[- ]Verdier|"
+    "Antoine[- ]B[ée]cl[èe]re|Georges[- ]Pompidou|H[ôo]tel[- ]Dieu|Salp[êe]tri[èe]re|"
+    "[ÉE]douard[- ]Herriot|Lyon[- ]Sud|Pellegrin|Haut[- ]L[ée]v[êe]que|Purpan|Rangueil|"
+    "Pontchaillou|Lapeyronie|Hautepierre|Brabois|Michallon|Gustave[- ]Roussy|Quinze[- ]Vingts|"
+    "Roger[- ]Salengro|La[ ]Timone|Corentin[- ]Celton|Charles[- ]Foix|Ren[ée][- ]Muret"
+)
+HOSPITAL_SITE = _scan("[A-ZÉH]", rf"(?<![\w\-])(?:{_SITES})(?![\w\-])")
 HOSPITAL_WORD = re.compile(rf"(?:{_HOSP_WORD})(?![{LET}])\.?")
 HOSPITAL_ALONE = _scan(
     "[AHGP]",
@@ -605,6 +638,31 @@ KNOWN_CITIES: frozenset[str] = frozenset(
             Ivry-sur-Seine Vitry-sur-Seine Villejuif Clichy Levallois-Perret Neuilly-sur-Seine
             Fort-de-France Pointe-à-Pitre Cayenne Saint-Pierre Mamoudzou Nouméa Papeete Montbazon
             Pessac Mérignac Bayonne Biarritz Chelles Meaux Melun Sens Troyes Charleville-Mézières
+            """
+        )
+    ]
+    # Foreign cities as French writes them (a patient's birthplace, a stay abroad): a list
+    # written for Hopia, without the names that are also common words ("Split", "Mobile").
+    + [
+        fold(c.replace("_", " "))
+        for c in words(
+            """
+            Londres Manchester Liverpool Birmingham Édimbourg Glasgow Dublin Bruxelles Anvers Gand
+            Bruges Liège Charleroi Namur Mons Luxembourg Genève Lausanne Berne Zurich Bâle
+            Neuchâtel Fribourg Berlin Munich Francfort Hambourg Cologne Stuttgart Düsseldorf
+            Sarrebruck Prague Varsovie Cracovie Budapest Bucarest Sofia Belgrade Zagreb Athènes
+            Rome Milan Turin Naples Venise Gênes Bologne Palerme Madrid Barcelone Séville Bilbao
+            Saint-Sébastien Lisbonne Porto Amsterdam Rotterdam La_Haye Copenhague Stockholm Oslo
+            Helsinki Moscou Saint-Pétersbourg Kiev Kyiv Minsk Tirana Erevan Tbilissi Istanbul
+            Ankara Casablanca Rabat Marrakech Tanger Fès Meknès Agadir Oujda Alger Oran
+            Constantine Annaba Tlemcen Sétif Tunis Sfax Sousse Tripoli Le_Caire Alexandrie Dakar
+            Bamako Abidjan Conakry Niamey Ouagadougou Lomé Cotonou Yaoundé Douala Libreville
+            Brazzaville Kinshasa Antananarivo Tananarive Port-Louis Nouakchott Djibouti Beyrouth
+            Damas Jérusalem Tel-Aviv Téhéran Bagdad Kaboul Karachi Bombay Mumbai Delhi Pékin
+            Shanghai Hong_Kong Tokyo Séoul Hanoï Saïgon Bangkok Phnom_Penh Manille Sydney
+            Melbourne Montréal Québec Toronto New_York Boston Chicago Los_Angeles San_Francisco
+            Miami Washington Mexico Bogota Lima Santiago Buenos_Aires Rio_de_Janeiro São_Paulo
+            Caracas Port-au-Prince La_Havane Dubaï Doha Riyad Djeddah
             """
         )
     ]

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
 from hopia.data.pseudo import patterns as P
@@ -220,9 +221,16 @@ class Pseudonymiser:
         format), or generalised after the shift to the ``"month"`` ("06/1940") or the
         ``"year"`` ("1940"), for sharing with a wider audience.
     use_model
-        Add the spans of the statistical NER (:class:`~hopia.data.pseudo.model.PhiModel`, the
-        shipped weights, loaded at the first text and once per process); ``False``: rules and
-        identity only, as in v1.
+        Add the spans of the statistical NER (:class:`~hopia.data.pseudo.model.PhiModel`,
+        loaded at the first text and once per process); ``False``: rules and identity only, as
+        in v1.
+    model_path
+        Folder of that model (``hopia pseudo train``'s output, the ``data.pseudo.model_path``
+        setting); None: the weights shipped in the package.
+    model_focus
+        Run the model only on the lines the rules leave unexplained
+        (:func:`hopia.data.pseudo.focus.unexplained_regions`): faster, slightly less recall
+        on notes unlike the synthetic CHU; off by default.
     """
 
     def __init__(
@@ -231,6 +239,8 @@ class Pseudonymiser:
         policy: Policy = "surrogate",
         use_model: bool = True,
         birth_dates: BirthDates = "shift",
+        model_path: Path | None = None,
+        model_focus: bool = False,
     ) -> None:
         if not isinstance(secret, bytes) or not secret:
             raise PseudonymisationError("secret de pseudonymisation vide ou invalide")
@@ -246,6 +256,8 @@ class Pseudonymiser:
             )
         self.policy: Policy = policy
         self.use_model = use_model
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.model_focus = model_focus
         self._model: PhiModel | None = None
         self._surrogates = Surrogates(secret)
 
@@ -255,7 +267,7 @@ class Pseudonymiser:
         if self._model is None:
             from hopia.data.pseudo.model import PhiModel
 
-            self._model = PhiModel.load()
+            self._model = PhiModel.load(self.model_path)
         return self._model
 
     def detect(
@@ -281,7 +293,7 @@ class Pseudonymiser:
         if model_spans is not None:
             candidates += model_spans
         elif self.use_model:
-            candidates += self.model.predict([text])[0]
+            candidates += self.model.predict([text], focus=self.model_focus)[0]
         return _join_blank_separated(text, _snap_to_numbers(text, merge_spans(candidates)))
 
     def pseudonymise(
@@ -343,6 +355,8 @@ class Pseudonymiser:
 #: each shifted on its own.
 JOINABLE = frozenset({"NOM", "PRENOM", "SECU", "TEL", "IPP", "NDA", "ADRESSE", "VILLE", "HOPITAL"})
 _BLANK_GAP = re.compile(r"[ \t]{1,2}")
+# An address is written in parts: "Résidence Les Tilleuls, bât. D, 17 allée Paul Bert".
+_ADDRESS_GAP = re.compile(r"[ \t]{0,2},[ \t]{0,2}|[ \t]{1,2}")
 
 
 def _join_blank_separated(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
@@ -356,7 +370,9 @@ def _join_blank_separated(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
             prev is not None
             and prev.label == s.label
             and s.label in JOINABLE
-            and _BLANK_GAP.fullmatch(text, prev.end, s.start)
+            and (_ADDRESS_GAP if s.label == "ADRESSE" else _BLANK_GAP).fullmatch(
+                text, prev.end, s.start
+            )
         ):
             out[-1] = PhiSpan(
                 prev.start, s.end, s.label, text[prev.start : s.end], prev.source, prev.detail

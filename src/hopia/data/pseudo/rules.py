@@ -264,6 +264,20 @@ def find_mails(text: str) -> list[PhiSpan]:
     return [_span(text, *m.span(), "MAIL") for m in P.MAIL.finditer(text)]
 
 
+# A run of 7 to 11 digits standing alone is an identifier in a clinical note (a lab value, a dose
+# or a count has fewer digits, a decimal mark or a unit): a record or stay number written without
+# its label ("Dossier 80014523"). Only where no other rule read the digits (a date, a phone, a
+# labelled IPP or NDA): see detect_rules. 13 and 15 digits are the NIR's, judged by its rule.
+_LONG_NUMBER = re.compile(
+    r"(?<![\w,.\-/+])\d{7,11}(?!\w|[,.]\d|/|[ \t]*(?i:ui|u\.|unit|mg|µg|ng|g/|ml|copies|"
+    r"cellules|cp|€|eur|%))"
+)
+
+
+def find_long_numbers(text: str) -> list[PhiSpan]:
+    return [_span(text, *m.span(), "IPP", "nombre-long") for m in _LONG_NUMBER.finditer(text)]
+
+
 def find_ids(text: str) -> list[PhiSpan]:
     out = [_span(text, *m.span("v"), "IPP") for m in P.IPP_CONTEXT.finditer(text)]
     out += [_span(text, *m.span("v"), "IPP") for m in P.IPP_PATIENT.finditer(text)]
@@ -373,6 +387,37 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         if e > m.end("kw") + 1:  # a name is left after the keyword: not "SSR" or "CHU" alone
             out.append(_span(text, s, e, "HOPITAL"))
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
+    out += [_span(text, *m.span(), "HOPITAL", "site") for m in P.HOSPITAL_SITE.finditer(text)]
+    if "h" in text or "c" in text or "m" in text:
+        out += _lower_hospitals(text)
+    return out
+
+
+_SAINTS = frozenset(("saint", "sainte", "st", "ste"))
+
+
+def _lower_hospitals(text: str) -> list[PhiSpan]:
+    """ "l'hôpital bichat", "chu de rennes": the words after the keyword, as long as each is a
+    name or a commune of the gazetteers and in no way a common word ("hôpital de jour" is
+    not a hospital's name)."""
+    from hopia.data.pseudo.gazetteer import AMBIGUOUS, key_of, load
+
+    g = load()
+    out = []
+    for m in P.HOSPITAL_LOWER.finditer(text):
+        end = None
+        for w in re.finditer(r"[^ \t\-]+", text[m.start("name") : m.end("name")]):
+            key = key_of(w.group())
+            if key in _SAINTS:
+                continue  # "saint-louis": judged with the next word
+            codes = [g.first_names.get(key, 0), g.surnames.get(key, 0)]
+            commune = g.communes.get(key)
+            named = any(c and not c & AMBIGUOUS for c in codes) or commune is not None
+            if key in g.stop or not named:
+                break
+            end = m.start("name") + w.end()
+        if end is not None:
+            out.append(_span(text, m.start(), end, "HOPITAL", "minuscules"))
     return out
 
 
@@ -610,6 +655,8 @@ def detect_rules(text: str, folded: str | None = None) -> list[PhiSpan]:
     taken = bytearray(len(text))  # 1: any rule span, 2: a rule commune
     for s in out:
         taken[s.start : s.end] = (b"\x02" if s.label == "VILLE" else b"\x01") * (s.end - s.start)
+    if re.search(r"\d{7}", text):
+        out += [n for n in find_long_numbers(text) if not taken[n.start : n.end].strip(b"\x00")]
     for g in find_gazetteer(text, folded):
         covered = taken[g.start : g.end]
         if not covered.strip(b"\x00") or (

@@ -14,17 +14,19 @@ which stop happened).
 
 from __future__ import annotations
 
+import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hopia.data.pseudo.model import DEFAULT_ARCH, MAX_CHUNK_CHARS, build_nlp
 from hopia.data.records import PHI_LABELS as LABELS
 from hopia.platform.exceptions import ModelError, NotFoundError, SourceError
-from hopia.platform.files import jsonl_records
+from hopia.platform.files import atomic_file, jsonl_records
 from hopia.platform.models import LoopSettings, save_spacy_model, train_ner_loop
 from hopia.platform.splits import HELD_OUT_FRACTION, is_held_out, note_hash
 from hopia.platform.text import chunk_bounds
@@ -67,6 +69,9 @@ class PhiTrainConfig:
     dropout: float = 0.1
     batch_words: tuple[int, int] = (100, 1000)  # compounding batch size, in words
     arch: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ARCH))
+    # Variants of the synthetic notes added to training (:func:`augment`): their layout and case
+    # as other hospitals write them. 0 disables.
+    augment_fraction: float = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +147,152 @@ def split_dev(notes: Sequence[Note], fraction: float) -> tuple[list[Note], list[
 
 
 # ---------------------------------------------------------------------------------------------
+# Augmentation: the synthetic notes as other hospitals write them
+# ---------------------------------------------------------------------------------------------
+
+#: One edit of a note: replace ``text[start:end]`` by ``new``; ``spans`` are the gold spans of
+#: the replacement, relative to it. Gold spans inside ``start:end`` are dropped.
+_Edit = tuple[int, int, str, tuple[tuple[int, int, str], ...]]
+_TITLE_BEFORE = re.compile(
+    r"(?:\b(?:M\.|Mr\.?|Mme|Mlle|Dr\.?|Pr\.?|Docteur|Professeur|Madame|Monsieur)[ \t]+)$"
+)
+_NAMES = ("NOM", "PRENOM")
+
+
+def _apply_edits(note: Note, edits: Sequence[_Edit], suffix: str) -> Note:
+    """``note`` with ``edits`` applied (sorted, non-overlapping; each either clear of every
+    gold span or covering whole spans) and its gold spans moved accordingly."""
+    edits = sorted(edits, key=lambda e: (e[0], e[1]))
+    pieces, pos, new_spans = [], 0, []
+    starts: list[tuple[int, int, int]] = []  # (old start, old end, new start) of each edit
+    out_len = 0
+    for start, end, new, spans in edits:
+        pieces.append(note.text[pos:start])
+        out_len += start - pos
+        starts.append((start, end, out_len))
+        new_spans += [(out_len + a, out_len + b, label) for a, b, label in spans]
+        pieces.append(new)
+        out_len += len(new)
+        pos = end
+    pieces.append(note.text[pos:])
+
+    def moved(x: int, is_end: bool) -> int:
+        delta = 0
+        for (s, e, n), (_, _, new, _) in zip(starts, edits, strict=True):
+            # an insertion right after a span (s == e == x) does not move that span's end
+            if e < x or (e == x and (not is_end or s < e)):
+                delta = n + len(new) - e
+        return x + delta
+
+    for s, e, label in note.entities:
+        if any(es <= s and e <= ee and (es < ee) for es, ee, _, _ in edits):
+            continue  # replaced, with its new spans
+        new_spans.append((moved(s, False), moved(e, True), label))
+    return Note(f"{note.note_id}#{suffix}", "".join(pieces), tuple(sorted(new_spans)), note.source)
+
+
+def _recase(rng: random.Random, word: str) -> str:
+    return rng.choice((word.lower(), word.upper(), word.lower().title()))
+
+
+def _name_pairs(note: Note) -> list[tuple[tuple[int, int, str], tuple[int, int, str]]]:
+    """(first name, surname) gold spans written side by side, one blank apart, either order."""
+    ents = sorted(e for e in note.entities if e[2] in _NAMES)
+    return [
+        (a, b) if a[2] == "PRENOM" else (b, a)
+        for a, b in zip(ents, ents[1:], strict=False)
+        if {a[2], b[2]} == set(_NAMES) and note.text[a[1] : b[0]] == " "
+    ]
+
+
+def augment_note(note: Note, rng: random.Random) -> Note:
+    """One variant of ``note`` (same facts, other writing): names re-cased ("jean dupont",
+    "marie LEFEVRE"), titles dropped, "Prénom NOM" turned into "NOM prénom" or "nom, PRENOM",
+    a first name left alone, hospitals and communes in lower case, e-mails in capitals with
+    blanks around "@", and a signature or a list of names without titles added at the end."""
+    text = note.text
+    edits: list[_Edit] = []
+    busy: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in busy) and end >= start
+
+    def add(edit: _Edit) -> None:
+        edits.append(edit)
+        busy.append((edit[0], max(edit[1], edit[0] + 1)))
+
+    pairs = _name_pairs(note)
+    rng.shuffle(pairs)
+    for first, last in pairs:
+        lo, hi = min(first[0], last[0]), max(first[1], last[1])
+        f, n = text[first[0] : first[1]], text[last[0] : last[1]]
+        mode = rng.random()
+        title = _TITLE_BEFORE.search(text, max(0, lo - 16), lo)
+        if title and rng.random() < 0.6 and free(title.start(), lo):
+            add((title.start(), lo, "", ()))
+        if not free(lo, hi):
+            continue
+        if mode < 0.35:  # "DUPONT jean", "dupont, Jean,"
+            n2, f2 = _recase(rng, n), _recase(rng, f)
+            sep = rng.choice((" ", ", "))
+            new = n2 + sep + f2
+            spans = ((0, len(n2), "NOM"), (len(n2) + len(sep), len(new), "PRENOM"))
+        elif mode < 0.75:  # "jean dupont", "marie LEFEVRE"
+            f2, n2 = _recase(rng, f), _recase(rng, n)
+            new = f2 + " " + n2
+            spans = ((0, len(f2), "PRENOM"), (len(f2) + 1, len(new), "NOM"))
+        elif mode < 0.9:  # the first name alone: "Germaine", "maria"
+            f2 = rng.choice((f, f.lower()))
+            new, spans = f2, ((0, len(f2), "PRENOM"),)
+        else:
+            continue
+        add((lo, hi, new, spans))
+    for s, e, label in note.entities:
+        piece = text[s:e]
+        if not free(s, e):
+            continue
+        if label == "MAIL" and "@" in piece and rng.random() < 0.6:
+            new = piece.replace("@", rng.choice((" @ ", "@ ", " @")))
+            new = new.upper() if rng.random() < 0.5 else new
+            add((s, e, new, ((0, len(new), label),)))
+        elif label in ("HOPITAL", "VILLE") and rng.random() < 0.3:
+            add((s, e, piece.lower(), ((0, e - s, label),)))
+        elif label in _NAMES and rng.random() < 0.3:
+            new = _recase(rng, piece)
+            add((s, e, new, ((0, len(new), label),)))
+    people = [(text[f[0] : f[1]], text[n[0] : n[1]]) for f, n in _name_pairs(note)]
+    if people and rng.random() < 0.5:
+        block, spans = "\n\n", []
+        listing = rng.random() < 0.5
+        if listing:
+            block += rng.choice(("Présents : ", "Copie à : ", "Équipe : ", ""))
+        for i, (f, n) in enumerate(people[:4]):
+            n2, f2 = _recase(rng, n), _recase(rng, f)
+            if i:
+                block += ", " if listing else "\n"
+            spans.append((len(block), len(block) + len(n2), "NOM"))
+            block += n2 + " "
+            spans.append((len(block), len(block) + len(f2), "PRENOM"))
+            block += f2
+        block += "\n" if listing else rng.choice(("\nPraticien hospitalier\n", "\n"))
+        add((len(text), len(text), block, tuple(spans)))
+    return _apply_edits(note, edits, "aug")
+
+
+def augment(notes: Sequence[Note], fraction: float, seed: int) -> list[Note]:
+    """A variant (:func:`augment_note`) of about ``fraction`` of ``notes``, chosen and drawn
+    from ``seed``: deterministic, whatever the order of the other notes."""
+    if fraction <= 0:
+        return []
+    out = []
+    for note in notes:
+        rng = random.Random(f"augment:{seed}:{note.note_id}")
+        if rng.random() < fraction:
+            out.append(augment_note(note, rng))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
 
@@ -170,20 +321,77 @@ def _scored(scores: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     return scores["score"], scores
 
 
+def checkpoint_path(out: Path) -> Path:
+    """Where training ``out`` keeps its last finished epoch: a hidden file beside ``out``."""
+    out = Path(out)
+    return out.with_name(f".{out.name}.checkpoint")
+
+
+def _fingerprint(config: PhiTrainConfig, n_synth: int) -> dict[str, Any]:
+    """What must not change between an interrupted run and its resumption."""
+    return {
+        "synth_patients": config.synth_patients,
+        "synth_notes": n_synth,
+        "seed": config.seed,
+        "shared": str(config.shared) if config.shared else None,
+        "arch": {**DEFAULT_ARCH, **config.arch},
+        "augment_fraction": config.augment_fraction,
+    }
+
+
+def _read_checkpoint(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
+    import srsly
+
+    if not path.is_file():
+        return None
+    try:
+        data = srsly.msgpack_loads(path.read_bytes())
+    except Exception as exc:  # a truncated or foreign file: say so rather than train afresh
+        raise ModelError(f"point de reprise illisible : {path}") from exc
+    if data.get("fingerprint") != fingerprint:
+        raise ModelError(
+            f"le point de reprise {path} vient d'un entraînement aux réglages différents "
+            "(le supprimer pour repartir de zéro)",
+            fields=("resume",),
+        )
+    return dict(data)
+
+
+def _write_checkpoint(path: Path, nlp: Language, epoch: int, fingerprint: dict[str, Any]) -> None:
+    """The weights ``nlp`` holds now (the averaged ones the epoch was scored with), whole or
+    not at all, readable by its owner only (they were learnt from patient-like notes)."""
+    import srsly
+
+    data = {
+        "epoch": epoch,
+        "fingerprint": fingerprint,
+        "ner": nlp.get_pipe("ner").to_bytes(exclude=["vocab"]),
+    }
+    with atomic_file(path, "wb", encoding=None, private=True) as fh:
+        fh.write(srsly.msgpack_dumps(data))
+
+
 def train_model(
     out: Path,
     config: PhiTrainConfig,
     synth: Sequence[Note] = (),
     log: Callable[[str], None] | None = None,
+    *,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train on ``synth`` (notes of ``source == "synth"``, generated by the caller from
     ``config.synth_patients`` and ``config.seed``) and the shared folder, then write the model
     folder ``out`` atomically; return its ``hopia`` metadata.
 
+    Each finished epoch is saved atomically to :func:`checkpoint_path` (removed once the model
+    is written): an interrupted run keeps its last epoch. ``resume=True`` starts from that
+    checkpoint and runs the remaining epochs (the optimiser's moments restart; the shuffling
+    goes on with another seed), provided the data and settings are the same.
+
     Raises
     ------
     ModelError
-        No training data at all.
+        No training data at all; a checkpoint that cannot be read or does not match.
     """
     from spacy.util import fix_random_seed
 
@@ -193,10 +401,22 @@ def train_model(
     train_notes, dev_notes = split_dev([*synth, *shared_notes], config.dev_fraction)
     if not train_notes:
         raise ModelError("aucune note d'entraînement")
+    ckpt = checkpoint_path(out)
+    fingerprint = _fingerprint(config, len(synth))
+    state = _read_checkpoint(ckpt, fingerprint) if resume else None
+    done_epochs = int(state["epoch"]) if state else 0
+    if done_epochs >= config.max_epochs:
+        raise ModelError(
+            f"le point de reprise {ckpt} a déjà {done_epochs} époque(s) : augmenter le nombre "
+            "maximal d'époques pour continuer",
+            fields=("max_epochs",),
+        )
 
-    fix_random_seed(config.seed)
+    fix_random_seed(config.seed + done_epochs)
     nlp = build_nlp(config.arch)
-    synth_ex, train_stats = to_examples(nlp, [n for n in train_notes if n.source == "synth"])
+    synth_train = [n for n in train_notes if n.source == "synth"]
+    synth_train += augment(synth_train, config.augment_fraction, config.seed)
+    synth_ex, train_stats = to_examples(nlp, synth_train)
     shared_ex, shared_stats = to_examples(nlp, [n for n in train_notes if n.source != "synth"])
     train_stats.update(shared_stats)
     train_ex = synth_ex + shared_ex
@@ -214,15 +434,26 @@ def train_model(
 
     init_sample = train_ex[:500]  # label set and shapes only
     optimizer = nlp.initialize(lambda: init_sample)
-    loop = train_ner_loop(
-        nlp,
-        optimizer,
-        repeat,
-        (lambda model: _scored(_dev_scores(model, dev_ex))) if dev_ex else None,
-        LoopSettings.of(config),
-        started=t0,
-        log=log,
+    if state:
+        nlp.get_pipe("ner").from_bytes(state["ner"], exclude=["vocab"])
+        log(f"reprise après l'époque {done_epochs} ({ckpt})")
+    epoch = done_epochs
+
+    def scored_and_saved(model: Language) -> tuple[float, dict[str, Any]]:
+        # called once per finished epoch, on the averaged weights: the checkpoint's moment
+        nonlocal epoch
+        epoch += 1
+        result = _scored(_dev_scores(model, dev_ex)) if dev_ex else (float(epoch), {})
+        _write_checkpoint(ckpt, model, epoch, fingerprint)
+        return result
+
+    settings = LoopSettings.of(config)
+    settings = replace(
+        settings, seed=config.seed + done_epochs, max_epochs=config.max_epochs - done_epochs
     )
+    loop = train_ner_loop(nlp, optimizer, repeat, scored_and_saved, settings, started=t0, log=log)
+    if not dev_ex:
+        loop.dev_scores = {}
     dev_scores = loop.dev_scores or {"score": 0.0}
 
     final = loop.best_model(lambda: build_nlp(config.arch), init_sample)
@@ -237,6 +468,7 @@ def train_model(
             "patience": config.patience,
             "dev_fraction": config.dev_fraction,
             "shared_repeat": config.shared_repeat,
+            "augment_fraction": config.augment_fraction,
             "dropout": config.dropout,
             "batch_words": list(config.batch_words),
             "arch": {**DEFAULT_ARCH, **config.arch},
@@ -261,9 +493,11 @@ def train_model(
             ),
         },
     }
+    meta["resumed_after_epoch"] = done_epochs
     meta = _write_atomically(final, Path(out), meta, dev_scores)
+    ckpt.unlink(missing_ok=True)  # the model is written: nothing left to resume
     minutes = meta["training_seconds"] / 60
-    log(f"modèle écrit dans {out} ({minutes:.1f} min, dev F {loop.score:.4f})")
+    log(f"modèle écrit dans {out} ({minutes:.1f} min, dev F {dev_scores['score']:.4f})")
     return meta
 
 

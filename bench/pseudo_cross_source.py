@@ -1,0 +1,225 @@
+"""Cross-source evaluation of the PHI detector: train on some sources, score on one never seen.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/pseudo_cross_source.py \\
+        --shared ../shared/data/pseudo [--synth-patients 60] [--max-minutes 3] [--json out.json]
+
+Sources: the project's synthetic CHU (``hopia synth``; trained on seed ``--train-seed``, scored on
+a CHU of another seed, ``--eval-seed``), the eds-pseudo synthetic file and the eds-pseudo public
+file. Each cell trains a PHI model (the same trainer as ``hopia pseudo train``, bounded by
+``--max-minutes``) on its training sources, then scores rules + gazetteers + that model on the
+held-out source, every note of it. Rows:
+
+- rules + gazetteers only (no model): a reference that learns nothing from any source;
+- CHU -> each eds-pseudo file; CHU + one eds-pseudo file -> the other; both eds-pseudo files ->
+  the CHU.
+
+The three sources share the 13 eds-pseudo labels (NOM, PRENOM, DATE, DATE_NAISSANCE, ADRESSE,
+VILLE, ZIP, TEL, MAIL, SECU, IPP, NDA, HOPITAL): no label mapping is needed, and the headline
+figures (redaction recall, precision, fully redacted documents) are per character and ignore
+labels anyway. The detector gets the text only (no known identity, no staff list), as for a
+document from elsewhere. Training notes of an eds-pseudo file are its non-held-out part (the
+trainer never learns the held-out 20 %), which changes nothing here: it is scored on another
+source. Models are written under a temporary folder, never into the package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+SECRET = b"bench-pseudo-cross-source"
+CHU = "chu"
+FILES = {
+    "eds_synth": "eds_pseudo_synthetic_train.jsonl",
+    "eds_public": "eds_pseudo_public_small_train.jsonl",
+}
+NAMES = {
+    CHU: "CHU synthétique",
+    "eds_synth": "eds-pseudo synthétique",
+    "eds_public": "eds-pseudo public",
+}
+# (training sources, evaluated source); () = rules and gazetteers only
+CELLS: list[tuple[tuple[str, ...], str]] = [
+    ((), "eds_synth"),
+    ((), "eds_public"),
+    ((), CHU),
+    ((CHU,), "eds_synth"),
+    ((CHU,), "eds_public"),
+    ((CHU, "eds_synth"), "eds_public"),
+    ((CHU, "eds_public"), "eds_synth"),
+    (("eds_synth", "eds_public"), CHU),
+]
+
+
+def chu_gold(patients: int, seed: int) -> list[Any]:
+    """The documents of a synthetic CHU as gold documents, without identity or staff."""
+    from hopia.data.pseudo.evaluate import GoldSpan, PhiGoldDoc
+    from hopia.data.synth import generate
+
+    corpus = generate(patients, seed)
+    return [
+        PhiGoldDoc(
+            d.id,
+            d.text,
+            tuple(sorted(GoldSpan(p["start"], p["end"], p["label"]) for p in d.phi)),
+            source=CHU,
+        )
+        for d in corpus.documents
+    ]
+
+
+def train_cell(
+    sources: tuple[str, ...], shared: Path, args: argparse.Namespace, work: Path
+) -> tuple[Path, dict[str, Any]]:
+    """A model trained on ``sources`` (bounded), written under ``work``."""
+    from hopia.data.pseudo.train import PhiTrainConfig, train_model
+    from hopia.services.pseudo import synth_notes
+
+    name = "+".join(sources)
+    folder = work / f"shared-{name}"
+    folder.mkdir()
+    for s in sources:
+        if s != CHU:
+            (folder / FILES[s]).symlink_to((shared / FILES[s]).resolve())
+    config = PhiTrainConfig(
+        shared=folder if any(s != CHU for s in sources) else None,
+        synth_patients=args.synth_patients if CHU in sources else 0,
+        seed=args.train_seed,
+        max_minutes=args.max_minutes,
+        max_epochs=args.max_epochs,
+    )
+    synth = synth_notes(config.synth_patients, config.seed) if CHU in sources else []
+    out = work / f"model-{name}"
+    meta = train_model(out, config, synth=synth, log=lambda m: print(f"  [{name}] {m}", flush=True))
+    return out, meta
+
+
+def score(gold: list[Any], model_path: Path | None) -> dict[str, Any]:
+    from hopia.data.pseudo import Pseudonymiser
+    from hopia.data.pseudo import evaluate as ev
+    from hopia.data.pseudo.model import PhiModel
+
+    ps = Pseudonymiser(SECRET, use_model=model_path is not None)
+    if model_path is not None:
+        ps._model = PhiModel.load(model_path)  # noqa: SLF001 - the cell's model, not the shipped one
+    report = ev.evaluate(lambda d: ps.detect(d.text), gold)
+    return {
+        "documents": report.documents,
+        "redaction_recall": report.redaction_recall,
+        "redaction_precision": report.redaction_precision,
+        "fully_redacted": report.fully_redacted,
+        "docs_with_phi": report.docs_with_phi,
+        "docs_fully_redacted": report.docs_fully_redacted,
+        "docs_per_second": report.docs_per_second,
+        "per_label_char_recall": {
+            k: v.char_recall for k, v in sorted(report.labels.items()) if v.active
+        },
+    }
+
+
+def _f(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}".replace(".", ",")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", type=Path, required=True, help="folder of the eds-pseudo files")
+    parser.add_argument("--synth-patients", type=int, default=60)
+    parser.add_argument("--train-seed", type=int, default=101)
+    parser.add_argument("--eval-seed", type=int, default=7)
+    parser.add_argument("--eval-patients", type=int, default=40)
+    parser.add_argument("--max-minutes", type=float, default=3.0)
+    parser.add_argument("--max-epochs", type=int, default=12)
+    parser.add_argument("--rules-only", action="store_true", help="only the rows without model")
+    parser.add_argument(
+        "--train", default=None, help="only the cells trained on these sources, e.g. 'chu'"
+    )
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    from hopia.data.pseudo import evaluate as ev
+
+    gold: dict[str, list[Any]] = {s: ev.load_gold(args.shared / f) for s, f in FILES.items()}
+    gold[CHU] = chu_gold(args.eval_patients, args.eval_seed)
+    print(
+        f"machine : {platform.processor() or platform.machine()}, {os.cpu_count()} cœurs, "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        "sources : "
+        + ", ".join(f"{NAMES[s]} {len(d)} documents" for s, d in gold.items())
+        + f" (CHU évalué : graine {args.eval_seed}, {args.eval_patients} patients)"
+    )
+    cells = [c for c in CELLS if not (args.rules_only and c[0])]
+    if args.train:
+        cells = [c for c in cells if "+".join(c[0]) == args.train]
+    rows: list[dict[str, Any]] = []
+    models: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="hopia-cross-") as tmp:
+        for sources, target in cells:
+            model = None
+            if sources:
+                if sources not in models:
+                    t0 = time.monotonic()
+                    models[sources] = train_cell(sources, args.shared, args, Path(tmp))
+                    print(f"  entraînement {'+'.join(sources)} : {time.monotonic() - t0:.0f} s")
+                model = models[sources][0]
+            result = score(gold[target], model)
+            meta = models[sources][1] if sources else {}
+            row = {
+                "train": list(sources),
+                "eval": target,
+                **result,
+                "training_seconds": meta.get("training_seconds"),
+                "epochs_run": meta.get("epochs_run"),
+                "stopped_by": meta.get("stopped_by"),
+            }
+            rows.append(row)
+            print(_line(row), flush=True)
+
+    print()
+    print(
+        "| Entraînement | Évaluation (jamais vue) | Documents | Rappel de masquage | "
+        "Précision de masquage | Documents entièrement masqués |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
+    for row in rows:
+        train = " + ".join(NAMES[s] for s in row["train"]) or "aucun (règles et gazetteers seuls)"
+        print(
+            f"| {train} | {NAMES[row['eval']]} | {row['documents']} | "
+            f"{_f(row['redaction_recall'])} | {_f(row['redaction_precision'])} | "
+            f"{_f(row['fully_redacted'])} |"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
+                indent=1,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+
+
+def _line(row: dict[str, Any]) -> str:
+    train = "+".join(row["train"]) or "règles"
+    return (
+        f"{train:>22} -> {row['eval']:<10} rappel {_f(row['redaction_recall'])}  "
+        f"précision {_f(row['redaction_precision'])}  entièrement masqués "
+        f"{_f(row['fully_redacted'])} ({row['docs_fully_redacted']}/{row['docs_with_phi']})"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
