@@ -28,7 +28,7 @@ from hopia.data.cohorts.run import audit_run, identified_patients
 from hopia.data.cohorts.schema import CohortDefinition
 from hopia.platform.access import Purpose, check_reason
 from hopia.platform.exceptions import InvalidRequestError
-from hopia.platform.files import atomic_file, write_text_atomic
+from hopia.platform.files import atomic_file, check_output_dir, write_text_atomic
 from hopia.services.context import Context, Request
 
 PATIENTS_FILE = "patients_identifies.csv"
@@ -134,6 +134,8 @@ def _patient_list_allowed(output: Path | None, reason: str | None) -> tuple[Path
 def run(ctx: Context, request: RunRequest) -> CohortRun:
     """Attrition and characterisation (suppressed), audited; with ``patients``, the identified
     list too. Files go to ``output`` when given."""
+    if request.output is not None:
+        check_output_dir(request.output, "output")  # before the query runs
     allowed = _patient_list_allowed(request.output, request.reason) if request.patients else None
     d = load_definition(request.definition)
     ctx.authorize("cohort.run", _target(d))
@@ -153,6 +155,7 @@ def run(ctx: Context, request: RunRequest) -> CohortRun:
 def patient_list(ctx: Context, request: PatientListRequest) -> PatientList:
     """The identified members of a cohort, written to ``output``/patients_identifies.csv."""
     output, reason = _patient_list_allowed(request.output, request.reason)
+    check_output_dir(output, "output")
     d = load_definition(request.definition)
     ctx.authorize("cohort.patients", _target(d))
     return _write_patient_list(ctx, d, output, reason)
