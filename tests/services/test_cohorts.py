@@ -174,7 +174,15 @@ def test_the_policy_refuses_before_the_warehouse_is_opened(
     )
     with pytest.raises(AccessDeniedError, match="cohort.patients"):
         cohorts.run(ctx, request)
-    assert ctx._warehouse is None and audit_rows(settings) == []
+    assert ctx._warehouse is None
+    # The refusals alone are on record: who, which action, on what; nothing was read.
+    rows = [(r["action"], r["actor"], r["target"]) for r in audit_rows(settings)]
+    assert rows == [("access.refused", "alice", TARGET)] * 2
+    assert [json.loads(r["details"])["action"] for r in audit_rows(settings)] == [
+        "cohort.run",
+        "cohort.patients",
+    ]
     with ctx:
         cohorts.run(ctx, cohorts.RunRequest.of(definition=HEART_FAILURE))
-    assert [e["actor"] for e in audit_rows(settings)] == ["alice"]
+    assert [e["action"] for e in audit_rows(settings)][-1] == "cohort.run"
+    assert [e["actor"] for e in audit_rows(settings)] == ["alice"] * 3

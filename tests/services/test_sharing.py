@@ -151,7 +151,10 @@ def test_export_refusals_before_any_read(tmp_path: Path, settings: Settings) -> 
         with pytest.raises(KeysMissingError):
             sharing.export(ctx, request)
         assert ctx._warehouse is None
-    assert audit_rows(settings) == [] and not (tmp_path / "o").exists()
+    # Only the policy's refusal is on record (who, what, why; no data read).
+    refusals = [(r["action"], r["actor"], r["target"]) for r in audit_rows(settings)]
+    assert refusals == [("access.refused", "alice", refusals[0][2])]
+    assert not (tmp_path / "o").exists()
 
 
 def test_export_is_written_and_audited_without_identities(

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -74,10 +73,12 @@ def handle_errors(flags: Mapping[str, str] | None = None) -> Iterator[None]:
     parameters (``hide_parameters``), which may hold patient data."""
     try:
         yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-        raise  # typer.Exit and usage errors: already phrased for the user
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise  # exits and usage errors: already phrased for the user
     except HopiaError as exc:
-        err_console.print(f"[red]Erreur :[/red] {escape(render(exc, flags))}", highlight=False)
+        err_console.print(
+            f"[red]Erreur :[/red] {escape(render(exc, flags))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from exc
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
