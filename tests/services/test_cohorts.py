@@ -117,7 +117,10 @@ def test_the_patient_list_rules_come_before_any_read(
             cohorts.run(ctx, cohorts.RunRequest.of(definition=HEART_FAILURE, **values))
         assert e.value.fields == fields
         assert ctx._warehouse is None  # nothing opened, nothing queried
-    assert audit_rows(settings) == [] and not (tmp_path / "o").exists()
+    # Nothing on record but a refused reason (who, what; not the reason typed).
+    expected = ["access.refused"] if error is ReasonRequiredError else []
+    assert [r["action"] for r in audit_rows(settings)] == expected
+    assert not (tmp_path / "o").exists()
 
 
 def test_patient_list_is_private_and_audited_without_names(

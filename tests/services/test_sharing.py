@@ -122,7 +122,10 @@ def test_export_demands_a_reason_before_anything(tmp_path: Path, settings: Setti
         with pytest.raises(ReasonRequiredError) as e:
             sharing.export(ctx, request)
         assert e.value.fields == ("reason",)
-    assert ctx._warehouse is None and not out.exists() and audit_rows(settings) == []
+    assert ctx._warehouse is None and not out.exists()
+    # Each refusal is on record, and nothing else.
+    refused = [(r["action"], r["details"]["action"]) for r in audit_rows(settings)]
+    assert refused == [("access.refused", "share.export")] * 2
 
 
 def test_export_refusals_before_any_read(tmp_path: Path, settings: Settings) -> None:
