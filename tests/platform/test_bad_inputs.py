@@ -411,3 +411,27 @@ def test_real_reasons_are_accepted(reason: str) -> None:
 
 def test_the_words_that_count() -> None:
     assert reason_words("Demande du DIM 12, azerty, xxxx, ÉTUDE") == {"demande", "dim", "étude"}
+
+
+@posix_only
+def test_an_export_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    from tests.data.sharing.test_export import run as export
+    from tests.data.sharing.warehouse import fill
+
+    wh = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    fill(wh)
+    with umask(0o000):
+        result = export(wh, tmp_path / "export", "omop-csv", actor="dr.x")
+    wh.close()
+    assert mode(result.folder) == 0o700
+    files = [p for p in result.folder.rglob("*") if p.is_file()]
+    assert files and all(mode(p) == 0o600 for p in files)
+
+
+def test_a_failed_reidentification_makes_no_vault_key(bare: Settings) -> None:
+    initialised(bare)
+    audited(bare, 1)
+    (bare.home / VAULT_FILE).unlink()
+    with Context.local(bare) as ctx, pytest.raises(KeysMissingError, match="clé du coffre"):
+        reidentify_note(ctx, ReidentifyNoteRequest.of(note_id=1, reason="demande du DIM n° 12"))
+    assert not (bare.home / VAULT_FILE).exists()
