@@ -52,6 +52,8 @@ def ingest(
     from hopia.data.ingest.runs import IngestReport
 
     ctx.authorize("ingest.run", "warehouse")
+    # The keys first, before any model loads or warehouse opens: never created here.
+    ctx.secret(), ctx.vault_key(), ctx.audit_key()
     report = IngestReport()
 
     def audited(conn: Connection, report: IngestReport, status: str) -> None:
