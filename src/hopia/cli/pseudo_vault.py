@@ -65,8 +65,8 @@ def audit_verify(
         )
         raise typer.Exit(1)
     if result.head_hash is None:
-        # Empty, and the checkpoint outside the warehouse agrees: nothing was ever recorded.
-        console.print("Journal d'audit vide, conforme à son point de contrôle : rien à vérifier.")
+        # Empty, and no checkpoint outside the warehouse says otherwise: nothing recorded yet.
+        console.print("Journal d'audit vide : rien n'y a encore été inscrit.")
         return
     # soft_wrap: the head hash stays on one line, to be copied and kept elsewhere.
     console.print(
