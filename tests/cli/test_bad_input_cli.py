@@ -165,3 +165,12 @@ def test_cohort_sql_prints_sql_one_can_paste(dialect: str) -> None:
         # The printed text is DuckDB SQL: it parses and binds up to the first missing table.
         with pytest.raises(duckdb.CatalogException):
             duckdb.connect().execute(sql)
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
+def test_help_has_typer_s_own_words_in_french(path: list[str], command: Any) -> None:
+    shown = invoke([*path, "--help"])
+    assert shown.exit_code == 0, shown.output
+    assert "Utilisation :" in shown.output and "Afficher cette aide" in shown.output
+    for english in ("Usage:", "Show this message", "[default:", "[required]"):
+        assert english not in shown.output

@@ -138,6 +138,19 @@ _TYPER_CONSTANTS = {
 
 USAGE = "Utilisation :"
 
+# Help of the options typer adds to every command.
+HELP = {
+    "Show this message and exit.": "Afficher cette aide et quitter.",
+    "Install completion for the current shell.": ("Installer la complétion pour le shell courant."),
+    "Show completion for the current shell, to copy it or customize the installation.": (
+        "Afficher la complétion pour le shell courant (à copier ou adapter)."
+    ),
+    "Install completion for the specified shell.": "Installer la complétion pour ce shell.",
+    "Show completion for the specified shell, to copy it or customize the installation.": (
+        "Afficher la complétion pour ce shell (à copier ou adapter)."
+    ),
+}
+
 
 def translate(message: str) -> str:
     """A typer/click message in French (unchanged when no pattern knows it)."""
@@ -186,6 +199,8 @@ def install() -> None:
             setattr(rich_utils, attr, french)
     if not getattr(rich_utils.rich_format_error, "_hopia_french", False):
         rich_utils.rich_format_error = _french_error(rich_utils.rich_format_error)
+    if not getattr(rich_utils.rich_format_help, "_hopia_french", False):
+        rich_utils.rich_format_help = _french_help(rich_utils.rich_format_help)
     for name in ("typer._coercion", "typer._param_types"):
         try:
             module = importlib.import_module(name)
@@ -218,3 +233,15 @@ def _french_error(original: Any) -> Any:
 
     rich_format_error._hopia_french = True  # type: ignore[attr-defined]
     return rich_format_error
+
+
+def _french_help(original: Any) -> Any:
+    def rich_format_help(*, obj: Any, ctx: Any, markup_mode: Any) -> None:
+        for param in obj.get_params(ctx):
+            text = getattr(param, "help", None)
+            if text in HELP:
+                param.help = HELP[text]
+        original(obj=obj, ctx=ctx, markup_mode=markup_mode)
+
+    rich_format_help._hopia_french = True  # type: ignore[attr-defined]
+    return rich_format_help
