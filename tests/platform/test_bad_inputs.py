@@ -435,3 +435,19 @@ def test_a_failed_reidentification_makes_no_vault_key(bare: Settings) -> None:
     with Context.local(bare) as ctx, pytest.raises(KeysMissingError, match="clé du coffre"):
         reidentify_note(ctx, ReidentifyNoteRequest.of(note_id=1, reason="demande du DIM n° 12"))
     assert not (bare.home / VAULT_FILE).exists()
+
+
+def test_init_does_not_anchor_unkeyed_entries_after_keyed_ones(bare: Settings) -> None:
+    """A log whose checkpoint went missing is anchored again by init only if every entry after
+    the first keyed one is keyed: an unkeyed tail was written by someone without the key."""
+    initialised(bare)
+    audited(bare, 2)
+    wh = Warehouse(bare.resolved_warehouse_url())  # no anchor: writes the unkeyed way
+    with wh.begin() as conn:
+        audit.record(conn, "intrus", "pseudo.reidentify", "note:1", "motif inventé ici")
+    wh.close()
+    (checkpoint,) = (bare.home / "audit").glob("*.head.json")
+    checkpoint.unlink()
+    with Context.local(bare) as ctx, pytest.raises(AuditError, match="n'est pas signée"):
+        setup.init(ctx)
+    assert not checkpoint.exists()

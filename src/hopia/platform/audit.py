@@ -316,8 +316,13 @@ def _walk(
     bound: AuditAnchor | None,
     checkpoint: Checkpoint | None,
     expected_head: str | None,
+    *,
+    unkeyed_prefix_only: bool = False,
 ) -> VerifyResult:
+    """``unkeyed_prefix_only``: unkeyed entries are accepted only before the first keyed one
+    (anchoring a log with no checkpoint: only its pre-key past may be unkeyed)."""
     t = schema.audit_log
+    keyed_seen = False
     key = bound.key() if bound is not None else None
     anchored_at = checkpoint.seq if checkpoint is not None else 0
     cp_id = checkpoint.seq if checkpoint is not None else None
@@ -330,7 +335,10 @@ def _walk(
         if not rows:
             break
         for row in rows:
-            problem = _check(row, prev_id, prev_hash, key, unkeyed_ok=row.audit_id <= anchored_at)
+            unkeyed_ok = row.audit_id <= anchored_at and not (unkeyed_prefix_only and keyed_seen)
+            problem = _check(row, prev_id, prev_hash, key, unkeyed_ok=unkeyed_ok)
+            if problem is None and unkeyed_prefix_only and not keyed_seen and key is not None:
+                keyed_seen = _is_keyed(row, prev_hash, key)
             if (
                 problem is None
                 and checkpoint is not None
@@ -361,6 +369,12 @@ def _walk(
         )
         return VerifyResult(False, count, head_id, head, None, problem, key is not None, cp_id)
     return VerifyResult(True, count, head_id, head, keyed=key is not None, checkpoint_id=cp_id)
+
+
+def _is_keyed(row: Any, prev_hash: str, key: bytes) -> bool:
+    details = json.loads(row.details)
+    fields = _record(row.audit_id, row.at, row.actor, row.action, row.target, row.reason, details)
+    return hmac.compare_digest(keyed_hash(key, prev_hash, fields), row.hash)
 
 
 def _check(
@@ -483,8 +497,9 @@ def reanchor(conn: Connection, bound: AuditAnchor) -> VerifyResult:
         select(t.c.audit_id, t.c.hash).order_by(t.c.audit_id.desc()).limit(1)
     ).first()
     head = Checkpoint(last.audit_id, last.hash) if last is not None else Checkpoint(0, GENESIS)
-    # Unkeyed entries are accepted up to the head: the log is being anchored now.
-    walked = _walk(conn, bound, head, None)
+    # Unkeyed entries are the log's past from before the key, never after a keyed one (that
+    # would be entries rewritten, or added, by someone without the key).
+    walked = _walk(conn, bound, head, None, unkeyed_prefix_only=True)
     if walked.ok:
         write_checkpoint(bound, head, force=True)
     return walked
