@@ -28,7 +28,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 TEST_SECRET_KEY = "test-secret-not-for-production"
 TEST_VAULT_KEY = "aG9waWEtdGVzdC12YXVsdC1rZXktMDEyMzQ1Njc4OSE="
-TEST_KEYS = {"HOPIA_SECRET_KEY": TEST_SECRET_KEY, "HOPIA_VAULT_KEY": TEST_VAULT_KEY}
+TEST_AUDIT_KEY = "test-audit-key-not-for-production"
+TEST_KEYS = {
+    "HOPIA_SECRET_KEY": TEST_SECRET_KEY,
+    "HOPIA_VAULT_KEY": TEST_VAULT_KEY,
+    "HOPIA_AUDIT_KEY": TEST_AUDIT_KEY,
+}
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 if TYPE_CHECKING:
@@ -48,6 +53,7 @@ def hopia_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOPIA_SECRET_KEY", TEST_SECRET_KEY)
     # Fixed, test-only vault key (base64 of 32 bytes): production keys come from `hopia init`.
     monkeypatch.setenv("HOPIA_VAULT_KEY", TEST_VAULT_KEY)
+    monkeypatch.setenv("HOPIA_AUDIT_KEY", TEST_AUDIT_KEY)
     monkeypatch.delenv("HOPIA_WAREHOUSE_URL", raising=False)
     get_settings.cache_clear()
     yield home
@@ -113,6 +119,7 @@ def sample_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ware
     """A writable copy of the sample for one test."""
     if request.param == "duckdb":
         wh = sample_module.duckdb_copy(request.getfixturevalue("sample_file"), tmp_path / "copy")
+        sample_module.anchor_audit(wh, tmp_path / "copy-audit", TEST_AUDIT_KEY)
         yield wh
         wh.close()
         return
@@ -121,6 +128,7 @@ def sample_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ware
     # read-only warehouse (it reconnects on its next use).
     request.getfixturevalue("sample_postgres").engine.dispose()
     wh = sample_module.open_existing(pg.url(pg.clone()))
+    sample_module.anchor_audit(wh, tmp_path / "copy-audit", TEST_AUDIT_KEY)
     yield wh
     wh.close()  # the clone is dropped with the sample, at the end of the session
 

@@ -258,6 +258,18 @@ def duckdb_copy(path: Path, folder: Path) -> Warehouse:
     return Warehouse(f"duckdb:///{folder / 'sample.duckdb'}")
 
 
+def anchor_audit(wh: Warehouse, folder: Path, key: str) -> None:
+    """Key a copy's audit log as the services do, and checkpoint its head (as ``hopia init``
+    does for a warehouse restored from a backup): entries written on the copy, even by the data
+    layer, are then keyed, and ``audit.verify`` checks them against the checkpoint."""
+    from hopia.platform import audit
+
+    bound = audit.AuditAnchor(folder, wh.display_url, key.encode)
+    audit.anchor(wh.engine, bound)
+    with wh.engine.connect() as conn:
+        assert audit.reanchor(conn, bound).ok
+
+
 def copy_rows(source: Warehouse, target: Warehouse) -> dict[str, int]:
     """Every row of every table of ``source`` into the (migrated, empty) ``target``."""
     from sqlalchemy import select

@@ -71,6 +71,7 @@ def test_patients_need_a_reason_then_are_audited(warehouse: None, tmp_path: Path
     ]
     assert (out / "patients_identifies.csv").stat().st_mode & 0o077 == 0
     assert _audit_entries() == [
+        ("access.refused", "cohort-definition:insuffisance_cardiaque.yaml"),  # no reason
         ("cohort.run", "cohort:insuffisance_cardiaque@1"),
         ("cohort.patients", "cohort:insuffisance_cardiaque@1"),
     ]

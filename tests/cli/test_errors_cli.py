@@ -33,6 +33,9 @@ def test_a_missing_optional_part_says_what_to_install(capsys: pytest.CaptureFixt
         "module": "psycopg2",
         "extra": "postgres",
     }
-    # Any other missing module is a bug, not an installation choice: it is not hidden.
-    with pytest.raises(ModuleNotFoundError), handle_errors():
+    # Any other missing module is a bug, not an installation choice: said as such (exit 3).
+    capsys.readouterr()
+    with pytest.raises(typer.Exit) as done, handle_errors():
         raise ModuleNotFoundError("No module named 'nothere'", name="nothere")
+    assert done.value.exit_code == 3
+    assert "Erreur interne inattendue" in capsys.readouterr().err

@@ -83,7 +83,14 @@ def test_reidentify_without_a_reason_is_refused(
     assert result.exit_code == 2
     assert "motif obligatoire" in result.stderr and "--reason" in result.stderr
     assert "LEMAIRE" not in result.output
-    assert audit_rows() == 0
+    # The refusal alone is on record: who asked which note, why it was refused; not the text.
+    wh = open_warehouse(get_settings())
+    with wh.engine.connect() as conn:
+        rows = conn.execute(select(schema.audit_log)).all()
+    wh.close()
+    assert [(r.action, r.target, r.reason) for r in rows] == [
+        ("access.refused", f"note:{ingested['n1']}", None)
+    ]
 
 
 def test_unknown_note_is_a_clear_error(ingested: dict[str, int]) -> None:

@@ -43,5 +43,5 @@ def test_a_command_needing_keys_points_to_init(bare_home: Path) -> None:
 
 def test_configured_keys_are_not_written(hopia_home: Path) -> None:
     result = CliRunner().invoke(app, ["init"])
-    assert result.exit_code == 0 and result.output.count("fournie par la configuration") == 2
+    assert result.exit_code == 0 and result.output.count("fournie par la configuration") == 3
     assert not (hopia_home / "secret.key").exists()

@@ -82,7 +82,7 @@ def test_export_requires_a_reason(warehouse: Path) -> None:
     )
     assert result.exit_code == 2
     assert "motif obligatoire" in result.output
-    assert not out.exists() and audit_actions(warehouse) == []
+    assert not out.exists() and audit_actions(warehouse) == ["access.refused"]
 
 
 def test_export_from_a_cohort_definition(warehouse: Path) -> None:

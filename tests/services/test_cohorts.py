@@ -117,7 +117,10 @@ def test_the_patient_list_rules_come_before_any_read(
             cohorts.run(ctx, cohorts.RunRequest.of(definition=HEART_FAILURE, **values))
         assert e.value.fields == fields
         assert ctx._warehouse is None  # nothing opened, nothing queried
-    assert audit_rows(settings) == [] and not (tmp_path / "o").exists()
+    # Nothing on record but a refused reason (who, what; not the reason typed).
+    expected = ["access.refused"] if error is ReasonRequiredError else []
+    assert [r["action"] for r in audit_rows(settings)] == expected
+    assert not (tmp_path / "o").exists()
 
 
 def test_patient_list_is_private_and_audited_without_names(
@@ -174,7 +177,15 @@ def test_the_policy_refuses_before_the_warehouse_is_opened(
     )
     with pytest.raises(AccessDeniedError, match="cohort.patients"):
         cohorts.run(ctx, request)
-    assert ctx._warehouse is None and audit_rows(settings) == []
+    assert ctx._warehouse is None
+    # The refusals alone are on record: who, which action, on what; nothing was read.
+    rows = [(r["action"], r["actor"], r["target"]) for r in audit_rows(settings)]
+    assert rows == [("access.refused", "alice", TARGET)] * 2
+    assert [json.loads(r["details"])["action"] for r in audit_rows(settings)] == [
+        "cohort.run",
+        "cohort.patients",
+    ]
     with ctx:
         cohorts.run(ctx, cohorts.RunRequest.of(definition=HEART_FAILURE))
-    assert [e["actor"] for e in audit_rows(settings)] == ["alice"]
+    assert [e["action"] for e in audit_rows(settings)][-1] == "cohort.run"
+    assert [e["actor"] for e in audit_rows(settings)] == ["alice"] * 3

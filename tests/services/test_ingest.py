@@ -1,5 +1,6 @@
 """The ingest service as every front end calls it: validation, the access policy before any
-read, keys created by the first ingest, one audit entry per run (counts only)."""
+read, keys never created by an ingest (``hopia init`` does), one audit entry per run (counts
+only)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from hopia.platform.config import get_settings
-from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError
+from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError, KeysMissingError
 from hopia.platform.warehouse import schema
 from hopia.services.context import Context
 from hopia.services.ingest import (
@@ -93,18 +94,21 @@ def test_a_failed_run_is_audited_and_closed_as_failed(
     assert json.loads(entry["details"])["status"] == "failed"
 
 
-@pytest.mark.slow
-def test_the_first_ingest_creates_the_keys(
+def test_an_ingest_never_creates_the_keys(
     tmp_path: Path, hopia_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """New keys under existing data would give new patients research ids that match nobody's:
+    only ``hopia init`` makes keys, and an ingest without them stops before reading anything."""
     monkeypatch.delenv("HOPIA_SECRET_KEY")
     monkeypatch.delenv("HOPIA_VAULT_KEY")
     get_settings.cache_clear()
     empty = tmp_path / "vide"
     empty.mkdir()
     with Context.local(get_settings()) as ctx:
-        assert ingest(ctx, IngestRequest.of(paths=[empty])).added == 0
-    assert (hopia_home / "secret.key").exists() and (hopia_home / "vault.key").exists()
+        with pytest.raises(KeysMissingError, match="hopia init"):
+            ingest(ctx, IngestRequest.of(paths=[empty]))
+        assert ctx._warehouse is None
+    assert not (hopia_home / "secret.key").exists() and not (hopia_home / "vault.key").exists()
 
 
 def test_a_denied_principal_reads_nothing_and_writes_nothing(

@@ -40,9 +40,10 @@ def planted_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def settings(planted_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "h", warehouse_url=planted_url, data={"predict": {"threads": 1}}
-    )
+    # One installation for the shared planted warehouse: its audit log's head checkpoint lives
+    # in that home, as on a server (a new home would have to anchor the log: hopia init).
+    home = Path(planted_url.removeprefix("duckdb:///")).parent / "home"
+    return Settings(home=home, warehouse_url=planted_url, data={"predict": {"threads": 1}})
 
 
 def audit_rows(url: str, since: int = 0) -> list[dict[str, Any]]:

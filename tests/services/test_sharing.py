@@ -122,7 +122,10 @@ def test_export_demands_a_reason_before_anything(tmp_path: Path, settings: Setti
         with pytest.raises(ReasonRequiredError) as e:
             sharing.export(ctx, request)
         assert e.value.fields == ("reason",)
-    assert ctx._warehouse is None and not out.exists() and audit_rows(settings) == []
+    assert ctx._warehouse is None and not out.exists()
+    # Each refusal is on record, and nothing else.
+    refused = [(r["action"], r["details"]["action"]) for r in audit_rows(settings)]
+    assert refused == [("access.refused", "share.export")] * 2
 
 
 def test_export_refusals_before_any_read(tmp_path: Path, settings: Settings) -> None:
@@ -151,7 +154,10 @@ def test_export_refusals_before_any_read(tmp_path: Path, settings: Settings) -> 
         with pytest.raises(KeysMissingError):
             sharing.export(ctx, request)
         assert ctx._warehouse is None
-    assert audit_rows(settings) == [] and not (tmp_path / "o").exists()
+    # Only the policy's refusal is on record (who, what, why; no data read).
+    refusals = [(r["action"], r["actor"], r["target"]) for r in audit_rows(settings)]
+    assert refusals == [("access.refused", "alice", refusals[0][2])]
+    assert not (tmp_path / "o").exists()
 
 
 def test_export_is_written_and_audited_without_identities(

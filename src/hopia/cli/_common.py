@@ -9,8 +9,11 @@ naming the matching options (``--reason``), as a web front end would return the 
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -62,14 +65,20 @@ def option_names(fields: tuple[str, ...], flags: Mapping[str, str] | None = None
 @contextmanager
 def handle_errors(flags: Mapping[str, str] | None = None) -> Iterator[None]:
     """A HopiaError is the user's problem to fix: print it plainly with the options concerned,
-    exit 2, no traceback.
+    exit 2, no traceback. So are a file the system refuses (exists, permissions, disk full) and
+    an input nested too deep to read. Anything else is a bug: one French line, exit 3, the
+    traceback only with ``HOPIA_DEBUG=1`` (:func:`internal_error`).
 
     A database error is shown by its driver message only: the engine hides statement
     parameters (``hide_parameters``), which may hold patient data."""
     try:
         yield
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise  # exits and usage errors: already phrased for the user
     except HopiaError as exc:
-        err_console.print(f"[red]Erreur :[/red] {escape(render(exc, flags))}", highlight=False)
+        err_console.print(
+            f"[red]Erreur :[/red] {escape(render(exc, flags))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from exc
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
@@ -78,9 +87,58 @@ def handle_errors(flags: Mapping[str, str] | None = None) -> Iterator[None]:
     except ModuleNotFoundError as exc:
         problem = missing_extra(exc)
         if problem is None:
-            raise
+            internal_error(exc)
         err_console.print(f"[red]Erreur :[/red] {escape(str(problem))}", highlight=False)
         raise typer.Exit(2) from exc
+    except OSError as exc:
+        err_console.print(f"[red]Erreur :[/red] {escape(os_error(exc))}", highlight=False)
+        raise typer.Exit(2) from exc
+    except RecursionError as exc:
+        err_console.print(
+            "[red]Erreur :[/red] entrée imbriquée trop profondément pour être lue (listes ou "
+            "objets emboîtés sur des milliers de niveaux) : simplifiez-la.",
+            highlight=False,
+        )
+        raise typer.Exit(2) from exc
+    except Exception as exc:  # noqa: BLE001 - a bug: said in French, exit 3
+        internal_error(exc)
+
+
+# errno -> what the system refused, in French (the OS's own strerror is English).
+_ERRNO_FR = {
+    errno.EEXIST: "existe déjà",
+    errno.ENOENT: "introuvable",
+    errno.EACCES: "accès refusé (droits du fichier ou du dossier)",
+    errno.EPERM: "opération non permise",
+    errno.EISDIR: "est un dossier, un fichier est attendu",
+    errno.ENOTDIR: "n'est pas un dossier",
+    errno.ENOSPC: "plus de place sur le disque",
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.ENOTEMPTY: "dossier non vide",
+    errno.ENAMETOOLONG: "nom trop long",
+    errno.EMFILE: "trop de fichiers ouverts",
+}
+
+
+def os_error(exc: OSError) -> str:
+    """An OSError in French, naming the file(s) concerned."""
+    what = _ERRNO_FR.get(exc.errno or -1) or f"erreur système {exc.errno or ''}".strip()
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)} : {what}" if names else f"fichier ou dossier : {what}"
+
+
+def internal_error(exc: BaseException) -> NoReturn:
+    """A bug, not the user's doing: one French line and exit 3; ``HOPIA_DEBUG=1`` re-raises it
+    for the traceback."""
+    if os.environ.get("HOPIA_DEBUG"):
+        raise exc
+    err_console.print(
+        f"[red]Erreur interne inattendue[/red] ({escape(type(exc).__name__)}) : "
+        f"{escape(str(exc)[:300])}. Relancez avec HOPIA_DEBUG=1 pour afficher la trace, et "
+        "signalez-la à l'équipe Hopia.",
+        highlight=False,
+    )
+    raise typer.Exit(3) from exc
 
 
 def render(exc: HopiaError, flags: Mapping[str, str] | None = None) -> str:

@@ -7,7 +7,14 @@ import os
 # Before anything imports tqdm/edsnlp: no progress-bar noise from libraries, rich bars are ours.
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
 import typer  # noqa: E402
+
+from hopia.cli import _french  # noqa: E402
+
+_french.install()  # click's and typer's own messages ("Missing argument", "Usage:") in French
 
 from hopia.cli import (  # noqa: E402
     cohort,
@@ -24,8 +31,24 @@ from hopia.cli import (  # noqa: E402
     synth,
     warehouse,
 )
+from hopia.cli._common import internal_error  # noqa: E402
 
-app = typer.Typer(
+
+class HopiaApp(typer.Typer):
+    """The root command: a bug that escapes a command's ``handle_errors`` (in printing, say) is
+    still one French line and exit 3, never a traceback (``HOPIA_DEBUG=1`` shows it)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            try:
+                internal_error(exc)
+            except typer.Exit as done:
+                sys.exit(done.exit_code)
+
+
+app = HopiaApp(
     name="hopia",
     help="Hopia : plateforme d'IA souveraine du CHU (données cliniques, entrepôt OMOP, TAL).",
     no_args_is_help=True,

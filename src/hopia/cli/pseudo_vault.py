@@ -9,12 +9,13 @@ everything else goes to stderr.
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from hopia.cli._common import console, context, err_console, handle_errors
 
 _REASON_HELP = (
-    "Motif de la ré-identification (obligatoire, 10 caractères minimum), inscrit au journal "
-    "d'audit : demande du DIM, identitovigilance, retour au dossier…"
+    "Motif de la ré-identification (obligatoire, au moins deux mots qui disent pourquoi), "
+    "inscrit au journal d'audit : demande du DIM, identitovigilance, retour au dossier…"
 )
 
 
@@ -49,7 +50,8 @@ def audit_verify(
         "du journal n'a pas été supprimée.",
     ),
 ) -> None:
-    """Vérifier l'intégrité du journal d'audit (chaînage des empreintes)."""
+    """Vérifier l'intégrité du journal d'audit : chaînage signé par la clé d'audit et tête
+    comparée au point de contrôle gardé hors de l'entrepôt (troncature, réécriture)."""
     from hopia.services.audit import VerifyRequest, verify
 
     with handle_errors(), context() as ctx:
@@ -57,13 +59,14 @@ def audit_verify(
     if not result.ok:
         where = f" (entrée {result.broken_at})" if result.broken_at is not None else ""
         err_console.print(
-            f"[red]Journal d'audit altéré[/red]{where} : {result.problem}. "
+            f"[red]Journal d'audit altéré[/red]{where} : {escape(result.problem or '')}. "
             f"{result.entries} entrée(s) vérifiée(s) avant la rupture.",
             highlight=False,
         )
         raise typer.Exit(1)
     if result.head_hash is None:
-        console.print("Journal d'audit vide : rien à vérifier.")
+        # Empty, and no checkpoint outside the warehouse says otherwise: nothing recorded yet.
+        console.print("Journal d'audit vide : rien n'y a encore été inscrit.")
         return
     # soft_wrap: the head hash stays on one line, to be copied and kept elsewhere.
     console.print(

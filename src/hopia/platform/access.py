@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +25,7 @@ from typing import Protocol, runtime_checkable
 from hopia.platform.exceptions import AccessDeniedError, ReasonRequiredError
 
 MIN_REASON_CHARS = 10
+MIN_REASON_WORDS = 2
 MAX_ACTOR_CHARS = 100
 
 
@@ -43,21 +46,74 @@ _PURPOSE_TEXT: dict[Purpose, tuple[str, str]] = {
 
 def check_reason(reason: str | None, purpose: Purpose) -> str:
     """The reason with its blanks normalised; :class:`ReasonRequiredError` (field ``reason``)
-    when it is missing or shorter than :data:`MIN_REASON_CHARS` characters.
+    when it is missing, shorter than :data:`MIN_REASON_CHARS` characters, or says nothing.
+
+    A reason is read by auditors: it must hold at least :data:`MIN_REASON_WORDS` distinct words
+    of three letters or more (digits, punctuation, one letter repeated and keyboard runs such as
+    "azerty" do not count), so that "xxxxxxxxxx" or "1234567890" are refused.
 
     >>> check_reason("  demande   du DIM, dossier 12 ", Purpose.REIDENTIFY)
     'demande du DIM, dossier 12'
     """
     cleaned = " ".join((reason or "").split())
+    what, example = _PURPOSE_TEXT[purpose]
+    details = {
+        "min_chars": MIN_REASON_CHARS,
+        "min_words": MIN_REASON_WORDS,
+        "purpose": purpose.value,
+    }
     if len(cleaned) < MIN_REASON_CHARS:
-        what, example = _PURPOSE_TEXT[purpose]
         raise ReasonRequiredError(
             f"motif obligatoire pour {what} (au moins {MIN_REASON_CHARS} caractères, "
             f'par ex. "{example}")',
             fields=("reason",),
-            details={"min_chars": MIN_REASON_CHARS, "purpose": purpose.value},
+            details=details,
+        )
+    if len(reason_words(cleaned)) < MIN_REASON_WORDS:
+        raise ReasonRequiredError(
+            f"motif insuffisant pour {what} : il doit dire pourquoi, en au moins "
+            f"{MIN_REASON_WORDS} mots différents de 3 lettres ou plus (ni chiffres seuls, ni "
+            f'lettre répétée, ni suite de touches du clavier), par ex. "{example}"',
+            fields=("reason",),
+            details=details,
         )
     return cleaned
+
+
+def reason_words(text: str) -> set[str]:
+    """The distinct words of a reason that carry meaning: three letters or more, not one letter
+    repeated ("xxx"), not a run of keys or of the alphabet ("azerty", "qsdf", "abcd").
+
+    >>> sorted(reason_words("Demande du DIM, demande 12 azerty xxxx"))
+    ['demande', 'dim']
+    """
+    words = set()
+    for word in _WORD.findall(text.casefold()):
+        plain = _strip_accents(word)
+        if len(set(plain)) < 2 or any(plain in run or plain[::-1] in run for run in _RUNS):
+            continue
+        words.add(word)
+    return words
+
+
+def _strip_accents(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+# Letters only (no digits, no underscore), three or more.
+_WORD = re.compile(r"[^\W\d_]{3,}")
+# Rows of French (AZERTY) and English (QWERTY) keyboards, and the alphabet: typing along them is
+# what a user in a hurry does to fill a required field.
+_RUNS = (
+    "azertyuiop",
+    "qsdfghjklm",
+    "wxcvbn",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+    "abcdefghijklmnopqrstuvwxyz",
+    "0123456789",
+)
 
 
 def system_user() -> str:

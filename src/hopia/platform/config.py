@@ -152,6 +152,12 @@ class Settings(BaseSettings):
         "Default: <home>/vault.key, created by `hopia init` (mode 0600). Distinct from "
         "secret_key; losing it makes the vault unreadable. Never commit it.",
     )
+    audit_key: str | None = Field(
+        None,
+        description="Key of the audit log's HMAC chain (16 characters or more). Default: "
+        "<home>/audit.key, created by `hopia init` (mode 0600), beside the log's head "
+        "checkpoints (<home>/audit/). Distinct from the other keys. Never commit it.",
+    )
     cache_dir: Path = Field(
         None,  # filled from ``home`` below
         validate_default=False,

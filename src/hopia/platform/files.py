@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from hopia.platform.exceptions import SourceError
+from hopia.platform.exceptions import InvalidRequestError, SourceError
 
 
 def _umask() -> int:
@@ -23,6 +23,28 @@ def _umask() -> int:
 
 
 _UMASK = _umask()  # read once, at import: os.umask is process-wide and not thread-safe
+_GROUP_OTHER = 0o077
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner may enter (0700), whatever the umask: created so, or
+    tightened when it exists and belongs to this user (Hopia's home, an identified export).
+    A folder of someone else's (``/tmp``) is left as it is."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix":
+        info = path.stat()
+        if info.st_mode & _GROUP_OTHER and info.st_uid == os.getuid():
+            os.chmod(path, 0o700)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Make an existing file readable and writable by its owner only (0600)."""
+    if os.name == "posix":
+        mode = Path(path).stat().st_mode
+        if mode & _GROUP_OTHER:
+            os.chmod(path, 0o600)
 
 
 def replace_dir(tmp: Path, out: Path) -> None:
@@ -62,6 +84,8 @@ def atomic_file(
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_file writes whole files: mode 'w' or 'wb', not {mode!r}")
     path = Path(path)
+    if private and not path.parent.exists():
+        private_dir(path.parent)  # a folder made for identified data is private too
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -81,18 +105,45 @@ def atomic_file(
         raise
 
 
+def check_output_dir(path: Path, field: str) -> None:
+    """Before any work: ``path`` can be the folder a command writes to (absent, or a folder),
+    else :class:`InvalidRequestError` naming ``field``. A file in the way would otherwise fail
+    the command only once its query has run."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidRequestError(
+            f"{path} est un fichier : un dossier de sortie est attendu (absent ou dossier)",
+            fields=(field,),
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidRequestError(
+                    f"{parent} est un fichier : impossible d'y créer le dossier {path}",
+                    fields=(field,),
+                )
+            break
+
+
 class StagingDir:
     """A folder being written beside ``target`` (:func:`staging_dir`); :meth:`publish` puts it
     in place, whole, replacing what was there."""
 
-    def __init__(self, path: Path, target: Path) -> None:
-        self.path, self.target = path, target
+    def __init__(self, path: Path, target: Path, private: bool = False) -> None:
+        self.path, self.target, self.private = path, target, private
         self.published = False
 
     def publish(self) -> None:
         """Swap the folder in now (inside the caller's transaction, say); else it is swapped in
-        when the ``with`` block ends without error."""
+        when the ``with`` block ends without error. A private folder's files and sub-folders
+        are made owner-only first, whatever wrote them (pandas, pyarrow) and the umask."""
         if not self.published:
+            if self.private:
+                for item in self.path.rglob("*"):
+                    if item.is_dir() and not item.is_symlink():
+                        os.chmod(item, 0o700)
+                    elif item.is_file() and not item.is_symlink():
+                        private_file(item)
             replace_dir(self.path, self.target)
             self.published = True
 
@@ -109,7 +160,7 @@ def staging_dir(target: Path, *, private: bool = False) -> Iterator[StagingDir]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    staging = StagingDir(path, target)
+    staging = StagingDir(path, target, private)
     try:
         # mkdtemp creates 0700: shared outputs get the usual permissions.
         os.chmod(path, 0o700 if private else 0o777 & ~_UMASK)

@@ -1,11 +1,16 @@
-"""Key material: the pseudonymisation secret and the re-identification vault key.
+"""Key material: the pseudonymisation secret, the re-identification vault key and the audit key.
 
-Both come from the configuration (``HOPIA_SECRET_KEY``, ``HOPIA_VAULT_KEY``, for a server whose
-keys live in a secret store) or from files under ``<home>`` (``secret.key``, ``vault.key``,
-mode 0600). The files are created by one explicit step, :func:`init_keys` (``hopia init``, or
-the first ingest, which needs them to write anything): reading a key never creates one, so a
-command run against the wrong home fails with a clear message instead of silently making new
-keys that would not match the warehouse.
+Each comes from the configuration (``HOPIA_SECRET_KEY``, ``HOPIA_VAULT_KEY``,
+``HOPIA_AUDIT_KEY``, for a server whose keys live in a secret store) or from a file under
+``<home>`` (``secret.key``, ``vault.key``, ``audit.key``), mode 0600 in a 0700 folder. The
+files are created by one explicit step, :func:`init_keys` (``hopia init``; ``hopia demo`` for
+its own demo home), and never again once the warehouse holds data: a secret made anew would give
+new patients research ids that match nobody's, a new vault key would leave the vault unreadable.
+Reading a key never creates one, so a command run against the wrong home, or after a key was
+lost, stops with a clear message instead of silently making keys that do not match the data.
+
+Every key file must be readable by its owner only: one that the group or others may read is
+refused (it may already have leaked; the message says how to fix the mode).
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from pathlib import Path
 
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import ConfigError, KeysMissingError
-from hopia.platform.files import atomic_file
+from hopia.platform.files import atomic_file, private_dir
 
 SECRET_FILE = "secret.key"
 VAULT_FILE = "vault.key"
+AUDIT_FILE = "audit.key"
 MIN_SECRET_CHARS = 16
 
 
@@ -35,35 +41,58 @@ class KeyStatus:
     secret: str
     vault: str
     home: Path
+    audit: str = "present"
 
     @property
     def created(self) -> bool:
-        return "created" in (self.secret, self.vault)
+        return "created" in (self.secret, self.vault, self.audit)
 
 
-def init_keys(settings: Settings) -> KeyStatus:
-    """Create the key files that are neither configured nor present (mode 0600), and check the
-    ones that are. Idempotent: a second call creates nothing."""
-    secret = _init_file(
-        settings.secret_key, settings.home / SECRET_FILE, lambda: secrets.token_hex(32)
-    )
+def init_keys(settings: Settings, *, data_exists: bool = False) -> KeyStatus:
+    """Create the key files that are neither configured nor present (mode 0600, in a 0700
+    home), and check the ones that are. Idempotent: a second call creates nothing, and an
+    existing key is never replaced.
+
+    ``data_exists``: the warehouse already holds data. Then a missing secret or vault key is
+    an error (:class:`KeysMissingError`), not a new key: it must be restored from the backup.
+    The audit key alone may be created then: warehouses from before the keyed audit chain have
+    none (``hopia init`` anchors their chain, see :mod:`hopia.platform.audit`).
+    """
+    home = settings.home
+    wanted = {
+        SECRET_FILE: (settings.secret_key, "secret de pseudonymisation"),
+        VAULT_FILE: (settings.vault_key, "clé du coffre"),
+    }
+    if data_exists:
+        for name, (configured, what) in wanted.items():
+            if not configured and not (home / name).exists():
+                raise KeysMissingError(
+                    f"{what} absent ({home / name}) alors que l'entrepôt contient déjà des "
+                    "données : une nouvelle clé ne correspondrait pas aux données existantes. "
+                    "Restaurez ce fichier depuis la sauvegarde des clés (ou configurez la clé) ; "
+                    "aucune clé n'a été créée",
+                    details={"path": str(home / name)},
+                )
+    secret = _init_file(settings.secret_key, home / SECRET_FILE, lambda: secrets.token_hex(32))
     vault = _init_file(
         settings.vault_key,
-        settings.home / VAULT_FILE,
+        home / VAULT_FILE,
         lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
     )
-    # Read both back: a bad configured value or an unsafe file fails here, at set-up.
+    audit = _init_file(settings.audit_key, home / AUDIT_FILE, lambda: secrets.token_hex(32))
+    # Read them back: a bad configured value or an unsafe file fails here, at set-up.
     load_secret(settings)
     load_vault_key(settings)
-    return KeyStatus(secret, vault, settings.home)
+    load_audit_key(settings)
+    return KeyStatus(secret, vault, home, audit)
 
 
 def _init_file(configured: str | None, path: Path, make: object) -> str:
     if configured:
         return "configured"
+    private_dir(path.parent)
     if path.exists():
         return "present"
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Written whole in a private temporary file, then linked into place: a crash, or a reader
     # meanwhile, never sees an empty key file; link() refuses to replace one another process
     # created first (keep theirs).
@@ -102,11 +131,23 @@ def load_vault_key(settings: Settings) -> bytes:
             raise ConfigError("HOPIA_VAULT_KEY doit différer de HOPIA_SECRET_KEY.")
         return _decode_vault_key(settings.vault_key, "HOPIA_VAULT_KEY")
     path = settings.home / VAULT_FILE
-    text = _read_key_file(path, "clé du coffre")
-    if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        # Unlike the secret, this key turns pseudonymised data back into identities.
-        raise ConfigError(f"{path} est accessible à d'autres utilisateurs (chmod 600).")
-    return _decode_vault_key(text, str(path))
+    return _decode_vault_key(_read_key_file(path, "clé du coffre"), str(path))
+
+
+def load_audit_key(settings: Settings) -> bytes:
+    """The key of the audit log's HMAC chain: configured, or read from ``<home>/audit.key``.
+
+    Whoever holds it can write entries that verify; the warehouse alone is not enough, which is
+    the point: someone who can rewrite the log table cannot forge its chain."""
+    if settings.audit_key:
+        if len(settings.audit_key) < MIN_SECRET_CHARS:
+            raise ConfigError(
+                f"HOPIA_AUDIT_KEY est trop court ({MIN_SECRET_CHARS} caractères minimum)."
+            )
+        if settings.audit_key.strip() in (settings.secret_key, settings.vault_key):
+            raise ConfigError("HOPIA_AUDIT_KEY doit différer des autres clés.")
+        return settings.audit_key.encode()
+    return _read_key_file(settings.home / AUDIT_FILE, "clé du journal d'audit").encode()
 
 
 def _read_key_file(path: Path, what: str) -> str:
@@ -114,15 +155,32 @@ def _read_key_file(path: Path, what: str) -> str:
         text = path.read_text().strip()
     except FileNotFoundError:
         raise KeysMissingError(
-            f"{what} absent ({path}) : initialisez les clés de cette installation (hopia init) "
-            "ou configurez-les",
+            f"{what} absent ({path}) : sur une installation neuve, initialisez ses clés "
+            "(hopia init) ; si l'entrepôt contient déjà des données, restaurez ce fichier depuis "
+            "la sauvegarde des clés (une nouvelle clé ne correspondrait pas aux données)",
             details={"path": str(path)},
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path} : clé illisible ({exc.strerror})") from exc
+    check_private_file(path, what)
     if not text:
         raise ConfigError(f"{path} : fichier de clé vide")
     return text
+
+
+def check_private_file(path: Path, what: str) -> None:
+    """Refuse a key file the group or others may read or write: it may have leaked, and it
+    must not be used as if it had not (:class:`ConfigError` saying how to fix the mode)."""
+    if os.name != "posix":
+        return
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{what} : le fichier {path} est accessible à d'autres utilisateurs (droits "
+            f"{stat.S_IMODE(mode):04o}) ; réservez-le à son propriétaire (chmod 600 {path}) "
+            "et, s'il a pu être lu, changez de clé avec l'équipe d'exploitation",
+            details={"path": str(path), "mode": f"{stat.S_IMODE(mode):04o}"},
+        )
 
 
 def _decode_vault_key(value: str, origin: str) -> bytes:

@@ -26,9 +26,9 @@ from hopia.data.cohorts import compile_cohort, definition_hash, load_definition,
 from hopia.data.cohorts.characterise import TOP_TITLES  # noqa: F401 - for front ends
 from hopia.data.cohorts.run import audit_run, identified_patients
 from hopia.data.cohorts.schema import CohortDefinition
-from hopia.platform.access import Purpose, check_reason
+from hopia.platform.access import Purpose
 from hopia.platform.exceptions import InvalidRequestError
-from hopia.platform.files import atomic_file, write_text_atomic
+from hopia.platform.files import atomic_file, check_output_dir, write_text_atomic
 from hopia.services.context import Context, Request
 
 PATIENTS_FILE = "patients_identifies.csv"
@@ -121,20 +121,30 @@ def sql(ctx: Context, request: SqlRequest) -> str:
     return compile_cohort(d).sql(Dialect())
 
 
-def _patient_list_allowed(output: Path | None, reason: str | None) -> tuple[Path, str]:
+def _patient_list_allowed(
+    ctx: Context, definition: Path, output: Path | None, reason: str | None
+) -> tuple[Path, str]:
     """The list's rules, before anything is read: a folder to write it to, then a reason."""
     if output is None:
         raise InvalidRequestError(
             "la liste nominative s'écrit dans un fichier : dossier de sortie obligatoire",
             fields=("output",),
         )
-    return output, check_reason(reason, Purpose.PATIENT_LIST)
+    # A refused reason is on record (the definition is not read yet: named by its file).
+    resource = f"cohort-definition:{Path(definition).name}"
+    return output, ctx.check_reason(reason, Purpose.PATIENT_LIST, "cohort.patients", resource)
 
 
 def run(ctx: Context, request: RunRequest) -> CohortRun:
     """Attrition and characterisation (suppressed), audited; with ``patients``, the identified
     list too. Files go to ``output`` when given."""
-    allowed = _patient_list_allowed(request.output, request.reason) if request.patients else None
+    if request.output is not None:
+        check_output_dir(request.output, "output")  # before the query runs
+    allowed = (
+        _patient_list_allowed(ctx, request.definition, request.output, request.reason)
+        if request.patients
+        else None
+    )
     d = load_definition(request.definition)
     ctx.authorize("cohort.run", _target(d))
     if allowed:
@@ -152,7 +162,8 @@ def run(ctx: Context, request: RunRequest) -> CohortRun:
 
 def patient_list(ctx: Context, request: PatientListRequest) -> PatientList:
     """The identified members of a cohort, written to ``output``/patients_identifies.csv."""
-    output, reason = _patient_list_allowed(request.output, request.reason)
+    output, reason = _patient_list_allowed(ctx, request.definition, request.output, request.reason)
+    check_output_dir(output, "output")
     d = load_definition(request.definition)
     ctx.authorize("cohort.patients", _target(d))
     return _write_patient_list(ctx, d, output, reason)

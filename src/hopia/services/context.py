@@ -13,16 +13,32 @@ or opens the warehouse by itself.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
-from hopia.platform import keys
-from hopia.platform.access import AccessPolicy, LocalOperatorPolicy, Principal
+from hopia.platform import audit, keys
+from hopia.platform.access import (
+    AccessPolicy,
+    LocalOperatorPolicy,
+    Principal,
+    Purpose,
+    check_reason,
+)
 from hopia.platform.config import Settings
-from hopia.platform.exceptions import InvalidRequestError
+from hopia.platform.exceptions import (
+    AccessDeniedError,
+    HopiaError,
+    InvalidRequestError,
+    ReasonRequiredError,
+)
 from hopia.platform.warehouse import Warehouse
+
+REFUSED_ACTION = "access.refused"
 
 
 @dataclass
@@ -48,10 +64,12 @@ class Context:
         return self.principal.actor
 
     def warehouse(self) -> Warehouse:
-        """The configured warehouse, opened (and migrated) once per context."""
+        """The configured warehouse, opened (and migrated) once per context; its audit log is
+        keyed and checkpointed with this installation's audit key (:meth:`audit_anchor`)."""
         if self._warehouse is None:
             self._warehouse = Warehouse(self.settings.resolved_warehouse_url())
             self._owns_warehouse = True
+            audit.anchor(self._warehouse.engine, self.audit_anchor(self._warehouse))
         return self._warehouse
 
     def use_warehouse(self, warehouse: Warehouse) -> None:
@@ -59,10 +77,74 @@ class Context:
         application's shared engine, tests). The caller keeps it: the context never closes it."""
         self.close()
         self._warehouse = warehouse
+        audit.anchor(warehouse.engine, self.audit_anchor(warehouse))
+
+    def audit_anchor(self, warehouse: Warehouse) -> audit.AuditAnchor:
+        """The audit key (loaded when first needed) and the head checkpoint of ``warehouse``,
+        under ``<home>/audit``: beside the keys, outside the warehouse."""
+        return audit.AuditAnchor(
+            folder=Path(self.settings.home) / "audit",
+            warehouse=warehouse.display_url,
+            load_key=lambda: keys.load_audit_key(self.settings),
+        )
 
     def authorize(self, action: str, resource: str) -> None:
-        """Ask the access policy before anything is read (raises ``AccessDeniedError``)."""
-        self.policy.check(self.principal, action, resource)
+        """Ask the access policy before anything is read (raises ``AccessDeniedError``). A
+        refusal is written to the audit log (who, what, on what, why; no data)."""
+        try:
+            self.policy.check(self.principal, action, resource)
+        except AccessDeniedError as exc:
+            self.audit_refusal(action, resource, exc)
+            raise
+
+    def check_reason(self, reason: str | None, purpose: Purpose, action: str, resource: str) -> str:
+        """:func:`hopia.platform.access.check_reason`, the refusal audited as the policy's are
+        (the refused reason itself is not recorded: only its length)."""
+        try:
+            return check_reason(reason, purpose)
+        except ReasonRequiredError as exc:
+            exc.details.setdefault("reason_chars", len((reason or "").strip()))
+            self.audit_refusal(action, resource, exc)
+            raise
+
+    def audit_refusal(self, action: str, resource: str, error: HopiaError) -> None:
+        """Record a refused access (``access.refused``): the actor, the action asked, the
+        resource, the error's code and message. Nothing is read, and nothing is created: when
+        this installation has no warehouse yet, there is nothing to protect and nothing to
+        record. A refusal that cannot be recorded stays a refusal: the error goes on as is,
+        with ``details["audited"]`` false."""
+        details = {"action": action, "code": error.code, "why": error.message[:500]}
+        details.update({k: v for k, v in error.details.items() if k in ("reason_chars",)})
+        try:
+            if self._warehouse is not None:
+                self._record_refusal(self._warehouse, resource, details)
+            elif self._configured_warehouse_exists():
+                wh = Warehouse(self.settings.resolved_warehouse_url())
+                try:
+                    audit.anchor(wh.engine, self.audit_anchor(wh))
+                    self._record_refusal(wh, resource, details)
+                finally:
+                    wh.close()
+            else:
+                error.details["audited"] = False
+                return
+        except (HopiaError, SQLAlchemyError):
+            error.details["audited"] = False
+            return
+        error.details["audited"] = True
+
+    def _record_refusal(self, wh: Warehouse, resource: str, details: dict[str, Any]) -> None:
+        with wh.begin() as conn:
+            audit.record(conn, self.actor, REFUSED_ACTION, resource, None, details)
+
+    def _configured_warehouse_exists(self) -> bool:
+        url = self.settings.resolved_warehouse_url()
+        if url.startswith("duckdb:///"):
+            path = Path(url[len("duckdb:///") :].split("?", 1)[0])
+            with contextlib.suppress(OSError):
+                return path.stat().st_size > 0
+            return False
+        return True  # a server database exists before Hopia connects to it
 
     def secret(self) -> bytes:
         """The pseudonymisation secret (``hopia init`` creates it)."""
@@ -71,6 +153,10 @@ class Context:
     def vault_key(self) -> bytes:
         """The re-identification vault key (``hopia init`` creates it)."""
         return keys.load_vault_key(self.settings)
+
+    def audit_key(self) -> bytes:
+        """The audit log's HMAC key (``hopia init`` creates it)."""
+        return keys.load_audit_key(self.settings)
 
     def close(self) -> None:
         """Close the warehouse this context opened (one handed over is the caller's)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 from sqlalchemy import func, select
 
+from hopia.platform.keys import init_keys
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services import ingest as ingest_service
 from hopia.services.context import Context, Request
@@ -134,10 +135,16 @@ def ingest_corpus(
         paths=tuple(p for p in inputs if p.exists()),
         patients=corpus.folder / "patients.jsonl",
     )
-    wh = Warehouse(f"duckdb:///{(demo_root(ctx) / 'warehouse.duckdb').resolve()}")
+    # The demo is an installation of its own, made afresh with it: its keys, warehouse and
+    # audit checkpoint under <home>/demo, never the main installation's (hopia init there).
+    root = demo_root(ctx)
+    settings = ctx.settings.model_copy(update={"home": root, "warehouse_url": None})
+    demo_ctx = Context(settings, ctx.principal, ctx.policy)
+    init_keys(settings)
+    wh = Warehouse(f"duckdb:///{(root / 'warehouse.duckdb').resolve()}")
     try:
-        ctx.use_warehouse(wh)
-        report = ingest_service.ingest(ctx, request, on_progress, on_ready)
+        demo_ctx.use_warehouse(wh)
+        report = ingest_service.ingest(demo_ctx, request, on_progress, on_ready)
         return DemoResult(corpus, demo_summary(wh, report), wh.url)
     finally:
         wh.close()  # the demo's own file: handed to the context, closed here

@@ -1,10 +1,10 @@
 """Ingest service: documents (and a patient registry) into the warehouse, for every front end.
 
 The rules: the access policy is asked first (``ingest.run``, ``ingest.patients``), before any
-file is read; the first ingest creates the installation's keys (it needs them to write
-anything); each run writes one audit entry — counts and the run id only, never a name or a
-text — in the transaction that closes the run, failed runs included: an ingest writes patient
-data.
+file is read; the keys come from ``hopia init`` (an ingest never creates one: new keys under
+existing data would give new patients ids that match nobody's); each run writes one audit
+entry — counts and the run id only, never a name or a text — in the transaction that closes
+the run, failed runs included: an ingest writes patient data.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 
 from hopia.platform import audit
 from hopia.platform.config import Settings
-from hopia.platform.keys import init_keys
 from hopia.platform.warehouse import Warehouse
 from hopia.services.context import Context, Request
 
@@ -53,6 +52,8 @@ def ingest(
     from hopia.data.ingest.runs import IngestReport
 
     ctx.authorize("ingest.run", "warehouse")
+    # The keys first, before any model loads or warehouse opens: never created here.
+    ctx.secret(), ctx.vault_key(), ctx.audit_key()
     report = IngestReport()
 
     def audited(conn: Connection, report: IngestReport, status: str) -> None:
@@ -78,8 +79,7 @@ def load_patients(ctx: Context, request: LoadPatientsRequest) -> int:
     from hopia.data.records.patients import read_patients
 
     ctx.authorize("ingest.patients", "warehouse")
-    init_keys(ctx.settings)
-    secret = ctx.secret()
+    secret = ctx.secret()  # never created here: hopia init (KeysMissingError)
     shift = Pseudonymiser(secret, use_model=False).shift_date
     wh = ctx.warehouse()
     identities = Identities(wh, OmopWriter(wh, "registre"), ResearchIds(secret, shift))
@@ -114,7 +114,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     """The configured pipeline, its start-up work done (not in the middle of the first batch):
     the NLP pipeline built or loaded from the cache, the terminologies naming local concepts,
     the pseudonymisation model loaded — in a worker process when ``pseudo.model_worker``, with
-    the clinical NER when ``nlp.ner_worker``. Creates the keys on the first ingest."""
+    the clinical NER when ``nlp.ner_worker``. Creates no key: ``hopia init`` does."""
     from hopia.data.ingest import ocr
     from hopia.data.ingest.pipeline import IngestPipeline
     from hopia.data.ingest.worker import ModelWorker
@@ -126,7 +126,6 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
 
     ocr.configure(ocr.OcrOptions(**settings.data.ocr.model_dump()))
     warm_terminologies()
-    init_keys(settings)  # the first ingest creates the keys it needs to write anything
     secret = load_secret(settings)
     pseudo, nlp_settings = settings.data.pseudo, settings.data.nlp
     pseudonymiser = Pseudonymiser(

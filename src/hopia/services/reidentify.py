@@ -1,14 +1,15 @@
 """Re-identification service: a pseudonymised note with its original values restored.
 
-The rules, for every front end: a reason of at least ten characters, checked before anything is
-opened; the access policy asked next (``pseudo.reidentify``); the read and its audit entry
-committed in one transaction by the vault (:meth:`hopia.data.pseudo.vault.Vault.reidentify_note`).
+The rules, for every front end: a reason that says why (:func:`hopia.platform.access.check_reason`),
+checked before anything is read; the access policy asked next (``pseudo.reidentify``); a refusal
+of either is audited (``access.refused``); the read and its audit entry committed in one
+transaction by the vault (:meth:`hopia.data.pseudo.vault.Vault.reidentify_note`).
 """
 
 from __future__ import annotations
 
 from hopia.data.pseudo.vault import ReidentifiedResult, Vault
-from hopia.platform.access import Purpose, check_reason
+from hopia.platform.access import Purpose
 from hopia.services.context import Context, Request
 
 
@@ -19,7 +20,8 @@ class ReidentifyNoteRequest(Request):
 
 def reidentify_note(ctx: Context, request: ReidentifyNoteRequest) -> ReidentifiedResult:
     """The note ``note_id`` of ``omop.note`` with its originals restored, audited."""
-    reason = check_reason(request.reason, Purpose.REIDENTIFY)
-    ctx.authorize("pseudo.reidentify", f"note:{request.note_id}")
+    resource = f"note:{request.note_id}"
+    reason = ctx.check_reason(request.reason, Purpose.REIDENTIFY, "pseudo.reidentify", resource)
+    ctx.authorize("pseudo.reidentify", resource)
     vault = Vault(ctx.warehouse(), ctx.vault_key())
     return vault.reidentify_note(request.note_id, reason=reason, actor=ctx.actor)

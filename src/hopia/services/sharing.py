@@ -28,7 +28,7 @@ from hopia.data.sharing.persons import check_source
 from hopia.data.sharing.release import check as measure
 from hopia.data.sharing.release import check_target_folder
 from hopia.data.sharing.release import export as write_export
-from hopia.platform.access import Purpose, check_reason
+from hopia.platform.access import Purpose
 from hopia.platform.exceptions import ShareRefusedError
 from hopia.platform.files import write_text_atomic
 from hopia.services.context import Context, Request
@@ -121,7 +121,8 @@ def check(ctx: Context, request: CheckRequest) -> ShareCheck:
 def export(ctx: Context, request: ExportRequest) -> ExportResult:
     """Export the selection, pseudonymised, k-anonymous and l-diverse, audited; all or nothing.
     :class:`ShareRefusedError` (audited ``share.refused``) when k or l cannot be reached."""
-    reason = check_reason(request.reason, Purpose.SHARE)  # before anything is read
+    # Before anything is read; a refused reason is on record.
+    reason = ctx.check_reason(request.reason, Purpose.SHARE, "share.export", _resource(request))
     check_source(request.cohort, request.persons)
     out = request.out.absolute()
     check_target_folder(out)

@@ -202,9 +202,13 @@ class CompiledCohort:
         )
 
     def sql(self, dialect: Dialect) -> str:
-        """The members query as SQL text with inlined values (for review, ``hopia cohort sql``)."""
+        """The members query as SQL text with inlined values, as a person pastes it into a SQL
+        console (for review, ``hopia cohort sql``)."""
+        # A driver's "format"/"pyformat" paramstyle doubles every "%" ("LIKE '%%I50%%'"): the
+        # text is printed, not executed, so compile it as for named parameters (none is left).
+        printable = type(dialect)(paramstyle="named")
         compiled = self.members_query().compile(
-            dialect=dialect, compile_kwargs={"literal_binds": True}
+            dialect=printable, compile_kwargs={"literal_binds": True}
         )
         return str(compiled)
 

@@ -86,6 +86,11 @@ def load_definition(path: str | Path) -> CohortDefinition:
         raise CohortDefinitionError(path, f"fichier illisible ({exc})") from exc
     try:
         data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
+        return parse_definition(data, path)
+    except RecursionError:
+        raise CohortDefinitionError(
+            path, "structure imbriquée trop profondément (des milliers de niveaux)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise CohortDefinitionError(path, f"JSON invalide ligne {exc.lineno} : {exc.msg}") from exc
     except yaml.YAMLError as exc:
@@ -93,7 +98,6 @@ def load_definition(path: str | Path) -> CohortDefinition:
         where = f" ligne {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or exc
         raise CohortDefinitionError(path, f"YAML invalide{where} : {problem}") from exc
-    return parse_definition(data, path)
 
 
 def definition_hash(definition: CohortDefinition) -> str:

@@ -162,7 +162,9 @@ def export(
         raise
     dataset = prepare(data, anonymisation, secret, with_notes=options.with_notes)
     report = anonymisation.report
-    with staging_dir(out) as staging:
+    # Owner-only (0700 folder, 0600 files) whatever the umask: the recipient is given the
+    # folder, not every local user.
+    with staging_dir(out, private=True) as staging:
         tmp = staging.path
         if fmt == "fhir":
             counts = write_fhir(dataset, tmp, export_id, options.per_bundle)

@@ -6,6 +6,10 @@ SQLAlchemy Core and runs unchanged on both engines.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import WarehouseError
+from hopia.platform.files import private_dir, private_file
 from hopia.platform.warehouse import schema
 from hopia.platform.warehouse._bulk import bulk_insert, insert_frame
 from hopia.platform.warehouse._clean import before_cursor_execute
@@ -26,6 +31,9 @@ from hopia.platform.warehouse.migrations import migrate as run_migrations
 __all__ = ["Warehouse", "open_warehouse", "schema"]
 
 WRITER_LOCK_KEY = 0x486F706961  # "Hopia": the advisory lock that serialises writers
+# Key of ``Connection.info``: callables to run once the transaction of :meth:`Warehouse.begin`
+# has committed (the audit log's checkpoint outside the warehouse). Dropped on rollback.
+AFTER_COMMIT = "hopia.after_commit"
 
 
 class Warehouse:
@@ -36,8 +44,9 @@ class Warehouse:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        if url.startswith("duckdb:///"):
-            Path(url[len("duckdb:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        duckdb_file = _duckdb_file(url)
+        if duckdb_file is not None:
+            _create_private(duckdb_file)
         try:
             # Statement parameters may hold patient data: never put them in error messages.
             self.engine: Engine = create_engine(url, hide_parameters=True)
@@ -51,6 +60,8 @@ class Warehouse:
                     run_migrations(conn)
         except SQLAlchemyError as exc:
             raise WarehouseError(f"Entrepôt inaccessible ({_safe_url(url)}) : {exc}") from exc
+        if duckdb_file is not None:
+            _tighten(duckdb_file)
 
     @property
     def display_url(self) -> str:
@@ -69,9 +80,15 @@ class Warehouse:
         allows one writing process; on PostgreSQL a transaction-level advisory lock does it.
         """
         with self.engine.begin() as conn:
+            conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
-            yield conn
+            try:
+                yield conn
+            finally:
+                hooks = conn.info.pop(AFTER_COMMIT, [])
+        for hook in hooks:  # reached only once the commit succeeded
+            hook()
 
     @contextmanager
     def exclusive(self, kind: str = "ingestion") -> Iterator[Lease]:
@@ -109,6 +126,44 @@ class Warehouse:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _duckdb_file(url: str) -> Path | None:
+    if not url.startswith("duckdb:///"):
+        return None
+    path = url[len("duckdb:///") :].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+# The warehouse file holds identities, original texts and the vault: readable by its owner
+# only, whatever the umask. DuckDB creates its file with the process umask (and refuses an
+# empty file), so a new database is made in a private temporary folder, set to 0600, then
+# linked into place (link() keeps a file another process made first); its folder is made 0700
+# when Hopia creates it.
+def _create_private(path: Path) -> None:
+    if not path.parent.exists():
+        private_dir(path.parent)
+    if path.exists() or os.name != "posix":
+        return
+    import duckdb
+
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))  # 0700
+    try:
+        staged = staging / path.name
+        duckdb.connect(str(staged)).close()
+        os.chmod(staged, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(staged, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _tighten(path: Path) -> None:
+    """An existing warehouse file (or its write-ahead log) that others may read is made 0600:
+    the warehouses of earlier versions were created with the umask's 0644."""
+    for item in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            private_file(item)
 
 
 def _safe_url(url: str) -> str:
