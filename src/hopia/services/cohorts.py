@@ -30,6 +30,7 @@ from hopia.platform.access import Purpose, check_reason
 from hopia.platform.exceptions import InvalidRequestError
 from hopia.platform.files import atomic_file, write_text_atomic
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 PATIENTS_FILE = "patients_identifies.csv"
 RESULTS_FILE = "results.json"
@@ -139,7 +140,7 @@ def run(ctx: Context, request: RunRequest) -> CohortRun:
     ctx.authorize("cohort.run", _target(d))
     if allowed:
         ctx.authorize("cohort.patients", _target(d))
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     result = run_cohort(wh, d, top=request.top)
     entry = audit_run(wh, result, actor=ctx.actor)  # before anything leaves
     public = result.public()
@@ -172,7 +173,8 @@ def _write_results(public: dict[str, Any], output: Path) -> list[str]:
 def _write_patient_list(
     ctx: Context, definition: CohortDefinition, output: Path, reason: str
 ) -> PatientList:
-    rows, entry = identified_patients(ctx.warehouse(), definition, reason=reason, actor=ctx.actor)
+    wh = existing_warehouse(ctx)
+    rows, entry = identified_patients(wh, definition, reason=reason, actor=ctx.actor)
     path = output / PATIENTS_FILE
     # Identified data: readable by its owner only, from the file's creation on.
     with atomic_file(path, newline="", private=True) as fh:

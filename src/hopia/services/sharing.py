@@ -37,6 +37,7 @@ from hopia.platform.access import Purpose, check_reason
 from hopia.platform.exceptions import ShareRefusedError
 from hopia.platform.files import write_text_atomic
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 ExportFormat = Literal["omop-csv", "omop-parquet", "fhir"]
 # The quasi-identifiers a request may drop, by the names users read (French), and their keys.
@@ -130,7 +131,7 @@ def check(ctx: Context, request: CheckRequest) -> ShareCheck:
     check_source(request.cohort, request.persons)
     options = _options(ctx, request)
     ctx.authorize("share.check", _resource(request))
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     selection = select_persons(wh, request.cohort, request.persons)
     try:
         report = measure(wh, selection, options, actor=ctx.actor)
@@ -158,7 +159,7 @@ def export(ctx: Context, request: ExportRequest) -> ExportResult:
     )
     ctx.authorize("share.export", _resource(request))
     secret = ctx.secret()
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     selection = select_persons(wh, request.cohort, request.persons)
     return write_export(
         wh,
