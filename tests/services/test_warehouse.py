@@ -29,9 +29,8 @@ def omop_folder(folder: Path, year: int) -> Path:
 
 def test_reading_never_creates_a_warehouse(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    with Context.local(Settings(home=home)) as ctx:
-        with pytest.raises(NotFoundError) as e:
-            warehouse.stats(ctx)
+    with Context.local(Settings(home=home)) as ctx, pytest.raises(NotFoundError) as e:
+        warehouse.stats(ctx)
     assert f"aucun entrepôt à {(home / 'warehouse.duckdb').resolve()}" in e.value.message
     assert "hopia init" in e.value.message and "--" not in e.value.message
     assert not (home / "warehouse.duckdb").exists()
