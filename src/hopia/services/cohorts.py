@@ -5,6 +5,8 @@ The rules, for every front end:
 - a run reads the research space (pseudonymised) and returns only suppressed figures (counts
   below 10 as ``"<10"``); it is audited (``cohort.run``: the definition's hash and the number
   of members), because every access to patient data is, whatever leaves it;
+- the identified patient list shows real identities and birth dates beside index dates read
+  in the research space, shifted per patient: that column is named so (``index_date_decalee``);
 - the identified patient list needs a reason of at least ten characters and an output folder,
   both checked before anything is read; the list is read and audited in one transaction
   (``cohort.patients``, :func:`hopia.data.cohorts.run.identified_patients`) and written to a
@@ -41,8 +43,11 @@ PATIENT_COLUMNS = (
     "birth_date",
     "sex",
     "person_id",
-    "index_date",
+    "index_date_decalee",
 )
+# The list's columns and where they come from: the index date is read in the research space,
+# shifted per patient; next to real identities it must say so (docs/cohorts.md).
+_COLUMN_OF = {"index_date_decalee": "index_date"}
 DIALECTS = ("duckdb", "postgresql")
 
 
@@ -180,5 +185,11 @@ def _write_patient_list(
     with atomic_file(path, newline="", private=True) as fh:
         writer = csv.DictWriter(fh, fieldnames=PATIENT_COLUMNS)
         writer.writeheader()
-        writer.writerows({k: ("" if r[k] is None else r[k]) for k in PATIENT_COLUMNS} for r in rows)
+        writer.writerows(
+            {
+                k: ("" if r[_COLUMN_OF.get(k, k)] is None else r[_COLUMN_OF.get(k, k)])
+                for k in PATIENT_COLUMNS
+            }
+            for r in rows
+        )
     return PatientList(path, len(rows), entry.audit_id)

@@ -69,7 +69,7 @@ def test_card_and_model_are_saved_and_checked(trained, warehouse, tmp_path: Path
     assert card["data"]["cut_date"] and card["evaluation"]["test"]["calibration"]
     assert {r["variable"] for r in card["evaluation"]["test"]["subgroups"]} == {"sex", "age"}
     text = (out / CARD_MD).read_text("utf-8")
-    for heading in ("## Intended use", "## Limitations", "## Provenance", "### Subgroups"):
+    for heading in ("## Usage prévu", "## Limites", "## Provenance", "### Sous-groupes"):
         assert heading in text
     assert (out / CALIBRATION_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
