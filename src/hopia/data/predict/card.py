@@ -185,7 +185,8 @@ def card_markdown(card: dict[str, Any]) -> str:
             for r in test["calibration"]
         ],
         "",
-        "### Sous-groupes (groupes de moins de 10 patients masqués)",
+        "### Sous-groupes (groupes de moins de 10 patients masqués ; « * » : effectifs masqués "
+        "pour qu'un petit groupe ne puisse être recalculé par différence)",
         "",
         "| variable | groupe | patients | séjours | positifs | AUROC | AUPRC | Brier |",
         "|---|---|---|---|---|---|---|---|",
