@@ -12,8 +12,12 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}".replace(".", ",")
 
 
+THOUSANDS = "\u202f"  # French typography: a narrow no-break space between thousands
+
+
 def fmt_number(value: float | None, digits: int | None = None) -> str:
-    """A number for people, the French way: "1 234", "0,05", "12,3" ("—" when undefined).
+    """A number for people, the French way: "1 234" (narrow no-break space), "0,05", "12,3"
+    ("—" when undefined).
 
     ``digits``: decimals to keep (default: as many as the value needs, ``:g``-style for floats).
     Machine-readable files (JSON, CSV) keep Python's own numbers; this is for text people read.
@@ -21,9 +25,9 @@ def fmt_number(value: float | None, digits: int | None = None) -> str:
     if value is None:
         return "—"
     if isinstance(value, int) or (digits is None and float(value).is_integer()):
-        return f"{int(value):,}".replace(",", " ")
+        return f"{int(value):,}".replace(",", THOUSANDS)
     text = f"{value:,.{digits}f}" if digits is not None else f"{value:,.6g}"
-    return text.replace(",", " ").replace(".", ",")
+    return text.replace(",", THOUSANDS).replace(".", ",")
 
 
 def fmt_percent(share: float | None, digits: int = 0) -> str:
