@@ -6,8 +6,9 @@ Random cohorts (attrition chains with small and zero exclusions, sex and age dis
 top lists with percentages; the generator of ``tests/data/cohorts/test_suppression_attack.py``)
 are published twice: with the previous rule (primary suppression; in a distribution with a
 single small cell, the next smallest hidden) and with ``CohortResult.public``
-(``hopia.data.cohorts.run``: complementary suppression). The test's reader (``tests/data/cohorts/attack.py``: every relation
-of the published rows, solved exactly by MILP) then tries to pin each small count. Prints the
+(``hopia.data.cohorts.run``: complementary suppression). The test's reader
+(``tests/data/cohorts/attack.py``: every relation of the published rows, solved exactly by
+MILP) then tries to pin each small count. Prints the
 small counts recovered under each rule, the cells hidden, and the time ``public()`` takes.
 """
 
