@@ -14,7 +14,7 @@ import pytest
 from hopia.data.cohorts import load_definition, parse_definition, run_cohort
 from hopia.data.cohorts.characterise import Characterisation, TopItem
 from hopia.data.cohorts.run import AttritionStep, CohortResult
-from hopia.data.cohorts.suppression import HIDDEN, Table, protect, suppress
+from hopia.data.cohorts.suppression import HIDDEN, WITHHELD, Table, exposed, protect, suppress
 from hopia.platform.warehouse import Warehouse
 from tests.data.cohorts.attack import read_public, recovered
 from tests.data.cohorts.test_sample import DEFINITION as SAMPLE_DEFINITION
@@ -145,3 +145,13 @@ def test_sample_warehouse_cohorts_leak_no_small_count(sample: Warehouse, thresho
         assert recovered(public, truth, threshold) == [], d.name
         checked += sum(1 for v in truth.values() if 0 < v < threshold)
     assert checked > 0  # the sample has small cells to protect
+
+
+def test_when_no_large_cell_can_hide_a_small_one_its_neighbours_are_withheld() -> None:
+    # 9 selected, 8 exported (countable in the files, so always published), 1 suppressed:
+    # "<10" for both would pin them (9 - 8); the selection's size is withheld instead.
+    table = Table({"selected": 9, "exported": 8, "suppressed": 1}, fixed={"exported"})
+    table.add_sum("selected", ["exported", "suppressed"])
+    published = protect(table)
+    assert published["exported"] == 8 and published["selected"] == WITHHELD
+    assert exposed(table, published) == []

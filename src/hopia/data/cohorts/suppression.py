@@ -50,7 +50,8 @@ class Table:
 
     ``sums``: ``(total, parts)``, meaning ``cells[total] == sum(cells[p] for p in parts)``.
     ``cost``: how much hiding a cell hurts (default 1); ``fixed``: cells that are published
-    whatever happens (a count the recipient can recount from the files it receives)."""
+    whatever happens, small or not (a count the recipient can recount from the files it
+    receives, a total published elsewhere)."""
 
     cells: dict[str, int]
     sums: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
@@ -108,13 +109,17 @@ def exposed(table: Table, published: Mapping[str, Cell], threshold: int = THRESH
     return [
         name
         for name, n in table.cells.items()
-        if is_small(n, threshold) and box[name][0] == box[name][1]
+        if is_small(n, threshold)
+        and not isinstance(published[name], int)  # a fixed cell is published anyway
+        and box[name][0] == box[name][1]
     ]
 
 
 def protect(table: Table, threshold: int = THRESHOLD) -> dict[str, Cell]:
     """Primary suppression, then the complementary cells that keep every small one unknown."""
-    published: dict[str, Cell] = {k: suppress(n, threshold) for k, n in table.cells.items()}
+    published: dict[str, Cell] = {
+        k: int(n) if k in table.fixed else suppress(n, threshold) for k, n in table.cells.items()
+    }
     related: dict[str, set[str]] = {k: set() for k in table.cells}
     for total, parts in table.sums:
         group = {total, *parts}
@@ -132,14 +137,13 @@ def protect(table: Table, threshold: int = THRESHOLD) -> dict[str, Cell]:
             and k not in table.fixed
         ]
         if not candidates:  # nothing large to hide: withhold what pins the small cells
+            changed = False
             for name in pinned:
-                for k in related[name]:
-                    if isinstance(published[k], int) and k not in table.fixed:
-                        published[k] = WITHHELD
-            if exposed(table, published, threshold) == pinned:
-                for k in pinned:  # give up on this table's structure: nothing is published
-                    for j in related[k] | {k}:
-                        published[j] = WITHHELD
+                for k in sorted(related[name] | {name}):
+                    if k not in table.fixed and published[k] != WITHHELD:
+                        published[k], changed = WITHHELD, True
+            if not changed:  # only cells published whatever happens pin it: nothing to do
+                break
             continue
 
         def score(k: str) -> tuple[int, float, int, str]:
