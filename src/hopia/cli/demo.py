@@ -61,20 +61,23 @@ def _next_steps(url: str, environment: dict[str, str]) -> None:
     """Commands that work as printed, on the demo's warehouse (not the default one)."""
     prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in environment.items())
     hopia = _program()
-    console.print(f"Entrepôt de la démo : {escape(url)}", highlight=False)
+    console.print(f"Entrepôt de la démo : {escape(url)}", highlight=False, soft_wrap=True)
     console.print("Pour continuer sur la démo (copiez ces lignes) :")
     for name, value in environment.items():
-        console.print(f"  export {name}={shlex.quote(value)}", highlight=False, markup=False)
+        console.print(
+            f"  export {name}={shlex.quote(value)}", highlight=False, markup=False, soft_wrap=True
+        )
     for command in (
         "warehouse stats",
         "cohort run configs/cohorts/insuffisance_cardiaque.yaml -o /tmp/cohorte",
         "share check --cohort configs/cohorts/insuffisance_cardiaque.yaml --drop age",
     ):
-        console.print(f"  {hopia} {command}", highlight=False, markup=False)
+        console.print(f"  {hopia} {command}", highlight=False, markup=False, soft_wrap=True)
     console.print(
         f"ou, commande par commande : {prefix} {hopia} warehouse stats",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
 
 

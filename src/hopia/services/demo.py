@@ -23,6 +23,7 @@ from pydantic import Field
 from sqlalchemy import func, select
 
 from hopia.platform.config import Settings
+from hopia.platform.keys import SECRET_FILE, VAULT_FILE
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services import ingest as ingest_service
 from hopia.services.context import Context, Request
@@ -137,6 +138,9 @@ def demo_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+DEMO_KEYS = (SECRET_FILE, VAULT_FILE)  # kept from one demo to the next
+
+
 def demo_root(ctx: Context) -> Path:
     return ctx.settings.home / "demo"
 
@@ -148,7 +152,16 @@ def prepare(ctx: Context, request: DemoRequest) -> DemoCorpus:
 
     ctx.authorize("demo.run", "demo")
     root = demo_root(ctx)
-    shutil.rmtree(root, ignore_errors=True)
+    # From scratch, but with the same keys: new keys would give other surrogates, so other
+    # pseudonymised texts and figures from one run to the next.
+    if root.exists():
+        for child in root.iterdir():
+            if child.name in DEMO_KEYS:
+                continue
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     folder = root / "synth"
     corpus = generate(request.patients, request.seed)
     write_corpus(corpus, folder)
