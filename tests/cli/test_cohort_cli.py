@@ -65,7 +65,8 @@ def test_patients_need_a_reason_then_are_audited(warehouse: None, tmp_path: Path
         rows = list(csv.DictReader(fh))
     # 1 and 8: adults, furosemide within 90 days, BNP > 400 within 30 (7's is 300; 3 has no
     # diuretic, 6's is from 2022; 4 is a child).
-    assert [(r["ipp"], r["family_name"], r["index_date"]) for r in rows] == [
+    # The index date comes from the research space, shifted: the column says so.
+    assert [(r["ipp"], r["family_name"], r["index_date_decalee"]) for r in rows] == [
         ("IPP0001", "NOM1", "2024-01-10"),
         ("IPP0008", "NOM8", "2024-06-01"),
     ]

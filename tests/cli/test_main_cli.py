@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hopia.cli.main import app
+from hopia.platform.config import get_settings
 from tests.data.ingest.test_pipeline import write_corpus
 
 runner = CliRunner()
@@ -22,11 +23,19 @@ def test_help_lists_every_command() -> None:
         assert command in result.output
 
 
-def test_warehouse_stats_on_a_new_warehouse(hopia_home: Path) -> None:
+def test_warehouse_stats_never_creates_a_warehouse_and_names_the_one_it_reads(
+    hopia_home: Path,
+) -> None:
+    missing = runner.invoke(app, ["warehouse", "stats"])
+    assert missing.exit_code == 2
+    assert "aucun entrepôt à" in missing.output and "hopia init" in missing.output
+    assert not (hopia_home / "warehouse.duckdb").exists()
+    assert runner.invoke(app, ["init"]).exit_code == 0
     result = runner.invoke(app, ["warehouse", "stats"])
     assert result.exit_code == 0, result.output
     assert "Documents : 0 intégrés, 0 en erreur" in result.output
-    assert (hopia_home / "warehouse.duckdb").exists()
+    # One line names the warehouse read.
+    assert f"Entrepôt : duckdb:///{(hopia_home / 'warehouse.duckdb').resolve()}\n" in result.output
 
 
 def test_load_omop_reports_and_refuses_garbage(tmp_path: Path) -> None:
@@ -65,9 +74,21 @@ def test_ingest_command_counts_and_exit_code(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("in_process_models")
-def test_demo_runs_end_to_end_on_a_small_chu(hopia_home: Path) -> None:
+def test_demo_runs_end_to_end_on_a_small_chu(
+    hopia_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = runner.invoke(app, ["demo", "--patients", "6", "--seed", "3"])
     assert result.exit_code == 0, result.output
+    # The commands it suggests work as printed, on the demo's warehouse (not an empty default).
+    assert f"export HOPIA_HOME={hopia_home / 'demo'}" in result.output
+    monkeypatch.setenv("HOPIA_HOME", str(hopia_home / "demo"))
+    for name in ("HOPIA_SECRET_KEY", "HOPIA_VAULT_KEY"):  # printed as emptied: the demo's own
+        monkeypatch.setenv(name, "")
+    get_settings.cache_clear()
+    stats = runner.invoke(app, ["warehouse", "stats"])
+    assert stats.exit_code == 0, stats.output
+    assert re.search(r"omop\.person\W+6\b", stats.output)
+    assert not (hopia_home / "warehouse.duckdb").exists()
     for text in ("Documents intégrés", "Mentions par type", "Pseudonymisé (espace recherche)"):
         assert text in result.output
     patients = [

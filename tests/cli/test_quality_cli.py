@@ -55,6 +55,9 @@ def test_quality_run_writes_reports_and_keeps_history(tmp_path: Path) -> None:
 
 
 def test_quality_run_without_history_on_an_empty_warehouse(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["quality", "run", "-o", str(tmp_path)])
+    assert missing.exit_code == 2 and "aucun entrepôt à" in missing.output  # never created
+    assert runner.invoke(app, ["init"]).exit_code == 0
     result = runner.invoke(
         app,
         ["quality", "run", "--no-history", "--no-enrichment", "--strict", "-o", str(tmp_path)],

@@ -138,8 +138,9 @@ def test_export_refused_writes_nothing(warehouse: Path) -> None:
             "2025-06-30",
         ],
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # refused, as `share check` (2: a request to correct)
     assert "Partage refusé" in result.output and "sexe" in result.output
+    assert "--drop sexe" in result.output  # the option the refusal points to
     assert not out.exists()
     assert audit_actions(warehouse) == ["share.refused"]
 

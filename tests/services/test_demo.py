@@ -33,6 +33,11 @@ def test_the_demo_runs_end_to_end_and_starts_from_scratch(hopia_home: Path) -> N
     assert s.mentions_total > 0 and s.top_conditions and s.example is not None
     assert result.warehouse.endswith("demo/warehouse.duckdb")
     assert not (hopia_home / "warehouse.duckdb").exists()  # the demo keeps to its own file
+    # A home of its own: its keys beside its warehouse, and the variable that points at it.
+    assert (hopia_home / "demo" / "secret.key").exists() and not (
+        hopia_home / "secret.key"
+    ).exists()
+    assert result.environment["HOPIA_HOME"] == str(hopia_home / "demo")
     wh = Warehouse(result.warehouse)
     with wh.engine.connect() as conn:
         [entry] = conn.execute(select(schema.audit_log)).mappings().all()
@@ -56,3 +61,19 @@ def test_the_demo_checks_its_request_and_the_policy_first(hopia_home: Path) -> N
     with pytest.raises(AccessDeniedError, match="demo.run"):
         prepare(ctx, DemoRequest.of(patients=2))
     assert not (hopia_home / "demo").exists()
+
+
+def test_the_demo_home_is_its_own(hopia_home: Path) -> None:
+    from hopia.services.demo import demo_environment, demo_settings
+
+    settings = get_settings()
+    demo = demo_settings(settings)
+    assert demo.home == settings.home / "demo" and demo.cache_dir == settings.cache_dir
+    assert demo.resolved_warehouse_url().endswith("/demo/warehouse.duckdb")
+    assert demo.secret_key is None and demo.vault_key is None  # keys of its own
+    # The test settings carry keys in the environment: the printed commands empty them.
+    assert demo_environment(settings) == {
+        "HOPIA_HOME": str(hopia_home / "demo"),
+        "HOPIA_SECRET_KEY": "",
+        "HOPIA_VAULT_KEY": "",
+    }

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from hopia.platform.config import Settings
-from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError, OmopLoadError
+from hopia.platform.exceptions import (
+    AccessDeniedError,
+    InvalidRequestError,
+    NotFoundError,
+    OmopLoadError,
+)
 from hopia.services import warehouse
 from hopia.services.context import Context
 from tests.services.contexts import researcher
@@ -22,10 +27,19 @@ def omop_folder(folder: Path, year: int) -> Path:
     return folder
 
 
+def test_reading_never_creates_a_warehouse(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    with Context.local(Settings(home=home)) as ctx, pytest.raises(NotFoundError) as e:
+        warehouse.stats(ctx)
+    assert f"aucun entrepôt à {(home / 'warehouse.duckdb').resolve()}" in e.value.message
+    assert "hopia init" in e.value.message and "--" not in e.value.message
+    assert not (home / "warehouse.duckdb").exists()
+    assert warehouse.duckdb_file("postgresql+psycopg2://h@db/x") is None
+    assert warehouse.duckdb_file("duckdb:///:memory:") is None
+
+
 def test_stats_and_load(tmp_path: Path) -> None:
     with Context.local(Settings(home=tmp_path / "h")) as ctx:
-        empty = warehouse.stats(ctx)
-        assert empty.dialect == "duckdb" and empty.documents_done == 0 and not empty.mentions
         request = warehouse.LoadOmopRequest.of(path=omop_folder(tmp_path / "a", 1970))
         assert warehouse.load_omop(ctx, request).loaded == {"person": 1}
         assert warehouse.stats(ctx).tables["omop.person"] == 1

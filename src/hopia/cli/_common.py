@@ -13,7 +13,7 @@ import errno
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,6 +32,9 @@ from hopia.platform.exceptions import HopiaError
 from hopia.platform.extras import missing_extra
 from hopia.services.context import Context
 
+if TYPE_CHECKING:
+    from hopia.platform.warehouse import Warehouse
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -48,11 +51,25 @@ def progress_bar() -> Progress:
     )
 
 
+class _AnnouncedContext(Context):
+    """A context that says, once, on stderr, which warehouse the command works on (so that a
+    demo's warehouse and the default one are never confused)."""
+
+    def warehouse(self) -> Warehouse:
+        first = self._warehouse is None
+        wh = super().warehouse()
+        if first:
+            err_console.print(
+                f"[dim]Entrepôt : {escape(wh.display_url)}[/dim]", highlight=False, soft_wrap=True
+            )
+        return wh
+
+
 def context(actor: str | None = None) -> Context:
     """The local operator's context, from the process settings (read here, once)."""
     from hopia.platform.config import get_settings
 
-    return Context.local(get_settings(), actor)
+    return _AnnouncedContext.local(get_settings(), actor)
 
 
 def option_names(fields: tuple[str, ...], flags: Mapping[str, str] | None = None) -> list[str]:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hopia.cli._common import console, context, err_console, handle_errors
+from hopia.platform.scores import fmt_number
 
 app = typer.Typer(
     help="Cohortes : définitions versionnées, attrition, caractérisation.", no_args_is_help=True
@@ -26,7 +27,8 @@ _DEFINITION = typer.Argument(..., help="Définition de cohorte (.yaml, .yml ou .
 
 
 def _fmt(cell: Any) -> str:
-    return f"{cell:,}".replace(",", " ") if isinstance(cell, int) else str(cell)
+    """A published cell: a count in the French format, or its suppression mark as is."""
+    return fmt_number(cell) if isinstance(cell, int | float) else str(cell)
 
 
 def _print_attrition(public: dict[str, Any]) -> None:
@@ -56,8 +58,8 @@ def _print_characterisation(c: dict[str, Any] | None, reference_date: str | None
     console.print(f"Sexe : {sex}")
     when = f"au {reference_date}" if reference_date else "à l'index"
     console.print(
-        f"Âge {when} : médiane {age['median']:g} (Q1 {age['q1']:g} – Q3 {age['q3']:g}), "
-        f"moyenne {age['mean']:g}"
+        f"Âge {when} : médiane {_fmt(age['median'])} (Q1 {_fmt(age['q1'])} – Q3 "
+        f"{_fmt(age['q3'])}), moyenne {_fmt(age['mean'])}"
     )
     from hopia.services.cohorts import TOP_TITLES
 
@@ -72,12 +74,14 @@ def _print_characterisation(c: dict[str, Any] | None, reference_date: str | None
             name = item["name"]
             if "median_value" in item:
                 unit = f" {item['unit']}" if item["unit"] else ""
-                name += f" (médiane {item['median_value']:.4g}{unit})"
+                median = float(format(item["median_value"], ".4g"))
+                name += f" (médiane {fmt_number(median)}{unit})"
             table.add_row(
                 escape(item["code"] or ""),
                 escape(name),
                 _fmt(item["persons"]),
-                f"{item['percent']:g}",
+                # No percentage when the cohort size is hidden (it would give the size back).
+                "" if item["percent"] is None else _fmt(item["percent"]),
             )
         if block["items"]:
             console.print(table)

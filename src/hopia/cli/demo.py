@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
 import typer
 from rich.columns import Columns
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -35,10 +41,47 @@ def demo(
                 on_progress=lambda n: bar.advance(task, n),
                 on_ready=lambda: bar.reset(task, description="Intégration", total=None),
             )
-    _print(result.summary, result.warehouse)
+    _print(result.summary)
+    _next_steps(result.warehouse, result.environment)
 
 
-def _print(s, url: str) -> None:  # noqa: ANN001 - DemoSummary, imported lazily
+def _program() -> str:
+    """How to call this CLI again: ``hopia`` when that is on the PATH, else the path used."""
+    used = Path(sys.argv[0])
+    found = shutil.which("hopia")
+    if found and used.name == "hopia" and Path(found).resolve() == used.resolve():
+        return "hopia"
+    try:
+        return str(used.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(used) if used.name == "hopia" else "hopia"
+
+
+def _next_steps(url: str, environment: dict[str, str]) -> None:
+    """Commands that work as printed, on the demo's warehouse (not the default one)."""
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in environment.items())
+    hopia = _program()
+    console.print(f"Entrepôt de la démo : {escape(url)}", highlight=False, soft_wrap=True)
+    console.print("Pour continuer sur la démo (copiez ces lignes) :")
+    for name, value in environment.items():
+        console.print(
+            f"  export {name}={shlex.quote(value)}", highlight=False, markup=False, soft_wrap=True
+        )
+    for command in (
+        "warehouse stats",
+        "cohort run configs/cohorts/insuffisance_cardiaque.yaml -o /tmp/cohorte",
+        "share check --cohort configs/cohorts/insuffisance_cardiaque.yaml --drop age",
+    ):
+        console.print(f"  {hopia} {command}", highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"ou, commande par commande : {prefix} {hopia} warehouse stats",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _print(s) -> None:  # noqa: ANN001 - DemoSummary, imported lazily
     head = Table(title="Intégration", show_header=False)
     head.add_row("Documents intégrés", str(s.documents))
     head.add_row("Erreurs (fichiers invalides)", str(s.errors))
@@ -78,5 +121,3 @@ def _print(s, url: str) -> None:  # noqa: ANN001 - DemoSummary, imported lazily
                 ]
             )
         )
-    console.print(f"Entrepôt : {url}")
-    console.print("Suite : [bold]hopia warehouse stats[/bold] ; [bold]make test[/bold]")

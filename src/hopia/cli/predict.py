@@ -20,7 +20,9 @@ app = typer.Typer(
 )
 
 _MODEL = typer.Option(
-    "gbm", "--model", help="Modèle : gbm (LightGBM), logistic, ou un modèle ajouté (plug-in)."
+    "gbm",
+    "--model",
+    help="Modèle : gbm (LightGBM), logistic, ou un modèle ajouté par une extension.",
 )
 _OUT = typer.Option(..., "--out", "-o", help="Dossier du modèle (model.joblib, card.md/json).")
 _FORCE = typer.Option(False, "--force", help="Remplacer le dossier s'il n'est pas vide.")

@@ -56,7 +56,8 @@ def train(
         None, "--depth", min=1, help="Couches convolutives (défaut : celles du modèle livré)."
     ),
 ) -> None:
-    """Train on the synthetic CHU plus the non-held-out shared notes; write ``out`` atomically."""
+    """Entraîner le détecteur statistique (CHU synthétique et notes partagées hors jeu réservé) ;
+    le dossier de sortie est écrit d'un bloc."""
     from hopia.services import pseudo
 
     with handle_errors(), context() as ctx:

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hopia.cli._common import console, context, handle_errors, progress_bar
+from hopia.platform.scores import fmt_number, fmt_percent
 
 app = typer.Typer(
     help="Qualité des données de l'entrepôt (contrôles d'après l'OHDSI Data Quality Dashboard).",
@@ -23,11 +24,11 @@ _FLAGS = {"tables": "--table", "check_types": "--check-type"}
 
 
 def _n(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
+    return fmt_number(value)
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}".replace(".", ",") + " %"
+def _pct(value: float | None) -> str:  # a pass rate already in percent
+    return fmt_percent(None if value is None else value / 100, 1)
 
 
 @app.command("run")

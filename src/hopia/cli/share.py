@@ -1,8 +1,9 @@
 """``hopia share``: check and export a cohort for sharing (OMOP CSV/Parquet, FHIR R4B).
 
 A thin adapter over :mod:`hopia.services.sharing`. ``check`` prints the k-anonymity /
-l-diversity report and exports nothing (exit 1 when k or l cannot be reached); ``export``
-demands a reason and writes the folder all at once. Both are recorded in the audit log.
+l-diversity report and exports nothing; ``export`` demands a reason and writes the folder all at
+once. Both are recorded in the audit log. Exit codes, as every command: 0 done, 1 refused (k or
+l cannot be reached: the options that could lift it are printed), 2 a request to correct.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hopia.cli._common import console, context, err_console, handle_errors
+from hopia.platform.scores import fmt_percent
 
 app = typer.Typer(
     help="Partage : export pseudonymisé et k-anonyme d'une cohorte (OMOP, FHIR).",
@@ -46,8 +48,39 @@ _REFERENCE = typer.Option(
     "--reference-date",
     help="Date de référence du calcul de l'âge (AAAA-MM-JJ ; défaut : aujourd'hui).",
 )
+_AGE_BAND = typer.Option(
+    None, "--age-band", help="Tranches d'âge d'au moins 5, 10 ou 20 ans (défaut : selon k)."
+)
+_GEOGRAPHY = typer.Option(
+    None,
+    "--geography",
+    help="Géographie au plus fine : departement ou region (pas de code postal).",
+)
+_DROP = typer.Option(
+    None,
+    "--drop",
+    help="Quasi-identifiant à ne pas exporter du tout : age, sexe, code-postal ou diagnostic "
+    "(diagnostics rares) ; répétable.",
+)
 # Request fields whose option is not named after them.
 _FLAGS = {"json_out": "--json"}
+# How this command line lifts a refusal, by request field (the report names the fields).
+_DROP_VALUES = {"age": "age", "sex": "sexe", "postcode": "code-postal", "diagnosis": "diagnostic"}
+
+
+def remedy(report: dict[str, Any]) -> str | None:
+    """The options that could lift a refusal, phrased for this command line."""
+    blocking = report.get("blocking")
+    phrases = {
+        "k": f"--k {max(report['k'] - 1, 1)}",
+        "l": "--l 1",
+        "max_suppression": "--max-suppression 0.1",
+        "age_band": "--age-band 20",
+        "geography": "--geography region",
+        "drop": f"--drop {_DROP_VALUES.get(blocking or '', 'age')}",
+    }
+    options = [phrases[f] for f in report.get("remedies") or () if f in phrases]
+    return ("Pour lever le refus, essayez : " + " ; ".join(options) + ".") if options else None
 
 
 def _distribution(title: str, stats: dict[str, Any] | None) -> str:
@@ -95,9 +128,12 @@ def print_report(report: dict[str, Any]) -> None:
             f"{d['suppressed']} supprimé(s)",
             highlight=False,
         )
+    if report.get("requested"):
+        asked = ", ".join(f"{QI_NAMES[q]} → {escape(r)}" for q, r in report["requested"].items())
+        console.print(f"Demandé : {asked}", highlight=False)
     console.print(
         f"Patients : {report['persons']}, supprimés : {report['suppressed_persons']} "
-        f"(maximum {report['max_suppression']:.0%})",
+        f"(maximum {fmt_percent(report['max_suppression'])})",
         highlight=False,
     )
 
@@ -111,6 +147,9 @@ def check(
     max_suppression: float | None = _MAX_SUPPRESSION,
     reference_date: str | None = _REFERENCE,
     json_out: Path | None = typer.Option(None, "--json", help="Écrire aussi le rapport en JSON."),
+    age_band: int | None = _AGE_BAND,
+    geography: str | None = _GEOGRAPHY,
+    drop: list[str] | None = _DROP,
 ) -> None:
     """Mesurer k-anonymat et l-diversité d'une cohorte, sans rien exporter."""
     from hopia.services import sharing
@@ -124,12 +163,18 @@ def check(
             max_suppression=max_suppression,
             reference_date=reference_date,
             json_out=json_out,
+            age_band=age_band,
+            geography=geography,
+            drop=drop or (),
         )
         result = sharing.check(ctx, request)
     report = result.report
     print_report(report.to_dict())
     if result.refused:
         err_console.print(f"[red]{escape(report.message or '')}[/red]", highlight=False)
+        hint = remedy(report.to_dict())
+        if hint:
+            err_console.print(escape(hint), highlight=False)
         raise typer.Exit(1)
     console.print(
         f"[green]k = {report.k} et l = {report.l} atteints[/green] : le partage est possible."
@@ -153,6 +198,12 @@ def export(
         False, "--with-notes", help="Inclure le texte des notes (pseudonymisé ; risque résiduel)."
     ),
     per_bundle: int = typer.Option(1, "--per-bundle", min=1, help="FHIR : patients par Bundle."),
+    age_band: int | None = _AGE_BAND,
+    geography: str | None = _GEOGRAPHY,
+    drop: list[str] | None = _DROP,
+    dates: str = typer.Option(
+        "jour", "--dates", help="Précision des dates exportées : jour, mois ou annee."
+    ),
     actor: str | None = typer.Option(None, "--actor", help="Demandeur, si ce n'est pas vous."),
 ) -> None:
     """Exporter une cohorte pseudonymisée, k-anonyme et l-diverse (accès journalisé)."""
@@ -172,12 +223,22 @@ def export(
             reference_date=reference_date,
             with_notes=with_notes,
             per_bundle=per_bundle,
+            age_band=age_band,
+            geography=geography,
+            drop=drop or (),
+            dates=dates,
         )
         try:
             result = sharing.export(ctx, request)
         except ShareRefusedError as exc:
-            print_report(exc.report.to_dict())  # why, before the error line
-            raise
+            # Refused, like `check`: exit 1 (2 is for a request the user must correct).
+            report = exc.report.to_dict()
+            print_report(report)  # why, before the error line
+            err_console.print(f"[red]{escape(exc.message)}[/red]", highlight=False)
+            hint = remedy(report)
+            if hint:
+                err_console.print(escape(hint), highlight=False)
+            raise typer.Exit(1) from None
     print_report(result.report.to_dict())
     files = len(result.manifest["files"])
     console.print(

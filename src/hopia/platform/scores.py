@@ -12,6 +12,29 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}".replace(".", ",")
 
 
+THOUSANDS = "\u202f"  # French typography: a narrow no-break space between thousands
+
+
+def fmt_number(value: float | None, digits: int | None = None) -> str:
+    """A number for people, the French way: "1 234" (narrow no-break space), "0,05", "12,3"
+    ("—" when undefined).
+
+    ``digits``: decimals to keep (default: as many as the value needs, ``:g``-style for floats).
+    Machine-readable files (JSON, CSV) keep Python's own numbers; this is for text people read.
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, int) or (digits is None and float(value).is_integer()):
+        return f"{int(value):,}".replace(",", THOUSANDS)
+    text = f"{value:,.{digits}f}" if digits is not None else f"{value:,.6g}"
+    return text.replace(",", THOUSANDS).replace(".", ",")
+
+
+def fmt_percent(share: float | None, digits: int = 0) -> str:
+    """A share (0.05) as a French percentage ("5 %"; "—" when undefined)."""
+    return "—" if share is None else f"{fmt_number(100 * share, digits)} %"
+
+
 def ratio(num: int, den: int) -> float | None:
     """``num / den``, or None when there is nothing to divide by (no gold, no prediction)."""
     return num / den if den else None

@@ -5,6 +5,8 @@ The rules, for every front end:
 - a run reads the research space (pseudonymised) and returns only suppressed figures (counts
   below 10 as ``"<10"``); it is audited (``cohort.run``: the definition's hash and the number
   of members), because every access to patient data is, whatever leaves it;
+- the identified patient list shows real identities and birth dates beside index dates read
+  in the research space, shifted per patient: that column is named so (``index_date_decalee``);
 - the identified patient list needs a reason of at least ten characters and an output folder,
   both checked before anything is read; the list is read and audited in one transaction
   (``cohort.patients``, :func:`hopia.data.cohorts.run.identified_patients`) and written to a
@@ -30,6 +32,7 @@ from hopia.platform.access import Purpose
 from hopia.platform.exceptions import InvalidRequestError
 from hopia.platform.files import atomic_file, check_output_dir, write_text_atomic
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 PATIENTS_FILE = "patients_identifies.csv"
 RESULTS_FILE = "results.json"
@@ -40,8 +43,11 @@ PATIENT_COLUMNS = (
     "birth_date",
     "sex",
     "person_id",
-    "index_date",
+    "index_date_decalee",
 )
+# The list's columns and where they come from: the index date is read in the research space,
+# shifted per patient; next to real identities it must say so (docs/cohorts.md).
+_COLUMN_OF = {"index_date_decalee": "index_date"}
 DIALECTS = ("duckdb", "postgresql")
 
 
@@ -149,7 +155,7 @@ def run(ctx: Context, request: RunRequest) -> CohortRun:
     ctx.authorize("cohort.run", _target(d))
     if allowed:
         ctx.authorize("cohort.patients", _target(d))
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     result = run_cohort(wh, d, top=request.top)
     entry = audit_run(wh, result, actor=ctx.actor)  # before anything leaves
     public = result.public()
@@ -183,11 +189,18 @@ def _write_results(public: dict[str, Any], output: Path) -> list[str]:
 def _write_patient_list(
     ctx: Context, definition: CohortDefinition, output: Path, reason: str
 ) -> PatientList:
-    rows, entry = identified_patients(ctx.warehouse(), definition, reason=reason, actor=ctx.actor)
+    wh = existing_warehouse(ctx)
+    rows, entry = identified_patients(wh, definition, reason=reason, actor=ctx.actor)
     path = output / PATIENTS_FILE
     # Identified data: readable by its owner only, from the file's creation on.
     with atomic_file(path, newline="", private=True) as fh:
         writer = csv.DictWriter(fh, fieldnames=PATIENT_COLUMNS)
         writer.writeheader()
-        writer.writerows({k: ("" if r[k] is None else r[k]) for k in PATIENT_COLUMNS} for r in rows)
+        writer.writerows(
+            {
+                k: ("" if r[_COLUMN_OF.get(k, k)] is None else r[_COLUMN_OF.get(k, k)])
+                for k in PATIENT_COLUMNS
+            }
+            for r in rows
+        )
     return PatientList(path, len(rows), entry.audit_id)

@@ -1,9 +1,14 @@
 """Demo service (``hopia demo``, ``make demo``): a synthetic CHU through the whole pipeline.
 
 Generate the CHU's patients and documents, write them as a corpus (JSONL and PDF/DOCX/HL7/FHIR
-files), ingest them into the demo's own DuckDB warehouse under ``<home>/demo`` through the
-ingest service (same rules, same audit), and read back the figures the demo prints. The demo
-starts from scratch each time so that its figures are reproducible.
+files), ingest them through the ingest service (same rules, same audit), and read back the
+figures the demo prints. The demo starts from scratch each time so that its figures are
+reproducible.
+
+The demo is a Hopia home of its own, ``<home>/demo``: its warehouse, its keys and its corpus
+(the compiled NLP pipeline stays in the main cache). Every command works on it as printed with
+``HOPIA_HOME=<home>/demo`` (:attr:`DemoResult.environment`), and nothing of the demo touches
+the installation's own warehouse or keys.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 from sqlalchemy import func, select
 
-from hopia.platform.keys import init_keys
+from hopia.platform.config import Settings
+from hopia.platform.keys import AUDIT_FILE, SECRET_FILE, VAULT_FILE, init_keys
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services import ingest as ingest_service
 from hopia.services.context import Context, Request
@@ -102,6 +108,39 @@ class DemoResult:
     corpus: DemoCorpus
     summary: DemoSummary
     warehouse: str  # the demo warehouse's URL
+    environment: dict[str, str]  # the variables that point every command at the demo
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's home: ``<home>/demo`` with its own DuckDB warehouse and key files; the
+    configured warehouse URL and keys are not the demo's, the pipeline cache is shared."""
+    return settings.model_copy(
+        update={
+            "home": settings.home / "demo",
+            "warehouse_url": None,
+            "secret_key": None,
+            "vault_key": None,
+            "audit_key": None,
+            "cache_dir": settings.cache_dir,
+        }
+    )
+
+
+def demo_environment(settings: Settings) -> dict[str, str]:
+    """``HOPIA_HOME`` (and the variables that would override it, emptied) for the demo."""
+    env = {"HOPIA_HOME": str(settings.home / "demo")}
+    for name, value in (
+        ("HOPIA_WAREHOUSE_URL", settings.warehouse_url),
+        ("HOPIA_SECRET_KEY", settings.secret_key),
+        ("HOPIA_VAULT_KEY", settings.vault_key),
+        ("HOPIA_AUDIT_KEY", settings.audit_key),
+    ):
+        if value:
+            env[name] = ""
+    return env
+
+
+DEMO_KEYS = (SECRET_FILE, VAULT_FILE, AUDIT_FILE)  # kept from one demo to the next
 
 
 def demo_root(ctx: Context) -> Path:
@@ -115,7 +154,16 @@ def prepare(ctx: Context, request: DemoRequest) -> DemoCorpus:
 
     ctx.authorize("demo.run", "demo")
     root = demo_root(ctx)
-    shutil.rmtree(root, ignore_errors=True)
+    # From scratch, but with the same keys: new keys would give other surrogates, so other
+    # pseudonymised texts and figures from one run to the next.
+    if root.exists():
+        for child in root.iterdir():
+            if child.name in DEMO_KEYS:
+                continue
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     folder = root / "synth"
     corpus = generate(request.patients, request.seed)
     write_corpus(corpus, folder)
@@ -135,19 +183,14 @@ def ingest_corpus(
         paths=tuple(p for p in inputs if p.exists()),
         patients=corpus.folder / "patients.jsonl",
     )
-    # The demo is an installation of its own, made afresh with it: its keys, warehouse and
-    # audit checkpoint under <home>/demo, never the main installation's (hopia init there).
-    root = demo_root(ctx)
-    settings = ctx.settings.model_copy(update={"home": root, "warehouse_url": None})
-    demo_ctx = Context(settings, ctx.principal, ctx.policy)
+    settings = demo_settings(ctx.settings)
+    # The demo is an installation of its own: its keys (kept from the previous demo, made by
+    # the first) and its warehouse, made afresh; never the main installation's.
     init_keys(settings)
-    wh = Warehouse(f"duckdb:///{(root / 'warehouse.duckdb').resolve()}")
-    try:
-        demo_ctx.use_warehouse(wh)
-        report = ingest_service.ingest(demo_ctx, request, on_progress, on_ready)
-        return DemoResult(corpus, demo_summary(wh, report), wh.url)
-    finally:
-        wh.close()  # the demo's own file: handed to the context, closed here
+    with Context(settings, ctx.principal, ctx.policy) as demo:
+        report = ingest_service.ingest(demo, request, on_progress, on_ready)
+        wh = demo.warehouse()
+        return DemoResult(corpus, demo_summary(wh, report), wh.url, demo_environment(ctx.settings))
 
 
 def run_demo(

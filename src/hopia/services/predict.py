@@ -25,6 +25,7 @@ from pydantic import Field
 from hopia.platform import audit
 from hopia.platform.exceptions import InvalidRequestError
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 if TYPE_CHECKING:
     from hopia.data.predict import PredictConfig, SavedModel, TrainResult
@@ -141,7 +142,7 @@ def train(ctx: Context, request: TrainRequest) -> Trained:
     )
     target = f"model:{config.target.label}:{config.model}"
     ctx.authorize("predict.train", target)
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     result = train_warehouse(wh, config)
     _save(result, request)
     prov = result.card["provenance"]
@@ -188,7 +189,7 @@ def evaluate(ctx: Context, request: EvaluateRequest) -> Evaluated:
         return Evaluated(saved, evaluate_saved_on_uci(saved, request.data))
     prov = saved.card["provenance"]
     config = PredictConfig.from_dict(prov["config"])
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     evaluation = evaluate_saved_on_warehouse(saved, wh)
     with wh.begin() as conn:
         entry = audit.record(

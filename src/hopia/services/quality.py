@@ -34,6 +34,7 @@ from hopia.data.quality.history import RunSummary
 from hopia.data.quality.model import COVERAGE_FR, KAHN_FR, Status  # noqa: F401 - front ends
 from hopia.data.quality.runner import builders
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 if TYPE_CHECKING:
     from hopia.data.quality.report import QualityReport  # Jinja2: imported when a run reports
@@ -80,7 +81,7 @@ def run(
     catalogue = load_catalogue().select(request.tables, request.check_types)
     builders(catalogue)  # an unknown check type fails here, before any query
     ctx.authorize("quality.run", "warehouse")
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     if on_start:
         on_start(len(catalogue.checks))
     result = run_checks(wh, catalogue, on_progress=on_progress)
@@ -110,4 +111,4 @@ def catalogue(ctx: Context) -> Catalogue:
 def history(ctx: Context, request: HistoryRequest) -> list[RunSummary]:
     """The last recorded runs, oldest first."""
     ctx.authorize("quality.history", "warehouse")
-    return run_history(ctx.warehouse(), request.limit)
+    return run_history(existing_warehouse(ctx), request.limit)

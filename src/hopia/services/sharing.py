@@ -10,6 +10,11 @@ The rules, for every front end:
   written by :mod:`hopia.data.sharing.release`, in the transaction of what it records;
 - a check that cannot reach k or l is an outcome (:attr:`ShareCheck.refused`), not an error:
   the report says why; an export that cannot is a :class:`ShareRefusedError` carrying it.
+  Either names the request fields that could lift the refusal (``report.remedies``: ``k``,
+  ``max_suppression``, ``age_band``, ``geography``, ``drop``); front ends phrase them;
+- the requester may widen the bands and drop quasi-identifiers (``age_band``, ``geography``,
+  ``drop``) and coarsen the exported dates (``dates``);
+- no count below 10 patients (nor a class below k) leaves in a report or a message.
 """
 
 from __future__ import annotations
@@ -32,8 +37,17 @@ from hopia.platform.access import Purpose
 from hopia.platform.exceptions import ShareRefusedError
 from hopia.platform.files import write_text_atomic
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 ExportFormat = Literal["omop-csv", "omop-parquet", "fhir"]
+# The quasi-identifiers a request may drop, by the names users read (French), and their keys.
+QuasiIdentifier = Literal["age", "sexe", "code-postal", "diagnostic"]
+DROP_NAMES: dict[str, str] = {
+    "age": "age",
+    "sexe": "sex",
+    "code-postal": "postcode",
+    "diagnostic": "diagnosis",
+}
 
 
 class _ShareRequest(Request):
@@ -49,6 +63,12 @@ class _ShareRequest(Request):
     """Largest share of patients suppressed; default ``data.sharing.max_suppression``."""
     reference_date: date | None = None
     """Date ages are computed at; default today."""
+    age_band: Literal[5, 10, 20] | None = None
+    """Narrowest age band (years) exported; the ladder may widen it (up to 10 years)."""
+    geography: Literal["departement", "region"] | None = None
+    """Finest geography exported instead of the postcode."""
+    drop: tuple[QuasiIdentifier, ...] = ()
+    """Quasi-identifiers not exported at all (what a refusal may ask to remove)."""
 
 
 class CheckRequest(_ShareRequest):
@@ -63,6 +83,8 @@ class ExportRequest(_ShareRequest):
     reason: str | None = None
     with_notes: bool = False
     """Include the (pseudonymised) text of the notes: a residual risk."""
+    dates: Literal["jour", "mois", "annee"] = "jour"
+    """Precision of the exported dates: day, or brought to the first of the month or year."""
     per_bundle: int = Field(1, ge=1)
     """FHIR: patients per Bundle."""
 
@@ -97,6 +119,9 @@ def _options(ctx: Context, request: _ShareRequest, **extra: object) -> ShareOpti
             else defaults.max_suppression
         ),
         reference_date=request.reference_date,
+        age_band=request.age_band,
+        geography=request.geography,
+        drop=tuple(dict.fromkeys(DROP_NAMES[q] for q in request.drop)),
         **extra,  # type: ignore[arg-type]
     )
 
@@ -106,7 +131,7 @@ def check(ctx: Context, request: CheckRequest) -> ShareCheck:
     check_source(request.cohort, request.persons)
     options = _options(ctx, request)
     ctx.authorize("share.check", _resource(request))
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     selection = select_persons(wh, request.cohort, request.persons)
     try:
         report = measure(wh, selection, options, actor=ctx.actor)
@@ -126,10 +151,16 @@ def export(ctx: Context, request: ExportRequest) -> ExportResult:
     check_source(request.cohort, request.persons)
     out = request.out.absolute()
     check_target_folder(out)
-    options = _options(ctx, request, with_notes=request.with_notes, per_bundle=request.per_bundle)
+    options = _options(
+        ctx,
+        request,
+        with_notes=request.with_notes,
+        per_bundle=request.per_bundle,
+        dates=request.dates,
+    )
     ctx.authorize("share.export", _resource(request))
     secret = ctx.secret()
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     selection = select_persons(wh, request.cohort, request.persons)
     return write_export(
         wh,

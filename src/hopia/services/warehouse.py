@@ -3,6 +3,10 @@
 Neither is written to the audit log: the figures are table-level counts, and a load writes
 data in (a site's own OMOP extract), recorded with each file's sha256 in ``hopia_meta.omop_load``.
 The access policy is asked first (``warehouse.stats``, ``warehouse.load_omop``).
+
+:func:`existing_warehouse` is how a service that only reads opens the warehouse: an embedded
+DuckDB file that does not exist is an error naming its path (``hopia init``, ``hopia ingest`` or
+``hopia demo`` create one), never an empty warehouse created on the way.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from hopia.platform.exceptions import NotFoundError
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services.context import Context, Request
 
@@ -36,6 +41,27 @@ class LoadOmopRequest(Request):
     """An OMOP CDM 5.4 CSV set: a folder or a zip archive."""
     replace: bool = False
     """Replace the clinical rows whose identifiers already exist (refused otherwise)."""
+
+
+def duckdb_file(url: str) -> Path | None:
+    """The file of an embedded DuckDB URL (None for a server or an in-memory database)."""
+    if not url.startswith("duckdb:///"):
+        return None
+    path = url[len("duckdb:///") :].split("?", 1)[0]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def existing_warehouse(ctx: Context) -> Warehouse:
+    """The context's warehouse for a read: :class:`NotFoundError` when the configured DuckDB
+    file does not exist (opening it would create an empty one)."""
+    if getattr(ctx, "_warehouse", None) is None:  # not opened yet, nor handed over
+        path = duckdb_file(ctx.settings.resolved_warehouse_url())
+        if path is not None and not path.exists():
+            raise NotFoundError(
+                f"aucun entrepôt à {path} : créez-le (hopia init puis hopia ingest, ou hopia "
+                "demo) ou désignez l'entrepôt voulu (HOPIA_HOME, HOPIA_WAREHOUSE_URL)"
+            )
+    return ctx.warehouse()
 
 
 def warehouse_stats(wh: Warehouse) -> WarehouseStats:
@@ -64,7 +90,7 @@ def warehouse_stats(wh: Warehouse) -> WarehouseStats:
 def stats(ctx: Context) -> WarehouseStats:
     """Rows per table, documents by status, NLP mentions by label."""
     ctx.authorize("warehouse.stats", "warehouse")
-    return warehouse_stats(ctx.warehouse())
+    return warehouse_stats(existing_warehouse(ctx))
 
 
 def load_omop(ctx: Context, request: LoadOmopRequest) -> LoadReport:

@@ -83,6 +83,10 @@ def test_small_subgroups_are_suppressed() -> None:
     table = subgroup_table(y, p, patients, [("sex", sex)]).set_index("group")
     assert table.loc["?", "patients"] == SUPPRESSED == "<10"
     assert table.loc["?", "stays"] == SUPPRESSED and pd.isna(table.loc["?", "auroc"])
+    # 100 test patients published: F (60) and M (35) shown would give "?" back as 5, so the
+    # smaller of them is hidden too; its metrics stay.
+    assert table.loc["M", "patients"] == table.loc["M", "stays"] == "*"
+    assert table.loc["M", "auroc"] == pytest.approx(roc_auc_score(y[60:95], p[60:95]))
     assert table.loc["F", "patients"] == "60"
     assert table.loc["F", "auroc"] == pytest.approx(roc_auc_score(y[:60], p[:60]))
     # Ten stays of a single patient are still one patient: suppressed.

@@ -50,7 +50,7 @@ def test_long_stay_target_runs_at_admission(warehouse) -> None:  # noqa: ANN001
                          n_bootstrap=0)  # fmt: skip
     result = train_warehouse(warehouse, config)
     assert "los_days" not in result.feature_columns
-    assert result.card["features"]["cutoff"].endswith("admission of the index stay")
+    assert result.card["features"]["cutoff"] == "rien de daté après l'admission du séjour index"
     assert result.test.auroc == result.test.auroc  # defined: both classes in the test set
 
 
@@ -69,7 +69,7 @@ def test_card_and_model_are_saved_and_checked(trained, warehouse, tmp_path: Path
     assert card["data"]["cut_date"] and card["evaluation"]["test"]["calibration"]
     assert {r["variable"] for r in card["evaluation"]["test"]["subgroups"]} == {"sex", "age"}
     text = (out / CARD_MD).read_text("utf-8")
-    for heading in ("## Intended use", "## Limitations", "## Provenance", "### Subgroups"):
+    for heading in ("## Usage prévu", "## Limites", "## Provenance", "### Sous-groupes"):
         assert heading in text
     assert (out / CALIBRATION_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

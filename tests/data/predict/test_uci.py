@@ -62,7 +62,7 @@ def test_trains_on_the_planted_signal(uci_zip: Path) -> None:
     result = train_uci(uci_zip, PredictConfig(model="logistic", min_count=5, n_bootstrap=50))
     assert result.test.auroc > 0.7
     assert result.card["data_kind"] == "uci"
-    assert "no patient in both sets" in result.card["data"]["split"]
+    assert "aucun patient dans les deux jeux" in result.card["data"]["split"]
 
 
 def test_bad_files_are_named(tmp_path: Path) -> None:

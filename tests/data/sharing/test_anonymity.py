@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
 from hopia.data.sharing import plan
-from hopia.data.sharing.anonymity import age_label, generalise_diagnoses, representative_birth_year
+from hopia.data.sharing.anonymity import (
+    age_label,
+    floor_levels,
+    generalise_diagnoses,
+    representative_birth_year,
+)
 from hopia.data.sharing.quasi import Population
-from hopia.platform.exceptions import ShareRefusedError
+from hopia.platform.exceptions import ShareRefusedError, SharingError
 
 
 def population(rows: list[tuple], diagnoses: list[tuple] = ()) -> Population:
@@ -73,10 +80,62 @@ def test_refused_when_k_is_out_of_reach_names_the_blocker() -> None:
         plan(population(rows), k=5, l=1)
     message = str(caught.value)
     assert "k = 5 inatteignable" in message
-    assert "plus petite classe compte 2 patient(s)" in message
-    assert "Quasi-identifiant bloquant : sexe" in message
+    assert "plus petite classe compte moins de 5 patients" in message  # not "2 patient(s)"
+    assert "Quasi-identifiant bloquant : sexe" in message and "retirez le sexe" in message
     assert caught.value.report.blocking == "sex"
     assert not caught.value.report.reached
+    assert caught.value.fields == ("k", "max_suppression", "drop")  # what could lift it
+    # Dropping the blocker, as the refusal suggests, reaches k: ten women and men of 50.
+    dropped = plan(population(rows), k=5, l=1, floor=floor_levels(drop=("sex",)))
+    assert dropped.report.reached and dropped.levels["sex"] == 1
+    assert dropped.report.after.k == 10 and dropped.report.requested == {"sex": "retiré"}
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [(50, "F", "75013", c) for c in chapters(8)] + [(50, "M", "75013", "IV")] * 2,
+        [(50, "F", "75013", "IV"), (51, "M", "75013", "IV"), (90, "F", "75013", "IX")],
+        [(20 + 7 * i, "MF"[i % 2], "75013", c) for i, c in enumerate(chapters(11))],
+        [(50, "F", "75013", c) for c in chapters(40)] + [(90, "M", "69003", "IV")] * 4,
+    ],
+)
+def test_refusals_print_no_count_below_k_or_ten_patients(rows: list[tuple]) -> None:
+    with pytest.raises(ShareRefusedError) as caught:
+        plan(population(rows), k=5, l=1, max_suppression=0.0)
+    # Class sizes below k and patient counts below 10 are said "moins de …", never written.
+    message = caught.value.message
+    assert "moins de" in message
+    for number, after in re.findall(r"(\d+) patient\(s\)( sur)?", message):
+        if not after:  # "N patient(s) sur M": the suppression budget, a rule, not data
+            assert int(number) == 0 or int(number) >= 5, message
+    public = str(caught.value.report.to_dict())
+    assert "person_id" not in public
+
+
+def test_report_hides_a_small_number_of_suppressed_patients() -> None:
+    # Twenty-one patients, one suppressed: "21 selected, 1 suppressed" would name a count of 1;
+    # the exported 20 are countable in the files, so the total is hidden instead.
+    rows = [(30 + i % 5, "M", "69003", c) for i, c in enumerate(chapters(20))]
+    rows.append((77, "M", "69003", "IV"))
+    report = plan(population(rows), k=5, l=2, max_suppression=0.05).report.to_dict()
+    assert report["suppressed_persons"] == "<10" and report["persons"] == "*"
+    assert report["exported_persons"] == 20
+
+
+def test_requested_bands_are_a_floor_the_ladder_does_not_go_below() -> None:
+    ages = [40, 41, 42, 43, 44, 45, 46, 47, 48, 49]
+    zips = ["75001", "75002", "75003", "75004", "75005"] * 2
+    pop = population([(a, "F", z, c) for a, z, c in zip(ages, zips, chapters(10), strict=True)])
+    result = plan(pop, k=5, l=2, floor=floor_levels(age_band=20, geography="region"))
+    assert result.levels["age"] == 4 and result.levels["postcode"] == 2
+    assert age_label(47, 4) == "40-59" and age_label(85, 4) == "≥ 80"
+    dropped = plan(pop, k=5, l=2, floor=floor_levels(drop=("age", "postcode")))
+    assert dropped.levels["age"] == 5 and dropped.levels["postcode"] == 3
+    assert dropped.birth_year(47) is None and dropped.postcode("75013", None, None) is None
+    with pytest.raises(SharingError) as bad:
+        floor_levels(age_band=7)
+    assert bad.value.fields == ("age_band",)
 
 
 def test_l_diversity_refused_when_a_class_has_one_sensitive_value() -> None:

@@ -248,3 +248,29 @@ def test_identified_space_is_never_queried(tmp_path: Path) -> None:
     with pytest.raises(SharingError, match="absent"):
         extract(wh, IDS)
     wh.close()
+
+
+def test_requested_options_shape_the_export(any_wh: Warehouse, tmp_path: Path) -> None:
+    # The requester drops sex and asks for dates to the month and 20-year age bands.
+    options = ShareOptions(reference_date=REFERENCE, drop=("sex",), dates="mois", age_band=20)
+    result = run(any_wh, tmp_path / "out", "omop-csv", options)
+    tables = read_omop(result.folder, "omop-csv")
+    assert result.report.levels["sex"] == 1 and result.report.levels["age"] >= 4
+    assert set(tables["person"]["gender_concept_id"].astype(int)) == {0}
+    assert tables["person"]["gender_source_value"].isna().all()
+    for name, frame in tables.items():
+        for column in [c for c in frame.columns if c.endswith("_date")]:
+            days = {str(v)[8:10] for v in frame[column].dropna()}
+            assert days <= {"01"}, (name, column, days)
+    assert any(len(t) for t in tables.values())
+    manifest = json.loads((result.folder / "manifest.json").read_text("utf-8"))
+    assert manifest["options"] == {
+        "age_band": 20,
+        "geography": None,
+        "drop": ["sex"],
+        "dates": "mois",
+    }
+    assert "décalées" in " ".join(manifest["residual_risks"])  # the manifest is in French
+    with pytest.raises(SharingError) as bad:
+        run(any_wh, tmp_path / "bad", "omop-csv", ShareOptions(drop=("eye_colour",)))
+    assert bad.value.fields == ("drop",) and not (tmp_path / "bad").exists()

@@ -19,7 +19,7 @@ from hopia.data.cohorts.characterise import Characterisation, TopItem, character
 from hopia.data.cohorts.compile import CompiledCohort, compile_cohort
 from hopia.data.cohorts.load import definition_hash
 from hopia.data.cohorts.schema import CohortDefinition
-from hopia.data.cohorts.suppression import THRESHOLD, suppress, suppress_distribution
+from hopia.data.cohorts.suppression import THRESHOLD, Cell, Table, protect, suppress
 from hopia.platform import audit
 from hopia.platform.access import Purpose, check_reason
 from hopia.platform.warehouse import Warehouse, schema
@@ -49,8 +49,11 @@ class CohortResult:
         return self.attrition[-1].count
 
     def public(self, threshold: int = THRESHOLD) -> dict[str, Any]:
-        """What may leave the research space: counts below ``threshold`` as ``"<threshold"``."""
+        """What may leave the research space: counts below ``threshold`` as ``"<threshold"``
+        and, as ``"*"``, the other cells that would let a reader recompute them (consecutive
+        attrition steps, a distribution and the cohort size); see :func:`protect_results`."""
         d = self.definition
+        cells = protect_results(self.attrition, self.characterisation, threshold)
         out: dict[str, Any] = {
             "cohort": {
                 "name": d.name,
@@ -68,29 +71,78 @@ class CohortResult:
             },
             "suppression": {
                 "threshold": threshold,
-                "rule": f"counts from 1 to {threshold - 1} shown as '<{threshold}'; '*' hides "
-                "a larger cell so that a small one cannot be recomputed",
+                "rule": f"effectifs de 1 à {threshold - 1} affichés '<{threshold}' ; '*' masque "
+                f"un effectif d'au moins {threshold} pour qu'aucun petit effectif ne puisse être "
+                "recalculé (différences d'étapes, total moins les autres cases)",
             },
             "attrition": [
                 {
                     "step": i,
                     "label": s.label,
                     "kind": s.kind,
-                    "count": suppress(s.count, threshold),
-                    "excluded": None if s.excluded is None else suppress(s.excluded, threshold),
+                    "count": cells[f"attrition.{i}.count"],
+                    "excluded": None if s.excluded is None else cells[f"attrition.{i}.excluded"],
                 }
                 for i, s in enumerate(self.attrition)
             ],
         }
         out["characterisation"] = (
-            _public_characterisation(self.characterisation, threshold)
+            _public_characterisation(self.characterisation, cells, threshold)
             if self.characterisation is not None
             else None
         )
         return out
 
 
-def _public_top(items: list[TopItem], persons: int, threshold: int) -> dict[str, Any]:
+# How much hiding a cell costs the reader: an "excluded" cell or a distribution cell first, the
+# population next, the final cohort size last.
+_COST_EXCLUDED, _COST_CELL, _COST_FIRST, _COST_STEP, _COST_FINAL = 1.0, 1.5, 2.0, 3.0, 10.0
+
+
+def _persons_cell(attrition: list[AttritionStep], c: Characterisation) -> str:
+    last = len(attrition) - 1
+    return f"attrition.{last}.count" if attrition[last].count == c.persons else "persons"
+
+
+def results_table(
+    attrition: list[AttritionStep], c: Characterisation | None, threshold: int = THRESHOLD
+) -> Table:
+    """Every count a run publishes and the sums a reader knows between them."""
+    table = Table({})
+    last = len(attrition) - 1
+    for i, s in enumerate(attrition):
+        name = f"attrition.{i}.count"
+        table.cells[name] = s.count
+        table.cost[name] = _COST_FIRST if i == 0 else _COST_FINAL if i == last else _COST_STEP
+        if s.excluded is not None:
+            table.cells[f"attrition.{i}.excluded"] = s.excluded
+            table.cost[f"attrition.{i}.excluded"] = _COST_EXCLUDED
+            table.add_sum(f"attrition.{i - 1}.count", [name, f"attrition.{i}.excluded"])
+    if c is not None and c.persons >= threshold:
+        total = _persons_cell(attrition, c)
+        table.cells.setdefault(total, c.persons)
+        table.cost.setdefault(total, _COST_FINAL)
+        for prefix, counts in (("sex", c.sex), ("age", c.age_bins())):
+            names = [f"{prefix}.{k}" for k in counts]
+            for name, n in zip(names, counts.values(), strict=True):
+                table.cells[name] = n
+                table.cost[name] = _COST_CELL
+            table.add_sum(total, names)
+    return table
+
+
+def protect_results(
+    attrition: list[AttritionStep], c: Characterisation | None, threshold: int = THRESHOLD
+) -> dict[str, Cell]:
+    """Each published cell by name; ``"persons"``: the characterised cohort's size."""
+    cells = protect(results_table(attrition, c, threshold), threshold)
+    if c is not None:
+        persons = _persons_cell(attrition, c) if c.persons >= threshold else None
+        cells["persons"] = cells[persons] if persons else suppress(c.persons, threshold)
+    return cells
+
+
+def _public_top(items: list[TopItem], persons: Cell, threshold: int) -> dict[str, Any]:
     shown = [i for i in items if i.persons >= threshold]
     return {
         "items": [
@@ -100,7 +152,10 @@ def _public_top(items: list[TopItem], persons: int, threshold: int) -> dict[str,
                 "name": i.name,
                 "vocabulary": i.vocabulary,
                 "persons": i.persons,
-                "percent": round(100 * i.persons / persons, 1),
+                # A percentage of a hidden total would give the total back (persons / percent).
+                "percent": round(100 * i.persons / persons, 1)
+                if isinstance(persons, int)
+                else None,
                 **(
                     {"median_value": i.median_value, "unit": i.unit}
                     if i.median_value is not None
@@ -115,17 +170,20 @@ def _public_top(items: list[TopItem], persons: int, threshold: int) -> dict[str,
     }
 
 
-def _public_characterisation(c: Characterisation, threshold: int) -> dict[str, Any]:
+def _public_characterisation(
+    c: Characterisation, cells: dict[str, Cell], threshold: int
+) -> dict[str, Any]:
     if c.persons < threshold:
         return {"persons": suppress(c.persons, threshold), "withheld": "cohorte trop petite"}
+    persons = cells["persons"]
     return {
-        "persons": c.persons,
-        "sex": suppress_distribution(c.sex, threshold),
+        "persons": persons,
+        "sex": {k: cells[f"sex.{k}"] for k in c.sex},
         "age": {
-            "bins": suppress_distribution(c.age_bins(), threshold),
+            "bins": {k: cells[f"age.{k}"] for k in c.age_bins()},
             **c.age_quantiles(),
         },
-        **{key: _public_top(items, c.persons, threshold) for key, items in c.top.items()},
+        **{key: _public_top(items, persons, threshold) for key, items in c.top.items()},
     }
 
 

@@ -18,21 +18,52 @@ from typing import Any
 
 import pandas as pd
 
+from hopia.platform.scores import fmt_number
+
+# What a person reads in the card (card.md and the text fields of card.json) is in French; the
+# JSON keys stay as they are (machine-readable), and so do its numbers.
 INTENDED_USE = (
-    "Research and evaluation of risk stratification on pseudonymised warehouse data. Not a "
-    "medical device: it must not drive individual care decisions without a local clinical "
-    "validation, a prospective evaluation and the hospital's regulatory review."
+    "Recherche et évaluation de la stratification du risque sur les données pseudonymisées de "
+    "l'entrepôt. Ce n'est pas un dispositif médical : il ne doit pas orienter une décision de "
+    "soin individuelle sans validation clinique locale, évaluation prospective et examen "
+    "réglementaire par l'établissement."
 )
 LIMITATIONS = [
-    "Trained and evaluated on one data source; performance elsewhere is unknown.",
-    "Temporal split only: no external validation.",
-    "Outcomes outside the warehouse (another hospital, death at home) are not seen: "
-    "readmissions elsewhere count as negatives.",
-    "Planned and unplanned readmissions are not told apart.",
-    "Conditions derived from notes by NLP carry its errors (missed or wrong mentions).",
-    "Calibration may drift as coding practice and case mix change: re-evaluate periodically "
-    "(`hopia predict evaluate`).",
+    "Entraîné et évalué sur une seule source de données ; les performances ailleurs sont "
+    "inconnues.",
+    "Découpage temporel seulement : pas de validation externe.",
+    "Les événements hors de l'entrepôt (autre hôpital, décès à domicile) ne sont pas vus : une "
+    "réhospitalisation ailleurs compte comme négative.",
+    "Les réhospitalisations programmées et non programmées ne sont pas distinguées.",
+    "Les pathologies tirées des comptes rendus par le TAL en portent les erreurs (mentions "
+    "manquées ou fausses).",
+    "La calibration peut dériver avec les pratiques de codage et la patientèle : réévaluer "
+    "régulièrement (`hopia predict evaluate`).",
 ]
+# French labels of the card's keys (a key without one is shown with its underscores as blanks).
+LABELS = {
+    "source": "source",
+    "stays_labelled": "séjours étiquetés",
+    "patients": "patients",
+    "index_dates": "dates d'index",
+    "training_window": "fenêtre d'entraînement",
+    "split": "découpage",
+    "train_stays": "séjours d'entraînement",
+    "test_stays": "séjours de test",
+    "train_dropped_label_after_cut": "séjours d'entraînement écartés (étiquette connue après "
+    "la coupure)",
+    "cut_date": "date de coupure",
+    "encounters_raw": "séjours bruts",
+    "sampled_patients": "patients échantillonnés",
+    "candidates": "variables candidates",
+    "kept": "variables retenues",
+    "min_count": "effectif minimal",
+    "by_prefix": "par préfixe",
+    "text_derived_kept": "retenues issues du texte",
+    "cutoff": "limite",
+    "death_during_stay": "décès pendant le séjour",
+    "window_after_data_end": "fenêtre au-delà de la fin des données",
+}
 _PACKAGES = ("hopia", "scikit-learn", "lightgbm", "pandas", "numpy", "joblib")
 
 
@@ -87,35 +118,42 @@ def build_card(
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
+    """A value for the reader: French decimals ("0,734"), "–" when undefined."""
     if x is None or (isinstance(x, float) and x != x):
         return "–"
-    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    return fmt_number(x, digits if isinstance(x, float) else None)
+
+
+def _label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
 
 
 def card_markdown(card: dict[str, Any]) -> str:
     ev, data, prov = card["evaluation"], card["data"], card["provenance"]
     test = ev["test"]
     lines = [
-        f"# Model card: {card['title']}",
+        f"# Fiche du modèle : {card['title']}",
         "",
-        "## Intended use",
+        "## Usage prévu",
         "",
         card["intended_use"],
         "",
-        "## Target",
+        "## Cible",
         "",
         f"`{card['target']['name']}`: {card['target']['definition']}",
         "",
-        "## Data",
+        "## Données",
         "",
-        *[f"- {k.replace('_', ' ')}: {_fmt(v)}" for k, v in data.items() if k != "exclusions"],
-        *[f"- excluded ({k.replace('_', ' ')}): {v}" for k, v in data["exclusions"].items()],
+        *[f"- {_label(k)} : {_fmt(v)}" for k, v in data.items() if k != "exclusions"],
+        *[f"- exclus ({_label(k)}) : {_fmt(v)}" for k, v in data["exclusions"].items()],
         "",
-        "## Features",
+        "## Variables",
         "",
-        *[f"- {k.replace('_', ' ')}: {_fmt(v)}" for k, v in card["features"].items()],
+        *[f"- {_label(k)} : {_fmt(v)}" for k, v in card["features"].items()],
         "",
-        "## Model",
+        "## Modèle",
         "",
         f"`{card['model']['estimator']}`",
         "",
@@ -123,32 +161,34 @@ def card_markdown(card: dict[str, Any]) -> str:
         json.dumps(card["model"]["params"], indent=1, sort_keys=True),
         "```",
         "",
-        "## Performance on the test set",
+        "## Performances sur le jeu de test",
         "",
-        "| metric | value |",
+        "| mesure | valeur |",
         "|---|---|",
-        f"| stays / patients | {test['n_stays']} / {test['n_patients']} |",
-        f"| prevalence | {_fmt(test['prevalence'])} |",
-        f"| AUROC (95 % CI, patient bootstrap) | {_fmt(test['auroc'])} "
+        f"| séjours / patients | {_fmt(test['n_stays'])} / {_fmt(test['n_patients'])} |",
+        f"| prévalence | {_fmt(test['prevalence'])} |",
+        f"| AUROC (IC 95 %, bootstrap par patient) | {_fmt(test['auroc'])} "
         f"({_fmt(test['auroc_ci95'][0])}–{_fmt(test['auroc_ci95'][1])}) |",
         f"| AUPRC | {_fmt(test['auprc'])} |",
-        f"| Brier score | {_fmt(test['brier'])} |",
-        f"| AUROC on the training set | {_fmt(ev['train']['auroc'])} |",
+        f"| score de Brier | {_fmt(test['brier'])} |",
+        f"| AUROC sur le jeu d'entraînement | {_fmt(ev['train']['auroc'])} |",
         "",
-        "### Calibration (deciles of predicted risk)",
+        "### Calibration (déciles du risque prédit)",
         "",
         "![calibration](calibration.png)",
         "",
-        "| bin | mean predicted | observed | n |",
+        "| décile | risque prédit moyen | taux observé | n |",
         "|---|---|---|---|",
         *[
-            f"| {r['bin']} | {r['mean_predicted']:.3f} | {r['observed_rate']:.3f} | {r['n']} |"
+            f"| {r['bin']} | {_fmt(float(r['mean_predicted']))} | "
+            f"{_fmt(float(r['observed_rate']))} | {_fmt(r['n'])} |"
             for r in test["calibration"]
         ],
         "",
-        "### Subgroups (groups under 10 patients suppressed)",
+        "### Sous-groupes (groupes de moins de 10 patients masqués ; « * » : effectifs masqués "
+        "pour qu'un petit groupe ne puisse être recalculé par différence)",
         "",
-        "| variable | group | patients | stays | positives | AUROC | AUPRC | Brier |",
+        "| variable | groupe | patients | séjours | positifs | AUROC | AUPRC | Brier |",
         "|---|---|---|---|---|---|---|---|",
         *[
             f"| {r['variable']} | {r['group']} | {r['patients']} | {r['stays']} | "
@@ -156,24 +196,24 @@ def card_markdown(card: dict[str, Any]) -> str:
             for r in test["subgroups"]
         ],
         "",
-        "## Most important features",
+        "## Variables les plus importantes",
         "",
-        "| feature | importance | kind |",
+        "| variable | importance | type |",
         "|---|---|---|",
         *[
-            f"| {r['feature']} | {r['importance']:.4g} | {r['kind']} |"
+            f"| {r['feature']} | {fmt_number(float(r['importance']))} | {r['kind']} |"
             for r in card["top_features"]
         ],
         "",
-        "## Limitations",
+        "## Limites",
         "",
         *[f"- {item}" for item in card["limitations"]],
         "",
         "## Provenance",
         "",
-        f"- created: {prov['created_at']}",
-        f"- model file: `{prov['model_file']}`, sha256 `{prov['model_sha256']}`",
-        f"- configuration sha256: `{prov['config_sha256']}`",
+        f"- créée le : {prov['created_at']}",
+        f"- fichier du modèle : `{prov['model_file']}`, sha256 `{prov['model_sha256']}`",
+        f"- sha256 de la configuration : `{prov['config_sha256']}`",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in prov["versions"].items()),
         "",
     ]
@@ -186,16 +226,20 @@ def plot_calibration(calibration: pd.DataFrame, path: Path, *, title: str) -> No
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
     try:
         top = max(0.05, float(calibration[["mean_predicted", "observed_rate"]].max().max()))
-        ax.plot([0, top], [0, top], linestyle="--", color="grey", label="perfect")
+        ax.plot([0, top], [0, top], linestyle="--", color="grey", label="calibration parfaite")
         ax.plot(
-            calibration["mean_predicted"], calibration["observed_rate"], marker="o", label="model"
+            calibration["mean_predicted"], calibration["observed_rate"], marker="o", label="modèle"
         )
-        ax.set_xlabel("mean predicted risk")
-        ax.set_ylabel("observed rate")
+        ax.set_xlabel("risque prédit moyen")
+        ax.set_ylabel("taux observé")
+        # French decimal commas on the axes, as everywhere a person reads numbers.
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(round(v, 3))))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(round(v, 3))))
         ax.set_title(title, fontsize=10)
         ax.legend(loc="upper left")
         fig.tight_layout()

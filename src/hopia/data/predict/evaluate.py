@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from hopia.data.cohorts.suppression import HIDDEN, Table, protect
+
 MIN_PATIENTS = 10
 SUPPRESSED = f"<{MIN_PATIENTS}"
 AGE_BANDS = ((0, 40, "<40"), (40, 60, "40-59"), (60, 70, "60-69"), (70, 80, "70-79"))
@@ -198,15 +200,27 @@ def subgroup_table(
     """One row per subgroup; small subgroups suppressed (counts ``"<10"``, metrics empty).
 
     Positive counts from 1 to 9 are shown as ``"<10"`` too: with the group size they would
-    let a reader count the patients readmitted in a small group.
+    let a reader count the patients readmitted in a small group. The groups of a variable add
+    up to the test set, whose size the card publishes: when that would give a small group back
+    by subtraction, the counts of another group are hidden too (``"*"``, complementary
+    suppression, :func:`hopia.data.cohorts.suppression.protect`); its metrics stay.
     """
     rows = []
     for variable, values in groups:
-        for value in sorted(pd.unique(values), key=_group_order):
+        ordered = sorted(pd.unique(values), key=_group_order)
+        sizes = {str(v): int(pd.Series(patients[values == v]).nunique()) for v in ordered}
+        table = Table(sizes | {"__total__": sum(sizes.values())}, fixed={"__total__"})
+        table.add_sum("__total__", list(sizes))
+        published = protect(table, MIN_PATIENTS)
+        for value in ordered:
             mask = values == value
-            n_patients = int(pd.Series(patients[mask]).nunique())
+            n_patients = sizes[str(value)]
             row: dict[str, object] = {"variable": variable, "group": str(value)}
-            if n_patients < MIN_PATIENTS:
+            if published[str(value)] == HIDDEN:
+                row |= {"patients": HIDDEN, "stays": HIDDEN, "positives": HIDDEN}
+                row |= {k: _none_if_nan(v) for k, v in _metrics(y[mask], p[mask]).items()}
+                row |= {"mean_predicted": float(p[mask].mean())}
+            elif n_patients < MIN_PATIENTS:
                 row |= {"patients": SUPPRESSED, "stays": SUPPRESSED, "positives": SUPPRESSED}
                 row |= {"auroc": None, "auprc": None, "brier": None, "mean_predicted": None}
             else:

@@ -58,10 +58,10 @@ class TargetSpec:
     def describe(self) -> str:
         if self.name == "readmission_30d":
             return (
-                f"Another inpatient stay starting 1 to {self.horizon_days} days after discharge "
-                "(any cause, planned or not), predicted at discharge."
+                f"Un autre séjour hospitalier commençant 1 à {self.horizon_days} jours après la "
+                "sortie (toute cause, programmé ou non), prédit à la sortie."
             )
-        return f"Length of stay >= {self.min_los_days} days, predicted at admission."
+        return f"Durée de séjour ≥ {self.min_los_days} jours, prédite à l'admission."
 
     def labels(
         self,

@@ -24,7 +24,11 @@ from hopia.data.predict.store import SavedModel
 from hopia.data.predict.targets import TargetSpec
 from hopia.data.predict.uci import load_uci, patient_order_split
 from hopia.platform.exceptions import PredictError
+from hopia.platform.scores import fmt_percent
 from hopia.platform.warehouse import Warehouse
+
+# The moment of prediction, as the card says it.
+CUTOFF_FR = {"discharge": "la sortie", "admission": "l'admission"}
 
 MIN_POSITIVES = 5  # per set: fewer, and neither training nor AUROC means anything
 
@@ -89,20 +93,20 @@ def train_warehouse(wh: Warehouse, config: PredictConfig) -> TrainResult:
     result = _fit_and_evaluate(frame, columns, split.train, split.test, config)
     train_dates = frame["index_date"].iloc[split.train]
     data = {
-        "source": f"warehouse ({wh.dialect}), schema omop",
+        "source": f"entrepôt ({wh.dialect}), schéma omop",
         "stays_labelled": len(frame),
         "patients": int(frame["person_id"].nunique()),
-        "index_dates": f"{_day(frame['index_date'].min())} to {_day(frame['index_date'].max())}",
-        "training_window": f"{_day(train_dates.min())} to {_day(train_dates.max())}",
-        "split": f"temporal: test = index date >= {_day(split.cut_date)} "
-        f"({config.test_fraction:.0%} of stays)",
+        "index_dates": f"du {_day(frame['index_date'].min())} au {_day(frame['index_date'].max())}",
+        "training_window": f"du {_day(train_dates.min())} au {_day(train_dates.max())}",
+        "split": f"temporel : test = date d'index ≥ {_day(split.cut_date)} "
+        f"({fmt_percent(config.test_fraction)} des séjours)",
         "train_stays": len(split.train),
         "test_stays": len(split.test),
         "train_dropped_label_after_cut": split.dropped_label_after_cut,
         "cut_date": _day(split.cut_date),
         "exclusions": excluded,
     }
-    result.card = _card(result, config, data, "Hopia warehouse", columns)
+    result.card = _card(result, config, data, "l'entrepôt Hopia", columns)
     return result
 
 
@@ -125,22 +129,23 @@ def train_uci(
         "encounters_raw": uci.n_raw,
         "stays_labelled": len(frame),
         "patients": int(frame["person_id"].nunique()),
-        "sampled_patients": sample_patients if sample_patients is not None else "all",
-        "split": "no dates in this data set: patients ordered by first encounter id, the last "
-        f"{config.test_fraction:.0%} in the test set; no patient in both sets",
+        "sampled_patients": sample_patients if sample_patients is not None else "tous",
+        "split": "pas de dates dans ce jeu : patients ordonnés par premier identifiant de "
+        f"séjour, les derniers {fmt_percent(config.test_fraction)} dans le jeu de test ; aucun "
+        "patient dans les deux jeux",
         "train_stays": len(train),
         "test_stays": len(test),
         "exclusions": uci.excluded,
     }
     target = {
         "name": "readmission_30d",
-        "definition": 'UCI label readmitted == "<30" (inpatient readmission within 30 days).',
+        "definition": 'étiquette UCI readmitted == "<30" (réhospitalisation dans les 30 jours).',
     }
     result.card = _card(
         result,
         config,
         data,
-        "UCI diabetes",
+        "le jeu UCI diabète",
         uci.feature_columns,
         target=target,
         limitations=[
@@ -227,10 +232,11 @@ def _card(
         "min_count": config.min_count,
         "by_prefix": ", ".join(f"{k} {v}" for k, v in families.items()),
         "text_derived_kept": sum(c.startswith("nlp_") for c in kept),
-        "cutoff": f"nothing dated after the {config.target.cutoff} of the index stay",
+        "cutoff": f"rien de daté après {CUTOFF_FR.get(config.target.cutoff, config.target.cutoff)}"
+        " du séjour index",
     }
     return build_card(
-        title=f"{config.target.label} ({config.model}) on {source}",
+        title=f"{config.target.label} ({config.model}) sur {source}",
         target=target or {"name": config.target.label, "definition": config.target.describe()},
         data=data,
         features=features,

@@ -23,7 +23,15 @@ every rung, persons in classes below k (or below l) may be suppressed whole, up 
 persons that remain, until nothing changes. Once k and l hold, each quasi-identifier is
 lowered back one rung at a time while they still hold (suppressing the rare diagnoses, say, can
 make the region unnecessary). When the last rung still fails, the export is refused with
-:class:`ShareRefusedError`, naming the quasi-identifier that blocks.
+:class:`ShareRefusedError`, naming the quasi-identifier that blocks and the request fields that
+could help (``age_band``, ``geography``, ``drop``).
+
+The requester may start higher than the ladder's first rung (:func:`floor_levels`): wider age
+bands (5, 10 or 20 years), a coarser geography (department, region), and may drop a
+quasi-identifier altogether (age: no year of birth; sex: gender unknown; postcode: no location;
+diagnosis: rare codes not exported). Rungs above the ladder (20-year bands, age or sex dropped)
+are reached only that way. No count below k (nor below 10 for persons) leaves in a message or a
+report: see :meth:`AnonymityReport.to_dict`.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from typing import Any
 
 import pandas as pd
 
+from hopia.data.cohorts.suppression import THRESHOLD, Table, protect, small_text, suppress
 from hopia.data.sharing.hierarchy import (
     CIM10_VOCABULARIES,
     area,
@@ -43,15 +52,34 @@ from hopia.data.sharing.hierarchy import (
 )
 from hopia.data.sharing.quasi import Population
 from hopia.platform.exceptions import ShareRefusedError, SharingError
+from hopia.platform.scores import fmt_percent
 
 DEFAULT_K, DEFAULT_L, DEFAULT_MAX_SUPPRESSION = 5, 2, 0.05
 QUASI_IDENTIFIERS = ("age", "sex", "postcode", "diagnosis")
 QI_NAMES = {"age": "âge", "sex": "sexe", "postcode": "code postal", "diagnosis": "diagnostic rare"}
 RUNGS = {
-    "age": ("âge exact", "tranches de 5 ans", "tranches de 10 ans", "tranches de 10 ans, ≥ 90"),
-    "postcode": ("code postal", "département / ZIP3", "région / état", "supprimé"),
-    "diagnosis": ("code", "catégorie CIM-10", "chapitre CIM-10", "supprimé"),
-    "sex": ("sexe",),
+    "age": (
+        "âge exact",
+        "tranches de 5 ans",
+        "tranches de 10 ans",
+        "tranches de 10 ans, ≥ 90",
+        "tranches de 20 ans, ≥ 80",
+        "retiré",
+    ),
+    "postcode": ("code postal", "département / ZIP3", "région / état", "retiré"),
+    "diagnosis": ("code", "catégorie CIM-10", "chapitre CIM-10", "retiré"),
+    "sex": ("sexe", "retiré"),
+}
+DROPPED = {qi: len(rungs) - 1 for qi, rungs in RUNGS.items()}
+AGE_BANDS = {1: 0, 5: 1, 10: 2, 20: 4}  # requested band width (years) → age level
+GEOGRAPHY = {"code-postal": 0, "departement": 1, "region": 2}  # requested level → postcode level
+# The request fields that can lower a blocking quasi-identifier's classes (front ends name
+# their own options after them).
+REMEDIES = {
+    "age": ("age_band", "drop"),
+    "postcode": ("geography", "drop"),
+    "sex": ("drop",),
+    "diagnosis": ("drop",),
 }
 LADDER = (
     ("diagnosis", 1),
@@ -75,17 +103,21 @@ Diagnosis = tuple[str, str]  # (vocabulary, code) — code may be a category or 
 
 def age_band(age: Any, level: int) -> tuple[int, int] | None:
     """[low, high] ages of the person's band at ``level`` (None when the age is unknown)."""
-    if age is None or pd.isna(age):
+    if age is None or pd.isna(age) or level >= DROPPED["age"]:
         return None
     age = int(age)
+    if level == 4 and age >= 80:
+        return 80, 200
     if level >= 3 and age >= TOP_AGE:
         return TOP_AGE, 200
-    width = {0: 1, 1: 5}.get(level, 10)
+    width = {0: 1, 1: 5, 4: 20}.get(level, 10)
     low = age - age % width
     return low, low + width - 1
 
 
 def age_label(age: Any, level: int) -> str:
+    if level >= DROPPED["age"]:
+        return "retiré"
     band = age_band(age, level)
     if band is None:
         return "?"
@@ -218,7 +250,7 @@ def _evaluate(
     ids = [int(p) for p in persons["person_id"]]
     columns: dict[str, list[str]] = {
         "age": [age_label(a, levels["age"]) for a in persons["age"]],
-        "sex": [str(s) for s in persons["sex"]],
+        "sex": [str(s) if levels["sex"] == 0 else "retiré" for s in persons["sex"]],
         "postcode": [
             str(postcode_value(z, st, c, levels["postcode"]))
             for z, st, c in zip(persons["zip"], persons["state"], persons["country"], strict=True)
@@ -282,9 +314,52 @@ class AnonymityReport:
     reached: bool = False
     blocking: str | None = None
     message: str | None = None
+    requested: dict[str, str] = field(default_factory=dict)
+    remedies: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self, threshold: int = THRESHOLD) -> dict[str, Any]:
+        """The report as it leaves (screen, JSON, export folder): patient counts below
+        ``threshold`` as ``"<threshold"``, class sizes below k as ``"<k"``, and the cohort size
+        hidden (``"*"``) when it would give back a small number of suppressed patients (the
+        exported persons are countable in the files)."""
+        out = asdict(self)
+        exported = self.persons - self.suppressed_persons
+        table = Table(
+            {"persons": self.persons, "exported": exported, "suppressed": self.suppressed_persons},
+            fixed={"exported"},
+        )
+        table.add_sum("persons", ["exported", "suppressed"])
+        cells = protect(table, threshold)
+        out["persons"], out["suppressed_persons"] = cells["persons"], cells["suppressed"]
+        out["exported_persons"] = exported if self.reached else None
+        for key in ("before", "after"):
+            if out[key]:
+                out[key] = _public_stats(out[key], self.k)
+        out["steps"] = [
+            {
+                **step,
+                "smallest_class": _below(step["smallest_class"], self.k),
+                "suppression_needed": suppress(step["suppression_needed"], threshold),
+            }
+            for step in out["steps"]
+        ]
+        out["remedies"] = list(self.remedies)
+        return out
+
+
+def _below(n: int, k: int) -> int | str:
+    return f"<{k}" if 0 < n < k else n
+
+
+def _public_stats(stats: dict[str, Any], k: int) -> dict[str, Any]:
+    """Class statistics without a class size below k: the buckets of sizes 1 to k - 1 merged."""
+    small = sum(n for size, n in stats["distribution"].items() if size.isdigit() and int(size) < k)
+    distribution = {f"<{k}": small} | {
+        size: n
+        for size, n in stats["distribution"].items()
+        if not (size.isdigit() and int(size) < k)
+    }
+    return {**stats, "k": _below(stats["k"], k), "distribution": distribution}
 
 
 @dataclass
@@ -311,6 +386,36 @@ class AnonymisationPlan:
         return postcode_value(zip_code, state, country, 2)
 
 
+def floor_levels(
+    age_band: int | None = None, geography: str | None = None, drop: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """The levels the requester asks to start from (the ladder only climbs above them)."""
+    levels = {"age": 0, "sex": 0, "postcode": 0, "diagnosis": 0}
+    if age_band is not None:
+        if age_band not in AGE_BANDS:
+            raise SharingError(
+                f"largeur de tranche d'âge inconnue : {age_band} (attendu : "
+                f"{', '.join(map(str, AGE_BANDS))} ans)",
+                fields=("age_band",),
+            )
+        levels["age"] = AGE_BANDS[age_band]
+    if geography is not None:
+        if geography not in GEOGRAPHY:
+            raise SharingError(
+                f"niveau géographique inconnu : {geography} (attendu : {', '.join(GEOGRAPHY)})",
+                fields=("geography",),
+            )
+        levels["postcode"] = GEOGRAPHY[geography]
+    for qi in drop:
+        if qi not in DROPPED:
+            raise SharingError(
+                f"quasi-identifiant inconnu : {qi} (attendu : {', '.join(QUASI_IDENTIFIERS)})",
+                fields=("drop",),
+            )
+        levels[qi] = DROPPED[qi]
+    return levels
+
+
 def _diagnosis_counts(mapping: dict[Diagnosis, Diagnosis | None]) -> dict[str, int]:
     out = {"codes": len(mapping), "kept": 0, "generalised": 0, "suppressed": 0}
     for key, value in mapping.items():
@@ -323,8 +428,10 @@ def plan(
     k: int = DEFAULT_K,
     l: int = DEFAULT_L,  # noqa: E741
     max_suppression: float = DEFAULT_MAX_SUPPRESSION,
+    floor: dict[str, int] | None = None,
 ) -> AnonymisationPlan:
-    """Climb the ladder until k and l hold; :class:`ShareRefusedError` when they cannot."""
+    """Climb the ladder from ``floor`` (:func:`floor_levels`) until k and l hold;
+    :class:`ShareRefusedError` when they cannot."""
     if k < 1 or l < 1:
         raise SharingError("k et l doivent valoir au moins 1", fields=("k", "l"))
     if not 0 <= max_suppression < 1:
@@ -334,7 +441,8 @@ def plan(
         )
     n = len(pop.persons)
     allowed = math.floor(max_suppression * n + 1e-9)
-    levels = {"age": 0, "sex": 0, "postcode": 0, "diagnosis": 0}
+    floor = {"age": 0, "sex": 0, "postcode": 0, "diagnosis": 0} | dict(floor or {})
+    levels = dict(floor)
     first = _evaluate(pop, levels, k, l, set())
     report = AnonymityReport(
         k=k,
@@ -345,12 +453,15 @@ def plan(
         quasi_identifiers=list(QUASI_IDENTIFIERS),
         sensitive_attribute=SENSITIVE,
         before=first.stats(k),
+        requested={q: RUNGS[q][v] for q, v in floor.items() if v},
     )
     has_postcode = pop.persons["zip"].notna().any()
     rungs = [("start", 0), *LADDER]
     for qi, level in rungs:
         if qi == "postcode" and not has_postcode:
             continue  # nothing to generalise: the step would change nothing
+        if qi != "start" and level <= floor[qi]:
+            continue  # the requester already asked for this rung or a higher one
         if qi != "start":
             levels[qi] = level
         ev, excluded, ok = _with_suppression(pop, levels, k, l, allowed)
@@ -366,7 +477,7 @@ def plan(
                 }
             )
         if ok:
-            ev, excluded = _relax(pop, levels, k, l, allowed, report) or (ev, excluded)
+            ev, excluded = _relax(pop, levels, floor, k, l, allowed, report) or (ev, excluded)
             report.after = ev.stats(k)
             report.levels = dict(levels)
             report.generalisations = _rungs(levels, has_postcode)
@@ -388,6 +499,7 @@ def _rungs(levels: dict[str, int], has_postcode: bool) -> dict[str, str]:
 def _relax(
     pop: Population,
     levels: dict[str, int],
+    floor: dict[str, int],
     k: int,
     l: int,  # noqa: E741
     allowed: int,
@@ -397,7 +509,7 @@ def _relax(
     suppressed, say) can make an earlier one (postcode → region) unnecessary."""
     best = None
     for qi in ("age", "postcode", "diagnosis"):
-        while levels[qi] > 0:
+        while levels[qi] > floor[qi]:
             trial = {**levels, qi: levels[qi] - 1}
             ev, excluded, ok = _with_suppression(pop, trial, k, l, allowed)
             if not ok:
@@ -426,21 +538,27 @@ def _refuse(
     allowed: int,
     report: AnonymityReport,
 ) -> None:
+    """Refuse, saying why without a count below k (or below 10 patients), naming the
+    quasi-identifier that blocks and the request fields that could lift it."""
     final = _evaluate(pop, levels, k, l, set())
     smallest = int(final.sizes.min()) if len(final.sizes) else 0
     least_diverse = int(final.diversity.min()) if len(final.diversity) else 0
-    # The blocker: the quasi-identifier whose removal leaves the fewest persons to suppress.
-    trials = {qi: _evaluate(pop, levels, k, l, set(), neutral=qi) for qi in QUASI_IDENTIFIERS}
-    blocking = min(
-        QUASI_IDENTIFIERS, key=lambda q: (len(trials[q].failing), -int(trials[q].sizes.min()))
-    )
+    # The blocker: among the quasi-identifiers still published, the one whose removal leaves
+    # the fewest persons to suppress.
+    candidates = [q for q in QUASI_IDENTIFIERS if levels[q] < DROPPED[q]] or list(QUASI_IDENTIFIERS)
+    trials = {qi: _evaluate(pop, levels, k, l, set(), neutral=qi) for qi in candidates}
+    blocking = min(candidates, key=lambda q: (len(trials[q].failing), -int(trials[q].sizes.min())))
     report.levels = dict(levels)
     report.generalisations = _rungs(levels, pop.persons["zip"].notna().any())
     report.after = final.stats(k)
     report.blocking = blocking
     report.diagnoses = _diagnosis_counts(final.diagnosis_map)
     n = len(pop.persons)
-    budget = f"{allowed} patient(s) sur {n}, soit {report.max_suppression:.0%}"
+    budget = (
+        f"{allowed} patient(s) sur {n}, soit {fmt_percent(report.max_suppression)}"
+        if n >= THRESHOLD
+        else f"{fmt_percent(report.max_suppression)} de la cohorte"
+    )
     # k alone may be reachable within the suppression budget: then l is what blocks.
     k_only = _evaluate(pop, levels, k, 1, set())
     cohort_values = pop.persons["sensitive"].nunique(dropna=False)
@@ -456,26 +574,44 @@ def _refuse(
             f"de l'attribut sensible ({SENSITIVE}) ; k = {k} serait atteint"
         )
     elif smallest < k:
-        reason = f"k = {k} inatteignable : la plus petite classe compte {smallest} patient(s)"
+        reason = f"k = {k} inatteignable : la plus petite classe compte moins de {k} patients"
     else:
         reason = (
             f"l = {l} inatteignable : une classe n'a que {least_diverse} valeur(s) distincte(s) "
-            f"de l'attribut sensible ({SENSITIVE}) ; plus petite classe : {smallest} patient(s)"
+            f"de l'attribut sensible ({SENSITIVE})"
         )
-    size_note = f" ; la cohorte ne compte que {n} patient(s)" if n < k else ""
+    size_note = f" ; la cohorte compte moins de {k} patients" if n < k else ""
     without = trials[blocking]
     if l > 1 and len(k_only.failing) <= allowed:  # no quasi-identifier is to blame
+        report.remedies = ("l",)
         report.message = (
             f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
             f"({budget}). Baissez l (l = 1 : sans contrôle de diversité) ou élargissez la "
             "cohorte à d'autres diagnostics."
         )
         raise ShareRefusedError(report.message, report, fields=("l",))
+    without_smallest = int(without.sizes.min()) if len(without.sizes) else 0
+    remedies = REMEDIES[blocking]
+    if blocking == "age" and levels["age"] >= AGE_BANDS[20]:
+        remedies = ("drop",)  # 20-year bands already: only dropping age is left
+    report.remedies = ("k", "max_suppression", *remedies)
+    lift = {
+        "age": "élargissez les tranches d'âge (20 ans) ou retirez l'âge",
+        "sex": "retirez le sexe",
+        "postcode": "retirez le code postal",
+        "diagnosis": "retirez les diagnostics rares",
+    }[blocking]
+    if remedies == ("drop",) and blocking == "age":
+        lift = "retirez l'âge"
     report.message = (
         f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
         f"({budget}){size_note}. Quasi-identifiant bloquant : {QI_NAMES[blocking]} (sans lui, "
-        f"la plus petite classe compterait {int(without.sizes.min())} patient(s) et "
-        f"{len(without.failing)} patient(s) resteraient à supprimer). Élargissez la cohorte, "
-        "baissez k ou l, ou retirez ce critère."
+        f"la plus petite classe compterait {_size_text(without_smallest, k)} et "
+        f"{small_text(len(without.failing))} resteraient à supprimer). Élargissez la cohorte, "
+        f"baissez k, acceptez plus de suppression, ou {lift} du partage."
     )
-    raise ShareRefusedError(report.message, report, fields=("k", "l"))
+    raise ShareRefusedError(report.message, report, fields=report.remedies)
+
+
+def _size_text(n: int, k: int) -> str:
+    return f"moins de {k} patients" if 0 < n < k else f"{n} patient(s)"

@@ -20,6 +20,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 
@@ -164,6 +165,7 @@ DATE_COLUMNS = {
     "note_nlp": "nlp_date",
 }
 STATUSES = {"antecedent"}
+DATE_PRECISIONS = ("jour", "mois", "annee")
 QUALIFIERS = ("negation", "hypothesis", "family", "history", "reported_speech")
 _ID_SPACE = 2**53 - 1  # exact in JSON numbers and FHIR ids
 _KEY_PURPOSE = b"hopia.sharing.person_id.v1"
@@ -245,7 +247,15 @@ def prepare(
     secret: bytes,
     with_notes: bool = False,
     min_care_site_persons: int | None = None,
+    dates: str = "jour",
 ) -> SharedDataset:
+    """The tables that leave. ``dates``: ``"jour"`` keeps the (shifted) dates, ``"mois"`` or
+    ``"annee"`` bring every date column to the first day of its month or year."""
+    if dates not in DATE_PRECISIONS:
+        raise SharingError(
+            f"précision des dates inconnue : {dates} (attendu : {', '.join(DATE_PRECISIONS)})",
+            fields=("dates",),
+        )
     tables = {name: frame.copy() for name, frame in extract.tables.items()}
     keep_persons = set(plan.population.persons["person_id"]) - plan.suppressed
     for name, frame in tables.items():
@@ -311,6 +321,10 @@ def prepare(
     out["person"]["person_id"] = _map_ids(out["person"]["person_id"], person_map)
     out["person"] = out["person"].sort_values("person_id").reset_index(drop=True)
     out["death"] = out["death"].sort_values("person_id").reset_index(drop=True)
+    if dates != "jour":
+        for frame in out.values():
+            for column in [c for c in frame.columns if c.endswith("_date")]:
+                frame[column] = frame[column].map(lambda v: _coarse_date(v, dates)).astype(object)
     person, *clinical = schema.CLINICAL_TABLES
     ordered = [person, "location", "care_site", *clinical, "note", "note_nlp"]
     return SharedDataset(
@@ -320,6 +334,13 @@ def prepare(
         with_notes,
         plan.population.reference_year,
     )
+
+
+def _coarse_date(value: object, precision: str) -> date | None:
+    if value is None or pd.isna(value):
+        return None
+    day = pd.Timestamp(value)
+    return date(day.year, day.month if precision == "mois" else 1, 1)
 
 
 def _generalise_conditions(
@@ -411,6 +432,8 @@ def _persons(
     frame["location_id"] = (
         frame["person_id"].map(lambda pid: locations[0].get(int(pid))).astype("Int64")
     )
+    if plan.levels.get("sex", 0) >= 1:  # dropped at the requester's demand: gender unknown
+        frame["gender_concept_id"] = 0
     gender = frame["gender_concept_id"].astype("Int64")
     frame["gender_source_value"] = gender.map({MALE: "M", FEMALE: "F"}).astype(object)
     frame["race_concept_id"] = 0

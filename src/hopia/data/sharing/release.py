@@ -24,6 +24,7 @@ from hopia.data.sharing.anonymity import (
     DEFAULT_MAX_SUPPRESSION,
     AnonymisationPlan,
     AnonymityReport,
+    floor_levels,
     plan,
 )
 from hopia.data.sharing.export_fhir import write_fhir
@@ -40,14 +41,19 @@ from hopia.platform.warehouse import Warehouse
 
 EXPORT_FORMATS = (*FORMATS, "fhir")
 MANIFEST, REPORT = "manifest.json", "anonymity_report.json"
+# What a recipient reads in the manifest: French, like everything a user reads.
 RESIDUAL_RISKS = [
-    "Dates are those of the research space (shifted per patient by pseudonymisation), kept "
-    "exactly: a recipient who knows a real date of care cannot use it, but intervals between "
-    "events are preserved.",
-    "Free text: notes are pseudonymised, yet a rare detail written in a note cannot be "
-    "generalised; notes and NLP snippets leave only when the export asks for them (with_notes).",
-    "k-anonymity protects against linkage on the declared quasi-identifiers only (age, sex, "
-    "postcode, rare diagnoses); the sequence of events of a patient can still be unique.",
+    "Les dates sont celles de l'espace de recherche (décalées par patient lors de la "
+    "pseudonymisation), à la précision demandée (jour, mois ou année) : une date réelle de soin "
+    "connue du destinataire ne sert à rien, mais les intervalles entre événements sont conservés.",
+    "Texte libre : les notes sont pseudonymisées, mais un détail rare écrit dans une note ne peut "
+    "pas être généralisé ; notes et extraits NLP ne sortent que si l'export les demande "
+    "(with_notes), et leurs dates ne suivent pas la précision demandée.",
+    "Le k-anonymat protège du croisement sur les quasi-identifiants déclarés seulement (âge, "
+    "sexe, code postal, diagnostics rares) ; la suite des événements d'un patient peut rester "
+    "unique.",
+    "Les effectifs publiés ailleurs (attrition d'une cohorte) et ceux de cet export ne doivent "
+    "pas être rapprochés : leur différence peut être un petit effectif.",
 ]
 
 
@@ -59,6 +65,10 @@ class ShareOptions:
     reference_date: date | None = None
     with_notes: bool = False
     per_bundle: int = 1
+    age_band: int | None = None  # 5, 10 or 20: the narrowest age band exported
+    geography: str | None = None  # "departement" or "region": the finest geography exported
+    drop: tuple[str, ...] = ()  # quasi-identifiers not exported at all
+    dates: str = "jour"  # "mois" or "annee": every date brought to its month or year
 
 
 @dataclass(frozen=True)
@@ -72,10 +82,11 @@ class ExportResult:
 def _measure(
     wh: Warehouse, selection: Selection, options: ShareOptions
 ) -> tuple[Extract, AnonymisationPlan]:
+    floor = floor_levels(options.age_band, options.geography, options.drop)  # before reading
     reference_year = (options.reference_date or date.today()).year
     data = extract(wh, selection.person_ids, with_notes=options.with_notes)
     return data, plan(
-        population(data, reference_year), options.k, options.l, options.max_suppression
+        population(data, reference_year), options.k, options.l, options.max_suppression, floor
     )
 
 
@@ -160,7 +171,9 @@ def export(
                 {"format": fmt, "persons": len(selection.person_ids), **_figures(refused.report)},
             )
         raise
-    dataset = prepare(data, anonymisation, secret, with_notes=options.with_notes)
+    dataset = prepare(
+        data, anonymisation, secret, with_notes=options.with_notes, dates=options.dates
+    )
     report = anonymisation.report
     # Owner-only (0700 folder, 0600 files) whatever the umask: the recipient is given the
     # folder, not every local user.
@@ -220,6 +233,7 @@ def _manifest(
     reason: str,
     actor: str | None,
 ) -> dict[str, Any]:
+    public = report.to_dict()
     files = [
         {
             "path": name,
@@ -246,7 +260,13 @@ def _manifest(
         "format": fmt,
         "source": selection.source,
         "reference_year": report.reference_year,
-        "persons": report.persons - report.suppressed_persons,
+        "persons": report.persons - report.suppressed_persons,  # countable in the files
+        "options": {
+            "age_band": options.age_band,
+            "geography": options.geography,
+            "drop": list(options.drop),
+            "dates": options.dates,
+        },
         "anonymity": {
             "k": report.k,
             "l": report.l,
@@ -255,23 +275,24 @@ def _manifest(
             "quasi_identifiers": report.quasi_identifiers,
             "sensitive_attribute": report.sensitive_attribute,
             "generalisations": report.generalisations,
-            "suppressed_persons": report.suppressed_persons,
+            "suppressed_persons": public["suppressed_persons"],
             "max_suppression": report.max_suppression,
             "diagnoses": report.diagnoses,
         },
         "policy": {
-            "person_id": "keyed hash (HMAC-SHA256, platform secret + per-export salt kept in "
-            "the audit log); other ids: sequential, local to this export",
-            "year_of_birth": "birth year of the middle of the person's age band at the "
-            "reference year (top-coded at 90 when the ladder reaches it); month, day and time "
-            "of birth removed",
+            "person_id": "hachage à clé (HMAC-SHA256, secret de la plateforme + sel propre à "
+            "l'export, conservé au journal d'audit) ; autres identifiants : numéros séquentiels "
+            "propres à cet export",
+            "year_of_birth": "année de naissance du milieu de la tranche d'âge de la personne à "
+            "l'année de référence (plafonnée à 90 ans si l'échelle l'atteint ; vide si l'âge est "
+            "retiré) ; mois, jour et heure de naissance retirés",
             "columns_kept": {name: sorted(cols) for name, cols in KEEP.items()},
             "never_exported": [
-                "hopia_id (identities, source documents, PHI spans)",
+                "hopia_id (identités, documents sources, segments identifiants)",
                 "hopia_vault",
-                "provider",
-                "free-text source values",
-                "race and ethnicity",
+                "provider (professionnels)",
+                "valeurs sources en texte libre",
+                "origine ethnique",
             ],
             "notes": options.with_notes,
         },
