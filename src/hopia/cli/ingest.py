@@ -48,6 +48,9 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
     table.add_row("Documents ajoutés", str(report.added))
     table.add_row("Déjà présents (ignorés)", str(report.duplicates))
     table.add_row("Erreurs", str(len(report.errors)))
+    if report.pipe_errors:  # documents kept, one NLP pipe's output missing
+        failed = ", ".join(f"{k} : {v}" for k, v in sorted(report.pipe_errors.items()))
+        table.add_row("Composants TAL en échec (documents gardés)", failed)
     table.add_row("Durée", f"{report.seconds:.1f} s ({report.docs_per_second:.1f} documents/s)")
     table.add_row("Mentions extraites", str(sum(report.entities.values())))
     table.add_row("Faits cliniques écrits", ", ".join(f"{k}: {v}" for k, v in report.facts.items()))

@@ -117,7 +117,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     the clinical NER when ``nlp.ner_worker``. Creates the keys on the first ingest."""
     from hopia.data.ingest.pipeline import IngestPipeline
     from hopia.data.ingest.worker import ModelWorker
-    from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
+    from hopia.data.nlp import PIPELINE_SYSTEM, extract_with_errors, get_nlp
     from hopia.data.omop.concepts import warm_terminologies
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo.vault import Vault
@@ -164,7 +164,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         pseudonymiser=pseudonymiser,
         model_worker=worker,
         clinical_ner=clinical_ner,
-        extract=lambda texts, ner=None: extract(
+        extract=lambda texts, ner=None: extract_with_errors(
             texts, nlp=nlp, batch_size=batch_size, clinical_ner_spans=ner
         ),
         system=PIPELINE_SYSTEM,
@@ -180,5 +180,6 @@ def _counts(report: IngestReport, status: str) -> dict[str, object]:
         "added": report.added,
         "duplicates": report.duplicates,
         "errors": len(report.errors),
+        "pipe_errors": sum(report.pipe_errors.values()),
         "patients": report.patients,
     }

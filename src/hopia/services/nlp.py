@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import edsnlp
 
     from hopia.data.nlp import Entity
+    from hopia.data.nlp.isolation import PipeError
     from hopia.data.nlp.evaluate import EvalResult  # noqa: F401 - the CLI's type
 
 #: Semantic groups counted in the micro total when the request names none, per gold kind.
@@ -71,19 +72,34 @@ class ExtractFileRequest(Request):
 class ExtractedText:
     id: str
     entities: tuple[Entity, ...]
+    #: the pipes that failed on this text (their output is missing, the others' is there)
+    errors: tuple[PipeError, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The ``nlp extract`` output line: ``{"id", "entities"}``."""
+        """The ``nlp extract`` output line: ``{"id", "entities", "errors"}``; ``errors`` lists
+        ``{"pipe", "error", "message"}`` (no text of the document), empty when all went well."""
         from hopia.data.nlp import entity_to_json
 
-        return {"id": self.id, "entities": [entity_to_json(e) for e in self.entities]}
+        return {
+            "id": self.id,
+            "entities": [entity_to_json(e) for e in self.entities],
+            "errors": [e.to_json() for e in self.errors],
+        }
+
+
+@dataclass(frozen=True)
+class ExtractFileResult(FileRunResult):
+    """:class:`FileRunResult` plus ``pipe_errors``: output lines whose ``errors`` is not empty
+    (written with what the other pipes found)."""
+
+    pipe_errors: int = 0
 
 
 def _extracted(
     ctx: Context, items: Iterator[TextItem], batch_size: int | None
 ) -> Iterator[ExtractedText]:
     """Entities of each item, streamed in order (items are consumed lazily, in batches)."""
-    from hopia.data.nlp import extract
+    from hopia.data.nlp import extract_with_errors
 
     nlp = pipeline(ctx)
     ids: deque[str] = deque()
@@ -94,8 +110,8 @@ def _extracted(
             yield item.text
 
     size = batch_size or ctx.settings.data.nlp.batch_size
-    for entities in extract(texts(), nlp=nlp, batch_size=size):
-        yield ExtractedText(ids.popleft(), tuple(entities))
+    for found in extract_with_errors(texts(), nlp=nlp, batch_size=size):
+        yield ExtractedText(ids.popleft(), tuple(found.entities), found.errors)
 
 
 def extract_texts(ctx: Context, request: ExtractTextsRequest) -> list[ExtractedText]:
@@ -110,24 +126,30 @@ def extract_file(
     *,
     on_line_error: LineErrorCallback | None = None,
     on_progress: ProgressCallback | None = None,
-) -> FileRunResult:
-    """One ``{"id", "entities"}`` line per valid input line of ``input``, written to ``output``
-    all at once; a broken line goes to ``on_line_error`` and is skipped."""
+) -> ExtractFileResult:
+    """One ``{"id", "entities", "errors"}`` line per valid input line of ``input``, written to
+    ``output`` all at once; a broken line goes to ``on_line_error`` and is skipped; a text on
+    which a pipe failed is written with the other pipes' entities and that failure."""
     require_file(request.input, "input")
     ctx.authorize("nlp.extract", str(request.input))
     pipeline(ctx)  # load before the output is opened: a failure leaves nothing behind
 
+    pipe_errors = 0
+
     def process(items: Iterator[TextItem]) -> Iterator[dict[str, Any]]:
+        nonlocal pipe_errors
         for extracted in _extracted(ctx, items, request.batch_size):
+            pipe_errors += bool(extracted.errors)
             yield extracted.to_json()
 
-    return run_jsonl(
+    result = run_jsonl(
         request.input,
         request.output,
         process,
         on_line_error=on_line_error,
         on_progress=on_progress,
     )
+    return ExtractFileResult(result.output, result.done, result.errors, pipe_errors)
 
 
 # -- evaluation ----------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ class IngestReport:
     added: int = 0
     duplicates: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    # documents stored without one NLP pipe's output, by pipe (the pipe failed on them)
+    pipe_errors: Counter[str] = field(default_factory=Counter)
     patients: int = 0  # identities loaded from a registry file before the run
     entities: Counter[str] = field(default_factory=Counter)
     qualifiers: Counter[str] = field(default_factory=Counter)
@@ -41,7 +43,10 @@ class IngestReport:
         return self.added / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        return f"added={self.added} duplicates={self.duplicates} errors={len(self.errors)}"
+        text = f"added={self.added} duplicates={self.duplicates} errors={len(self.errors)}"
+        if self.pipe_errors:  # e.g. " pipe_errors=posology:2,labs:1"
+            text += " pipe_errors=" + ",".join(f"{k}:{v}" for k, v in sorted(self.pipe_errors.items()))
+        return text
 
 
 @dataclass(frozen=True)
