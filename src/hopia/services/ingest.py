@@ -117,7 +117,8 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     the clinical NER when ``nlp.ner_worker``. Creates the keys on the first ingest."""
     from hopia.data.ingest.pipeline import IngestPipeline
     from hopia.data.ingest.worker import ModelWorker
-    from hopia.data.nlp import PIPELINE_SYSTEM, extract_with_errors, get_nlp
+    from hopia.data.nlp import extract_with_errors, get_nlp
+    from hopia.data.nlp.pipeline import pipeline_system
     from hopia.data.omop.concepts import warm_terminologies
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo.vault import Vault
@@ -130,7 +131,11 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     pseudonymiser = Pseudonymiser(
         secret, use_model=pseudo.use_model, birth_dates=pseudo.birth_dates
     )
-    nlp = get_nlp(cache_dir=settings.cache_dir, cache=nlp_settings.cache_pipeline)
+    nlp = get_nlp(
+        cache_dir=settings.cache_dir,
+        cache=nlp_settings.cache_pipeline,
+        clinical_ner_weights=nlp_settings.clinical_ner_model,
+    )
     ner_pipe = nlp.get_pipe("clinical_ner") if "clinical_ner" in nlp.pipe_names else None
     phi_in_worker = pseudo.use_model and pseudo.model_worker
     ner_in_worker = ner_pipe is not None and nlp_settings.ner_worker
@@ -167,7 +172,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         extract=lambda texts, ner=None: extract_with_errors(
             texts, nlp=nlp, batch_size=batch_size, clinical_ner_spans=ner
         ),
-        system=PIPELINE_SYSTEM,
+        system=pipeline_system(nlp_settings.clinical_ner_model),
         secret=secret,
         batch_size=batch_size,
     )

@@ -51,7 +51,11 @@ def pipeline(ctx: Context) -> edsnlp.Pipeline:
     from hopia.data.nlp import get_nlp
 
     nlp = ctx.settings.data.nlp
-    return get_nlp(cache_dir=ctx.settings.cache_dir, cache=nlp.cache_pipeline)
+    return get_nlp(
+        cache_dir=ctx.settings.cache_dir,
+        cache=nlp.cache_pipeline,
+        clinical_ner_weights=nlp.clinical_ner_model,
+    )
 
 
 # -- extraction ----------------------------------------------------------------------------------
@@ -194,7 +198,10 @@ def evaluate(
     wanted = [x.strip() for x in request.labels or DEFAULT_LABELS[gold.kind] if x.strip()]
     cache_dir = ctx.settings.cache_dir
     cache = ctx.settings.data.nlp.cache_pipeline
-    systems = [ev.hopia_system(cache_dir, request.groups or None, cache=cache)]
+    weights = ctx.settings.data.nlp.clinical_ner_model
+    systems = [
+        ev.hopia_system(cache_dir, request.groups or None, cache=cache, clinical_ner_weights=weights)
+    ]
     if request.eds:
         systems.append(ev.eds_system(cache_dir))
     titles = {s.key: s.title for s in systems}
@@ -219,10 +226,11 @@ def evaluate(
 
 class TrainRequest(Request):
     brat: Path
-    out: Path
+    out: Path | None = None  # default: <home>/models/clinical_ner (see default_model_folder)
     seed: int = 13
     max_minutes: float = Field(40.0, ge=0.1)
     max_epochs: int = Field(12, ge=1)
+    resume: bool = False  # start from the checkpoint an interrupted run left
 
 
 @dataclass(frozen=True)
@@ -231,20 +239,47 @@ class TrainResult:
     meta: dict[str, Any]  # the model's ``hopia`` metadata (meta.json)
 
 
+def default_model_folder(ctx: Context) -> Path:
+    """Where ``hopia nlp train`` writes when no folder is given: under the data directory
+    (``home``), never in the installed package. Select it afterwards with the setting
+    ``data.nlp.clinical_ner_model``."""
+    return ctx.settings.home / "models" / "clinical_ner"
+
+
+def refuse_package_folder(out: Path, field: str = "out") -> None:
+    """A model folder inside the installed ``hopia`` package is refused: an upgrade would
+    replace it, a read-only installation cannot take it, and the shipped weights must stay
+    what was released."""
+    import hopia
+
+    package = Path(hopia.__file__).resolve().parent
+    target = Path(out).resolve()
+    if target == package or package in target.parents:
+        raise InvalidRequestError(
+            f"le modèle ne peut pas être écrit dans le paquet hopia installé ({package}) : "
+            "choisir un dossier de données",
+            fields=(field,),
+        )
+
+
 def train(
     ctx: Context, request: TrainRequest, *, log: Callable[[str], None] | None = None
 ) -> TrainResult:
     """Train the statistical clinical NER (``hopia.clinical_ner``) on a BRAT folder; write the
-    model folder ``out`` atomically."""
+    model folder ``out`` (default :func:`default_model_folder`) atomically, each epoch
+    checkpointed beside it (``<out>.checkpoint``)."""
     from hopia.data.nlp.pipes.clinical_ner.train import NerTrainConfig, train_model
 
+    out = request.out if request.out is not None else default_model_folder(ctx)
+    refuse_package_folder(out)
     if not request.brat.is_dir():
         raise NotFoundError(f"dossier BRAT introuvable : {request.brat}", fields=("brat",))
-    ctx.authorize("nlp.train", str(request.out))
+    ctx.authorize("nlp.train", str(out))
     config = NerTrainConfig(
         brat=request.brat,
         seed=request.seed,
         max_minutes=request.max_minutes,
         max_epochs=request.max_epochs,
     )
-    return TrainResult(request.out, train_model(request.out, config, log=log))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return TrainResult(out, train_model(out, config, log=log, resume=request.resume))
