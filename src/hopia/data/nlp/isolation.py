@@ -10,6 +10,9 @@ must not reach a log, an output line or the warehouse).
 
 A pipe with ``batch_process`` (the clinical NER: one model call per batch) runs on the whole
 batch first; if that raises, it runs again text by text, so only the failing text misses it.
+What a failing pipe had already added to a doc's span groups is removed (span setters append),
+so a document misses that pipe's output whole rather than keeping half of it; other changes
+(span extensions) are left as they are.
 """
 
 from __future__ import annotations
@@ -76,32 +79,45 @@ def run_pipes(nlp: Any, docs: list[Any], errors: list[list[PipeError]]) -> list[
 
 
 def _one(name: str, pipe: Any, doc: Any, errors: list[PipeError]) -> Any:
+    before = _sizes(doc)
     try:
         out = pipe(doc)
     except Exception as exc:  # noqa: BLE001 - isolation is the point
         errors.append(PipeError.of(name, exc))
+        _roll_back(doc, before)
         return doc
     return doc if out is None else out
 
 
 def _batch(name: str, pipe: Any, docs: list[Any], errors: list[list[PipeError]]) -> list[Any]:
-    # span setters append: a batch that failed half-way is rolled back before the retry, or
-    # the docs it had already done would get their spans twice
-    before = [{k: list(v) for k, v in doc.spans.items()} for doc in docs]
+    before = [_sizes(doc) for doc in docs]
     try:
         return list(pipe.batch_process(docs))
     except Exception:  # noqa: BLE001 - find the failing doc(s) below
         pass
-    for doc, groups in zip(docs, before, strict=True):
-        for key in [k for k in doc.spans if k not in groups]:
-            del doc.spans[key]
-        for key, spans in groups.items():
-            doc.spans[key] = spans
     out = []
-    for doc, errs in zip(docs, errors, strict=True):
+    for doc, errs, sizes in zip(docs, errors, before, strict=True):
+        # the failed call may have done the docs before the culprit: undone before the retry
+        _roll_back(doc, sizes)
         try:
             out.append(next(iter(pipe.batch_process([doc]))))
         except Exception as exc:  # noqa: BLE001
             errs.append(PipeError.of(name, exc))
+            _roll_back(doc, sizes)
             out.append(doc)
     return out
+
+
+def _sizes(doc: Any) -> dict[str, int]:
+    return {key: len(group) for key, group in doc.spans.items()}
+
+
+def _roll_back(doc: Any, sizes: dict[str, int]) -> None:
+    """Undo what a failed pipe added to the span groups (span setters append): new groups
+    removed, grown ones cut back. Cheap enough to run for every pipe and doc: sizes only."""
+    for key in [k for k in doc.spans if k not in sizes]:
+        del doc.spans[key]
+    for key, size in sizes.items():
+        group = doc.spans[key]
+        if len(group) > size:
+            doc.spans[key] = list(group)[:size]
