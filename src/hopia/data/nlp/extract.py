@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import hopia.data.nlp.pipes  # noqa: F401  (declares span._.category / span._.attributes)
@@ -274,11 +274,18 @@ def _extract_batch(
                 raise ValueError("clinical_ner_spans is shorter than texts")
             doc._.clinical_ner_spans = None if found is None else list(found)  # type: ignore[arg-type]
     docs = run_pipes(nlp, docs, errors)
-    for doc, errs in zip(docs, errors, strict=True):
+    for text, doc, errs in zip(texts, docs, errors, strict=True):
         try:
             entities = doc_entities(doc)
         except Exception as exc:  # noqa: BLE001 - one text's entities, not the batch
             entities, errs = [], [*errs, PipeError.of("entities", exc)]
+        if doc.text != text and len(doc.text) == len(text):
+            # EDS-NLP's tokenizer writes unusual spaces (no-break, thin, U+2028…) as plain
+            # ones, same length: offsets hold, but an entity's text is the input's
+            entities = [
+                e if text[e.start : e.end] == e.text else replace(e, text=text[e.start : e.end])
+                for e in entities
+            ]
         yield Extraction(entities, tuple(errs))
 
 
