@@ -168,7 +168,7 @@ class Analyser:
             if isinstance(found, Extraction):
                 p.pipe_errors = found.errors
                 found = found.entities  # noqa: PLW2901
-            p.mentions = without_ner_on_surrogates(list(found), p.pseudo)
+            p.mentions = without_mentions_on_surrogates(list(found), p.pseudo)
         return done
 
     def _run_clinical_ner(self, todo: Sequence[Prepared]) -> None:
@@ -185,18 +185,24 @@ class Analyser:
             p.ner_spans = list(spans)
 
 
-def without_ner_on_surrogates(mentions: list[Mention], result: PseudoResult) -> list[Mention]:
-    """The clinical NER's mentions that touch a surrogate removed (a town or a name the model
-    took for a disorder): what the worker's path does by construction (``to_pseudo_offsets``),
-    so a document gets the same treatment whichever process ran its NER."""
-    replaced = [(s.start, s.end) for s in result.pseudo_spans()]
+#: PHI labels whose surrogate is still the same kind of fact: a shifted date is a date.
+DATE_LABELS = frozenset({"DATE", "DATE_NAISSANCE"})
+
+
+def without_mentions_on_surrogates(mentions: list[Mention], result: PseudoResult) -> list[Mention]:
+    """The mentions that touch a surrogate name, town, hospital, number… removed, whatever pipe
+    found them; those touching a shifted date are kept (a date is still a date).
+
+    A surrogate is drawn from the secret: a clean run with another secret writes another name
+    there, and the rule pipes then find other "mentions" in it (a surrogate first name
+    "Reine" read as a term, a town as a disorder): two clean ingests of the same corpus
+    differed by a few ``note_nlp`` rows for that reason alone. Nothing clinical lies inside an
+    identifier, so none is kept; the note's mentions then no longer depend on the secret. The
+    clinical NER's worker path drops them by construction (``to_pseudo_offsets``)."""
+    replaced = [(s.start, s.end) for s in result.pseudo_spans() if s.label not in DATE_LABELS]
     if not replaced:
         return mentions
-    return [
-        m
-        for m in mentions
-        if m.pipe != "clinical_ner" or not any(a < m.end and m.start < b for a, b in replaced)
-    ]
+    return [m for m in mentions if not any(a < m.end and m.start < b for a, b in replaced)]
 
 
 def qualifier(m: Mention) -> str:
