@@ -51,6 +51,11 @@ def pipeline(ctx: Context) -> edsnlp.Pipeline:
     from hopia.data.nlp import get_nlp
 
     nlp = ctx.settings.data.nlp
+    if nlp.clinical_ner_model is not None:
+        from hopia.data.nlp.pipes.clinical_ner.model import load_model
+
+        # a wrong setting stops here, before any output, not on every text (ModelError)
+        load_model(nlp.clinical_ner_model)
     return get_nlp(
         cache_dir=ctx.settings.cache_dir,
         cache=nlp.cache_pipeline,

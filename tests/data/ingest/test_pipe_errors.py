@@ -58,7 +58,9 @@ def test_the_document_keeps_its_other_facts_and_the_failure_is_recorded(
     with wh.engine.connect() as conn:
         documents = {
             r.external_id: r
-            for r in conn.execute(select(doc.c.external_id, doc.c.status, doc.c.error, doc.c.note_id))
+            for r in conn.execute(
+                select(doc.c.external_id, doc.c.status, doc.c.error, doc.c.note_id)
+            )
         }
         failures = conn.execute(select(prov).where(prov.c.table_name == PIPE_ERROR_TABLE)).all()
         mentions = conn.execute(
