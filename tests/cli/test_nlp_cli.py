@@ -63,7 +63,7 @@ def test_schema(tmp_path: Path) -> None:
     assert [r["id"] for r in rows] == ["n1", "n2"]
     for row in rows:
         assert set(row) == {"id", "entities", "errors"}
-            assert row["errors"] == []
+        assert row["errors"] == []
         text = texts[row["id"]]
         assert row["entities"]
         for ent in row["entities"]:
