@@ -24,9 +24,9 @@ def _group() -> None:
 _EXTRACT_HELP = (
     "Extraire les entités cliniques (CIM-10, médicaments ATC, dates, mesures, scores, "
     "comorbidités) avec leurs qualificatifs (négation, hypothèse, famille, antécédent, discours "
-    "rapporté). Une ligne invalide est signalée puis ignorée ; un composant qui échoue sur un texte "
-    "est noté dans le champ « errors » de sa ligne, les autres entités sont écrites ; le code de "
-    "sortie est alors 1."
+    "rapporté). Une ligne invalide est signalée puis ignorée ; un composant qui échoue sur un "
+    "texte est noté dans le champ « errors » de sa ligne, les autres entités sont écrites ; le "
+    "code de sortie est alors 1."
 )
 
 

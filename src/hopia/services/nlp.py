@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     import edsnlp
 
     from hopia.data.nlp import Entity
-    from hopia.data.nlp.isolation import PipeError
     from hopia.data.nlp.evaluate import EvalResult  # noqa: F401 - the CLI's type
+    from hopia.data.nlp.isolation import PipeError
 
 #: Semantic groups counted in the micro total when the request names none, per gold kind.
 DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
@@ -205,7 +205,9 @@ def evaluate(
     cache = ctx.settings.data.nlp.cache_pipeline
     weights = ctx.settings.data.nlp.clinical_ner_model
     systems = [
-        ev.hopia_system(cache_dir, request.groups or None, cache=cache, clinical_ner_weights=weights)
+        ev.hopia_system(
+            cache_dir, request.groups or None, cache=cache, clinical_ner_weights=weights
+        )
     ]
     if request.eds:
         systems.append(ev.eds_system(cache_dir))

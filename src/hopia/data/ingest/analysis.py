@@ -25,9 +25,7 @@ from hopia.platform.warehouse.schema import IPP_MAX
 Spans = list[tuple[int, int, str]]  # (start, end, semantic group) character offsets
 # (pseudonymised texts, the clinical NER's spans in them or None each) -> mentions per text,
 # as a plain list or as an Extraction (mentions and the pipes that failed on the text)
-ExtractFn = Callable[
-    [Sequence[str], Sequence[Spans | None]], Iterable[list[Mention] | Extraction]
-]
+ExtractFn = Callable[[Sequence[str], Sequence[Spans | None]], Iterable[list[Mention] | Extraction]]
 # original texts -> the clinical NER's spans in each
 NerFn = Callable[[Sequence[str]], Sequence[Spans]]
 

@@ -45,7 +45,9 @@ class IngestReport:
     def summary(self) -> str:
         text = f"added={self.added} duplicates={self.duplicates} errors={len(self.errors)}"
         if self.pipe_errors:  # e.g. " pipe_errors=posology:2,labs:1"
-            text += " pipe_errors=" + ",".join(f"{k}:{v}" for k, v in sorted(self.pipe_errors.items()))
+            text += " pipe_errors=" + ",".join(
+                f"{k}:{v}" for k, v in sorted(self.pipe_errors.items())
+            )
         return text
 
 

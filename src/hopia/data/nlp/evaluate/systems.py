@@ -85,9 +85,7 @@ def hopia_system(
         from hopia.data.nlp.extract import extract
         from hopia.data.nlp.pipeline import get_nlp
 
-        nlp = get_nlp(
-            cache_dir=cache_dir, cache=cache, clinical_ner_weights=clinical_ner_weights
-        )
+        nlp = get_nlp(cache_dir=cache_dir, cache=cache, clinical_ner_weights=clinical_ner_weights)
         for entities in extract(texts, nlp=nlp, batch_size=BATCH_SIZE):
             yield [
                 Prediction(

@@ -67,8 +67,6 @@ def choose_atc(codes: list[str]) -> str:
     return min(codes, key=lambda c: (sizes.get(c, 10**6), -len(c), c))
 
 
-
-
 def _plain(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
