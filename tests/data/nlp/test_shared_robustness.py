@@ -30,8 +30,9 @@ MCQA_EVERY = 4
 
 
 def quaero_texts(folder: Path) -> Iterator[tuple[str, str]]:
-    for path in sorted(folder.rglob("*.txt")):
-        yield f"quaero:{path.relative_to(folder)}", path.read_text(encoding="utf-8")
+    for part in ("train", "dev", "test"):  # not README.original.txt (English)
+        for path in sorted((folder / part).rglob("*.txt")):
+            yield f"quaero:{path.relative_to(folder)}", path.read_text(encoding="utf-8")
 
 
 def pseudo_texts(folder: Path) -> Iterator[tuple[str, str]]:
