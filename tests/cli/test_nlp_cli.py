@@ -62,7 +62,8 @@ def test_schema(tmp_path: Path) -> None:
     rows = read_jsonl(out)
     assert [r["id"] for r in rows] == ["n1", "n2"]
     for row in rows:
-        assert set(row) == {"id", "entities"}
+        assert set(row) == {"id", "entities", "errors"}
+        assert row["errors"] == []
         text = texts[row["id"]]
         assert row["entities"]
         for ent in row["entities"]:
@@ -119,7 +120,7 @@ def test_invalid_utf8_line(tmp_path: Path) -> None:
 def test_empty_text_and_empty_file(tmp_path: Path) -> None:
     result, out = invoke(tmp_path, [json.dumps({"id": "vide", "text": ""})])
     assert result.exit_code == 0, result.output
-    assert read_jsonl(out) == [{"id": "vide", "entities": []}]
+    assert read_jsonl(out) == [{"id": "vide", "entities": [], "errors": []}]
 
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")

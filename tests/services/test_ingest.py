@@ -64,6 +64,7 @@ def test_a_run_writes_the_data_and_one_audit_entry_with_counts_only(tmp_path: Pa
         "duplicates": 0,
         "errors": 1,
         "warnings": 0,
+        "pipe_errors": 0,  # documents stored without one NLP pipe's output
         "patients": 2,
     }
     logged = json.dumps([dict(e, at=None) for e in entries], default=str)

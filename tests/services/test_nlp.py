@@ -50,13 +50,13 @@ def test_the_batch_size_comes_from_the_settings_unless_asked(
     from hopia.platform.config import DataSettings, NlpSettings
 
     sizes: list[int] = []
-    real = data_nlp.extract
+    real = data_nlp.extract_with_errors
 
     def spy(texts, *, nlp, batch_size, **kwargs):  # type: ignore[no-untyped-def]
         sizes.append(batch_size)
         return real(texts, nlp=nlp, batch_size=batch_size, **kwargs)
 
-    monkeypatch.setattr(data_nlp, "extract", spy)
+    monkeypatch.setattr(data_nlp, "extract_with_errors", spy)
     ctx = local(tmp_path, data=DataSettings(nlp=NlpSettings(batch_size=7)))
     items = [{"id": "a", "text": TEXT}]
     nlp.extract_texts(ctx, nlp.ExtractTextsRequest.of(items=items))

@@ -49,6 +49,9 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
     table.add_row("Déjà présents (ignorés)", str(report.duplicates))
     table.add_row("Erreurs", str(len(report.errors)))
     table.add_row("Avertissements", str(len(report.warnings)))
+    if report.pipe_errors:  # documents kept, one NLP pipe's output missing
+        failed = ", ".join(f"{k} : {v}" for k, v in sorted(report.pipe_errors.items()))
+        table.add_row("Composants TAL en échec (documents gardés)", failed)
     table.add_row("Durée", f"{report.seconds:.1f} s ({report.docs_per_second:.1f} documents/s)")
     table.add_row("Temps de calcul", f"{report.cpu_seconds:.1f} s CPU (modèles compris)")
     table.add_row("Mentions extraites", str(sum(report.entities.values())))

@@ -24,7 +24,9 @@ def _group() -> None:
 _EXTRACT_HELP = (
     "Extraire les entités cliniques (CIM-10, médicaments ATC, dates, mesures, scores, "
     "comorbidités) avec leurs qualificatifs (négation, hypothèse, famille, antécédent, discours "
-    "rapporté). Une ligne invalide est signalée puis ignorée ; le code de sortie est alors 1."
+    "rapporté). Une ligne invalide est signalée puis ignorée ; un composant qui échoue sur un "
+    "texte est noté dans le champ « errors » de sa ligne, les autres entités sont écrites ; le "
+    "code de sortie est alors 1."
 )
 
 
@@ -51,8 +53,14 @@ def extract_cmd(
             result = nlp.extract_file(
                 ctx, request, on_line_error=on_line_error, on_progress=on_progress
             )
+    if result.pipe_errors:
+        err_console.print(
+            f"[yellow]{result.pipe_errors} texte(s) analysé(s) en partie : un composant du "
+            "pipeline a échoué (champ « errors » de la ligne de sortie).[/yellow]"
+        )
     if result.errors:
         err_console.print(f"[yellow]{result.errors} ligne(s) invalide(s) ignorée(s).[/yellow]")
+    if result.errors or result.pipe_errors:
         raise typer.Exit(1)
 
 

@@ -45,6 +45,11 @@ class NlpSettings(_Section):
         description="During ingest, run the statistical clinical NER in the worker process, on "
         "the original text, one batch ahead (uses the second core).",
     )
+    clinical_ner_model: Path | None = Field(
+        None,
+        description="Folder of the statistical clinical NER model (one written by `hopia nlp "
+        "train`). Default: the weights shipped in the package.",
+    )
 
 
 class PseudoSettings(_Section):

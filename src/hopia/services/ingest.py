@@ -118,7 +118,8 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     from hopia.data.ingest import ocr
     from hopia.data.ingest.pipeline import IngestPipeline
     from hopia.data.ingest.worker import ModelWorker
-    from hopia.data.nlp import PIPELINE_SYSTEM, extract, get_nlp
+    from hopia.data.nlp import extract_with_errors, get_nlp
+    from hopia.data.nlp.pipeline import pipeline_system
     from hopia.data.omop.concepts import warm_terminologies
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo.vault import Vault
@@ -134,7 +135,11 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         birth_dates=pseudo.birth_dates,
         model_path=pseudo.model_path,
     )
-    nlp = get_nlp(cache_dir=settings.cache_dir, cache=nlp_settings.cache_pipeline)
+    nlp = get_nlp(
+        cache_dir=settings.cache_dir,
+        cache=nlp_settings.cache_pipeline,
+        clinical_ner_weights=nlp_settings.clinical_ner_model,
+    )
     ner_pipe = nlp.get_pipe("clinical_ner") if "clinical_ner" in nlp.pipe_names else None
     phi_in_worker = pseudo.use_model and pseudo.model_worker
     ner_in_worker = ner_pipe is not None and nlp_settings.ner_worker
@@ -169,10 +174,10 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         pseudonymiser=pseudonymiser,
         model_worker=worker,
         clinical_ner=clinical_ner,
-        extract=lambda texts, ner=None: extract(
+        extract=lambda texts, ner=None: extract_with_errors(
             texts, nlp=nlp, batch_size=batch_size, clinical_ner_spans=ner
         ),
-        system=PIPELINE_SYSTEM,
+        system=pipeline_system(nlp_settings.clinical_ner_model),
         secret=secret,
         batch_size=batch_size,
         max_document_chars=settings.data.ingest.max_document_chars,
@@ -188,5 +193,6 @@ def _counts(report: IngestReport, status: str) -> dict[str, object]:
         "duplicates": report.duplicates,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
+        "pipe_errors": sum(report.pipe_errors.values()),
         "patients": report.patients,
     }

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from hopia.data.nlp import Entity
     from hopia.data.nlp.evaluate import EvalResult  # noqa: F401 - the CLI's type
     from hopia.data.nlp.evaluate.qualifiers import QualifierEval
+    from hopia.data.nlp.isolation import PipeError
 
 #: Semantic groups counted in the micro total when the request names none, per gold kind.
 DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
@@ -51,7 +52,16 @@ def pipeline(ctx: Context) -> edsnlp.Pipeline:
     from hopia.data.nlp import get_nlp
 
     nlp = ctx.settings.data.nlp
-    return get_nlp(cache_dir=ctx.settings.cache_dir, cache=nlp.cache_pipeline)
+    if nlp.clinical_ner_model is not None:
+        from hopia.data.nlp.pipes.clinical_ner.model import load_model
+
+        # a wrong setting stops here, before any output, not on every text (ModelError)
+        load_model(nlp.clinical_ner_model)
+    return get_nlp(
+        cache_dir=ctx.settings.cache_dir,
+        cache=nlp.cache_pipeline,
+        clinical_ner_weights=nlp.clinical_ner_model,
+    )
 
 
 # -- extraction ----------------------------------------------------------------------------------
@@ -72,19 +82,34 @@ class ExtractFileRequest(Request):
 class ExtractedText:
     id: str
     entities: tuple[Entity, ...]
+    #: the pipes that failed on this text (their output is missing, the others' is there)
+    errors: tuple[PipeError, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The ``nlp extract`` output line: ``{"id", "entities"}``."""
+        """The ``nlp extract`` output line: ``{"id", "entities", "errors"}``; ``errors`` lists
+        ``{"pipe", "error", "message"}`` (no text of the document), empty when all went well."""
         from hopia.data.nlp import entity_to_json
 
-        return {"id": self.id, "entities": [entity_to_json(e) for e in self.entities]}
+        return {
+            "id": self.id,
+            "entities": [entity_to_json(e) for e in self.entities],
+            "errors": [e.to_json() for e in self.errors],
+        }
+
+
+@dataclass(frozen=True)
+class ExtractFileResult(FileRunResult):
+    """:class:`FileRunResult` plus ``pipe_errors``: output lines whose ``errors`` is not empty
+    (written with what the other pipes found)."""
+
+    pipe_errors: int = 0
 
 
 def _extracted(
     ctx: Context, items: Iterator[TextItem], batch_size: int | None
 ) -> Iterator[ExtractedText]:
     """Entities of each item, streamed in order (items are consumed lazily, in batches)."""
-    from hopia.data.nlp import extract
+    from hopia.data.nlp import extract_with_errors
 
     nlp = pipeline(ctx)
     ids: deque[str] = deque()
@@ -95,8 +120,8 @@ def _extracted(
             yield item.text
 
     size = batch_size or ctx.settings.data.nlp.batch_size
-    for entities in extract(texts(), nlp=nlp, batch_size=size):
-        yield ExtractedText(ids.popleft(), tuple(entities))
+    for found in extract_with_errors(texts(), nlp=nlp, batch_size=size):
+        yield ExtractedText(ids.popleft(), tuple(found.entities), found.errors)
 
 
 def extract_texts(ctx: Context, request: ExtractTextsRequest) -> list[ExtractedText]:
@@ -111,24 +136,30 @@ def extract_file(
     *,
     on_line_error: LineErrorCallback | None = None,
     on_progress: ProgressCallback | None = None,
-) -> FileRunResult:
-    """One ``{"id", "entities"}`` line per valid input line of ``input``, written to ``output``
-    all at once; a broken line goes to ``on_line_error`` and is skipped."""
+) -> ExtractFileResult:
+    """One ``{"id", "entities", "errors"}`` line per valid input line of ``input``, written to
+    ``output`` all at once; a broken line goes to ``on_line_error`` and is skipped; a text on
+    which a pipe failed is written with the other pipes' entities and that failure."""
     require_file(request.input, "input")
     ctx.authorize("nlp.extract", str(request.input))
     pipeline(ctx)  # load before the output is opened: a failure leaves nothing behind
 
+    pipe_errors = 0
+
     def process(items: Iterator[TextItem]) -> Iterator[dict[str, Any]]:
+        nonlocal pipe_errors
         for extracted in _extracted(ctx, items, request.batch_size):
+            pipe_errors += bool(extracted.errors)
             yield extracted.to_json()
 
-    return run_jsonl(
+    result = run_jsonl(
         request.input,
         request.output,
         process,
         on_line_error=on_line_error,
         on_progress=on_progress,
     )
+    return ExtractFileResult(result.output, result.done, result.errors, pipe_errors)
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -173,7 +204,12 @@ def evaluate(
     wanted = [x.strip() for x in request.labels or DEFAULT_LABELS[gold.kind] if x.strip()]
     cache_dir = ctx.settings.cache_dir
     cache = ctx.settings.data.nlp.cache_pipeline
-    systems = [ev.hopia_system(cache_dir, request.groups or None, cache=cache)]
+    weights = ctx.settings.data.nlp.clinical_ner_model
+    systems = [
+        ev.hopia_system(
+            cache_dir, request.groups or None, cache=cache, clinical_ner_weights=weights
+        )
+    ]
     if request.eds:
         systems.append(ev.eds_system(cache_dir))
     titles = {s.key: s.title for s in systems}
@@ -247,10 +283,11 @@ def evaluate_qualifiers(
 
 class TrainRequest(Request):
     brat: Path
-    out: Path
+    out: Path | None = None  # default: <home>/models/clinical_ner (see default_model_folder)
     seed: int = 13
     max_minutes: float = Field(40.0, ge=0.1)
     max_epochs: int = Field(12, ge=1)
+    resume: bool = False  # start from the checkpoint an interrupted run left
 
 
 @dataclass(frozen=True)
@@ -259,20 +296,47 @@ class TrainResult:
     meta: dict[str, Any]  # the model's ``hopia`` metadata (meta.json)
 
 
+def default_model_folder(ctx: Context) -> Path:
+    """Where ``hopia nlp train`` writes when no folder is given: under the data directory
+    (``home``), never in the installed package. Select it afterwards with the setting
+    ``data.nlp.clinical_ner_model``."""
+    return ctx.settings.home / "models" / "clinical_ner"
+
+
+def refuse_package_folder(out: Path, field: str = "out") -> None:
+    """A model folder inside the installed ``hopia`` package is refused: an upgrade would
+    replace it, a read-only installation cannot take it, and the shipped weights must stay
+    what was released."""
+    import hopia
+
+    package = Path(hopia.__file__).resolve().parent
+    target = Path(out).resolve()
+    if target == package or package in target.parents:
+        raise InvalidRequestError(
+            f"le modèle ne peut pas être écrit dans le paquet hopia installé ({package}) : "
+            "choisir un dossier de données",
+            fields=(field,),
+        )
+
+
 def train(
     ctx: Context, request: TrainRequest, *, log: Callable[[str], None] | None = None
 ) -> TrainResult:
     """Train the statistical clinical NER (``hopia.clinical_ner``) on a BRAT folder; write the
-    model folder ``out`` atomically."""
+    model folder ``out`` (default :func:`default_model_folder`) atomically, each epoch
+    checkpointed beside it (``<out>.checkpoint``)."""
     from hopia.data.nlp.pipes.clinical_ner.train import NerTrainConfig, train_model
 
+    out = request.out if request.out is not None else default_model_folder(ctx)
+    refuse_package_folder(out)
     if not request.brat.is_dir():
         raise NotFoundError(f"dossier BRAT introuvable : {request.brat}", fields=("brat",))
-    ctx.authorize("nlp.train", str(request.out))
+    ctx.authorize("nlp.train", str(out))
     config = NerTrainConfig(
         brat=request.brat,
         seed=request.seed,
         max_minutes=request.max_minutes,
         max_epochs=request.max_epochs,
     )
-    return TrainResult(request.out, train_model(request.out, config, log=log))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return TrainResult(out, train_model(out, config, log=log, resume=request.resume))

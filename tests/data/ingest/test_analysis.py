@@ -18,7 +18,7 @@ from hopia.data.ingest.analysis import (
     content_hash,
     qualifier,
     refusal,
-    without_ner_on_surrogates,
+    without_mentions_on_surrogates,
 )
 from hopia.data.ingest.worker import Analysis
 from hopia.data.pseudo import Pseudonymiser
@@ -192,15 +192,60 @@ def test_a_failing_ner_leaves_the_documents_to_the_pipe() -> None:
     assert done == batch and got == [None]
 
 
-def test_ner_mentions_on_surrogates_are_dropped_whichever_process_ran_it() -> None:
+def test_mentions_on_surrogates_are_dropped_whatever_pipe_found_them() -> None:
+    """A surrogate is drawn from the secret: whatever a pipe reads in it changes with the
+    secret (issue 11, finding 8: two clean runs differed by a few note_nlp rows). Shifted dates
+    are still dates: what is found on them stays."""
     identity = PatientIdentity("801", family_name="Kervella", city="Brest")
     result = Pseudonymiser(SECRET, use_model=False).pseudonymise(
-        "Mme Kervella, Brest.", identity=identity
+        "Mme Kervella, Brest, vue le 12/03/2024 pour une embolie.", identity=identity
     )
-    on_name = next(s for s in result.pseudo_spans())
-    mentions = [M(on_name.start, on_name.end), M(on_name.start, on_name.end, pipe="rules")]
-    kept = without_ner_on_surrogates(mentions, result)
-    assert kept == [mentions[1]]  # the rule pipes' mentions are not the NER's to drop
+    spans = {s.label: s for s in result.pseudo_spans()}
+    name, date_ = spans["NOM"], spans["DATE"]
+    at = result.pseudo_text.index("embolie")
+    mentions = [
+        M(name.start, name.end),  # the NER in a surrogate name
+        M(name.start, name.end, pipe="terms"),  # a rule pipe in it ("Reine" read as a term)
+        M(name.start - 4, name.end, pipe="cim10"),  # overlapping it
+        M(date_.start, date_.end, label="date", pipe="dates"),  # a shifted date: kept
+        M(at, at + len("embolie"), pipe="cim10"),  # away from any identifier: kept
+    ]
+    assert without_mentions_on_surrogates(mentions, result) == mentions[3:]
+
+
+def test_a_clean_run_with_another_secret_finds_the_same_mentions() -> None:
+    """The same note pseudonymised under 40 secrets (40 clean installations): the same
+    mentions, pipe by pipe, once those on surrogates are dropped; only the text of those that
+    hold a shifted date differs. With the NER's mentions alone dropped, some secrets draw a
+    surrogate a rule pipe reads (when this was written: "RAYNAUD" for "ROSSI", a connective
+    tissue disease; a drug name), and the counts differ."""
+    from collections import Counter
+
+    from hopia.data.nlp import extract, get_nlp
+    from hopia.platform.config import get_settings
+
+    nlp = get_nlp(cache_dir=get_settings().cache_dir)
+    texts = [
+        "Mme Reine KERVELLA, née le 04/11/1941, vue le 15/06/2019 à Brest.\n"
+        "Antécédents : tabagisme sevré depuis 2007. Diabète de type 2.\n"
+        "Personne de confiance : sa fille, Reine ROSSI (06 71 14 73 62).\n"
+        "Dr Lucie Parkinson, CHU de Brest. Pas de fièvre. Embolie pulmonaire.",
+    ]
+    identities = {"801": PatientIdentity("801", family_name="KERVELLA", given_name="Reine")}
+
+    def found(secret: bytes) -> Counter[tuple[str, str]]:
+        batch = [Prepared.of(_doc(t, ref=f"n#L{i}")) for i, t in enumerate(texts)]
+        analyser = Analyser(
+            Pseudonymiser(secret, use_model=False),
+            lambda ts, ner: extract(ts, nlp=nlp, batch_size=8, clinical_ner_spans=ner),
+        )
+        done = analyser.analyse(batch, identities, lambda _, reason: pytest.fail(reason))
+        return Counter((m.pipe, m.label) for p in done for m in p.mentions)
+
+    first = found(b"secret-0")
+    assert first[("cim10", "cim10")] >= 1  # the clinical facts are there
+    for i in range(1, 40):
+        assert found(f"secret-{i}".encode()) == first, i
 
 
 def test_qualifier() -> None:

@@ -2,7 +2,9 @@
 
 Nothing here touches the warehouse: the same step runs in the ingest's main process and, per
 partition, in a Spark executor. A document that makes a stage fail is reported through
-``on_error`` and left out; the others go on.
+``on_error`` and left out; the others go on. An NLP pipe that fails on a document is not a
+stage failing: the document keeps the other pipes' mentions and carries the failure
+(``Prepared.pipe_errors``), which the ingest counts and records.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hopia.data.ingest.worker import Analysis
+from hopia.data.nlp.extract import Extraction
+from hopia.data.nlp.isolation import PipeError
 from hopia.data.omop.mapping import Mention
 from hopia.data.pseudo.pseudonymiser import PseudoResult
 from hopia.data.records import PatientIdentity, RawDocument
 from hopia.platform.warehouse.schema import IPP_MAX
 
 Spans = list[tuple[int, int, str]]  # (start, end, semantic group) character offsets
-# (pseudonymised texts, the clinical NER's spans in them or None each) -> mentions per text
-ExtractFn = Callable[[Sequence[str], Sequence[Spans | None]], Iterable[list[Mention]]]
+# (pseudonymised texts, the clinical NER's spans in them or None each) -> mentions per text,
+# as a plain list or as an Extraction (mentions and the pipes that failed on the text)
+ExtractFn = Callable[[Sequence[str], Sequence[Spans | None]], Iterable[list[Mention] | Extraction]]
 # original texts -> the clinical NER's spans in each
 NerFn = Callable[[Sequence[str]], Sequence[Spans]]
 
@@ -40,6 +45,8 @@ class Prepared:
     # Clinical NER output, when computed in the worker: (start, end, group) in the original
     # text, then in the pseudonymised one.
     ner_spans: list[tuple[int, int, str]] | None = None
+    # NLP pipes that failed on this document: it keeps the other pipes' mentions
+    pipe_errors: tuple[PipeError, ...] = ()
 
     @classmethod
     def of(cls, doc: RawDocument) -> Prepared:
@@ -156,7 +163,10 @@ class Analyser:
                     on_error(p, f"analyse TAL impossible ({type(exc).__name__})")
                     done.remove(p)
         for p, found in zip(done, mentions, strict=True):
-            p.mentions = without_ner_on_surrogates(found, p.pseudo)
+            if isinstance(found, Extraction):
+                p.pipe_errors = found.errors
+                found = found.entities  # noqa: PLW2901
+            p.mentions = without_mentions_on_surrogates(list(found), p.pseudo)
         return done
 
     def _run_clinical_ner(self, todo: Sequence[Prepared]) -> None:
@@ -173,18 +183,24 @@ class Analyser:
             p.ner_spans = list(spans)
 
 
-def without_ner_on_surrogates(mentions: list[Mention], result: PseudoResult) -> list[Mention]:
-    """The clinical NER's mentions that touch a surrogate removed (a town or a name the model
-    took for a disorder): what the worker's path does by construction (``to_pseudo_offsets``),
-    so a document gets the same treatment whichever process ran its NER."""
-    replaced = [(s.start, s.end) for s in result.pseudo_spans()]
+#: PHI labels whose surrogate is still the same kind of fact: a shifted date is a date.
+DATE_LABELS = frozenset({"DATE", "DATE_NAISSANCE"})
+
+
+def without_mentions_on_surrogates(mentions: list[Mention], result: PseudoResult) -> list[Mention]:
+    """The mentions that touch a surrogate name, town, hospital, number… removed, whatever pipe
+    found them; those touching a shifted date are kept (a date is still a date).
+
+    A surrogate is drawn from the secret: a clean run with another secret writes another name
+    there, and the rule pipes then find other "mentions" in it (a surrogate first name
+    "Reine" read as a term, a town as a disorder): two clean ingests of the same corpus
+    differed by a few ``note_nlp`` rows for that reason alone. Nothing clinical lies inside an
+    identifier, so none is kept; the note's mentions then no longer depend on the secret. The
+    clinical NER's worker path drops them by construction (``to_pseudo_offsets``)."""
+    replaced = [(s.start, s.end) for s in result.pseudo_spans() if s.label not in DATE_LABELS]
     if not replaced:
         return mentions
-    return [
-        m
-        for m in mentions
-        if m.pipe != "clinical_ner" or not any(a < m.end and m.start < b for a, b in replaced)
-    ]
+    return [m for m in mentions if not any(a < m.end and m.start < b for a, b in replaced)]
 
 
 def qualifier(m: Mention) -> str:

@@ -56,6 +56,10 @@ from hopia.platform.exceptions import SourceError
 from hopia.platform.pathnames import is_printable, printable
 from hopia.platform.warehouse import Warehouse, schema
 
+#: ``hopia_provenance.table_name`` of a note on which an NLP pipe failed (``row_id`` is the
+#: note's id, ``system`` ends with the pipe and the error class).
+PIPE_ERROR_TABLE = "nlp_pipe_error"
+
 __all__ = ["IngestPipeline", "IngestReport"]
 
 
@@ -345,6 +349,22 @@ class IngestPipeline:
             for p in batch
         ]
         written = self.omop.write_notes(conn, notes, run_id, ids)
+        # An NLP pipe that failed on a note: on the record with the note's provenance (which
+        # pipe, which error class; no text), the note and its other mentions kept.
+        failures = [
+            {
+                "table_name": PIPE_ERROR_TABLE,
+                "row_id": note_id,
+                "note_id": note_id,
+                "note_nlp_id": None,
+                "run_id": run_id,
+                "system": f"{self.system} / {e}"[:250],
+            }
+            for p, note_id in zip(batch, written.note_ids, strict=True)
+            for e in p.pipe_errors
+        ]
+        if failures:
+            self.wh.insert_rows(conn, schema.provenance, failures)
         documents: list[dict] = []
         spans: list[dict] = []
         for p, note_id in zip(batch, written.note_ids, strict=True):
@@ -415,6 +435,8 @@ def _count(
             continue
         report.added += 1
         report.characters += len(p.doc.text)
+        for e in p.pipe_errors:
+            report.pipe_errors[e.pipe] += 1
         for m in p.mentions:
             report.entities[m.label] += 1
             report.qualifiers[qualifier(m)] += 1
@@ -430,6 +452,8 @@ def _document_row(
         "source_ref": p.doc.source_ref,
         "format": p.doc.format,
         "status": "done",
+        # stored, but some NLP pipe failed on it (its other facts are there)
+        "error": "; ".join(f"TAL : {e.pipe} en échec ({e.error})" for e in p.pipe_errors) or None,
         "external_id": p.doc.external_id,
         "ipp": p.patient_key,
         "doc_date": p.doc.doc_date,

@@ -40,6 +40,8 @@ class IngestReport:
     # Stored with a doubt to check: header identity not in the registry, no document date,
     # low OCR confidence (source, reason).
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    # documents stored without one NLP pipe's output, by pipe (the pipe failed on them)
+    pipe_errors: Counter[str] = field(default_factory=Counter)
     patients: int = 0  # identities loaded from a registry file before the run
     entities: Counter[str] = field(default_factory=Counter)
     qualifiers: Counter[str] = field(default_factory=Counter)
@@ -54,7 +56,12 @@ class IngestReport:
         return self.added / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        return f"added={self.added} duplicates={self.duplicates} errors={len(self.errors)}"
+        text = f"added={self.added} duplicates={self.duplicates} errors={len(self.errors)}"
+        if self.pipe_errors:  # e.g. " pipe_errors=posology:2,labs:1"
+            text += " pipe_errors=" + ",".join(
+                f"{k}:{v}" for k, v in sorted(self.pipe_errors.items())
+            )
+        return text
 
 
 @dataclass(frozen=True)

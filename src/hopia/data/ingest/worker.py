@@ -63,7 +63,7 @@ def _die_with_parent() -> None:
 
 def _load(path: str | None, phi_model: bool, clinical_ner: str | None) -> None:
     _die_with_parent()
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
         os.environ[name] = "1"  # before numpy is imported in this process
     import hopia  # noqa: F401  (its import hooks, before spaCy)
 

@@ -9,7 +9,16 @@ The pipeline is built once per machine and cached on disk under the cache folder
 passes (see :mod:`.pipeline`); :mod:`hopia.services.nlp` is the entry point of the front ends.
 """
 
-from hopia.data.nlp.extract import QUALIFIERS, Entity, doc_entities, entity_to_json, extract
+from hopia.data.nlp.extract import (
+    QUALIFIERS,
+    Entity,
+    Extraction,
+    doc_entities,
+    entity_to_json,
+    extract,
+    extract_with_errors,
+)
+from hopia.data.nlp.isolation import PipeError
 from hopia.data.nlp.pipeline import (
     ENTITY_GROUPS,
     PIPELINE,
@@ -27,10 +36,13 @@ __all__ = [
     "PIPELINE_SYSTEM",
     "QUALIFIERS",
     "Entity",
+    "Extraction",
+    "PipeError",
     "build_nlp",
     "doc_entities",
     "entity_to_json",
     "extract",
+    "extract_with_errors",
     "fingerprint",
     "get_nlp",
 ]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import hopia.data.nlp.pipes  # noqa: F401  (declares span._.category / span._.attributes)
+from hopia.data.nlp.isolation import PipeError, make_docs, run_pipes
 from hopia.data.nlp.pipeline import COMORBIDITIES, ENTITY_GROUPS, SCORES
 from hopia.platform.text import fold
 
 if TYPE_CHECKING:
     import edsnlp
     from spacy.tokens import Doc, Span
+
+log = logging.getLogger(__name__)
 
 QUALIFIERS: tuple[str, ...] = ("negation", "hypothesis", "family", "history", "reported_speech")
 
@@ -41,6 +45,14 @@ class Entity:
     category: str | None = None
     #: extra structured facts set by Hopia's pipes (LOINC code, range flag, posology…)
     attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What the pipeline made of one text: its entities, and the pipes that failed on it."""
+
+    entities: list[Entity]
+    errors: tuple[PipeError, ...] = ()
 
 
 #: Semantic group of the EDS-NLP pipes' mentions, when the span does not set ``_.category``.
@@ -208,23 +220,73 @@ def extract(
     ``clinical_ner_spans``, parallel to ``texts``: the statistical NER's ``(start, end,
     label)`` for each text when already computed elsewhere (the ingest's worker process); the
     ``clinical_ner`` pipe then takes them instead of running its model. None: the pipe runs.
+
+    A pipe that fails on a text costs that text that pipe's output only (see
+    :func:`extract_with_errors`, which also says which pipe failed); here the failure is
+    logged (pipe and error class, never the text).
     """
-    if clinical_ner_spans is not None:
-        texts = _docs_with_spans(nlp, texts, clinical_ner_spans)
-    # edsnlp's lazy stream on the "simple" backend: in this process, in order; the
-    # multiprocessing backend needs torch, which the platform does not ship.
-    stream = nlp.pipe(texts, batch_size=batch_size).set_processing(backend="simple")
-    for doc in stream:
-        yield doc_entities(doc)
+    for found in extract_with_errors(
+        texts, nlp=nlp, batch_size=batch_size, clinical_ner_spans=clinical_ner_spans
+    ):
+        for error in found.errors:
+            log.warning("pipe %s en échec sur un texte : %s", error.pipe, error.error)
+        yield found.entities
 
 
-def _docs_with_spans(
-    nlp: Any, texts: Iterable[str], spans: Iterable[Sequence[tuple[int, int, str]] | None]
-) -> Iterator[Doc]:
-    for text, found in zip(texts, spans, strict=True):
-        doc = nlp.make_doc(text)
-        doc._.clinical_ner_spans = None if found is None else list(found)
-        yield doc
+def extract_with_errors(
+    texts: Iterable[str],
+    *,
+    nlp: edsnlp.Pipeline,
+    batch_size: int,
+    clinical_ner_spans: Iterable[Sequence[tuple[int, int, str]] | None] | None = None,
+) -> Iterator[Extraction]:
+    """As :func:`extract`, one :class:`Extraction` (entities and pipe failures) per text.
+
+    Each pipe runs in isolation (:func:`~hopia.data.nlp.isolation.run_pipes`): a pipe that
+    raises on a text leaves that text as it was before the pipe, the later pipes run on it, and
+    the failure is reported with the text's entities; the other texts of the batch are not
+    affected.
+    """
+    spans = iter(clinical_ner_spans) if clinical_ner_spans is not None else None
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) >= batch_size:
+            yield from _extract_batch(nlp, batch, spans)
+            batch = []
+    if batch:
+        yield from _extract_batch(nlp, batch, spans)
+    if spans is not None and next(spans, _END) is not _END:
+        raise ValueError("clinical_ner_spans is longer than texts")
+
+
+_END = object()
+
+
+def _extract_batch(
+    nlp: Any, texts: list[str], spans: Iterator[Sequence[tuple[int, int, str]] | None] | None
+) -> Iterator[Extraction]:
+    docs, errors = make_docs(nlp, texts)
+    if spans is not None:
+        for doc in docs:
+            found = next(spans, _END)
+            if found is _END:
+                raise ValueError("clinical_ner_spans is shorter than texts")
+            doc._.clinical_ner_spans = None if found is None else list(found)  # type: ignore[arg-type]
+    docs = run_pipes(nlp, docs, errors)
+    for text, doc, errs in zip(texts, docs, errors, strict=True):
+        try:
+            entities = doc_entities(doc)
+        except Exception as exc:  # noqa: BLE001 - one text's entities, not the batch
+            entities, errs = [], [*errs, PipeError.of("entities", exc)]
+        if doc.text != text and len(doc.text) == len(text):
+            # EDS-NLP's tokenizer writes unusual spaces (no-break, thin, U+2028…) as plain
+            # ones, same length: offsets hold, but an entity's text is the input's
+            entities = [
+                e if text[e.start : e.end] == e.text else replace(e, text=text[e.start : e.end])
+                for e in entities
+            ]
+        yield Extraction(entities, tuple(errs))
 
 
 def entity_to_json(e: Entity) -> dict[str, Any]:

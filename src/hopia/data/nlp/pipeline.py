@@ -383,7 +383,9 @@ _nlp: edsnlp.Pipeline | None = None
 _source: Source | None = None
 
 
-def get_nlp(*, cache_dir: Path, cache: bool = True) -> edsnlp.Pipeline:
+def get_nlp(
+    *, cache_dir: Path, cache: bool = True, clinical_ner_weights: Path | None = None
+) -> edsnlp.Pipeline:
     """The process-wide pipeline, built or loaded on first use; later calls return it.
 
     Parameters
@@ -393,6 +395,10 @@ def get_nlp(*, cache_dir: Path, cache: bool = True) -> edsnlp.Pipeline:
         composition root (a service) passes it; nothing below reads the settings.
     cache : load the pickled pipeline from ``cache_dir`` or store it there once built
         (``settings.data.nlp.cache_pipeline``); False builds it in this process (slow), once.
+
+    clinical_ner_weights : the folder of the clinical NER model
+        (``settings.data.nlp.clinical_ner_model``); None: the shipped weights. Applied at each
+        call (a runtime setting, never pickled into the cache).
 
     The first call decides: a later call with another ``cache_dir`` gets the same pipeline.
     For a fresh, unshared pipeline call :func:`build_nlp` or :func:`load_or_build`.
@@ -404,7 +410,31 @@ def get_nlp(*, cache_dir: Path, cache: bool = True) -> edsnlp.Pipeline:
                 _nlp, _source = load_or_build(cache_dir)
             else:
                 _nlp, _source = build_nlp(cache_dir=cache_dir), "built"
+        use_clinical_ner_weights(_nlp, clinical_ner_weights)
         return _nlp
+
+
+def use_clinical_ner_weights(nlp: edsnlp.Pipeline, weights: Path | None) -> None:
+    """Point the ``clinical_ner`` pipe of ``nlp`` (if any) at the model in ``weights`` (None:
+    the shipped one). The model is read when first used; a missing folder is a ModelError."""
+    from hopia.data.nlp.pipes.clinical_ner.clinical_ner import ClinicalNer
+
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, ClinicalNer):
+            pipe.use_weights(str(weights) if weights is not None else None)
+
+
+def pipeline_system(clinical_ner_weights: Path | None = None) -> str:
+    """:data:`PIPELINE_SYSTEM`, with the clinical NER's weights digest when they are not the
+    shipped ones (``note_nlp.nlp_system`` and provenance then say which model ran)."""
+    if clinical_ner_weights is None:
+        return PIPELINE_SYSTEM
+    try:
+        meta = json.loads((Path(clinical_ner_weights) / "meta.json").read_text("utf-8"))
+        tag = str(meta["hopia"]["weights_sha256"])[:12]
+    except (OSError, ValueError, KeyError, TypeError):
+        tag = Path(clinical_ner_weights).name
+    return f"{PIPELINE_SYSTEM} / ner {tag}"
 
 
 def nlp_source() -> Source | None:

@@ -70,18 +70,22 @@ class System:
 
 
 def hopia_system(
-    cache_dir: Path, groups: Sequence[str] | None = None, *, cache: bool = True
+    cache_dir: Path,
+    groups: Sequence[str] | None = None,
+    *,
+    cache: bool = True,
+    clinical_ner_weights: Path | None = None,
 ) -> System:
-    """Hopia's pipeline (:func:`~hopia.data.nlp.pipeline.get_nlp` with ``cache_dir`` and
-    ``cache``, loaded on the first prediction); ``groups`` restricts the span groups counted
-    (an ablation)."""
+    """Hopia's pipeline (:func:`~hopia.data.nlp.pipeline.get_nlp` with ``cache_dir``,
+    ``cache`` and ``clinical_ner_weights``, loaded on the first prediction); ``groups``
+    restricts the span groups counted (an ablation)."""
     wanted = set(groups) if groups else None
 
     def predict(texts: list[str]) -> Iterator[list[Prediction]]:
         from hopia.data.nlp.extract import extract
         from hopia.data.nlp.pipeline import get_nlp
 
-        nlp = get_nlp(cache_dir=cache_dir, cache=cache)
+        nlp = get_nlp(cache_dir=cache_dir, cache=cache, clinical_ner_weights=clinical_ner_weights)
         for entities in extract(texts, nlp=nlp, batch_size=BATCH_SIZE):
             yield [
                 Prediction(

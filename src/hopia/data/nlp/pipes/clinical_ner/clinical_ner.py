@@ -87,6 +87,13 @@ class ClinicalNer(BaseNERComponent):
             self._model = load_model(Path(self.weights) if self.weights else WEIGHTS_DIR)
         return self._model
 
+    def use_weights(self, weights: str | None) -> None:
+        """Read the model from ``weights`` (None: the shipped weights) from now on: a runtime
+        setting (``data.nlp.clinical_ner_model``), like the cache folder of the lexicon pipes."""
+        if weights != self.weights:
+            self.weights = weights
+            self._model = None
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_model"] = None  # reloaded from ``weights`` on first use

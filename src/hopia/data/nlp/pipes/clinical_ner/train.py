@@ -14,14 +14,23 @@ parts are never seen here (``hopia nlp eval`` reports them).
 Reproducibility: the same folder, seed and settings give the same weights on the same machine
 (fixed seeds, one thread, a fixed example order) as long as training stops on early stopping or
 ``max_epochs`` (``meta.json`` says which stop happened).
+
+Interruptions: after each epoch the model (its averaged weights, as scored on dev) is written
+whole to ``<out>.checkpoint`` (:func:`checkpoint_path`), a model folder usable as it is; an
+interrupted run keeps its last epoch there. ``resume=True`` starts from that checkpoint (same
+configuration only) and runs the epochs left; the checkpoint is removed once ``out`` is written.
+A resumed run is not bit-identical to an uninterrupted one (the optimiser's moments restart).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,10 +154,45 @@ def _scored(scores: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     return scores["f"], scores
 
 
+def checkpoint_path(out: Path) -> Path:
+    """Where a training run writing ``out`` keeps its last epoch."""
+    return Path(out).with_name(Path(out).name + ".checkpoint")
+
+
+def config_key(config: NerTrainConfig) -> str:
+    """What a checkpoint must share with a run to be resumed by it (not the time budget)."""
+    keep = {k: v for k, v in asdict(config).items() if k not in ("brat", "max_minutes")}
+    keep["brat_folder"] = Path(config.brat).name
+    keep.pop("max_epochs")
+    text = json.dumps(keep, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _read_checkpoint(folder: Path, key: str) -> int:
+    """The epoch a checkpoint was written after; ModelError if it is another run's."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))["hopia"]["checkpoint"]
+        epoch, found = int(meta["epoch"]), str(meta["config_key"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"point de reprise illisible : {folder}") from exc
+    if found != key:
+        raise ModelError(
+            f"le point de reprise {folder} vient d'un entraînement d'une autre configuration"
+        )
+    return epoch
+
+
 def train_model(
-    out: Path, config: NerTrainConfig, log: Callable[[str], None] | None = None
+    out: Path,
+    config: NerTrainConfig,
+    log: Callable[[str], None] | None = None,
+    *,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train, then write the model folder ``out`` atomically; return its ``hopia`` metadata.
+
+    Each epoch is checkpointed to :func:`checkpoint_path` (``out``); ``resume`` continues from
+    it when it exists.
 
     Raises
     ------
@@ -176,12 +220,29 @@ def train_model(
     )
 
     optimizer = model.initialize(lambda: train_ex)
+    checkpoint, key = checkpoint_path(Path(out)), config_key(config)
+    done = 0
+    if resume and checkpoint.is_dir():
+        done = _read_checkpoint(checkpoint, key)
+        model.get_pipe("ner").from_disk(checkpoint / "ner", exclude=["vocab"])
+        log(f"reprise après l'époque {done} ({checkpoint})")
+    settings = replace(LoopSettings.of(config), max_epochs=max(1, config.max_epochs - done))
+    epochs = iter(range(done + 1, 10**9))
+
+    def score_and_keep(m: Language) -> tuple[float, dict[str, Any]]:
+        # called once per epoch, with the averaged weights in place: what is scored is kept
+        score, details = _scored(_dev_score(m, dev_ex))
+        epoch = next(epochs)
+        _save(m, checkpoint, {"checkpoint": {"epoch": epoch, "config_key": key, "dev_f": score}})
+        return score, details
+
     loop = train_ner_loop(
         model,
         optimizer,
         train_ex,
-        (lambda m: _scored(_dev_score(m, dev_ex))) if dev_ex else None,
-        LoopSettings.of(config),
+        # no dev set (a tiny folder): no scorer, every epoch counts as best, no checkpoint
+        score_and_keep if dev_ex else None,
+        settings,
         started=t0,
         log=log,
     )
@@ -211,10 +272,18 @@ def train_model(
             ),
         },
     }
+    if done:
+        meta["resumed_after_epoch"] = done
     meta = _write_atomically(final, Path(out), meta)
+    shutil.rmtree(checkpoint, ignore_errors=True)  # out is whole now
     minutes = meta["training_seconds"] / 60
     log(f"modèle écrit dans {out} ({minutes:.1f} min, dev F {loop.score:.4f})")
     return meta
+
+
+def _save(model: Language, folder: Path, meta: dict[str, Any]) -> None:
+    spacy_meta = {"name": MODEL_NAME, "version": MODEL_VERSION}
+    save_spacy_model(model, folder, spacy_meta, meta)
 
 
 def _write_atomically(model: Language, out: Path, meta: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from edsnlp.core import PipelineProtocol
 from edsnlp.pipes.base import BaseComponent
 from spacy.tokens import Doc, Span
 
+from hopia.data.nlp.numbers import parse_digits
 from hopia.data.nlp.pipes.labs.analytes import Analyte, load_analytes
 from hopia.data.nlp.pipes.labs.patterns import (
     BP_KEY,
@@ -47,9 +48,10 @@ CATEGORY = "LAB"
 _COMPARATORS = {"<=": "<=", ">=": ">=", "≤": "<=", "≥": ">=", "<": "<", ">": ">"}
 
 
-def parse_number(text: str) -> float:
-    """French number: decimal comma, thousands separated by spaces."""
-    return float(re.sub(r"[\s\u00a0\u202f]", "", text).replace(",", "."))
+def parse_number(text: str) -> float | None:
+    """French number: decimal comma, thousands separated by spaces; None when it is no finite
+    value (a run of digits too long to be a result)."""
+    return parse_digits(text)
 
 
 def _comparator(text: str | None) -> str | None:
@@ -112,9 +114,11 @@ class Reading:
         return out
 
 
-def _convert(analyte: Analyte, value: float, unit_raw: str | None) -> float | None:
+def _convert(analyte: Analyte, value: float | None, unit_raw: str | None) -> float | None:
     """The value in the analyte's canonical unit, or None when the unit does not fit it or the
-    result is implausible."""
+    result is implausible (or unreadable)."""
+    if value is None:
+        return None
     if unit_raw:
         units = [u for u in unit_candidates(unit_raw) if u in analyte.conversions]
     else:
@@ -264,6 +268,8 @@ def _doc_range(
 ) -> tuple[float | None, float | None]:
     def conv(text: str) -> float | None:
         v = parse_number(text)
+        if v is None:
+            return None
         if unit_raw:
             for u in unit_candidates(unit_raw):
                 if u in analyte.conversions:
@@ -299,6 +305,8 @@ def _bp_readings(
 ) -> list[Reading]:
     pas, pad = analytes["pas"], analytes["pad"]
     sys_v, dia_v = parse_number(sys_text), parse_number(dia_text)
+    if sys_v is None or dia_v is None:
+        return []
     if unit_raw:
         unit = unit_candidates(unit_raw)[0] if unit_candidates(unit_raw) else None
     else:  # "TA 15/9" is in cmHg, "TA 150/90" in mmHg

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from hopia.data.nlp.numbers import NUMBER
+
 SP = r"[ \t\u00a0\u202f]"
 NUM = r"\d+(?:[.,]\d+)?"
 DOSE_NUM = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?"
@@ -75,20 +77,10 @@ FORM_ROUTE = {
     "gouttes": "orale",
 }
 
-_N = r"(?P<n>\d+|un|une|deux|trois|quatre|cinq|six)"
-_EVERY = r"(?P<every>\d+|deux|trois|quatre|six|huit|douze|quinze)"
-WORD_NUMBERS = {
-    "un": 1,
-    "une": 1,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "six": 6,
-    "huit": 8,
-    "douze": 12,
-    "quinze": 15,
-}
+# Counts in digits or French words ("toutes les douze heures", "pendant vingt et un jours"),
+# read by hopia.data.nlp.numbers.parse_number.
+_N = r"(?P<n>" + NUMBER + r")"
+_EVERY = r"(?P<every>" + NUMBER + r")"
 # (regex, kind): kind says how to read the match into (frequency text, per day).
 FREQUENCIES: tuple[tuple[str, str], ...] = (
     (r"si\s+besoin|a\s+la\s+demande|en\s+cas\s+de\s+besoin|\bsb\b|prn", "prn"),
@@ -120,7 +112,7 @@ FREQUENCIES: tuple[tuple[str, str], ...] = (
 FREQUENCY_PATTERNS = [(re.compile(p), kind) for p, kind in FREQUENCIES]
 
 DURATION_RE = re.compile(
-    r"(?:pendant|durant|pour|sur|x)\s+(?P<n>\d+|un|une|deux|trois|quatre|cinq|six|huit|dix)\s*"
+    r"(?:pendant|durant|pour|sur|x)\s+(?P<n>" + NUMBER + r")\s*(?:d[e']\s*)?"
     r"(?P<unit>j(?:ours?)?|sem(?:aines?)?|mois)\b(?!\s+sur\s+7)"
     r"|de\s+j(?P<d1>\d+)\s+a\s+j(?P<d2>\d+)"
     r"|(?<![/x\w])(?P<bare>\d+)\s*(?P<bare_unit>j|jours)\b(?!\s+sur\s+7)"

@@ -27,6 +27,7 @@ from edsnlp.core import PipelineProtocol
 from edsnlp.pipes.base import BaseComponent
 from spacy.tokens import Doc, Span
 
+from hopia.data.nlp.numbers import as_int, parse_number
 from hopia.data.nlp.pipes.labs.patterns import fold_keep_case, lower_same_length
 from hopia.data.nlp.pipes.posology.patterns import (
     DOSE_RE,
@@ -39,7 +40,6 @@ from hopia.data.nlp.pipes.posology.patterns import (
     SCHEDULE_RE,
     UNIT_NAMES,
     WEEK_SCHEDULE_RE,
-    WORD_NUMBERS,
 )
 
 CATEGORY = "CHEM"
@@ -67,12 +67,6 @@ def choose_atc(codes: list[str]) -> str:
     return min(codes, key=lambda c: (sizes.get(c, 10**6), -len(c), c))
 
 
-def _number(text: str) -> float:
-    if text in WORD_NUMBERS:
-        return float(WORD_NUMBERS[text])
-    return float(re.sub(r"\s", "", text).replace(",", "."))
-
-
 def _plain(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
@@ -94,14 +88,17 @@ def read_posology(text: str, start: int, end: int) -> dict[str, Any]:
         "posology_text": None,
     }
     dose = DOSE_RE.search(window)
+    value = None
     if dose and dose.start() <= MAX_LEAD:
+        value = parse_number(dose.group("auc_value") if dose.group("auc") else dose.group("value"))
+    if dose and value is not None:  # an unreadable number ("99999…9") is no dose
         found.append(dose.span())
         if dose.group("auc"):
-            out["dose"], out["dose_unit"] = _plain(_number(dose.group("auc_value"))), "AUC"
+            out["dose"], out["dose_unit"] = _plain(value), "AUC"
         else:
             unit = next(UNIT_NAMES[i] for i in range(len(UNIT_NAMES)) if dose.group(f"u{i}"))
-            out["dose"], out["dose_unit"] = _plain(_number(dose.group("value"))), unit
-    elif dose is None or dose.start() > MAX_LEAD:
+            out["dose"], out["dose_unit"] = _plain(value), unit
+    else:
         dose = None
     lead_ok = dose is not None
 
@@ -166,7 +163,7 @@ def _frequency(window: str, lead_ok: bool) -> tuple[tuple[int, int], str, float 
 def _group_number(m: re.Match[str], *names: str) -> float | None:
     for name in names:
         if name in m.re.groupindex and m.group(name):
-            return _number(m.group(name))
+            return parse_number(m.group(name))
     return None
 
 
@@ -199,12 +196,16 @@ def _read_frequency(m: re.Match[str], kind: str) -> tuple[str | None, float | No
 
 
 def _duration_days(m: re.Match[str]) -> int | None:
+    """Days of a duration match; None when its numbers cannot be read (too long to be days)."""
     if m.group("d1"):
-        return int(m.group("d2")) - int(m.group("d1")) + 1
+        d1, d2 = as_int(parse_number(m.group("d1"))), as_int(parse_number(m.group("d2")))
+        return None if d1 is None or d2 is None else d2 - d1 + 1
     if m.group("bare"):
-        return int(m.group("bare"))
+        return as_int(parse_number(m.group("bare")))
     if m.group("n"):
-        n = _number(m.group("n"))
+        n = parse_number(m.group("n"))
+        if n is None:
+            return None
         unit = m.group("unit")
         factor = 30 if unit.startswith("m") else 7 if unit.startswith("s") else 1
         return int(n * factor)
