@@ -5,7 +5,7 @@ warehouse, caches); ``hopia.data`` is axis 1 (ingest -> pseudonymise -> NLP -> O
 ``hopia.cli`` is a thin typer front-end over them.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from hopia.platform import lazy_regex as _lazy_regex
 
