@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from hopia import __version__ as HOPIA_VERSION
 from hopia.data.nlp.pipes.qualifiers import patterns as cues
 from hopia.data.nlp.pipes.sections.patterns import SECTIONS
+from hopia.data.nlp.pipes.zones.patterns import COMORBIDITIES
 from hopia.data.nlp.speedups import enlarge_text_cache, speed_up
 from hopia.platform.files import write_pickle_atomic
 
@@ -75,28 +76,6 @@ SCORES: tuple[tuple[str, str], ...] = (
     ("eds.elston_ellis", "elston_ellis"),
 )
 
-# edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10 (exact CIM-10
-# labels, e.g. "hypertension essentielle") and eds.peripheral_vascular_disease ("HTA"...).
-COMORBIDITIES: tuple[str, ...] = (
-    "aids",
-    "alcohol",
-    "cerebrovascular_accident",
-    "ckd",
-    "congestive_heart_failure",
-    "connective_tissue_disease",
-    "copd",
-    "dementia",
-    "diabetes",
-    "hemiplegia",
-    "leukemia",
-    "liver_disease",
-    "lymphoma",
-    "myocardial_infarction",
-    "peptic_ulcer_disease",
-    "peripheral_vascular_disease",
-    "solid_tumor",
-    "tobacco",
-)
 
 # Every entity pipe writes into its own span group (never doc.ents, which drops overlaps).
 _NER: tuple[PipeSpec, ...] = (

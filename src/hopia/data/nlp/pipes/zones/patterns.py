@@ -199,13 +199,10 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("liver_disease", r"steatose", "K760"),
 )
 
-#: Span groups whose mentions name a disorder, a sign or a procedure: dropped in the zones
-#: above. Drugs, labs, dates and scores keep theirs (a lab report's values are its content).
-CONDITION_GROUPS: tuple[str, ...] = (
-    "cim10",
-    "terms",
-    "clinical_ner",
-    "covid",
+# EDS-NLP's comorbidity pipes, each writing a span group of its name (the pipeline spec adds one
+# pipe per name; edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10
+# and eds.peripheral_vascular_disease ("HTA"...), which hopia.zones recodes).
+COMORBIDITIES: tuple[str, ...] = (
     "aids",
     "alcohol",
     "cerebrovascular_accident",
@@ -225,6 +222,9 @@ CONDITION_GROUPS: tuple[str, ...] = (
     "solid_tumor",
     "tobacco",
 )
+#: Span groups whose mentions name a disorder, a sign or a procedure: dropped in the zones
+#: above. Drugs, labs, dates and scores keep theirs (a lab report's values are its content).
+CONDITION_GROUPS: tuple[str, ...] = ("cim10", "terms", "clinical_ner", "covid", *COMORBIDITIES)
 #: The groups that become condition facts with a CIM-10 code: one concept per mention among
 #: them. A ``cim10`` span (an exact label or code) beats a comorbidity span on the same words.
 CODED_GROUPS: tuple[str, ...] = tuple(
