@@ -38,6 +38,7 @@ TERMS = {
         "scanner",
         "épanchement",
         "sérologie VIH",
+        "ECBU",
         "hémocultures",
         "marqueurs tumoraux",
         "PCR",
@@ -192,6 +193,12 @@ ISSUE11_CASES = [
     ("PCR positive.\n", "PCR", set(), "positive"),
     ("ECG normal.\n", "ECG", set(), "normal"),
     ("ECG anormal.\n", "ECG", set(), "abnormal"),
+    # a denied result word is the opposite result, never the word's own (review of issue 11)
+    ("La sérologie VIH n'est pas positive.\n", "sérologie VIH", set(), "negative"),
+    ("Les hémocultures ne sont pas revenues positives.\n", "hémocultures", set(), "negative"),
+    ("ECG non normal.\n", "ECG", set(), "abnormal"),
+    # the result word of an analyte is not the test's
+    ("ECBU : leucocytes normaux, nitrites positifs.\n", "ECBU", set(), None),
     ("Signe de Lasègue négatif.\n", "Signe de Lasègue", {"negation"}, None),  # a sign: absent
     ("Hémocultures non prélevées.\n", "Hémocultures", {"negation"}, None),  # not done
     # the examination that did not show: the examination is affirmed, the finding negated

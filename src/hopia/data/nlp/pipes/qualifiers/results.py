@@ -62,19 +62,52 @@ def is_test(span: Span) -> bool:
     return bool(words) and words[0] in TEST_HEADS
 
 
+# A result word denied ("n'est pas positive", "non normal") says the opposite result.
+_DENIALS = frozenset({"pas", "non", "ni", "jamais"})
+_OPPOSITE = {"positive": "negative", "negative": "positive", "normal": "abnormal"}
+_OPPOSITE["abnormal"] = "normal"
+# Words that name something a result word could belong to instead of the test: an analyte of
+# the test ("ECBU : leucocytes normaux"), another test. The scan stops there.
+_OTHER_NOUNS = frozenset(
+    [
+        "leucocytes",
+        "hematies",
+        "nitrites",
+        "germes",
+        "bacteries",
+        "cellules",
+        "globules",
+        "plaquettes",
+        "taux",
+        "valeurs",
+    ]
+)
+
+
 def read_result(span: Span) -> str | None:
-    """The qualitative result written after a test mention in its clause, if any."""
+    """The qualitative result written after a test mention in its clause, if any.
+
+    A denial between the mention and the result word turns it into its opposite ("la sérologie
+    n'est pas positive": negative); another noun a result word could qualify (an analyte,
+    another test) ends the search: its result is not the test's."""
     doc = span.doc
+    denied = False
     for token in doc[span.end : min(len(doc), span.end + _MAX_TOKENS)]:
         word = fold(token.text)
         if word == ":" and token.i == span.end:
             continue  # "ECG : normal"
         if word in {",", ";", ".", ":", "(", "mais"} or "\n" in token.text:
             break
+        if word in _OTHER_NOUNS or (word in TEST_HEADS and token.i > span.end):
+            break
+        if word in _DENIALS:
+            denied = True
+            continue
         if word == "sans":
             rest = fold(doc[token.i : min(len(doc), token.i + 4)].text)
-            return "normal" if _NORMAL_PHRASE.match(rest) else None
+            normal = _NORMAL_PHRASE.match(rest)
+            return None if not normal else ("abnormal" if denied else "normal")
         for pattern, value in _WORDS:
             if pattern.fullmatch(word):
-                return value
+                return _OPPOSITE[value] if denied else value
     return None
