@@ -39,3 +39,16 @@ def test_a_missing_optional_part_says_what_to_install(capsys: pytest.CaptureFixt
         raise ModuleNotFoundError("No module named 'nothere'", name="nothere")
     assert done.value.exit_code == 3
     assert "Erreur interne inattendue" in capsys.readouterr().err
+
+
+def test_an_internal_error_shows_no_quoted_input(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bug's message may quote the patient text it choked on: the quote is never printed."""
+    import typer
+
+    from hopia.cli._common import handle_errors
+
+    with pytest.raises(typer.Exit) as exit_, handle_errors():
+        raise ValueError("could not convert string to float: 'Dupont'")
+    assert exit_.value.exit_code == 3
+    err = capsys.readouterr().err
+    assert "Erreur interne inattendue" in err and "Dupont" not in err

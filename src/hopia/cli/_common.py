@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.exceptions import HopiaError
 from hopia.platform.extras import missing_extra
+from hopia.platform.text import without_quoted
 from hopia.services.context import Context
 
 if TYPE_CHECKING:
@@ -99,7 +100,8 @@ def handle_errors(flags: Mapping[str, str] | None = None) -> Iterator[None]:
         raise typer.Exit(2) from exc
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
-        err_console.print(f"[red]Erreur de l'entrepôt :[/red] {escape(cause)}")
+        # a driver's message may quote a value (a duplicate key: an IPP): never shown
+        err_console.print(f"[red]Erreur de l'entrepôt :[/red] {escape(without_quoted(cause))}")
         raise typer.Exit(2) from exc
     except ModuleNotFoundError as exc:
         problem = missing_extra(exc)
@@ -151,8 +153,8 @@ def internal_error(exc: BaseException) -> NoReturn:
         raise exc
     err_console.print(
         f"[red]Erreur interne inattendue[/red] ({escape(type(exc).__name__)}) : "
-        f"{escape(str(exc)[:300])}. Relancez avec HOPIA_DEBUG=1 pour afficher la trace, et "
-        "signalez-la à l'équipe Hopia.",
+        f"{escape(without_quoted(str(exc), 300))}. Relancez avec HOPIA_DEBUG=1 pour afficher "
+        "la trace, et signalez-la à l'équipe Hopia.",
         highlight=False,
     )
     raise typer.Exit(3) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 
@@ -45,3 +46,17 @@ def chunk_bounds(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
         pos = cut
     if pos < n or n == 0:
         yield pos, n
+
+
+# 'text', "text", «text»: what exception messages quote from their input.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|«[^»]*»")
+
+
+def without_quoted(message: str, limit: int = 200) -> str:
+    """``message`` on one line, its quoted fragments replaced by '…' and cut to ``limit``.
+
+    Exception messages quote the input they choked on ("could not convert string to float:
+    'Dupont'", a duplicate key's value): patient text must not reach a log, a terminal or a
+    stored error."""
+    text = _QUOTED.sub("'…'", message).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,15 +18,14 @@ set them, so one that raises has, in practice, set nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hopia.platform.text import without_quoted
+
 #: Longest error message kept (after its quoted fragments are removed).
 MAX_MESSAGE = 200
-# 'text', "text", «text» : what exception messages quote from their input
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|«[^»]*»")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +38,7 @@ class PipeError:
 
     @classmethod
     def of(cls, pipe: str, exc: BaseException) -> PipeError:
-        message = _QUOTED.sub("'…'", str(exc)).replace("\n", " ")
-        if len(message) > MAX_MESSAGE:
-            message = message[: MAX_MESSAGE - 1] + "…"
+        message = without_quoted(str(exc), MAX_MESSAGE)
         return cls(pipe, type(exc).__name__, message)
 
     def to_json(self) -> dict[str, str]:
