@@ -183,3 +183,23 @@ def test_details_must_be_json(wh: Warehouse) -> None:
         audit.record(conn, "alice", "export", "cohort:7", None, {"when": object()})
     with pytest.raises(audit.AuditError, match="obligatoires"), wh.begin() as conn:
         audit.record(conn, "alice", "", "cohort:7")
+
+
+def test_an_entry_with_nul_or_a_lone_surrogate_still_verifies(wh: Warehouse) -> None:
+    """The warehouse replaces NUL and lone surrogates on the way in (both engines): the entry
+    is hashed as it is stored, so a NUL typed into a reason or a path that is not UTF-8 leaves
+    a chain that verifies."""
+    with wh.begin() as conn:
+        audit.record(
+            conn,
+            "alice",
+            "access.refused",
+            "file:/partage/r\udce9sum\udce9.txt",
+            "motif\x00 avec un caractère nul",
+            {"why": "chemin\x00", "paths": ["a\udce9"]},
+        )
+    result = check(wh)
+    assert result.ok and result.entries == 1
+    with wh.engine.connect() as conn:
+        target, reason = conn.execute(select(LOG.c.target, LOG.c.reason)).one()
+    assert "\x00" not in reason and "\udce9" not in target

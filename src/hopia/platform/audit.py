@@ -51,6 +51,7 @@ from sqlalchemy import Connection, Engine, select, text
 from hopia.platform.exceptions import AuditError
 from hopia.platform.files import private_dir, write_text_atomic
 from hopia.platform.warehouse import AFTER_COMMIT, WRITER_LOCK_KEY, schema
+from hopia.platform.warehouse._clean import clean_text
 
 try:  # POSIX: orders concurrent checkpoint writers
     import fcntl
@@ -188,6 +189,16 @@ def _record(
     }
 
 
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, Mapping):
+        return {clean_text(str(k)): _cleaned(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cleaned(v) for v in value]
+    return value
+
+
 def record(
     conn: Connection,
     actor: str | None,
@@ -202,7 +213,12 @@ def record(
     """
     if not action or not target:
         raise AuditError("entrée d'audit incomplète : action et cible sont obligatoires")
-    details = dict(details or {})
+    # Hashed as stored: the warehouse replaces NUL and lone surrogates (a path that is not
+    # UTF-8, a NUL typed into a reason) on the way in, so the entry is cleaned first.
+    target = clean_text(target)
+    reason = clean_text(reason) if reason is not None else None
+    actor = clean_text(actor) if actor is not None else None
+    details = _cleaned(dict(details or {}))
     try:
         canonical_json(details)
     except (TypeError, ValueError) as exc:

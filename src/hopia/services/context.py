@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform import audit, keys
 from hopia.platform.access import (
@@ -128,7 +127,7 @@ class Context:
             else:
                 error.details["audited"] = False
                 return
-        except (HopiaError, SQLAlchemyError):
+        except Exception:  # noqa: BLE001 - whatever stops the record, the refusal stands
             error.details["audited"] = False
             return
         error.details["audited"] = True
