@@ -8,10 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hopia.platform.config import get_settings
-from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError, KeysMissingError
+from hopia.platform.exceptions import (
+    AccessDeniedError,
+    InvalidRequestError,
+    KeysMissingError,
+    WarehouseBusyError,
+)
 from hopia.platform.warehouse import schema
 from hopia.services.context import Context
 from hopia.services.ingest import (
@@ -51,10 +56,13 @@ def test_a_run_writes_the_data_and_one_audit_entry_with_counts_only(tmp_path: Pa
         report = ingest(ctx, request, progress.append, lambda: ready.append(True))
         assert (report.added, report.patients, len(report.errors)) == (4, 2, 1)
         assert report.run_id == 1 and sum(progress) == 4 and ready == [True]
-        [entry] = _audit(ctx)
+        # the registry and its entry (one transaction, under the run's lease), then the run
+        registry, entry = _audit(ctx)
         again = ingest(ctx, IngestRequest.of(paths=[docs]))
         assert (again.added, again.duplicates, again.run_id) == (0, 4, 2)
         entries = _audit(ctx)
+    assert (registry["action"], registry["target"]) == ("ingest.patients", "hopia_id.patient")
+    assert json.loads(registry["details"]) == {"patients": 2}
     assert (entry["action"], entry["target"], entry["actor"]) == ("ingest.run", "run:1", "Dr Qui")
     details = json.loads(entry["details"])
     assert details == {
@@ -71,7 +79,22 @@ def test_a_run_writes_the_data_and_one_audit_entry_with_counts_only(tmp_path: Pa
     for p in PATIENTS:  # counts and ids only: no name, no IPP, no file name
         assert p["family_name"] not in logged and p["ipp"] not in logged
     assert "scan.pdf" not in logged
-    assert [e["target"] for e in entries] == ["run:1", "run:2"]
+    assert [e["target"] for e in entries] == ["hopia_id.patient", "run:1", "run:2"]
+
+
+@pytest.mark.slow
+def test_a_run_refused_as_busy_writes_no_identity(tmp_path: Path) -> None:
+    """The registry is loaded under the run's lease: when another job holds the warehouse,
+    nothing of the request is written, not even its patients."""
+    patients, docs = write_corpus(tmp_path / "in")
+    with Context.local(get_settings(), "Dr Qui") as ctx:
+        wh = ctx.warehouse()
+        with wh.exclusive("ingestion") as lease, pytest.raises(WarehouseBusyError):
+            lease.describe(7)
+            ingest(ctx, IngestRequest.of(paths=[docs], patients=patients))
+        with wh.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(schema.patient)).scalar() == 0
+        assert _audit(ctx) == []
 
 
 @pytest.mark.slow

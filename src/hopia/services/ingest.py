@@ -61,12 +61,23 @@ def ingest(
             conn, ctx.actor, "ingest.run", f"run:{report.run_id}", None, _counts(report, status)
         )
 
+    def patients_audited(conn: Connection, n: int) -> None:
+        details = {"patients": n}
+        audit.record(conn, ctx.actor, "ingest.patients", "hopia_id.patient", None, details)
+
     with build_pipeline(ctx.settings, ctx.warehouse()) as pipeline:
-        if request.patients is not None:
-            report.patients = pipeline.load_patients(request.patients)
         if on_ready is not None:
             on_ready()
-        return pipeline.run(list(request.paths), on_progress, report=report, on_finish=audited)
+        # The registry is loaded under the run's lease, with its audit entry: a run refused
+        # because another one writes leaves no identity behind.
+        return pipeline.run(
+            list(request.paths),
+            on_progress,
+            report=report,
+            on_finish=audited,
+            patients=request.patients,
+            on_patients=patients_audited,
+        )
 
 
 def load_patients(ctx: Context, request: LoadPatientsRequest) -> int:

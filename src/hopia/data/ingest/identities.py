@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -84,11 +84,14 @@ class Identities:
         # registry, so that a batch never pseudonymises with less than what is already known.
         self._run: dict[str, PatientIdentity] = {}
 
-    def load(self, path: Path) -> int:
-        """Load a registry file (JSONL or CSV) in one transaction; the number of identities."""
+    def load(self, path: Path, then: Callable[[Connection, int], None] | None = None) -> int:
+        """Load a registry file (JSONL or CSV) in one transaction; the number of identities.
+        ``then(conn, n)`` runs in that transaction (the caller's audit entry)."""
         identities = list(read_patients(path))
         with self.wh.begin() as conn:
             self.upsert(conn, identities)
+            if then is not None:
+                then(conn, len(identities))
         return len(identities)
 
     def resolve(self, doc: RawDocument) -> Resolution:

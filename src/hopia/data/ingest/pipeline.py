@@ -22,7 +22,7 @@ thread, models worker), :mod:`.analysis` (pseudonymisation and NLP of a batch),
 from __future__ import annotations
 
 import contextlib
-import time
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -68,6 +68,14 @@ class _Batch:
     todo: list[Prepared]  # documents not yet in the warehouse
     model: Future[Analysis] | None  # the worker's analysis of ``todo`` (PHI model, NER)
     size: int  # documents read, for the progress bar
+
+
+def _cpu_now() -> float:
+    """CPU seconds of this process (every thread: the writer's too) and of the children it has
+    waited for (Tesseract's OCR); the models worker is counted apart (it is not waited for
+    until the pipeline closes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 class IngestPipeline:
@@ -165,18 +173,24 @@ class IngestPipeline:
         *,
         report: IngestReport | None = None,
         on_finish: Callable[[Connection, IngestReport, str], None] | None = None,
+        patients: Path | None = None,
+        on_patients: Callable[[Connection, int], None] | None = None,
     ) -> IngestReport:
         """Ingest every file under ``paths``.
 
         ``report``: filled in as the run goes (a caller may keep it to see the counts of a run
         that failed); ``on_finish(conn, report, status)`` runs in the transaction that closes
-        the run, ``status`` ``"done"`` or ``"failed"`` (the service's audit entry)."""
+        the run, ``status`` ``"done"`` or ``"failed"`` (the service's audit entry).
+        ``patients``: a registry loaded first, under the same lease, in one transaction with
+        ``on_patients(conn, n)`` (its audit entry): a refused run writes no identity."""
         report = report if report is not None else IngestReport()
         # One ingest at a time on a warehouse: a second one is refused, naming this one.
         with self.wh.exclusive("ingestion") as lease:
             self.runs.close_dead()  # runs left "running" by a killed process
+            if patients is not None:
+                report.patients = self.identities.load(patients, on_patients)
             started = datetime.now()
-            cpu_started = time.process_time()  # the whole process: this thread and the writer's
+            cpu_started = _cpu_now() - self.models.cpu_seconds()
             run_id = report.run_id = self.runs.start(paths, started)
             lease.describe(run_id)
             return self._run(paths, run_id, started, cpu_started, report, on_progress, on_finish)
@@ -215,7 +229,7 @@ class IngestPipeline:
                 self._finish(run_id, report, "failed", on_finish)
             raise
         report.seconds = (datetime.now() - started).total_seconds()
-        report.cpu_seconds = time.process_time() - cpu_started + self.models.cpu_seconds()
+        report.cpu_seconds = _cpu_now() + self.models.cpu_seconds() - cpu_started
         self._finish(run_id, report, "done", on_finish)
         return report
 
