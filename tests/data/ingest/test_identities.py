@@ -182,10 +182,22 @@ def test_header_ipp_known_to_the_registry_attaches_the_document(identities: Iden
     assert out.doc is not None and out.doc.patient_ipp == "4401"
     assert out.doc.patient is None  # the registry's identity is not overwritten by a header
     assert out.doc.doc_date == date(2019, 11, 30)
-    # Same IPP, another name: filed under the IPP, with a warning to check.
-    other = identities.resolve(_letter("Lyon, le 3/4/2020\nPatient : M. MARTIN Luc\nIPP : 4401"))
+    # Same IPP, another name, the same birth date: filed under the IPP, with a warning.
+    header = "Lyon, le 3/4/2020\nPatient : Mme DURANT Marie, née le 03/04/1950\nIPP : 4401"
+    other = identities.resolve(_letter(header))
     assert other.doc is not None and other.doc.patient_ipp == "4401"
     assert other.warnings == (NAME_CONFLICT,)
+
+
+def test_header_ipp_with_another_name_and_no_birth_date_is_refused(
+    identities: Identities,
+) -> None:
+    # a misread IPP must not file a letter under someone else: nothing vouches for this one
+    from hopia.data.ingest.identities import NAME_REFUSED
+
+    _register(identities, DUPONT)
+    out = identities.resolve(_letter("Lyon, le 3/4/2020\nPatient : M. MARTIN Luc\nIPP : 4401"))
+    assert out.doc is None and out.error == NAME_REFUSED
 
 
 def test_header_ipp_with_another_birth_date_is_refused(identities: Identities) -> None:

@@ -51,6 +51,10 @@ AMBIGUOUS = "patient de l'en-tête ambigu : plusieurs patients du registre ont c
 BIRTH_CONFLICT = "identité discordante : la date de naissance de l'en-tête diffère du registre"
 NEW_IPP = "IPP de l'en-tête absent du registre : patient créé d'après l'en-tête"
 NAME_CONFLICT = "nom de l'en-tête différent de celui du registre pour cet IPP"
+NAME_REFUSED = (
+    "identité discordante : le nom de l'en-tête diffère du registre pour cet IPP, et aucune date "
+    "de naissance ne le confirme"
+)
 NO_DATE = "date du document introuvable : date d'ingestion utilisée"
 
 
@@ -120,6 +124,10 @@ class Identities:
             if stated.birth_date and registered.birth_date not in (None, stated.birth_date):
                 return Resolution(None, BIRTH_CONFLICT)
             if stated.names and not _same_names(stated, registered):
+                # Another name under this IPP: a misread or mistyped IPP (an OCR'd header) would
+                # file the letter under someone else. Only a matching birth date vouches for it.
+                if stated.birth_date is None or registered.birth_date != stated.birth_date:
+                    return Resolution(None, NAME_REFUSED)
                 warnings.append(NAME_CONFLICT)
             return Resolution(replace(doc, ipp=stated.ipp), None, tuple(warnings))
         found = [p for p in self._born_on(stated.birth_date) if _same_names(stated, p)]
