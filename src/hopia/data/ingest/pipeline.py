@@ -139,6 +139,9 @@ class IngestPipeline:
         self.models = ModelShare(model_worker)
         self.writer = BackgroundWriter()
         self._crash = CrashPoint()
+        # Doubts about a document read (header identity, date, OCR), by source: counted when
+        # the document is added, not for a duplicate or a document already stored.
+        self._doubts: dict[str, tuple[str, ...]] = {}
         self.max_document_chars = max_document_chars
         self.max_file_bytes = max_file_bytes
 
@@ -260,7 +263,8 @@ class IngestPipeline:
                     if reason is None:
                         resolved = self.identities.resolve(item)  # never a silent person 0
                         doubts = (*resolved.warnings, *ocr_doubts(item))
-                        report.warnings.extend((item.source_ref, w) for w in doubts)
+                        if doubts:
+                            self._doubts[item.source_ref] = doubts
                         if resolved.doc is not None:
                             yield resolved.doc
                             continue
@@ -322,7 +326,8 @@ class IngestPipeline:
             todo = self.analyser.analyse(batch.todo, identities, failed)
         if todo:
             self.writer.submit(
-                lambda: self._commit(todo, run_id), lambda done: _count(report, todo, *done)
+                lambda: self._commit(todo, run_id),
+                lambda done: _count(report, todo, *done, doubts=self._doubts),
             )
         if on_progress:
             on_progress(batch.size)
@@ -438,15 +443,22 @@ def _present(conn: Connection, hashes: list[str]) -> set[str]:
 
 
 def _count(
-    report: IngestReport, todo: list[Prepared], facts: Counter[str], present: set[str]
+    report: IngestReport,
+    todo: list[Prepared],
+    facts: Counter[str],
+    present: set[str],
+    *,
+    doubts: dict[str, tuple[str, ...]],
 ) -> None:
     """Count a committed batch (in the main thread); ``present``: documents another process
-    committed meanwhile."""
+    committed meanwhile; ``doubts``: the warnings of the documents read, by source."""
     report.facts.update(facts)
     report.duplicates += len(present)
     for p in todo:
+        warnings = doubts.pop(p.doc.source_ref, ())
         if p.content_hash in present:
             continue
+        report.warnings.extend((p.doc.source_ref, w) for w in warnings)
         report.added += 1
         report.characters += len(p.doc.text)
         for e in p.pipe_errors:
