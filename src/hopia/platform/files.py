@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hopia.platform.exceptions import InvalidRequestError, SourceError
+from hopia.platform.text import json_problem
 
 
 def _umask() -> int:
@@ -210,7 +211,7 @@ def jsonl_records(path: Path, encoding: str = "utf-8") -> Iterator[tuple[str, di
             except UnicodeDecodeError:
                 raise SourceError(where, "encodage invalide (UTF-8 attendu)") from None
             except json.JSONDecodeError as exc:
-                raise SourceError(where, f"JSON invalide ({exc.msg})") from None
+                raise SourceError(where, f"JSON invalide ({json_problem(exc)})") from None
             except (RecursionError, ValueError):  # nesting too deep, a 5,000-digit integer
                 raise SourceError(
                     where, "JSON invalide (imbrication ou nombre hors limites)"

@@ -60,3 +60,28 @@ def without_quoted(message: str, limit: int = 200) -> str:
     stored error."""
     text = _QUOTED.sub("'…'", message).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# The messages of Python's json module, in French (what a user reads about a bad line).
+_JSON_MESSAGES = {
+    "Expecting value": "valeur attendue",
+    "Expecting ',' delimiter": "virgule attendue",
+    "Expecting ':' delimiter": "deux-points attendus",
+    "Expecting property name enclosed in double quotes": "nom de champ entre guillemets attendu",
+    "Unterminated string starting at": "chaîne non terminée",
+    "Invalid control character at": "caractère de contrôle invalide",
+    "Invalid \\escape": "séquence d'échappement invalide",
+    "Invalid \\uXXXX escape": "séquence \\u invalide",
+    "Extra data": "données en trop après la valeur",
+}
+
+
+def json_problem(exc: ValueError) -> str:
+    """What is wrong with a JSON text, in French: a syntax error (``JSONDecodeError``), or a
+    value Python refuses to convert (an integer of more than 4,300 digits)."""
+    message = getattr(exc, "msg", None)
+    if message is not None:
+        return _JSON_MESSAGES.get(message, "syntaxe incorrecte")
+    if "digits" in str(exc):
+        return "nombre de plus de 4 300 chiffres"
+    return "valeur refusée"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from hopia.platform.exceptions import InvalidRequestError, NotFoundError
 from hopia.platform.files import atomic_file
+from hopia.platform.text import json_problem
 
 #: ``on_line_error(line_number, reason)``: a skipped input line, the reason in French.
 LineErrorCallback = Callable[[int, str], None]
@@ -55,7 +56,9 @@ def parse_text_line(raw: bytes) -> TextItem:
     except UnicodeDecodeError:
         raise InvalidRequestError("encodage invalide (UTF-8 attendu)") from None
     except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"JSON invalide ({exc.msg}, colonne {exc.colno})") from None
+        raise InvalidRequestError(
+            f"JSON invalide ({json_problem(exc)}, colonne {exc.colno})"
+        ) from None
     except (RecursionError, ValueError):  # nesting too deep, a 5,000-digit integer: this line
         raise InvalidRequestError("JSON invalide (imbrication ou nombre hors limites)") from None
     if not isinstance(record, dict):

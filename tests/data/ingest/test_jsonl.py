@@ -63,7 +63,7 @@ def test_broken_lines_fail_alone(write) -> None:
         if isinstance(r, ReadFailure)
     }
     assert reasons == {
-        2: "ligne 2 : JSON invalide : Unterminated string starting at (colonne 22)",
+        2: "ligne 2 : JSON invalide : chaîne non terminée (colonne 22)",
         3: "ligne 3 : champ « text » manquant",
         4: "ligne 4 : champ « text » vide",
         5: "ligne 5 : champ « text » : chaîne attendue (reçu list)",

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from hopia.data.cohorts.schema import CohortDefinition
 from hopia.platform.exceptions import CohortDefinitionError
+from hopia.platform.text import json_problem
 
 # Pydantic's error types, said in French; anything else keeps pydantic's own message.
 _MESSAGES = {
@@ -92,7 +93,9 @@ def load_definition(path: str | Path) -> CohortDefinition:
             path, "structure imbriquée trop profondément (des milliers de niveaux)"
         ) from None
     except json.JSONDecodeError as exc:
-        raise CohortDefinitionError(path, f"JSON invalide ligne {exc.lineno} : {exc.msg}") from exc
+        raise CohortDefinitionError(
+            path, f"JSON invalide ligne {exc.lineno} : {json_problem(exc)}"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" ligne {mark.line + 1}" if mark else ""

@@ -25,6 +25,7 @@ from hopia.data.ingest.pdf import extract_pdf_text
 from hopia.data.ingest.text import decode_text, normalise_newlines, read_bytes
 from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
+from hopia.platform.text import json_problem
 
 MAX_FHIR_BYTES = 200 * 1024 * 1024
 """Largest FHIR file accepted (bundles may embed PDFs in base64)."""
@@ -406,12 +407,12 @@ def _load_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(
-            path, f"JSON invalide : {exc.msg} (ligne {exc.lineno}, colonne {exc.colno})"
+            path, f"JSON invalide : {json_problem(exc)} (ligne {exc.lineno}, colonne {exc.colno})"
         ) from None
     except RecursionError:
         raise SourceError(path, "JSON invalide : structure trop profondément imbriquée") from None
     except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit conversion limit
-        raise SourceError(path, f"JSON invalide : valeur refusée ({exc})") from None
+        raise SourceError(path, f"JSON invalide : {json_problem(exc)}") from None
 
 
 class FhirReader:

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from hopia.data.ingest.text import decode_cp1252, file_size, looks_like_text, normalise_newlines
 from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
+from hopia.platform.text import json_problem
 
 _SNIFF_BYTES = 8192
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -155,11 +156,11 @@ def _document(line: str, path: Path, lineno: int) -> RawDocument:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise _LineError(f"JSON invalide : {exc.msg} (colonne {exc.colno})") from None
+        raise _LineError(f"JSON invalide : {json_problem(exc)} (colonne {exc.colno})") from None
     except RecursionError:  # e.g. "[[[[…" 100,000 deep: this line only, the file goes on
         raise _LineError("JSON invalide : structure trop profondément imbriquée") from None
     except ValueError as exc:  # e.g. an integer beyond Python's 4300-digit conversion limit
-        raise _LineError(f"JSON invalide : valeur refusée ({exc})") from None
+        raise _LineError(f"JSON invalide : {json_problem(exc)}") from None
     if not isinstance(record, dict):
         raise _LineError("la ligne n'est pas un objet JSON")
     doc_id = _string(record, "id", required=True)

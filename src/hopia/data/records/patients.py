@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hopia.data.records import PatientIdentity
 from hopia.platform.exceptions import SourceError
+from hopia.platform.text import json_problem
 from hopia.platform.warehouse.schema import IPP_MAX
 
 FIELDS = tuple(PatientIdentity.__dataclass_fields__)
@@ -63,7 +64,7 @@ def read_patients(path: Path) -> Iterator[PatientIdentity]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise SourceError(f"{path}#L{lineno}", f"JSON invalide ({exc.msg})") from exc
+            raise SourceError(f"{path}#L{lineno}", f"JSON invalide ({json_problem(exc)})") from exc
         except (RecursionError, ValueError):  # nesting too deep, a 5,000-digit integer
             reason = "JSON invalide (imbrication ou nombre hors limites)"
             raise SourceError(f"{path}#L{lineno}", reason) from None
