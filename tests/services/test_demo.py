@@ -40,9 +40,11 @@ def test_the_demo_runs_end_to_end_and_starts_from_scratch(hopia_home: Path) -> N
     assert result.environment["HOPIA_HOME"] == str(hopia_home / "demo")
     wh = Warehouse(result.warehouse)
     with wh.engine.connect() as conn:
-        [entry] = conn.execute(select(schema.audit_log)).mappings().all()
+        registry, entry = conn.execute(
+            select(schema.audit_log).order_by(schema.audit_log.c.audit_id)
+        ).mappings()
     wh.close()
-    assert entry["action"] == "ingest.run"
+    assert (registry["action"], entry["action"]) == ("ingest.patients", "ingest.run")
     assert json.loads(entry["details"])["added"] == s.documents
 
     stray = hopia_home / "demo" / "synth" / "files" / "essai.txt"
@@ -71,9 +73,11 @@ def test_the_demo_home_is_its_own(hopia_home: Path) -> None:
     assert demo.home == settings.home / "demo" and demo.cache_dir == settings.cache_dir
     assert demo.resolved_warehouse_url().endswith("/demo/warehouse.duckdb")
     assert demo.secret_key is None and demo.vault_key is None  # keys of its own
+    assert demo.audit_key is None
     # The test settings carry keys in the environment: the printed commands empty them.
     assert demo_environment(settings) == {
         "HOPIA_HOME": str(hopia_home / "demo"),
         "HOPIA_SECRET_KEY": "",
         "HOPIA_VAULT_KEY": "",
+        "HOPIA_AUDIT_KEY": "",
     }

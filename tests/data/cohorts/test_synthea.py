@@ -85,9 +85,7 @@ def test_synthea_cohort_matches_pandas(tmp_path: Path) -> None:
     assert counts[0] == 28 and counts[1] > 10 and counts[-1] >= 1  # a real, non-empty cohort
     public = result.public()
     # small counts hidden ("<10"), and the cells that would give them away ("*", "n.p.")
-    assert all(
-        s["count"] in ("<10", "*", "n.p.") or s["count"] >= 10 for s in public["attrition"]
-    )
+    assert all(s["count"] in ("<10", "*", "n.p.") or s["count"] >= 10 for s in public["attrition"])
     # Characterisation names SNOMED / RxNorm concepts from the loaded vocabulary.
     drugs = result.characterisation.top["drugs"]
     assert any(i.vocabulary == "RxNorm" and i.concept_id == 1713671 for i in drugs)

@@ -42,7 +42,9 @@ def test_the_document_keeps_its_other_facts_and_the_failure_is_recorded(
     wh: Warehouse, tmp_path: Path, failing_pipe: None
 ) -> None:
     docs = tmp_path / "notes.jsonl"
-    lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in NOTES]
+    lines = [  # each note names its patient (a note naming none is refused)
+        json.dumps({"id": i, "patient_id": "P1", "text": t}, ensure_ascii=False) for i, t in NOTES
+    ]
     docs.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     report = build(wh).run([docs])

