@@ -196,6 +196,17 @@ def main() -> None:
     subprocess.run([sys.executable, __file__, "--warm"], check=True)
     runs: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
+        # A Hopia home of the bench's own, its keys made as `hopia init` makes them; the
+        # compiled pipeline stays in the configured cache.
+        from hopia.platform.config import get_settings
+        from hopia.platform.keys import init_keys
+
+        cache = get_settings().cache_dir.resolve()
+        os.environ.update(HOPIA_HOME=str(Path(tmp) / "home"), HOPIA_CACHE_DIR=str(cache))
+        for name in ("HOPIA_SECRET_KEY", "HOPIA_VAULT_KEY", "HOPIA_AUDIT_KEY"):
+            os.environ.pop(name, None)
+        get_settings.cache_clear()
+        init_keys(get_settings())
         corpus = Path(tmp) / "corpus"
         write_corpus(generate(args.patients, args.seed), corpus, formats=False)
         for round_no in range(args.repeats):
