@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from hopia.cli._common import console, context, handle_errors, progress_bar
+from hopia.platform.scores import fmt_number
 
 
 def demo(
@@ -87,7 +88,8 @@ def _print(s) -> None:  # noqa: ANN001 - DemoSummary, imported lazily
     head.add_row("Erreurs (fichiers invalides)", str(s.errors))
     head.add_row(
         "Débit",
-        f"{s.docs_per_second:.1f} documents/s ({s.chars_per_second / 1000:.0f} k caractères/s)",
+        f"{fmt_number(s.docs_per_second, 1)} documents/s "
+        f"({fmt_number(s.chars_per_second / 1000, 0)} k caractères/s)",
     )
     head.add_row("Patients", str(s.persons))
     head.add_row("Mentions extraites", str(s.mentions_total))

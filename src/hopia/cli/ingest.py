@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hopia.cli._common import console, context, err_console, handle_errors, progress_bar
+from hopia.platform.scores import fmt_number
 
 
 def ingest(
@@ -52,8 +53,11 @@ def print_report(report) -> None:  # noqa: ANN001 - IngestReport, imported lazil
     if report.pipe_errors:  # documents kept, one NLP pipe's output missing
         failed = ", ".join(f"{k} : {v}" for k, v in sorted(report.pipe_errors.items()))
         table.add_row("Composants TAL en échec (documents gardés)", failed)
-    table.add_row("Durée", f"{report.seconds:.1f} s ({report.docs_per_second:.1f} documents/s)")
-    table.add_row("Temps de calcul", f"{report.cpu_seconds:.1f} s CPU (modèles compris)")
+    table.add_row(
+        "Durée",
+        f"{fmt_number(report.seconds, 1)} s ({fmt_number(report.docs_per_second, 1)} documents/s)",
+    )
+    table.add_row("Temps de calcul", f"{fmt_number(report.cpu_seconds, 1)} s CPU (modèles compris)")
     table.add_row("Mentions extraites", str(sum(report.entities.values())))
     table.add_row("Faits cliniques écrits", ", ".join(f"{k}: {v}" for k, v in report.facts.items()))
     console.print(table)

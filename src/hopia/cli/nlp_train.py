@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from hopia.cli._common import context, err_console, handle_errors
+from hopia.platform.scores import fmt_number
 
 HELP = (
     "Entraîner le modèle statistique de mentions cliniques (DISO, CHEM, PROC, ANAT) sur un "
@@ -62,7 +63,7 @@ def train(
     err_console.print(
         f"Arrêt : {meta['stopped_by']}, meilleure époque {meta['best_epoch']}, "
         f"dev (pris dans l'entraînement) P {dev['p']:.3f} R {dev['r']:.3f} F {dev['f']:.3f}, "
-        f"{meta['training_seconds'] / 60:.1f} min"
+        f"{fmt_number(meta['training_seconds'] / 60, 1)} min"
     )
     err_console.print(
         f"Modèle écrit dans {escape(str(result.out))} ; pour l'utiliser : "

@@ -18,6 +18,7 @@ import typer
 from rich.markup import escape
 
 from hopia.cli._common import context, err_console, handle_errors
+from hopia.platform.scores import fmt_number
 
 
 def train(
@@ -77,7 +78,7 @@ def train(
     dev = meta["dev"]
     err_console.print(
         f"Arrêt : {meta['stopped_by']}, meilleure époque {meta['best_epoch']}, "
-        f"F dev {dev['score']:.3f}, {meta['training_seconds'] / 60:.1f} min"
+        f"F dev {fmt_number(dev['score'], 3)}, {fmt_number(meta['training_seconds'] / 60, 1)} min"
     )
     err_console.print(
         f"Modèle écrit dans {escape(str(result.out))} ; pour l'utiliser : "
