@@ -120,6 +120,12 @@ class OcrSettings(_Section):
         "check by eye (an ingest warning).",
     )
     timeout_s: float = Field(120.0, gt=0, description="Longest OCR of one page, in seconds.")
+    max_pages: int = Field(
+        50,
+        ge=1,
+        description="Most pages of one file read by OCR; a longer scan is one error naming the "
+        "file (at up to timeout_s a page, it would hold the run up for hours).",
+    )
 
 
 class DataSettings(_Section):

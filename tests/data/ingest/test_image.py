@@ -98,6 +98,25 @@ def test_missing_tesseract_is_a_per_file_error_naming_the_package(tmp_path: Path
     assert excinfo.value.reason == ocr.MISSING_TESSERACT
 
 
+def test_a_scan_longer_than_the_page_limit_is_one_error_before_any_ocr(tmp_path: Path) -> None:
+    # a missing Tesseract would fail the file too: the limit must be checked before any OCR
+    ocr.configure(ocr.OcrOptions(command=str(tmp_path / "pas-de-tesseract"), max_pages=2))
+    frames = [page(dpi=200) for _ in range(3)]
+    tiff = tmp_path / "long.tiff"
+    frames[0].save(tiff, format="TIFF", save_all=True, append_images=frames[1:])
+    with pytest.raises(SourceError, match="scan de 3 pages à lire par OCR") as excinfo:
+        list(read_path(tiff))
+    assert "data.ocr.max_pages" in excinfo.value.reason
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(_scanned_pdf(*frames))
+    with pytest.raises(SourceError, match="plus que la limite de 2 pages"):
+        list(PdfReader().read(pdf))
+    ocr.configure(ocr.OcrOptions(command=str(tmp_path / "pas-de-tesseract"), max_pages=3))
+    with pytest.raises(SourceError) as excinfo:  # within the limit: on to OCR (missing here)
+        list(read_path(tiff))
+    assert excinfo.value.reason == ocr.MISSING_TESSERACT
+
+
 def test_missing_language_data_names_its_package(tmp_path: Path) -> None:
     if shutil.which("tesseract") is None:
         pytest.skip("tesseract absent (make install-ocr)")

@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from hopia.data.ingest.header import with_header
-from hopia.data.ingest.ocr import is_scan, ocr_pages
+from hopia.data.ingest.ocr import check_page_count, is_scan, ocr_pages
 from hopia.data.ingest.text import file_size
 from hopia.data.records import RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
@@ -39,6 +39,7 @@ class ImageReader:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(path) as image:
+                    check_page_count(getattr(image, "n_frames", 1), path)
                     pages = [_page(frame, path) for frame in ImageSequence.Iterator(image)]
         except SourceError:
             raise

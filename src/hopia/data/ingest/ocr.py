@@ -45,9 +45,21 @@ class OcrOptions:
     languages: str = "fra"
     low_confidence: float = 60.0
     timeout_s: float = 120.0
+    max_pages: int = 50
 
 
 _options = OcrOptions()
+
+
+def check_page_count(pages: int, path: Path | str) -> None:
+    """Refuse a scan with more pages to read by OCR than ``data.ocr.max_pages``: at up to
+    ``timeout_s`` a page, one such file would hold the run up for hours."""
+    if pages > _options.max_pages:
+        raise SourceError(
+            path,
+            f"scan de {pages} pages à lire par OCR, plus que la limite de "
+            f"{_options.max_pages} pages (réglage data.ocr.max_pages) : découpez le document",
+        )
 
 
 def configure(options: OcrOptions) -> None:

@@ -11,7 +11,7 @@ from PIL import Image
 from pypdf import PdfReader as _PypdfReader
 
 from hopia.data.ingest.header import with_header
-from hopia.data.ingest.ocr import is_scan, read_page
+from hopia.data.ingest.ocr import check_page_count, is_scan, read_page
 from hopia.data.ingest.text import file_size, normalise_newlines
 from hopia.data.records import OcrPage, RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
@@ -56,6 +56,7 @@ def read_pdf(data: bytes, path: Path | str) -> tuple[str, tuple[OcrPage, ...]]:
     except Exception as exc:
         raise SourceError(path, f"PDF illisible : {_summary(exc)}") from None
     pages = [normalise_newlines(p).strip("\n") for p in pages]
+    check_page_count(sum(1 for images in scans.values() if images), path)
     ocr: list[OcrPage] = []
     for i, images in scans.items():
         if not images:
