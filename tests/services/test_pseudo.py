@@ -141,6 +141,7 @@ def test_file_run_reports_bad_lines_and_progress(tmp_path: Path) -> None:
     assert progress[-1] == (5, 5) and len(progress) == 5
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["a", "d"] and "DUPONT" not in rows[0]["pseudo_text"]
+    assert out.stat().st_mode & 0o777 == 0o600  # it lists the PHI it found: owner only
 
 
 def test_file_run_output_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

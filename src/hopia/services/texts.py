@@ -134,7 +134,8 @@ def run_jsonl(
         if on_progress is not None:
             on_progress(done + errors, total)
 
-    with atomic_file(output) as out:
+    # The output quotes the input's words (entities, PHI spans): owner-only, as identified data.
+    with atomic_file(output, private=True) as out:
         for row in process(read_text_items(input_path, bad_line)):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             done += 1
