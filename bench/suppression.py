@@ -15,7 +15,6 @@ small counts recovered under each rule, the cells hidden, and the time ``public(
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from collections import Counter
@@ -24,33 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.data.cohorts.attack import recovered  # noqa: E402
-from tests.data.cohorts.test_suppression_attack import (  # noqa: E402
-    _characterisation,
-    _result,
-    _truth,
-)
+from tests.data.cohorts.test_suppression_attack import _truth, random_cohort  # noqa: E402
 
 from hopia.data.cohorts.run import CohortResult  # noqa: E402
 from hopia.data.cohorts.suppression import suppress  # noqa: E402
-
-
-def cohort(seed: int) -> CohortResult:
-    rng = random.Random(seed)
-    counts = [rng.choice([rng.randint(10, 400), rng.randint(1, 60)])]
-    for _ in range(rng.randint(1, 6)):
-        drop = rng.choice([0, rng.randint(1, 9), rng.randint(1, 9), rng.randint(10, 80)])
-        counts.append(max(0, counts[-1] - drop))
-    final = counts[-1]
-    c = None
-    if rng.random() < 0.8:
-        female = rng.choice([rng.randint(0, final), rng.randint(0, min(final, 9))])
-        unknown = rng.choice([0, 0, min(rng.randint(1, 3), final - female)])
-        sex = {"M": final - female - unknown, "F": female, "inconnu": unknown}
-        ages = Counter(
-            rng.choice([20, 35, 45, 55, 65, 75, 85, 95, 60, 62, 70]) for _ in range(final)
-        )
-        c = _characterisation(sex, dict(ages), top=rng.randint(10, max(10, final)))
-    return _result(counts, c)
 
 
 def previous_rule(result: CohortResult) -> dict:
@@ -84,7 +60,7 @@ def main() -> None:
     stats: Counter[str] = Counter()
     times = []
     for seed in range(args.tables):
-        result = cohort(seed)
+        result = random_cohort(seed)
         start = time.perf_counter()
         public = result.public()
         times.append(time.perf_counter() - start)
