@@ -16,34 +16,12 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 
+from hopia.data.pseudo.patterns import MONTHS  # folded month spellings
 from hopia.data.records import RawDocument, StatedIdentity
 
 HEAD_LINES = 60
 """Lines read as the header; identity blocks sit in the first twenty lines of hospital letters."""
 
-_MONTHS = {
-    "janvier": 1,
-    "janv": 1,
-    "fevrier": 2,
-    "fevr": 2,
-    "fev": 2,
-    "mars": 3,
-    "avril": 4,
-    "avr": 4,
-    "mai": 5,
-    "juin": 6,
-    "juillet": 7,
-    "juil": 7,
-    "aout": 8,
-    "septembre": 9,
-    "sept": 9,
-    "octobre": 10,
-    "oct": 10,
-    "novembre": 11,
-    "nov": 11,
-    "decembre": 12,
-    "dec": 12,
-}
 _MONTH_WORD = (
     r"(?:janv(?:ier)?|f[ée]v(?:r(?:ier)?)?|mars|avr(?:il)?|mai|juin|juil(?:let)?|ao[uû]t"
     r"|sept(?:embre)?|oct(?:obre)?|nov(?:embre)?|d[ée]c(?:embre)?)"
@@ -160,7 +138,7 @@ def parse_date(value: str) -> date | None:
         day, month, year = int(m[1]), int(m[2]), int(m[3])
     elif m := _WORDS.fullmatch(value):
         day = 1 if m[1].lower() == "1er" else int(m[1])
-        month = _MONTHS.get(fold(m[2]).lower().rstrip("."), 0)
+        month = MONTHS.get(fold(m[2]).lower().rstrip("."), 0)
         year = int(m[3])
     else:
         return None
