@@ -119,8 +119,11 @@ def read_header(text: str) -> Header:
 
 
 def with_header(doc: RawDocument) -> RawDocument:
-    """``doc`` with the identity and date its header states, where its source gave none."""
-    if doc.patient_ipp and doc.doc_date:
+    """``doc`` with the identity and date its header states, where its source gave none.
+
+    A document whose header was already read (its reader did it) is returned as it is: the
+    ingest calls this again for every document, JSON Lines ones included."""
+    if doc.stated is not None or (doc.patient_ipp and doc.doc_date):
         return doc
     head = read_header(doc.text)
     changes: dict = {}
