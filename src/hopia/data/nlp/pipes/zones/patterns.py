@@ -154,7 +154,9 @@ ORGANISATION = re.compile(
 # dot, "" for a mention that names no condition of that kind); the first match wins; no match
 # keeps the pipe's own code.
 COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
-    ("peripheral_vascular_disease", r"\bhta\b|hypertension", "I10"),
+    # "hypertendu(e)", the patient's word for it, is hypertension too (EDS-NLP's regex
+    # "hyper.?tendu" puts it under the Charlson vascular item)
+    ("peripheral_vascular_disease", r"\bhta\b|hypertension|hypertendu", "I10"),
     ("peripheral_vascular_disease", r"embolie pulmonaire|\bep\b", "I26"),
     ("peripheral_vascular_disease", r"thrombose veineuse|\btvp\b|phlebite|\bmtev\b", "I80"),
     ("peripheral_vascular_disease", r"anevrisme|dissection", "I71"),
@@ -175,8 +177,11 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
         r"cardiopathie ischemique|coronar|angioplastie|stent|pontage|\biva\b|\bcd\b|circonflexe",
         "I25",
     ),
-    ("diabetes", r"non[ -]insulino|type 2|type ii\b|\bdt2\b|\bdnid\b", "E11"),
-    ("diabetes", r"type 1|type i\b|\bdt1\b|\bdid\b|insulino-?dependant", "E10"),
+    # EDS-NLP reads "DT I"/"DTI" and "DT II"/"DTII" as type 1 and type 2 (r"\bdt.?(i|ii|1|2)\b");
+    # "insulino-traité", "insulino-requérant" say the treatment, not the type (E14 unless a
+    # type is written)
+    ("diabetes", r"non[ -]insulino|type 2|type ii\b|\bdt ?(?:2|ii)\b|\bdnid\b", "E11"),
+    ("diabetes", r"type 1|type i\b|\bdt ?(?:1|i)\b|\bdid\b|insulino-?dependant", "E10"),
     ("diabetes", r"gestationnel", "O24"),
     ("diabetes", r"nephropathie", "E142"),
     ("diabetes", r"retinopathie", "E143"),
@@ -185,6 +190,11 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     # memory complaints are a sign (R41.3), not a dementia: "troubles neurocognitifs majeurs" is
     ("dementia", r"troubles? (?:mnesiques?|de la memoire)|plainte mnesique", "R413"),
     ("cerebrovascular_accident", r"\bait\b|ischemique transitoire", "G45"),
+    # EDS-NLP takes a phlebitis or a venous thrombosis for a stroke when a word of its brain
+    # list ("front", "tempo", "cran", "m1"... as substrings) is within 15 tokens, across
+    # sentences: a leg's "panthrombophlébite" became I64. The mention names a phlebitis; a
+    # cerebral one is caught first by CONTEXT_CODES (I67.6)
+    ("cerebrovascular_accident", r"phleb|thrombose veineuse|\btvp\b", "I80"),
     # a bruise ("hématome frontal" after a fall) is no stroke: "" writes no condition
     ("cerebrovascular_accident", r"^hematomes?$", ""),
     ("cerebrovascular_accident", r"hemorragi|hematome", "I61"),
@@ -193,10 +203,33 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("copd", r"asthme", "J45"),
     ("copd", r"apnee", "G473"),
     ("copd", r"insuffisance respiratoire chronique", "J961"),
+    # pulmonary (arterial) hypertension is a pulmonary heart disease, not a COPD
+    ("copd", r"hypertension (?:arterielle )?pulmonaire|\bhtap\b", "I27"),
     ("ckd", r"terminale|stade 5|\bv\b|dialys", "N185"),
+    ("ckd", r"stade (?:4|iv)\b", "N184"),
+    ("ckd", r"stade (?:3|iii)", "N183"),
+    ("ckd", r"stade (?:2|ii)\b", "N182"),
+    ("ckd", r"stade (?:1|i)\b", "N181"),
     ("liver_disease", r"cirrhose", "K74"),
     ("liver_disease", r"hepatite", "K75"),
     ("liver_disease", r"steatose", "K760"),
+)
+
+# Codes read from the words right after the mention (the rest of its line, folded), for
+# mentions whose span is one word of a longer name: EDS-NLP's span of "hypertension
+# intracrânienne" is "hypertension", of "thrombophlébite cérébrale" "thrombophlébite".
+# (pipe, regex over the folded mention, regex matched at the start of what follows, code or
+# ""); checked before COMORBIDITY_CODES, the first match wins.
+CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
+    # raised intracranial pressure is no hypertension and no vascular disease
+    ("peripheral_vascular_disease", r"hypertension|\bhta\b", r"\W*intra-?crani", ""),
+    (
+        "cerebrovascular_accident",
+        r"phleb|thrombose|\btvp\b",
+        r"\W*(?:veineuse\W+)?(?:(?:du|des|de la|d'un|d'une)\W+)?(?:sinus|cerebr|intra-?crani"
+        r"|encephal|veines? (?:cerebr|corticale))",
+        "I676",
+    ),
 )
 
 # EDS-NLP's comorbidity pipes, each writing a span group of its name (the pipeline spec adds one
@@ -225,8 +258,10 @@ COMORBIDITIES: tuple[str, ...] = (
 #: Span groups whose mentions name a disorder, a sign or a procedure: dropped in the zones
 #: above. Drugs, labs, dates and scores keep theirs (a lab report's values are its content).
 CONDITION_GROUPS: tuple[str, ...] = ("cim10", "terms", "clinical_ner", "covid", *COMORBIDITIES)
-#: The groups that become condition facts with a CIM-10 code: one concept per mention among
-#: them. A ``cim10`` span (an exact label or code) beats a comorbidity span on the same words.
+#: The groups whose mentions carry a CIM-10 code: one concept per mention among them (the rule
+#: is :func:`.zones.resolve_overlaps`). ``terms`` takes part with its coded disorder mentions
+#: only (``attributes["cim10"]``): one that wins over a coding pipe's mention on the same words
+#: becomes the fact in its place ("hépatite C", B18.2, over the "hépatite" of ``cim10``).
 CODED_GROUPS: tuple[str, ...] = tuple(
-    g for g in CONDITION_GROUPS if g not in ("terms", "clinical_ner", "alcohol", "tobacco")
+    g for g in CONDITION_GROUPS if g not in ("clinical_ner", "alcohol", "tobacco")
 )

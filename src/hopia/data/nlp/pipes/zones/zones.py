@@ -15,7 +15,11 @@ Runs after the entity pipes, before the qualifiers. It
    ``span._.attributes["cim10"]``;
 4. keeps one coded concept per mention (:func:`resolve_overlaps`): "diabète de type 2"
    found by ``hopia.cim10`` (E11) and ``eds.diabetes`` (E14) is one fact, E11; the other
-   mention stays in ``note_nlp``, marked ``same_mention_as``.
+   mention stays in ``note_nlp``, marked ``same_mention_as``. The coded disorder mentions of
+   ``hopia.terms`` compete too: "hépatite C" (terms, B18.2) beats "hépatite" (cim10, B15.9)
+   and is marked ``supersedes`` (the groups it beat): it becomes the fact. A terms mention
+   that beats no coding pipe's mention stays in ``note_nlp`` only (the broad lexicon refines
+   a coded mention; it does not add facts of its own).
 
 A text with no zone and no overlap goes through unchanged. Everything is a few regular
 expression passes over the text plus a sort of the coded spans: cheap per document.
@@ -172,10 +176,18 @@ class _Intervals:
         return i >= 0 and self.reach[i] > start
 
 
-def comorbidity_code(group: str, text: str) -> str | None:
+def comorbidity_code(group: str, text: str, after: str = "") -> str | None:
     """The CIM-10 code (no dot) of what a comorbidity mention names, when narrower than the
-    pipe's Charlson item; None keeps the item's code; "" when it names no such condition."""
+    pipe's Charlson item; None keeps the item's code; "" when it names no such condition.
+
+    ``after``: the text that follows the mention on its line (:data:`.patterns.CONTEXT_CODES`).
+    """
     folded = fold(text)
+    if after:
+        rest = fold(after)
+        for pipe, regex, context, code in _CONTEXT_CODES:
+            if pipe == group and regex.search(folded) and context.match(rest):
+                return code
     for pipe, regex, code in _COMORBIDITY_CODES:
         if pipe == group and regex.search(folded):
             return code
@@ -183,6 +195,15 @@ def comorbidity_code(group: str, text: str) -> str | None:
 
 
 _COMORBIDITY_CODES = [(p, re.compile(r), c) for p, r, c in patterns.COMORBIDITY_CODES]
+_CONTEXT_CODES = [(p, re.compile(r), re.compile(x), c) for p, r, x, c in patterns.CONTEXT_CODES]
+_AFTER_CHARS = 60  # how far the words after a mention are read
+
+
+#: Tie-break between coded mentions of the same length, most specific first (lower wins):
+#: an exact CIM-10 label or code; a comorbidity mention coded as what it names ("HTA": I10)
+#: or a COVID mention; a concept of Hopia's term lexicon; a comorbidity mention left at its
+#: Charlson item's code ("néoplasie": C80, where the lexicon may say C34.9).
+PRIORITY_CIM10, PRIORITY_NAMED, PRIORITY_TERMS, PRIORITY_CHARLSON = 0, 1, 2, 3
 
 
 class Coded(NamedTuple):
@@ -192,18 +213,27 @@ class Coded(NamedTuple):
     end: int
     group: str
     index: int  # position in its group
+    #: tie-break rank (``PRIORITY_*``); None: from the group (cim10, terms, else named)
+    priority: int | None = None
+
+
+def _priority(m: Coded) -> int:
+    if m.priority is not None:
+        return m.priority
+    return {"cim10": PRIORITY_CIM10, "terms": PRIORITY_TERMS}.get(m.group, PRIORITY_NAMED)
 
 
 def resolve_overlaps(mentions: Sequence[Coded]) -> dict[tuple[str, int], Coded]:
     """Each mention that loses to another on the same words -> the mention it loses to.
 
     Most specific wins: the longer span (it says more: "bronchopneumopathie chronique
-    obstructive" over "bronchopneumopathie"), then a ``cim10`` span (an exact label or code)
-    over a comorbidity pipe's Charlson item, then the first found.
+    obstructive" over "bronchopneumopathie", "hépatite C" over "hépatite"), then on the same
+    length the more specific source (:data:`PRIORITY_CIM10` ... :data:`PRIORITY_CHARLSON`),
+    then the first found.
     """
 
     def rank(m: Coded) -> tuple[int, int, int]:
-        return (-(m.end - m.start), 0 if m.group == "cim10" else 1, m.start)
+        return (-(m.end - m.start), _priority(m), m.start)
 
     losers: dict[tuple[str, int], Coded] = {}
     kept: list[Coded] = []
@@ -272,10 +302,10 @@ class ZoneFilter:
 
     def _code_comorbidities(self, doc: Doc) -> None:
         for group in self.coded_groups:
-            if group in ("cim10", "covid") or group not in doc.spans:
+            if group in ("cim10", "covid", "terms") or group not in doc.spans:
                 continue
             for span in doc.spans[group]:
-                code = comorbidity_code(group, span.text)
+                code = comorbidity_code(group, span.text, _after(doc, span))
                 if code is not None:
                     # "" (no condition of that kind): marked, never written as a fact
                     extra = {"cim10": code} if code else {"not_a_condition": True}
@@ -285,15 +315,51 @@ class ZoneFilter:
         """Marks the mentions that repeat another on the same words: they stay in their group
         (``note_nlp``, cohorts by pipe label) but are no second fact
         (``attributes["same_mention_as"]``, read by :func:`hopia.data.omop.mapping.target_table`).
+        A ``terms`` mention that wins over a coding pipe's mention is marked
+        ``attributes["supersedes"]`` (those pipes): the fact is written from it.
         """
         mentions = [
-            Coded(s.start_char, s.end_char, g, i)
+            Coded(s.start_char, s.end_char, g, i, _coded_priority(g, s))
             for g in self.coded_groups
             if g in doc.spans
             for i, s in enumerate(doc.spans[g])
+            if _competes(g, s)
         ]
         if len(mentions) < 2:
             return
+        superseded: dict[int, set[str]] = {}
         for (group, index), winner in resolve_overlaps(mentions).items():
             span = doc.spans[group][index]
             span._.attributes = {**(span._.attributes or {}), "same_mention_as": winner.group}
+            if winner.group == "terms" and group != "terms":
+                superseded.setdefault(winner.index, set()).add(group)
+        if superseded:
+            terms = doc.spans["terms"]
+            for index, groups in superseded.items():
+                span = terms[index]
+                span._.attributes = {**(span._.attributes or {}), "supersedes": sorted(groups)}
+
+
+def _after(doc: Doc, span: Any) -> str:
+    """The words after ``span`` on its line (a few tokens: no ``doc.text`` per mention)."""
+    after = doc[span.end : min(len(doc), span.end + 12)].text[:_AFTER_CHARS]
+    return after.split("\n", 1)[0]
+
+
+def _competes(group: str, span: Any) -> bool:
+    """A mention that may be a coded condition: a ``terms`` mention only when it is a coded
+    disorder; never one marked as naming no condition ("hématome" read as a stroke)."""
+    attributes = span._.attributes or {}
+    if attributes.get("not_a_condition"):
+        return False
+    if group == "terms":
+        return span._.category == "DISO" and bool(attributes.get("cim10"))
+    return True
+
+
+def _coded_priority(group: str, span: Any) -> int | None:
+    """A comorbidity mention left at its Charlson item's code ranks after a lexicon concept;
+    the others rank by group (:func:`_priority`)."""
+    if group in ("cim10", "terms", "covid"):
+        return None
+    return None if (span._.attributes or {}).get("cim10") else PRIORITY_CHARLSON
