@@ -156,7 +156,7 @@ ORGANISATION = re.compile(
 COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     # "hypertendu(e)", the patient's word for it, is hypertension too (EDS-NLP's regex
     # "hyper.?tendu" puts it under the Charlson vascular item)
-    ("peripheral_vascular_disease", r"\bhta\b|hypertension|hypertendu", "I10"),
+    ("peripheral_vascular_disease", r"\bhta\b|hypertensi|hypertendu", "I10"),
     ("peripheral_vascular_disease", r"embolie pulmonaire|\bep\b", "I26"),
     ("peripheral_vascular_disease", r"thrombose veineuse|\btvp\b|phlebite|\bmtev\b", "I80"),
     ("peripheral_vascular_disease", r"anevrisme|dissection", "I71"),
@@ -221,6 +221,9 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
 # (pipe, regex over the folded mention, regex matched at the start of what follows, code or
 # ""); checked before COMORBIDITY_CODES, the first match wins.
 CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
+    # "MRC 4/5" is the Medical Research Council muscle-strength grade (of 5, or a sum of 60):
+    # EDS-NLP reads "MRC" as "maladie rénale chronique" and the 4 as its stage
+    ("ckd", r"^mrc\b", r"\s*/\s*(?:5|60)\b", ""),
     # raised intracranial pressure is no hypertension and no vascular disease
     ("peripheral_vascular_disease", r"hypertension|\bhta\b", r"\W*intra-?crani", ""),
     (
