@@ -149,7 +149,7 @@ def test_a_label_ending_on_a_letter_is_not_its_bare_word(nlp) -> None:
 )
 def test_isolation_is_a_code_only_as_a_care_measure(nlp, text: str, kept: bool) -> None:
     # Z29.0 is a prophylactic isolation, not social isolation nor psychiatric seclusion
-    assert (("Z290" in {code for _, code in found(nlp, text)}) is kept), found(nlp, text)
+    assert ("Z290" in {code for _, code in found(nlp, text)}) is kept, found(nlp, text)
 
 
 def test_component_pickles_small_and_reloads_its_table(nlp) -> None:

@@ -218,6 +218,8 @@ def test_comorbidity_mentions_get_the_code_of_what_they_name(
         ("cerebrovascular_accident", "panthrombophlébite", " du membre inférieur.", "I80"),
         ("ckd", "MRC 4", "/5 aux quatre membres", ""),  # a muscle-strength grade
         ("ckd", "MRC stade 4", " suivie en néphrologie", "N184"),
+        ("diabetes", "DTI", " : onde S' à 9 cm/s", ""),  # the tissue Doppler of an echo
+        ("diabetes", "DTI", " depuis 2010, sous insuline", "E10"),
     ],
 )
 def test_codes_read_from_the_words_after_the_mention(

@@ -224,6 +224,8 @@ CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
     # "MRC 4/5" is the Medical Research Council muscle-strength grade (of 5, or a sum of 60):
     # EDS-NLP reads "MRC" as "maladie rénale chronique" and the 4 as its stage
     ("ckd", r"^mrc\b", r"\s*/\s*(?:5|60)\b", ""),
+    # "DTI" is also the tissue Doppler of an echocardiography ("DTI : onde S' à 9 cm/s")
+    ("diabetes", r"^dti$", r"\W*(?:onde|[esa]'|vitesse|pic|\d+(?:[.,]\d+)?\s*cm)", ""),
     # raised intracranial pressure is no hypertension and no vascular disease
     ("peripheral_vascular_disease", r"hypertension|\bhta\b", r"\W*intra-?crani", ""),
     (
