@@ -197,6 +197,12 @@ def test_component_pickles_small(nlp) -> None:
         ("myélome", "C900"),
         ("malaise", "R53"),
         ("syncope", "R55"),
+        # a sign of bowel obstruction, not a constipation
+        ("arrêt des matières et des gaz", "R194"),
+        ("constipation", "K590"),
+        ("hypertension intracrânienne", "G938"),
+        ("HTAP", "I27"),
+        ("néoplasie pulmonaire", "C349"),
     ],
 )
 def test_one_cim10_code_per_concept(form: str, cim10: str) -> None:
