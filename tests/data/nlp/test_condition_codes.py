@@ -44,7 +44,7 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Antécédents : AVC hémorragique en 2019 sans séquelle.", ["I61.9"]),
     ("Thrombose veineuse profonde du membre inférieur droit.", ["I80.2"]),
     ("Artériopathie oblitérante des membres inférieurs.", ["I73.9"]),
-    ("Ulcère gastrique en 2010.", ["K25.9"]),  # not K27 (peptic ulcer, site unspecified)
+    ("Ulcère gastrique en 2010.", ["K25"]),  # not K27 (peptic ulcer, site unspecified)
     ("Troubles cognitifs débutants.", ["R41.3"]),  # a sign, not a dementia (F03)
     ("Décompensation cardiaque globale.", ["I50.9"]),
     ("Cardiopathie hypertensive.", ["I11"]),  # not I11 + I50 + hypertension
@@ -64,7 +64,7 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Patiente hypertendue sous amlodipine.", ["I10"]),
     ("DTI depuis 2010.", ["E10"]),  # EDS-NLP's "DT I": type 1
     ("DT1 depuis l'enfance, DTII depuis 2015.", ["E10", "E11"]),
-    ("Diabète insulino-requérant.", ["E14"]),  # the treatment, not the type
+    ("Diabète insulino-requérant.", ["E14.9"]),  # the treatment, not the type
     ("Diabète de type 1 compliqué de rétinopathie.", ["E10"]),
     ("Antécédents : BPCO stade 3, tabagisme sevré.", ["J44.9"]),  # tobacco: an observation
     ("Antécédents : BPCO post-tabagique, emphysème.", ["J43", "J44.9"]),
@@ -95,6 +95,21 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Éthylisme chronique sevré depuis 2018.", []),
     ("Force MRC 4/5 aux quatre membres.", []),  # a strength score, no kidney disease
     ("Traitement habituel : Kardégic 75 mg, bisoprolol 2,5 mg, ramipril 5 mg.", []),
+    ("Vacciné contre l'hépatite B.", []),  # a vaccination, no hepatitis B16.9
+    ("Sérologie hépatite B : profil de vaccination.", []),  # a test, not the disease
+    ("Recherche de BK négative.", []),
+    ("Dépistage du cancer colorectal négatif.", []),
+    ("Cancer du sein chez la mère.", []),
+    ("Suspicion d'embolie pulmonaire.", []),
+    # --- Charlson items that gather other diseases, devices and statuses
+    ("Pacemaker pour BAV complet en 2019.", ["I44.3", "Z95.0"]),  # no heart failure
+    ("Greffe rénale en 2012.", ["Z94.0"]),  # not N18
+    ("Colite ischémique en 2020.", ["K55.9"]),
+    ("Infarctus splénique.", ["D73.5"]),
+    ("Hépatite B chronique.", ["B18.1"]),  # not K75
+    ("Hépatite auto-immune.", ["K75.4"]),
+    ("HTA gravidique lors de la deuxième grossesse.", ["O13"]),
+    ("Échographie cardiaque : DTI : onde S' à 9 cm/s.", []),  # tissue Doppler, no diabetes
     # --- diseases the coding pipes miss, named by the term lexicon
     ("Hernie hiatale.", ["K44.9"]),
     ("Adénome de prostate.", ["N40"]),

@@ -10,8 +10,9 @@ facts about the patient too: they are kept, with ``condition_status_source_value
 'antecedent'``.
 
 One fact per mention: where several pipes coded the same words, ``hopia.zones`` chose the most
-specific mention (longest, then exact CIM-10 over a comorbidity named as what it is over a
-concept of the term lexicon over a Charlson item's code) and marked the others
+specific mention (a precise code over a Charlson item's code or a sign, then the longest,
+then exact CIM-10 over a comorbidity named as what it is over a concept of the term lexicon;
+:func:`hopia.data.nlp.pipes.zones.zones.resolve_overlaps`) and marked the others
 ``same_mention_as``; they stay in ``note_nlp`` only. A ``hopia.terms`` disorder mention is a
 fact when it won over a coding pipe's mention (``supersedes``: "hépatite C" is B18.2, not the
 B15.9 of the word "hépatite") or names a disease of Hopia's lexicon (:func:`terms_fact`).

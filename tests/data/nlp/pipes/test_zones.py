@@ -159,9 +159,31 @@ def test_on_the_same_words_the_most_specific_source_wins() -> None:
     assert resolve_overlaps([copd, bpco, label]) == {("copd", 0): label, ("terms", 1): label}
 
 
+def test_a_precise_code_wins_over_a_vague_reading_whatever_its_length() -> None:
+    # "Hémorragie digestive haute sur ulcère duodénal": EDS-NLP's peptic ulcer span
+    # "digestive haute sur ulcère" at its Charlson code (K27) is longer than the lexicon's
+    # "Hémorragie digestive" (K92.2) and "ulcère duodénal" (K26.9), which say more
+    charlson = Coded(11, 37, "peptic_ulcer_disease", 0, PRIORITY_CHARLSON, vague=True)
+    bleeding, ulcer = Coded(0, 20, "terms", 0), Coded(32, 47, "terms", 1)
+    assert resolve_overlaps([charlson, bleeding, ulcer]) == {("peptic_ulcer_disease", 0): bleeding}
+    # a sign (chapter R) is vague too: "hyperglycémie" (R73.9) inside eds.diabetes' longer
+    # span at its Charlson code: both vague, the longer wins
+    diabetes = Coded(0, 40, "diabetes", 0, PRIORITY_CHARLSON, vague=True)
+    sign = Coded(25, 38, "terms", 2, vague=True)
+    assert resolve_overlaps([sign, diabetes]) == {("terms", 2): diabetes}
+
+
 @pytest.mark.parametrize(
     ("group", "text", "code"),
     [
+        ("congestive_heart_failure", "Pacemaker", "Z950"),
+        ("ckd", "Greffe rénale", "Z940"),
+        ("peripheral_vascular_disease", "Colite ischémique", "K559"),
+        ("peripheral_vascular_disease", "Infarctus splénique", "D735"),
+        ("liver_disease", "Hépatite B chronique", "B181"),
+        ("liver_disease", "hépatite chronique C", "B182"),
+        ("liver_disease", "hépatite alcoolique", "K701"),
+        ("peptic_ulcer_disease", "ulcère duodénal", "K26"),
         # issue 11, external text: the patient's word for hypertension is hypertension
         ("peripheral_vascular_disease", "hypertendu", "I10"),
         ("peripheral_vascular_disease", "hypertendue", "I10"),

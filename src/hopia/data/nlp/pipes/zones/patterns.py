@@ -161,6 +161,11 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("peripheral_vascular_disease", r"thrombose veineuse|\btvp\b|phlebite|\bmtev\b", "I80"),
     ("peripheral_vascular_disease", r"anevrisme|dissection", "I71"),
     ("peripheral_vascular_disease", r"\baomi\b|arteriopathie|arterite|claudication", "I739"),
+    # ischaemia of an organ is that organ's disease, not a peripheral vascular disease
+    ("peripheral_vascular_disease", r"colite|mesenteri", "K559"),
+    ("peripheral_vascular_disease", r"infa?r?a?ctus.{1,5}splen", "D735"),
+    ("peripheral_vascular_disease", r"infa?r?a?ctus.{1,5}renal", "N280"),
+    ("peripheral_vascular_disease", r"infa?r?a?ctus.{1,5}pulmo", "I26"),
     ("peripheral_vascular_disease", r"ischemie (?:aigue )?(?:de|du|des) membre", "I743"),
     ("congestive_heart_failure", r"fibrillation|\bacfa\b|\bfa\b|flutter|arythmie", "I48"),
     ("congestive_heart_failure", r"cardiomyopathie|myocardiopathie", "I42"),
@@ -170,6 +175,8 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("congestive_heart_failure", r"retrecissement mitral|stenose mitrale", "I050"),
     ("congestive_heart_failure", r"valvulopathie", "I38"),
     ("congestive_heart_failure", r"\boap\b|oedeme aigu", "I501"),
+    # a pacemaker is a device the patient carries (Z95.0), not a heart failure
+    ("congestive_heart_failure", r"pace ?maker|stimulateur", "Z950"),
     ("myocardial_infarction", r"infarctus|\bidm\b|\bsca\b|coronarien aigu|stemi", "I21"),
     ("myocardial_infarction", r"angor|angine de poitrine", "I20"),
     (
@@ -205,12 +212,22 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("copd", r"insuffisance respiratoire chronique", "J961"),
     # pulmonary (arterial) hypertension is a pulmonary heart disease, not a COPD
     ("copd", r"hypertension (?:arterielle )?pulmonaire|\bhtap\b", "I27"),
+    # a kidney graft is its own status (Z94.0), whatever the stage it came from
+    ("ckd", r"greff|transplant", "Z940"),
     ("ckd", r"terminale|stade 5|\bv\b|dialys", "N185"),
     ("ckd", r"stade (?:4|iv)\b", "N184"),
     ("ckd", r"stade (?:3|iii)", "N183"),
     ("ckd", r"stade (?:2|ii)\b", "N182"),
     ("ckd", r"stade (?:1|i)\b", "N181"),
+    ("peptic_ulcer_disease", r"duoden|bulbaire", "K26"),
+    ("peptic_ulcer_disease", r"gastrique|estomac|antral", "K25"),
     ("liver_disease", r"cirrhose", "K74"),
+    # EDS-NLP's liver item holds the chronic viral hepatitides: B and C are B18.1 and B18.2,
+    # not "other inflammatory liver diseases" (K75)
+    ("liver_disease", r"hepatite (?:virale )?(?:chronique )?(?:b|vhb)\b|\bvhb\b", "B181"),
+    ("liver_disease", r"hepatite (?:virale )?(?:chronique )?(?:c|vhc)\b|\bvhc\b", "B182"),
+    ("liver_disease", r"hepatite alcoolique", "K701"),
+    ("liver_disease", r"hepatite auto-?immune", "K754"),
     ("liver_disease", r"hepatite", "K75"),
     ("liver_disease", r"steatose", "K760"),
 )
@@ -226,6 +243,9 @@ CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
     ("ckd", r"^mrc\b", r"\s*/\s*(?:5|60)\b", ""),
     # "DTI" is also the tissue Doppler of an echocardiography ("DTI : onde S' à 9 cm/s")
     ("diabetes", r"^dti$", r"\W*(?:onde|[esa]'|vitesse|pic|\d+(?:[.,]\d+)?\s*cm)", ""),
+    # an ulcer's site may follow EDS-NLP's span ("hémorragie digestive haute sur ulcère duodénal")
+    ("peptic_ulcer_disease", r"ulcere", r"\W*(?:du )?(?:duoden|bulb)", "K26"),
+    ("peptic_ulcer_disease", r"ulcere", r"\W*(?:de l'|d')?(?:gastrique|estomac|antral)", "K25"),
     # raised intracranial pressure is no hypertension and no vascular disease
     ("peripheral_vascular_disease", r"hypertension|\bhta\b", r"\W*intra-?crani", ""),
     (
@@ -235,6 +255,15 @@ CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
         r"|encephal|veines? (?:cerebr|corticale))",
         "I676",
     ),
+)
+
+# Words just before a disorder's name that make it no condition of the patient: a vaccination
+# against it, a test for it ("sérologie hépatite B", "recherche de BK", "dépistage du cancer
+# colorectal"). Matched at the end of the folded text before the mention, on its line.
+NOT_A_CONDITION_BEFORE = re.compile(
+    r"(?:\bvaccin\w*|\bimmunise\w*|\brappel)\W+(?:\w+\W+)?(?:contre|anti)\W*(?:(?:la|le|les"
+    r"|l)\W+)?$|\b(?:vaccin|vaccination)\W*(?:anti\W*)$|\b(?:serologies?|recherches?|depistages?"
+    r"|tests?|pcr|antigenemies?)\W+(?:(?:de|du|des|d|de la|de l|a la|au)\W+)?$"
 )
 
 # EDS-NLP's comorbidity pipes, each writing a span group of its name (the pipeline spec adds one

@@ -17,9 +17,12 @@ Runs after the entity pipes, before the qualifiers. It
    found by ``hopia.cim10`` (E11) and ``eds.diabetes`` (E14) is one fact, E11; the other
    mention stays in ``note_nlp``, marked ``same_mention_as``. The coded disorder mentions of
    ``hopia.terms`` compete too: "hépatite C" (terms, B18.2) beats "hépatite" (cim10, B15.9)
-   and is marked ``supersedes`` (the groups it beat): it becomes the fact. A terms mention
-   that beats no coding pipe's mention stays in ``note_nlp`` only (the broad lexicon refines
-   a coded mention; it does not add facts of its own).
+   and is marked ``supersedes`` (the groups it beat): it becomes the fact (the mapping also
+   writes a lexicon disease no coding pipe found: :func:`hopia.data.omop.mapping.terms_fact`).
+   A precise code beats a vague one (a Charlson item's code, a sign) whatever their
+   lengths, then the longer span wins;
+5. marks ``not_a_condition`` the coded mentions named as what is vaccinated against or
+   tested for ("vacciné contre l'hépatite B", "sérologie hépatite B", "recherche de BK").
 
 A text with no zone and no overlap goes through unchanged. Everything is a few regular
 expression passes over the text plus a sort of the coded spans: cheap per document.
@@ -215,6 +218,8 @@ class Coded(NamedTuple):
     index: int  # position in its group
     #: tie-break rank (``PRIORITY_*``); None: from the group (cim10, terms, else named)
     priority: int | None = None
+    #: True for the readings that say least: a Charlson item's code, or a sign (chapter R)
+    vague: bool = False
 
 
 def _priority(m: Coded) -> int:
@@ -226,14 +231,17 @@ def _priority(m: Coded) -> int:
 def resolve_overlaps(mentions: Sequence[Coded]) -> dict[tuple[str, int], Coded]:
     """Each mention that loses to another on the same words -> the mention it loses to.
 
-    Most specific wins: the longer span (it says more: "bronchopneumopathie chronique
-    obstructive" over "bronchopneumopathie", "hépatite C" over "hépatite"), then on the same
-    length the more specific source (:data:`PRIORITY_CIM10` ... :data:`PRIORITY_CHARLSON`),
-    then the first found.
+    Most specific wins: a precise code (a disease, not a Charlson item nor a sign) over a
+    ``vague`` one whatever their lengths ("hémorragie digestive", K92.2, and "ulcère
+    duodénal", K26.9, over EDS-NLP's "digestive haute sur ulcère" at the Charlson item K27);
+    then the longer span (it says more: "bronchopneumopathie chronique obstructive" over
+    "bronchopneumopathie", "hépatite C" over "hépatite"); then on the same words the more
+    specific source (:data:`PRIORITY_CIM10` ... :data:`PRIORITY_CHARLSON`); then the first
+    found.
     """
 
-    def rank(m: Coded) -> tuple[int, int, int]:
-        return (-(m.end - m.start), _priority(m), m.start)
+    def rank(m: Coded) -> tuple[bool, int, int, int]:
+        return (m.vague, -(m.end - m.start), _priority(m), m.start)
 
     losers: dict[tuple[str, int], Coded] = {}
     kept: list[Coded] = []
@@ -297,8 +305,18 @@ class ZoneFilter:
                     if len(kept) != len(spans):
                         doc.spans[group] = kept
         self._code_comorbidities(doc)
+        self._not_conditions(doc)
         self._one_concept_per_mention(doc)
         return doc
+
+    def _not_conditions(self, doc: Doc) -> None:
+        """Marks the coded mentions named as what is vaccinated against or tested for."""
+        for group in self.coded_groups:
+            for span in doc.spans.get(group, ()):
+                words = doc[max(0, span.start - 6) : span.start].text_with_ws
+                before = words.rsplit("\n", 1)[-1]
+                if before and patterns.NOT_A_CONDITION_BEFORE.search(fold(before)):
+                    span._.attributes = {**(span._.attributes or {}), "not_a_condition": True}
 
     def _code_comorbidities(self, doc: Doc) -> None:
         for group in self.coded_groups:
@@ -319,7 +337,7 @@ class ZoneFilter:
         ``attributes["supersedes"]`` (those pipes): the fact is written from it.
         """
         mentions = [
-            Coded(s.start_char, s.end_char, g, i, _coded_priority(g, s))
+            _coded(g, i, s)
             for g in self.coded_groups
             if g in doc.spans
             for i, s in enumerate(doc.spans[g])
@@ -357,9 +375,18 @@ def _competes(group: str, span: Any) -> bool:
     return True
 
 
-def _coded_priority(group: str, span: Any) -> int | None:
-    """A comorbidity mention left at its Charlson item's code ranks after a lexicon concept;
-    the others rank by group (:func:`_priority`)."""
-    if group in ("cim10", "terms", "covid"):
-        return None
-    return None if (span._.attributes or {}).get("cim10") else PRIORITY_CHARLSON
+def _coded(group: str, index: int, span: Any) -> Coded:
+    """A mention as it competes: a comorbidity mention left at its Charlson item's code ranks
+    after a lexicon concept and is vague, as is a sign (CIM-10 chapter R)."""
+    attributes = span._.attributes or {}
+    if group == "cim10":
+        priority, code = None, span.kb_id_
+    elif group == "terms":
+        priority, code = None, str(attributes.get("cim10") or "")
+    elif group == "covid":
+        priority, code = None, "U071"
+    else:
+        code = str(attributes.get("cim10") or "")
+        priority = None if code else PRIORITY_CHARLSON
+    vague = priority == PRIORITY_CHARLSON or code.startswith("R")
+    return Coded(span.start_char, span.end_char, group, index, priority, vague)
