@@ -98,6 +98,8 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Vacciné contre l'hépatite B.", []),  # a vaccination, no hepatitis B16.9
     ("Sérologie hépatite B : profil de vaccination.", []),  # a test, not the disease
     ("Recherche de BK négative.", []),
+    ("PCR COVID négative.", []),
+    ("RT-PCR SARS-CoV-2 positive sur écouvillon.", ["U07.1"]),  # a positive test: the disease
     ("Dépistage du cancer colorectal négatif.", []),
     ("Cancer du sein chez la mère.", []),
     ("Suspicion d'embolie pulmonaire.", []),

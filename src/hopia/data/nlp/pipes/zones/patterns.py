@@ -258,13 +258,19 @@ CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 # Words just before a disorder's name that make it no condition of the patient: a vaccination
-# against it, a test for it ("sérologie hépatite B", "recherche de BK", "dépistage du cancer
-# colorectal"). Matched at the end of the folded text before the mention, on its line.
-NOT_A_CONDITION_BEFORE = re.compile(
+# against it ("vacciné contre l'hépatite B"), a test for it ("sérologie hépatite B", "recherche
+# de BK", "dépistage du cancer colorectal") unless the test came back positive ("RT-PCR
+# SARS-CoV-2 positive" is a COVID-19 with the virus identified). Matched at the end of the
+# folded text before the mention, on its line; POSITIVE in the few words after it.
+VACCINATED_BEFORE = re.compile(
     r"(?:\bvaccin\w*|\bimmunise\w*|\brappel)\W+(?:\w+\W+)?(?:contre|anti)\W*(?:(?:la|le|les"
-    r"|l)\W+)?$|\b(?:vaccin|vaccination)\W*(?:anti\W*)$|\b(?:serologies?|recherches?|depistages?"
-    r"|tests?|pcr|antigenemies?)\W+(?:(?:de|du|des|d|de la|de l|a la|au)\W+)?$"
+    r"|l)\W+)?$|\b(?:vaccin|vaccination)\W*anti\W*$"
 )
+TESTED_BEFORE = re.compile(
+    r"\b(?:serologies?|recherches?|depistages?|tests?|pcr|antigenemies?)\W+"
+    r"(?:(?:de|du|des|d|de la|de l|a la|au)\W+)?$"
+)
+POSITIVE = re.compile(r"\bpositi|\bretrouve|\bisole|\bpresence\b|\bdetecte")
 
 # EDS-NLP's comorbidity pipes, each writing a span group of its name (the pipeline spec adds one
 # pipe per name; edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10

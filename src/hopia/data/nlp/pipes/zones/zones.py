@@ -310,12 +310,19 @@ class ZoneFilter:
         return doc
 
     def _not_conditions(self, doc: Doc) -> None:
-        """Marks the coded mentions named as what is vaccinated against or tested for."""
+        """Marks the coded mentions named as what is vaccinated against, or tested for
+        without a positive result."""
         for group in self.coded_groups:
             for span in doc.spans.get(group, ()):
                 words = doc[max(0, span.start - 6) : span.start].text_with_ws
-                before = words.rsplit("\n", 1)[-1]
-                if before and patterns.NOT_A_CONDITION_BEFORE.search(fold(before)):
+                before = fold(words.rsplit("\n", 1)[-1])
+                if not before:
+                    continue
+                not_condition = bool(patterns.VACCINATED_BEFORE.search(before))
+                if not not_condition and patterns.TESTED_BEFORE.search(before):
+                    after = fold(_after(doc, span))
+                    not_condition = not patterns.POSITIVE.search(after)
+                if not_condition:
                     span._.attributes = {**(span._.attributes or {}), "not_a_condition": True}
 
     def _code_comorbidities(self, doc: Doc) -> None:
