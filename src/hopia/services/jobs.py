@@ -56,6 +56,7 @@ from hopia.platform.warehouse import Warehouse
 from hopia.services import job_kinds
 from hopia.services.context import Context, Request
 from hopia.services.job_kinds import KINDS, JobKind
+from hopia.services.warehouse import existing_warehouse
 
 StatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 SEE_ALL = "jobs.all"
@@ -154,8 +155,11 @@ class JobRunner(Protocol):
     def submit(self, job_id: str) -> None: ...
 
 
-def store(ctx: Context) -> JobStore:
-    return JobStore(ctx.warehouse(), ctx.settings.jobs.stale_after_s)
+def store(ctx: Context, *, existing: bool = True) -> JobStore:
+    """The job store of the context's warehouse; ``existing``: a read, which never creates
+    the warehouse (:class:`NotFoundError` naming it)."""
+    wh = existing_warehouse(ctx) if existing else ctx.warehouse()
+    return JobStore(wh, ctx.settings.jobs.stale_after_s)
 
 
 def submit(ctx: Context, request: JobRequest, runner: JobRunner | None = None) -> JobView:
@@ -166,7 +170,7 @@ def submit(ctx: Context, request: JobRequest, runner: JobRunner | None = None) -
     ctx.authorize("jobs.submit", f"job-kind:{request.kind}")
     for action, resource in spec.actions(parameters):
         ctx.authorize(action, resource)
-    jobs = store(ctx)
+    jobs = store(ctx, existing=False)
     if request.job_id is not None and jobs.get(job_id) is not None:
         raise ConflictError("une tâche porte déjà cet identifiant", fields=("job_id",))
     with jobs.transaction() as conn:
@@ -322,7 +326,7 @@ def work(
     said once the worker is ready. The statuses of the jobs run (embedded), or None."""
     ctx.authorize("jobs.run", "jobs")
     settings = ctx.settings
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     url = settings.jobs.broker_url
     if url:
         from hopia.platform.jobs import broker
