@@ -30,6 +30,7 @@ from hopia.platform.exceptions import (
     NotFoundError,
     ShareRefusedError,
 )
+from hopia.platform.files import private_dir
 from hopia.platform.jobs import JobControl, JobRecord
 from hopia.services.context import Context, Request
 from hopia.services.uploads import remove_upload, upload_dir
@@ -230,6 +231,7 @@ def _run_export(ctx: Context, record: JobRecord, control: JobControl) -> dict[st
     from hopia.services import sharing
 
     out = _export_folder(ctx, record.job_id)
+    private_dir(out.parent)  # <home>/exports, owner-only (the export is made private inside)
     request = sharing.ExportRequest.of(out=out, **record.parameters)
     control.progress(0, None, "Export pseudonymisé et k-anonyme", force=True)
     try:

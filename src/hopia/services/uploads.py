@@ -26,6 +26,7 @@ import re
 import shutil
 import unicodedata
 import uuid
+import zipfile
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -39,6 +40,7 @@ from hopia.services.context import Context, Request
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 UploadRole = Literal["documents", "patients"]
 _CHUNK = 1024 * 1024
+_SNIFF_BYTES = 64 * 1024
 _MAX_NAME_CHARS = 150
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
@@ -166,10 +168,39 @@ def _checked(tmp: Path, name: str, role: UploadRole, shown: str) -> tuple[str, s
         raise InvalidRequestError(
             f"{safe_name(shown)} : fichier refusé ({_reason(exc, tmp)})", fields=("file",)
         ) from None
+    problem = _content_problem(tmp, reader.format)
+    if problem is not None:
+        raise InvalidRequestError(
+            f"{safe_name(shown)} : fichier refusé ({problem})", fields=("file",)
+        )
     suffixes = tuple(s.lower() for s in reader.suffixes)
     if suffixes and Path(name).suffix.lower() not in suffixes:
         name = f"{name}{suffixes[0]}"  # the content decides: the suffix follows
     return reader.format, name
+
+
+_TEXT_FORMATS = ("text", "jsonl", "hl7v2", "fhir")
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _content_problem(path: Path, fmt: str) -> str | None:
+    """What the reader's choice leaves unchecked, cheaply: the reader of a text format is
+    chosen by the suffix when the content says nothing, and the Word reader by the suffix of
+    any ZIP. Reading the whole file (OCR, PDF text) is the ingest's work."""
+    if fmt in _TEXT_FORMATS:
+        with path.open("rb") as stream:
+            head = stream.read(_SNIFF_BYTES)
+        if b"\x00" in head and not head.startswith(_WIDE_BOMS):
+            return "contenu binaire sous un nom de fichier texte"
+    if fmt == "docx":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if "word/document.xml" in archive.namelist():
+                    return None
+        except (zipfile.BadZipFile, OSError):
+            pass
+        return "pas un document Word : archive ZIP corrompue ou d'un autre type"
+    return None
 
 
 def _reason(exc: SourceError, tmp: Path) -> str:
