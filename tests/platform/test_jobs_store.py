@@ -285,3 +285,21 @@ def test_a_started_embedded_runner_takes_submitted_jobs(wh: Warehouse) -> None:
     finally:
         runner.stop()
     assert executor.store.get("a" * 32).result == {"id": "aaaa"}  # type: ignore[union-attr]
+
+
+def test_job_settings_come_from_the_environment_and_stay_coherent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hopia.platform.config import Settings
+    from hopia.platform.exceptions import ConfigError
+
+    monkeypatch.setenv("HOPIA_JOBS__BROKER_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.setenv("HOPIA_JOBS__THREADS", "3")
+    settings = Settings()
+    assert (settings.jobs.broker_url, settings.jobs.threads, settings.jobs.queue) == (
+        "redis://127.0.0.1:6379/3",
+        3,
+        "hopia",
+    )
+    with pytest.raises(ConfigError, match="stale_after_s doit dépasser"):
+        Settings(jobs={"heartbeat_s": 30, "stale_after_s": 60})

@@ -161,7 +161,7 @@ def worker(
         "--threads",
         min=1,
         max=16,
-        help="Tâches exécutées à la fois (sans file Redis ; défaut : réglage jobs.threads).",
+        help="Tâches exécutées à la fois, sans Redis (défaut : réglage jobs.threads).",
     ),
 ) -> None:
     """Exécuter les tâches en attente, au premier plan (Ctrl+C : finir la tâche en cours puis

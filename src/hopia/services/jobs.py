@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
 from hopia.platform import audit
 from hopia.platform.access import Principal
@@ -227,16 +228,24 @@ def cancel(ctx: Context, job_id: str) -> JobView:
     if record is None or not _visible(ctx, record):
         raise NotFoundError(f"tâche inconnue : {job_id}", fields=("job_id",))
     if record.status.finished:
-        raise ConflictError(
-            f"la tâche est déjà {STATUS_FR[record.status]} : plus rien à annuler",
-            fields=("job_id",),
-        )
+        raise _finished(record)
     message = f"annulée par {ctx.actor}"
-    with jobs.transaction() as conn:
-        details = {"kind": record.kind, "status": record.status.value}
+
+    def audited(conn: Connection, current: JobRecord) -> None:
+        if current.status.finished:  # it ended meanwhile
+            raise _finished(current)
+        details = {"kind": current.kind, "status": current.status.value}
         audit.record(conn, ctx.actor, "jobs.cancel", f"job:{job_id}", None, details)
-    updated = jobs.cancel(job_id, message)
-    return JobView.of(updated) if updated is not None else JobView.of(record)
+
+    updated = jobs.cancel(job_id, message, then=audited)
+    return JobView.of(updated if updated is not None else record)
+
+
+def _finished(record: JobRecord) -> ConflictError:
+    return ConflictError(
+        f"la tâche est déjà {STATUS_FR[record.status]} : plus rien à annuler",
+        fields=("job_id",),
+    )
 
 
 # -- running --------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -225,15 +225,23 @@ class JobStore:
                 )
             )
 
-    def cancel(self, job_id: str, message: str) -> JobRecord | None:
+    def cancel(
+        self,
+        job_id: str,
+        message: str,
+        then: Callable[[Connection, JobRecord], None] | None = None,
+    ) -> JobRecord | None:
         """Cancel ``job_id``: a queued job at once (``cancelled``, with ``message``), a running
         one at its next progress report (its runner sees the request with its heartbeat). The
-        job as it now stands; None when unknown."""
+        job as it now stands; None when unknown. ``then(conn, job)`` runs in the same
+        transaction, with the job as it was (the service's audit entry)."""
         job = schema.job
         with self.transaction() as conn:
             record = self._one(conn, job_id)
             if record is None:
                 return None
+            if then is not None:
+                then(conn, record)
             if record.status is JobStatus.QUEUED:
                 conn.execute(
                     update(job)
@@ -256,12 +264,15 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job, a dead running one written ``failed`` first."""
-        with self.transaction() as conn:
+        with self.wh.engine.connect() as conn:
             record = self._one(conn, job_id)
-            if record is not None and record.status is JobStatus.RUNNING:
-                self._reap(conn, [record])
+        if record is not None and self._dying([record]):
+            with self.transaction() as conn:  # read again under the lock, then reap
+                fresh = self._one(conn, job_id)
+                if fresh is not None and fresh.status is JobStatus.RUNNING:
+                    self._reap(conn, [fresh])
                 record = self._one(conn, job_id)
-            return record
+        return record
 
     def list(
         self,
@@ -282,12 +293,24 @@ class JobStore:
         if kinds:
             query = query.where(job.c.kind.in_(list(kinds)))
         query = query.order_by(job.c.created_at.desc(), job.c.job_id).limit(limit)
-        with self.transaction() as conn:
+        # A plain read (no writer lock: a web page polls it); the lock only to reap.
+        with self.wh.engine.connect() as conn:
             records = [_decode(r) for r in conn.execute(query)]
-            running = [r for r in records if r.status is JobStatus.RUNNING]
-            if running and self._reap(conn, running):
-                return [_decode(r) for r in conn.execute(query)]
+        dying = self._dying(records)
+        if not dying:
             return records
+        with self.transaction() as conn:
+            rows = conn.execute(select(job).where(job.c.job_id.in_(dying)))
+            self._reap(conn, [r for r in map(_decode, rows) if r.status is JobStatus.RUNNING])
+            return [_decode(r) for r in conn.execute(query)]
+
+    def _dying(self, records: Sequence[JobRecord]) -> list[str]:
+        now = utcnow()
+        return [
+            r.job_id
+            for r in records
+            if r.status is JobStatus.RUNNING and self._death(r, now) is not None
+        ]
 
     def reap(self) -> list[str]:
         """Write ``failed`` every dead running job; their ids (a worker calls it as it starts)."""
