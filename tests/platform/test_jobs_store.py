@@ -303,3 +303,46 @@ def test_job_settings_come_from_the_environment_and_stay_coherent(
     )
     with pytest.raises(ConfigError, match="stale_after_s doit dépasser"):
         Settings(jobs={"heartbeat_s": 30, "stale_after_s": 60})
+
+
+def test_a_write_refused_for_a_concurrent_duckdb_commit_is_run_again(tmp_path: Path) -> None:
+    """Two threads of one process writing the same rows (a web request's audit entry and a
+    running job's): DuckDB refuses one; the job store runs its transaction again."""
+    with engine_warehouse("duckdb", tmp_path) as wh:
+        store = JobStore(wh, 60)
+        _queue(store, "a" * 32)
+        updated, held, committed = threading.Event(), threading.Event(), threading.Event()
+
+        def other_writer() -> None:
+            with wh.begin() as conn:
+                conn.execute(
+                    update(schema.job)
+                    .where(schema.job.c.job_id == "a" * 32)
+                    .values(progress_label="autre")
+                )
+                updated.set()
+                held.wait(10)
+            committed.set()
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        assert updated.wait(10)
+        calls: list[int] = []
+
+        def body(conn: Any) -> str:
+            calls.append(1)
+            mine = update(schema.job).where(schema.job.c.job_id == "a" * 32)
+            if len(calls) == 1:
+                try:
+                    conn.execute(mine.values(progress_label="moi"))
+                finally:
+                    held.set()
+                    committed.wait(10)
+            else:
+                conn.execute(mine.values(progress_label="moi"))
+            return "fait"
+
+        assert store.write(body) == "fait"
+        thread.join()
+        assert len(calls) == 2
+        assert store.get("a" * 32).progress_label == "moi"  # type: ignore[union-attr]

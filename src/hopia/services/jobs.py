@@ -174,7 +174,8 @@ def submit(ctx: Context, request: JobRequest, runner: JobRunner | None = None) -
     jobs = store(ctx, existing=False)
     if request.job_id is not None and jobs.get(job_id) is not None:
         raise ConflictError("une tâche porte déjà cet identifiant", fields=("job_id",))
-    with jobs.transaction() as conn:
+
+    def record(conn: Connection) -> None:  # the row and its audit entry, together
         jobs.insert(
             conn,
             job_id=job_id,
@@ -186,6 +187,8 @@ def submit(ctx: Context, request: JobRequest, runner: JobRunner | None = None) -
         )
         details = {"kind": request.kind}
         audit.record(conn, ctx.actor, "jobs.submit", f"job:{job_id}", None, details)
+
+    jobs.write(record)
     if runner is not None:
         try:
             runner.submit(job_id)

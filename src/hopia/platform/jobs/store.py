@@ -23,13 +23,15 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.exc import DBAPIError
 
 from hopia.platform.jobs.model import (
     INTERRUPTED,
@@ -40,6 +42,7 @@ from hopia.platform.jobs.model import (
 )
 from hopia.platform.warehouse import Warehouse, schema
 
+T = TypeVar("T")
 _WRITES = threading.RLock()  # one job-store transaction at a time in this process
 MAX_MESSAGE_CHARS = 2000
 MAX_LABEL_CHARS = 200
@@ -80,6 +83,22 @@ class JobStore:
         """A write transaction of the job store (the service adds its audit entry in it)."""
         with _WRITES, self.wh.begin() as conn:
             yield conn
+
+    def write(self, body: Callable[[Connection], T], attempts: int = 4) -> T:
+        """``body`` in a :meth:`transaction`, run again when DuckDB refuses the commit for a
+        concurrent one of this process (two threads appending to the audit log at once: a
+        web request's entry and a running job's). PostgreSQL serialises writers itself."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as conn:
+                    return body(conn)
+            except DBAPIError as exc:
+                if self.wh.dialect != "duckdb" or attempt == attempts:
+                    raise
+                if "TransactionContext Error" not in str(exc.orig):
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -235,30 +254,36 @@ class JobStore:
         one at its next progress report (its runner sees the request with its heartbeat). The
         job as it now stands; None when unknown. ``then(conn, job)`` runs in the same
         transaction, with the job as it was (the service's audit entry)."""
+        return self.write(lambda conn: self._cancel(conn, job_id, message, then))
+
+    def _cancel(
+        self,
+        conn: Connection,
+        job_id: str,
+        message: str,
+        then: Callable[[Connection, JobRecord], None] | None,
+    ) -> JobRecord | None:
         job = schema.job
-        with self.transaction() as conn:
-            record = self._one(conn, job_id)
-            if record is None:
-                return None
-            if then is not None:
-                then(conn, record)
-            if record.status is JobStatus.QUEUED:
-                conn.execute(
-                    update(job)
-                    .where(job.c.job_id == job_id)
-                    .values(
-                        status=JobStatus.CANCELLED.value,
-                        finished_at=utcnow(),
-                        cancel_requested=True,
-                        error_code="cancelled",
-                        error_message=message[:MAX_MESSAGE_CHARS],
-                    )
+        record = self._one(conn, job_id)
+        if record is None:
+            return None
+        if then is not None:
+            then(conn, record)
+        if record.status is JobStatus.QUEUED:
+            conn.execute(
+                update(job)
+                .where(job.c.job_id == job_id)
+                .values(
+                    status=JobStatus.CANCELLED.value,
+                    finished_at=utcnow(),
+                    cancel_requested=True,
+                    error_code="cancelled",
+                    error_message=message[:MAX_MESSAGE_CHARS],
                 )
-            elif record.status is JobStatus.RUNNING:
-                conn.execute(
-                    update(job).where(job.c.job_id == job_id).values(cancel_requested=True)
-                )
-            return self._one(conn, job_id)
+            )
+        elif record.status is JobStatus.RUNNING:
+            conn.execute(update(job).where(job.c.job_id == job_id).values(cancel_requested=True))
+        return self._one(conn, job_id)
 
     # -- reading --------------------------------------------------------------------------------
 
