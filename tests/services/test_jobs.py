@@ -5,6 +5,7 @@ existing services, and uploads stored safely, checked by content."""
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 from pathlib import Path
@@ -27,7 +28,7 @@ from hopia.platform.warehouse import schema
 from hopia.services import jobs
 from hopia.services.context import Context
 from hopia.services.jobs import GrantedAtSubmission, JobRequest, ListRequest
-from hopia.services.uploads import UploadRequest, store_upload, upload_dir
+from hopia.services.uploads import UploadRequest, store_upload, upload_dir, uploads_root
 from tests.data.ingest.test_pipeline import NOTES, PATIENTS, write_corpus
 
 ALICE_MAY = ["jobs.submit", "jobs.read", "jobs.cancel", "quality.", "ingest.run"]
@@ -227,6 +228,12 @@ def test_uploads_are_private_and_checked_by_content() -> None:
             _upload(ctx, "a.txt", b"x", job_id="f" * 32)
     with pytest.raises(AccessDeniedError):
         _upload(_user("bob", "jobs."), "a.txt", b"texte")
+    small = Context.local(Settings(jobs={"max_upload_bytes": 10}))
+    with pytest.raises(InvalidRequestError, match="trop volumineux") as big:
+        store_upload(small, UploadRequest.of(filename="long.txt"), io.BytesIO(b"x" * 11))
+    assert "jobs.max_upload_bytes" in big.value.message
+    leftovers = [p for p in uploads_root(small.settings).rglob("*") if p.is_file()]
+    assert len(leftovers) == 4  # the first job's files only: nothing of the refused ones
 
 
 def test_a_patient_registry_is_read_whole_before_it_is_kept(tmp_path: Path) -> None:
@@ -272,3 +279,13 @@ def test_an_ingest_job_ingests_the_uploaded_files(tmp_path: Path, in_process_mod
     row = json.dumps(done.model_dump(mode="json"), ensure_ascii=False)
     for p in PATIENTS:  # the job row holds counts and ids only
         assert p["family_name"] not in row and p["ipp"] not in row
+
+    # a document naming nobody: the job succeeds with one error, and the files are kept
+    with _user("alice") as ctx:
+        bad = _upload(ctx, "note libre.txt", b"Patient vu en consultation, examen normal.\n")
+        jobs.submit(ctx, JobRequest.of(kind="ingest", job_id=bad.job_id))
+        assert jobs.work(Context.local(ctx.settings), burst=True) == {JobStatus.SUCCEEDED: 1}
+        kept = jobs.get(ctx, bad.job_id)
+    assert kept.result is not None
+    assert (kept.result["added"], kept.result["errors"], kept.result["files_kept"]) == (0, 1, True)
+    assert (upload_dir(get_settings(), bad.job_id) / "documents" / "note libre.txt").exists()
