@@ -177,6 +177,8 @@ def test_a_failing_job_records_the_services_french_error(tmp_path: Path) -> None
     with Context.local(get_settings(), "DIM") as ctx:
         view = jobs.submit(ctx, JobRequest.of(kind="share_export", parameters=parameters))
         assert view.parameters["reason"] == "Étude IC 2026, avis CSE n° 12"
+        [submitted] = [e for e in _audit(ctx) if e["action"] == "jobs.submit"]
+        assert submitted["reason"] == "Étude IC 2026, avis CSE n° 12"
         assert jobs.work(ctx, burst=True) == {JobStatus.FAILED: 1}
         failed = jobs.get(ctx, view.id)
     assert failed.status == "failed" and failed.status_label == "échouée"

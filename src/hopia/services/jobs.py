@@ -52,7 +52,6 @@ from hopia.platform.jobs import (
     JobStatus,
     JobStore,
 )
-from hopia.platform.jobs.model import UNKNOWN_KIND
 from hopia.platform.warehouse import Warehouse
 from hopia.services import job_kinds
 from hopia.services.context import Context, Request
@@ -186,7 +185,8 @@ def submit(ctx: Context, request: JobRequest, runner: JobRunner | None = None) -
             parameters=parameters,
         )
         details = {"kind": request.kind}
-        audit.record(conn, ctx.actor, "jobs.submit", f"job:{job_id}", None, details)
+        reason = parameters.get("reason")  # an export's: on record from its submission
+        audit.record(conn, ctx.actor, "jobs.submit", f"job:{job_id}", reason, details)
 
     jobs.write(record)
     if runner is not None:
@@ -277,10 +277,7 @@ def executor(settings: Settings, warehouse: Warehouse) -> JobExecutor:
     def handle(record: JobRecord, control: JobControl) -> dict[str, Any]:
         spec = KINDS.get(record.kind)
         if spec is None:
-            raise ConflictError(
-                f"type de tâche inconnu de cette version de Hopia : {record.kind}",
-                details={"code": UNKNOWN_KIND},
-            )
+            raise ConflictError(f"type de tâche inconnu de cette version de Hopia : {record.kind}")
         principal = Principal(
             record.owner,
             frozenset(record.roles),
@@ -313,8 +310,9 @@ class QueueRunner:
 
 def start_runner(ctx: Context) -> EmbeddedRunner | QueueRunner:
     """The runner of a process that serves (``hopia serve``), started: the Redis queue when
-    ``jobs.broker_url`` is set, else threads of this process on the context's warehouse.
-    Stop it with ``stop()`` when the process ends."""
+    ``jobs.broker_url`` is set, else threads of this process on the context's warehouse —
+    keep that context open while the runner runs. Stop it with ``stop()`` when the process
+    ends (the jobs at hand finish first)."""
     ctx.authorize("jobs.run", "jobs")
     settings = ctx.settings
     if settings.jobs.broker_url:

@@ -35,7 +35,6 @@ STATUS_FR: dict[JobStatus, str] = {
 INTERRUPTED = "interrupted"
 CANCELLED = "cancelled"
 INTERNAL = "internal_error"
-UNKNOWN_KIND = "unknown_kind"
 
 
 def utcnow() -> datetime:
