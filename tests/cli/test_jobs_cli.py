@@ -4,9 +4,11 @@ DuckDB home, and through Redis on PostgreSQL — with the status read back by ne
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +20,7 @@ from hopia.services import jobs
 from hopia.services.context import Context
 from hopia.services.jobs import JobRequest
 from tests.conftest import REPO
-from tests.platform.jobs_helpers import redis_queue
+from tests.platform.jobs_helpers import redis_queue, wait_for
 from tests.platform.pg import postgres_url
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -125,3 +127,49 @@ def test_a_redis_queue_carries_jobs_to_worker_processes(pg_url: str) -> None:
 
 def _quality_request() -> JobRequest:
     return JobRequest.of(kind="quality", parameters={"tables": ["person"]})
+
+
+@pytest.mark.slow
+def test_a_redis_worker_killed_during_an_ingest_leaves_it_failed(
+    pg_url: str, tmp_path: Path, in_process_models: None
+) -> None:
+    """The real thing: an upload's ingest queued in Redis, taken by a `hopia jobs worker`
+    process, which is killed (SIGKILL) while it loads the models: the job reads failed."""
+    from hopia.services.uploads import UploadRequest, store_upload
+    from tests.data.ingest.test_pipeline import write_corpus
+
+    _, docs = write_corpus(tmp_path / "in")
+    with redis_queue() as (redis_url, queue):
+        env = {
+            "HOPIA_WAREHOUSE_URL": pg_url,
+            "HOPIA_JOBS__BROKER_URL": redis_url,
+            "HOPIA_JOBS__QUEUE": queue,
+        }
+        settings = Settings(warehouse_url=pg_url, jobs={"broker_url": redis_url, "queue": queue})
+        with Context.local(settings, "DIM") as ctx:
+            data = (docs / "notes.jsonl").read_bytes()
+            upload = store_upload(ctx, UploadRequest.of(filename="notes.jsonl"), data)
+            request = JobRequest.of(kind="ingest", job_id=upload.job_id)
+            job_id = jobs.submit(ctx, request, runner=jobs.start_runner(ctx)).id
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "hopia.cli.main", "jobs", "worker"],
+                cwd=REPO,
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                wait_for(
+                    lambda: jobs.get(ctx, job_id).status != "queued" or worker.poll() is not None,
+                    120,
+                    "the worker to take the job",
+                )
+                assert worker.poll() is None and jobs.get(ctx, job_id).status == "running"
+                os.kill(worker.pid, signal.SIGKILL)
+            finally:
+                worker.kill()
+                worker.wait()
+            failed = jobs.get(ctx, job_id)
+    assert failed.status == "failed" and failed.error is not None
+    assert failed.error.code == "interrupted"
+    assert f"processus {worker.pid}" in failed.error.message
