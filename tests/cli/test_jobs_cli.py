@@ -66,19 +66,33 @@ def test_list_show_cancel_and_a_burst_worker() -> None:
     assert "Exécuteur de tâches prêt" in worked.output
     assert "1 tâche(s) exécutée(s) : 1 terminée." in worked.output
 
-    # a new process reads what this one left in the warehouse (a reloaded page does the same)
-    shown = _hopia("jobs", "show", first)
-    assert shown.returncode == 0, shown.stderr
+    shown = runner.invoke(app, ["jobs", "show", first])
+    assert shown.exit_code == 0, shown.output
     for text in ("Contrôle de qualité (quality)", "terminée", "alice", "Résultat", '"checks"'):
-        assert text in shown.stdout, text
-    only = _hopia("jobs", "list", "--status", "cancelled")
-    assert second in only.stdout and first not in only.stdout
-    assert "annulée" in only.stdout
+        assert text in shown.output, text
+    only = runner.invoke(app, ["jobs", "list", "--status", "cancelled"])
+    assert second in only.output and first not in only.output and "annulée" in only.output
 
     unknown = runner.invoke(app, ["jobs", "show", "0" * 32])
     assert unknown.exit_code == 2 and "tâche inconnue" in unknown.output
     bad = runner.invoke(app, ["jobs", "list", "--status", "fini"])
     assert bad.exit_code == 2 and "--status" in bad.output
+
+
+@pytest.mark.slow
+def test_a_new_process_reads_the_status_another_one_left() -> None:
+    """The job lives in the warehouse: a new process (a reloaded page, another web worker, a
+    terminal) reads what the process that ran it left."""
+    done, waiting = _submit(get_settings()), _submit(get_settings(), user="bob")
+    assert runner.invoke(app, ["jobs", "cancel", waiting]).exit_code == 0
+    assert runner.invoke(app, ["jobs", "worker", "--burst"]).exit_code == 0
+    shown = _hopia("jobs", "show", done)
+    assert shown.returncode == 0, shown.stderr
+    for text in ("Contrôle de qualité (quality)", "terminée", "alice", "Résultat", '"checks"'):
+        assert text in shown.stdout, text
+    listed = _hopia("jobs", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "Tâches (2)" in listed.stdout and "annulée" in listed.stdout and "bob" in listed.stdout
 
 
 @pytest.fixture
