@@ -44,6 +44,10 @@ def _document_ocr(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(5))
 
 
+def _jobs(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(6))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -80,6 +84,7 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
     Migration(4, "Data quality run history", _quality_history),
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
+    Migration(6, "Background jobs (hopia_meta.job)", _jobs),
 ]
 
 
