@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Double, Table, select, text
+from sqlalchemy import Connection, Double, Table, inspect, select, text
 
 from hopia.platform.warehouse import schema as s
 
@@ -81,6 +81,18 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "Data quality run history", _quality_history),
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
 ]
+
+
+LATEST = max(m.version for m in MIGRATIONS)
+
+
+def applied_version(conn: Connection) -> int | None:
+    """The schema version of the database, read without writing anything; None when it holds
+    no Hopia schema (no migration table)."""
+    if not inspect(conn).has_table(s.schema_migrations.name, schema=s.META):
+        return None
+    versions = conn.execute(select(s.schema_migrations.c.version)).scalars().all()
+    return max(versions, default=0)
 
 
 def current_version(conn: Connection) -> int:
