@@ -236,3 +236,22 @@ def test_no_hidden_count_is_recovered_from_a_share_report() -> None:
             assert recovered(public, _truth(report)) == [], public
             small += report.reached and 0 < report.suppressed_persons < THRESHOLD
     assert small >= 10  # the reports do hide small suppressed counts
+
+
+def test_a_refusal_never_names_the_size_of_a_small_cohort() -> None:
+    """Seven patients, k = 5, sex blocking: without it one class would hold all seven — the
+    refusal says "moins de 10", not 7 (the report hides a cohort below 10)."""
+    rows = [(40 + i, "F" if i < 3 else "M", "69003", "IX" if i % 2 else "IV") for i in range(7)]
+    persons = pd.DataFrame(
+        [
+            {"person_id": i, "age": a, "sex": s, "zip": z, "state": None, "country": None}
+            | {"sensitive": v}
+            for i, (a, s, z, v) in enumerate(rows, 1)
+        ]
+    )
+    empty = pd.DataFrame(columns=["person_id", "vocabulary", "code"]).astype({"person_id": "int64"})
+    with pytest.raises(ShareRefusedError) as caught:
+        plan(Population(persons, empty, 2025), k=5, l=1, max_suppression=0.0)
+    message = caught.value.message
+    assert "compterait moins de 10 patients" in message and "7" not in message
+    assert caught.value.report.to_dict()["persons"] == "<10"

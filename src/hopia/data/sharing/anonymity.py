@@ -636,12 +636,17 @@ def _refuse(
     report.message = (
         f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
         f"({budget}){size_note}. Quasi-identifiant bloquant : {QI_NAMES[blocking]} (sans lui, "
-        f"la plus petite classe compterait {_size_text(without_smallest, k)} et "
+        f"la plus petite classe compterait {_size_text(without_smallest, k, n)} et "
         f"{small_text(len(without.failing))} resteraient à supprimer). Élargissez la cohorte, "
         f"baissez k, acceptez plus de suppression, ou {lift} du partage."
     )
     raise ShareRefusedError(report.message, report, fields=report.remedies)
 
 
-def _size_text(n: int, k: int) -> str:
-    return f"moins de {k} patients" if 0 < n < k else f"{n} patient(s)"
+def _size_text(n: int, k: int, cohort: int) -> str:
+    """A class size for a refusal message: below k said "moins de k"; in a cohort of fewer
+    than 10 patients (whose size the report hides) below 10 said "moins de 10" — one class
+    may be the whole cohort."""
+    if 0 < n < k:
+        return f"moins de {k} patients"
+    return small_text(n) if cohort < THRESHOLD else f"{n} patient(s)"
