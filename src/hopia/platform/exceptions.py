@@ -130,6 +130,14 @@ class WarehouseBusyError(WarehouseError):
     http_status = 409
 
 
+class WarehouseSchemaError(WarehouseError):
+    """A command that only reads found no Hopia schema, or an older one, in the warehouse: it
+    never creates nor migrates it; the message names the command that does (``hopia init``)."""
+
+    code = "warehouse_schema_outdated"
+    http_status = 409
+
+
 class AuditError(HopiaError):
     """An audit entry cannot be written."""
 

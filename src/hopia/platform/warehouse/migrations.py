@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Double, Table, select, text
+from sqlalchemy import Connection, Double, Table, inspect, select, text
 
 from hopia.platform.warehouse import schema as s
 
@@ -86,6 +86,18 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
     Migration(6, "Background jobs (hopia_meta.job)", _jobs),
 ]
+
+
+LATEST = max(m.version for m in MIGRATIONS)
+
+
+def applied_version(conn: Connection) -> int | None:
+    """The schema version of the database, read without writing anything; None when it holds
+    no Hopia schema (no migration table)."""
+    if not inspect(conn).has_table(s.schema_migrations.name, schema=s.META):
+        return None
+    versions = conn.execute(select(s.schema_migrations.c.version)).scalars().all()
+    return max(versions, default=0)
 
 
 def current_version(conn: Connection) -> int:
