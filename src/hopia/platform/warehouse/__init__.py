@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,21 @@ from hopia.platform.warehouse.migrations import migrate as run_migrations
 __all__ = ["Warehouse", "open_warehouse", "schema"]
 
 WRITER_LOCK_KEY = 0x486F706961  # "Hopia": the advisory lock that serialises writers
+
+# DuckDB admits one writing process per file, and inside it two threads' transactions that
+# append to the same table (the audit log, the jobs) conflict at commit. The writers of one
+# process are serialised per database, as PostgreSQL's advisory lock serialises them all.
+_DUCKDB_WRITERS: dict[str, threading.RLock] = {}
+_DUCKDB_WRITERS_GUARD = threading.Lock()
+
+
+def _duckdb_writer_lock(url: str) -> threading.RLock:
+    path = _duckdb_file(url)
+    key = str(path.resolve()) if path is not None else url
+    with _DUCKDB_WRITERS_GUARD:
+        return _DUCKDB_WRITERS.setdefault(key, threading.RLock())
+
+
 # Key of ``Connection.info``: callables to run once the transaction of :meth:`Warehouse.begin`
 # has committed (the audit log's checkpoint outside the warehouse). Dropped on rollback.
 AFTER_COMMIT = "hopia.after_commit"
@@ -107,9 +123,12 @@ class Warehouse:
         """One write transaction: everything inside is committed together or not at all.
 
         Writers are serialised (identifiers are allocated from the committed maximum): DuckDB
-        allows one writing process; on PostgreSQL a transaction-level advisory lock does it.
+        allows one writing process, whose threads take turns (a per-file lock); on PostgreSQL a
+        transaction-level advisory lock does it.
         """
-        with self.engine.begin() as conn:
+        duckdb = self.dialect == "duckdb"
+        turn = _duckdb_writer_lock(self.url) if duckdb else contextlib.nullcontext()
+        with turn, self.engine.begin() as conn:
             conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
