@@ -10,8 +10,9 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ class Warehouse:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
+        self._writer: AbstractContextManager[Any] = (
+            threading.RLock() if url.startswith("duckdb") else nullcontext()
+        )
         duckdb_file = _duckdb_file(url)
         if duckdb_file is not None:
             _create_private(duckdb_file)
@@ -79,7 +83,9 @@ class Warehouse:
         Writers are serialised (identifiers are allocated from the committed maximum): DuckDB
         allows one writing process; on PostgreSQL a transaction-level advisory lock does it.
         """
-        with self.engine.begin() as conn:
+        # DuckDB: one process, but threads (a web server's) would race for the same next
+        # identifiers and fail on commit; they take turns here, as processes do on PostgreSQL.
+        with self._writer, self.engine.begin() as conn:
             conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})

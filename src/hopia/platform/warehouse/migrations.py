@@ -44,6 +44,10 @@ def _document_ocr(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(5))
 
 
+def _web_accounts(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(7))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -80,6 +84,8 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
     Migration(4, "Data quality run history", _quality_history),
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
+    # 6 is the job queue (hopia.platform.jobs), merged from its own branch.
+    Migration(7, "Web platform: accounts and sessions", _web_accounts),
 ]
 
 
@@ -94,10 +100,14 @@ def migrate(conn: Connection) -> list[Migration]:
     """Apply pending migrations in order, inside the caller's transaction."""
     for name in (s.OMOP, s.IDENTIFIED, s.META):
         conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {name}"))
-    done = current_version(conn)
+    current_version(conn)  # creates the table on a new warehouse
+    # Every migration not yet recorded, not only those above the highest: branches number theirs
+    # apart (6 and 7 were written side by side), and a warehouse made between two merges must
+    # still get the lower one.
+    done = set(conn.execute(select(s.schema_migrations.c.version)).scalars().all())
     applied = []
     for migration in MIGRATIONS:
-        if migration.version <= done:
+        if migration.version in done:
             continue
         migration.apply(conn)
         conn.execute(
