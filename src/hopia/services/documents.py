@@ -199,6 +199,8 @@ def view_document(ctx: Context, request: DocumentViewRequest) -> DocumentView:
         person_id = conn.execute(
             select(note.c.person_id).where(note.c.note_id == request.note_id)
         ).scalar()
+    if person_id is None:  # note ids are sequential: saying one is unknown reveals nothing
+        raise NotFoundError(f"document {request.note_id} introuvable", fields=("note_id",))
     resource = f"person:{person_id}" if space == "identified" else f"note:{request.note_id}"
     glass, reason = False, None
     action = f"document.{space}"
@@ -210,8 +212,6 @@ def view_document(ctx: Context, request: DocumentViewRequest) -> DocumentView:
         glass = True
     else:
         ctx.authorize(action, resource)
-    if person_id is None:
-        raise NotFoundError(f"document {request.note_id} introuvable", fields=("note_id",))
     with wh.begin() as conn:
         if space == "identified":
             row = conn.execute(

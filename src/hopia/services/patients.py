@@ -81,6 +81,14 @@ def _unshift(shifted: date | None, offset: int) -> date | None:
 def view_patient(ctx: Context, request: PatientRequest) -> PatientView:
     """Identity, stays and timeline (documents, conditions, drugs, lab values) of a patient."""
     resource = f"person:{request.person_id}"
+    patient = schema.patient
+    wh = ctx.warehouse()
+    with wh.engine.connect() as conn:  # person ids are sequential: an unknown one says nothing
+        known = conn.execute(
+            select(patient.c.person_id).where(patient.c.person_id == request.person_id)
+        ).first()
+    if known is None:
+        raise NotFoundError(f"patient {request.person_id} introuvable", fields=("person_id",))
     glass, reason = False, None
     if request.break_glass_reason is not None:
         reason = ctx.check_reason(
@@ -93,11 +101,8 @@ def view_patient(ctx: Context, request: PatientRequest) -> PatientView:
     from hopia.data.pseudo.surrogates import Surrogates  # axis 1, loaded when used
 
     surrogates = Surrogates(ctx.secret())
-    patient = schema.patient
-    with ctx.warehouse().begin() as conn:
-        who = conn.execute(select(patient).where(patient.c.person_id == request.person_id)).first()
-        if who is None:
-            raise NotFoundError(f"patient {request.person_id} introuvable", fields=("person_id",))
+    with wh.begin() as conn:
+        who = conn.execute(select(patient).where(patient.c.person_id == request.person_id)).one()
         offset = surrogates.date_offset_days(who.ipp)
         stays = _stays(conn, request.person_id, offset)
         timeline = _timeline(conn, request.person_id, offset)
