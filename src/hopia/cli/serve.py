@@ -20,7 +20,7 @@ from hopia.platform.extras import missing_extra
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 
 
 def web_app() -> FastAPI:
