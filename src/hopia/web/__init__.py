@@ -10,7 +10,7 @@ Layout, which the next axes copy:
   the rules themselves are :data:`hopia.platform.identity.roles.RULES`, which services apply too;
 - :mod:`.errors`: every :class:`~hopia.platform.exceptions.HopiaError` as a JSON problem (French
   message, stable ``code``), every other failure as a French 500 without a trace;
-- :mod:`.auth`: login, logout, the session cookie;
+- :mod:`.auth`: login and logout routes; :mod:`.cookies`: the session cookie and its flags;
 - ``routes/<area>.py``: thin routes (parse, call one service, return its typed result);
 - ``schemas/<area>.py``: the API's request and response models where the service's are not
   already pydantic models fit to publish.

@@ -17,7 +17,7 @@ from hopia.platform.identity.store import Account
 from hopia.platform.warehouse import Warehouse
 from hopia.services import accounts
 from hopia.services.context import Context
-from hopia.web.auth.cookies import session_token
+from hopia.web.cookies import session_token
 
 ANONYMOUS = Principal("anonyme")
 

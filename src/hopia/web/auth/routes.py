@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from hopia.services import accounts
-from hopia.web.auth.cookies import clear_session, session_token, set_session
+from hopia.web.cookies import clear_session, session_token, set_session
 from hopia.web.deps import AnonymousContext, ContextDep, CurrentUser
 from hopia.web.schemas.auth import LoginBody, Me
 
