@@ -110,3 +110,10 @@ def test_serve_needs_an_existing_warehouse(hopia_home: Path) -> None:
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2 and "hopia init" in result.output
     assert not (hopia_home / "warehouse.duckdb").exists()
+
+
+def test_account_commands_never_create_a_warehouse(hopia_home: Path) -> None:
+    for args in (["account", "list"], ["account", "disable", "x.y"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "hopia init" in result.output, result.output
+    assert not (hopia_home / "warehouse.duckdb").exists()

@@ -34,6 +34,7 @@ from hopia.platform.identity import passwords, store
 from hopia.platform.identity.roles import Role
 from hopia.platform.identity.store import Account
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
 _BAD_LOGIN = "identifiant ou mot de passe incorrect"
@@ -119,7 +120,7 @@ def create_account(ctx: Context, request: CreateAccountRequest) -> Account:
     _check_perimeter(request.roles, request.care_sites)
     ctx.authorize("account.create", _target(request.username))
     hashed = passwords.hash_password(request.password) if request.password else None
-    with ctx.warehouse().begin() as conn:
+    with existing_warehouse(ctx).begin() as conn:
         if store.get_account(conn, request.username) is not None:
             raise ConflictError(
                 f"le compte « {request.username} » existe déjà", fields=("username",)
@@ -145,13 +146,13 @@ def create_account(ctx: Context, request: CreateAccountRequest) -> Account:
 
 def list_accounts(ctx: Context) -> list[Account]:
     ctx.authorize("account.list", "accounts")
-    with ctx.warehouse().engine.connect() as conn:
+    with existing_warehouse(ctx).engine.connect() as conn:
         return store.list_accounts(conn)
 
 
 def get_account(ctx: Context, request: UsernameRequest) -> Account:
     ctx.authorize("account.list", _target(request.username))
-    with ctx.warehouse().engine.connect() as conn:
+    with existing_warehouse(ctx).engine.connect() as conn:
         return _existing(conn, request.username)
 
 
@@ -166,7 +167,7 @@ def update_account(ctx: Context, request: UpdateAccountRequest) -> Account:
     """Roles, perimeter, name or state of an account, audited (``account.update``: before and
     after). A change of roles, perimeter or state closes the account's sessions."""
     ctx.authorize("account.update", _target(request.username))
-    with ctx.warehouse().begin() as conn:
+    with existing_warehouse(ctx).begin() as conn:
         before = _existing(conn, request.username)
         roles = request.roles if request.roles is not None else list(before.roles)
         sites = request.care_sites if request.care_sites is not None else list(before.care_sites)
@@ -200,7 +201,7 @@ def set_password(ctx: Context, request: PasswordRequest) -> Account:
     passwords.check_password(request.password, request.username)
     ctx.authorize("account.password", _target(request.username))
     hashed = passwords.hash_password(request.password)
-    with ctx.warehouse().begin() as conn:
+    with existing_warehouse(ctx).begin() as conn:
         account = _existing(conn, request.username)
         store.update_account(conn, account.account_id, password_hash=hashed)
         closed = store.delete_sessions_of(conn, account.account_id)
@@ -223,7 +224,7 @@ def login(ctx: Context, request: LoginRequest) -> Login:
     answer (:class:`AuthenticationError`); a locked account gets :class:`AccountLockedError`.
     Failures are committed before the error is raised: they must count."""
     web = ctx.settings.web
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     with wh.engine.connect() as conn:
         found = store.password_hash_of(conn, request.username)
     account, stored = found if found else (None, None)
@@ -275,7 +276,7 @@ def _locked(until: datetime) -> AccountLockedError:
 
 
 def _audit_failure(ctx: Context, username: str, why: str) -> None:
-    with ctx.warehouse().begin() as conn:
+    with existing_warehouse(ctx).begin() as conn:
         _record_failure(conn, ctx, username, why, None)
 
 
@@ -297,7 +298,7 @@ def authenticate(ctx: Context, token: str | None) -> Account:
     """The account of a live session token (:class:`AuthenticationError` when there is none).
     Read only, except every minute of use (the idle clock) and for a dead session (deleted)."""
     if token:
-        wh = ctx.warehouse()
+        wh = existing_warehouse(ctx)
         with wh.engine.connect() as conn:
             state = store.find_session(
                 conn, token, timedelta(minutes=ctx.settings.web.idle_minutes)
@@ -312,6 +313,6 @@ def authenticate(ctx: Context, token: str | None) -> Account:
 
 def logout(ctx: Context, token: str) -> None:
     """Close the session (``auth.logout``)."""
-    with ctx.warehouse().begin() as conn:
+    with existing_warehouse(ctx).begin() as conn:
         if store.delete_session(conn, token):
             audit.record(conn, ctx.actor, "auth.logout", _target(ctx.actor))
