@@ -6,8 +6,9 @@ warehouse once, keys its audit log (as every service context does), builds the w
 policy (:class:`~hopia.platform.identity.roles.SpacePolicy`, perimeters read in the
 warehouse), and mounts the routers of :mod:`hopia.web.routes` under ``/api/v1``.
 
-No page or asset comes from outside: the interactive API docs (Swagger UI, ReDoc) load their
-scripts from a CDN, so they are off; the OpenAPI document is at ``/api/v1/openapi.json``.
+No page or asset comes from outside: the French pages (:mod:`hopia.web.pages`) and their
+assets (``/static``) are served by Hopia; the interactive API docs (Swagger UI, ReDoc) load
+their scripts from a CDN, so they are off; the OpenAPI document is at ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from hopia import __version__
 from hopia.platform import audit
@@ -29,6 +31,7 @@ from hopia.platform.warehouse import Warehouse
 from hopia.services.context import Context
 from hopia.services.warehouse import existing_warehouse
 from hopia.web import errors
+from hopia.web.pages import PAGES
 from hopia.web.routes import ROUTERS
 
 API = "/api/v1"
@@ -82,6 +85,9 @@ def create_app(settings: Settings, warehouse: Warehouse | None = None) -> FastAP
     app.middleware("http")(_headers_and_log)
     for router in ROUTERS:
         app.include_router(router, prefix=API)
+    for router in PAGES:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("hopia.web", "static")]), name="static")
     return app
 
 
@@ -93,7 +99,7 @@ async def _headers_and_log(
     may be a patient's name."""
     started = time.perf_counter()
     response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
+    for name, value in SECURITY_HEADERS.items():  # a page sets its own CSP first
         response.headers.setdefault(name, value)
     access_log.info(
         "%s %s %d %.0fms",
