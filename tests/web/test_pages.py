@@ -3,6 +3,7 @@ Hopia itself, a CSP without inline scripts, and every route of the application a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -103,3 +104,29 @@ def test_errors_are_french_pages_without_a_trace(web: Web) -> None:
     assert crash.status_code == 500 and "Erreur interne" in crash.text
     assert "DUPONT" not in crash.text and "Traceback" not in crash.text
     assert "RuntimeError" not in crash.text
+
+
+def test_a_request_body_over_the_limit_is_refused_in_french(web: Web) -> None:
+    limit = web.settings.web.max_body_bytes
+    expected = {
+        "status": 413,
+        "code": "too_large",
+        "message": "requête trop volumineuse",
+        "fields": [],
+        "details": {},
+    }
+    researcher = web.clients["researcher"]
+    body = json.dumps({"definition": {"description": "x" * limit}}).encode()
+    headers = {"content-type": "application/json"}
+    announced = researcher.post("/api/v1/cohorts/validate", content=body, headers=headers)
+    assert announced.status_code == 413 and announced.json() == expected
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    streamed = researcher.post("/api/v1/cohorts/validate", content=chunks(), headers=headers)
+    assert streamed.status_code == 413 and streamed.json() == expected
+    page = web.anon.post("/login", content=b"x" * (limit + 1))
+    assert page.status_code == 413 and "Requête trop volumineuse" not in page.text
+    assert "requête trop volumineuse" in page.text and "<html" in page.text

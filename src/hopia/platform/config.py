@@ -166,6 +166,12 @@ class WebSettings(_Section):
         10, ge=1, description="Counts below this are shown as « <N » to researchers."
     )
     page_size: int = Field(50, ge=1, le=500, description="Default page size of the API lists.")
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body (bytes); a larger one is refused with 413 before it "
+        "is read whole (uploads will have their own limit).",
+    )
 
 
 class Settings(BaseSettings):

@@ -13,12 +13,10 @@ their scripts from a CDN, so they are off; the OpenAPI document is at ``/api/v1/
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hopia import __version__
@@ -31,21 +29,11 @@ from hopia.platform.warehouse import Warehouse
 from hopia.services.context import Context
 from hopia.services.warehouse import existing_warehouse
 from hopia.web import errors
+from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
 from hopia.web.routes import ROUTERS
 
 API = "/api/v1"
-access_log = logging.getLogger("hopia.web.access")
-
-# Every answer: no sniffing, no framing, no referrer, and nothing kept by a cache (the API
-# returns patient data).
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-}
 
 
 def create_app(settings: Settings, warehouse: Warehouse | None = None) -> FastAPI:
@@ -82,30 +70,12 @@ def create_app(settings: Settings, warehouse: Warehouse | None = None) -> FastAP
     app.state.warehouse = wh
     app.state.policy = SpacePolicy(care_sites_of, settings.web.break_glass_roles)
     errors.install(app)
-    app.middleware("http")(_headers_and_log)
+    # Added last is outermost: the limit first, then headers and the log around the rest.
+    app.add_middleware(HeadersAndLog)
+    app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix=API)
     for router in PAGES:
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("hopia.web", "static")]), name="static")
     return app
-
-
-async def _headers_and_log(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Security headers on every answer, and one access-log line: method, path (ids only: no
-    name is ever in a path), status, milliseconds. Never the query string: a search's words
-    may be a patient's name."""
-    started = time.perf_counter()
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():  # a page sets its own CSP first
-        response.headers.setdefault(name, value)
-    access_log.info(
-        "%s %s %d %.0fms",
-        request.method,
-        request.url.path,
-        response.status_code,
-        (time.perf_counter() - started) * 1000,
-    )
-    return response
