@@ -229,3 +229,17 @@ def test_role_matrix(web: Web, ready: dict[str, Any], op: tuple[str, str], index
     if expected >= 400:
         problem = answer.json()
         assert problem["code"] and problem["message"], problem  # French message, stable code
+
+
+def test_every_operation_is_documented_with_its_errors(web: Web) -> None:
+    """The OpenAPI document teaches: a summary per operation, and the error answers (401,
+    403, 422 at least) described by the one Problem schema that every error body follows."""
+    document = web.anon.get("/api/v1/openapi.json").json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), where
+            responses = operation["responses"]
+            for status in ("401", "403", "422"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (where, status)

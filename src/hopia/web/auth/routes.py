@@ -8,8 +8,9 @@ from hopia.services import accounts
 from hopia.web.cookies import clear_session, session_token, set_session
 from hopia.web.deps import AnonymousContext, ContextDep, CurrentUser
 from hopia.web.schemas.auth import LoginBody, Me
+from hopia.web.schemas.problem import PROBLEMS
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], responses=PROBLEMS)
 
 
 @router.post("/login", summary="Log in with a local account; sets the session cookie")

@@ -8,8 +8,11 @@ from hopia.services import accounts
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.accounts import AccountCreate, AccountOut, AccountUpdate, PasswordChange
+from hopia.web.schemas.problem import PROBLEMS
 
-router = APIRouter(prefix="/accounts", tags=["accounts"], dependencies=[Allow("account.list")])
+router = APIRouter(
+    responses=PROBLEMS, prefix="/accounts", tags=["accounts"], dependencies=[Allow("account.list")]
+)
 
 
 @router.get("", summary="Every account")

@@ -7,9 +7,13 @@ from fastapi import APIRouter
 from hopia.services import activity
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
+from hopia.web.schemas.problem import PROBLEMS
 
 router = APIRouter(
-    prefix="/activity", tags=["activity"], dependencies=[Allow("activity.aggregates")]
+    responses=PROBLEMS,
+    prefix="/activity",
+    tags=["activity"],
+    dependencies=[Allow("activity.aggregates")],
 )
 
 

@@ -11,8 +11,11 @@ from hopia.services import audit
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.audit import VerifyOut
+from hopia.web.schemas.problem import PROBLEMS
 
-router = APIRouter(prefix="/audit", tags=["audit"], dependencies=[Allow("audit.browse")])
+router = APIRouter(
+    responses=PROBLEMS, prefix="/audit", tags=["audit"], dependencies=[Allow("audit.browse")]
+)
 
 
 @router.get("", summary="Entries, newest first; filters combine")

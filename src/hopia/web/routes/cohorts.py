@@ -9,8 +9,11 @@ from hopia.services import cohort_library as library
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.cohorts import CheckOut, DefinitionIn, DefinitionOut, RunOut
+from hopia.web.schemas.problem import PROBLEMS
 
-router = APIRouter(prefix="/cohorts", tags=["cohorts"], dependencies=[Allow("cohort.run")])
+router = APIRouter(
+    responses=PROBLEMS, prefix="/cohorts", tags=["cohorts"], dependencies=[Allow("cohort.run")]
+)
 
 
 def _out(saved: library.SavedDefinition) -> DefinitionOut:

@@ -12,8 +12,10 @@ from hopia.services import documents, reidentify
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.notes import ReasonBody, Reidentified
+from hopia.web.schemas.problem import PROBLEMS
 
 router = APIRouter(
+    responses=PROBLEMS,
     prefix="/documents",
     tags=["documents"],
     dependencies=[Allow("document.research", "document.identified", "pseudo.reidentify")],

@@ -9,9 +9,13 @@ from hopia.services import patients
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.notes import ReasonBody
+from hopia.web.schemas.problem import PROBLEMS
 
 router = APIRouter(
-    prefix="/patients", tags=["patients"], dependencies=[Allow("patient.identified")]
+    responses=PROBLEMS,
+    prefix="/patients",
+    tags=["patients"],
+    dependencies=[Allow("patient.identified")],
 )
 
 

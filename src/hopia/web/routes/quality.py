@@ -8,8 +8,11 @@ from hopia.services import quality
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.notes import QualityRun
+from hopia.web.schemas.problem import PROBLEMS
 
-router = APIRouter(prefix="/quality", tags=["quality"], dependencies=[Allow("quality.history")])
+router = APIRouter(
+    responses=PROBLEMS, prefix="/quality", tags=["quality"], dependencies=[Allow("quality.history")]
+)
 
 
 @router.get("/runs", summary="The last data-quality runs, oldest first")
