@@ -160,3 +160,24 @@ def test_passwords_are_argon2id_hashes() -> None:
     assert passwords.verify_password(hashed, "une phrase de passe")
     assert not passwords.verify_password(hashed, "une autre phrase")
     assert not passwords.verify_password(None, "une phrase de passe")
+
+
+def test_one_address_trying_many_accounts_is_refused_for_a_while(tmp_path, sample_file) -> None:
+    w = make_web(tmp_path, sample_file, max_failed_logins_per_address=3)
+    try:
+        spray = TestClient(w.app, base_url=BASE, client=("10.1.2.3", 50000))
+        tries = [
+            spray.post("/api/v1/auth/login", json={"username": u, "password": "mot de passe 2026"})
+            for u in ("admin.test", "manager.test", "inconnu.test")
+        ]
+        assert [t.status_code for t in tries] == [401, 401, 401]
+        # No account reached its own limit, but the address did: even a right password waits.
+        right = {"username": "researcher.test", "password": PASSWORD}
+        refused = spray.post("/api/v1/auth/login", json=right)
+        assert refused.status_code == 429 and refused.json()["code"] == "too_many_attempts"
+        other = TestClient(w.app, base_url=BASE, client=("10.9.9.9", 50000))
+        assert other.post("/api/v1/auth/login", json=right).status_code == 200
+        stored = w.sql("SELECT address_hash FROM hopia_meta.login_failure")
+        assert len(stored) == 3 and all("10.1.2.3" not in r.address_hash for r in stored)
+    finally:
+        w.warehouse.close()

@@ -157,6 +157,12 @@ class WebSettings(_Section):
         5, ge=1, description="Failed logins in a row before an account is locked."
     )
     lockout_minutes: float = Field(15.0, gt=0, description="How long a lockout lasts (minutes).")
+    max_failed_logins_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed logins from one client address, whatever the accounts, within "
+        "lockout_minutes, before that address is refused for the rest of the window.",
+    )
     break_glass_roles: list[str] = Field(
         default_factory=lambda: ["clinician"],
         description="Roles that may read identified data outside their perimeter, with a "

@@ -92,6 +92,12 @@ class AccountLockedError(AuthenticationError):
     http_status = 429
 
 
+class LoginRateLimitedError(AccountLockedError):
+    """Too many failed logins from one client address, whatever the accounts tried."""
+
+    code = "too_many_attempts"
+
+
 class PasswordPolicyError(InvalidRequestError):
     """A new password is too short or too common."""
 

@@ -16,6 +16,8 @@ The rules, for every front end (``hopia account …`` and the web API):
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from hopia.platform.exceptions import (
     AuthenticationError,
     ConflictError,
     InvalidRequestError,
+    LoginRateLimitedError,
     NotFoundError,
 )
 from hopia.platform.identity import passwords, store
@@ -83,6 +86,9 @@ class UsernameRequest(Request):
 class LoginRequest(Request):
     username: str = Field(max_length=100)
     password: str = Field(max_length=passwords.MAX_PASSWORD_CHARS)
+    client: str | None = Field(None, max_length=100)
+    """The client's network address (the web's), for the per-address rate limit; stored as a
+    keyed hash only."""
 
 
 @dataclass(frozen=True)
@@ -225,8 +231,18 @@ def login(ctx: Context, request: LoginRequest) -> Login:
     Failures are committed before the error is raised: they must count."""
     web = ctx.settings.web
     wh = existing_warehouse(ctx)
+    window = timedelta(minutes=web.lockout_minutes)
+    address = _address_hash(ctx, request.client)
     with wh.engine.connect() as conn:
         found = store.password_hash_of(conn, request.username)
+        tries = store.address_failures(conn, address, window) if address else 0
+    if tries >= web.max_failed_logins_per_address:
+        _audit_failure(ctx, request.username if found else None, "address_limited")
+        raise LoginRateLimitedError(
+            f"trop de tentatives de connexion depuis cette adresse : réessayez dans "
+            f"{web.lockout_minutes:g} minutes",
+            details={"window_minutes": web.lockout_minutes},
+        )
     account, stored = found if found else (None, None)
     now = store.utcnow()
     if account is not None and account.locked(now):
@@ -236,6 +252,8 @@ def login(ctx: Context, request: LoginRequest) -> Login:
     if not passwords.verify_password(usable, request.password):
         locked_until = None
         with wh.begin() as conn:
+            if address:
+                store.record_address_failure(conn, address, window)
             if account is not None:
                 locked_until = store.record_failure(
                     conn,
@@ -267,6 +285,14 @@ def login(ctx: Context, request: LoginRequest) -> Login:
     return Login(account, token, store.utcnow() + lifetime)
 
 
+def _address_hash(ctx: Context, client: str | None) -> str | None:
+    """A keyed hash of the client address (the audit key: an address is personal data, and
+    IPv4 addresses are few enough to be found back from a plain hash)."""
+    if not client:
+        return None
+    return hmac.new(ctx.audit_key(), client.encode(), hashlib.sha256).hexdigest()
+
+
 def _locked(until: datetime) -> AccountLockedError:
     return AccountLockedError(
         f"compte verrouillé après trop d'échecs de connexion, jusqu'à {until:%H:%M} (UTC) ; "
@@ -275,7 +301,7 @@ def _locked(until: datetime) -> AccountLockedError:
     )
 
 
-def _audit_failure(ctx: Context, username: str, why: str) -> None:
+def _audit_failure(ctx: Context, username: str | None, why: str) -> None:
     with existing_warehouse(ctx).begin() as conn:
         _record_failure(conn, ctx, username, why, None)
 

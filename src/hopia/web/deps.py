@@ -47,6 +47,11 @@ def anonymous_context(request: Request) -> Context:
     return context_for(request, ANONYMOUS)
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address (uvicorn resolves X-Forwarded-For from trusted proxies only)."""
+    return request.client.host if request.client else None
+
+
 def current_account(request: Request) -> Account:
     """The session's account; 401 (``authentication_required``) without a live session."""
     cached = getattr(request.state, "account", None)

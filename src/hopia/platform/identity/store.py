@@ -270,6 +270,25 @@ def purge_sessions(conn: Connection, idle: timedelta) -> int:
     )
 
 
+# -- failed logins per client address ----------------------------------------------------------
+
+
+def address_failures(conn: Connection, address_hash: str, window: timedelta) -> int:
+    t = schema.login_failure
+    since = utcnow() - window
+    return conn.execute(
+        select(func.count()).where(t.c.address_hash == address_hash, t.c["at"] > since)
+    ).scalar_one()
+
+
+def record_address_failure(conn: Connection, address_hash: str, window: timedelta) -> None:
+    """Note one failure from the address; failures older than the window are dropped."""
+    t = schema.login_failure
+    now = utcnow()
+    conn.execute(t.delete().where(t.c["at"] <= now - window))
+    conn.execute(t.insert().values(address_hash=address_hash, at=now))
+
+
 # -- perimeters ----------------------------------------------------------------------------------
 
 

@@ -380,3 +380,14 @@ web_session = Table(
     schema=META,
     info={"migration": 7},
 )
+
+# Failed logins per client address (its keyed hash, never the address), for the rate limit that
+# an account lockout cannot give: one address trying many accounts.
+login_failure = Table(
+    "login_failure",
+    metadata,
+    Column("address_hash", String(64), nullable=False),
+    Column("at", DateTime, nullable=False, quote=True),  # UTC; "at": a DuckDB keyword
+    schema=META,
+    info={"migration": 7},
+)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from hopia.services import accounts
 from hopia.web.cookies import clear_session, session_token, set_session
-from hopia.web.deps import AnonymousContext, ContextDep, CurrentUser
+from hopia.web.deps import AnonymousContext, ContextDep, CurrentUser, client_address
 from hopia.web.schemas.auth import LoginBody, Me
 from hopia.web.schemas.problem import PROBLEMS
 
@@ -16,7 +16,10 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses=PROBLEMS)
 @router.post("/login", summary="Log in with a local account; sets the session cookie")
 def login(body: LoginBody, request: Request, response: Response, ctx: AnonymousContext) -> Me:
     done = accounts.login(
-        ctx, accounts.LoginRequest.of(username=body.username, password=body.password)
+        ctx,
+        accounts.LoginRequest.of(
+            username=body.username, password=body.password, client=client_address(request)
+        ),
     )
     set_session(response, request, ctx.settings, done.token, done.expires_at)
     return Me.of(done.account)

@@ -11,7 +11,7 @@ from hopia.platform.exceptions import AuthenticationError
 from hopia.platform.identity.roles import ROLE_LABELS, Role
 from hopia.services import accounts
 from hopia.web.cookies import clear_session, session_token, set_session
-from hopia.web.deps import anonymous_context, context_for, current_account
+from hopia.web.deps import anonymous_context, client_address, context_for, current_account
 from hopia.web.pages import csrf
 from hopia.web.pages.render import page
 
@@ -42,7 +42,12 @@ def login(
     csrf.check(request, token)
     ctx = anonymous_context(request)
     try:
-        done = accounts.login(ctx, accounts.LoginRequest.of(username=username, password=password))
+        done = accounts.login(
+            ctx,
+            accounts.LoginRequest.of(
+                username=username, password=password, client=client_address(request)
+            ),
+        )
     except AuthenticationError as exc:
         return _login_page(request, exc.http_status, exc.message, username)
     response = RedirectResponse("/", status_code=303)
