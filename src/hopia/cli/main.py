@@ -21,6 +21,7 @@ from hopia.cli import (  # noqa: E402
     cohort,
     demo,
     ingest,
+    jobs,
     nlp,
     predict,
     pseudo,
@@ -75,6 +76,7 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(cohort.app, name="cohort")
 app.add_typer(predict.app, name="predict")
 app.add_typer(share.app, name="share")
+app.add_typer(jobs.app, name="jobs")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 app.add_typer(account.app, name="account")
 app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)

@@ -177,6 +177,22 @@ class ModelError(HopiaError):
     http_status = 500
 
 
+class JobCancelledError(HopiaError):
+    """A running job stops because its cancellation was asked (or its row was closed by
+    someone else: read as interrupted); raised at its next progress report."""
+
+    code = "cancelled"
+    http_status = 409
+
+
+class JobQueueError(HopiaError):
+    """The job queue (the Redis broker of ``jobs.broker_url``) cannot be reached; the job is
+    recorded as failed, with this message."""
+
+    code = "job_queue_unavailable"
+    http_status = 503
+
+
 # -- axis 1: clinical data -----------------------------------------------------------------------
 
 

@@ -44,6 +44,10 @@ def _document_ocr(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(5))
 
 
+def _jobs(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(6))
+
+
 def _web_accounts(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(7))
 
@@ -84,7 +88,7 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
     Migration(4, "Data quality run history", _quality_history),
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
-    # 6 is the job queue (hopia.platform.jobs), merged from its own branch.
+    Migration(6, "Background jobs (hopia_meta.job)", _jobs),
     Migration(7, "Web platform: accounts and sessions", _web_accounts),
 ]
 
