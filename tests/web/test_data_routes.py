@@ -271,3 +271,18 @@ def test_audit_view_verifies_and_detects_an_edited_entry(tmp_path, sample_file) 
         assert verdict["ok"] is False and verdict["problem"]
     finally:
         w.warehouse.close()
+
+
+def test_jobs_are_their_owner_s_and_the_admin_s(web: Web) -> None:
+    from hopia.services import jobs
+
+    with web.operator() as ctx:
+        job = jobs.submit(ctx, jobs.JobRequest.of(kind="quality"))
+    seen = [j["id"] for j in web.clients["admin"].get("/api/v1/jobs").json()]
+    assert job.id in seen
+    assert web.clients["researcher"].get("/api/v1/jobs").json() == []
+    assert web.clients["researcher"].get(f"/api/v1/jobs/{job.id}").status_code == 404
+    cancelled = web.clients["admin"].post(f"/api/v1/jobs/{job.id}/cancel").json()
+    assert cancelled["status"] == "cancelled"
+    again = web.clients["admin"].post(f"/api/v1/jobs/{job.id}/cancel")
+    assert again.status_code == 409 and again.json()["code"] == "conflict"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hopia.services import accounts, cohort_library
+from hopia.services import accounts, cohort_library, jobs
 from tests.web.conftest import BASE, PASSWORD, ROLES, Web
 
 ANON = "anonymous"
@@ -113,6 +113,14 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", "/api/v1/quality/runs"): [Case(only("data_steward"))],
     ("GET", "/api/v1/activity"): [Case(only("manager", "data_steward"))],
+    ("GET", "/api/v1/jobs"): [Case(EVERYONE)],
+    # The job is the operator's: someone else's for every web user but the admin.
+    ("GET", "/api/v1/jobs/{job_id}"): [
+        Case(only("admin", others=404), path={"job_id": "job"}),
+    ],
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): [
+        Case(only("admin", others=404), path={"job_id": "job"}),
+    ],
     ("GET", "/api/v1/audit"): [Case(only("admin"), query={"action": "auth."})],
     ("GET", "/api/v1/audit/verify"): [Case(only("admin"))],
     ("GET", "/api/v1/accounts"): [Case(only("admin"))],
@@ -173,7 +181,8 @@ def ready(web: Web) -> dict[str, Any]:
             ),
         )
         cohort_library.save_definition(ctx, cohort_library.DefinitionBody.of(definition=COHORT))
-    return _ids(web)
+        job = jobs.submit(ctx, jobs.JobRequest.of(kind="quality"))  # queued: no runner
+    return {**_ids(web), "job": job.id}
 
 
 def _operations(web: Web) -> set[tuple[str, str]]:

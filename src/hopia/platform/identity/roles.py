@@ -15,7 +15,8 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
 - researcher: the research space only (documents, cohorts with small-cell suppression);
 - data_steward (DIM): the research space, quality, cohorts, re-identification with a reason;
 - manager: aggregate activity figures only;
-- admin: accounts, roles, perimeters and the audit log; no patient data.
+- admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
+- every role: its own background jobs (``jobs.read``, ``jobs.cancel``).
 """
 
 from __future__ import annotations
@@ -54,14 +55,19 @@ class Scope(StrEnum):
 
 # The actions a service asks about, per role. A key ending with "." covers every action that
 # starts with it ("cohort." covers "cohort.run"). Identified-space actions are PERIMETER-scoped.
+# Every role follows its own background jobs (the jobs service shows a user their own only).
+_OWN_JOBS = {"jobs.read": Scope.ANY, "jobs.cancel": Scope.ANY}
+
 RULES: dict[Role, dict[str, Scope]] = {
     Role.CLINICIAN: {
         "patient.identified": Scope.PERIMETER,
         "document.identified": Scope.PERIMETER,
+        **_OWN_JOBS,
     },
     Role.RESEARCHER: {
         "document.research": Scope.ANY,
         "cohort.": Scope.ANY,
+        **_OWN_JOBS,
     },
     Role.DATA_STEWARD: {
         "document.research": Scope.ANY,
@@ -69,13 +75,19 @@ RULES: dict[Role, dict[str, Scope]] = {
         "quality.": Scope.ANY,
         "pseudo.reidentify": Scope.ANY,
         "activity.aggregates": Scope.ANY,
+        **_OWN_JOBS,
     },
     Role.MANAGER: {
         "activity.aggregates": Scope.ANY,
+        **_OWN_JOBS,
     },
     Role.ADMIN: {
         "account.": Scope.ANY,
         "audit.": Scope.ANY,
+        # every user's jobs: kinds, progress, counts and French messages, no patient data
+        "jobs.read": Scope.ANY,
+        "jobs.cancel": Scope.ANY,
+        "jobs.all": Scope.ANY,
     },
 }
 # The identified patient list of a cohort is identified data outside any perimeter: nobody on

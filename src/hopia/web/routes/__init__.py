@@ -8,7 +8,8 @@ from hopia.web.routes.activity import router as activity
 from hopia.web.routes.audit import router as audit
 from hopia.web.routes.cohorts import router as cohorts
 from hopia.web.routes.documents import router as documents
+from hopia.web.routes.jobs import router as jobs
 from hopia.web.routes.patients import router as patients
 from hopia.web.routes.quality import router as quality
 
-ROUTERS = [auth, documents, patients, cohorts, quality, activity, audit, accounts]
+ROUTERS = [auth, documents, patients, cohorts, quality, activity, jobs, audit, accounts]
