@@ -103,3 +103,4 @@ def test_the_example_configuration_loads_and_states_the_defaults(
     monkeypatch.delenv("HOPIA_CONFIG")
     assert example.data == Settings().data and example.home == Path(".hopia")
     assert example.jobs == Settings().jobs
+    assert example.web == Settings().web

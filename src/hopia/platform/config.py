@@ -189,6 +189,47 @@ class DataSettings(_Section):
     ocr: OcrSettings = Field(default_factory=OcrSettings)
 
 
+class WebSettings(_Section):
+    """The web platform (``hopia serve``): sessions, lockout, roles allowed to break the glass."""
+
+    session_hours: float = Field(
+        8.0, gt=0, le=24 * 7, description="Longest life of a login session, in hours."
+    )
+    idle_minutes: float = Field(
+        30.0, gt=0, description="A session unused for this long is closed (minutes)."
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Secure flag of the session cookie: auto = set unless the request came by "
+        "plain http to localhost (development); always behind a TLS proxy that rewrites http.",
+    )
+    max_failed_logins: int = Field(
+        5, ge=1, description="Failed logins in a row before an account is locked."
+    )
+    lockout_minutes: float = Field(15.0, gt=0, description="How long a lockout lasts (minutes).")
+    max_failed_logins_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed logins from one client address, whatever the accounts, within "
+        "lockout_minutes, before that address is refused for the rest of the window.",
+    )
+    break_glass_roles: list[str] = Field(
+        default_factory=lambda: ["clinician"],
+        description="Roles that may read identified data outside their perimeter, with a "
+        "reason, flagged in the audit log (« bris de glace »). Empty: nobody.",
+    )
+    small_cell: int = Field(
+        10, ge=1, description="Counts below this are shown as « <N » to researchers."
+    )
+    page_size: int = Field(50, ge=1, le=500, description="Default page size of the API lists.")
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body (bytes); a larger one is refused with 413 before it "
+        "is read whole (uploads will have their own limit).",
+    )
+
+
 class Settings(BaseSettings):
     """Hopia settings. Every field can be set as ``HOPIA_<FIELD>``
     (``HOPIA_DATA__NLP__BATCH_SIZE``)."""
@@ -226,6 +267,7 @@ class Settings(BaseSettings):
     )
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     data: DataSettings = Field(default_factory=DataSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @model_validator(mode="before")
     @classmethod

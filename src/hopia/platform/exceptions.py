@@ -78,6 +78,32 @@ class AccessDeniedError(HopiaError):
     http_status = 403
 
 
+class AuthenticationError(HopiaError):
+    """No valid session, or a login with a wrong user name or password (never says which)."""
+
+    code = "authentication_required"
+    http_status = 401
+
+
+class AccountLockedError(AuthenticationError):
+    """Too many failed logins in a row: the account is locked for a while."""
+
+    code = "account_locked"
+    http_status = 429
+
+
+class LoginRateLimitedError(AccountLockedError):
+    """Too many failed logins from one client address, whatever the accounts tried."""
+
+    code = "too_many_attempts"
+
+
+class PasswordPolicyError(InvalidRequestError):
+    """A new password is too short or too common."""
+
+    code = "weak_password"
+
+
 class NotFoundError(HopiaError):
     """What the request names does not exist (a note, a file, a model)."""
 

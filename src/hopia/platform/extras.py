@@ -33,11 +33,17 @@ EXTRA_OF_MODULE: dict[str, str] = {
     # background jobs through Redis
     "rq": "redis",
     "redis": "redis",
+    # the web platform
+    "fastapi": "web",
+    "starlette": "web",
+    "uvicorn": "web",
+    "argon2": "web",
+    "multipart": "web",
 }
 
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they
 # import an axis's modules lazily, inside the functions that use them).
-EXTRA_OF_PACKAGE: dict[str, str] = {"hopia.data": "data"}
+EXTRA_OF_PACKAGE: dict[str, str] = {"hopia.data": "data", "hopia.web": "web"}
 
 
 def missing_extra(exc: ImportError) -> MissingExtraError | None:

@@ -14,6 +14,7 @@ or opens the warehouse by itself.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -209,6 +210,13 @@ _PYDANTIC_FR = {
     "string_type": "chaîne de caractères attendue",
     "string_too_short": "au moins {min_length} caractère(s)",
     "extra_forbidden": "champ inconnu",
+    "string_too_long": "au plus {max_length} caractère(s)",
+    "string_pattern_mismatch": "format incorrect",
+    "too_short": "au moins {min_length} élément(s)",
+    "list_type": "liste attendue",
+    "dict_type": "objet attendu",
+    "model_attributes_type": "objet attendu",
+    "json_invalid": "JSON invalide",
 }
 
 
@@ -228,9 +236,16 @@ class Request(BaseModel):
 
 def invalid_request(exc: ValidationError) -> InvalidRequestError:
     """A pydantic error as Hopia's, in French: one part per field, fields listed."""
+    fields, message = french_errors(exc.errors(include_url=False, include_input=False))
+    return InvalidRequestError(message, fields=fields)
+
+
+def french_errors(errors: Iterable[Mapping[str, Any]]) -> tuple[list[str], str]:
+    """Pydantic's error list (``ValidationError.errors()``, FastAPI's request errors) as the
+    fields at fault and one French message naming each."""
     fields: list[str] = []
     parts: list[str] = []
-    for error in exc.errors(include_url=False, include_input=False):
+    for error in errors:
         name = ".".join(str(p) for p in error["loc"]) or "requête"
         fields.append(name)
         template = _PYDANTIC_FR.get(error["type"])
@@ -241,4 +256,4 @@ def invalid_request(exc: ValidationError) -> InvalidRequestError:
             text = error["msg"]
         text = text.replace("' or '", "' ou '")  # pydantic's list of expected values
         parts.append(f"« {name} » : {text}")
-    return InvalidRequestError("requête invalide : " + " ; ".join(parts), fields=fields)
+    return fields, "requête invalide : " + " ; ".join(parts)

@@ -379,3 +379,52 @@ job = Table(
     schema=META,
     info={"migration": 6},
 )
+
+
+# -- migration 7: web platform accounts and sessions -------------------------------------------
+
+# Local accounts. ``roles`` and ``care_sites`` are canonical JSON lists (few values, read whole).
+# Failed logins are counted here, not in a process's memory: several web workers share them.
+account = Table(
+    "account",
+    metadata,
+    Column("account_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", Text),
+    Column("password_hash", Text),  # argon2id; NULL: no local password (cannot log in)
+    Column("roles", Text, nullable=False),
+    Column("care_sites", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", DateTime),  # UTC
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("password_changed_at", DateTime),
+    schema=META,
+    info={"migration": 7},
+)
+
+# Server-side sessions: the cookie holds a random token, the table its SHA-256 only (a copy of
+# the table does not give sessions away).
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    schema=META,
+    info={"migration": 7},
+)
+
+# Failed logins per client address (its keyed hash, never the address), for the rate limit that
+# an account lockout cannot give: one address trying many accounts.
+login_failure = Table(
+    "login_failure",
+    metadata,
+    Column("address_hash", String(64), nullable=False),
+    Column("at", DateTime, nullable=False, quote=True),  # UTC; "at": a DuckDB keyword
+    schema=META,
+    info={"migration": 7},
+)
