@@ -145,13 +145,26 @@ def main() -> None:
     parser.add_argument(
         "--train", default=None, help="only the cells trained on these sources, e.g. 'chu'"
     )
+    parser.add_argument(
+        "--eval",
+        default=None,
+        help="only the cells evaluated on these sources, comma-separated (chu, eds_synth, "
+        "eds_public): while developing, leave out the test source (eds_public)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     from hopia.data.pseudo import evaluate as ev
 
-    gold: dict[str, list[Any]] = {s: ev.load_gold(args.shared / f) for s, f in FILES.items()}
-    gold[CHU] = chu_gold(args.eval_patients, args.eval_seed)
+    wanted = set(args.eval.split(",")) if args.eval else {CHU, *FILES}
+    unknown = wanted - {CHU, *FILES}
+    if unknown:
+        parser.error(f"--eval : source(s) inconnue(s) : {', '.join(sorted(unknown))}")
+    gold: dict[str, list[Any]] = {
+        s: ev.load_gold(args.shared / f) for s, f in FILES.items() if s in wanted
+    }
+    if CHU in wanted:
+        gold[CHU] = chu_gold(args.eval_patients, args.eval_seed)
     print(
         f"machine : {platform.processor() or platform.machine()}, {os.cpu_count()} cœurs, "
         f"Python {platform.python_version()}"
@@ -161,7 +174,7 @@ def main() -> None:
         + ", ".join(f"{NAMES[s]} {len(d)} documents" for s, d in gold.items())
         + f" (CHU évalué : graine {args.eval_seed}, {args.eval_patients} patients)"
     )
-    cells = [c for c in CELLS if not (args.rules_only and c[0])]
+    cells = [c for c in CELLS if not (args.rules_only and c[0]) and c[1] in wanted]
     if args.train:
         cells = [c for c in cells if "+".join(c[0]) == args.train]
     rows: list[dict[str, Any]] = []

@@ -174,7 +174,10 @@ NIR_RUN = _scan(
 NIR_FIRST = frozenset("123478")
 # A run of one-digit cells; it may follow a multi-digit number ("28-04-2028 0 8 0 4 ..."), never
 # start inside another run of cells (a lone digit then a blank before it).
-DIGIT_CELLS = _scan(r"\d", r"(?<![\w.,/\-])(?<![^\d]\d )(?<!^\d )\d(?: \d){7,}(?![\w.,/\-])(?! \d)")
+# A multi-digit number may follow it too ("0 7 1 1 1 9 8 3 18-03-2030": a banner's next field).
+DIGIT_CELLS = _scan(
+    r"\d", r"(?<![\w.,/\-])(?<![^\d]\d )(?<!^\d )\d(?: \d){7,}(?![\w.,/\-])(?! \d(?!\d))"
+)
 DATE_CELLS = re.compile(r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d\d")
 DATE_TAIL = re.compile(r"[/.\-]\d")  # "... 750419 29/03/89": the last digits start a date
 NIR_CONTEXT = re.compile(
@@ -182,6 +185,14 @@ NIR_CONTEXT = re.compile(
     r"id(?:entifiant)?\s+national|"
     r"s[ée]cu\b|immatriculation|assur[ée]\(?e?\)?|carte\s+vitale|assurance\s+maladie)"
     r"[^\n]{0,45}$",
+    re.IGNORECASE,
+)
+# The number right after a NIR's label on the same line, 10 to 17 characters, whatever it reads.
+NIR_LABELLED = _scan(
+    "(?i:[nsiac])",
+    r"(?:\bNIR\b|\bN\.I\.R\.?|\bNSS\b|s[ée]curit[ée][ \t]+sociale|s[ée]cu\b|"
+    r"immatriculation|carte[ \t]+vitale|assurance[ \t]+maladie)"
+    r"[^\d\n]{0,45}?(?<![\w])(?P<v>[1-478](?:[ .\-]?[\dAaBb]){9,16})(?![\w]|[.,/\-]\d)",
     re.IGNORECASE,
 )
 

@@ -134,30 +134,59 @@ def find_nirs(text: str) -> list[PhiSpan]:
     01-12): the key is often left out, and the digits after the body then belong to the next
     number ("1 891074 750419 29/03/89")."""
     out: list[PhiSpan] = []
-    for m in P.NIR_RUN.finditer(text):
-        run = m.group()
-        if len({c for c in run if not c.isalnum()}) > 1:
-            continue  # "21-04-1979 21-10-2018": mixed separators are several numbers
-        s = m.start()
-        if _CELLS_GO_ON.match(text, m.end()) and _LETTER_SPACED.fullmatch(run):
-            continue  # part of a longer run of cells: find_digit_cells cuts it whole
-        pos = [s + i for i, c in enumerate(run) if c.isalnum()]
-        sig = "".join(text[i] for i in pos)
-        nir15 = parse_nir(sig[:15]) if len(sig) >= 15 else None
-        date_follows = len(sig) >= 15 and P.DATE_TAIL.match(text, pos[14] + 1)
-        if nir15 is not None and nir15.key_ok and not date_follows:
-            out.append(_span(text, s, pos[14] + 1, "SECU"))
+    pos = 0
+    while m := P.NIR_RUN.search(text, pos):
+        if len({c for c in m.group() if not c.isalnum()}) > 1:
+            # "21-04-1979 21-10-2018": mixed separators are several numbers, and the run may
+            # have started on a date before a NIR ("24-11-2018 2 83 06 24 729096"): look
+            # again from the next character (the run's look-behind skips the date's digits)
+            pos = m.start() + 1
             continue
-        body = parse_nir(sig[:13])
-        if body is None:
-            continue
-        if P.NIR_CONTEXT.search(text, max(0, s - 60), s):
-            end = pos[14] + 1 if len(sig) == 15 else pos[12] + 1
-            out.append(_span(text, s, end, "SECU", "nir:contexte"))
-        elif body.sex in "12" and 1 <= int(body.month) <= 12:
-            if len(sig) >= 15 and pos[13] == pos[12] + 1:
-                continue  # 15 digits in one block: a NIR whose key fails, or not a NIR at all
-            out.append(_span(text, s, pos[12] + 1, "SECU", "nir:sans-cle"))
+        span = _read_nir(text, m)
+        if span is not None:
+            out.append(span)
+        pos = m.end() if span is None else span.end
+    out += _labelled_nirs(text, out)
+    return out
+
+
+def _read_nir(text: str, m: re.Match[str]) -> PhiSpan | None:
+    run = m.group()
+    s = m.start()
+    if _CELLS_GO_ON.match(text, m.end()) and _LETTER_SPACED.fullmatch(run):
+        return None  # part of a longer run of cells: find_digit_cells cuts it whole
+    pos = [s + i for i, c in enumerate(run) if c.isalnum()]
+    sig = "".join(text[i] for i in pos)
+    nir15 = parse_nir(sig[:15]) if len(sig) >= 15 else None
+    date_follows = len(sig) >= 15 and P.DATE_TAIL.match(text, pos[14] + 1)
+    if nir15 is not None and nir15.key_ok and not date_follows:
+        return _span(text, s, pos[14] + 1, "SECU")
+    body = parse_nir(sig[:13])
+    if body is None:
+        return None
+    if P.NIR_CONTEXT.search(text, max(0, s - 60), s):
+        end = pos[14] + 1 if len(sig) == 15 else pos[12] + 1
+        return _span(text, s, end, "SECU", "nir:contexte")
+    if body.sex in "12" and 1 <= int(body.month) <= 12:
+        if len(sig) >= 15 and pos[13] == pos[12] + 1:
+            return None  # 15 digits in one block: a NIR whose key fails, or not a NIR at all
+        end = pos[12] + 1
+        # "1 60 04 25 311 114 26": a last group of two digits that ends the run is the key,
+        # mistyped (a date's digits would follow it: see date_follows)
+        if len(sig) == 15 and not date_follows and pos[14] == pos[13] + 1 > pos[12] + 2:
+            end = pos[14] + 1
+        return _span(text, s, end, "SECU", "nir:sans-cle")
+    return None
+
+
+# After a NIR's label, the number that follows is the NIR, whatever its shape: a digit left out
+# or added, a month that no register uses ("Numéro de sécurité sociale : 173 2857 4932").
+def _labelled_nirs(text: str, found: list[PhiSpan]) -> list[PhiSpan]:
+    out = []
+    for m in P.NIR_LABELLED.finditer(text):
+        s, e = m.span("v")
+        if not any(f.start < e and s < f.end for f in found):
+            out.append(_span(text, s, e, "SECU", "nir:etiquette"))
     return out
 
 
@@ -198,8 +227,8 @@ def _segment_cells(cells: str) -> list[tuple[int, int, str]]:
         options = _cell_tokens(cells[i : i + 15], whole=i == 0 and n == 10)
         if n > 15:  # a banner of several fields: taken only where it covers more cells
             options.append((13, "SECU", -1))
-        elif i == 0 and n == 15 and cells[0] in P.NIR_FIRST:
-            options.append((15, "SECU", 0))  # one NIR-shaped field whose key fails
+        elif i == 0 and n in (14, 15) and cells[0] in P.NIR_FIRST:
+            options.append((n, "SECU", 0))  # one NIR-shaped field whose key fails or is cut
         for size, label, st in options:
             if i + size > n:
                 continue
@@ -264,18 +293,23 @@ def find_mails(text: str) -> list[PhiSpan]:
     return [_span(text, *m.span(), "MAIL") for m in P.MAIL.finditer(text)]
 
 
-# A run of 7 to 11 digits standing alone is an identifier in a clinical note (a lab value, a dose
+# A run of 7 to 15 digits standing alone is an identifier in a clinical note (a lab value, a dose
 # or a count has fewer digits, a decimal mark or a unit): a record or stay number written without
-# its label ("Dossier 80014523"). Only where no other rule read the digits (a date, a phone, a
-# labelled IPP or NDA): see detect_rules. 13 and 15 digits are the NIR's, judged by its rule.
+# its label ("Dossier 80014523"), a NIR whose key or month is wrong. Only where no other rule read
+# the digits (a date, a phone, a labelled IPP or NDA, a NIR): see detect_rules.
 _LONG_NUMBER = re.compile(
-    r"(?<![\w,.\-/+])\d{7,11}(?!\w|[,.]\d|/|[ \t]*(?i:ui|u\.|unit|mg|µg|ng|g/|ml|copies|"
+    r"(?<![\w,.\-/+])\d{7,15}(?!\w|[,.]\d|/|[ \t]*(?i:ui|u\.|unit|mg|µg|ng|g/|ml|copies|"
     r"cellules|cp|€|eur|%))"
 )
 
 
 def find_long_numbers(text: str) -> list[PhiSpan]:
-    return [_span(text, *m.span(), "IPP", "nombre-long") for m in _LONG_NUMBER.finditer(text)]
+    out = []
+    for m in _LONG_NUMBER.finditer(text):
+        digits = m.group()
+        nir = len(digits) in (13, 14, 15) and digits[0] in P.NIR_FIRST
+        out.append(_span(text, *m.span(), "SECU" if nir else "IPP", "nombre-long"))
+    return out
 
 
 def find_ids(text: str) -> list[PhiSpan]:
