@@ -438,6 +438,7 @@ _NAME_PARTICLE = (
 NAME_TOKEN = re.compile(
     rf"(?:{_NAME_PARTICLE}(?=[{UP}]))?"
     rf"(?:[{UP}]\.(?:-?[{UP}]\.)+"  # initials: J.-M., Y.-E.
+    rf"|[{UP}](?:\.-?|-)[{UP}]\.?(?![{LET}])"  # J-P., J.-C, A.M, C-M.
     rf"|[{UP}][{LET}]{{0,2}}\.(?![{LET}])"  # abbreviated: J., Ch., DA.
     rf"|[{UP}][{LET}]*(?:[{APOS}\-][{UP}]?[{LET}]+)*)"
     rf"(?![{LET}\d°])"

@@ -488,7 +488,8 @@ def _scan_name(
         tok = m.group()
         word = P.fold(tok.split()[-1].rstrip("."))  # "Le Dr" is a title, not "Le Gall"
         dotted = len(tok) == 2 and tok[1] == "."
-        if word in P.NAME_STOPWORDS and not (dotted and (toks or not skip_stop)):
+        bare = len(tok) == 1 and tok.isupper() and _bare_initial(text, m.end(), bool(toks))
+        if word in P.NAME_STOPWORDS and not bare and not (dotted and (toks or not skip_stop)):
             # "M." after a title or a name is an initial; "Le" or "Madame" are not names
             if toks or not skip_stop:
                 break
@@ -499,9 +500,23 @@ def _scan_name(
         if not gap:
             break
         pos = gap.end()
-    if len(toks) > 1 and toks[-1][2] == "A":
+    if len(toks) > 1 and toks[-1][2] == "A" and _LOWER_NEXT.match(text, toks[-1][1]):
         toks.pop()  # "DUPONT A faxer": a capital A after a name is "à" without its accent
     return toks
+
+
+_LOWER_NEXT = re.compile(rf"[ \t]+[{P.LO}]")
+_NAME_NEXT = re.compile(rf"[ \t]+(?P<w>[{P.UP}][{P.LET}'’\-]+)")
+
+
+def _bare_initial(text: str, end: int, after_name: bool) -> bool:
+    """A capital letter without its dot is an initial ("Dr G SANTERRE", "MARECHAL C"), not "à"
+    nor "g": after a name, unless a word in lower case follows ("DUPONT A faxer"); else before
+    a word that can be a name."""
+    if after_name:
+        return not _LOWER_NEXT.match(text, end)
+    nxt = _NAME_NEXT.match(text, end)
+    return nxt is not None and P.fold(nxt["w"]) not in P.NAME_STOPWORDS
 
 
 def _group(text: str, toks: list[_Token], label: str) -> PhiSpan:
@@ -567,7 +582,7 @@ def _split_groups(text: str, firsts: list[_Token], lasts: list[_Token]) -> list[
 # 2 to 8 capitalised words in a row: where untitled names can be
 _NAME_RUN = re.compile(
     rf"(?=[{P.UP}])(?<![{P.LET}\d'’.°/\-])"
-    rf"(?:[{P.UP}][{P.LET}'’\-]*\.?(?:[ \t]+|(?![\w'’\-]))){{2,8}}"
+    rf"(?:[{P.UP}](?:[{P.LET}'’\-]|\.(?=-?[{P.UP}]))*\.?(?:[ \t]+|(?![\w'’\-]))){{2,8}}"
 )
 
 _NEXT_WORD = re.compile(r"[^ \t]*[ \t]*")
@@ -600,9 +615,50 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
             )
             if (any(known) and (mixed or not all(known))) or initial:
                 out += split_name(text, toks)
+            else:
+                out += _initial_pairs(text, toks)
     if out:
         out += _propagate(text, P.fold(text) if folded is None else folded, out)
     return _join_adjacent(text, out)
+
+
+# Initials beside a surname, without a title: "Czernikowska S.", "Louet J.-C.", "MARECHAL C",
+# "D Tronchere". A bare capital is an initial only beside a word in capitals or a known surname
+# ("Vitamine D", "Hépatite B", "A Paris" are not names).
+_INITIALS = re.compile(r"[A-Z](?:(?:\.-?|-)[A-Z]\.?|\.)?")
+_NOT_BEFORE_INITIAL = P.NAME_STOPWORDS | frozenset(
+    P.words(
+        """
+        annexe tableau schema secteur salle aile box poste lot page variant cellule lymphocyte
+        tome hemophilie vitamine hepatite groupe type stade classe phase facteur figure niveau
+        zone lit chambre bloc batiment porte etage unite pavillon escalier equipe insuline
+        proteine immunoglobuline anticorps antigene cas partie point vaccin souche grade option
+        article chapitre section volume rang ligne colonne serie version modele catalogue
+        """
+    )
+)
+
+
+def _initial_pairs(text: str, toks: list[_Token]) -> list[PhiSpan]:
+    from hopia.data.pseudo.gazetteer import load
+
+    g = load()
+    out: list[PhiSpan] = []
+    for a, b in zip(toks, toks[1:], strict=False):
+        for ini, word, first in ((a, b, True), (b, a, False)):
+            if not _INITIALS.fullmatch(ini[2]) or _INITIALS.fullmatch(word[2]):
+                continue
+            key = P.fold(word[2])
+            if len(key) < 3 or key in _NOT_BEFORE_INITIAL or key in g.stop:
+                continue
+            bare = len(ini[2]) == 1
+            if bare and not (word[2].isupper() or key.replace("-", " ") in g.surnames):
+                continue
+            if bare and first and (ini[2] in "AY" or key in g.communes):
+                continue  # "A Paris": à, not an initial
+            out += [_span(text, ini[0], ini[1], "PRENOM"), _span(text, word[0], word[1], "NOM")]
+            break
+    return out
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")  # on folded text: ’ is already '
