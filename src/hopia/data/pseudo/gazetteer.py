@@ -495,6 +495,43 @@ def _free_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpan]
     return out
 
 
+def _upper_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpan]:
+    """Names in capitals without a title, as banners and signatures write them ("OWZARECK
+    HELENA", "JULES PHILIPPE", "ROBERT, HENRI"): a run of exactly two or three upper-case words
+    (a longer one is a heading), one of them a first name in no way a common word, the others
+    names too or unknown words that could be surnames (4 letters or more); never after words
+    that make it something else ("MALADIE DE", "RUE")."""
+    out: list[PhiSpan] = []
+    n = len(units)
+    i = 0
+    while i < n:
+        j = i
+        while (
+            j + 1 < n
+            and units[j + 1].shape == "U"
+            and units[j].shape == "U"
+            and _gap_ok(text, units[j], units[j + 1], comma=j == i)
+        ):
+            j += 1
+        run = units[i : j + 1]
+        i = j + 1
+        if not 2 <= len(run) <= 3 or any(u.start in taken or u.stop for u in run):
+            continue
+        if _NOT_PERSON_BEFORE.search(text, max(0, run[0].start - 40), run[0].start):
+            continue
+        known = [_lower_ok(u) for u in run]
+        unknown = [not u.first and not u.surname and len(u.key) >= 4 and u.key.isalpha() for u in run]
+        if not any(_lower_ok(u) and u.first for u in run):
+            continue
+        if not all(k or x for k, x in zip(known, unknown, strict=True)):
+            continue
+        labels = _context_labels(run)
+        if any(unknown):
+            labels = ["NOM" if x else "PRENOM" for x in unknown]
+        out += [_span(text, [u], lab) for u, lab in zip(run, labels, strict=True)]
+    return out
+
+
 _MAIDEN = frozenset(P.words("nee epouse ep veuve vve"))
 
 
@@ -680,5 +717,6 @@ def find_gazetteer(text: str, folded: str) -> list[PhiSpan]:
         + (context := _context_names(text, units, taken))
         + _maiden_names(text, units, taken)
         + _free_names(text, units, taken | {p.start for p in context})
+        + _upper_names(text, units, taken | {p.start for p in context})
         + _communes(text, units, g)
     )
