@@ -488,7 +488,11 @@ def _scan_name(
         tok = m.group()
         word = P.fold(tok.split()[-1].rstrip("."))  # "Le Dr" is a title, not "Le Gall"
         dotted = len(tok) == 2 and tok[1] == "."
-        bare = len(tok) == 1 and tok.isupper() and _bare_initial(text, m.end(), bool(toks))
+        # "G", "Ph.", "MA.": initials, although "g", "ph" or "ma" are also common words
+        abbreviated = _ABBREVIATED.fullmatch(tok) is not None and word not in _TITLE_WORDS
+        bare = (len(tok) == 1 and tok.isupper() or abbreviated) and _bare_initial(
+            text, m.end(), bool(toks)
+        )
         if word in P.NAME_STOPWORDS and not bare and not (dotted and (toks or not skip_stop)):
             # "M." after a title or a name is an initial; "Le" or "Madame" are not names
             if toks or not skip_stop:
@@ -505,6 +509,8 @@ def _scan_name(
     return toks
 
 
+_TITLE_WORDS = frozenset(P.words("dr drs pr prs mme mmes mr mm me pt st ste mlle"))
+_ABBREVIATED = re.compile(rf"[{P.UP}][{P.LET}]{{1,2}}\.")
 _LOWER_NEXT = re.compile(rf"[ \t]+[{P.LO}]")
 _NAME_NEXT = re.compile(rf"[ \t]+(?P<w>[{P.UP}][{P.LET}'’\-]+)")
 
