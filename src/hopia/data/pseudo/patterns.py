@@ -329,6 +329,12 @@ ZIP_AFTER_CITY = re.compile(rf"[ \t]*,?[ \t]*(?P<zip>{_ZIP})(?![\w])")
 ZIP_CITY = _scan(
     r"\d", rf"(?<![\w.,])(?<!\d[ .])(?P<zip>{_ZIP})(?![\w])[ \t]*,?[ \t]*(?P<city>{_COMMUNE})"
 )
+# A postcode named as such, or a Paris-style district: "dans le 75015", "code postal : 35000".
+ZIP_CONTEXT = _scan(
+    "(?i:[dcC])",
+    rf"(?:\b(?i:dans[ \t]+le|code[ \t]+postal)|\bCP)[ \t]*:?[ \t]*(?P<zip>{_ZIP})(?![\w]|[,.]\d)"
+    r"(?![ \t]*(?i:m|km|mg|g|ml|l|m[èe]tres?|euros?|€|ans|jours|fois|cas)(?![\w]))",
+)
 CITY_CONTEXT = _scan(
     "(?i:[drhvnoistpcmbeà])",
     r"(?:(?i:\b(?:domicili[ée]e?s?|demeurant|r[ée]sidant|r[ée]side|habite|habitant|vit|vivant|"
@@ -406,6 +412,22 @@ HOSPITAL_ALONE = _scan(
     "[AHGP]",
     r"(?<![\w\-])(?:AP-?HP|AP-?HM|HCL|HEGP|GHPS|Pitié[- ]Salpêtrière|Piti[ée][- ]Salp[êe]tri[èe]re)"
     r"(?![\w\-])",
+)
+# Sites whose name is also something else ("capsule de Tenon", "signe de Trousseau", "boule de
+# Bichat", "Cochin" the surname): a hospital only right after "à" / "au" ("revu à Bichat").
+HOSPITAL_AT_SITE = _scan(
+    "[àaA]",
+    r"(?<![\w])(?:à|a|au|À|A)[ \t]+(?P<site>Bichat|Cochin|Tenon|Trousseau|Saint[- ]Antoine|"
+    r"Saint[- ]Louis|Foch|Percy|B[ée]gin|Broca|Bretonneau|Rothschild|Lariboisi[èe]re)(?![\w\-])",
+)
+# A hospital named in English, as foreign letters and reports write it: "Jefferson University
+# Hospital", "Avicenne AP-HP Hospital", "St Mary's Hospital".
+HOSPITAL_ENGLISH = _scan(
+    f"[{UP}]",
+    rf"(?<![\w\-])(?:[{UP}][\w'’.\-]*[ \t]+){{1,3}}"
+    r"(?:(?i:university|general|children['’]s|memorial|medical|community|teaching|county|"
+    r"state|royal|city)[ \t]+){0,2}"
+    r"(?i:hospital|infirmary|medical[ \t]+cent(?:er|re))(?![\w])",
 )
 
 # ---------------------------------------------------------------------------------------------

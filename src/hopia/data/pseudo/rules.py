@@ -378,6 +378,7 @@ def find_places(text: str, folded: str) -> list[PhiSpan]:
             z = P.ZIP_AFTER_ADDRESS.match(text, e)
             if z:
                 _zip_city(text, z, out)
+    out += [_span(text, *m.span("zip"), "ZIP") for m in P.ZIP_CONTEXT.finditer(text)]
     for m in P.ZIP_CITY.finditer(text):
         if _commune_end(text, *m.span("city")):
             _zip_city(text, m, out)
@@ -422,6 +423,15 @@ def find_hospitals(text: str) -> list[PhiSpan]:
             out.append(_span(text, s, e, "HOPITAL"))
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
     out += [_span(text, *m.span(), "HOPITAL", "site") for m in P.HOSPITAL_SITE.finditer(text)]
+    out += [
+        _span(text, *m.span("site"), "HOPITAL", "site")
+        for m in P.HOSPITAL_AT_SITE.finditer(text)
+    ]
+    out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ENGLISH.finditer(text)]
+    # "Hôpital Georges Pompidou 75015": a postcode right after a hospital's name
+    for h in list(out):
+        if z := P.ZIP_AFTER_CITY.match(text, h.end):
+            out.append(_span(text, *z.span("zip"), "ZIP"))
     if "h" in text or "c" in text or "m" in text:
         out += _lower_hospitals(text)
     return out
