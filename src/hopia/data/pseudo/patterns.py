@@ -274,7 +274,7 @@ NDA_CONTEXT = _scan(
 # ---------------------------------------------------------------------------------------------
 
 _PART = r"(?i:de|du|des|la|le|les|l['’]|d['’]|sur|sous|en|aux|et|lès|les)"
-_W = rf"[{LET}][{LET}{APOS}\-]*"  # any word
+_W = rf"[{LET}][{LET}{APOS}\-]*(?:\.[{LO}]+)?"  # any word ("G.al": an abbreviation)
 _CW = rf"[{UP}][{LET}{APOS}\-]*"  # capitalised or upper-case word
 _PARTS = rf"(?:{_PART}[ \t]*(?<=['’ \t]))"
 # Unambiguous street words; "place", "cours", "route"... also mean other things, so they need a
@@ -294,13 +294,32 @@ _COMPLEMENT = (
     r"studio|logement|lot)\.?[ \t]*[\w]{1,6})?"
 )
 _HOUSE = r"\d{1,4}(?:[ ]?-[ ]?\d{1,4})?(?:[ ]?(?i:bis|ter|quater|[a-d])(?![\w]))?"
+# A house number in words, as dictated: "sept allée des Roses", "deux bd Étienne".
+_HOUSE_WORDS = (
+    r"(?i:un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|"
+    r"seize|dix-sept|dix-huit|dix-neuf|vingt|trente|quarante|cinquante)"
+)
 ADDRESS = _scan(
-    r"\d",
-    rf"(?<![\w/.,:]){_HOUSE},?[ \t]+(?:(?i:grande|grand|petite|petit|vieille|vieux|haute|basse)"
+    r"(?i:[\dudtqcshno])",
+    # digits may touch a word before them ("Kennedy76 rue ...": fields glued by an export)
+    rf"(?:(?<![\d/.,:]){_HOUSE}|(?<![{LET}\d\-]){_HOUSE_WORDS}(?=[ \t]+(?i:{_STREET_STRICT})))"
+    rf",?[ \t]+(?:(?i:grande|grand|petite|petit|vieille|vieux|haute|basse)"
     rf"[ \t]+)?(?:(?i:{_STREET_STRICT})(?![{LET}])[ \t]+{_STREET_NAME}"
     rf"|(?i:{_STREET_LOOSE})(?![{LET}])[ \t]+{_PARTS}*{_CW}"
     rf"(?:[ \t]+(?:{_PARTS}+{_W}|{_CW})){{0,6}})"
     rf"{_COMPLEMENT}",
+)
+# Streets abroad, as foreign letters write them: "Schlossstraße 13", "Straße des 17. Juni 135",
+# "Via Roma 12", "Calle Mayor 5", "221 Baker Street".
+ADDRESS_FOREIGN = _scan(
+    f"[{UP}\\d]",
+    rf"(?<![\w\-])(?:[{UP}][{LET}\-]*(?i:stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm)"
+    rf"(?:[ \t]+\d{{1,4}}[a-z]?)?(?![{LET}])"
+    rf"|(?:Stra(?:ss|ß)e|Via|Viale|Piazza|Calle|Avenida|Rua|Plaza|Paseo|Largo)[ \t]+"
+    rf"(?:(?:de|del|della|di|da|dos|das|des|der|am|an|im)[ \t]+)?"
+    rf"(?:[{UP}\d][{LET}\d.'’\-]*[ \t]+){{0,3}}[{UP}][{LET}'’\-]*(?:,?[ \t]+\d{{1,4}}[a-z]?)?"
+    rf"|\d{{1,4}}[ \t]+(?:[{UP}][{LET}'’\-]*[ \t]+){{1,3}}(?:Street|St\.|Road|Rd\.|Lane|Drive|"
+    rf"Avenue|Ave\.|Boulevard|Square|Place|Terrace|Way)(?![{LET}]))",
 )
 ADDRESS_NO_NUMBER = _scan(
     "(?i:[rabcilqfhsep])",

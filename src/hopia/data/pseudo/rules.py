@@ -379,6 +379,10 @@ def find_places(text: str, folded: str) -> list[PhiSpan]:
             if z:
                 _zip_city(text, z, out)
     out += [_span(text, *m.span("zip"), "ZIP") for m in P.ZIP_CONTEXT.finditer(text)]
+    for m in P.ADDRESS_FOREIGN.finditer(text):
+        out.append(_span(text, *m.span(), "ADRESSE", "etranger"))
+        if z := P.ZIP_AFTER_ADDRESS.match(text, m.end()):
+            _zip_city(text, z, out)
     for m in P.ZIP_CITY.finditer(text):
         if _commune_end(text, *m.span("city")):
             _zip_city(text, m, out)
