@@ -169,7 +169,10 @@ BIRTH_AFTER = re.compile(r"\s*\(?\s*\d{1,3}\s*ans\b", re.IGNORECASE)  # used wit
 # A run of up to 17 NIR characters with light separators, not starting inside a run of
 # one-digit cells; rules.py decides what it is.
 NIR_RUN = _scan(
-    "[1-478]", r"(?<![\w/:\-])(?<!(?<!\d)\d[ .])[1-478](?:[ .\-]?[\dAaBb]){12,16}(?![\w])"
+    "[1-478]",
+    # after a run of cells only when its own groups are not cells ("0 8 0 5 2 0 1 8 1 96 01 ...")
+    r"(?<![\w/:\-])(?:(?<!(?<!\d)\d[ .])|(?=\d(?:[ .]\d\d|\d)))"
+    r"[1-478](?:[ .\-]?[\dAaBb]){12,16}(?![\w])",
 )
 NIR_FIRST = frozenset("123478")
 # A run of one-digit cells; it may follow a multi-digit number ("28-04-2028 0 8 0 4 ..."), never

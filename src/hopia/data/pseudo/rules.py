@@ -136,24 +136,42 @@ def find_nirs(text: str) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     pos = 0
     while m := P.NIR_RUN.search(text, pos):
-        if len({c for c in m.group() if not c.isalnum()}) > 1:
-            # "21-04-1979 21-10-2018": mixed separators are several numbers, and the run may
-            # have started on a date before a NIR ("24-11-2018 2 83 06 24 729096"): look
-            # again from the next character (the run's look-behind skips the date's digits)
-            pos = m.start() + 1
+        run = m.group()
+        seps = [c for c in run if not c.isalnum()]
+        if len(set(seps)) > 1:
+            # "21-04-1979 21-10-2018": mixed separators are several numbers. The run may have
+            # run into a date after a NIR ("19710 36 802 455 18-04-1997"): read the part with
+            # the first separator only; or started on a date before a NIR ("24-11-2018 2 83 06
+            # 24 729096"): look again from the next character (the run's look-behind skips
+            # the date's digits)
+            head = run[: run.index(next(c for c in seps if c != seps[0]))]
+            head = head[: head.rfind(seps[0])]  # its last group starts the other number
+            span = _read_nir(text, m.start(), head) if seps[0] == " " else None
+            if span is not None:
+                out.append(span)
+                pos = span.end
+            else:
+                pos = m.start() + 1
             continue
-        span = _read_nir(text, m)
+        span = _read_nir(text, m.start(), run)
         if span is not None:
             out.append(span)
-        pos = m.end() if span is None else span.end
+            pos = span.end
+        elif not run[1].isalnum():
+            # a run that starts on one-digit cells (a date cut in cells, find_digit_cells's)
+            # may end on a NIR in groups: "1 5 0 3 2 0 2 4 284 05 07152 362"
+            pos = m.start() + 1
+        else:
+            pos = m.end()
     out += _labelled_nirs(text, out)
     return out
 
 
-def _read_nir(text: str, m: re.Match[str]) -> PhiSpan | None:
-    run = m.group()
-    s = m.start()
-    if _CELLS_GO_ON.match(text, m.end()) and _LETTER_SPACED.fullmatch(run):
+def _read_nir(text: str, s: int, run: str) -> PhiSpan | None:
+    """The NIR read in ``run``, written at ``s``, if it is one."""
+    if sum(c.isalnum() for c in run) < 13:
+        return None
+    if _CELLS_GO_ON.match(text, s + len(run)) and _LETTER_SPACED.fullmatch(run):
         return None  # part of a longer run of cells: find_digit_cells cuts it whole
     pos = [s + i for i, c in enumerate(run) if c.isalnum()]
     sig = "".join(text[i] for i in pos)
@@ -293,12 +311,13 @@ def find_mails(text: str) -> list[PhiSpan]:
     return [_span(text, *m.span(), "MAIL") for m in P.MAIL.finditer(text)]
 
 
-# A run of 7 to 15 digits standing alone is an identifier in a clinical note (a lab value, a dose
-# or a count has fewer digits, a decimal mark or a unit): a record or stay number written without
-# its label ("Dossier 80014523"), a NIR whose key or month is wrong. Only where no other rule read
-# the digits (a date, a phone, a labelled IPP or NDA, a NIR): see detect_rules.
+# A run of 7 to 12 or 14 digits standing alone is an identifier in a clinical note (a lab value,
+# a dose or a count has fewer digits, a decimal mark or a unit): a record or stay number written
+# without its label ("Dossier 80014523"), a NIR with a digit too many. Only where no other rule
+# read the digits (a date, a phone, a labelled IPP or NDA, a NIR): see detect_rules. 13 and 15
+# digits are the NIR rule's to judge (and a drug's CIP-13 code or a lot number is no identifier).
 _LONG_NUMBER = re.compile(
-    r"(?<![\w,.\-/+])\d{7,15}(?!\w|[,.]\d|/|[ \t]*(?i:ui|u\.|unit|mg|µg|ng|g/|ml|copies|"
+    r"(?<![\w,.\-/+])(?:\d{7,12}|\d{14})(?!\w|[,.]\d|/|[ \t]*(?i:ui|u\.|unit|mg|µg|ng|g/|ml|copies|"
     r"cellules|cp|€|eur|%))"
 )
 
@@ -307,7 +326,7 @@ def find_long_numbers(text: str) -> list[PhiSpan]:
     out = []
     for m in _LONG_NUMBER.finditer(text):
         digits = m.group()
-        nir = len(digits) in (13, 14, 15) and digits[0] in P.NIR_FIRST
+        nir = len(digits) == 14 and digits[0] in P.NIR_FIRST
         out.append(_span(text, *m.span(), "SECU" if nir else "IPP", "nombre-long"))
     return out
 
