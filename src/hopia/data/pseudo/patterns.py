@@ -71,6 +71,15 @@ def _alt(words: list[str]) -> str:
 
 
 _MONTH_ALT = _alt(list(MONTHS))
+# French number words (folded), for days and years written out: see rules.number_words
+NUMBER_WORDS: dict[str, int] = {
+    "premier": 1, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,
+    "sept": 7, "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13,
+    "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20, "vingts": 20, "trente": 30,
+    "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100, "cents": 100, "mille": 1000,
+    "et": 0,
+}  # fmt: skip
+_NUMW = "(?:" + _alt([w for w in NUMBER_WORDS if w != "et"]) + "|et(?=[ \\-]+(?:un|onze)))"
 _WEEKDAY_ALT = _alt(list(WEEKDAYS))
 _FLET = r"[^\W\d_]"  # a letter, in folded text
 
@@ -123,6 +132,28 @@ DATE_FORMS: dict[str, re.Pattern[str]] = {
         r"(?:(?:,?[ ]*(?=(?:19|20)\d{2})|[ ]+(?=\d{2}(?!\d)(?![ ]?(?:mg|g|ml|h|%|ans|kg)\b)))"
         r"(?P<year>\d{2}(?:\d{2})?)(?![\d,./\-]\d|\d))?",
     ),
+    # Sept 01, 2026 / mars 12, 2024: the month first, as English writes it (the comma required)
+    "mdy": _scan(
+        "[a-z]",
+        rf"(?<!{_FLET})(?P<monthname>{_MONTH_ALT})\.?[ ]+(?P<day>0?[1-9]|[12]\d|3[01])"
+        r"[ ]*,[ ]*(?P<year>(?:19|20)\d{2})(?!\d)",
+    ),
+    # vingt-quatre août deux mille dix-sept, le deux janvier mille neuf cent soixante-dix-huit,
+    # vingt-six 02 2012, mars deux mille vingt: days and years in words, as dictated (folded text)
+    "words": _scan(
+        "[a-z1]",
+        rf"(?<!{_FLET})(?:(?P<dayw>1er|{_NUMW}(?:[ \-]+{_NUMW}){{0,3}})[ ]+)?"
+        rf"(?:(?P<monthname>{_MONTH_ALT})(?!{_FLET})\.?|(?P<month>0?[1-9]|1[0-2])(?=[ ]+\d))"
+        rf"(?:[ ]+(?:(?P<yearw>(?:deux[ \-]+mille|mille|dix[ \-]+neuf[ \-]+cents?)"
+        rf"(?:[ \-]+{_NUMW}){{0,5}})|(?P<year>(?:19|20)\d{{2}}|\d{{2}})(?![\d,./\-]\d|\d)))?"
+        rf"(?!{_FLET})",
+    ),
+    # 07/2002, 11-2019, 03.2020, and "en 07 2002" after a date word (see rules.py)
+    "my": _scan(
+        r"[01]",
+        r"(?<![\d/.,\-])(?P<month>0[1-9]|1[0-2])(?P<sep>[/.\- ])(?P<year>(?:19|20)\d{2})"
+        r"(?!\d|[/.\-]\d)",
+    ),
     # 12/03, 13 / 03, 28.09 (kept only after a date word, see rules.py)
     "dm": _scan(
         r"\d",
@@ -137,7 +168,7 @@ DATE_FORMS: dict[str, re.Pattern[str]] = {
     ),
 }
 
-FOLDED_DATE_FORMS = frozenset({"text"})  # forms whose regex runs on fold(text)
+FOLDED_DATE_FORMS = frozenset({"text", "mdy", "words"})  # forms whose regex runs on fold(text)
 
 # A day/month pair alone is a date only after one of these words (else fractions, blood
 # pressure "TA 12/8", doses). Applied to the text just before the candidate.

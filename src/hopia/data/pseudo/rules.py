@@ -48,16 +48,38 @@ def expand_year(year: str) -> int:
     return 2000 + y if y <= _TWO_DIGIT_PIVOT else 1900 + y
 
 
+def number_words(words: str) -> int:
+    """The value of a French number written in words, folded ("vingt et un" → 21, "mille neuf
+    cent soixante-dix-huit" → 1978, "deux mille dix-sept" → 2017, "quatre-vingt-dix" → 90)."""
+    total = current = 0
+    for w in re.split(r"[ \-]+", words.strip()):
+        v = 1 if w == "1er" else P.NUMBER_WORDS[w]
+        if v == 1000:
+            total += max(current, 1) * 1000
+            current = 0
+        elif v == 100:
+            current = max(current, 1) * 100
+        elif v == 20 and current % 100 == 4:  # quatre-vingt
+            current += 76
+        else:
+            current += v
+    return total + current
+
+
 def date_fields(form: str, m: re.Match[str]) -> tuple[int | None, int | None, int | None]:
     """(day, month, year) of a date match; None for the parts the text does not give."""
     g = m.groupdict()
     day = g.get("day")
     d = int(day.replace(" ", "").removesuffix("er")) if day else None
-    if form == "text":
+    if g.get("dayw"):
+        d = number_words(g["dayw"])
+    if g.get("monthname"):
         mo: int | None = P.MONTHS[P.fold(g["monthname"]).rstrip(".")]
     else:
         mo = int(g["month"].replace(" ", "")) if g.get("month") else None
     y = expand_year(g["year"]) if g.get("year") else None
+    if g.get("yearw"):
+        y = number_words(g["yearw"])
     return d, mo, y
 
 
@@ -91,11 +113,15 @@ def _date_label(text: str, start: int, end: int) -> str:
     return "DATE"
 
 
+_WORD_FORMS = frozenset({"text", "words"})  # date forms that may have no digit
+_ARTICLES = frozenset({"un", "une"})
+
+
 def find_dates(text: str, folded: str) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     has_digit = re.search(r"\d", text) is not None
     for form, rx in P.DATE_FORMS.items():
-        if form != "text" and not has_digit:
+        if form not in _WORD_FORMS and not has_digit:
             continue
         for m in rx.finditer(folded if form in P.FOLDED_DATE_FORMS else text):
             s, e = m.span()
@@ -115,6 +141,21 @@ def find_dates(text: str, folded: str) -> list[PhiSpan]:
                     continue
             elif form == "year" and not P.YEAR_CONTEXT.search(text, max(0, s - 25), s):
                 continue
+            elif form == "words":
+                # words must be there (else the "text" form's), a day needs a month name or a
+                # year, a year in words must be a plausible one
+                if m["dayw"] is None and m["yearw"] is None or m["dayw"] in _ARTICLES:
+                    continue  # "un mars" is rather an article than a day
+                if text[e - 1] == "." and y is None:
+                    e -= 1
+                if m["month"] is not None and y is None:
+                    continue
+                if d is not None and not 1 <= d <= 31 or y is not None and not 1900 <= y <= 2100:
+                    continue
+            elif form == "my" and m["sep"] == " " and not P.YEAR_CONTEXT.search(
+                text, max(0, s - 25), s
+            ):
+                continue  # "en 07 2002", not "07 2002" anywhere
             out.append(_span(text, s, e, _date_label(text, s, e)))
     return out
 
