@@ -520,7 +520,9 @@ def _upper_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpan
         if _NOT_PERSON_BEFORE.search(text, max(0, run[0].start - 40), run[0].start):
             continue
         known = [_lower_ok(u) for u in run]
-        unknown = [not u.first and not u.surname and len(u.key) >= 4 and u.key.isalpha() for u in run]
+        unknown = [
+            not u.first and not u.surname and len(u.key) >= 4 and u.key.isalpha() for u in run
+        ]
         if not any(_lower_ok(u) and u.first for u in run):
             continue
         if not all(k or x for k, x in zip(known, unknown, strict=True)):

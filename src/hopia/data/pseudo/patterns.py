@@ -240,6 +240,14 @@ PHONE_FORMS: tuple[re.Pattern[str], ...] = (
         _PHONE_START + r"(?:(?:\+|00)[ ]?33[ ]?(?:\(0\)[ ]?|0[ ]?)?|0)[1-9]"
         r"(?:[ .\-]{0,3}\d{2}){4}" + _PHONE_END,
     ),
+    # 06/28/42/50/36: five pairs and slashes (a date has three groups); O1.42.15.23.35: the
+    # letter O for a zero, as typed or read by OCR
+    _scan("[0O]", _PHONE_START + r"(?<![\w])0[1-9](?:/\d{2}){4}" + _PHONE_END),
+    _scan(
+        "[0O]",
+        r"(?<![\w])(?=[\dO.\- ]{10,14}(?![\w]))(?=[^\n]{0,14}O)(?=(?:[O.\- ]{0,6}\d){7})[0O][1-9O]"
+        r"(?:[ .\-]?[\dO]{2}){4}" + _PHONE_END,
+    ),
     # 00 62 73 14 50, 00-14-36-54-26: separated pairs (contiguous, it could be an identifier)
     _scan("0", _PHONE_START + r"00(?P<s>[ .\-])\d{2}(?:(?P=s)\d{2}){3}" + _PHONE_END),
     # 0 6 . 1 1 . 5 7 . 3 2 . 7 1, 0 1 4 5 ... (one digit per cell)

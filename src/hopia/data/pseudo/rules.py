@@ -152,8 +152,10 @@ def find_dates(text: str, folded: str) -> list[PhiSpan]:
                     continue
                 if d is not None and not 1 <= d <= 31 or y is not None and not 1900 <= y <= 2100:
                     continue
-            elif form == "my" and m["sep"] == " " and not P.YEAR_CONTEXT.search(
-                text, max(0, s - 25), s
+            elif (
+                form == "my"
+                and m["sep"] == " "
+                and not P.YEAR_CONTEXT.search(text, max(0, s - 25), s)
             ):
                 continue  # "en 07 2002", not "07 2002" anywhere
             out.append(_span(text, s, e, _date_label(text, s, e)))
@@ -488,8 +490,7 @@ def find_hospitals(text: str) -> list[PhiSpan]:
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
     out += [_span(text, *m.span(), "HOPITAL", "site") for m in P.HOSPITAL_SITE.finditer(text)]
     out += [
-        _span(text, *m.span("site"), "HOPITAL", "site")
-        for m in P.HOSPITAL_AT_SITE.finditer(text)
+        _span(text, *m.span("site"), "HOPITAL", "site") for m in P.HOSPITAL_AT_SITE.finditer(text)
     ]
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ENGLISH.finditer(text)]
     # "Hôpital Georges Pompidou 75015": a postcode right after a hospital's name
