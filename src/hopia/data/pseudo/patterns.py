@@ -145,7 +145,7 @@ DATE_FORMS: dict[str, re.Pattern[str]] = {
         rf"(?<!{_FLET})(?:(?P<dayw>1er|{_NUMW}(?:[ \-]+{_NUMW}){{0,3}})[ ]+)?"
         rf"(?:(?P<monthname>{_MONTH_ALT})(?!{_FLET})\.?|(?P<month>0?[1-9]|1[0-2])(?=[ ]+\d))"
         rf"(?:[ ]+(?:(?P<yearw>(?:deux[ \-]+mille|mille|dix[ \-]+neuf[ \-]+cents?)"
-        rf"(?:[ \-]+{_NUMW}){{0,5}})|(?P<year>(?:19|20)\d{{2}}|\d{{2}})(?![\d,./\-]\d|\d)))?"
+        rf"(?:[ \-]+{_NUMW}){{0,7}})|(?P<year>(?:19|20)\d{{2}}|\d{{2}})(?![\d,./\-]\d|\d)))?"
         rf"(?!{_FLET})",
     ),
     # 07/2002, 11-2019, 03.2020, and "en 07 2002" after a date word (see rules.py)
