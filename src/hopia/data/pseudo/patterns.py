@@ -71,6 +71,7 @@ def _alt(words: list[str]) -> str:
 
 
 _MONTH_ALT = _alt(list(MONTHS))
+MONTH_ALT = _MONTH_ALT  # for the rules: every month spelling, longest first, folded
 # French number words (folded), for days and years written out: see rules.number_words
 NUMBER_WORDS: dict[str, int] = {
     "premier": 1, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,

@@ -113,6 +113,9 @@ def _date_label(text: str, start: int, end: int) -> str:
     return "DATE"
 
 
+_MY_CONTEXT = re.compile(
+    r"\b(?:en|depuis|d[èe]s|le|du|au|jusqu['’]en|fin|d[ée]but|mi)[ \t]*-?[ \t]*$", re.IGNORECASE
+)
 _WORD_FORMS = frozenset({"text", "words"})  # date forms that may have no digit
 _ARTICLES = frozenset({"un", "une"})
 
@@ -153,9 +156,7 @@ def find_dates(text: str, folded: str) -> list[PhiSpan]:
                 if d is not None and not 1 <= d <= 31 or y is not None and not 1900 <= y <= 2100:
                     continue
             elif (
-                form == "my"
-                and m["sep"] == " "
-                and not P.YEAR_CONTEXT.search(text, max(0, s - 25), s)
+                form == "my" and m["sep"] == " " and not _MY_CONTEXT.search(text, max(0, s - 12), s)
             ):
                 continue  # "en 07 2002", not "07 2002" anywhere
             out.append(_span(text, s, e, _date_label(text, s, e)))
@@ -200,14 +201,23 @@ def find_nirs(text: str) -> list[PhiSpan]:
         if span is not None:
             out.append(span)
             pos = span.end
-        elif not run[1].isalnum():
+        elif (
+            not run[1].isalnum()
+            or _YEAR_OF_DATE.match(run)
+            and _MONTH_BEFORE.search(P.fold(text[max(0, m.start() - 12) : m.start()]))
+        ):
             # a run that starts on one-digit cells (a date cut in cells, find_digit_cells's)
-            # may end on a NIR in groups: "1 5 0 3 2 0 2 4 284 05 07152 362"
+            # or on the year of a written date may end on a NIR in groups: "1 5 0 3 2 0 2 4
+            # 284 05 07152 362", "le 11 novembre 1975 1 60 04 25 311 114 26"
             pos = m.start() + 1
         else:
             pos = m.end()
     out += _labelled_nirs(text, out)
     return out
+
+
+_YEAR_OF_DATE = re.compile(r"(?:19|20)\d\d ")
+_MONTH_BEFORE = re.compile(rf"(?<![a-z])(?:{P.MONTH_ALT})\.? $")
 
 
 def _read_nir(text: str, s: int, run: str) -> PhiSpan | None:
