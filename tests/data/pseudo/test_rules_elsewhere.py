@@ -196,6 +196,9 @@ def test_hospitals_and_postcodes(markup: str) -> None:
         # eponyms: the same names as sites, but anatomy and signs
         "Capsule de Tenon, boule graisseuse de Bichat, signe de Trousseau.",
         "Dans le 10000 mètres il a couru. Dans le 1er cas.",
+        # a post and generic names are no hospital's name
+        "Chefs de Clinique Assistants du service.",
+        "Centre de Santé Mentale, Réunion Clinique Multidisciplinaire.",
     ],
 )
 def test_eponyms_and_numbers_stay(text: str) -> None:

@@ -495,7 +495,8 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         cut = _HOSPITAL_CUT.search(text, m.end("kw"), e)
         if cut:
             e = _rstrip_end(text, s, cut.start())
-        if e > m.end("kw") + 1:  # a name is left after the keyword: not "SSR" or "CHU" alone
+        if e > m.end("kw") + 1 and not _generic_name(text, s, m.end("kw"), e):
+            # a name is left after the keyword: not "SSR" or "CHU" alone
             out.append(_span(text, s, e, "HOPITAL"))
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
     out += [_span(text, *m.span(), "HOPITAL", "site") for m in P.HOSPITAL_SITE.finditer(text)]
@@ -510,6 +511,29 @@ def find_hospitals(text: str) -> list[PhiSpan]:
     if "h" in text or "c" in text or "m" in text:
         out += _lower_hospitals(text)
     return out
+
+
+_GENERIC = frozenset(
+    P.words(
+        """
+        assistant assistants multidisciplinaire multidisciplinaires universitaire universitaires
+        prive privee readaptation specialise specialisee interne externe pluridisciplinaire
+        """
+    )
+)
+_CHEF_DE = re.compile(r"\bchefs?[ \t]+de[ \t]+$", re.IGNORECASE)
+
+
+def _generic_name(text: str, start: int, kw_end: int, end: int) -> bool:
+    """ "Centre de Santé Mentale", "Clinique Multidisciplinaire", "Chef de Clinique Assistant":
+    words that name no place (common words of the stop-list), or a post ("chef de clinique")."""
+    from hopia.data.pseudo.gazetteer import load
+
+    if _CHEF_DE.search(text, max(0, start - 12), start):
+        return True
+    stop = load().stop
+    keys = [P.fold(w) for w in re.findall(rf"[{P.LET}]+", text[kw_end:end])]
+    return all(k in stop or k in _GENERIC or k in P.PARTICLES for k in keys)
 
 
 _SAINTS = frozenset(("saint", "sainte", "st", "ste"))
