@@ -106,6 +106,9 @@ def test_headings_in_capitals_stay(text: str) -> None:
         # cells of a date followed by a field of several digits
         "<ent label=SECU>2 8 3 0 6 8 1 8 4 0 0 6 6</ent> <ent label=DATE_NAISSANCE>0 7 1 1 1 9 8 "
         "3</ent> <ent label=DATE>18-03-2030</ent>",
+        # a banner of cells: a NIR with a digit too many, then a date
+        "<ent label=SECU>1 4 2 3 8 5 6 8 3 7 8 3 5 3</ent> <ent label=DATE>0 9 0 1 1 9 8 7</ent> "
+        "<ent label=ADRESSE>24 avenue Saint Germain</ent>",
         # a key written as a last group of two digits, even wrong
         "Né le <ent label=DATE_NAISSANCE>11 novembre 1975</ent> <ent label=SECU>1 60 04 25 311 "
         "114 26</ent>",

@@ -297,7 +297,9 @@ def _segment_cells(cells: str) -> list[tuple[int, int, str]]:
         choice = (cov, strength, toks)
         options = _cell_tokens(cells[i : i + 15], whole=i == 0 and n == 10)
         if n > 15:  # a banner of several fields: taken only where it covers more cells
-            options.append((13, "SECU", -1))
+            # (13 cells, or 14 and 15 when a digit too many or a wrong key would otherwise be
+            # left out: "1 4 2 3 8 5 6 8 3 7 8 3 5 3 0 9 0 1 1 9 8 7" is a NIR and a date)
+            options += [(13, "SECU", -1), (14, "SECU", -2), (15, "SECU", -2)]
         elif i == 0 and n in (14, 15) and cells[0] in P.NIR_FIRST:
             options.append((n, "SECU", 0))  # one NIR-shaped field whose key fails or is cut
         for size, label, st in options:
