@@ -43,6 +43,10 @@ def nothing_in(text: str) -> None:
         "<ent label=NOM>Louvet</ent> <ent label=PRENOM>J.-C.</ent>\nSecrétariat",
         "Traitement pour 3 mois <ent label=NOM>MARECHAL</ent> <ent label=PRENOM>C</ent> à suivre",
         "Rendez-vous pour <ent label=PRENOM>D</ent> <ent label=NOM>Tronchet</ent> demain",
+        "<ent label=PRENOM>G.</ent> <ent label=NOM>Didonne</ent>\nSecrétariat",
+        "Patient : <ent label=PRENOM>A.</ent> <ent label=NOM>MONGALI</ent> âgée de 75 ans",
+        # "M." stays a title
+        "Vu M. <ent label=NOM>DUPONT</ent> et Mme. <ent label=NOM>Durand</ent>.",
     ],
 )
 def test_initials(markup: str) -> None:

@@ -620,8 +620,8 @@ def _scan_name(
     return toks
 
 
-_TITLE_WORDS = frozenset(P.words("dr drs pr prs mme mmes mr mm me pt st ste mlle"))
-_ABBREVIATED = re.compile(rf"[{P.UP}][{P.LET}]{{1,2}}\.")
+_TITLE_WORDS = frozenset(P.words("m dr drs pr prs mme mmes mr mm me pt st ste mlle"))
+_ABBREVIATED = re.compile(rf"[{P.UP}][{P.LET}]{{0,2}}\.")
 _LOWER_NEXT = re.compile(rf"[ \t]+[{P.LO}]")
 _NAME_NEXT = re.compile(rf"[ \t]+(?P<w>[{P.UP}][{P.LET}'’\-]+)")
 
