@@ -151,6 +151,13 @@ def main() -> None:
         help="only the cells evaluated on these sources, comma-separated (chu, eds_synth, "
         "eds_public): while developing, leave out the test source (eds_public)",
     )
+    parser.add_argument(
+        "--keep-models",
+        type=Path,
+        default=None,
+        help="write the trained models under this folder (kept after the run) instead of a "
+        "temporary one",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -180,12 +187,16 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="hopia-cross-") as tmp:
+        work = Path(tmp)
+        if args.keep_models:
+            work = args.keep_models
+            work.mkdir(parents=True, exist_ok=True)
         for sources, target in cells:
             model = None
             if sources:
                 if sources not in models:
                     t0 = time.monotonic()
-                    models[sources] = train_cell(sources, args.shared, args, Path(tmp))
+                    models[sources] = train_cell(sources, args.shared, args, work)
                     print(f"  entraînement {'+'.join(sources)} : {time.monotonic() - t0:.0f} s")
                 model = models[sources][0]
             result = score(gold[target], model)
