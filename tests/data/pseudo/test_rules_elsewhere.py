@@ -198,6 +198,27 @@ def test_hospitals_and_postcodes(markup: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "markup",
+    [
+        # a site's code in capitals after a ward's name: the context says it, not a list
+        "Service de cardiologie, <ent label=HOPITAL>HEGP</ent>",
+        "Unité de soins intensifs - <ent label=HOPITAL>PSL</ent>",
+        "Consultation de neurologie du site <ent label=HOPITAL>BCT</ent>, revue",
+        "Service de médecine interne (<ent label=HOPITAL>HMN</ent>)",
+    ],
+)
+def test_site_codes_after_a_ward(markup: str) -> None:
+    check(markup)
+
+
+def test_acronyms_after_a_ward_are_no_site() -> None:
+    nothing_in(
+        "Service de réanimation - USI. Service de neurologie (AVC). Consultation d'anesthésie - "
+        "CR. Service de cardiologie, HTA sévère. Service de pneumologie (BPCO). Unité - IDE."
+    )
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # eponyms: the same names as sites, but anatomy and signs

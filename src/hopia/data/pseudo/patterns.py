@@ -482,6 +482,16 @@ HOSPITAL_AT_SITE = _scan(
     r"(?<![\w])(?:à|a|au|À|A)[ \t]+(?P<site>Bichat|Cochin|Tenon|Trousseau|Saint[- ]Antoine|"
     r"Saint[- ]Louis|Foch|Percy|B[ée]gin|Broca|Bretonneau|Rothschild|Lariboisi[èe]re)(?![\w\-])",
 )
+# A site's code in capitals right after a ward's name ("Service de cardiologie, PSL", "Unité de
+# soins intensifs - BCT", "Consultation de neurologie du site HMN", "(HMN)"): each hospital has
+# its own codes, so the context says it, not a list; medical acronyms are left out by the rule.
+HOSPITAL_CODE = _scan(
+    "(?i:[sudpcr])",
+    r"\b(?i:service|unit[ée]|d[ée]partement|p[ôo]le|consultations?|urgences|r[ée]animation)"
+    r"(?:[ \t]+(?i:d['’]|de|des|du)?[ \t]*[a-zà-ÿ][a-zà-ÿ'’\-]*){1,4}"
+    r"[ \t]*(?:[,\-–(/][ \t]*|[ \t](?i:du[ \t]+site|du|de[ \t]+l['’]h[ôo]pital|site|à)[ \t]+)"
+    r"(?P<code>[A-Z]{2,4})(?![\w\-])",
+)
 # A hospital named in English, as foreign letters and reports write it: "Jefferson University
 # Hospital", "Avicenne AP-HP Hospital", "St Mary's Hospital".
 HOSPITAL_ENGLISH = _scan(

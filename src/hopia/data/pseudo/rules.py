@@ -506,6 +506,11 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         _span(text, *m.span("site"), "HOPITAL", "site") for m in P.HOSPITAL_AT_SITE.finditer(text)
     ]
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ENGLISH.finditer(text)]
+    out += [
+        _span(text, *m.span("code"), "HOPITAL", "code")
+        for m in P.HOSPITAL_CODE.finditer(text)
+        if _site_code(m["code"])
+    ]
     # "Hôpital Georges Pompidou 75015": a postcode right after a hospital's name
     for h in list(out):
         if z := P.ZIP_AFTER_CITY.match(text, h.end):
@@ -536,6 +541,26 @@ def _generic_name(text: str, start: int, kw_end: int, end: int) -> bool:
     stop = load().stop
     keys = [P.fold(w) for w in re.findall(rf"[{P.LET}]+", text[kw_end:end])]
     return all(k in stop or k in _GENERIC or k in P.PARTICLES for k in keys)
+
+
+# Acronyms that follow a ward's name and are no site: units, exams, diseases, grades.
+_NOT_SITE = frozenset(
+    P.words(
+        """
+        usi usic usc sau uhcd hdj hds hc ssr slc smur samu mco had ehpad usld cmp cmpp cattp
+        irm tdm tep ecg eeg emg ett eto avc ait hta ide ash as ph pu cca mcu aho ahu phc dr pr
+        sa ra rea chu chr chru ch gh ghu clcc uf ut cs dp cr cro crh rcp nb ps ap hp aphp
+        vih vhb vhc bpco ira irc ic sca oap tvp ep dt ivg pma ist iu cpam mdph ars has cnil
+        """
+    )
+)
+
+
+def _site_code(code: str) -> bool:
+    from hopia.data.pseudo.gazetteer import load
+
+    key = P.fold(code)
+    return key not in _NOT_SITE and key not in load().stop and key not in P.NAME_STOPWORDS
 
 
 _SAINTS = frozenset(("saint", "sainte", "st", "ste"))
