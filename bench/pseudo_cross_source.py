@@ -88,9 +88,9 @@ def train_cell(
 
     name = "+".join(sources)
     folder = work / f"shared-{name}"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     for s in sources:
-        if s != CHU:
+        if s != CHU and not (folder / FILES[s]).exists():
             (folder / FILES[s]).symlink_to((shared / FILES[s]).resolve())
     config = PhiTrainConfig(
         shared=folder if any(s != CHU for s in sources) else None,
@@ -101,6 +101,9 @@ def train_cell(
     )
     synth = synth_notes(config.synth_patients, config.seed) if CHU in sources else []
     out = work / f"model-{name}"
+    if out.is_dir():  # kept by an earlier run (--keep-models): scored again, not retrained
+        print(f"  [{name}] modèle existant réutilisé : {out}", flush=True)
+        return out, json.loads((out / "meta.json").read_text()).get("hopia", {})
     meta = train_model(out, config, synth=synth, log=lambda m: print(f"  [{name}] {m}", flush=True))
     return out, meta
 
@@ -143,7 +146,10 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=12)
     parser.add_argument("--rules-only", action="store_true", help="only the rows without model")
     parser.add_argument(
-        "--train", default=None, help="only the cells trained on these sources, e.g. 'chu'"
+        "--train",
+        default=None,
+        help="only the cells trained on these sources, comma-separated ('chu', "
+        "'chu+eds_synth'; 'none' for the rules rows), e.g. 'none,chu'",
     )
     parser.add_argument(
         "--eval",
@@ -156,7 +162,7 @@ def main() -> None:
         type=Path,
         default=None,
         help="write the trained models under this folder (kept after the run) instead of a "
-        "temporary one",
+        "temporary one; a model already there is scored again, not retrained",
     )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -183,7 +189,8 @@ def main() -> None:
     )
     cells = [c for c in CELLS if not (args.rules_only and c[0]) and c[1] in wanted]
     if args.train:
-        cells = [c for c in cells if "+".join(c[0]) == args.train]
+        wanted_train = {"" if t == "none" else t for t in args.train.split(",")}
+        cells = [c for c in cells if "+".join(c[0]) in wanted_train]
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="hopia-cross-") as tmp:
