@@ -283,3 +283,32 @@ def test_word_dates_get_shifted_digits() -> None:
     # the surrogate is the date shifted (at most a year either way), in digits
     text = PS.pseudonymise("Imprimé le vingt-quatre août deux mille dix-sept.").pseudo_text
     assert re.fullmatch(r"Imprimé le \d{1,2} [a-zéû]+ 20(?:16|17|18)\.", text), text
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # a first name alone after a relative, even one that is also a word ("maria", "Pierre")
+        "Accompagnée de sa fille <ent label=PRENOM>maria</ent> et de son fils "
+        "<ent label=PRENOM>Pierre</ent>.",
+        "Prénom : <ent label=PRENOM>nathalie</ent>",
+        # hospitals in lower case with an adjective, a site after "à la"
+        "Suivi à l'<ent label=HOPITAL>hôpital européen georges pompidou</ent> depuis 2 ans",
+        "Hospitalisé à l'<ent label=HOPITAL>HEGP</ent> puis à la <ent label=HOPITAL>Pitié</ent>.",
+    ],
+)
+def test_first_names_after_a_relative_and_hospitals_in_lower_case(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Une rose rouge, la pierre du rein, la France entière, des marguerites.",
+        "Docteur junior du service.",
+        "Traitement par pierre. Le père a une HTA. Sa mère diabétique. Son fils va bien.",
+        "Traitement par doliprane et kardegic, bilan de Crohn.",
+    ],
+)
+def test_common_words_that_are_first_names_stay(text: str) -> None:
+    nothing_in(text)

@@ -426,12 +426,27 @@ _LONE_LOWER_BEFORE = re.compile(r"(?:\b(?:de|d'|d’|avec|par|et|chez|pour|à)|[
 _LONE_LOWER_AFTER = re.compile(r"[ \t]*(?:[,;.)(\n]|$)")
 
 
+# Words after which a first name alone is a person, whatever else it could be: a relative
+# ("sa fille maria", "son fils Pierre"), a "prénom" field. Not a title: "Docteur junior".
+_PERSON_CUE = re.compile(
+    r"(?:\b(?:fille|fils|femme|"
+    r"[ée]pouse|[ée]poux|mari|m[èe]re|p[èe]re|s[œo]eur|fr[èe]re|ni[èe]ce|neveu|compagne?|"
+    r"conjointe?|petite?-(?:fille|fils)|pr[ée]nom)\b\.?[ \t]*:?[ \t]*)$",
+    re.IGNORECASE,
+)
+
+
 def _lone_first(text: str, u: _Unit) -> bool:
     """A first name alone, in no way a common word ("Germaine", "Kévin", not "Rose", "Pierre"),
     written as a name ("Germaine", not "EVA" the pain scale nor "PaO2"); in lower case, among
     the most given ones (INSEE tier 1) and set apart as a person is ("avec nathalie,",
-    "de germaine)"), not "junior" in a sentence."""
-    if u.stop or not u.first or u.first & AMBIGUOUS or u.key in _NOT_FIRST:
+    "de germaine)"), not "junior" in a sentence. After a title or a relative ("sa fille maria",
+    "son fils Pierre"), any first name of the lists that is no medical or function word."""
+    if u.stop or not u.first or u.key in _NOT_FIRST:
+        return False
+    if _PERSON_CUE.search(text, max(0, u.start - 16), u.start):
+        return u.shape != "U" or len(u.key) > 2
+    if u.first & AMBIGUOUS:
         return False
     word = text[u.start : u.end]
     if u.shape == "C":

@@ -454,6 +454,7 @@ HOSPITAL_LOWER = _scan(
     "(?i:[hcpgm])",
     r"(?<![\w\-])(?i:h[ôo]pital|h[ôo]p\.?|clinique|polyclinique|chu|chru|chr|ch|"
     r"centre[ \t]+hospitalier(?:[ \t]+universitaire)?|groupe[ \t]+hospitalier|maternit[ée])"
+    rf"(?:[ \t]+{_HOSP_ADJ}(?![{LET}]))?"
     r"[ \t]+(?:(?i:de|du|des|la|le|l['’]|d['’])[ \t]*(?<=['’ \t]))?"
     r"(?P<name>[a-zß-ÿ][a-zß-ÿ'’]*(?:[ \t-][a-zß-ÿ][a-zß-ÿ'’]*){0,2})",
 )
@@ -479,8 +480,9 @@ HOSPITAL_ALONE = _scan(
 # Bichat", "Cochin" the surname): a hospital only right after "à" / "au" ("revu à Bichat").
 HOSPITAL_AT_SITE = _scan(
     "[àaA]",
-    r"(?<![\w])(?:à|a|au|À|A)[ \t]+(?P<site>Bichat|Cochin|Tenon|Trousseau|Saint[- ]Antoine|"
-    r"Saint[- ]Louis|Foch|Percy|B[ée]gin|Broca|Bretonneau|Rothschild|Lariboisi[èe]re)(?![\w\-])",
+    r"(?<![\w])(?:à|a|au|À|A)[ \t]+(?:la[ \t]+)?(?P<site>Piti[ée]|Bichat|Cochin|Tenon|Trousseau|"
+    r"Saint[- ]Antoine|Saint[- ]Louis|Foch|Percy|B[ée]gin|Broca|Bretonneau|Rothschild|"
+    r"Lariboisi[èe]re)(?![\w\-])",
 )
 # A site's code in capitals right after a ward's name ("Service de cardiologie, PSL", "Unité de
 # soins intensifs - BCT", "Consultation de neurologie du site HMN", "(HMN)"): each hospital has
