@@ -7,6 +7,7 @@ detector is cheap and skips itself when the text lacks its trigger (no digit, no
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -851,11 +852,19 @@ def _birth_from_nir(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
             births.append((n.start - _NIR_WINDOW, n.end + _NIR_WINDOW, int(nir.year)))
     if not births:
         return spans
+    births.sort()
+    starts = [b[0] for b in births]
+    widest = max(e - s for s, e, _ in births)
     out = []
     for d in spans:
         if d.label == "DATE" and (hit := match_date(d.text)):
             y = date_fields(*hit)[2]
-            if y is not None and any(y % 100 == yy and s < d.start < e for s, e, yy in births):
+            # only the windows that can hold d.start: a banner of thousands of NIRs and dates
+            # stays linear
+            lo, hi = bisect_left(starts, d.start - widest), bisect_left(starts, d.start)
+            if y is not None and any(
+                y % 100 == yy and s < d.start < e for s, e, yy in births[lo:hi]
+            ):
                 d = _span(text, d.start, d.end, "DATE_NAISSANCE", "annee-du-nir")
         out.append(d)
     return out
