@@ -305,6 +305,8 @@ def test_first_names_after_a_relative_and_hospitals_in_lower_case(markup: str) -
     "text",
     [
         "Une rose rouge, la pierre du rein, la France entière, des marguerites.",
+        "Elle cultive des roses, des marguerites et une rose trémière, en pierre de France.",
+        "Il est né et un mars plus tard il marchait.",
         "Docteur junior du service.",
         "Traitement par pierre. Le père a une HTA. Sa mère diabétique. Son fils va bien.",
         "Traitement par doliprane et kardegic, bilan de Crohn.",

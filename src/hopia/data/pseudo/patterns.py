@@ -143,7 +143,7 @@ DATE_FORMS: dict[str, re.Pattern[str]] = {
     # vingt-six 02 2012, mars deux mille vingt: days and years in words, as dictated (folded text)
     "words": _scan(
         "[a-z1]",
-        rf"(?<!{_FLET})(?:(?P<dayw>1er|{_NUMW}(?:[ \-]+{_NUMW}){{0,3}})[ ]+)?"
+        rf"(?<!{_FLET})(?:(?P<dayw>1er|(?!et[ \-]){_NUMW}(?:[ \-]+{_NUMW}){{0,3}})[ ]+)?"
         rf"(?:(?P<monthname>{_MONTH_ALT})(?!{_FLET})\.?|(?P<month>0?[1-9]|1[0-2])(?=[ ]+\d))"
         rf"(?:[ ]+(?:(?P<yearw>(?:deux[ \-]+mille|mille|dix[ \-]+neuf[ \-]+cents?)"
         rf"(?:[ \-]+{_NUMW}){{0,7}})|(?P<year>(?:19|20)\d{{2}}|\d{{2}})(?![\d,./\-]\d|\d)))?"
