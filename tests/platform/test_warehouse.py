@@ -184,3 +184,32 @@ def test_migration_3_retypes_an_older_warehouse(wh: Warehouse) -> None:
                 updated_at=datetime.now(),
             )
         )
+
+
+def test_threads_of_one_process_write_in_turn(wh: Warehouse) -> None:
+    # Two threads appending to the audit chain at once: on DuckDB their transactions conflicted
+    # at commit ("TransactionContext Error"); every append must land, the chain intact.
+    import threading
+
+    from hopia.platform import audit
+
+    errors: list[BaseException] = []
+
+    def append(who: str) -> None:
+        try:
+            for i in range(25):
+                with wh.begin() as conn:
+                    audit.record(conn, who, "test.write", f"cible:{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append, args=(f"t{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with wh.engine.connect() as conn:
+        result = audit.verify(conn)
+        count = conn.execute(select(schema.audit_log.c.audit_id)).all()
+    assert len(count) >= 50 and result.ok

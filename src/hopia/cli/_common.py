@@ -56,9 +56,9 @@ class _AnnouncedContext(Context):
     """A context that says, once, on stderr, which warehouse the command works on (so that a
     demo's warehouse and the default one are never confused)."""
 
-    def warehouse(self) -> Warehouse:
+    def warehouse(self, *, migrate: bool = True) -> Warehouse:
         first = self._warehouse is None
-        wh = super().warehouse()
+        wh = super().warehouse(migrate=migrate)
         if first:
             err_console.print(
                 f"[dim]Entrepôt : {escape(wh.display_url)}[/dim]", highlight=False, soft_wrap=True

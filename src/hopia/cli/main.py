@@ -20,6 +20,7 @@ from hopia.cli import (  # noqa: E402
     cohort,
     demo,
     ingest,
+    jobs,
     nlp,
     predict,
     pseudo,
@@ -73,6 +74,7 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(cohort.app, name="cohort")
 app.add_typer(predict.app, name="predict")
 app.add_typer(share.app, name="share")
+app.add_typer(jobs.app, name="jobs")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 
 

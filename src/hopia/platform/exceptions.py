@@ -130,6 +130,14 @@ class WarehouseBusyError(WarehouseError):
     http_status = 409
 
 
+class WarehouseSchemaError(WarehouseError):
+    """A command that only reads found no Hopia schema, or an older one, in the warehouse: it
+    never creates nor migrates it; the message names the command that does (``hopia init``)."""
+
+    code = "warehouse_schema_outdated"
+    http_status = 409
+
+
 class AuditError(HopiaError):
     """An audit entry cannot be written."""
 
@@ -149,6 +157,22 @@ class ModelError(HopiaError):
 
     code = "model_unavailable"
     http_status = 500
+
+
+class JobCancelledError(HopiaError):
+    """A running job stops because its cancellation was asked (or its row was closed by
+    someone else: read as interrupted); raised at its next progress report."""
+
+    code = "cancelled"
+    http_status = 409
+
+
+class JobQueueError(HopiaError):
+    """The job queue (the Redis broker of ``jobs.broker_url``) cannot be reached; the job is
+    recorded as failed, with this message."""
+
+    code = "job_queue_unavailable"
+    http_status = 503
 
 
 # -- axis 1: clinical data -----------------------------------------------------------------------

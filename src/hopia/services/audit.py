@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hopia.platform import audit
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 
 class VerifyRequest(Request):
@@ -23,5 +24,5 @@ def verify(ctx: Context, request: VerifyRequest) -> audit.VerifyResult:
     forged. Reading the log is allowed by the policy (``audit.verify``) but not recorded: it
     holds no patient data."""
     ctx.authorize("audit.verify", "audit_log")
-    with ctx.warehouse().engine.connect() as conn:
+    with existing_warehouse(ctx).engine.connect() as conn:
         return audit.verify(conn, request.expected_head)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Double, Table, select, text
+from sqlalchemy import Connection, Double, Table, inspect, select, text
 
 from hopia.platform.warehouse import schema as s
 
@@ -42,6 +42,10 @@ def _quality_history(conn: Connection) -> None:
 
 def _document_ocr(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(5))
+
+
+def _jobs(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(6))
 
 
 # Columns whose type changed after migration 1 (schema.py holds the new type).
@@ -80,7 +84,20 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
     Migration(4, "Data quality run history", _quality_history),
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
+    Migration(6, "Background jobs (hopia_meta.job)", _jobs),
 ]
+
+
+LATEST = max(m.version for m in MIGRATIONS)
+
+
+def applied_version(conn: Connection) -> int | None:
+    """The schema version of the database, read without writing anything; None when it holds
+    no Hopia schema (no migration table)."""
+    if not inspect(conn).has_table(s.schema_migrations.name, schema=s.META):
+        return None
+    versions = conn.execute(select(s.schema_migrations.c.version)).scalars().all()
+    return max(versions, default=0)
 
 
 def current_version(conn: Connection) -> int:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Double,
+    Index,
     Integer,
     MetaData,
     String,
@@ -341,4 +342,40 @@ quality_result = Table(
     UniqueConstraint("run_id", "check_id", name="uq_quality_result"),
     schema=META,
     info={"migration": 4},
+)
+
+
+# -- migration 6: background jobs ---------------------------------------------------------------
+
+# One row per job (an upload's ingest, a quality run, an export): the source of truth for its
+# status whatever runs it (a thread of the serving process, `hopia jobs worker`, a Redis queue
+# that only carries the id). Parameters, result and error hold no identifying data: counts, ids,
+# settings, French messages. JSON columns are text (canonical JSON), as the audit log's.
+job = Table(
+    "job",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("owner", String(100), nullable=False),  # the authenticated user
+    Column("actor", String(100), nullable=False),  # who the audit log names (on behalf of)
+    Column("roles", Text, nullable=False),  # JSON list: the owner's roles at submission
+    Column("parameters", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # queued running succeeded failed cancelled
+    Column("progress_done", BigInteger, nullable=False),
+    Column("progress_total", BigInteger),
+    Column("progress_label", String(200)),
+    Column("result", Text),
+    Column("error_code", String(50)),
+    Column("error_message", Text),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC, as every job time
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("heartbeat_at", DateTime),
+    Column("worker_host", String(255)),
+    Column("worker_pid", Integer),
+    Index("ix_job_status", "status"),
+    Index("ix_job_owner", "owner", "created_at"),
+    schema=META,
+    info={"migration": 6},
 )
