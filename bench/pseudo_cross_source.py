@@ -88,9 +88,9 @@ def train_cell(
 
     name = "+".join(sources)
     folder = work / f"shared-{name}"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     for s in sources:
-        if s != CHU:
+        if s != CHU and not (folder / FILES[s]).exists():
             (folder / FILES[s]).symlink_to((shared / FILES[s]).resolve())
     config = PhiTrainConfig(
         shared=folder if any(s != CHU for s in sources) else None,
@@ -101,6 +101,9 @@ def train_cell(
     )
     synth = synth_notes(config.synth_patients, config.seed) if CHU in sources else []
     out = work / f"model-{name}"
+    if out.is_dir():  # kept by an earlier run (--keep-models): scored again, not retrained
+        print(f"  [{name}] modèle existant réutilisé : {out}", flush=True)
+        return out, json.loads((out / "meta.json").read_text()).get("hopia", {})
     meta = train_model(out, config, synth=synth, log=lambda m: print(f"  [{name}] {m}", flush=True))
     return out, meta
 
@@ -143,15 +146,38 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=12)
     parser.add_argument("--rules-only", action="store_true", help="only the rows without model")
     parser.add_argument(
-        "--train", default=None, help="only the cells trained on these sources, e.g. 'chu'"
+        "--train",
+        default=None,
+        help="only the cells trained on these sources, comma-separated ('chu', "
+        "'chu+eds_synth'; 'none' for the rules rows), e.g. 'none,chu'",
+    )
+    parser.add_argument(
+        "--eval",
+        default=None,
+        help="only the cells evaluated on these sources, comma-separated (chu, eds_synth, "
+        "eds_public): while developing, leave out the test source (eds_public)",
+    )
+    parser.add_argument(
+        "--keep-models",
+        type=Path,
+        default=None,
+        help="write the trained models under this folder (kept after the run) instead of a "
+        "temporary one; a model already there is scored again, not retrained",
     )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     from hopia.data.pseudo import evaluate as ev
 
-    gold: dict[str, list[Any]] = {s: ev.load_gold(args.shared / f) for s, f in FILES.items()}
-    gold[CHU] = chu_gold(args.eval_patients, args.eval_seed)
+    wanted = set(args.eval.split(",")) if args.eval else {CHU, *FILES}
+    unknown = wanted - {CHU, *FILES}
+    if unknown:
+        parser.error(f"--eval : source(s) inconnue(s) : {', '.join(sorted(unknown))}")
+    gold: dict[str, list[Any]] = {
+        s: ev.load_gold(args.shared / f) for s, f in FILES.items() if s in wanted
+    }
+    if CHU in wanted:
+        gold[CHU] = chu_gold(args.eval_patients, args.eval_seed)
     print(
         f"machine : {platform.processor() or platform.machine()}, {os.cpu_count()} cœurs, "
         f"Python {platform.python_version()}"
@@ -161,18 +187,23 @@ def main() -> None:
         + ", ".join(f"{NAMES[s]} {len(d)} documents" for s, d in gold.items())
         + f" (CHU évalué : graine {args.eval_seed}, {args.eval_patients} patients)"
     )
-    cells = [c for c in CELLS if not (args.rules_only and c[0])]
+    cells = [c for c in CELLS if not (args.rules_only and c[0]) and c[1] in wanted]
     if args.train:
-        cells = [c for c in cells if "+".join(c[0]) == args.train]
+        wanted_train = {"" if t == "none" else t for t in args.train.split(",")}
+        cells = [c for c in cells if "+".join(c[0]) in wanted_train]
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="hopia-cross-") as tmp:
+        work = Path(tmp)
+        if args.keep_models:
+            work = args.keep_models
+            work.mkdir(parents=True, exist_ok=True)
         for sources, target in cells:
             model = None
             if sources:
                 if sources not in models:
                     t0 = time.monotonic()
-                    models[sources] = train_cell(sources, args.shared, args, Path(tmp))
+                    models[sources] = train_cell(sources, args.shared, args, work)
                     print(f"  entraînement {'+'.join(sources)} : {time.monotonic() - t0:.0f} s")
                 model = models[sources][0]
             result = score(gold[target], model)
