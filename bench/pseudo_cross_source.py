@@ -88,9 +88,6 @@ def train_cell(
     from hopia.services.pseudo import synth_notes
 
     name = "+".join(sources)
-    out = work / f"model-{name}"
-    if (out / "meta.json").is_file():  # --models: a model this script trained before
-        return out, json.loads((out / "meta.json").read_text())["hopia"]
     folder = work / f"shared-{name}"
     folder.mkdir(exist_ok=True)
     for s in sources:
@@ -106,6 +103,10 @@ def train_cell(
         arch={**DEFAULT_ARCH, **arch},
     )
     synth = synth_notes(config.synth_patients, config.seed) if CHU in sources else []
+    out = work / f"model-{name}"
+    if out.is_dir():  # kept by an earlier run (--keep-models): scored again, not retrained
+        print(f"  [{name}] modèle existant réutilisé : {out}", flush=True)
+        return out, json.loads((out / "meta.json").read_text()).get("hopia", {})
     meta = train_model(out, config, synth=synth, log=lambda m: print(f"  [{name}] {m}", flush=True))
     return out, meta
 
@@ -148,16 +149,26 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=12)
     parser.add_argument("--rules-only", action="store_true", help="only the rows without model")
     parser.add_argument(
-        "--train", default=None, help="only the cells trained on these sources, e.g. 'chu'"
+        "--train",
+        default=None,
+        help="only the cells trained on these sources, comma-separated ('chu', "
+        "'chu+eds_synth'; 'none' for the rules rows), e.g. 'none,chu'",
+    )
+    parser.add_argument(
+        "--eval",
+        default=None,
+        help="only the cells evaluated on these sources, comma-separated (chu, eds_synth, "
+        "eds_public): while developing, leave out the test source (eds_public)",
+    )
+    parser.add_argument(
+        "--keep-models",
+        type=Path,
+        default=None,
+        help="write the trained models under this folder (kept after the run) instead of a "
+        "temporary one; a model already there is scored again, not retrained",
     )
     parser.add_argument("--width", type=int, default=None, help="CNN width (default: shipped)")
     parser.add_argument("--depth", type=int, default=None, help="CNN depth (default: shipped)")
-    parser.add_argument(
-        "--models",
-        type=Path,
-        default=None,
-        help="keep the cells' models in this folder, and reuse those already there",
-    )
     parser.add_argument(
         "--focus",
         action="store_true",
@@ -168,8 +179,15 @@ def main() -> None:
 
     from hopia.data.pseudo import evaluate as ev
 
-    gold: dict[str, list[Any]] = {s: ev.load_gold(args.shared / f) for s, f in FILES.items()}
-    gold[CHU] = chu_gold(args.eval_patients, args.eval_seed)
+    wanted = set(args.eval.split(",")) if args.eval else {CHU, *FILES}
+    unknown = wanted - {CHU, *FILES}
+    if unknown:
+        parser.error(f"--eval : source(s) inconnue(s) : {', '.join(sorted(unknown))}")
+    gold: dict[str, list[Any]] = {
+        s: ev.load_gold(args.shared / f) for s, f in FILES.items() if s in wanted
+    }
+    if CHU in wanted:
+        gold[CHU] = chu_gold(args.eval_patients, args.eval_seed)
     print(
         f"machine : {platform.processor() or platform.machine()}, {os.cpu_count()} cœurs, "
         f"Python {platform.python_version()}"
@@ -179,15 +197,17 @@ def main() -> None:
         + ", ".join(f"{NAMES[s]} {len(d)} documents" for s, d in gold.items())
         + f" (CHU évalué : graine {args.eval_seed}, {args.eval_patients} patients)"
     )
-    cells = [c for c in CELLS if not (args.rules_only and c[0])]
+    cells = [c for c in CELLS if not (args.rules_only and c[0]) and c[1] in wanted]
     if args.train:
-        cells = [c for c in cells if "+".join(c[0]) == args.train]
+        wanted_train = {"" if t == "none" else t for t in args.train.split(",")}
+        cells = [c for c in cells if "+".join(c[0]) in wanted_train]
     rows: list[dict[str, Any]] = []
     models: dict[tuple[str, ...], tuple[Path, dict[str, Any]]] = {}
-    if args.models:
-        args.models.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hopia-cross-") as tmp:
-        work = args.models or Path(tmp)
+        work = Path(tmp)
+        if args.keep_models:
+            work = args.keep_models
+            work.mkdir(parents=True, exist_ok=True)
         for sources, target in cells:
             model = None
             if sources:

@@ -47,7 +47,15 @@ if TYPE_CHECKING:
 PATIENTS, SEED = 30, 2026
 REPO = Path(__file__).resolve().parents[1]
 # Packages above ingest (research, services, front ends): editing them keeps the cached build.
-DOWNSTREAM = ("data/cohorts", "data/quality", "data/sharing", "data/predict", "services", "cli")
+DOWNSTREAM = (
+    "data/cohorts",
+    "data/quality",
+    "data/sharing",
+    "data/predict",
+    "services",
+    "cli",
+    "web",
+)
 
 
 def ingest(wh: Warehouse, corpus: Path) -> None:

@@ -174,3 +174,50 @@ def test_help_has_typer_s_own_words_in_french(path: list[str], command: Any) -> 
     assert "Utilisation :" in shown.output and "Afficher cette aide" in shown.output
     for english in ("Usage:", "Show this message", "[default:", "[required]"):
         assert english not in shown.output
+
+
+def test_a_run_left_running_by_a_dead_process_reads_interrupted() -> None:
+    """No ingest holds the warehouse: a run still "running" is dead (its process was killed);
+    the runs list and the figures say so, and the table is marked (issue 11, finding 8)."""
+    from datetime import datetime
+
+    wh = Warehouse(get_settings().resolved_warehouse_url())
+    with wh.begin() as conn:
+        conn.execute(
+            schema.run.insert().values(
+                run_id=7,
+                command="ingest (1 chemin(s), processus 999999 sur ailleurs)",
+                system="t",
+                started_at=datetime(2026, 12, 6, 23, 40, 5),
+                status="running",
+            )
+        )
+    wh.close()
+    listed = invoke(["warehouse", "runs"])
+    assert listed.exit_code == 0, listed.output
+    assert "interrompue" in listed.output and "en cours" not in listed.output
+    stats = invoke(["warehouse", "stats"])
+    assert stats.exit_code == 0 and "Ingestions : 1 interrompue" in stats.output, stats.output
+    wh = Warehouse(get_settings().resolved_warehouse_url(), migrate=False)
+    with wh.engine.connect() as conn:
+        assert conn.execute(select(schema.run.c.status)).scalar() == "failed"
+    wh.close()
+
+
+def test_a_read_command_on_an_older_schema_names_hopia_init() -> None:
+    from sqlalchemy import delete
+
+    from hopia.platform.warehouse.migrations import LATEST
+
+    url = get_settings().resolved_warehouse_url()
+    wh = Warehouse(url)
+    with wh.begin() as conn:
+        migrations = schema.schema_migrations
+        conn.execute(delete(migrations).where(migrations.c.version == LATEST))
+    wh.close()
+    for args in (["warehouse", "stats"], ["warehouse", "runs"], ["audit", "verify"]):
+        assert_french_error(invoke(args), f"en version {LATEST - 1}", "hopia init")
+    wh = Warehouse(url, migrate=False)
+    with wh.engine.connect() as conn:  # left as it was
+        assert max(conn.execute(select(schema.schema_migrations.c.version)).scalars()) < LATEST
+    wh.close()

@@ -451,3 +451,117 @@ def test_init_does_not_anchor_unkeyed_entries_after_keyed_ones(bare: Settings) -
     with Context.local(bare) as ctx, pytest.raises(AuditError, match="n'est pas signée"):
         setup.init(ctx)
     assert not checkpoint.exists()
+
+
+# -- 6. a read never creates nor migrates a schema, on either engine ------------------------------
+
+HOPIA_SCHEMAS = (schema.OMOP, schema.IDENTIFIED, schema.META, schema.VAULT)
+
+
+@contextlib.contextmanager
+def _database(engine: str, folder: Path) -> Iterator[str]:
+    """An empty database on ``engine``: a DuckDB file, or a throw-away PostgreSQL database."""
+    if engine == "duckdb":
+        import duckdb
+
+        path = folder / "vide.duckdb"
+        duckdb.connect(str(path)).close()
+        yield f"duckdb:///{path}"
+        return
+    from tests.platform.pg import postgres_url
+
+    with postgres_url() as url:
+        yield url
+
+
+def _schemas(url: str) -> set[str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT schema_name FROM information_schema.schemata"))
+            return {n for (n,) in names if n in HOPIA_SCHEMAS}
+    finally:
+        engine.dispose()
+
+
+def _versions(url: str) -> list[int]:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            migrations = schema.schema_migrations
+            return sorted(conn.execute(select(migrations.c.version)).scalars())
+    finally:
+        engine.dispose()
+
+
+def _downgrade(url: str, version: int) -> None:
+    """Undo migration ``version`` (5: the OCR table) behind Hopia's back: an older warehouse."""
+    from sqlalchemy import create_engine
+
+    assert version == 5, "this helper knows migration 5 only"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            migrations = schema.schema_migrations
+            conn.execute(delete(migrations).where(migrations.c.version == version))
+            schema.document_ocr.drop(conn)
+    finally:
+        engine.dispose()
+
+
+def _reads(settings: Settings) -> dict[str, object]:
+    """Every read service, run once each: the error it stops with (None when it ran)."""
+    from hopia.services import quality, warehouse
+
+    calls = {
+        "stats": lambda ctx: warehouse.stats(ctx),
+        "audit": lambda ctx: verify_service(ctx, VerifyRequest.of()),
+        "quality": lambda ctx: quality.history(ctx, quality.HistoryRequest.of()),
+        "reidentify": lambda ctx: reidentify_note(
+            ctx, ReidentifyNoteRequest.of(note_id=1, reason="Vérification de l'identité du patient")
+        ),
+    }
+    found: dict[str, object] = {}
+    for name, call in calls.items():
+        with Context.local(settings) as ctx:
+            try:
+                call(ctx)
+            except Exception as exc:  # noqa: BLE001 - the test looks at which one
+                found[name] = exc
+            else:
+                found[name] = None
+    return found
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_read_never_creates_nor_migrates_the_schema(engine: str, tmp_path: Path) -> None:
+    from hopia.platform.exceptions import WarehouseSchemaError
+    from hopia.platform.warehouse.migrations import LATEST
+
+    with _database(engine, tmp_path) as url:
+        settings = Settings(home=tmp_path / "h", warehouse_url=url)
+        # No schema: every read stops, names hopia init, and creates nothing.
+        for name, error in _reads(settings).items():
+            assert isinstance(error, WarehouseSchemaError), (name, error)
+            assert "ne contient pas le schéma de Hopia" in error.message
+            assert "hopia init" in error.message
+        assert _schemas(url) == set()
+        # An older schema (before migration LATEST): refused as such, left as it is.
+        Warehouse(url).close()
+        _downgrade(url, LATEST)
+        older = _versions(url)
+        for name, error in _reads(settings).items():
+            assert isinstance(error, WarehouseSchemaError), (name, error)
+            assert f"en version {LATEST - 1}" in error.message and "hopia init" in error.message
+        assert _versions(url) == older
+        # hopia init upgrades it; reads then work.
+        with Context.local(settings) as ctx:
+            setup.init(ctx)
+        assert _versions(url)[-1] == LATEST
+        errors = _reads(settings)
+        assert errors["stats"] is None and errors["audit"] is None and errors["quality"] is None
+        assert "note" in str(errors["reidentify"])  # reached the vault: no such note

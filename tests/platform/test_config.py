@@ -102,3 +102,5 @@ def test_the_example_configuration_loads_and_states_the_defaults(
     example = Settings()
     monkeypatch.delenv("HOPIA_CONFIG")
     assert example.data == Settings().data and example.home == Path(".hopia")
+    assert example.jobs == Settings().jobs
+    assert example.web == Settings().web

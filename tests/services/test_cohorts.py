@@ -189,3 +189,34 @@ def test_the_policy_refuses_before_the_warehouse_is_opened(
         cohorts.run(ctx, cohorts.RunRequest.of(definition=HEART_FAILURE))
     assert [e["action"] for e in audit_rows(settings)][-1] == "cohort.run"
     assert [e["actor"] for e in audit_rows(settings)] == ["alice"] * 3
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "existing-0755-folder"])
+def test_a_cohort_folder_is_owner_only_whatever_the_umask(
+    settings: Settings, tmp_path: Path, existing: bool
+) -> None:
+    """Issue 11, finding 8: ``cohort run -o`` wrote patient-level results (and the identified
+    list) in a folder any local user could read. Folder 0700, every file 0600."""
+    import os
+
+    out = tmp_path / "etudes" / "ic"
+    if existing:
+        out.mkdir(parents=True, mode=0o755)
+        os.chmod(out, 0o755)
+    old = os.umask(0o022)
+    try:
+        with Context.local(settings) as ctx:
+            result = cohorts.run(
+                ctx,
+                cohorts.RunRequest.of(
+                    definition=HEART_FAILURE, output=out, patients=True, reason=REASON
+                ),
+            )
+    finally:
+        os.umask(old)
+    assert result.patient_list is not None and result.charts
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    files = sorted(p for p in out.iterdir())
+    names = {p.name for p in files}
+    assert {cohorts.RESULTS_FILE, cohorts.PATIENTS_FILE, *result.charts} <= names
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == dict.fromkeys(names, 0o600)

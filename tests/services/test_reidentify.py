@@ -32,6 +32,7 @@ def test_the_policy_refuses_before_anything_is_opened(tmp_path: Path) -> None:
 
 def test_an_unknown_note_is_an_error_and_is_not_audited(tmp_path: Path) -> None:
     with Context.local(Settings(home=tmp_path / "h")) as ctx:
+        ctx.warehouse()  # an existing warehouse (a read never creates one)
         with pytest.raises(VaultError, match="note 99 introuvable"):
             reidentify_note(ctx, ReidentifyNoteRequest.of(note_id=99, reason="demande du DIM 12"))
         with ctx.warehouse().engine.connect() as conn:

@@ -34,6 +34,7 @@ from hopia.platform.text import without_quoted
 from hopia.services.context import Context
 
 if TYPE_CHECKING:
+    from hopia.platform.config import Settings
     from hopia.platform.warehouse import Warehouse
 
 console = Console()
@@ -56,9 +57,9 @@ class _AnnouncedContext(Context):
     """A context that says, once, on stderr, which warehouse the command works on (so that a
     demo's warehouse and the default one are never confused)."""
 
-    def warehouse(self) -> Warehouse:
+    def warehouse(self, *, migrate: bool = True) -> Warehouse:
         first = self._warehouse is None
-        wh = super().warehouse()
+        wh = super().warehouse(migrate=migrate)
         if first:
             err_console.print(
                 f"[dim]Entrepôt : {escape(wh.display_url)}[/dim]", highlight=False, soft_wrap=True
@@ -68,9 +69,15 @@ class _AnnouncedContext(Context):
 
 def context(actor: str | None = None) -> Context:
     """The local operator's context, from the process settings (read here, once)."""
+    return _AnnouncedContext.local(settings(), actor)
+
+
+def settings() -> Settings:
+    """The process settings: the one place front ends read them (``hopia serve`` hands them to
+    the web application)."""
     from hopia.platform.config import get_settings
 
-    return _AnnouncedContext.local(get_settings(), actor)
+    return get_settings()
 
 
 def option_names(fields: tuple[str, ...], flags: Mapping[str, str] | None = None) -> list[str]:

@@ -17,15 +17,18 @@ from hopia.cli import _french  # noqa: E402
 _french.install()  # click's and typer's own messages ("Missing argument", "Usage:") in French
 
 from hopia.cli import (  # noqa: E402
+    account,
     cohort,
     demo,
     ingest,
+    jobs,
     nlp,
     predict,
     pseudo,
     pseudo_train,
     pseudo_vault,
     quality,
+    serve,
     setup,
     share,
     synth,
@@ -73,7 +76,10 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(cohort.app, name="cohort")
 app.add_typer(predict.app, name="predict")
 app.add_typer(share.app, name="share")
+app.add_typer(jobs.app, name="jobs")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
+app.add_typer(account.app, name="account")
+app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)
 
 
 if __name__ == "__main__":

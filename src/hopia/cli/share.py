@@ -86,6 +86,11 @@ def remedy(report: dict[str, Any]) -> str | None:
 def _distribution(title: str, stats: dict[str, Any] | None) -> str:
     if not stats:
         return f"{title} : —"
+    if not isinstance(stats["classes"], int):  # withheld: it would bound a hidden count
+        return (
+            f"{title} : k = {stats['k']}, l = {stats['l']}, classes non détaillées "
+            "(leur somme donnerait la taille masquée de la cohorte)"
+        )
     sizes = ", ".join(f"{size}: {n}" for size, n in stats["distribution"].items() if n)
     return (
         f"{title} : k = {stats['k']}, l = {stats['l']}, {stats['classes']} classe(s) "
@@ -133,9 +138,22 @@ def print_report(report: dict[str, Any]) -> None:
         console.print(f"Demandé : {asked}", highlight=False)
     console.print(
         f"Patients : {report['persons']}, supprimés : {report['suppressed_persons']} "
-        f"(maximum {fmt_percent(report['max_suppression'])})",
+        f"(maximum {fmt_percent(report['max_suppression'])})"
+        + (
+            f", exportés : {report['exported_persons']}"
+            if report.get("exported_persons") is not None
+            else ""
+        ),
         highlight=False,
     )
+    from hopia.services.sharing import WITHHELD
+
+    if report["persons"] == WITHHELD:
+        console.print(
+            "n.p. : non publié (la taille de la cohorte redonnerait le nombre de patients "
+            "supprimés)",
+            highlight=False,
+        )
 
 
 @app.command("check")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hopia.cli._common import console, context, handle_errors
@@ -26,8 +27,42 @@ def stats() -> None:
         table.add_row(name, f"{count:,}".replace(",", " "))
     console.print(table)
     console.print(f"Documents : {s.documents_done} intégrés, {s.documents_error} en erreur")
+    if s.runs:
+        states = (
+            f"{n} {state}{'s' if n > 1 and state != 'en cours' else ''}"
+            for state, n in sorted(s.runs.items())
+        )
+        console.print("Ingestions : " + ", ".join(states))
     if s.mentions:
         console.print("Mentions par type : " + ", ".join(f"{k} {v}" for k, v in s.mentions.items()))
+
+
+@app.command("runs")
+def runs(
+    limit: int = typer.Option(20, "--limit", help="Nombre d'ingestions, les plus récentes."),
+) -> None:
+    """Les dernières ingestions et leur état (une ingestion dont le processus est mort est
+    « interrompue »)."""
+    from hopia.services import ingest
+
+    with handle_errors(), context() as ctx:
+        found = ingest.runs(ctx, ingest.RunsRequest.of(limit=limit))
+    if not found:
+        console.print("Aucune ingestion enregistrée.")
+        return
+    table = Table(title="Ingestions")
+    for name in ("N°", "Début", "Fin", "État", "Résumé"):
+        table.add_column(name)
+    for run in found:
+        end = f"{run.finished_at:%d/%m/%Y %H:%M:%S}" if run.finished_at else ""
+        table.add_row(
+            str(run.run_id),
+            f"{run.started_at:%d/%m/%Y %H:%M:%S}",
+            end,
+            run.state,
+            escape(run.summary or ""),
+        )
+    console.print(table)
 
 
 @app.command("load-omop")

@@ -35,12 +35,17 @@ class Purpose(StrEnum):
     REIDENTIFY = "reidentify"
     PATIENT_LIST = "patient_list"
     SHARE = "share"
+    BREAK_GLASS = "break_glass"
 
 
 _PURPOSE_TEXT: dict[Purpose, tuple[str, str]] = {
     Purpose.REIDENTIFY: ("toute ré-identification", "demande du DIM, dossier 2024-117"),
     Purpose.PATIENT_LIST: ("obtenir la liste nominative", "inclusion étude ICARE, CPP 24-012"),
     Purpose.SHARE: ("tout partage", "étude ICARE, convention 2025-014"),
+    Purpose.BREAK_GLASS: (
+        "un accès hors de votre périmètre (bris de glace)",
+        "patient transféré aux urgences, avis demandé",
+    ),
 }
 
 
@@ -133,6 +138,8 @@ class Principal:
     user: str
     roles: frozenset[str] = field(default_factory=frozenset)
     on_behalf_of: str | None = None
+    care_sites: frozenset[int] = field(default_factory=frozenset)
+    """The perimeter of a clinician: the care sites (services) whose patients they may see."""
 
     @property
     def actor(self) -> str:

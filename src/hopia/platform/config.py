@@ -133,6 +133,56 @@ class OcrSettings(_Section):
     )
 
 
+class JobsSettings(_Section):
+    """Background jobs (long work started from a front end: an upload's ingest, a quality run,
+    an export). Without a broker they run in the process that serves (a thread pool) and in
+    ``hopia jobs worker``; with one, in ``hopia jobs worker`` processes fed by Redis (RQ)."""
+
+    broker_url: str | None = Field(
+        None,
+        description="Redis URL of the job queue (redis://127.0.0.1:6379/0), executed by `hopia "
+        "jobs worker` processes; needs a PostgreSQL warehouse (DuckDB admits one process). "
+        "Default: none, jobs run embedded in the serving process.",
+        examples=["redis://127.0.0.1:6379/0"],
+    )
+    queue: str = Field(
+        "hopia",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Name of the Redis queue (one per installation sharing a Redis server).",
+    )
+    threads: int = Field(
+        2, ge=1, le=16, description="Jobs run at once by the embedded runner of one process."
+    )
+    heartbeat_s: float = Field(
+        5.0, gt=0, description="Seconds between two heartbeats of a running job."
+    )
+    stale_after_s: float = Field(
+        60.0,
+        gt=0,
+        description="A running job whose heartbeat is older than this is read as failed "
+        "(interrupted): its worker died or lost the warehouse. Keep it well above heartbeat_s.",
+    )
+    poll_s: float = Field(
+        1.0, gt=0, description="Seconds between two looks at the queue of an idle embedded worker."
+    )
+    max_upload_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1,
+        description="Largest file stored for an ingest job (the web server also bounds requests).",
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_below_stale(self) -> JobsSettings:
+        if self.stale_after_s <= 2 * self.heartbeat_s:
+            raise ConfigError(
+                "jobs.stale_after_s doit dépasser le double de jobs.heartbeat_s : sinon une "
+                "tâche vivante serait lue comme interrompue"
+            )
+        return self
+
+
 class DataSettings(_Section):
     """Axis 1, clinical data: ingest, pseudonymisation, NLP, research on the warehouse."""
 
@@ -142,6 +192,47 @@ class DataSettings(_Section):
     predict: PredictSettings = Field(default_factory=PredictSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
+
+
+class WebSettings(_Section):
+    """The web platform (``hopia serve``): sessions, lockout, roles allowed to break the glass."""
+
+    session_hours: float = Field(
+        8.0, gt=0, le=24 * 7, description="Longest life of a login session, in hours."
+    )
+    idle_minutes: float = Field(
+        30.0, gt=0, description="A session unused for this long is closed (minutes)."
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Secure flag of the session cookie: auto = set unless the request came by "
+        "plain http to localhost (development); always behind a TLS proxy that rewrites http.",
+    )
+    max_failed_logins: int = Field(
+        5, ge=1, description="Failed logins in a row before an account is locked."
+    )
+    lockout_minutes: float = Field(15.0, gt=0, description="How long a lockout lasts (minutes).")
+    max_failed_logins_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed logins from one client address, whatever the accounts, within "
+        "lockout_minutes, before that address is refused for the rest of the window.",
+    )
+    break_glass_roles: list[str] = Field(
+        default_factory=lambda: ["clinician"],
+        description="Roles that may read identified data outside their perimeter, with a "
+        "reason, flagged in the audit log (« bris de glace »). Empty: nobody.",
+    )
+    small_cell: int = Field(
+        10, ge=1, description="Counts below this are shown as « <N » to researchers."
+    )
+    page_size: int = Field(50, ge=1, le=500, description="Default page size of the API lists.")
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body (bytes); a larger one is refused with 413 before it "
+        "is read whole (uploads will have their own limit).",
+    )
 
 
 class Settings(BaseSettings):
@@ -179,7 +270,9 @@ class Settings(BaseSettings):
         validate_default=False,
         description="Rebuildable artefacts (compiled NLP pipeline). Default <home>/cache.",
     )
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
     data: DataSettings = Field(default_factory=DataSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -78,6 +78,32 @@ class AccessDeniedError(HopiaError):
     http_status = 403
 
 
+class AuthenticationError(HopiaError):
+    """No valid session, or a login with a wrong user name or password (never says which)."""
+
+    code = "authentication_required"
+    http_status = 401
+
+
+class AccountLockedError(AuthenticationError):
+    """Too many failed logins in a row: the account is locked for a while."""
+
+    code = "account_locked"
+    http_status = 429
+
+
+class LoginRateLimitedError(AccountLockedError):
+    """Too many failed logins from one client address, whatever the accounts tried."""
+
+    code = "too_many_attempts"
+
+
+class PasswordPolicyError(InvalidRequestError):
+    """A new password is too short or too common."""
+
+    code = "weak_password"
+
+
 class NotFoundError(HopiaError):
     """What the request names does not exist (a note, a file, a model)."""
 
@@ -130,6 +156,14 @@ class WarehouseBusyError(WarehouseError):
     http_status = 409
 
 
+class WarehouseSchemaError(WarehouseError):
+    """A command that only reads found no Hopia schema, or an older one, in the warehouse: it
+    never creates nor migrates it; the message names the command that does (``hopia init``)."""
+
+    code = "warehouse_schema_outdated"
+    http_status = 409
+
+
 class AuditError(HopiaError):
     """An audit entry cannot be written."""
 
@@ -149,6 +183,22 @@ class ModelError(HopiaError):
 
     code = "model_unavailable"
     http_status = 500
+
+
+class JobCancelledError(HopiaError):
+    """A running job stops because its cancellation was asked (or its row was closed by
+    someone else: read as interrupted); raised at its next progress report."""
+
+    code = "cancelled"
+    http_status = 409
+
+
+class JobQueueError(HopiaError):
+    """The job queue (the Redis broker of ``jobs.broker_url``) cannot be reached; the job is
+    recorded as failed, with this message."""
+
+    code = "job_queue_unavailable"
+    http_status = 503
 
 
 # -- axis 1: clinical data -----------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 The core (``pip install hopia``) is the platform: configuration, warehouse (DuckDB), audit, keys,
 CLI. Each product axis brings its own dependencies as an extra, so a site installs what it uses;
-``postgres`` adds the PostgreSQL driver and ``all`` everything. :data:`EXTRA_OF_MODULE` maps the
-top-level module of each optional dependency to its extra: :func:`missing_extra` turns an
-``ImportError`` into a message that says what to install, and a test checks that every module of
-``src/hopia`` imports only the core and the extra of its axis.
+``postgres`` adds the PostgreSQL driver, ``redis`` the job queue (RQ), ``all`` everything.
+:data:`EXTRA_OF_MODULE` maps the top-level module of each optional dependency to its extra:
+:func:`missing_extra` turns an ``ImportError`` into a message that says what to install, and a
+test checks that every module of ``src/hopia`` imports only the core and the extra of its axis.
 """
 
 from __future__ import annotations
@@ -30,11 +30,20 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "cryptography": "data",
     # engines
     "psycopg2": "postgres",
+    # background jobs through Redis
+    "rq": "redis",
+    "redis": "redis",
+    # the web platform
+    "fastapi": "web",
+    "starlette": "web",
+    "uvicorn": "web",
+    "argon2": "web",
+    "multipart": "web",
 }
 
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they
 # import an axis's modules lazily, inside the functions that use them).
-EXTRA_OF_PACKAGE: dict[str, str] = {"hopia.data": "data"}
+EXTRA_OF_PACKAGE: dict[str, str] = {"hopia.data": "data", "hopia.web": "web"}
 
 
 def missing_extra(exc: ImportError) -> MissingExtraError | None:

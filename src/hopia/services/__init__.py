@@ -7,8 +7,10 @@ the assistant's tools and the job runner will be: a rule written here holds for 
 
 Capabilities: :mod:`.setup` (``hopia init``), :mod:`.audit`, :mod:`.reidentify`, :mod:`.ingest`,
 :mod:`.pseudo`, :mod:`.nlp`, :mod:`.synth`, :mod:`.warehouse`, :mod:`.cohorts`,
-:mod:`.quality`, :mod:`.sharing`, :mod:`.predict`, :mod:`.demo`; :mod:`.texts` is the
-``{id, text}`` contract of the services that take clinical texts. Import the module you need
+:mod:`.quality`, :mod:`.sharing`, :mod:`.predict`, :mod:`.demo`, :mod:`.jobs` (background
+jobs; their kinds in :mod:`.job_kinds`, an ingest's files stored by :mod:`.uploads`);
+:mod:`.texts` is the ``{id, text}`` contract of the services that take clinical texts. Import
+the module you need
 (``from hopia.services import cohorts``): each imports its heavy dependencies itself, so the
 CLI starts without loading the NLP for a command that does not use it.
 """

@@ -30,7 +30,7 @@ from hopia.data.cohorts.run import audit_run, identified_patients
 from hopia.data.cohorts.schema import CohortDefinition
 from hopia.platform.access import Purpose
 from hopia.platform.exceptions import InvalidRequestError
-from hopia.platform.files import atomic_file, check_output_dir, write_text_atomic
+from hopia.platform.files import atomic_file, check_output_dir, private_dir, write_text_atomic
 from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
 
@@ -178,11 +178,13 @@ def patient_list(ctx: Context, request: PatientListRequest) -> PatientList:
 def _write_results(public: dict[str, Any], output: Path) -> list[str]:
     from hopia.data.cohorts.charts import write_charts  # matplotlib: only when writing
 
-    output.mkdir(parents=True, exist_ok=True)
+    # A cohort's folder is patient-level data (its identified list lands beside the results):
+    # owner-only, folder 0700 and files 0600, whatever the umask.
+    private_dir(output)
     charts = [p.name for p in write_charts(public, output)]
     public["charts"] = charts
     text = json.dumps(public, ensure_ascii=False, indent=2) + "\n"
-    write_text_atomic(output / RESULTS_FILE, text)
+    write_text_atomic(output / RESULTS_FILE, text, private=True)
     return charts
 
 
@@ -192,6 +194,7 @@ def _write_patient_list(
     wh = existing_warehouse(ctx)
     rows, entry = identified_patients(wh, definition, reason=reason, actor=ctx.actor)
     path = output / PATIENTS_FILE
+    private_dir(output)  # the folder too, made or tightened: 0700
     # Identified data: readable by its owner only, from the file's creation on.
     with atomic_file(path, newline="", private=True) as fh:
         writer = csv.DictWriter(fh, fieldnames=PATIENT_COLUMNS)

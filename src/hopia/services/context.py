@@ -14,6 +14,7 @@ or opens the warehouse by itself.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -50,6 +51,7 @@ class Context:
     policy: AccessPolicy = field(default_factory=LocalOperatorPolicy)
     _warehouse: Warehouse | None = field(default=None, repr=False)
     _owns_warehouse: bool = field(default=False, repr=False)
+    _migrated: bool = field(default=False, repr=False)
 
     @classmethod
     def local(cls, settings: Settings, actor: str | None = None) -> Context:
@@ -62,20 +64,36 @@ class Context:
         """Who the audit log names."""
         return self.principal.actor
 
-    def warehouse(self) -> Warehouse:
-        """The configured warehouse, opened (and migrated) once per context; its audit log is
-        keyed and checkpointed with this installation's audit key (:meth:`audit_anchor`)."""
+    def warehouse(self, *, migrate: bool = True) -> Warehouse:
+        """The configured warehouse, opened once per context; its audit log is keyed and
+        checkpointed with this installation's audit key (:meth:`audit_anchor`).
+
+        A writing service (init, ingest, loads) opens it migrated to the latest schema; a
+        service that only reads passes ``migrate=False`` (through
+        :func:`hopia.services.warehouse.existing_warehouse`): nothing is created or migrated,
+        an absent or older schema is a :class:`~hopia.platform.exceptions.WarehouseSchemaError`
+        naming ``hopia init`` — the same on DuckDB and PostgreSQL."""
         if self._warehouse is None:
-            self._warehouse = Warehouse(self.settings.resolved_warehouse_url())
-            self._owns_warehouse = True
-            audit.anchor(self._warehouse.engine, self.audit_anchor(self._warehouse))
+            url = self.settings.resolved_warehouse_url()
+            opened = Warehouse(url, migrate=migrate)
+            try:
+                if not migrate:
+                    opened.check_schema()
+            except HopiaError:
+                opened.close()
+                raise
+            self._warehouse, self._owns_warehouse, self._migrated = opened, True, migrate
+            audit.anchor(opened.engine, self.audit_anchor(opened))
+        elif migrate and not self._migrated:  # read first, now a write: migrate it now
+            self._warehouse.migrate()
+            self._migrated = True
         return self._warehouse
 
     def use_warehouse(self, warehouse: Warehouse) -> None:
         """Work on ``warehouse`` instead of the configured one (the demo's own file, a web
         application's shared engine, tests). The caller keeps it: the context never closes it."""
         self.close()
-        self._warehouse = warehouse
+        self._warehouse, self._migrated = warehouse, True  # the caller opened it as it wants
         audit.anchor(warehouse.engine, self.audit_anchor(warehouse))
 
     def audit_anchor(self, warehouse: Warehouse) -> audit.AuditAnchor:
@@ -118,7 +136,9 @@ class Context:
             if self._warehouse is not None:
                 self._record_refusal(self._warehouse, resource, details)
             elif self._configured_warehouse_exists():
-                wh = Warehouse(self.settings.resolved_warehouse_url())
+                # Recording a refusal never creates nor migrates a schema: without one, the
+                # insert fails and the refusal stands unaudited.
+                wh = Warehouse(self.settings.resolved_warehouse_url(), migrate=False)
                 try:
                     audit.anchor(wh.engine, self.audit_anchor(wh))
                     self._record_refusal(wh, resource, details)
@@ -161,7 +181,7 @@ class Context:
         """Close the warehouse this context opened (one handed over is the caller's)."""
         if self._warehouse is not None and self._owns_warehouse:
             self._warehouse.close()
-        self._warehouse, self._owns_warehouse = None, False
+        self._warehouse, self._owns_warehouse, self._migrated = None, False, False
 
     def __enter__(self) -> Self:
         return self
@@ -190,6 +210,13 @@ _PYDANTIC_FR = {
     "string_type": "chaîne de caractères attendue",
     "string_too_short": "au moins {min_length} caractère(s)",
     "extra_forbidden": "champ inconnu",
+    "string_too_long": "au plus {max_length} caractère(s)",
+    "string_pattern_mismatch": "format incorrect",
+    "too_short": "au moins {min_length} élément(s)",
+    "list_type": "liste attendue",
+    "dict_type": "objet attendu",
+    "model_attributes_type": "objet attendu",
+    "json_invalid": "JSON invalide",
 }
 
 
@@ -209,9 +236,16 @@ class Request(BaseModel):
 
 def invalid_request(exc: ValidationError) -> InvalidRequestError:
     """A pydantic error as Hopia's, in French: one part per field, fields listed."""
+    fields, message = french_errors(exc.errors(include_url=False, include_input=False))
+    return InvalidRequestError(message, fields=fields)
+
+
+def french_errors(errors: Iterable[Mapping[str, Any]]) -> tuple[list[str], str]:
+    """Pydantic's error list (``ValidationError.errors()``, FastAPI's request errors) as the
+    fields at fault and one French message naming each."""
     fields: list[str] = []
     parts: list[str] = []
-    for error in exc.errors(include_url=False, include_input=False):
+    for error in errors:
         name = ".".join(str(p) for p in error["loc"]) or "requête"
         fields.append(name)
         template = _PYDANTIC_FR.get(error["type"])
@@ -222,4 +256,4 @@ def invalid_request(exc: ValidationError) -> InvalidRequestError:
             text = error["msg"]
         text = text.replace("' or '", "' ou '")  # pydantic's list of expected values
         parts.append(f"« {name} » : {text}")
-    return InvalidRequestError("requête invalide : " + " ; ".join(parts), fields=fields)
+    return fields, "requête invalide : " + " ; ".join(parts)

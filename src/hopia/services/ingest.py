@@ -20,7 +20,9 @@ from sqlalchemy import Connection
 from hopia.platform import audit
 from hopia.platform.config import Settings
 from hopia.platform.warehouse import Warehouse
+from hopia.platform.warehouse.runs import RunInfo, list_runs
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 if TYPE_CHECKING:
     from hopia.data.ingest.pipeline import IngestPipeline, IngestReport
@@ -37,6 +39,11 @@ class IngestRequest(Request):
 
 class LoadPatientsRequest(Request):
     path: Path
+
+
+class RunsRequest(Request):
+    limit: int = Field(default=20, ge=1, le=10_000)
+    """How many runs, newest first."""
 
 
 def ingest(
@@ -78,6 +85,15 @@ def ingest(
             patients=request.patients,
             on_patients=patients_audited,
         )
+
+
+def runs(ctx: Context, request: RunsRequest) -> list[RunInfo]:
+    """The last ingest runs, newest first, as they stand: a run whose process died (killed,
+    machine lost) is failed ("interrompue"), marked so in the table when this reader may write.
+    What ``hopia warehouse runs`` prints and a web jobs page shows. Not audited: run rows hold
+    counts and process names, no patient data (as the warehouse figures)."""
+    ctx.authorize("ingest.runs", "warehouse")
+    return list_runs(existing_warehouse(ctx), request.limit)
 
 
 def load_patients(ctx: Context, request: LoadPatientsRequest) -> int:

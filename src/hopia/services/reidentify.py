@@ -11,6 +11,7 @@ from __future__ import annotations
 from hopia.data.pseudo.vault import ReidentifiedResult, Vault
 from hopia.platform.access import Purpose
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 
 class ReidentifyNoteRequest(Request):
@@ -23,5 +24,5 @@ def reidentify_note(ctx: Context, request: ReidentifyNoteRequest) -> Reidentifie
     resource = f"note:{request.note_id}"
     reason = ctx.check_reason(request.reason, Purpose.REIDENTIFY, "pseudo.reidentify", resource)
     ctx.authorize("pseudo.reidentify", resource)
-    vault = Vault(ctx.warehouse(), ctx.vault_key())
+    vault = Vault(existing_warehouse(ctx), ctx.vault_key())
     return vault.reidentify_note(request.note_id, reason=reason, actor=ctx.actor)

@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from hopia.data.cohorts.suppression import WITHHELD  # noqa: F401 - front ends
 from hopia.data.sharing import ExportResult, ShareOptions, select_persons
 from hopia.data.sharing.anonymity import QI_NAMES, AnonymityReport  # noqa: F401 - front ends
 from hopia.data.sharing.persons import check_source

@@ -6,7 +6,9 @@ The access policy is asked first (``warehouse.stats``, ``warehouse.load_omop``).
 
 :func:`existing_warehouse` is how a service that only reads opens the warehouse: an embedded
 DuckDB file that does not exist is an error naming its path (``hopia init``, ``hopia ingest`` or
-``hopia demo`` create one), never an empty warehouse created on the way.
+``hopia demo`` create one), never an empty warehouse created on the way; a database (DuckDB or
+PostgreSQL) without Hopia's schema, or with an older one, is an error naming ``hopia init``,
+never a schema created or migrated by a read.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import func, select
 
 from hopia.platform.exceptions import NotFoundError
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.platform.warehouse.runs import run_counts
 from hopia.services.context import Context, Request
 
 if TYPE_CHECKING:
@@ -34,6 +37,9 @@ class WarehouseStats:
     documents_error: int
     mentions: Counter[str] = field(default_factory=Counter)
     dialect: str = ""
+    # Ingest runs by French state (terminée, échouée, interrompue, en cours): a run whose
+    # process died counts as interrompue, never as en cours.
+    runs: Counter[str] = field(default_factory=Counter)
 
 
 class LoadOmopRequest(Request):
@@ -53,7 +59,9 @@ def duckdb_file(url: str) -> Path | None:
 
 def existing_warehouse(ctx: Context) -> Warehouse:
     """The context's warehouse for a read: :class:`NotFoundError` when the configured DuckDB
-    file does not exist (opening it would create an empty one)."""
+    file does not exist (opening it would create an empty one),
+    :class:`~hopia.platform.exceptions.WarehouseSchemaError` when its schema is absent or older
+    than this version's (a read never migrates it)."""
     if getattr(ctx, "_warehouse", None) is None:  # not opened yet, nor handed over
         path = duckdb_file(ctx.settings.resolved_warehouse_url())
         if path is not None and not path.exists():
@@ -61,7 +69,7 @@ def existing_warehouse(ctx: Context) -> Warehouse:
                 f"aucun entrepôt à {path} : créez-le (hopia init puis hopia ingest, ou hopia "
                 "demo) ou désignez l'entrepôt voulu (HOPIA_HOME, HOPIA_WAREHOUSE_URL)"
             )
-    return ctx.warehouse()
+    return ctx.warehouse(migrate=False)
 
 
 def warehouse_stats(wh: Warehouse) -> WarehouseStats:
@@ -84,6 +92,7 @@ def warehouse_stats(wh: Warehouse) -> WarehouseStats:
         by_status.get("error", 0),
         mentions,
         wh.dialect,
+        run_counts(wh),
     )
 
 

@@ -185,14 +185,16 @@ def test_attachment_type_and_charset_failures(write) -> None:
         write,
         "lot.json",
         bundle(
-            {"resource": document_reference(b"\x89PNG....", "image/png")},
+            {"resource": document_reference(b"GIF89a....", "image/gif")},
+            {"resource": document_reference(b"\x89PNG....", "image/png")},  # a broken scan
             {"resource": document_reference(b"abc", "text/plain; charset=klingon")},
             {"resource": document_reference(pdf_bytes(), "application/pdf")},
         ),
     )
     reasons = [f.reason for f in FhirReader().read(path)]
     assert reasons == [
-        "type de pièce jointe non pris en charge : image/png",
+        "type de pièce jointe non pris en charge : image/gif",
+        "pièce jointe : image illisible ou trop grande",
         "jeu de caractères inconnu : klingon",
         "pièce jointe : PDF sans texte (ni couche texte, ni page scannée à lire par OCR)",
     ]
@@ -214,7 +216,7 @@ def test_attachment_type_and_charset_failures(write) -> None:
         (PATIENT, "ressource FHIR non prise en charge : Patient"),
         ([1, 2], "objet JSON attendu"),
         (bundle(kind="history"), "type de Bundle non pris en charge : history"),
-        (bundle({"resource": PATIENT}), "aucun DocumentReference dans le Bundle"),
+        (bundle({"resource": PATIENT}), "aucun document (DocumentReference, Media ou Binary)"),
         ({"resourceType": "Bundle", "entry": []}, "ressource FHIR invalide (Bundle) : type"),
     ],
     ids=[

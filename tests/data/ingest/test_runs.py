@@ -12,10 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 from hopia.data.ingest.runs import DEAD_SUMMARY, ErrorRecord, IngestReport, Runs, error_hash
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.platform.warehouse.runs import list_runs
 from tests.conftest import ENGINES
 from tests.platform.pg import engine_warehouse
 
@@ -140,3 +141,88 @@ def test_a_run_whose_process_was_killed_is_marked_failed(engine: str, tmp_path: 
             (2, "failed", DEAD_SUMMARY),
         ]
         wh.close()
+
+
+def _statuses(url: str) -> dict[int, tuple[str, str | None]]:
+    run = schema.run
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(run.c.run_id, run.c.status, run.c.summary)).all()
+    finally:
+        engine.dispose()
+    return {r.run_id: (r.status, r.summary) for r in rows}
+
+
+def _read_only(url: str) -> str:
+    """The same warehouse through a connection that may not write."""
+    if url.startswith("duckdb"):
+        return f"{url}?access_mode=read_only"
+    return f"{url}?options=-c%20default_transaction_read_only%3Don"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_killed_run_reads_failed_before_any_new_ingest(engine: str, tmp_path: Path) -> None:
+    """Issue 11, finding 8: a run whose process was killed (SIGKILL) stays "running" only until
+    someone reads the runs — the runs list, the warehouse figures, the service of a jobs page —
+    not until the next ingest. A reader that may write marks it failed in the table; a
+    read-only one reports it failed and leaves the table as it is. A live run stays running."""
+    from hopia.platform.config import Settings
+    from hopia.platform.exceptions import WarehouseBusyError
+    from hopia.services import ingest, warehouse
+    from hopia.services.context import Context
+
+    with engine_warehouse(engine, tmp_path) as wh:
+        runs = Runs(wh, "parent")
+        runs.finish(runs.start([], datetime.now()), IngestReport())
+        url = wh.url
+        wh.close()  # DuckDB: the child needs the file
+        settings = Settings(home=tmp_path / "h", warehouse_url=url)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _RUN_THEN_WAIT, url], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+            # Alive: PostgreSQL readers see it running; DuckDB refuses them, naming it.
+            with Context.local(settings) as ctx:
+                if engine == "duckdb":
+                    with pytest.raises(WarehouseBusyError, match="ingestion n° 2"):
+                        ingest.runs(ctx, ingest.RunsRequest.of())
+                else:
+                    live = ingest.runs(ctx, ingest.RunsRequest.of())
+                    assert [(r.run_id, r.state, r.dead) for r in live] == [
+                        (2, "en cours", False),
+                        (1, "terminée", False),
+                    ]
+                    assert warehouse.stats(ctx).runs == {"en cours": 1, "terminée": 1}
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+        finally:
+            child.kill()
+        assert _statuses(url)[2] == ("running", None)
+
+        # A read-only reader: failed ("interrompue") in what it returns, the table untouched.
+        reader = Warehouse(_read_only(url), migrate=False)
+        try:
+            [dead, done] = list_runs(reader)
+        finally:
+            reader.close()
+        assert (dead.run_id, dead.status, dead.state, dead.dead) == (
+            2,
+            "failed",
+            "interrompue",
+            True,
+        )
+        assert dead.summary == DEAD_SUMMARY and done.state == "terminée"
+        assert _statuses(url)[2] == ("running", None)
+
+        # The figures and the runs service, which may write: marked failed in the table.
+        with Context.local(settings) as ctx:
+            assert warehouse.stats(ctx).runs == {"interrompue": 1, "terminée": 1}
+            [dead, _] = ingest.runs(ctx, ingest.RunsRequest.of())
+        assert dead.state == "interrompue" and dead.finished_at is not None
+        assert _statuses(url) == {
+            1: ("done", "added=0 duplicates=0 errors=0"),
+            2: ("failed", DEAD_SUMMARY),
+        }

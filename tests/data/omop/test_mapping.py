@@ -200,3 +200,41 @@ def test_one_fact_per_mention() -> None:
     assert target_table(M("cim10", "diabète de type 2", codes={"cim10": "E11"})) == (
         "condition_occurrence"
     )
+
+
+def _term(text: str, cim10: str, vocabulary: str = "HOPIA", **attributes: Any) -> M:
+    code = "x" if vocabulary == "HOPIA" else cim10
+    attrs = {"code": code, "vocabulary": vocabulary, "cim10": cim10, **attributes}
+    return M("DISO", text, pipe="terms", category="DISO", attributes=attrs)
+
+
+def test_a_lexicon_concept_that_won_its_words_is_the_fact() -> None:
+    # "hépatite C": hopia.zones marked the terms mention as superseding cim10's "hépatite"
+    hep_c = _term("hépatite C", "B182", supersedes=["cim10"])
+    assert coded_concept(hep_c) == ("CIM10", "B18.2")
+    assert target_table(hep_c) == "condition_occurrence"
+    # the mention it beat is no second fact
+    hep = M("cim10", "hépatite", codes={"cim10": "B159"}, attributes={"same_mention_as": "terms"})
+    assert target_table(hep) is None
+    # a lexicon concept that lost to another pipe's mention of its words: no fact
+    assert target_table(_term("HTA", "I10", same_mention_as="peripheral_vascular_disease")) is None
+    # negated: no fact, whatever won
+    negated = _term("hépatite C", "B182", supersedes=["cim10"])
+    assert target_table(M(**{**negated.__dict__, "negation": True})) is None
+
+
+@pytest.mark.parametrize(
+    ("mention", "fact"),
+    [
+        (_term("dyslipidémie", "E785"), True),  # a disease of the lexicon, found by no other pipe
+        (_term("IRC", "N189"), True),
+        (_term("dyspnée", "R060"), False),  # a sign stays a mention
+        (_term("tabagisme actif", "F172"), False),  # an observation of eds.tobacco
+        (_term("éthylisme chronique", "F102"), False),
+        (_term("MRC", "N189", ambiguous=True), False),  # "MRC 4/5" is a strength score
+        (_term("isolement", "Z290", vocabulary="CIM10"), False),  # a label: cim10's to write
+        (M("ANAT", "coeur", pipe="terms", category="ANAT", attributes={"code": "coeur"}), False),
+    ],
+)
+def test_a_lexicon_concept_alone_is_a_fact_only_for_a_disease(mention: M, fact: bool) -> None:
+    assert (target_table(mention) == "condition_occurrence") is fact

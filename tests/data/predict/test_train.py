@@ -63,6 +63,9 @@ def test_card_and_model_are_saved_and_checked(trained, warehouse, tmp_path: Path
         trained.test.calibration,
     )
     assert {p.name for p in out.iterdir()} == {MODEL_FILE, CARD_JSON, CARD_MD, CALIBRATION_PNG}
+    # learnt from patient-level data: owner-only, whatever the umask
+    assert out.stat().st_mode & 0o777 == 0o700
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {0o600}
     card = json.loads((out / CARD_JSON).read_text("utf-8"))
     assert card["provenance"]["model_sha256"] == sha256_file(out / MODEL_FILE)
     assert card["provenance"]["versions"]["scikit-learn"] == "1.9.1"

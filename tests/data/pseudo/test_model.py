@@ -246,14 +246,18 @@ def test_use_model_false_is_the_rule_pseudonymiser(monkeypatch: pytest.MonkeyPat
 
 def test_hybrid_finds_more_and_stays_non_overlapping() -> None:
     # a patient banner: the rules read the two long numbers as identifiers without knowing
-    # which is which; the model adds the clinician after a bare initial
-    text = "Dossier de Renaud Paul | M | 12/04/1961 | 8054692357 | 1029487540\nDr A Belmont"
+    # which is which; the model adds a visitor whose first name no list knows (the rules read
+    # "Dr A Belmont", a bare initial, since issue 11)
+    text = (
+        "Dossier de Renaud Paul | M | 12/04/1961 | 8054692357 | 1029487540\n"
+        "vu avec Amy LEBRUN et Sandalio DIEGO ce jour"
+    )
     rules = Pseudonymiser(SECRET, use_model=False).detect(text)
     assert {("8054692357", "IPP"), ("1029487540", "IPP")} <= {(s.text, s.label) for s in rules}
     hybrid = Pseudonymiser(SECRET).detect(text)
     assert_valid(text, hybrid)
     added = {(s.text, s.label) for s in hybrid} - {(s.text, s.label) for s in rules}
-    assert added == {("A", "PRENOM"), ("Belmont", "NOM")}
+    assert added == {("Sandalio", "PRENOM"), ("DIEGO", "NOM")}
     # what the rules found is still there, with the same label
     assert {(s.start, s.label) for s in rules} <= {(s.start, s.label) for s in hybrid}
 

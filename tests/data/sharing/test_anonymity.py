@@ -115,11 +115,12 @@ def test_refusals_print_no_count_below_k_or_ten_patients(rows: list[tuple]) -> N
 
 def test_report_hides_a_small_number_of_suppressed_patients() -> None:
     # Twenty-one patients, one suppressed: "21 selected, 1 suppressed" would name a count of 1;
-    # the exported 20 are countable in the files, so the total is hidden instead.
+    # the exported 20 are countable in the files, so the total is withheld instead (and the
+    # suppressed written "<10", zero included: tests/data/sharing/test_report_attack.py).
     rows = [(30 + i % 5, "M", "69003", c) for i, c in enumerate(chapters(20))]
     rows.append((77, "M", "69003", "IV"))
     report = plan(population(rows), k=5, l=2, max_suppression=0.05).report.to_dict()
-    assert report["suppressed_persons"] == "<10" and report["persons"] == "*"
+    assert report["suppressed_persons"] == "<10" and report["persons"] == "n.p."
     assert report["exported_persons"] == 20
 
 

@@ -274,3 +274,75 @@ def test_requested_options_shape_the_export(any_wh: Warehouse, tmp_path: Path) -
     with pytest.raises(SharingError) as bad:
         run(any_wh, tmp_path / "bad", "omop-csv", ShareOptions(drop=("eye_colour",)))
     assert bad.value.fields == ("drop",) and not (tmp_path / "bad").exists()
+
+
+# -- dates inside the notes' text (issue 11, finding 7: --dates coarsened the columns only) ------
+
+DATED_NOTE = (
+    "Vue en consultation le 12/03/2024 pour dyspnée. Hospitalisée du 3 mars 2024 au "
+    "lundi 18 mars 2024 ; contrôle le 2024-04-02, puis le 05.04.24. Suivie depuis mars 2019, "
+    "bilan le 1er avril. Dyspnée stable."
+)
+
+
+def _days_left(text: str) -> list[str]:
+    """Every date of ``text`` that still gives its day, as the pseudonymiser reads dates."""
+    from hopia.data.pseudo.rules import date_fields, find_dates, match_date
+    from hopia.platform.text import fold
+
+    left = []
+    for span in find_dates(text, fold(text)):
+        found = match_date(text[span.start : span.end])
+        if found is None or date_fields(*found)[0] is not None:
+            left.append(span.text)
+    return left
+
+
+def test_coarsened_note_dates_keep_no_day() -> None:
+    from hopia.data.sharing.note_dates import coarsen
+
+    assert _days_left(DATED_NOTE) != []  # the note does give days
+    by_month = coarsen(DATED_NOTE, "mois")
+    assert _days_left(by_month.text) == []
+    assert "consultation le mars 2024 pour" in by_month.text
+    assert "du mars 2024 au mars 2024" in by_month.text and "le avril 2024, puis" in by_month.text
+    assert "depuis mars 2019" in by_month.text and "bilan le avril." in by_month.text
+    by_year = coarsen(DATED_NOTE, "annee")
+    assert _days_left(by_year.text) == [] and "mars" not in by_year.text
+    assert "le 2024 pour" in by_year.text and "bilan le [date]." in by_year.text
+    assert coarsen(DATED_NOTE, "jour").text == DATED_NOTE
+    # A position after the dates moves with them; one before stays.
+    word = DATED_NOTE.rindex("Dyspnée")
+    moved = by_month.position(word)
+    assert by_month.text[moved : moved + 7] == "Dyspnée" and by_month.position(5) == 5
+
+
+def test_an_exported_note_keeps_no_exact_day_when_dates_are_coarsened(
+    wh: Warehouse, tmp_path: Path
+) -> None:
+    note, nlp = schema.CDM["note"], schema.CDM["note_nlp"]
+    start = DATED_NOTE.rindex("Dyspnée")
+    with wh.begin() as conn:
+        conn.execute(note.update().values(note_text=DATED_NOTE, note_title="CRH du 12/03/2024"))
+        conn.execute(
+            nlp.update().values(
+                offset=f"{start}-{start + 7}", snippet="bilan le 1er avril. Dyspnée"
+            )
+        )
+    options = ShareOptions(reference_date=REFERENCE, with_notes=True, dates="mois")
+    result = run(wh, tmp_path / "out", "omop-csv", options)
+    tables = read_omop(result.folder, "omop-csv")
+    texts = list(tables["note"]["note_text"]) + list(tables["note"]["note_title"])
+    assert len(texts) == 80 and all(_days_left(t) == [] for t in texts)
+    assert "12/03/2024" not in all_text(result.folder) and "1er avril" not in all_text(
+        result.folder
+    )
+    notes = dict(zip(tables["note"]["note_id"], tables["note"]["note_text"], strict=True))
+    mentions = tables["note_nlp"]
+    assert len(mentions) > 0
+    for note_id, offset, snippet in zip(
+        mentions["note_id"], mentions["offset"], mentions["snippet"], strict=True
+    ):
+        begin, end = (int(x) for x in offset.split("-"))
+        assert notes[note_id][begin:end] == "Dyspnée"  # the mention still points at its word
+        assert _days_left(snippet) == [] and "Dyspnée" in snippet

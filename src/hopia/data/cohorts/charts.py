@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from hopia.data.cohorts.characterise import TOP_TITLES
-from hopia.platform.files import atomic_file
+from hopia.platform.files import atomic_file, private_dir
 
 COLOR = "#2b6cb0"
 
@@ -60,7 +60,8 @@ def _bars(path: Path, title: str, labels: list[str], cells: list[Any], horizonta
     ax.tick_params(labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    with atomic_file(path, "wb") as fh:  # a chart is replaced whole, as results.json
+    # Replaced whole, as results.json; owner-only, as everything in a cohort's folder.
+    with atomic_file(path, "wb", private=True) as fh:
         fig.savefig(fh, format="png", dpi=110)
     return path
 
@@ -77,8 +78,9 @@ def _step_label(step: dict[str, Any]) -> str:
 
 
 def write_charts(public: dict[str, Any], folder: Path) -> list[Path]:
-    """PNG charts of the public results in ``folder``; returns the files written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """PNG charts of the public results in ``folder`` (made owner-only, 0700, when absent);
+    returns the files written (0600)."""
+    private_dir(folder)
     written = []
     steps = public["attrition"]
     written.append(

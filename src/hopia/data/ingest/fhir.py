@@ -1,9 +1,16 @@
-"""FHIR reader: a DocumentReference, or a Bundle of them with their Patient and Practitioners.
+"""FHIR reader: a DocumentReference, Media or Binary, or a Bundle of them with their Patient and
+Practitioners.
 
 Every resource is validated with ``fhir.resources``. The 8.x releases ship R5 at the top level and
 R4B (4.3.0) under ``fhir.resources.R4B``; R4B is the closest to R4 (same DocumentReference, Bundle,
 Patient and Practitioner), so it is what validates here. Attachments are read only when embedded
-(``data``): a ``url`` is never fetched, the platform being offline.
+(``data``) or when their ``url`` names a Binary of the same Bundle: any other ``url`` is never
+fetched, the platform being offline.
+
+A scanned attachment (image/png, image/jpeg, image/tiff, or a PDF whose pages have no text layer)
+is read by OCR exactly as a scan file is (:func:`hopia.data.ingest.image.read_scan`, settings
+``data.ocr.*``): its pages' confidence travels on the document, low pages are flagged, and a
+missing Tesseract fails that document alone, naming the Debian package.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from hopia.data.ingest.pdf import extract_pdf_text
+from hopia.data.ingest.image import IMAGE_MEDIA_TYPES, read_scan
+from hopia.data.ingest.pdf import read_pdf
 from hopia.data.ingest.text import decode_text, normalise_newlines, read_bytes
-from hopia.data.records import PatientIdentity, RawDocument, ReadFailure
+from hopia.data.records import OcrPage, PatientIdentity, RawDocument, ReadFailure
 from hopia.platform.exceptions import SourceError
 from hopia.platform.text import json_problem
 
@@ -33,8 +41,17 @@ MAX_FHIR_BYTES = 200 * 1024 * 1024
 BUNDLE_TYPES = frozenset({"collection", "document", "transaction", "batch", "searchset"})
 NIR_SYSTEM = "urn:oid:1.2.250.1.213.1.4.8"
 EXTERNAL_ATTACHMENT = "pièce jointe externe non prise en charge"
-# When a document is attached in several formats, the most faithful text wins.
-_CONTENT_PREFERENCE = ("text/plain", "text/html", "application/xhtml+xml", "application/pdf")
+# When a document is attached in several formats, the most faithful text wins: a scan read by
+# OCR comes last.
+_CONTENT_PREFERENCE = (
+    "text/plain",
+    "text/html",
+    "application/xhtml+xml",
+    "application/pdf",
+    *sorted(IMAGE_MEDIA_TYPES),
+)
+# Resources read as documents; a Binary only when no document of its Bundle points to it.
+DOCUMENT_TYPES = ("DocumentReference", "Media", "Binary")
 _MAX_ERRORS_SHOWN = 3
 _WHITESPACE = re.compile(r"\s+")
 
@@ -162,44 +179,63 @@ def _decode(data: bytes, charset: str | None, ref: str) -> str:
         raise _EntryError(f"pièce jointe non décodable en {charset} (octet {exc.start})") from None
 
 
-def _attachment_text(attachment: Any, ref: str) -> str:
-    media, charset = _media_type(attachment.contentType)
+Text = tuple[str, tuple[OcrPage, ...]]
+"""A document's text and the pages of it read by OCR (none for a text layer)."""
+
+
+def _content(attachment: Any, context: _Context, doc: Any) -> tuple[str, bytes]:
+    """``(content type, bytes)`` of an attachment: embedded, or a Binary of the Bundle."""
     if attachment.data is None:
         if attachment.url:
-            raise _EntryError(EXTERNAL_ATTACHMENT)
+            binary = context.binary(attachment.url, doc)
+            if binary is None:
+                raise _EntryError(EXTERNAL_ATTACHMENT)
+            return attachment.contentType or binary.contentType, binary.data or b""
         raise _EntryError("pièce jointe vide (ni data ni url)")
-    data: bytes = attachment.data
+    return attachment.contentType, attachment.data
+
+
+def _attachment_text(attachment: Any, ref: str, context: _Context, doc: Any) -> Text:
+    return _bytes_text(*_content(attachment, context, doc), ref)
+
+
+def _bytes_text(content_type: str | None, data: bytes, ref: str) -> Text:
+    media, charset = _media_type(content_type)
     if not data:
         raise _EntryError("pièce jointe vide")
     if media == "application/pdf":
         try:
-            return extract_pdf_text(data, ref)
+            return read_pdf(data, ref)
+        except SourceError as exc:
+            raise _EntryError(f"pièce jointe : {exc.reason}") from None
+    if media in IMAGE_MEDIA_TYPES:
+        try:
+            return read_scan(data, ref)
         except SourceError as exc:
             raise _EntryError(f"pièce jointe : {exc.reason}") from None
     if media in ("text/html", "application/xhtml+xml"):
-        return html_to_text(_decode(data, charset, ref))
+        return html_to_text(_decode(data, charset, ref)), ()
     if media.startswith("text/"):
-        return _decode(data, charset, ref)
+        return _decode(data, charset, ref), ()
     raise _EntryError(f"type de pièce jointe non pris en charge : {media or 'non précisé'}")
 
 
-def _document_text(doc: Any, ref: str) -> str:
-    attachments = [c.attachment for c in doc.content]
+def _rank(content_type: str | None) -> int:
+    media = _media_type(content_type)[0]
+    in_order = media in _CONTENT_PREFERENCE
+    return _CONTENT_PREFERENCE.index(media) if in_order else len(_CONTENT_PREFERENCE)
 
-    def rank(att: Any) -> int:
-        media = _media_type(att.contentType)[0]
-        in_order = media in _CONTENT_PREFERENCE
-        return _CONTENT_PREFERENCE.index(media) if in_order else len(_CONTENT_PREFERENCE)
 
+def _document_text(attachments: list[Any], ref: str, context: _Context, doc: Any) -> Text:
     reasons: list[str] = []
-    for attachment in sorted(attachments, key=rank):
+    for attachment in sorted(attachments, key=lambda a: _rank(a.contentType)):
         try:
-            text = _attachment_text(attachment, ref)
+            text, ocr = _attachment_text(attachment, ref, context, doc)
         except _EntryError as exc:
             reasons.append(str(exc))
             continue
         if text.strip():
-            return text
+            return text, ocr
         reasons.append("pièce jointe sans texte")
     raise _EntryError("; ".join(dict.fromkeys(reasons)) or "aucune pièce jointe")
 
@@ -300,7 +336,18 @@ class _Context:
             return next((c for c in doc.contained or [] if c.id == reference[1:]), None)
         if reference in self.invalid:
             raise _EntryError(f"ressource référencée invalide : {reference}")
-        return self.resources.get(reference)
+        found = self.resources.get(reference)
+        if found is None and "://" in reference:  # "http://host/fhir/Binary/1" is "Binary/1"
+            found = self.resources.get("/".join(reference.rstrip("/").split("/")[-2:]))
+        return found
+
+    def binary(self, url: str, doc: Any) -> Any | None:
+        """The Binary of this Bundle (or contained in ``doc``) that an attachment's ``url``
+        names; None for anything else (an external address is never fetched)."""
+        resource = self.resolve(url, doc)
+        if resource is not None and resource.get_resource_type() == "Binary":
+            return resource
+        return None
 
 
 def _names_of(entry: dict[str, Any], resource: dict[str, Any]) -> list[str]:
@@ -315,7 +362,8 @@ def _names_of(entry: dict[str, Any], resource: dict[str, Any]) -> list[str]:
 
 
 def _patient_of(doc: Any, context: _Context) -> tuple[PatientIdentity | None, str | None]:
-    subject = doc.subject
+    # A Binary has no subject; its securityContext, when it names a Patient, is the patient.
+    subject = doc.securityContext if _kind(doc) == "Binary" else doc.subject
     if subject is None:
         return None, None
     resource = context.resolve(subject.reference, doc)
@@ -327,8 +375,12 @@ def _patient_of(doc: Any, context: _Context) -> tuple[PatientIdentity | None, st
 
 
 def _staff_of(doc: Any, context: _Context) -> tuple[str, ...]:
+    people = {"DocumentReference": "author", "Media": "operator"}.get(_kind(doc))
+    found = getattr(doc, people, None) if people else None
+    if found is not None and not isinstance(found, list):
+        found = [found]
     names: dict[str, None] = {}
-    for author in doc.author or []:
+    for author in found or []:
         resource = context.resolve(author.reference, doc)
         name = None
         if resource is not None and resource.get_resource_type() == "Practitioner":
@@ -337,6 +389,10 @@ def _staff_of(doc: Any, context: _Context) -> tuple[str, ...]:
         if name:
             names.setdefault(name, None)
     return tuple(names)
+
+
+def _kind(resource: Any) -> str:
+    return resource.get_resource_type()
 
 
 def _concept_text(concept: Any) -> str | None:
@@ -349,7 +405,13 @@ def _concept_text(concept: Any) -> str | None:
 def _stay_of(doc: Any, context: _Context) -> dict[str, Any]:
     """The stay of ``context.encounter``: the Encounter's identifier (else its id), period and
     service type when the bundle holds it, the identifier alone for a logical reference."""
-    references = (doc.context.encounter or []) if doc.context else []
+    kind = _kind(doc)
+    if kind == "DocumentReference":
+        references = (doc.context.encounter or []) if doc.context else []
+    elif kind == "Media":
+        references = [doc.encounter] if doc.encounter else []
+    else:
+        references = []
     for reference in references:
         try:
             encounter = context.resolve(reference.reference, doc)
@@ -372,33 +434,77 @@ def _stay_of(doc: Any, context: _Context) -> dict[str, Any]:
 
 
 def _document(doc: Any, path: Path, ref: str, context: _Context) -> RawDocument:
-    if doc.status == "entered-in-error":
+    """The document a DocumentReference, a Media or a Binary holds."""
+    kind = _kind(doc)
+    if getattr(doc, "status", None) == "entered-in-error":
         raise _EntryError("document annulé (status entered-in-error)")
-    text = _document_text(doc, ref)
+    if kind == "Binary":
+        text, ocr = _bytes_text(doc.contentType, doc.data or b"", ref)
+    elif kind == "Media":
+        text, ocr = _document_text([doc.content], ref, context, doc)
+    else:
+        text, ocr = _document_text([c.attachment for c in doc.content], ref, context, doc)
     patient, ipp = _patient_of(doc, context)
-    doc_date = _as_date(doc.date)
-    if doc_date is None and doc.context and doc.context.period:
-        doc_date = _as_date(doc.context.period.start)
-    doc_type = None
-    if doc.type:
-        codings = doc.type.coding or []
-        doc_type = doc.type.text or (codings[0].display if codings else None)
-    external_id = doc.masterIdentifier.value if doc.masterIdentifier else None
-    if not external_id and doc.identifier:
-        external_id = doc.identifier[0].value
     return RawDocument(
         text=text,
         source_path=str(path),
         source_ref=ref,
         format=FhirReader.format,
-        external_id=external_id or doc.id,
+        external_id=_external_id(doc),
         patient=patient,
         ipp=ipp,
-        doc_date=doc_date,
-        doc_type=doc_type,
+        doc_date=_date_of(doc),
+        doc_type=_type_of(doc),
         staff=_staff_of(doc, context),
+        ocr=ocr,
         **_stay_of(doc, context),
     )
+
+
+def _date_of(doc: Any) -> date | None:
+    kind = _kind(doc)
+    if kind == "DocumentReference":
+        found = _as_date(doc.date)
+        if found is None and doc.context and doc.context.period:
+            found = _as_date(doc.context.period.start)
+        return found
+    if kind == "Media":  # when it was taken, else when it was made available
+        period = doc.createdPeriod
+        return (
+            _as_date(doc.createdDateTime)
+            or (_as_date(period.start) if period else None)
+            or _as_date(doc.issued)
+        )
+    return None  # a Binary: the header of its text, read by the ingest
+
+
+def _type_of(doc: Any) -> str | None:
+    kind = _kind(doc)
+    concept = doc.type if kind in ("DocumentReference", "Media") else None
+    if kind == "Media" and concept is None:
+        concept = doc.modality
+    if concept is None:
+        return None
+    codings = concept.coding or []
+    return concept.text or (codings[0].display if codings else None)
+
+
+def _external_id(doc: Any) -> str | None:
+    master = getattr(doc, "masterIdentifier", None)
+    external_id = master.value if master else None
+    identifiers = getattr(doc, "identifier", None)
+    if not external_id and identifiers:
+        external_id = identifiers[0].value
+    return external_id or doc.id
+
+
+def _attachment_urls(doc: Any) -> list[str]:
+    kind = _kind(doc)
+    if kind == "DocumentReference":
+        return [c.attachment.url for c in doc.content if c.attachment.url]
+    if kind == "Media":
+        return [doc.content.url] if doc.content.url else []
+    return []
 
 
 def _load_json(path: Path) -> Any:
@@ -416,19 +522,20 @@ def _load_json(path: Path) -> Any:
 
 
 class FhirReader:
-    """Reads FHIR R4 JSON: a DocumentReference, or a Bundle holding DocumentReferences."""
+    """Reads FHIR R4 JSON: a DocumentReference, Media or Binary, or a Bundle holding them."""
 
     format = "fhir"
     suffixes: tuple[str, ...] = (".json", ".fhir")
 
     def read(self, path: Path) -> Iterator[RawDocument | ReadFailure]:
-        """Yield one :class:`RawDocument` per DocumentReference, or a :class:`ReadFailure`.
+        """Yield one :class:`RawDocument` per DocumentReference, Media and Binary (one that no
+        document of the Bundle points to), or a :class:`ReadFailure`.
 
         Raises
         ------
         SourceError
             Unreadable or invalid JSON, an invalid top-level resource, a resource other than
-            DocumentReference or Bundle, or a Bundle of an unsupported type or without documents.
+            those or a Bundle, or a Bundle of an unsupported type or without documents.
         """
         path = Path(path)
         root = _load_json(path)
@@ -440,11 +547,11 @@ class FhirReader:
             doc = _validate(root)
         except _EntryError as exc:
             raise SourceError(path, str(exc)) from None
-        if resource_type != "DocumentReference":
+        if resource_type not in DOCUMENT_TYPES:
             raise SourceError(
                 path,
                 f"ressource FHIR non prise en charge : {resource_type} "
-                "(attendu DocumentReference ou Bundle)",
+                "(attendu DocumentReference, Media, Binary ou Bundle)",
             )
         try:
             yield _document(doc, path, str(path), _Context({}, set()))
@@ -481,9 +588,23 @@ class FhirReader:
             for name in _names_of(entry, resource):
                 context.resources[name] = models[index]
 
-        documents = [i for i, m in models.items() if m.get_resource_type() == "DocumentReference"]
+        # A Binary that a document's attachment points to is read as that document's content.
+        attached = {
+            id(found)
+            for m in models.values()
+            if _kind(m) in ("DocumentReference", "Media")
+            for url in _attachment_urls(m)
+            if (found := _quiet(context.binary, url, m)) is not None
+        }
+        documents = [
+            i
+            for i, m in models.items()
+            if _kind(m) in DOCUMENT_TYPES and not (_kind(m) == "Binary" and id(m) in attached)
+        ]
         if not documents and not failures:
-            raise SourceError(path, "aucun DocumentReference dans le Bundle")
+            raise SourceError(
+                path, "aucun document (DocumentReference, Media ou Binary) dans le Bundle"
+            )
         for index in sorted([*documents, *failures]):
             ref = f"{path}#entry{index}"
             if index in failures:
@@ -493,6 +614,14 @@ class FhirReader:
                 yield _document(models[index], path, ref, context)
             except _EntryError as exc:
                 yield ReadFailure(str(path), ref, self.format, str(exc))
+
+
+def _quiet(resolve: Any, url: str, doc: Any) -> Any | None:
+    """``resolve(url, doc)``, None where the reference is invalid (its document says so)."""
+    try:
+        return resolve(url, doc)
+    except _EntryError:
+        return None
 
 
 def _without_resource(entry: Any) -> Any:

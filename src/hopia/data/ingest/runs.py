@@ -6,7 +6,8 @@
 - A run whose process died (killed, machine lost) cannot close itself: the next ingest, which
   holds the warehouse's job lease (:meth:`hopia.platform.warehouse.Warehouse.exclusive`) and so
   knows that no other ingest is alive, marks every run still ``running`` as ``failed``
-  (:meth:`Runs.close_dead`).
+  (:meth:`Runs.close_dead`); before that, whoever reads the runs sees it failed
+  (:func:`hopia.platform.warehouse.runs.list_runs`).
 - An input that cannot be stored (unreadable file, bad record, a stage that failed on it) is one
   ``hopia_id.document`` row with status ``error`` and its reason (in French, for the people who
   run ingest), one per source: a rerun replaces it, and the first run that ingests the source
@@ -26,8 +27,9 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select, update
 
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.platform.warehouse.runs import DEAD_SUMMARY
 
-DEAD_SUMMARY = "interrompu : le processus s'est arrêté avant la fin (tué ou machine arrêtée)"
+__all__ = ["DEAD_SUMMARY", "ErrorRecord", "IngestReport", "Runs", "error_hash"]
 
 
 @dataclass

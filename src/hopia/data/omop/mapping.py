@@ -8,6 +8,14 @@ measurement whose ``value_as_concept_id`` is Negative) and observations (TNM, AD
 tobacco). History mentions are
 facts about the patient too: they are kept, with ``condition_status_source_value =
 'antecedent'``.
+
+One fact per mention: where several pipes coded the same words, ``hopia.zones`` chose the most
+specific mention (a precise code over a Charlson item's code or a sign, then the longest,
+then exact CIM-10 over a comorbidity named as what it is over a concept of the term lexicon;
+:func:`hopia.data.nlp.pipes.zones.zones.resolve_overlaps`) and marked the others
+``same_mention_as``; they stay in ``note_nlp`` only. A ``hopia.terms`` disorder mention is a
+fact when it won over a coding pipe's mention (``supersedes``: "hépatite C" is B18.2, not the
+B15.9 of the word "hépatite") or names a disease of Hopia's lexicon (:func:`terms_fact`).
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ COMORBIDITY_CIM10 = {
 # get a local concept in the "EDS-NLP" vocabulary instead of a misleading CIM-10 code.
 COMORBIDITY_LOCAL = {"peripheral_vascular_disease": "Maladie vasculaire (Charlson, EDS-NLP)"}
 OBSERVATION_LABELS = {"tnm", "adicap", "alcohol", "tobacco"}
+# Alcohol and tobacco use: observations (the alcohol and tobacco pipes), not a lexicon condition.
+TERMS_OBSERVATIONS = ("F10", "F17")
 NOT_FACTS = {"date", "duration", "sections"}
 
 
@@ -95,6 +105,8 @@ def coded_concept(m: Mention) -> tuple[str, str] | None:
         if m.label in COMORBIDITY_CIM10:
             return "CIM10", COMORBIDITY_CIM10[m.label]
         return "EDS-NLP", m.label
+    if m.pipe == "terms" and m.category == "DISO" and (m.attributes or {}).get("cim10"):
+        return "CIM10", cim10_display(str(m.attributes["cim10"]))
     if m.codes.get("atc"):
         return "ATC", m.codes["atc"]
     if m.codes.get("loinc"):
@@ -113,6 +125,8 @@ def target_table(m: Mention) -> str | None:
         if attributes.get("same_mention_as") or attributes.get("not_a_condition"):
             return None
         return "condition_occurrence"
+    if m.pipe == "terms" and coded_concept(m) is not None:
+        return "condition_occurrence" if terms_fact(m.attributes or {}) else None
     if m.codes.get("atc"):
         return "drug_exposure"
     if m.label in OBSERVATION_LABELS:
@@ -122,6 +136,30 @@ def target_table(m: Mention) -> str | None:
     if qualitative_result(m) is not None:
         return "measurement"
     return None
+
+
+def terms_fact(attributes: dict[str, Any]) -> bool:
+    """Whether a coded disorder mention of ``hopia.terms`` is a condition fact.
+
+    Never when another pipe's mention of the same words won (``same_mention_as``). Yes when it
+    won over a coding pipe's mention (``supersedes``: "hépatite C", B18.2, over "hépatite").
+    Alone, only a disease of Hopia's curated lexicon: a CIM-10 code outside chapters R (signs
+    and symptoms, which the lexicon lists by the hundred and which stay mentions) and Z
+    (encounters and circumstances), nor alcohol or tobacco use (F10, F17: observations of
+    their own pipes), and not an ambiguous acronym ("MRC 4/5" is a strength score); a CIM-10
+    label is the ``cim10`` pipe's to write.
+    """
+    if attributes.get("same_mention_as") or attributes.get("not_a_condition"):
+        return False
+    if attributes.get("supersedes"):
+        return True
+    code = str(attributes.get("cim10") or "")
+    return (
+        attributes.get("vocabulary") == "HOPIA"
+        and code[:1] not in ("", "R", "Z")
+        and not code.startswith(TERMS_OBSERVATIONS)
+        and not attributes.get("ambiguous")
+    )
 
 
 def qualitative_result(m: Mention) -> int | None:

@@ -65,7 +65,8 @@ def save_model(
     (:func:`hopia.platform.files.replace_dir`): no reader sees half a model."""
     out = Path(out)
     check_model_folder(out, force)
-    with staging_dir(out) as folder:
+    # Learnt from patient-level data (and its card describes that population): owner-only.
+    with staging_dir(out, private=True) as folder:
         staging = folder.path
         bundle = {
             "format": BUNDLE_FORMAT,

@@ -426,12 +426,27 @@ _LONE_LOWER_BEFORE = re.compile(r"(?:\b(?:de|d'|d’|avec|par|et|chez|pour|à)|[
 _LONE_LOWER_AFTER = re.compile(r"[ \t]*(?:[,;.)(\n]|$)")
 
 
+# Words after which a first name alone is a person, whatever else it could be: a relative
+# ("sa fille maria", "son fils Pierre"), a "prénom" field. Not a title: "Docteur junior".
+_PERSON_CUE = re.compile(
+    r"(?:\b(?:fille|fils|femme|"
+    r"[ée]pouse|[ée]poux|mari|m[èe]re|p[èe]re|s[œo]eur|fr[èe]re|ni[èe]ce|neveu|compagne?|"
+    r"conjointe?|petite?-(?:fille|fils)|pr[ée]nom)\b\.?[ \t]*:?[ \t]*)$",
+    re.IGNORECASE,
+)
+
+
 def _lone_first(text: str, u: _Unit) -> bool:
     """A first name alone, in no way a common word ("Germaine", "Kévin", not "Rose", "Pierre"),
     written as a name ("Germaine", not "EVA" the pain scale nor "PaO2"); in lower case, among
     the most given ones (INSEE tier 1) and set apart as a person is ("avec nathalie,",
-    "de germaine)"), not "junior" in a sentence."""
-    if u.stop or not u.first or u.first & AMBIGUOUS or u.key in _NOT_FIRST:
+    "de germaine)"), not "junior" in a sentence. After a title or a relative ("sa fille maria",
+    "son fils Pierre"), any first name of the lists that is no medical or function word."""
+    if u.stop or not u.first or u.key in _NOT_FIRST:
+        return False
+    if _PERSON_CUE.search(text, max(0, u.start - 16), u.start):
+        return u.shape != "U" or len(u.key) > 2
+    if u.first & AMBIGUOUS:
         return False
     word = text[u.start : u.end]
     if u.shape == "C":
@@ -492,6 +507,45 @@ def _free_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpan]
         if _lone_first(text, u):
             out.append(_span(text, [u], "PRENOM"))
         i += 1
+    return out
+
+
+def _upper_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpan]:
+    """Names in capitals without a title, as banners and signatures write them ("OWZARECK
+    HELENA", "JULES PHILIPPE", "ROBERT, HENRI"): a run of exactly two or three upper-case words
+    (a longer one is a heading), one of them a first name in no way a common word, the others
+    names too or unknown words that could be surnames (4 letters or more); never after words
+    that make it something else ("MALADIE DE", "RUE")."""
+    out: list[PhiSpan] = []
+    n = len(units)
+    i = 0
+    while i < n:
+        j = i
+        while (
+            j + 1 < n
+            and units[j + 1].shape == "U"
+            and units[j].shape == "U"
+            and _gap_ok(text, units[j], units[j + 1], comma=j == i)
+        ):
+            j += 1
+        run = units[i : j + 1]
+        i = j + 1
+        if not 2 <= len(run) <= 3 or any(u.start in taken or u.stop for u in run):
+            continue
+        if _NOT_PERSON_BEFORE.search(text, max(0, run[0].start - 40), run[0].start):
+            continue
+        known = [_lower_ok(u) for u in run]
+        unknown = [
+            not u.first and not u.surname and len(u.key) >= 4 and u.key.isalpha() for u in run
+        ]
+        if not any(_lower_ok(u) and u.first for u in run):
+            continue
+        if not all(k or x for k, x in zip(known, unknown, strict=True)):
+            continue
+        labels = _context_labels(run)
+        if any(unknown):
+            labels = ["NOM" if x else "PRENOM" for x in unknown]
+        out += [_span(text, [u], lab) for u, lab in zip(run, labels, strict=True)]
     return out
 
 
@@ -680,5 +734,6 @@ def find_gazetteer(text: str, folded: str) -> list[PhiSpan]:
         + (context := _context_names(text, units, taken))
         + _maiden_names(text, units, taken)
         + _free_names(text, units, taken | {p.start for p in context})
+        + _upper_names(text, units, taken | {p.start for p in context})
         + _communes(text, units, g)
     )

@@ -71,6 +71,16 @@ def _alt(words: list[str]) -> str:
 
 
 _MONTH_ALT = _alt(list(MONTHS))
+MONTH_ALT = _MONTH_ALT  # for the rules: every month spelling, longest first, folded
+# French number words (folded), for days and years written out: see rules.number_words
+NUMBER_WORDS: dict[str, int] = {
+    "premier": 1, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,
+    "sept": 7, "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13,
+    "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20, "vingts": 20, "trente": 30,
+    "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100, "cents": 100, "mille": 1000,
+    "et": 0,
+}  # fmt: skip
+_NUMW = "(?:" + _alt([w for w in NUMBER_WORDS if w != "et"]) + "|et(?=[ \\-]+(?:un|onze)))"
 _WEEKDAY_ALT = _alt(list(WEEKDAYS))
 _FLET = r"[^\W\d_]"  # a letter, in folded text
 
@@ -123,6 +133,28 @@ DATE_FORMS: dict[str, re.Pattern[str]] = {
         r"(?:(?:,?[ ]*(?=(?:19|20)\d{2})|[ ]+(?=\d{2}(?!\d)(?![ ]?(?:mg|g|ml|h|%|ans|kg)\b)))"
         r"(?P<year>\d{2}(?:\d{2})?)(?![\d,./\-]\d|\d))?",
     ),
+    # Sept 01, 2026 / mars 12, 2024: the month first, as English writes it (the comma required)
+    "mdy": _scan(
+        "[a-z]",
+        rf"(?<!{_FLET})(?P<monthname>{_MONTH_ALT})\.?[ ]+(?P<day>0?[1-9]|[12]\d|3[01])"
+        r"[ ]*,[ ]*(?P<year>(?:19|20)\d{2})(?!\d)",
+    ),
+    # vingt-quatre août deux mille dix-sept, le deux janvier mille neuf cent soixante-dix-huit,
+    # vingt-six 02 2012, mars deux mille vingt: days and years in words, as dictated (folded text)
+    "words": _scan(
+        "[a-z1]",
+        rf"(?<!{_FLET})(?:(?P<dayw>1er|(?!et[ \-]){_NUMW}(?:[ \-]+{_NUMW}){{0,3}})[ ]+)?"
+        rf"(?:(?P<monthname>{_MONTH_ALT})(?!{_FLET})\.?|(?P<month>0?[1-9]|1[0-2])(?=[ ]+\d))"
+        rf"(?:[ ]+(?:(?P<yearw>(?:deux[ \-]+mille|mille|dix[ \-]+neuf[ \-]+cents?)"
+        rf"(?:[ \-]+{_NUMW}){{0,7}})|(?P<year>(?:19|20)\d{{2}}|\d{{2}})(?![\d,./\-]\d|\d)))?"
+        rf"(?!{_FLET})",
+    ),
+    # 07/2002, 11-2019, 03.2020, and "en 07 2002" after a date word (see rules.py)
+    "my": _scan(
+        r"[01]",
+        r"(?<![\d/.,\-])(?P<month>0[1-9]|1[0-2])(?P<sep>[/.\- ])(?P<year>(?:19|20)\d{2})"
+        r"(?!\d|[/.\-]\d)",
+    ),
     # 12/03, 13 / 03, 28.09 (kept only after a date word, see rules.py)
     "dm": _scan(
         r"\d",
@@ -137,7 +169,7 @@ DATE_FORMS: dict[str, re.Pattern[str]] = {
     ),
 }
 
-FOLDED_DATE_FORMS = frozenset({"text"})  # forms whose regex runs on fold(text)
+FOLDED_DATE_FORMS = frozenset({"text", "mdy", "words"})  # forms whose regex runs on fold(text)
 
 # A day/month pair alone is a date only after one of these words (else fractions, blood
 # pressure "TA 12/8", doses). Applied to the text just before the candidate.
@@ -169,12 +201,18 @@ BIRTH_AFTER = re.compile(r"\s*\(?\s*\d{1,3}\s*ans\b", re.IGNORECASE)  # used wit
 # A run of up to 17 NIR characters with light separators, not starting inside a run of
 # one-digit cells; rules.py decides what it is.
 NIR_RUN = _scan(
-    "[1-478]", r"(?<![\w/:\-])(?<!(?<!\d)\d[ .])[1-478](?:[ .\-]?[\dAaBb]){12,16}(?![\w])"
+    "[1-478]",
+    # after a run of cells only when its own groups are not cells ("0 8 0 5 2 0 1 8 1 96 01 ...")
+    r"(?<![\w/:\-])(?:(?<!(?<!\d)\d[ .])|(?=\d(?:[ .]\d\d|\d)))"
+    r"[1-478](?:[ .\-]?[\dAaBb]){12,16}(?![\w])",
 )
 NIR_FIRST = frozenset("123478")
 # A run of one-digit cells; it may follow a multi-digit number ("28-04-2028 0 8 0 4 ..."), never
 # start inside another run of cells (a lone digit then a blank before it).
-DIGIT_CELLS = _scan(r"\d", r"(?<![\w.,/\-])(?<![^\d]\d )(?<!^\d )\d(?: \d){7,}(?![\w.,/\-])(?! \d)")
+# A multi-digit number may follow it too ("0 7 1 1 1 9 8 3 18-03-2030": a banner's next field).
+DIGIT_CELLS = _scan(
+    r"\d", r"(?<![\w.,/\-])(?<![^\d]\d )(?<!^\d )\d(?: \d){7,}(?![\w.,/\-])(?! \d(?!\d))"
+)
 DATE_CELLS = re.compile(r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d\d")
 DATE_TAIL = re.compile(r"[/.\-]\d")  # "... 750419 29/03/89": the last digits start a date
 NIR_CONTEXT = re.compile(
@@ -182,6 +220,14 @@ NIR_CONTEXT = re.compile(
     r"id(?:entifiant)?\s+national|"
     r"s[ée]cu\b|immatriculation|assur[ée]\(?e?\)?|carte\s+vitale|assurance\s+maladie)"
     r"[^\n]{0,45}$",
+    re.IGNORECASE,
+)
+# The number right after a NIR's label on the same line, 10 to 17 characters, whatever it reads.
+NIR_LABELLED = _scan(
+    "(?i:[nsiac])",
+    r"(?:\bNIR\b|\bN\.I\.R\.?|\bNSS\b|s[ée]curit[ée][ \t]+sociale|s[ée]cu\b|"
+    r"immatriculation|carte[ \t]+vitale|assurance[ \t]+maladie)"
+    r"[^\d\n]{0,45}?(?<![\w])(?P<v>[1-478](?:[ .\-]?[\dAaBb]){9,16})(?![\w]|[.,/\-]\d)",
     re.IGNORECASE,
 )
 
@@ -194,6 +240,14 @@ PHONE_FORMS: tuple[re.Pattern[str], ...] = (
         "[0+]",
         _PHONE_START + r"(?:(?:\+|00)[ ]?33[ ]?(?:\(0\)[ ]?|0[ ]?)?|0)[1-9]"
         r"(?:[ .\-]{0,3}\d{2}){4}" + _PHONE_END,
+    ),
+    # 06/28/42/50/36: five pairs and slashes (a date has three groups); O1.42.15.23.35: the
+    # letter O for a zero, as typed or read by OCR
+    _scan("[0O]", _PHONE_START + r"(?<![\w])0[1-9](?:/\d{2}){4}" + _PHONE_END),
+    _scan(
+        "[0O]",
+        r"(?<![\w])(?=[\dO.\- ]{10,14}(?![\w]))(?=[^\n]{0,14}O)(?=(?:[O.\- ]{0,6}\d){7})[0O][1-9O]"
+        r"(?:[ .\-]?[\dO]{2}){4}" + _PHONE_END,
     ),
     # 00 62 73 14 50, 00-14-36-54-26: separated pairs (contiguous, it could be an identifier)
     _scan("0", _PHONE_START + r"00(?P<s>[ .\-])\d{2}(?:(?P=s)\d{2}){3}" + _PHONE_END),
@@ -263,7 +317,7 @@ NDA_CONTEXT = _scan(
 # ---------------------------------------------------------------------------------------------
 
 _PART = r"(?i:de|du|des|la|le|les|l['’]|d['’]|sur|sous|en|aux|et|lès|les)"
-_W = rf"[{LET}][{LET}{APOS}\-]*"  # any word
+_W = rf"[{LET}][{LET}{APOS}\-]*(?:\.[{LO}]+)?"  # any word ("G.al": an abbreviation)
 _CW = rf"[{UP}][{LET}{APOS}\-]*"  # capitalised or upper-case word
 _PARTS = rf"(?:{_PART}[ \t]*(?<=['’ \t]))"
 # Unambiguous street words; "place", "cours", "route"... also mean other things, so they need a
@@ -283,13 +337,32 @@ _COMPLEMENT = (
     r"studio|logement|lot)\.?[ \t]*[\w]{1,6})?"
 )
 _HOUSE = r"\d{1,4}(?:[ ]?-[ ]?\d{1,4})?(?:[ ]?(?i:bis|ter|quater|[a-d])(?![\w]))?"
+# A house number in words, as dictated: "sept allée des Roses", "deux bd Étienne".
+_HOUSE_WORDS = (
+    r"(?i:un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|"
+    r"seize|dix-sept|dix-huit|dix-neuf|vingt|trente|quarante|cinquante)"
+)
 ADDRESS = _scan(
-    r"\d",
-    rf"(?<![\w/.,:]){_HOUSE},?[ \t]+(?:(?i:grande|grand|petite|petit|vieille|vieux|haute|basse)"
+    r"(?i:[\dudtqcshno])",
+    # digits may touch a word before them ("Kennedy76 rue ...": fields glued by an export)
+    rf"(?:(?<![\d/.,:]){_HOUSE}|(?<![{LET}\d\-]){_HOUSE_WORDS}(?=[ \t]+(?i:{_STREET_STRICT})))"
+    rf",?[ \t]+(?:(?i:grande|grand|petite|petit|vieille|vieux|haute|basse)"
     rf"[ \t]+)?(?:(?i:{_STREET_STRICT})(?![{LET}])[ \t]+{_STREET_NAME}"
     rf"|(?i:{_STREET_LOOSE})(?![{LET}])[ \t]+{_PARTS}*{_CW}"
     rf"(?:[ \t]+(?:{_PARTS}+{_W}|{_CW})){{0,6}})"
     rf"{_COMPLEMENT}",
+)
+# Streets abroad, as foreign letters write them: "Schlossstraße 13", "Straße des 17. Juni 135",
+# "Via Roma 12", "Calle Mayor 5", "221 Baker Street".
+ADDRESS_FOREIGN = _scan(
+    f"[{UP}\\d]",
+    rf"(?<![\w\-])(?:[{UP}][{LET}\-]*(?i:stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm)"
+    rf"(?:[ \t]+\d{{1,4}}[a-z]?)?(?![{LET}])"
+    rf"|(?:Stra(?:ss|ß)e|Via|Viale|Piazza|Calle|Avenida|Rua|Plaza|Paseo|Largo)[ \t]+"
+    rf"(?:(?:de|del|della|di|da|dos|das|des|der|am|an|im)[ \t]+)?"
+    rf"(?:[{UP}\d][{LET}\d.'’\-]*[ \t]+){{0,3}}[{UP}][{LET}'’\-]*(?:,?[ \t]+\d{{1,4}}[a-z]?)?"
+    rf"|\d{{1,4}}[ \t]+(?:[{UP}][{LET}'’\-]*[ \t]+){{1,3}}(?:Street|St\.|Road|Rd\.|Lane|Drive|"
+    rf"Avenue|Ave\.|Boulevard|Square|Place|Terrace|Way)(?![{LET}]))",
 )
 ADDRESS_NO_NUMBER = _scan(
     "(?i:[rabcilqfhsep])",
@@ -317,6 +390,12 @@ ZIP_AFTER_ADDRESS = re.compile(
 ZIP_AFTER_CITY = re.compile(rf"[ \t]*,?[ \t]*(?P<zip>{_ZIP})(?![\w])")
 ZIP_CITY = _scan(
     r"\d", rf"(?<![\w.,])(?<!\d[ .])(?P<zip>{_ZIP})(?![\w])[ \t]*,?[ \t]*(?P<city>{_COMMUNE})"
+)
+# A postcode named as such, or a Paris-style district: "dans le 75015", "code postal : 35000".
+ZIP_CONTEXT = _scan(
+    "(?i:[dcC])",
+    rf"(?:\b(?i:dans[ \t]+le|code[ \t]+postal)|\bCP)[ \t]*:?[ \t]*(?P<zip>{_ZIP})(?![\w]|[,.]\d)"
+    r"(?![ \t]*(?i:m|km|mg|g|ml|l|m[èe]tres?|euros?|€|ans|jours|fois|cas)(?![\w]))",
 )
 CITY_CONTEXT = _scan(
     "(?i:[drhvnoistpcmbeà])",
@@ -375,6 +454,7 @@ HOSPITAL_LOWER = _scan(
     "(?i:[hcpgm])",
     r"(?<![\w\-])(?i:h[ôo]pital|h[ôo]p\.?|clinique|polyclinique|chu|chru|chr|ch|"
     r"centre[ \t]+hospitalier(?:[ \t]+universitaire)?|groupe[ \t]+hospitalier|maternit[ée])"
+    rf"(?:[ \t]+{_HOSP_ADJ}(?![{LET}]))?"
     r"[ \t]+(?:(?i:de|du|des|la|le|l['’]|d['’])[ \t]*(?<=['’ \t]))?"
     r"(?P<name>[a-zß-ÿ][a-zß-ÿ'’]*(?:[ \t-][a-zß-ÿ][a-zß-ÿ'’]*){0,2})",
 )
@@ -395,6 +475,33 @@ HOSPITAL_ALONE = _scan(
     "[AHGP]",
     r"(?<![\w\-])(?:AP-?HP|AP-?HM|HCL|HEGP|GHPS|Pitié[- ]Salpêtrière|Piti[ée][- ]Salp[êe]tri[èe]re)"
     r"(?![\w\-])",
+)
+# Sites whose name is also something else ("capsule de Tenon", "signe de Trousseau", "boule de
+# Bichat", "Cochin" the surname): a hospital only right after "à" / "au" ("revu à Bichat").
+HOSPITAL_AT_SITE = _scan(
+    "[àaA]",
+    r"(?<![\w])(?:à|a|au|À|A)[ \t]+(?:la[ \t]+)?(?P<site>Piti[ée]|Bichat|Cochin|Tenon|Trousseau|"
+    r"Saint[- ]Antoine|Saint[- ]Louis|Foch|Percy|B[ée]gin|Broca|Bretonneau|Rothschild|"
+    r"Lariboisi[èe]re)(?![\w\-])",
+)
+# A site's code in capitals right after a ward's name ("Service de cardiologie, PSL", "Unité de
+# soins intensifs - BCT", "Consultation de neurologie du site HMN", "(HMN)"): each hospital has
+# its own codes, so the context says it, not a list; medical acronyms are left out by the rule.
+HOSPITAL_CODE = _scan(
+    "(?i:[sudpcr])",
+    r"\b(?i:service|unit[ée]|d[ée]partement|p[ôo]le|consultations?|urgences|r[ée]animation)"
+    r"(?:[ \t]+(?i:d['’]|de|des|du)?[ \t]*[a-zà-ÿ][a-zà-ÿ'’\-]*){1,4}"
+    r"[ \t]*(?:[,\-–(/][ \t]*|[ \t](?i:du[ \t]+site|du|de[ \t]+l['’]h[ôo]pital|site|à)[ \t]+)"
+    r"(?P<code>[A-Z]{2,4})(?![\w\-])",
+)
+# A hospital named in English, as foreign letters and reports write it: "Jefferson University
+# Hospital", "Avicenne AP-HP Hospital", "St Mary's Hospital".
+HOSPITAL_ENGLISH = _scan(
+    f"[{UP}]",
+    rf"(?<![\w\-])(?:[{UP}][\w'’.\-]*[ \t]+){{1,3}}"
+    r"(?:(?i:university|general|children['’]s|memorial|medical|community|teaching|county|"
+    r"state|royal|city)[ \t]+){0,2}"
+    r"(?i:hospital|infirmary|medical[ \t]+cent(?:er|re))(?![\w])",
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -427,6 +534,7 @@ _NAME_PARTICLE = (
 NAME_TOKEN = re.compile(
     rf"(?:{_NAME_PARTICLE}(?=[{UP}]))?"
     rf"(?:[{UP}]\.(?:-?[{UP}]\.)+"  # initials: J.-M., Y.-E.
+    rf"|[{UP}](?:\.-?|-)[{UP}]\.?(?![{LET}])"  # J-P., J.-C, A.M, C-M.
     rf"|[{UP}][{LET}]{{0,2}}\.(?![{LET}])"  # abbreviated: J., Ch., DA.
     rf"|[{UP}][{LET}]*(?:[{APOS}\-][{UP}]?[{LET}]+)*)"
     rf"(?![{LET}\d°])"

@@ -7,6 +7,7 @@ detector is cheap and skips itself when the text lacks its trigger (no digit, no
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -48,16 +49,38 @@ def expand_year(year: str) -> int:
     return 2000 + y if y <= _TWO_DIGIT_PIVOT else 1900 + y
 
 
+def number_words(words: str) -> int:
+    """The value of a French number written in words, folded ("vingt et un" → 21, "mille neuf
+    cent soixante-dix-huit" → 1978, "deux mille dix-sept" → 2017, "quatre-vingt-dix" → 90)."""
+    total = current = 0
+    for w in re.split(r"[ \-]+", words.strip()):
+        v = 1 if w == "1er" else P.NUMBER_WORDS[w]
+        if v == 1000:
+            total += max(current, 1) * 1000
+            current = 0
+        elif v == 100:
+            current = max(current, 1) * 100
+        elif v == 20 and current % 100 == 4:  # quatre-vingt
+            current += 76
+        else:
+            current += v
+    return total + current
+
+
 def date_fields(form: str, m: re.Match[str]) -> tuple[int | None, int | None, int | None]:
     """(day, month, year) of a date match; None for the parts the text does not give."""
     g = m.groupdict()
     day = g.get("day")
     d = int(day.replace(" ", "").removesuffix("er")) if day else None
-    if form == "text":
+    if g.get("dayw"):
+        d = number_words(g["dayw"])
+    if g.get("monthname"):
         mo: int | None = P.MONTHS[P.fold(g["monthname"]).rstrip(".")]
     else:
         mo = int(g["month"].replace(" ", "")) if g.get("month") else None
     y = expand_year(g["year"]) if g.get("year") else None
+    if g.get("yearw"):
+        y = number_words(g["yearw"])
     return d, mo, y
 
 
@@ -91,11 +114,18 @@ def _date_label(text: str, start: int, end: int) -> str:
     return "DATE"
 
 
+_MY_CONTEXT = re.compile(
+    r"\b(?:en|depuis|d[èe]s|le|du|au|jusqu['’]en|fin|d[ée]but|mi)[ \t]*-?[ \t]*$", re.IGNORECASE
+)
+_WORD_FORMS = frozenset({"text", "words"})  # date forms that may have no digit
+_ARTICLES = frozenset({"un", "une"})
+
+
 def find_dates(text: str, folded: str) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     has_digit = re.search(r"\d", text) is not None
     for form, rx in P.DATE_FORMS.items():
-        if form != "text" and not has_digit:
+        if form not in _WORD_FORMS and not has_digit:
             continue
         for m in rx.finditer(folded if form in P.FOLDED_DATE_FORMS else text):
             s, e = m.span()
@@ -115,6 +145,21 @@ def find_dates(text: str, folded: str) -> list[PhiSpan]:
                     continue
             elif form == "year" and not P.YEAR_CONTEXT.search(text, max(0, s - 25), s):
                 continue
+            elif form == "words":
+                # words must be there (else the "text" form's), a day needs a month name or a
+                # year, a year in words must be a plausible one
+                if m["dayw"] is None and m["yearw"] is None or m["dayw"] in _ARTICLES:
+                    continue  # "un mars" is rather an article than a day
+                if text[e - 1] == "." and y is None:
+                    e -= 1
+                if m["month"] is not None and y is None:
+                    continue
+                if d is not None and not 1 <= d <= 31 or y is not None and not 1900 <= y <= 2100:
+                    continue
+            elif (
+                form == "my" and m["sep"] == " " and not _MY_CONTEXT.search(text, max(0, s - 12), s)
+            ):
+                continue  # "en 07 2002", not "07 2002" anywhere
             out.append(_span(text, s, e, _date_label(text, s, e)))
     return out
 
@@ -134,30 +179,86 @@ def find_nirs(text: str) -> list[PhiSpan]:
     01-12): the key is often left out, and the digits after the body then belong to the next
     number ("1 891074 750419 29/03/89")."""
     out: list[PhiSpan] = []
-    for m in P.NIR_RUN.finditer(text):
+    pos = 0
+    while m := P.NIR_RUN.search(text, pos):
         run = m.group()
-        if len({c for c in run if not c.isalnum()}) > 1:
-            continue  # "21-04-1979 21-10-2018": mixed separators are several numbers
-        s = m.start()
-        if _CELLS_GO_ON.match(text, m.end()) and _LETTER_SPACED.fullmatch(run):
-            continue  # part of a longer run of cells: find_digit_cells cuts it whole
-        pos = [s + i for i, c in enumerate(run) if c.isalnum()]
-        sig = "".join(text[i] for i in pos)
-        nir15 = parse_nir(sig[:15]) if len(sig) >= 15 else None
-        date_follows = len(sig) >= 15 and P.DATE_TAIL.match(text, pos[14] + 1)
-        if nir15 is not None and nir15.key_ok and not date_follows:
-            out.append(_span(text, s, pos[14] + 1, "SECU"))
+        seps = [c for c in run if not c.isalnum()]
+        if len(set(seps)) > 1:
+            # "21-04-1979 21-10-2018": mixed separators are several numbers. The run may have
+            # run into a date after a NIR ("19710 36 802 455 18-04-1997"): read the part with
+            # the first separator only; or started on a date before a NIR ("24-11-2018 2 83 06
+            # 24 729096"): look again from the next character (the run's look-behind skips
+            # the date's digits)
+            head = run[: run.index(next(c for c in seps if c != seps[0]))]
+            head = head[: head.rfind(seps[0])]  # its last group starts the other number
+            span = _read_nir(text, m.start(), head) if seps[0] == " " else None
+            if span is not None:
+                out.append(span)
+                pos = span.end
+            else:
+                pos = m.start() + 1
             continue
-        body = parse_nir(sig[:13])
-        if body is None:
-            continue
-        if P.NIR_CONTEXT.search(text, max(0, s - 60), s):
-            end = pos[14] + 1 if len(sig) == 15 else pos[12] + 1
-            out.append(_span(text, s, end, "SECU", "nir:contexte"))
-        elif body.sex in "12" and 1 <= int(body.month) <= 12:
-            if len(sig) >= 15 and pos[13] == pos[12] + 1:
-                continue  # 15 digits in one block: a NIR whose key fails, or not a NIR at all
-            out.append(_span(text, s, pos[12] + 1, "SECU", "nir:sans-cle"))
+        span = _read_nir(text, m.start(), run)
+        if span is not None:
+            out.append(span)
+            pos = span.end
+        elif (
+            not run[1].isalnum()
+            or _YEAR_OF_DATE.match(run)
+            and _MONTH_BEFORE.search(P.fold(text[max(0, m.start() - 12) : m.start()]))
+        ):
+            # a run that starts on one-digit cells (a date cut in cells, find_digit_cells's)
+            # or on the year of a written date may end on a NIR in groups: "1 5 0 3 2 0 2 4
+            # 284 05 07152 362", "le 11 novembre 1975 1 60 04 25 311 114 26"
+            pos = m.start() + 1
+        else:
+            pos = m.end()
+    out += _labelled_nirs(text, out)
+    return out
+
+
+_YEAR_OF_DATE = re.compile(r"(?:19|20)\d\d ")
+_MONTH_BEFORE = re.compile(rf"(?<![a-z])(?:{P.MONTH_ALT})\.? $")
+
+
+def _read_nir(text: str, s: int, run: str) -> PhiSpan | None:
+    """The NIR read in ``run``, written at ``s``, if it is one."""
+    if sum(c.isalnum() for c in run) < 13:
+        return None
+    if _CELLS_GO_ON.match(text, s + len(run)) and _LETTER_SPACED.fullmatch(run):
+        return None  # part of a longer run of cells: find_digit_cells cuts it whole
+    pos = [s + i for i, c in enumerate(run) if c.isalnum()]
+    sig = "".join(text[i] for i in pos)
+    nir15 = parse_nir(sig[:15]) if len(sig) >= 15 else None
+    date_follows = len(sig) >= 15 and P.DATE_TAIL.match(text, pos[14] + 1)
+    if nir15 is not None and nir15.key_ok and not date_follows:
+        return _span(text, s, pos[14] + 1, "SECU")
+    body = parse_nir(sig[:13])
+    if body is None:
+        return None
+    if P.NIR_CONTEXT.search(text, max(0, s - 60), s):
+        end = pos[14] + 1 if len(sig) == 15 else pos[12] + 1
+        return _span(text, s, end, "SECU", "nir:contexte")
+    if body.sex in "12" and 1 <= int(body.month) <= 12:
+        if len(sig) >= 15 and pos[13] == pos[12] + 1:
+            return None  # 15 digits in one block: a NIR whose key fails, or not a NIR at all
+        end = pos[12] + 1
+        # "1 60 04 25 311 114 26": a last group of two digits that ends the run is the key,
+        # mistyped (a date's digits would follow it: see date_follows)
+        if len(sig) == 15 and not date_follows and pos[14] == pos[13] + 1 > pos[12] + 2:
+            end = pos[14] + 1
+        return _span(text, s, end, "SECU", "nir:sans-cle")
+    return None
+
+
+# After a NIR's label, the number that follows is the NIR, whatever its shape: a digit left out
+# or added, a month that no register uses ("Numéro de sécurité sociale : 173 2857 4932").
+def _labelled_nirs(text: str, found: list[PhiSpan]) -> list[PhiSpan]:
+    out = []
+    for m in P.NIR_LABELLED.finditer(text):
+        s, e = m.span("v")
+        if not any(f.start < e and s < f.end for f in found):
+            out.append(_span(text, s, e, "SECU", "nir:etiquette"))
     return out
 
 
@@ -197,9 +298,11 @@ def _segment_cells(cells: str) -> list[tuple[int, int, str]]:
         choice = (cov, strength, toks)
         options = _cell_tokens(cells[i : i + 15], whole=i == 0 and n == 10)
         if n > 15:  # a banner of several fields: taken only where it covers more cells
-            options.append((13, "SECU", -1))
-        elif i == 0 and n == 15 and cells[0] in P.NIR_FIRST:
-            options.append((15, "SECU", 0))  # one NIR-shaped field whose key fails
+            # (13 cells, or 14 and 15 when a digit too many or a wrong key would otherwise be
+            # left out: "1 4 2 3 8 5 6 8 3 7 8 3 5 3 0 9 0 1 1 9 8 7" is a NIR and a date)
+            options += [(13, "SECU", -1), (14, "SECU", -2), (15, "SECU", -2)]
+        elif i == 0 and n in (14, 15) and cells[0] in P.NIR_FIRST:
+            options.append((n, "SECU", 0))  # one NIR-shaped field whose key fails or is cut
         for size, label, st in options:
             if i + size > n:
                 continue
@@ -264,18 +367,24 @@ def find_mails(text: str) -> list[PhiSpan]:
     return [_span(text, *m.span(), "MAIL") for m in P.MAIL.finditer(text)]
 
 
-# A run of 7 to 11 digits standing alone is an identifier in a clinical note (a lab value, a dose
-# or a count has fewer digits, a decimal mark or a unit): a record or stay number written without
-# its label ("Dossier 80014523"). Only where no other rule read the digits (a date, a phone, a
-# labelled IPP or NDA): see detect_rules. 13 and 15 digits are the NIR's, judged by its rule.
+# A run of 7 to 12 or 14 digits standing alone is an identifier in a clinical note (a lab value,
+# a dose or a count has fewer digits, a decimal mark or a unit): a record or stay number written
+# without its label ("Dossier 80014523"), a NIR with a digit too many. Only where no other rule
+# read the digits (a date, a phone, a labelled IPP or NDA, a NIR): see detect_rules. 13 and 15
+# digits are the NIR rule's to judge (and a drug's CIP-13 code or a lot number is no identifier).
 _LONG_NUMBER = re.compile(
-    r"(?<![\w,.\-/+])\d{7,11}(?!\w|[,.]\d|/|[ \t]*(?i:ui|u\.|unit|mg|µg|ng|g/|ml|copies|"
+    r"(?<![\w,.\-/+])(?:\d{7,12}|\d{14})(?!\w|[,.]\d|/|[ \t]*(?i:ui|u\.|unit|mg|µg|ng|g/|ml|copies|"
     r"cellules|cp|€|eur|%))"
 )
 
 
 def find_long_numbers(text: str) -> list[PhiSpan]:
-    return [_span(text, *m.span(), "IPP", "nombre-long") for m in _LONG_NUMBER.finditer(text)]
+    out = []
+    for m in _LONG_NUMBER.finditer(text):
+        digits = m.group()
+        nir = len(digits) == 14 and digits[0] in P.NIR_FIRST
+        out.append(_span(text, *m.span(), "SECU" if nir else "IPP", "nombre-long"))
+    return out
 
 
 def find_ids(text: str) -> list[PhiSpan]:
@@ -344,6 +453,11 @@ def find_places(text: str, folded: str) -> list[PhiSpan]:
             z = P.ZIP_AFTER_ADDRESS.match(text, e)
             if z:
                 _zip_city(text, z, out)
+    out += [_span(text, *m.span("zip"), "ZIP") for m in P.ZIP_CONTEXT.finditer(text)]
+    for m in P.ADDRESS_FOREIGN.finditer(text):
+        out.append(_span(text, *m.span(), "ADRESSE", "etranger"))
+        if z := P.ZIP_AFTER_ADDRESS.match(text, m.end()):
+            _zip_city(text, z, out)
     for m in P.ZIP_CITY.finditer(text):
         if _commune_end(text, *m.span("city")):
             _zip_city(text, m, out)
@@ -384,13 +498,70 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         cut = _HOSPITAL_CUT.search(text, m.end("kw"), e)
         if cut:
             e = _rstrip_end(text, s, cut.start())
-        if e > m.end("kw") + 1:  # a name is left after the keyword: not "SSR" or "CHU" alone
+        if e > m.end("kw") + 1 and not _generic_name(text, s, m.end("kw"), e):
+            # a name is left after the keyword: not "SSR" or "CHU" alone
             out.append(_span(text, s, e, "HOPITAL"))
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
     out += [_span(text, *m.span(), "HOPITAL", "site") for m in P.HOSPITAL_SITE.finditer(text)]
+    out += [
+        _span(text, *m.span("site"), "HOPITAL", "site") for m in P.HOSPITAL_AT_SITE.finditer(text)
+    ]
+    out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ENGLISH.finditer(text)]
+    out += [
+        _span(text, *m.span("code"), "HOPITAL", "code")
+        for m in P.HOSPITAL_CODE.finditer(text)
+        if _site_code(m["code"])
+    ]
+    # "Hôpital Georges Pompidou 75015": a postcode right after a hospital's name
+    for h in list(out):
+        if z := P.ZIP_AFTER_CITY.match(text, h.end):
+            out.append(_span(text, *z.span("zip"), "ZIP"))
     if "h" in text or "c" in text or "m" in text:
         out += _lower_hospitals(text)
     return out
+
+
+_GENERIC = frozenset(
+    P.words(
+        """
+        assistant assistants multidisciplinaire multidisciplinaires universitaire universitaires
+        prive privee readaptation specialise specialisee interne externe pluridisciplinaire
+        """
+    )
+)
+_CHEF_DE = re.compile(r"\bchefs?[ \t]+de[ \t]+$", re.IGNORECASE)
+
+
+def _generic_name(text: str, start: int, kw_end: int, end: int) -> bool:
+    """ "Centre de Santé Mentale", "Clinique Multidisciplinaire", "Chef de Clinique Assistant":
+    words that name no place (common words of the stop-list), or a post ("chef de clinique")."""
+    from hopia.data.pseudo.gazetteer import load
+
+    if _CHEF_DE.search(text, max(0, start - 12), start):
+        return True
+    stop = load().stop
+    keys = [P.fold(w) for w in re.findall(rf"[{P.LET}]+", text[kw_end:end])]
+    return all(k in stop or k in _GENERIC or k in P.PARTICLES for k in keys)
+
+
+# Acronyms that follow a ward's name and are no site: units, exams, diseases, grades.
+_NOT_SITE = frozenset(
+    P.words(
+        """
+        usi usic usc sau uhcd hdj hds hc ssr slc smur samu mco had ehpad usld cmp cmpp cattp
+        irm tdm tep ecg eeg emg ett eto avc ait hta ide ash as ph pu cca mcu aho ahu phc dr pr
+        sa ra rea chu chr chru ch gh ghu clcc uf ut cs dp cr cro crh rcp nb ps ap hp aphp
+        vih vhb vhc bpco ira irc ic sca oap tvp ep dt ivg pma ist iu cpam mdph ars has cnil
+        """
+    )
+)
+
+
+def _site_code(code: str) -> bool:
+    from hopia.data.pseudo.gazetteer import load
+
+    key = P.fold(code)
+    return key not in _NOT_SITE and key not in load().stop and key not in P.NAME_STOPWORDS
 
 
 _SAINTS = frozenset(("saint", "sainte", "st", "ste"))
@@ -454,7 +625,12 @@ def _scan_name(
         tok = m.group()
         word = P.fold(tok.split()[-1].rstrip("."))  # "Le Dr" is a title, not "Le Gall"
         dotted = len(tok) == 2 and tok[1] == "."
-        if word in P.NAME_STOPWORDS and not (dotted and (toks or not skip_stop)):
+        # "G", "Ph.", "MA.": initials, although "g", "ph" or "ma" are also common words
+        abbreviated = _ABBREVIATED.fullmatch(tok) is not None and word not in _TITLE_WORDS
+        bare = (len(tok) == 1 and tok.isupper() or abbreviated) and _bare_initial(
+            text, m.end(), bool(toks)
+        )
+        if word in P.NAME_STOPWORDS and not bare and not (dotted and (toks or not skip_stop)):
             # "M." after a title or a name is an initial; "Le" or "Madame" are not names
             if toks or not skip_stop:
                 break
@@ -465,9 +641,25 @@ def _scan_name(
         if not gap:
             break
         pos = gap.end()
-    if len(toks) > 1 and toks[-1][2] == "A":
+    if len(toks) > 1 and toks[-1][2] == "A" and _LOWER_NEXT.match(text, toks[-1][1]):
         toks.pop()  # "DUPONT A faxer": a capital A after a name is "à" without its accent
     return toks
+
+
+_TITLE_WORDS = frozenset(P.words("m dr drs pr prs mme mmes mr mm me pt st ste mlle"))
+_ABBREVIATED = re.compile(rf"[{P.UP}][{P.LET}]{{0,2}}\.")
+_LOWER_NEXT = re.compile(rf"[ \t]+[{P.LO}]")
+_NAME_NEXT = re.compile(rf"[ \t]+(?P<w>[{P.UP}][{P.LET}'’\-]+)")
+
+
+def _bare_initial(text: str, end: int, after_name: bool) -> bool:
+    """A capital letter without its dot is an initial ("Dr G SANTERRE", "MARECHAL C"), not "à"
+    nor "g": after a name, unless a word in lower case follows ("DUPONT A faxer"); else before
+    a word that can be a name."""
+    if after_name:
+        return not _LOWER_NEXT.match(text, end)
+    nxt = _NAME_NEXT.match(text, end)
+    return nxt is not None and P.fold(nxt["w"]) not in P.NAME_STOPWORDS
 
 
 def _group(text: str, toks: list[_Token], label: str) -> PhiSpan:
@@ -533,7 +725,7 @@ def _split_groups(text: str, firsts: list[_Token], lasts: list[_Token]) -> list[
 # 2 to 8 capitalised words in a row: where untitled names can be
 _NAME_RUN = re.compile(
     rf"(?=[{P.UP}])(?<![{P.LET}\d'’.°/\-])"
-    rf"(?:[{P.UP}][{P.LET}'’\-]*\.?(?:[ \t]+|(?![\w'’\-]))){{2,8}}"
+    rf"(?:[{P.UP}](?:[{P.LET}'’\-]|\.(?=-?[{P.UP}]))*\.?(?:[ \t]+|(?![\w'’\-]))){{2,8}}"
 )
 
 _NEXT_WORD = re.compile(r"[^ \t]*[ \t]*")
@@ -566,9 +758,50 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
             )
             if (any(known) and (mixed or not all(known))) or initial:
                 out += split_name(text, toks)
+            else:
+                out += _initial_pairs(text, toks)
     if out:
         out += _propagate(text, P.fold(text) if folded is None else folded, out)
     return _join_adjacent(text, out)
+
+
+# Initials beside a surname, without a title: "Czernikowska S.", "Louet J.-C.", "MARECHAL C",
+# "D Tronchere". A bare capital is an initial only beside a word in capitals or a known surname
+# ("Vitamine D", "Hépatite B", "A Paris" are not names).
+_INITIALS = re.compile(r"[A-Z](?:(?:\.-?|-)[A-Z]\.?|\.)?")
+_NOT_BEFORE_INITIAL = P.NAME_STOPWORDS | frozenset(
+    P.words(
+        """
+        annexe tableau schema secteur salle aile box poste lot page variant cellule lymphocyte
+        tome hemophilie vitamine hepatite groupe type stade classe phase facteur figure niveau
+        zone lit chambre bloc batiment porte etage unite pavillon escalier equipe insuline
+        proteine immunoglobuline anticorps antigene cas partie point vaccin souche grade option
+        article chapitre section volume rang ligne colonne serie version modele catalogue
+        """
+    )
+)
+
+
+def _initial_pairs(text: str, toks: list[_Token]) -> list[PhiSpan]:
+    from hopia.data.pseudo.gazetteer import load
+
+    g = load()
+    out: list[PhiSpan] = []
+    for a, b in zip(toks, toks[1:], strict=False):
+        for ini, word, first in ((a, b, True), (b, a, False)):
+            if not _INITIALS.fullmatch(ini[2]) or _INITIALS.fullmatch(word[2]):
+                continue
+            key = P.fold(word[2])
+            if len(key) < 3 or key in _NOT_BEFORE_INITIAL or key in g.stop:
+                continue
+            bare = len(ini[2]) == 1
+            if bare and not (word[2].isupper() or key.replace("-", " ") in g.surnames):
+                continue
+            if bare and first and (ini[2] in "AY" or key in g.communes):
+                continue  # "A Paris": à, not an initial
+            out += [_span(text, ini[0], ini[1], "PRENOM"), _span(text, word[0], word[1], "NOM")]
+            break
+    return out
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")  # on folded text: ’ is already '
@@ -619,11 +852,19 @@ def _birth_from_nir(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
             births.append((n.start - _NIR_WINDOW, n.end + _NIR_WINDOW, int(nir.year)))
     if not births:
         return spans
+    births.sort()
+    starts = [b[0] for b in births]
+    widest = max(e - s for s, e, _ in births)
     out = []
     for d in spans:
         if d.label == "DATE" and (hit := match_date(d.text)):
             y = date_fields(*hit)[2]
-            if y is not None and any(y % 100 == yy and s < d.start < e for s, e, yy in births):
+            # only the windows that can hold d.start: a banner of thousands of NIRs and dates
+            # stays linear
+            lo, hi = bisect_left(starts, d.start - widest), bisect_left(starts, d.start)
+            if y is not None and any(
+                y % 100 == yy and s < d.start < e for s, e, yy in births[lo:hi]
+            ):
                 d = _span(text, d.start, d.end, "DATE_NAISSANCE", "annee-du-nir")
         out.append(d)
     return out

@@ -120,7 +120,11 @@ class Surrogates:
             if folded_group is None or name == "sep":
                 continue
             group = original[m.start(name) : m.end(name)]  # the text form matched folded text
-            if name == "day":
+            if name == "dayw":  # a day in words becomes digits: "vingt-quatre" → "3"
+                value = str(new.day)
+            elif name == "yearw":
+                value = str(new.year)
+            elif name == "day":
                 value = _number_like(group, new.day, pad=form != "text" or group[0] == "0")
             elif name == "month":
                 value = _number_like(group, new.month)

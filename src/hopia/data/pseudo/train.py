@@ -208,8 +208,10 @@ def _name_pairs(note: Note) -> list[tuple[tuple[int, int, str], tuple[int, int, 
 def augment_note(note: Note, rng: random.Random) -> Note:
     """One variant of ``note`` (same facts, other writing): names re-cased ("jean dupont",
     "marie LEFEVRE"), titles dropped, "Prénom NOM" turned into "NOM prénom" or "nom, PRENOM",
-    a first name left alone, hospitals and communes in lower case, e-mails in capitals with
-    blanks around "@", and a signature or a list of names without titles added at the end."""
+    first names as initials ("J. DUPONT", "DUPONT J-P"), a first name left alone, hospitals and
+    communes in lower case, e-mails in capitals with blanks around "@", dates and house numbers
+    in words, phones with a letter O or slashes, and a signature or a list of names without
+    titles added at the end."""
     text = note.text
     edits: list[_Edit] = []
     busy: list[tuple[int, int]] = []
@@ -232,16 +234,24 @@ def augment_note(note: Note, rng: random.Random) -> Note:
             add((title.start(), lo, "", ()))
         if not free(lo, hi):
             continue
-        if mode < 0.35:  # "DUPONT jean", "dupont, Jean,"
+        if mode < 0.3:  # "DUPONT jean", "dupont, Jean,"
             n2, f2 = _recase(rng, n), _recase(rng, f)
             sep = rng.choice((" ", ", "))
             new = n2 + sep + f2
             spans = ((0, len(n2), "NOM"), (len(n2) + len(sep), len(new), "PRENOM"))
-        elif mode < 0.75:  # "jean dupont", "marie LEFEVRE"
+        elif mode < 0.62:  # "jean dupont", "marie LEFEVRE"
             f2, n2 = _recase(rng, f), _recase(rng, n)
             new = f2 + " " + n2
             spans = ((0, len(f2), "PRENOM"), (len(f2) + 1, len(new), "NOM"))
-        elif mode < 0.9:  # the first name alone: "Germaine", "maria"
+        elif mode < 0.75:  # initials: "J. DUPONT", "DUPONT J-P.", "G Santerre"
+            f2, n2 = _initials(rng, f), rng.choice((n, n.upper()))
+            if rng.random() < 0.5:
+                new = f2 + " " + n2
+                spans = ((0, len(f2), "PRENOM"), (len(f2) + 1, len(new), "NOM"))
+            else:
+                new = n2 + " " + f2
+                spans = ((0, len(n2), "NOM"), (len(n2) + 1, len(new), "PRENOM"))
+        elif mode < 0.88:  # the first name alone: "Germaine", "maria"
             f2 = rng.choice((f, f.lower()))
             new, spans = f2, ((0, len(f2), "PRENOM"),)
         else:
@@ -257,6 +267,16 @@ def augment_note(note: Note, rng: random.Random) -> Note:
             add((s, e, new, ((0, len(new), label),)))
         elif label in ("HOPITAL", "VILLE") and rng.random() < 0.3:
             add((s, e, piece.lower(), ((0, e - s, label),)))
+        elif label in ("DATE", "DATE_NAISSANCE") and rng.random() < 0.15:
+            if words := _date_in_words(piece):  # "vingt-quatre août deux mille dix-sept"
+                add((s, e, words, ((0, len(words), label),)))
+        elif label == "TEL" and "0" in piece and rng.random() < 0.15:
+            # "O1.42.15.23.35" (a letter O typed or read for a zero), "06/28/42/50/36"
+            new = piece.replace("0", "O", 1) if rng.random() < 0.5 else _slashed(piece)
+            add((s, e, new, ((0, len(new), label),)))
+        elif label == "ADRESSE" and (m := _HOUSE_NUMBER.match(piece)) and rng.random() < 0.3:
+            new = _fr_number(int(m[1])) + piece[m.end(1) :]  # "sept allée des Roses"
+            add((s, e, new, ((0, len(new), label),)))
         elif label in _NAMES and rng.random() < 0.3:
             new = _recase(rng, piece)
             add((s, e, new, ((0, len(new), label),)))
@@ -277,6 +297,64 @@ def augment_note(note: Note, rng: random.Random) -> Note:
         block += "\n" if listing else rng.choice(("\nPraticien hospitalier\n", "\n"))
         add((len(text), len(text), block, tuple(spans)))
     return _apply_edits(note, edits, "aug")
+
+
+def _initials(rng: random.Random, first: str) -> str:
+    """A first name as initials: "J.", "J", "J.-P.", "J-P", "JP" for "Jean-Pierre"."""
+    parts = [p for p in re.split(r"[\s\-]+", first) if p]
+    letters = [p[0].upper() for p in parts]
+    if len(letters) == 1:
+        return letters[0] + rng.choice((".", ""))
+    return rng.choice((".-", "-", "")).join(letters) + rng.choice((".", ""))
+
+
+_UNITS = (
+    "zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
+    "douze", "treize", "quatorze", "quinze", "seize",
+)  # fmt: skip
+_TENS = {2: "vingt", 3: "trente", 4: "quarante", 5: "cinquante", 6: "soixante"}
+_HOUSE_NUMBER = re.compile(r"(\d{1,2})[ \t]+(?=[^\W\d])")
+
+
+def _fr_number(n: int) -> str:
+    """``n`` (0-99) in French words: 21 "vingt et un", 71 "soixante et onze", 80 "quatre-vingts"."""
+    if n < 17:
+        return _UNITS[n]
+    if n < 20:
+        return "dix-" + _UNITS[n - 10]
+    if n < 70:
+        unit = n % 10
+        tail = "" if unit == 0 else " et un" if unit == 1 else "-" + _UNITS[unit]
+        return _TENS[n // 10] + tail
+    if n < 80:
+        return "soixante" + (" et onze" if n == 71 else "-" + _fr_number(n - 60))
+    return "quatre-vingt" + ("s" if n == 80 else "-" + _fr_number(n - 80))
+
+
+def _date_in_words(piece: str) -> str | None:
+    """A full date written out, as dictated notes give it; None when ``piece`` does not read
+    as a day, a month and a year."""
+    from hopia.data.pseudo import patterns as P
+    from hopia.data.pseudo.rules import date_fields, match_date
+
+    hit = match_date(piece)
+    if hit is None:
+        return None
+    d, mo, y = date_fields(*hit)
+    if d is None or mo is None or y is None or not 1900 <= y <= 2099:
+        return None
+    day = "premier" if d == 1 else _fr_number(d)
+    year = ("mille neuf cent" if y < 2000 else "deux mille") + (
+        " " + _fr_number(y % 100) if y % 100 else ""
+    )
+    return f"{day} {P.MONTH_NAMES[mo - 1]} {year}"
+
+
+def _slashed(phone: str) -> str:
+    digits = "".join(c for c in phone if c.isdigit())
+    if len(digits) != 10:
+        return phone
+    return "/".join(digits[i : i + 2] for i in range(0, 10, 2))
 
 
 def augment(notes: Sequence[Note], fraction: float, seed: int) -> list[Note]:

@@ -42,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from hopia.data.cohorts.suppression import THRESHOLD, Table, protect, small_text, suppress
+from hopia.data.cohorts.suppression import THRESHOLD, WITHHELD, small_text, suppress
 from hopia.data.sharing.hierarchy import (
     CIM10_VOCABULARIES,
     area,
@@ -318,28 +318,45 @@ class AnonymityReport:
     remedies: tuple[str, ...] = ()
 
     def to_dict(self, threshold: int = THRESHOLD) -> dict[str, Any]:
-        """The report as it leaves (screen, JSON, export folder): patient counts below
-        ``threshold`` as ``"<threshold"``, class sizes below k as ``"<k"``, and the cohort size
-        hidden (``"*"``) when it would give back a small number of suppressed patients (the
-        exported persons are countable in the files)."""
+        """The report as it leaves (screen, JSON, export folder), so that no count of patients
+        below ``threshold`` can be read or recomputed from it:
+
+        - class sizes below k are ``"<k"``; the exported classes, from k up, are printed (an
+          export's rows show them anyway, and they sum to the exported persons);
+        - the persons suppressed are ``"<10"`` from 0 to 9 — zero included: the exported
+          persons (countable in the files) and the suppression budget (``max_suppression``)
+          bound the suppressed ones, and a report that printed 0 as 0 would say that "<10" is
+          at least 1, often exactly 1;
+        - the cohort size is then withheld (``"n.p."``), and so is whatever would give it
+          back: the class distributions that sum to it (before generalisation; after it too
+          when refused), the persons each step would suppress (a step where everyone fails
+          needs the whole cohort), and the exact smallest class of a step or of the cohort
+          before generalisation (one class may be the whole cohort): ``"<k"`` or ``"≥ k"``.
+
+        ``tests/data/sharing/test_report_attack.py`` runs an exact arithmetic reader over such
+        reports and recovers none of these counts."""
         out = asdict(self)
         exported = self.persons - self.suppressed_persons
-        table = Table(
-            {"persons": self.persons, "exported": exported, "suppressed": self.suppressed_persons},
-            fixed={"exported"},
-        )
-        table.add_sum("persons", ["exported", "suppressed"])
-        cells = protect(table, threshold)
-        out["persons"], out["suppressed_persons"] = cells["persons"], cells["suppressed"]
         out["exported_persons"] = exported if self.reached else None
+        if self.reached and self.suppressed_persons < threshold:
+            out["persons"], out["suppressed_persons"] = WITHHELD, f"<{threshold}"
+        else:  # refused (nobody suppressed, nothing exported), or 10 and more suppressed
+            out["persons"] = suppress(self.persons, threshold)
+        hidden = not isinstance(out["persons"], int)
         for key in ("before", "after"):
             if out[key]:
-                out[key] = _public_stats(out[key], self.k)
+                # before generalisation the classes sum to the cohort; after it too when refused
+                sums_to_cohort = key == "before" or not self.reached
+                out[key] = _public_stats(out[key], self.k, hidden and sums_to_cohort)
         out["steps"] = [
             {
                 **step,
-                "smallest_class": _below(step["smallest_class"], self.k),
-                "suppression_needed": suppress(step["suppression_needed"], threshold),
+                "smallest_class": _band(step["smallest_class"], self.k)
+                if hidden
+                else _below(step["smallest_class"], self.k),
+                "suppression_needed": WITHHELD
+                if hidden
+                else _under(step["suppression_needed"], threshold),
             }
             for step in out["steps"]
         ]
@@ -347,12 +364,25 @@ class AnonymityReport:
         return out
 
 
+def _band(n: int, k: int) -> str:
+    return f"<{k}" if n < k else f"≥ {k}"
+
+
+def _under(n: int, threshold: int) -> int | str:
+    """A number of persons to suppress: ``"<threshold"`` from 0 to threshold - 1."""
+    return f"<{threshold}" if n < threshold else n
+
+
 def _below(n: int, k: int) -> int | str:
     return f"<{k}" if 0 < n < k else n
 
 
-def _public_stats(stats: dict[str, Any], k: int) -> dict[str, Any]:
-    """Class statistics without a class size below k: the buckets of sizes 1 to k - 1 merged."""
+def _public_stats(stats: dict[str, Any], k: int, withhold: bool = False) -> dict[str, Any]:
+    """Class statistics without a class size below k: the buckets of sizes 1 to k - 1 merged;
+    ``withhold``: the number of classes and the buckets not published (``WITHHELD``), only the
+    smallest class and l."""
+    if withhold:
+        return {**stats, "k": _band(stats["k"], k), "classes": WITHHELD, "distribution": {}}
     small = sum(n for size, n in stats["distribution"].items() if size.isdigit() and int(size) < k)
     distribution = {f"<{k}": small} | {
         size: n
@@ -606,12 +636,17 @@ def _refuse(
     report.message = (
         f"Partage refusé — {reason} après généralisation maximale et suppression autorisée "
         f"({budget}){size_note}. Quasi-identifiant bloquant : {QI_NAMES[blocking]} (sans lui, "
-        f"la plus petite classe compterait {_size_text(without_smallest, k)} et "
+        f"la plus petite classe compterait {_size_text(without_smallest, k, n)} et "
         f"{small_text(len(without.failing))} resteraient à supprimer). Élargissez la cohorte, "
         f"baissez k, acceptez plus de suppression, ou {lift} du partage."
     )
     raise ShareRefusedError(report.message, report, fields=report.remedies)
 
 
-def _size_text(n: int, k: int) -> str:
-    return f"moins de {k} patients" if 0 < n < k else f"{n} patient(s)"
+def _size_text(n: int, k: int, cohort: int) -> str:
+    """A class size for a refusal message: below k said "moins de k"; in a cohort of fewer
+    than 10 patients (whose size the report hides) below 10 said "moins de 10" — one class
+    may be the whole cohort."""
+    if 0 < n < k:
+        return f"moins de {k} patients"
+    return small_text(n) if cohort < THRESHOLD else f"{n} patient(s)"

@@ -26,6 +26,7 @@ import pandas as pd
 
 from hopia.data.sharing.anonymity import AnonymisationPlan, Diagnosis
 from hopia.data.sharing.extract import Extract
+from hopia.data.sharing.note_dates import Coarsened, coarsen
 from hopia.data.sharing.quasi import FEMALE, MALE, condition_codes
 from hopia.platform.exceptions import SharingError
 from hopia.platform.warehouse import schema
@@ -325,6 +326,8 @@ def prepare(
         for frame in out.values():
             for column in [c for c in frame.columns if c.endswith("_date")]:
                 frame[column] = frame[column].map(lambda v: _coarse_date(v, dates)).astype(object)
+        if with_notes:
+            _coarsen_note_text(out, dates)
     person, *clinical = schema.CLINICAL_TABLES
     ordered = [person, "location", "care_site", *clinical, "note", "note_nlp"]
     return SharedDataset(
@@ -334,6 +337,47 @@ def prepare(
         with_notes,
         plan.population.reference_year,
     )
+
+
+def _coarsen_note_text(out: dict[str, pd.DataFrame], precision: str) -> None:
+    """The dates written in the notes (title, text) and their mentions' words, at the precision
+    of the date columns: an exported note keeps no exact day the columns hide. The mentions'
+    offsets follow the edits and their snippets are cut again from the new text."""
+    notes = out.get("note")
+    if notes is None or notes.empty:
+        return
+    texts: dict[int, Coarsened] = {}
+    for index, note_id, text in zip(notes.index, notes["note_id"], notes["note_text"], strict=True):
+        if isinstance(text, str):
+            texts[int(note_id)] = coarsened = coarsen(text, precision)
+            notes.at[index, "note_text"] = coarsened.text
+    if "note_title" in notes:
+        notes["note_title"] = notes["note_title"].map(
+            lambda v: coarsen(v, precision).text if isinstance(v, str) else v
+        )
+    nlp = out.get("note_nlp")
+    if nlp is None or nlp.empty:
+        return
+    for index, row in nlp.iterrows():
+        note = texts.get(int(row["note_id"])) if pd.notna(row["note_id"]) else None
+        if "lexical_variant" in nlp and isinstance(row.get("lexical_variant"), str):
+            nlp.at[index, "lexical_variant"] = coarsen(row["lexical_variant"], precision).text
+        span = _offsets(row.get("offset"))
+        if note is not None and span is not None:
+            start, end = note.position(span[0]), note.position(span[1])
+            nlp.at[index, "offset"] = f"{start}-{end}"
+            if "snippet" in nlp:
+                nlp.at[index, "snippet"] = note.snippet(start, end)
+        elif "snippet" in nlp and isinstance(row.get("snippet"), str):
+            nlp.at[index, "snippet"] = coarsen(row["snippet"], precision).text
+
+
+def _offsets(value: object) -> tuple[int, int] | None:
+    """``(start, end)`` of a note_nlp offset written "start-end"."""
+    if not isinstance(value, str):
+        return None
+    start, _, end = value.partition("-")
+    return (int(start), int(end)) if start.isdigit() and end.isdigit() else None
 
 
 def _coarse_date(value: object, precision: str) -> date | None:

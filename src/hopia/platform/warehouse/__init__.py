@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,17 +21,33 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, func, se
 from sqlalchemy.exc import SQLAlchemyError
 
 from hopia.platform.config import Settings
-from hopia.platform.exceptions import WarehouseError
+from hopia.platform.exceptions import WarehouseError, WarehouseSchemaError
 from hopia.platform.files import private_dir, private_file
 from hopia.platform.warehouse import schema
 from hopia.platform.warehouse._bulk import bulk_insert, insert_frame
 from hopia.platform.warehouse._clean import before_cursor_execute
 from hopia.platform.warehouse._locks import Lease, exclusive, translate_lock_error
+from hopia.platform.warehouse.migrations import LATEST, applied_version
 from hopia.platform.warehouse.migrations import migrate as run_migrations
 
 __all__ = ["Warehouse", "open_warehouse", "schema"]
 
 WRITER_LOCK_KEY = 0x486F706961  # "Hopia": the advisory lock that serialises writers
+
+# DuckDB admits one writing process per file, and inside it two threads' transactions that
+# append to the same table (the audit log, the jobs) conflict at commit. The writers of one
+# process are serialised per database, as PostgreSQL's advisory lock serialises them all.
+_DUCKDB_WRITERS: dict[str, threading.RLock] = {}
+_DUCKDB_WRITERS_GUARD = threading.Lock()
+
+
+def _duckdb_writer_lock(url: str) -> threading.RLock:
+    path = _duckdb_file(url)
+    key = str(path.resolve()) if path is not None else url
+    with _DUCKDB_WRITERS_GUARD:
+        return _DUCKDB_WRITERS.setdefault(key, threading.RLock())
+
+
 # Key of ``Connection.info``: callables to run once the transaction of :meth:`Warehouse.begin`
 # has committed (the audit log's checkpoint outside the warehouse). Dropped on rollback.
 AFTER_COMMIT = "hopia.after_commit"
@@ -40,12 +57,14 @@ class Warehouse:
     """Connection to the warehouse, migrated to the latest schema on open.
 
     ``migrate=False`` opens an already migrated database as it is: a read-only connection (a
-    reporting replica, a shared test sample) refuses the migration's write transaction."""
+    reporting replica, a shared test sample) refuses the migration's write transaction, and a
+    command that only reads must never create nor change a schema (:meth:`check_schema`). Nor
+    does it create an embedded file that is not there."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         duckdb_file = _duckdb_file(url)
-        if duckdb_file is not None:
+        if duckdb_file is not None and migrate:
             _create_private(duckdb_file)
         try:
             # Statement parameters may hold patient data: never put them in error messages.
@@ -56,12 +75,39 @@ class Warehouse:
             hook = translate_lock_error(url, self.display_url)
             event.listen(self.engine, "handle_error", hook)
             if migrate:
-                with self.begin() as conn:  # serialised: concurrent first opens migrate once
-                    run_migrations(conn)
+                self.migrate()
         except SQLAlchemyError as exc:
             raise WarehouseError(f"Entrepôt inaccessible ({_safe_url(url)}) : {exc}") from exc
-        if duckdb_file is not None:
+        if duckdb_file is not None and duckdb_file.exists():
             _tighten(duckdb_file)
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest version (the writing commands: init, ingest, loads)."""
+        with self.begin() as conn:  # serialised: concurrent first opens migrate once
+            run_migrations(conn)
+
+    def check_schema(self) -> int:
+        """The schema version, checked without writing anything: a command that only reads
+        stops with :class:`WarehouseSchemaError` naming ``hopia init`` when the warehouse holds
+        no Hopia schema or an older one (it would otherwise create or migrate it)."""
+        try:
+            with self.engine.connect() as conn:
+                version = applied_version(conn)
+        except SQLAlchemyError as exc:
+            raise WarehouseError(f"Entrepôt inaccessible ({self.display_url}) : {exc}") from exc
+        if version is None:
+            raise WarehouseSchemaError(
+                f"l'entrepôt {self.display_url} ne contient pas le schéma de Hopia : créez-le "
+                "avec hopia init (puis hopia ingest), ou désignez l'entrepôt voulu "
+                "(HOPIA_HOME, HOPIA_WAREHOUSE_URL) ; une commande de lecture ne le crée jamais"
+            )
+        if version < LATEST:
+            raise WarehouseSchemaError(
+                f"le schéma de l'entrepôt {self.display_url} est en version {version}, cette "
+                f"version de Hopia attend la version {LATEST} : mettez-le à jour avec hopia "
+                "init ; une commande de lecture ne le modifie jamais"
+            )
+        return version
 
     @property
     def display_url(self) -> str:
@@ -77,9 +123,12 @@ class Warehouse:
         """One write transaction: everything inside is committed together or not at all.
 
         Writers are serialised (identifiers are allocated from the committed maximum): DuckDB
-        allows one writing process; on PostgreSQL a transaction-level advisory lock does it.
+        allows one writing process, whose threads take turns (a per-file lock); on PostgreSQL a
+        transaction-level advisory lock does it.
         """
-        with self.engine.begin() as conn:
+        duckdb = self.dialect == "duckdb"
+        turn = _duckdb_writer_lock(self.url) if duckdb else contextlib.nullcontext()
+        with turn, self.engine.begin() as conn:
             conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})

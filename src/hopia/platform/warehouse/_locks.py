@@ -174,6 +174,28 @@ def exclusive(engine: Engine, url: str, display_url: str, kind: str) -> Iterator
             _ACTIVE.pop(url, None)
 
 
+def job_alive(conn: Connection, url: str) -> bool:
+    """Whether a writing job holds the warehouse of ``conn`` now: one of this process, or (on
+    PostgreSQL) any session holding the job lock on this database. On DuckDB, ``conn`` being
+    open proves that no other process holds the file, so only this process's jobs count.
+    Looking never takes the lock."""
+    with _ACTIVE_LOCK:
+        if url in _ACTIVE:
+            return True
+    if conn.dialect.name != "postgresql":
+        return False
+    # A bigint advisory key shows as classid (high half), objid (low half), objsubid 1.
+    held = conn.execute(
+        text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid = :high AND objid = :low AND objsubid = 1"
+        ),
+        {"high": JOB_LOCK_KEY >> 32, "low": JOB_LOCK_KEY & 0xFFFFFFFF},
+    ).scalar()
+    return bool(held)
+
+
 def _pg_lock(conn: Connection, display_url: str) -> None:
     got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": JOB_LOCK_KEY}).scalar()
     conn.commit()  # the lock is the session's: it outlives this transaction

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Double, Table, select, text
+from sqlalchemy import Connection, Double, Table, inspect, select, text
 
 from hopia.platform.warehouse import schema as s
 
@@ -42,6 +42,14 @@ def _quality_history(conn: Connection) -> None:
 
 def _document_ocr(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(5))
+
+
+def _jobs(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(6))
+
+
+def _web_accounts(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(7))
 
 
 # Columns whose type changed after migration 1 (schema.py holds the new type).
@@ -80,7 +88,21 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "CDM floats as DOUBLE, identity columns as TEXT", _double_and_text),
     Migration(4, "Data quality run history", _quality_history),
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
+    Migration(6, "Background jobs (hopia_meta.job)", _jobs),
+    Migration(7, "Web platform: accounts and sessions", _web_accounts),
 ]
+
+
+LATEST = max(m.version for m in MIGRATIONS)
+
+
+def applied_version(conn: Connection) -> int | None:
+    """The schema version of the database, read without writing anything; None when it holds
+    no Hopia schema (no migration table)."""
+    if not inspect(conn).has_table(s.schema_migrations.name, schema=s.META):
+        return None
+    versions = conn.execute(select(s.schema_migrations.c.version)).scalars().all()
+    return max(versions, default=0)
 
 
 def current_version(conn: Connection) -> int:
@@ -94,10 +116,14 @@ def migrate(conn: Connection) -> list[Migration]:
     """Apply pending migrations in order, inside the caller's transaction."""
     for name in (s.OMOP, s.IDENTIFIED, s.META):
         conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {name}"))
-    done = current_version(conn)
+    current_version(conn)  # creates the table on a new warehouse
+    # Every migration not yet recorded, not only those above the highest: branches number theirs
+    # apart (6 and 7 were written side by side), and a warehouse made between two merges must
+    # still get the lower one.
+    done = set(conn.execute(select(s.schema_migrations.c.version)).scalars().all())
     applied = []
     for migration in MIGRATIONS:
-        if migration.version <= done:
+        if migration.version in done:
             continue
         migration.apply(conn)
         conn.execute(

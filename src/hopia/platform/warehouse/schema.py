@@ -29,6 +29,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Double,
+    Index,
     Integer,
     MetaData,
     String,
@@ -341,4 +342,89 @@ quality_result = Table(
     UniqueConstraint("run_id", "check_id", name="uq_quality_result"),
     schema=META,
     info={"migration": 4},
+)
+
+
+# -- migration 6: background jobs ---------------------------------------------------------------
+
+# One row per job (an upload's ingest, a quality run, an export): the source of truth for its
+# status whatever runs it (a thread of the serving process, `hopia jobs worker`, a Redis queue
+# that only carries the id). Parameters, result and error hold no identifying data: counts, ids,
+# settings, French messages. JSON columns are text (canonical JSON), as the audit log's.
+job = Table(
+    "job",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("owner", String(100), nullable=False),  # the authenticated user
+    Column("actor", String(100), nullable=False),  # who the audit log names (on behalf of)
+    Column("roles", Text, nullable=False),  # JSON list: the owner's roles at submission
+    Column("parameters", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # queued running succeeded failed cancelled
+    Column("progress_done", BigInteger, nullable=False),
+    Column("progress_total", BigInteger),
+    Column("progress_label", String(200)),
+    Column("result", Text),
+    Column("error_code", String(50)),
+    Column("error_message", Text),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC, as every job time
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("heartbeat_at", DateTime),
+    Column("worker_host", String(255)),
+    Column("worker_pid", Integer),
+    Index("ix_job_status", "status"),
+    Index("ix_job_owner", "owner", "created_at"),
+    schema=META,
+    info={"migration": 6},
+)
+
+
+# -- migration 7: web platform accounts and sessions -------------------------------------------
+
+# Local accounts. ``roles`` and ``care_sites`` are canonical JSON lists (few values, read whole).
+# Failed logins are counted here, not in a process's memory: several web workers share them.
+account = Table(
+    "account",
+    metadata,
+    Column("account_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", Text),
+    Column("password_hash", Text),  # argon2id; NULL: no local password (cannot log in)
+    Column("roles", Text, nullable=False),
+    Column("care_sites", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", DateTime),  # UTC
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("password_changed_at", DateTime),
+    schema=META,
+    info={"migration": 7},
+)
+
+# Server-side sessions: the cookie holds a random token, the table its SHA-256 only (a copy of
+# the table does not give sessions away).
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    schema=META,
+    info={"migration": 7},
+)
+
+# Failed logins per client address (its keyed hash, never the address), for the rate limit that
+# an account lockout cannot give: one address trying many accounts.
+login_failure = Table(
+    "login_failure",
+    metadata,
+    Column("address_hash", String(64), nullable=False),
+    Column("at", DateTime, nullable=False, quote=True),  # UTC; "at": a DuckDB keyword
+    schema=META,
+    info={"migration": 7},
 )

@@ -127,6 +127,31 @@ def test_common_words_are_not_diagnoses(nlp) -> None:
     assert found(nlp, "Suivi en consultation, conseil diététique, autres examens.") == []
 
 
+def test_a_label_ending_on_a_letter_is_not_its_bare_word(nlp) -> None:
+    # "Hépatite A" would have the key of "hépatite" ("a" is skipped as the preposition "à"):
+    # every hepatitis was coded B15.9, hepatitis A
+    assert found(nlp, "Hépatite en 2012.") == []
+    assert found(nlp, "Hépatite B ancienne.") == [("Hépatite B", "B169")]
+    words = _lexicon._tokenizer()
+    assert _lexicon.ends_on_skip_word(words("carence en vitamine A"))
+    assert not _lexicon.ends_on_skip_word(words("hépatite C"))
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Mise en isolement contact pour BMR.", True),
+        ("Isolement gouttelettes jusqu'au résultat de la PCR grippe.", True),
+        ("Isolement social, vit seule depuis le décès de son mari.", False),
+        ("Patient placé en chambre d'isolement pour agitation.", False),
+        ("Isolement.", False),
+    ],
+)
+def test_isolation_is_a_code_only_as_a_care_measure(nlp, text: str, kept: bool) -> None:
+    # Z29.0 is a prophylactic isolation, not social isolation nor psychiatric seclusion
+    assert ("Z290" in {code for _, code in found(nlp, text)}) is kept, found(nlp, text)
+
+
 def test_component_pickles_small_and_reloads_its_table(nlp) -> None:
     pipe = nlp.get_pipe("cim10")
     data = pickle.dumps(pipe)

@@ -107,6 +107,18 @@ def test_hopia_concepts_carry_their_cim10_code(nlp) -> None:
     assert found["BPCO"][1]["cim10"] == "J449"
 
 
+def test_cim10_labels_and_ambiguous_acronyms(nlp) -> None:
+    doc = nlp("Recherche de BK dans les crachats. Force MRC 4/5. Isolement social.")
+    found = {s.text: s._.attributes for s in doc.spans["terms"]}
+    # an acronym that names another thing as often: no fact of its own (mapping.terms_fact)
+    assert found["BK"]["ambiguous"] is True and found["MRC"]["ambiguous"] is True
+    # "isolement" (CIM-10 Z29.0) outside a care-measure context is not a term either
+    assert not any(t.lower().startswith("isolement") for t in found), found
+    doc = nlp("Hernie hiatale.")
+    [(text, attributes)] = [(s.text, s._.attributes) for s in doc.spans["terms"]]
+    assert attributes["cim10"] == "K449" and "ambiguous" not in attributes
+
+
 def test_acronyms_match_capitals_only(nlp) -> None:
     assert "FA" in categories(nlp, "Découverte d'une FA.")
     assert "fa" not in categories(nlp, "il fa do ré mi")
@@ -185,6 +197,12 @@ def test_component_pickles_small(nlp) -> None:
         ("myélome", "C900"),
         ("malaise", "R53"),
         ("syncope", "R55"),
+        # a sign of bowel obstruction, not a constipation
+        ("arrêt des matières et des gaz", "R194"),
+        ("constipation", "K590"),
+        ("hypertension intracrânienne", "G938"),
+        ("HTAP", "I27"),
+        ("néoplasie pulmonaire", "C349"),
     ],
 )
 def test_one_cim10_code_per_concept(form: str, cim10: str) -> None:

@@ -144,6 +144,14 @@ def term_key(keys: Sequence[str]) -> str | None:
     return " ".join(words)
 
 
+def ends_on_skip_word(doc: Doc) -> bool:
+    """A term whose last word is one the match skips cannot match as itself: "Hépatite A" (the
+    letter, read as the preposition "à") would be the key of "hépatite" and code every
+    hepatitis as hepatitis A (B15.9); "carence en vitamine A" every "carence en vitamine"."""
+    words = [t.lower_ for t in doc if not t.is_space and not t.is_punct]
+    return bool(words) and fold(words[-1]) in SKIP_WORDS
+
+
 @dataclass
 class Lexicon:
     """A compiled lexicon.
@@ -168,7 +176,7 @@ class Lexicon:
         pairs = list(terms)
         docs = _tokenizer().pipe(term for term, _ in pairs)
         for (_, entry), doc in zip(pairs, docs, strict=True):
-            key = term_key(doc_keys(doc))
+            key = None if ends_on_skip_word(doc) else term_key(doc_keys(doc))
             if key is None or index.get(key, 0) >> 1:
                 continue
             entry_id = entry_ids.get(entry)

@@ -37,6 +37,12 @@ _CONTEXT_CHARS = 25
 _CONTEXT_TOKENS = 12  # enough tokens to hold the 25 characters before a code
 
 
+def sense_window(doc: Doc, start: int, end: int) -> str:
+    """The tokens around ``doc[start:end]`` that say in which sense a label is meant."""
+    w = patterns.SENSE_WINDOW
+    return doc[max(0, start - w) : min(len(doc), end + w)].text
+
+
 class Cim10Matcher(LexiconComponent):
     """Finds CIM-10 labels (normalised match) and CIM-10 codes written in a coding context.
 
@@ -132,6 +138,10 @@ class Cim10Matcher(LexiconComponent):
         spans: list[Span] = []
         for start, end, entry in lexicon.find(keys):
             code = lexicon.entries[entry][0]
+            if code in patterns.SENSE_CONTEXT and not patterns.in_sense(
+                code, sense_window(doc, start, end)
+            ):
+                continue  # "isolement social" is no prophylactic isolation
             span = Span(doc, start, end, label=self.label, kb_id=code)
             self._describe(span, code, "label")
             spans.append(span)

@@ -52,6 +52,28 @@ GENERIC_LABELS = frozenset(
 )
 
 
+# Labels that are everyday words in another sense: a code only with a word of their sense
+# around them (a few words either side, folded). "Isolement" is Z29.0, a prophylactic
+# isolation ("isolement contact", "précautions complémentaires" for a BMR), not "isolement
+# social" nor a psychiatric "chambre d'isolement".
+SENSE_CONTEXT: dict[str, re.Pattern[str]] = {
+    "Z290": re.compile(
+        r"isolement (?:de )?(?:contact|gouttelette|air\b|respiratoire|septique|protecteur"
+        r"|renforce|geographique|prophylactique|infectieux)|precautions? (?:complementaire"
+        r"|contact|gouttelette|air\b)|\bbmr\b|\bbhr|\bblse\b|\bsarm\b|\bepc\b|clostridi"
+        r"|aplasi|tuberculose|\bbk\b|grippe|covid"
+    ),
+}
+SENSE_WINDOW = 8  # tokens read on each side of such a label
+
+
+def in_sense(code: str, window: str) -> bool:
+    """Whether a label found for ``code`` is meant in its CIM-10 sense, given the words
+    around it (``window``); True for every code without a :data:`SENSE_CONTEXT`."""
+    context = SENSE_CONTEXT.get(code)
+    return context is None or context.search(fold(window)) is not None
+
+
 def read_rows(path: Path | None = None) -> list[dict[str, str]]:
     """Rows of the CIM-10 file (default :data:`CIM10_FILE`); an unusable file is an error
     that names it."""

@@ -21,6 +21,13 @@ CATEGORIES = frozenset({"DISO", "PROC", "ANAT", "CHEM"})
 
 Entry = tuple[str, str, str, str, bool]
 
+#: Acronyms of the lexicon that name another thing as often as their concept in French notes:
+#: "BK" the bacillus of a test ("recherche de BK"), "MRC" the muscle-strength scale ("MRC
+#: 4/5"), "IRA" acute renal or respiratory failure, "SEP" multiple sclerosis or an
+#: extrapyramidal syndrome, "ICA" acute heart or coronary failure. Their mentions are marked
+#: ``ambiguous``: no condition fact of their own.
+AMBIGUOUS_ACRONYMS = frozenset({"BK", "MRC", "IRA", "SEP", "ICA"})
+
 
 def _is_acronym(term: str) -> bool:
     letters = term.replace("-", "").replace(" ", "")

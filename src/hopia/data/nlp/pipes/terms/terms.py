@@ -5,7 +5,10 @@ lexicon of signs, symptoms, common diagnoses, procedures and anatomy; the drug n
 with their ATC codes; CIM-10 labels. Matching is the normalised word walk of
 :mod:`hopia.data.nlp.pipes._lexicon`. Each span has ``label_`` and ``_.category`` set to its
 semantic group (DISO, PROC, ANAT, CHEM) and ``_.attributes`` to ``{"code", "vocabulary"}``
-plus ``"cim10"`` when a Hopia concept maps to one.
+plus ``"cim10"`` when the entry has a CIM-10 code (a Hopia concept that maps to one, or a
+CIM-10 label). ``hopia.zones`` lets those coded disorder mentions compete with the coding pipes'
+mentions on the same words: "hépatite C" here (B18.2) wins over the "hépatite" of
+``hopia.cim10`` (B15.9).
 
 A span with exactly the offsets of a ``cim10`` or ``drug`` span (same mention, found by the
 dedicated pipe, which also carries the code) is not repeated here.
@@ -19,6 +22,8 @@ from spacy.tokens import Doc, Span
 
 from hopia.data.nlp.pipes import _lexicon
 from hopia.data.nlp.pipes._lexicon import Lexicon, LexiconComponent, doc_keys
+from hopia.data.nlp.pipes.cim10 import patterns as cim10_patterns
+from hopia.data.nlp.pipes.cim10.cim10 import sense_window
 from hopia.data.nlp.pipes.terms import patterns
 
 #: Groups whose spans are not repeated by this pipe (same offsets).
@@ -71,10 +76,16 @@ class TermsMatcher(LexiconComponent):
             span = Span(doc, start, end, label=category, kb_id=code or "")
             if upper_only and not span.text.isupper():
                 continue
+            if cim10 in cim10_patterns.SENSE_CONTEXT and not cim10_patterns.in_sense(
+                cim10, sense_window(doc, start, end)
+            ):
+                continue  # a CIM-10 label in another sense, as in hopia.cim10
             span._.category = category
             attributes = {"code": code, "vocabulary": vocabulary}
-            if cim10 and vocabulary != "CIM10":
+            if cim10:  # one place for the code of a coded disorder, whatever its source
                 attributes["cim10"] = cim10
+            if upper_only and span.text in patterns.AMBIGUOUS_ACRONYMS:
+                attributes["ambiguous"] = True
             span._.attributes = attributes
             spans.append(span)
         self.set_spans(doc, spans)

@@ -154,11 +154,18 @@ ORGANISATION = re.compile(
 # dot, "" for a mention that names no condition of that kind); the first match wins; no match
 # keeps the pipe's own code.
 COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
-    ("peripheral_vascular_disease", r"\bhta\b|hypertension", "I10"),
+    # "hypertendu(e)", the patient's word for it, is hypertension too (EDS-NLP's regex
+    # "hyper.?tendu" puts it under the Charlson vascular item)
+    ("peripheral_vascular_disease", r"\bhta\b|hypertensi|hypertendu", "I10"),
     ("peripheral_vascular_disease", r"embolie pulmonaire|\bep\b", "I26"),
     ("peripheral_vascular_disease", r"thrombose veineuse|\btvp\b|phlebite|\bmtev\b", "I80"),
     ("peripheral_vascular_disease", r"anevrisme|dissection", "I71"),
     ("peripheral_vascular_disease", r"\baomi\b|arteriopathie|arterite|claudication", "I739"),
+    # ischaemia of an organ is that organ's disease, not a peripheral vascular disease
+    ("peripheral_vascular_disease", r"colite|mesenteri", "K559"),
+    ("peripheral_vascular_disease", r"infa?r?a?ctus.{1,5}splen", "D735"),
+    ("peripheral_vascular_disease", r"infa?r?a?ctus.{1,5}renal", "N280"),
+    ("peripheral_vascular_disease", r"infa?r?a?ctus.{1,5}pulmo", "I26"),
     ("peripheral_vascular_disease", r"ischemie (?:aigue )?(?:de|du|des) membre", "I743"),
     ("congestive_heart_failure", r"fibrillation|\bacfa\b|\bfa\b|flutter|arythmie", "I48"),
     ("congestive_heart_failure", r"cardiomyopathie|myocardiopathie", "I42"),
@@ -168,6 +175,8 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("congestive_heart_failure", r"retrecissement mitral|stenose mitrale", "I050"),
     ("congestive_heart_failure", r"valvulopathie", "I38"),
     ("congestive_heart_failure", r"\boap\b|oedeme aigu", "I501"),
+    # a pacemaker is a device the patient carries (Z95.0), not a heart failure
+    ("congestive_heart_failure", r"pace ?maker|stimulateur", "Z950"),
     ("myocardial_infarction", r"infarctus|\bidm\b|\bsca\b|coronarien aigu|stemi", "I21"),
     ("myocardial_infarction", r"angor|angine de poitrine", "I20"),
     (
@@ -175,8 +184,11 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
         r"cardiopathie ischemique|coronar|angioplastie|stent|pontage|\biva\b|\bcd\b|circonflexe",
         "I25",
     ),
-    ("diabetes", r"non[ -]insulino|type 2|type ii\b|\bdt2\b|\bdnid\b", "E11"),
-    ("diabetes", r"type 1|type i\b|\bdt1\b|\bdid\b|insulino-?dependant", "E10"),
+    # EDS-NLP reads "DT I"/"DTI" and "DT II"/"DTII" as type 1 and type 2 (r"\bdt.?(i|ii|1|2)\b");
+    # "insulino-traité", "insulino-requérant" say the treatment, not the type (E14 unless a
+    # type is written)
+    ("diabetes", r"non[ -]insulino|type 2|type ii\b|\bdt ?(?:2|ii)\b|\bdnid\b", "E11"),
+    ("diabetes", r"type 1|type i\b|\bdt ?(?:1|i)\b|\bdid\b|insulino-?dependant", "E10"),
     ("diabetes", r"gestationnel", "O24"),
     ("diabetes", r"nephropathie", "E142"),
     ("diabetes", r"retinopathie", "E143"),
@@ -185,6 +197,11 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     # memory complaints are a sign (R41.3), not a dementia: "troubles neurocognitifs majeurs" is
     ("dementia", r"troubles? (?:mnesiques?|de la memoire)|plainte mnesique", "R413"),
     ("cerebrovascular_accident", r"\bait\b|ischemique transitoire", "G45"),
+    # EDS-NLP takes a phlebitis or a venous thrombosis for a stroke when a word of its brain
+    # list ("front", "tempo", "cran", "m1"... as substrings) is within 15 tokens, across
+    # sentences: a leg's "panthrombophlébite" became I64. The mention names a phlebitis; a
+    # cerebral one is caught first by CONTEXT_CODES (I67.6)
+    ("cerebrovascular_accident", r"phleb|thrombose veineuse|\btvp\b", "I80"),
     # a bruise ("hématome frontal" after a fall) is no stroke: "" writes no condition
     ("cerebrovascular_accident", r"^hematomes?$", ""),
     ("cerebrovascular_accident", r"hemorragi|hematome", "I61"),
@@ -193,11 +210,67 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("copd", r"asthme", "J45"),
     ("copd", r"apnee", "G473"),
     ("copd", r"insuffisance respiratoire chronique", "J961"),
+    # pulmonary (arterial) hypertension is a pulmonary heart disease, not a COPD
+    ("copd", r"hypertension (?:arterielle )?pulmonaire|\bhtap\b", "I27"),
+    # a kidney graft is its own status (Z94.0), whatever the stage it came from
+    ("ckd", r"greff|transplant", "Z940"),
     ("ckd", r"terminale|stade 5|\bv\b|dialys", "N185"),
+    ("ckd", r"stade (?:4|iv)\b", "N184"),
+    ("ckd", r"stade (?:3|iii)", "N183"),
+    ("ckd", r"stade (?:2|ii)\b", "N182"),
+    ("ckd", r"stade (?:1|i)\b", "N181"),
+    ("peptic_ulcer_disease", r"duoden|bulbaire", "K26"),
+    ("peptic_ulcer_disease", r"gastrique|estomac|antral", "K25"),
     ("liver_disease", r"cirrhose", "K74"),
+    # EDS-NLP's liver item holds the chronic viral hepatitides: B and C are B18.1 and B18.2,
+    # not "other inflammatory liver diseases" (K75)
+    ("liver_disease", r"hepatite (?:virale )?(?:chronique )?(?:b|vhb)\b|\bvhb\b", "B181"),
+    ("liver_disease", r"hepatite (?:virale )?(?:chronique )?(?:c|vhc)\b|\bvhc\b", "B182"),
+    ("liver_disease", r"hepatite alcoolique", "K701"),
+    ("liver_disease", r"hepatite auto-?immune", "K754"),
     ("liver_disease", r"hepatite", "K75"),
     ("liver_disease", r"steatose", "K760"),
 )
+
+# Codes read from the words right after the mention (the rest of its line, folded), for
+# mentions whose span is one word of a longer name: EDS-NLP's span of "hypertension
+# intracrânienne" is "hypertension", of "thrombophlébite cérébrale" "thrombophlébite".
+# (pipe, regex over the folded mention, regex matched at the start of what follows, code or
+# ""); checked before COMORBIDITY_CODES, the first match wins.
+CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
+    # "MRC 4/5" is the Medical Research Council muscle-strength grade (of 5, or a sum of 60):
+    # EDS-NLP reads "MRC" as "maladie rénale chronique" and the 4 as its stage
+    ("ckd", r"^mrc\b", r"\s*/\s*(?:5|60)\b", ""),
+    # "DTI" is also the tissue Doppler of an echocardiography ("DTI : onde S' à 9 cm/s")
+    ("diabetes", r"^dti$", r"\W*(?:onde|[esa]'|vitesse|pic|\d+(?:[.,]\d+)?\s*cm)", ""),
+    # an ulcer's site may follow EDS-NLP's span ("hémorragie digestive haute sur ulcère duodénal")
+    ("peptic_ulcer_disease", r"ulcere", r"\W*(?:du )?(?:duoden|bulb)", "K26"),
+    ("peptic_ulcer_disease", r"ulcere", r"\W*(?:de l'|d')?(?:gastrique|estomac|antral)", "K25"),
+    # raised intracranial pressure is no hypertension and no vascular disease
+    ("peripheral_vascular_disease", r"hypertension|\bhta\b", r"\W*intra-?crani", ""),
+    (
+        "cerebrovascular_accident",
+        r"phleb|thrombose|\btvp\b",
+        r"\W*(?:veineuse\W+)?(?:(?:du|des|de la|d'un|d'une)\W+)?(?:sinus|cerebr|intra-?crani"
+        r"|encephal|veines? (?:cerebr|corticale))",
+        "I676",
+    ),
+)
+
+# Words just before a disorder's name that make it no condition of the patient: a vaccination
+# against it ("vacciné contre l'hépatite B"), a test for it ("sérologie hépatite B", "recherche
+# de BK", "dépistage du cancer colorectal") unless the test came back positive ("RT-PCR
+# SARS-CoV-2 positive" is a COVID-19 with the virus identified). Matched at the end of the
+# folded text before the mention, on its line; POSITIVE in the few words after it.
+VACCINATED_BEFORE = re.compile(
+    r"(?:\bvaccin\w*|\bimmunise\w*|\brappel)\W+(?:\w+\W+)?(?:contre|anti)\W*(?:(?:la|le|les"
+    r"|l)\W+)?$|\b(?:vaccin|vaccination)\W*anti\W*$"
+)
+TESTED_BEFORE = re.compile(
+    r"\b(?:serologies?|recherches?|depistages?|tests?|pcr|antigenemies?)\W+"
+    r"(?:(?:de|du|des|d|de la|de l|a la|au)\W+)?$"
+)
+POSITIVE = re.compile(r"\bpositi|\bretrouve|\bisole|\bpresence\b|\bdetecte")
 
 # EDS-NLP's comorbidity pipes, each writing a span group of its name (the pipeline spec adds one
 # pipe per name; edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10
@@ -225,8 +298,10 @@ COMORBIDITIES: tuple[str, ...] = (
 #: Span groups whose mentions name a disorder, a sign or a procedure: dropped in the zones
 #: above. Drugs, labs, dates and scores keep theirs (a lab report's values are its content).
 CONDITION_GROUPS: tuple[str, ...] = ("cim10", "terms", "clinical_ner", "covid", *COMORBIDITIES)
-#: The groups that become condition facts with a CIM-10 code: one concept per mention among
-#: them. A ``cim10`` span (an exact label or code) beats a comorbidity span on the same words.
+#: The groups whose mentions carry a CIM-10 code: one concept per mention among them (the rule
+#: is :func:`.zones.resolve_overlaps`). ``terms`` takes part with its coded disorder mentions
+#: only (``attributes["cim10"]``): one that wins over a coding pipe's mention on the same words
+#: becomes the fact in its place ("hépatite C", B18.2, over the "hépatite" of ``cim10``).
 CODED_GROUPS: tuple[str, ...] = tuple(
-    g for g in CONDITION_GROUPS if g not in ("terms", "clinical_ner", "alcohol", "tobacco")
+    g for g in CONDITION_GROUPS if g not in ("clinical_ner", "alcohol", "tobacco")
 )

@@ -15,7 +15,14 @@ Runs after the entity pipes, before the qualifiers. It
    ``span._.attributes["cim10"]``;
 4. keeps one coded concept per mention (:func:`resolve_overlaps`): "diabète de type 2"
    found by ``hopia.cim10`` (E11) and ``eds.diabetes`` (E14) is one fact, E11; the other
-   mention stays in ``note_nlp``, marked ``same_mention_as``.
+   mention stays in ``note_nlp``, marked ``same_mention_as``. The coded disorder mentions of
+   ``hopia.terms`` compete too: "hépatite C" (terms, B18.2) beats "hépatite" (cim10, B15.9)
+   and is marked ``supersedes`` (the groups it beat): it becomes the fact (the mapping also
+   writes a lexicon disease no coding pipe found: :func:`hopia.data.omop.mapping.terms_fact`).
+   A precise code beats a vague one (a Charlson item's code, a sign) whatever their
+   lengths, then the longer span wins;
+5. marks ``not_a_condition`` the coded mentions named as what is vaccinated against or
+   tested for ("vacciné contre l'hépatite B", "sérologie hépatite B", "recherche de BK").
 
 A text with no zone and no overlap goes through unchanged. Everything is a few regular
 expression passes over the text plus a sort of the coded spans: cheap per document.
@@ -172,10 +179,18 @@ class _Intervals:
         return i >= 0 and self.reach[i] > start
 
 
-def comorbidity_code(group: str, text: str) -> str | None:
+def comorbidity_code(group: str, text: str, after: str = "") -> str | None:
     """The CIM-10 code (no dot) of what a comorbidity mention names, when narrower than the
-    pipe's Charlson item; None keeps the item's code; "" when it names no such condition."""
+    pipe's Charlson item; None keeps the item's code; "" when it names no such condition.
+
+    ``after``: the text that follows the mention on its line (:data:`.patterns.CONTEXT_CODES`).
+    """
     folded = fold(text)
+    if after:
+        rest = fold(after)
+        for pipe, regex, context, code in _CONTEXT_CODES:
+            if pipe == group and regex.search(folded) and context.match(rest):
+                return code
     for pipe, regex, code in _COMORBIDITY_CODES:
         if pipe == group and regex.search(folded):
             return code
@@ -183,6 +198,15 @@ def comorbidity_code(group: str, text: str) -> str | None:
 
 
 _COMORBIDITY_CODES = [(p, re.compile(r), c) for p, r, c in patterns.COMORBIDITY_CODES]
+_CONTEXT_CODES = [(p, re.compile(r), re.compile(x), c) for p, r, x, c in patterns.CONTEXT_CODES]
+_AFTER_CHARS = 60  # how far the words after a mention are read
+
+
+#: Tie-break between coded mentions of the same length, most specific first (lower wins):
+#: an exact CIM-10 label or code; a comorbidity mention coded as what it names ("HTA": I10)
+#: or a COVID mention; a concept of Hopia's term lexicon; a comorbidity mention left at its
+#: Charlson item's code ("néoplasie": C80, where the lexicon may say C34.9).
+PRIORITY_CIM10, PRIORITY_NAMED, PRIORITY_TERMS, PRIORITY_CHARLSON = 0, 1, 2, 3
 
 
 class Coded(NamedTuple):
@@ -192,18 +216,32 @@ class Coded(NamedTuple):
     end: int
     group: str
     index: int  # position in its group
+    #: tie-break rank (``PRIORITY_*``); None: from the group (cim10, terms, else named)
+    priority: int | None = None
+    #: True for the readings that say least: a Charlson item's code, or a sign (chapter R)
+    vague: bool = False
+
+
+def _priority(m: Coded) -> int:
+    if m.priority is not None:
+        return m.priority
+    return {"cim10": PRIORITY_CIM10, "terms": PRIORITY_TERMS}.get(m.group, PRIORITY_NAMED)
 
 
 def resolve_overlaps(mentions: Sequence[Coded]) -> dict[tuple[str, int], Coded]:
     """Each mention that loses to another on the same words -> the mention it loses to.
 
-    Most specific wins: the longer span (it says more: "bronchopneumopathie chronique
-    obstructive" over "bronchopneumopathie"), then a ``cim10`` span (an exact label or code)
-    over a comorbidity pipe's Charlson item, then the first found.
+    Most specific wins: a precise code (a disease, not a Charlson item nor a sign) over a
+    ``vague`` one whatever their lengths ("hémorragie digestive", K92.2, and "ulcère
+    duodénal", K26.9, over EDS-NLP's "digestive haute sur ulcère" at the Charlson item K27);
+    then the longer span (it says more: "bronchopneumopathie chronique obstructive" over
+    "bronchopneumopathie", "hépatite C" over "hépatite"); then on the same words the more
+    specific source (:data:`PRIORITY_CIM10` ... :data:`PRIORITY_CHARLSON`); then the first
+    found.
     """
 
-    def rank(m: Coded) -> tuple[int, int, int]:
-        return (-(m.end - m.start), 0 if m.group == "cim10" else 1, m.start)
+    def rank(m: Coded) -> tuple[bool, int, int, int]:
+        return (m.vague, -(m.end - m.start), _priority(m), m.start)
 
     losers: dict[tuple[str, int], Coded] = {}
     kept: list[Coded] = []
@@ -267,15 +305,32 @@ class ZoneFilter:
                     if len(kept) != len(spans):
                         doc.spans[group] = kept
         self._code_comorbidities(doc)
+        self._not_conditions(doc)
         self._one_concept_per_mention(doc)
         return doc
 
+    def _not_conditions(self, doc: Doc) -> None:
+        """Marks the coded mentions named as what is vaccinated against, or tested for
+        without a positive result."""
+        for group in self.coded_groups:
+            for span in doc.spans.get(group, ()):
+                words = doc[max(0, span.start - 6) : span.start].text_with_ws
+                before = fold(words.rsplit("\n", 1)[-1])
+                if not before:
+                    continue
+                not_condition = bool(patterns.VACCINATED_BEFORE.search(before))
+                if not not_condition and patterns.TESTED_BEFORE.search(before):
+                    after = fold(_after(doc, span))
+                    not_condition = not patterns.POSITIVE.search(after)
+                if not_condition:
+                    span._.attributes = {**(span._.attributes or {}), "not_a_condition": True}
+
     def _code_comorbidities(self, doc: Doc) -> None:
         for group in self.coded_groups:
-            if group in ("cim10", "covid") or group not in doc.spans:
+            if group in ("cim10", "covid", "terms") or group not in doc.spans:
                 continue
             for span in doc.spans[group]:
-                code = comorbidity_code(group, span.text)
+                code = comorbidity_code(group, span.text, _after(doc, span))
                 if code is not None:
                     # "" (no condition of that kind): marked, never written as a fact
                     extra = {"cim10": code} if code else {"not_a_condition": True}
@@ -285,15 +340,60 @@ class ZoneFilter:
         """Marks the mentions that repeat another on the same words: they stay in their group
         (``note_nlp``, cohorts by pipe label) but are no second fact
         (``attributes["same_mention_as"]``, read by :func:`hopia.data.omop.mapping.target_table`).
+        A ``terms`` mention that wins over a coding pipe's mention is marked
+        ``attributes["supersedes"]`` (those pipes): the fact is written from it.
         """
         mentions = [
-            Coded(s.start_char, s.end_char, g, i)
+            _coded(g, i, s)
             for g in self.coded_groups
             if g in doc.spans
             for i, s in enumerate(doc.spans[g])
+            if _competes(g, s)
         ]
         if len(mentions) < 2:
             return
+        superseded: dict[int, set[str]] = {}
         for (group, index), winner in resolve_overlaps(mentions).items():
             span = doc.spans[group][index]
             span._.attributes = {**(span._.attributes or {}), "same_mention_as": winner.group}
+            if winner.group == "terms" and group != "terms":
+                superseded.setdefault(winner.index, set()).add(group)
+        if superseded:
+            terms = doc.spans["terms"]
+            for index, groups in superseded.items():
+                span = terms[index]
+                span._.attributes = {**(span._.attributes or {}), "supersedes": sorted(groups)}
+
+
+def _after(doc: Doc, span: Any) -> str:
+    """The words after ``span`` on its line (a few tokens: no ``doc.text`` per mention)."""
+    after = doc[span.end : min(len(doc), span.end + 12)].text[:_AFTER_CHARS]
+    return after.split("\n", 1)[0]
+
+
+def _competes(group: str, span: Any) -> bool:
+    """A mention that may be a coded condition: a ``terms`` mention only when it is a coded
+    disorder; never one marked as naming no condition ("hématome" read as a stroke)."""
+    attributes = span._.attributes or {}
+    if attributes.get("not_a_condition"):
+        return False
+    if group == "terms":
+        return span._.category == "DISO" and bool(attributes.get("cim10"))
+    return True
+
+
+def _coded(group: str, index: int, span: Any) -> Coded:
+    """A mention as it competes: a comorbidity mention left at its Charlson item's code ranks
+    after a lexicon concept and is vague, as is a sign (CIM-10 chapter R)."""
+    attributes = span._.attributes or {}
+    if group == "cim10":
+        priority, code = None, span.kb_id_
+    elif group == "terms":
+        priority, code = None, str(attributes.get("cim10") or "")
+    elif group == "covid":
+        priority, code = None, "U071"
+    else:
+        code = str(attributes.get("cim10") or "")
+        priority = None if code else PRIORITY_CHARLSON
+    vague = priority == PRIORITY_CHARLSON or code.startswith("R")
+    return Coded(span.start_char, span.end_char, group, index, priority, vague)

@@ -1,0 +1,190 @@
+"""THE role x action rules of the web platform, and the access policy that applies them.
+
+Every service asks ``ctx.authorize(action, resource)`` before it reads; on the web that question
+reaches :class:`SpacePolicy`, which answers from :data:`RULES` alone. The web's route
+dependencies (``hopia.web.roles``) ask the same policy, so a route and the service behind it
+can never disagree, and a service called by another front end refuses the same way.
+
+Two data spaces (docs/architecture.md): the identified space (``hopia_id``: names, original
+texts) and the research space (``omop``: pseudonymised). The rules, per role:
+
+- clinician: identified data of the patients with a stay in one of the care sites of their
+  perimeter; nothing else. Outside the perimeter, only by breaking the glass (:data:`BREAK_GLASS`):
+  allowed to the roles the installation names (``web.break_glass_roles``), with a reason,
+  flagged in the audit log;
+- researcher: the research space only (documents, cohorts with small-cell suppression);
+- data_steward (DIM): the research space, quality, cohorts, re-identification with a reason;
+- manager: aggregate activity figures only;
+- admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
+- every role: its own background jobs (``jobs.read``, ``jobs.cancel``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from enum import StrEnum
+
+from hopia.platform.access import Principal
+from hopia.platform.exceptions import AccessDeniedError
+
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    RESEARCHER = "researcher"
+    DATA_STEWARD = "data_steward"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.CLINICIAN: "clinicien",
+    Role.RESEARCHER: "chercheur",
+    Role.DATA_STEWARD: "DIM (gestionnaire de données)",
+    Role.MANAGER: "direction / pilotage",
+    Role.ADMIN: "administrateur",
+}
+
+
+class Scope(StrEnum):
+    """How far a rule reaches: any resource, or only the patients of the user's perimeter."""
+
+    ANY = "any"
+    PERIMETER = "perimeter"
+
+
+# The actions a service asks about, per role. A key ending with "." covers every action that
+# starts with it ("cohort." covers "cohort.run"). Identified-space actions are PERIMETER-scoped.
+# Every role follows its own background jobs (the jobs service shows a user their own only).
+_OWN_JOBS = {"jobs.read": Scope.ANY, "jobs.cancel": Scope.ANY}
+
+RULES: dict[Role, dict[str, Scope]] = {
+    Role.CLINICIAN: {
+        "patient.identified": Scope.PERIMETER,
+        "document.identified": Scope.PERIMETER,
+        **_OWN_JOBS,
+    },
+    Role.RESEARCHER: {
+        "document.research": Scope.ANY,
+        "cohort.": Scope.ANY,
+        **_OWN_JOBS,
+    },
+    Role.DATA_STEWARD: {
+        "document.research": Scope.ANY,
+        "cohort.": Scope.ANY,
+        "quality.": Scope.ANY,
+        "pseudo.reidentify": Scope.ANY,
+        "activity.aggregates": Scope.ANY,
+        **_OWN_JOBS,
+    },
+    Role.MANAGER: {
+        "activity.aggregates": Scope.ANY,
+        **_OWN_JOBS,
+    },
+    Role.ADMIN: {
+        "account.": Scope.ANY,
+        "audit.": Scope.ANY,
+        # every user's jobs: kinds, progress, counts and French messages, no patient data
+        "jobs.read": Scope.ANY,
+        "jobs.cancel": Scope.ANY,
+        "jobs.all": Scope.ANY,
+    },
+}
+# The identified patient list of a cohort is identified data outside any perimeter: nobody on
+# the web gets it through "cohort." (the DIM asks it with a reason through the CLI).
+DENIED: dict[Role, frozenset[str]] = {
+    Role.RESEARCHER: frozenset({"cohort.patients"}),
+    Role.DATA_STEWARD: frozenset({"cohort.patients"}),
+}
+
+BREAK_GLASS = "+break_glass"
+"""Suffix of an action asked outside the perimeter with a reason
+(``patient.identified+break_glass``)."""
+
+# The resources a perimeter rule can judge: one patient (research person id), or "perimeter"
+# for a list the service restricts to the perimeter itself.
+_PERSON = re.compile(r"person:(\d+)")
+PERIMETER_RESOURCE = "perimeter"
+
+
+def rule_for(role: Role, action: str) -> Scope | None:
+    """The scope ``role`` has on ``action``, or None when it may not."""
+    if action in DENIED.get(role, frozenset()):
+        return None
+    rules = RULES.get(role, {})
+    if action in rules:
+        return rules[action]
+    for key, scope in rules.items():
+        if key.endswith(".") and action.startswith(key):
+            return scope
+    return None
+
+
+def roles_of(principal: Principal) -> list[Role]:
+    return [Role(r) for r in sorted(principal.roles) if r in Role.__members__.values()]
+
+
+def may(principal: Principal, action: str) -> bool:
+    """Whether one of the principal's roles has a rule for ``action`` (any scope): what a front
+    end shows; the policy still judges the resource."""
+    base = action.removesuffix(BREAK_GLASS)
+    return any(rule_for(role, base) is not None for role in roles_of(principal))
+
+
+class SpacePolicy:
+    """The web's access policy: :data:`RULES`, perimeters and break-glass.
+
+    ``care_sites_of(person_id)`` gives the care sites where a patient has had a stay; the web
+    builds it over its warehouse (:func:`hopia.platform.identity.store.care_sites_of`)."""
+
+    def __init__(
+        self,
+        care_sites_of: Callable[[int], Collection[int]],
+        break_glass_roles: Collection[str] = (),
+    ) -> None:
+        self.care_sites_of = care_sites_of
+        self.break_glass_roles = frozenset(break_glass_roles)
+
+    def check(self, principal: Principal, action: str, resource: str) -> None:
+        base = action.removesuffix(BREAK_GLASS)
+        glass = action != base
+        outside = False
+        for role in roles_of(principal):
+            scope = rule_for(role, base)
+            if scope is None:
+                continue
+            if scope is Scope.ANY:
+                return
+            if glass:
+                if role in self.break_glass_roles:
+                    return
+                continue
+            if self._in_perimeter(principal, resource):
+                return
+            outside = True
+        if outside:
+            glass_ok = any(r in self.break_glass_roles for r in principal.roles)
+            raise AccessDeniedError(
+                f"patient hors de votre périmètre (services : "
+                f"{', '.join(map(str, sorted(principal.care_sites))) or 'aucun'})"
+                + (
+                    " : un accès exceptionnel (bris de glace) est possible avec un motif, "
+                    "tracé dans le journal d'audit"
+                    if glass_ok
+                    else ""
+                ),
+                details={"action": base, "outside_perimeter": True, "break_glass": glass_ok},
+            )
+        roles = ", ".join(sorted(principal.roles)) or "aucun"
+        raise AccessDeniedError(
+            f"action « {base} » non autorisée pour votre rôle ({roles})",
+            details={"action": base},
+        )
+
+    def _in_perimeter(self, principal: Principal, resource: str) -> bool:
+        if resource == PERIMETER_RESOURCE:
+            return True  # the service restricts the list to principal.care_sites
+        match = _PERSON.fullmatch(resource)
+        if match is None or not principal.care_sites:
+            return False
+        return bool(set(self.care_sites_of(int(match.group(1)))) & principal.care_sites)

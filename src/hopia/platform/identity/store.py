@@ -1,0 +1,303 @@
+"""Accounts and sessions in the warehouse (``hopia_meta.account``, ``hopia_meta.web_session``).
+
+Everything a login depends on lives in the database, not in a process's memory: several web
+workers (on PostgreSQL) see the same sessions and count failed logins together. Functions take
+the caller's connection, so that a change and its audit entry commit together. Times are UTC,
+naive (as the audit log's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from hopia.platform.access import Principal
+from hopia.platform.warehouse import schema
+
+TOKEN_BYTES = 32
+# A session's last use is written at most this often: a request must not cost a write each.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: int
+    username: str
+    display_name: str | None
+    roles: tuple[str, ...]
+    care_sites: tuple[int, ...]
+    active: bool
+    has_password: bool
+    failed_logins: int
+    locked_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    password_changed_at: datetime | None
+
+    def principal(self) -> Principal:
+        return Principal(
+            self.username, frozenset(self.roles), care_sites=frozenset(self.care_sites)
+        )
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+def _json_list(values: Iterable[Any]) -> str:
+    return json.dumps(sorted(set(values)), separators=(",", ":"))
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        account_id=row.account_id,
+        username=row.username,
+        display_name=row.display_name,
+        roles=tuple(json.loads(row.roles)),
+        care_sites=tuple(int(c) for c in json.loads(row.care_sites)),
+        active=bool(row.active),
+        has_password=row.password_hash is not None,
+        failed_logins=row.failed_logins,
+        locked_until=row.locked_until,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        password_changed_at=row.password_changed_at,
+    )
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+
+def insert_account(
+    conn: Connection,
+    username: str,
+    *,
+    display_name: str | None,
+    password_hash: str | None,
+    roles: Iterable[str],
+    care_sites: Iterable[int] = (),
+) -> Account:
+    """A new active account; the caller checked that the name is free (the unique constraint
+    still refuses a race)."""
+    t = schema.account
+    now = utcnow()
+    next_id = (conn.execute(select(func.max(t.c.account_id))).scalar() or 0) + 1
+    conn.execute(
+        t.insert().values(
+            account_id=next_id,
+            username=username,
+            display_name=display_name,
+            password_hash=password_hash,
+            roles=_json_list(roles),
+            care_sites=_json_list(care_sites),
+            active=True,
+            failed_logins=0,
+            locked_until=None,
+            created_at=now,
+            updated_at=now,
+            password_changed_at=now if password_hash else None,
+        )
+    )
+    found = get_account(conn, username)
+    assert found is not None
+    return found
+
+
+def get_account(conn: Connection, username: str) -> Account | None:
+    row = conn.execute(select(schema.account).where(schema.account.c.username == username)).first()
+    return None if row is None else _account(row)
+
+
+def get_account_by_id(conn: Connection, account_id: int) -> Account | None:
+    t = schema.account
+    row = conn.execute(select(t).where(t.c.account_id == account_id)).first()
+    return None if row is None else _account(row)
+
+
+def password_hash_of(conn: Connection, username: str) -> tuple[Account, str | None] | None:
+    """The account and its stored hash (the hash never leaves this module's callers' login)."""
+    row = conn.execute(select(schema.account).where(schema.account.c.username == username)).first()
+    return None if row is None else (_account(row), row.password_hash)
+
+
+def list_accounts(conn: Connection) -> list[Account]:
+    t = schema.account
+    return [_account(r) for r in conn.execute(select(t).order_by(t.c.username))]
+
+
+def update_account(
+    conn: Connection,
+    account_id: int,
+    *,
+    display_name: str | None = None,
+    roles: Iterable[str] | None = None,
+    care_sites: Iterable[int] | None = None,
+    active: bool | None = None,
+    password_hash: str | None = None,
+) -> None:
+    """Change what is given (None: unchanged). A new password also lifts a lockout."""
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if display_name is not None:
+        values["display_name"] = display_name
+    if roles is not None:
+        values["roles"] = _json_list(roles)
+    if care_sites is not None:
+        values["care_sites"] = _json_list(care_sites)
+    if active is not None:
+        values["active"] = active
+    if password_hash is not None:
+        values.update(
+            password_hash=password_hash,
+            password_changed_at=values["updated_at"],
+            failed_logins=0,
+            locked_until=None,
+        )
+    t = schema.account
+    conn.execute(update(t).where(t.c.account_id == account_id).values(**values))
+
+
+def record_failure(
+    conn: Connection, account_id: int, *, max_failures: int, lockout: timedelta
+) -> datetime | None:
+    """Count one failed login, in the database (an atomic increment: two workers' failures both
+    count); after ``max_failures`` in a row the account is locked until the returned time."""
+    t = schema.account
+    failures = conn.execute(
+        update(t)
+        .where(t.c.account_id == account_id)
+        .values(failed_logins=t.c.failed_logins + 1)
+        .returning(t.c.failed_logins)
+    ).scalar_one()
+    if failures < max_failures:
+        return None
+    until = utcnow() + lockout
+    conn.execute(
+        update(t).where(t.c.account_id == account_id).values(failed_logins=0, locked_until=until)
+    )
+    return until
+
+
+def record_success(conn: Connection, account_id: int) -> None:
+    t = schema.account
+    conn.execute(
+        update(t).where(t.c.account_id == account_id).values(failed_logins=0, locked_until=None)
+    )
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session(conn: Connection, account_id: int, lifetime: timedelta) -> str:
+    """A new session; returns its token (only its hash is stored)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = utcnow()
+    conn.execute(
+        schema.web_session.insert().values(
+            token_hash=token_hash(token),
+            account_id=account_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class SessionState:
+    account: Account | None
+    """The active account of a live session; None when unknown, expired, idle or disabled."""
+    dead: bool = False
+    """A row to delete (expired, idle, or its account disabled)."""
+    stale: bool = False
+    """Live, and its last use is older than :data:`TOUCH_EVERY`: to note (:func:`touch`)."""
+
+
+def find_session(conn: Connection, token: str, idle: timedelta) -> SessionState:
+    """What a session token gives, read only: most requests write nothing."""
+    s, a = schema.web_session, schema.account
+    row = conn.execute(
+        select(s.c.last_seen_at, s.c.expires_at, a)
+        .join(a, a.c.account_id == s.c.account_id)
+        .where(s.c.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        return SessionState(None)
+    now = utcnow()
+    if row.expires_at <= now or row.last_seen_at + idle <= now or not row.active:
+        return SessionState(None, dead=True)
+    return SessionState(_account(row), stale=now - row.last_seen_at >= TOUCH_EVERY)
+
+
+def touch(conn: Connection, token: str) -> None:
+    s = schema.web_session
+    conn.execute(update(s).where(s.c.token_hash == token_hash(token)).values(last_seen_at=utcnow()))
+
+
+def delete_session(conn: Connection, token: str) -> int:
+    s = schema.web_session
+    return conn.execute(s.delete().where(s.c.token_hash == token_hash(token))).rowcount or 0
+
+
+def delete_sessions_of(conn: Connection, account_id: int) -> int:
+    """Close every session of an account (disabled, password or roles changed)."""
+    s = schema.web_session
+    return conn.execute(s.delete().where(s.c.account_id == account_id)).rowcount or 0
+
+
+def purge_sessions(conn: Connection, idle: timedelta) -> int:
+    """Delete expired and idle sessions (run at login: the table stays small)."""
+    s, now = schema.web_session, utcnow()
+    return (
+        conn.execute(
+            s.delete().where((s.c.expires_at <= now) | (s.c.last_seen_at <= now - idle))
+        ).rowcount
+        or 0
+    )
+
+
+# -- failed logins per client address ----------------------------------------------------------
+
+
+def address_failures(conn: Connection, address_hash: str, window: timedelta) -> int:
+    t = schema.login_failure
+    since = utcnow() - window
+    return conn.execute(
+        select(func.count()).where(t.c.address_hash == address_hash, t.c["at"] > since)
+    ).scalar_one()
+
+
+def record_address_failure(conn: Connection, address_hash: str, window: timedelta) -> None:
+    """Note one failure from the address; failures older than the window are dropped."""
+    t = schema.login_failure
+    now = utcnow()
+    conn.execute(t.delete().where(t.c["at"] <= now - window))
+    conn.execute(t.insert().values(address_hash=address_hash, at=now))
+
+
+# -- perimeters ----------------------------------------------------------------------------------
+
+
+def care_sites_of(conn: Connection, person_id: int) -> frozenset[int]:
+    """The care sites where the patient (research person id) has had a stay."""
+    v = schema.CDM["visit_occurrence"]
+    rows = conn.execute(
+        select(v.c.care_site_id)
+        .where(v.c.person_id == person_id, v.c.care_site_id.is_not(None))
+        .distinct()
+    )
+    return frozenset(int(r) for r in rows.scalars())

@@ -1,0 +1,81 @@
+"""The application factory: ``create_app(settings)`` builds the API over one warehouse.
+
+The front end's composition root is the CLI (``hopia serve`` reads the settings and hands them
+here, :mod:`hopia.cli.serve`); tests hand a warehouse of their own. The application opens the
+warehouse once, keys its audit log (as every service context does), builds the web's access
+policy (:class:`~hopia.platform.identity.roles.SpacePolicy`, perimeters read in the
+warehouse), and mounts the routers of :mod:`hopia.web.routes` under ``/api/v1``.
+
+No page or asset comes from outside: the French pages (:mod:`hopia.web.pages`) and their
+assets (``/static``) are served by Hopia; the interactive API docs (Swagger UI, ReDoc) load
+their scripts from a CDN, so they are off; the OpenAPI document is at ``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from hopia import __version__
+from hopia.platform import audit
+from hopia.platform.access import Principal
+from hopia.platform.config import Settings
+from hopia.platform.identity import store
+from hopia.platform.identity.roles import SpacePolicy
+from hopia.platform.warehouse import Warehouse
+from hopia.services.context import Context
+from hopia.services.warehouse import existing_warehouse
+from hopia.web import errors
+from hopia.web.middleware import BodyLimit, HeadersAndLog
+from hopia.web.pages import PAGES
+from hopia.web.routes import ROUTERS
+
+API = "/api/v1"
+
+
+def create_app(settings: Settings, warehouse: Warehouse | None = None) -> FastAPI:
+    """The web application. Without ``warehouse``, the configured one is opened (it must exist:
+    ``hopia init`` / ``hopia ingest`` / ``hopia demo`` make it) and closed at shutdown."""
+    boot = Context(settings, Principal("hopia-web"))
+    if warehouse is None:
+        wh, owned = existing_warehouse(boot), True
+    else:
+        wh, owned = warehouse, False
+        if audit.anchor_of(wh.engine) is None:
+            audit.anchor(wh.engine, boot.audit_anchor(wh))
+
+    def care_sites_of(person_id: int) -> frozenset[int]:
+        with wh.engine.connect() as conn:
+            return store.care_sites_of(conn, person_id)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            wh.close()
+
+    app = FastAPI(
+        title="Hopia",
+        version=__version__,
+        summary="Sovereign clinical AI platform: documents, patients, cohorts, audit.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.warehouse = wh
+    app.state.policy = SpacePolicy(care_sites_of, settings.web.break_glass_roles)
+    errors.install(app)
+    # Added last is outermost: the limit first, then headers and the log around the rest.
+    app.add_middleware(HeadersAndLog)
+    app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API)
+    for router in PAGES:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("hopia.web", "static")]), name="static")
+    return app

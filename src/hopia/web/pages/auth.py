@@ -1,0 +1,83 @@
+"""``/login``, ``/logout`` and ``/`` (the home page): the pages of local accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hopia.platform.exceptions import AuthenticationError
+from hopia.platform.identity.roles import ROLE_LABELS, Role
+from hopia.services import accounts
+from hopia.web.cookies import clear_session, session_token, set_session
+from hopia.web.deps import anonymous_context, client_address, context_for, current_account
+from hopia.web.pages import csrf
+from hopia.web.pages.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _login_page(
+    request: Request, status: int = 200, error: str | None = None, user: str = ""
+) -> Response:
+    token = csrf.token_for(request)
+    response = page(request, "login.html", status, csrf=token, error=error, username=user)
+    csrf.set_token(response, request, token)
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    return _login_page(request)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    token: Annotated[str, Form(alias=csrf.FIELD)] = "",
+) -> Response:
+    csrf.check(request, token)
+    ctx = anonymous_context(request)
+    try:
+        done = accounts.login(
+            ctx,
+            accounts.LoginRequest.of(
+                username=username, password=password, client=client_address(request)
+            ),
+        )
+    except AuthenticationError as exc:
+        return _login_page(request, exc.http_status, exc.message, username)
+    response = RedirectResponse("/", status_code=303)
+    set_session(response, request, ctx.settings, done.token, done.expires_at)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, token: Annotated[str, Form(alias=csrf.FIELD)] = "") -> Response:
+    csrf.check(request, token)
+    session = session_token(request)
+    response = RedirectResponse("/login", status_code=303)
+    if session:
+        try:
+            account = current_account(request)
+            accounts.logout(context_for(request, account.principal()), session)
+        except AuthenticationError:
+            pass  # already closed: the cookie goes all the same
+    clear_session(response, request, request.app.state.settings)
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    try:
+        account = current_account(request)
+    except AuthenticationError:
+        return RedirectResponse("/login", status_code=303)
+    labels = [ROLE_LABELS.get(Role(r), r) for r in account.roles if r in set(Role)]
+    token = csrf.token_for(request)
+    response = page(request, "home.html", account=account, roles=labels, csrf=token)
+    csrf.set_token(response, request, token)
+    return response

@@ -1,0 +1,15 @@
+"""One router per area; :data:`ROUTERS` is what the application mounts under ``/api/v1``."""
+
+from __future__ import annotations
+
+from hopia.web.auth.routes import router as auth
+from hopia.web.routes.accounts import router as accounts
+from hopia.web.routes.activity import router as activity
+from hopia.web.routes.audit import router as audit
+from hopia.web.routes.cohorts import router as cohorts
+from hopia.web.routes.documents import router as documents
+from hopia.web.routes.jobs import router as jobs
+from hopia.web.routes.patients import router as patients
+from hopia.web.routes.quality import router as quality
+
+ROUTERS = [auth, documents, patients, cohorts, quality, activity, jobs, audit, accounts]

@@ -1,0 +1,254 @@
+"""The role x endpoint matrix: every operation of the OpenAPI document, called by every role
+and by a caller without a session, answers what ONE table below says.
+
+A route added without its line in :data:`MATRIX` fails :func:`test_every_operation_has_a_rule`
+("a new route without a rule fails the suite"); a line whose route is gone fails it too. Each
+operation has one or more cases: a valid example (path, query, body) and the status expected
+per role. Statuses come from the rules (``hopia.platform.identity.roles.RULES``) as a person
+reads them in the issue, written out here by hand, not computed from the rules under test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hopia.services import accounts, cohort_library, jobs
+from tests.web.conftest import BASE, PASSWORD, ROLES, Web
+
+ANON = "anonymous"
+WHO = (*ROLES, ANON)
+REASON = {"reason": "patient transféré aux urgences, avis demandé"}
+DIM_REASON = {"reason": "demande du DIM, dossier 2026-117"}
+COHORT = {
+    "name": "matrice_ic",
+    "title": "Insuffisance cardiaque (matrice)",
+    "inclusion": [{"label": "IC", "condition": {"cim10": ["I50"]}}],
+}
+_serial = itertools.count()
+
+
+def only(*allowed: str, ok: int = 200, others: int = 403) -> dict[str, int]:
+    """``ok`` for the roles named, ``others`` for the other roles, 401 without a session."""
+    return {w: 401 if w == ANON else ok if w in allowed else others for w in WHO}
+
+
+EVERYONE = only(*ROLES)
+
+
+@dataclass
+class Case:
+    expect: dict[str, int]
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    fresh: bool = False
+    """Each caller logs in anew (the call ends or changes its session)."""
+    label: str = ""
+
+
+def new_account() -> dict[str, Any]:
+    return {"username": f"matrice.{next(_serial)}", "password": PASSWORD, "roles": ["manager"]}
+
+
+# (method, path template) -> cases. Identifiers named by a key of `ids` (filled from the data).
+MATRIX: dict[tuple[str, str], list[Case]] = {
+    ("POST", "/api/v1/auth/login"): [
+        Case({w: 200 for w in WHO}, body="login", fresh=True),
+    ],
+    ("POST", "/api/v1/auth/logout"): [Case(EVERYONE, fresh=True)],
+    ("GET", "/api/v1/auth/me"): [Case(EVERYONE)],
+    ("GET", "/api/v1/documents"): [
+        Case(only("clinician", "researcher", "data_steward"), label="own space"),
+        Case(only("researcher", "data_steward"), query={"space": "research"}, label="research"),
+        Case(only("clinician"), query={"space": "identified"}, label="identified"),
+    ],
+    ("GET", "/api/v1/documents/{note_id}"): [
+        Case(only("clinician", "researcher", "data_steward"), path={"note_id": "note_in"}),
+        Case(
+            only("researcher", "data_steward"),
+            path={"note_id": "note_out"},
+            label="outside the perimeter",
+        ),
+        Case(
+            only("clinician", "researcher", "data_steward", ok=404),
+            path={"note_id": "note_none"},
+            label="unknown",
+        ),
+    ],
+    ("POST", "/api/v1/documents/{note_id}/break-glass"): [
+        Case(only("clinician"), path={"note_id": "note_out"}, body=REASON),
+    ],
+    ("POST", "/api/v1/documents/{note_id}/reidentify"): [
+        Case(only("data_steward"), path={"note_id": "note_in"}, body=DIM_REASON),
+    ],
+    ("GET", "/api/v1/patients/{person_id}"): [
+        Case(only("clinician"), path={"person_id": "person_in"}),
+        Case(only(), path={"person_id": "person_out"}, label="outside the perimeter"),
+        Case(only("clinician", ok=404), path={"person_id": "person_none"}, label="unknown"),
+    ],
+    ("POST", "/api/v1/patients/{person_id}/break-glass"): [
+        Case(only("clinician"), path={"person_id": "person_out"}, body=REASON),
+    ],
+    ("GET", "/api/v1/cohorts"): [Case(only("researcher", "data_steward"))],
+    ("POST", "/api/v1/cohorts"): [
+        Case(only("researcher", "data_steward"), body={"definition": COHORT}),
+    ],
+    ("POST", "/api/v1/cohorts/validate"): [
+        Case(only("researcher", "data_steward"), body={"definition": COHORT}),
+    ],
+    ("GET", "/api/v1/cohorts/{name}"): [
+        Case(only("researcher", "data_steward"), path={"name": "cohort"}),
+        Case(
+            only("researcher", "data_steward", ok=404), path={"name": "no_cohort"}, label="unknown"
+        ),
+    ],
+    ("POST", "/api/v1/cohorts/{name}/run"): [
+        Case(only("researcher", "data_steward"), path={"name": "cohort"}),
+    ],
+    ("GET", "/api/v1/quality/runs"): [Case(only("data_steward"))],
+    ("GET", "/api/v1/activity"): [Case(only("manager", "data_steward"))],
+    ("GET", "/api/v1/jobs"): [Case(EVERYONE)],
+    # The job is the operator's: someone else's for every web user but the admin.
+    ("GET", "/api/v1/jobs/{job_id}"): [
+        Case(only("admin", others=404), path={"job_id": "job"}),
+    ],
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): [
+        Case(only("admin", others=404), path={"job_id": "job"}),
+    ],
+    ("GET", "/api/v1/audit"): [Case(only("admin"), query={"action": "auth."})],
+    ("GET", "/api/v1/audit/verify"): [Case(only("admin"))],
+    ("GET", "/api/v1/accounts"): [Case(only("admin"))],
+    ("POST", "/api/v1/accounts"): [Case(only("admin", ok=201), body=new_account)],
+    ("GET", "/api/v1/accounts/{username}"): [
+        Case(only("admin"), path={"username": "target"}),
+        Case(only("admin", ok=404), path={"username": "nobody"}, label="unknown"),
+    ],
+    ("PATCH", "/api/v1/accounts/{username}"): [
+        Case(only("admin"), path={"username": "target"}, body={"display_name": "Cible"}),
+    ],
+    ("PUT", "/api/v1/accounts/{username}/password"): [
+        Case(only("admin"), path={"username": "target"}, body={"password": PASSWORD}),
+    ],
+}
+
+
+def _ids(web: Web) -> dict[str, Any]:
+    """Identifiers of the sample: a note and a patient inside the clinician's perimeter
+    (cardiology only), and outside it (never in cardiology)."""
+    inside = web.sql(
+        "SELECT person_id FROM omop.visit_occurrence GROUP BY person_id "
+        "HAVING bool_and(care_site_id = 1) ORDER BY person_id LIMIT 1"
+    )[0].person_id
+    outside = web.sql(
+        "SELECT person_id FROM omop.visit_occurrence GROUP BY person_id "
+        "HAVING NOT bool_or(coalesce(care_site_id, 0) = 1) ORDER BY person_id LIMIT 1"
+    )[0].person_id
+
+    def note_of(person: int) -> int:
+        return web.sql(
+            "SELECT min(n.note_id) AS id FROM omop.note n JOIN hopia_id.document d "
+            "ON d.note_id = n.note_id AND d.status = 'done' WHERE n.person_id = :p",
+            p=person,
+        )[0].id
+
+    return {
+        "person_in": inside,
+        "person_out": outside,
+        "person_none": 10**9,
+        "note_in": note_of(inside),
+        "note_out": note_of(outside),
+        "note_none": 10**9,
+        "cohort": COHORT["name"],
+        "no_cohort": "pas_de_cohorte",
+        "target": "cible.matrice",
+        "nobody": "personne.inconnue",
+    }
+
+
+@pytest.fixture(scope="module")
+def ready(web: Web) -> dict[str, Any]:
+    with web.operator() as ctx:
+        accounts.create_account(
+            ctx,
+            accounts.CreateAccountRequest.of(
+                username="cible.matrice", password=PASSWORD, roles=["manager"]
+            ),
+        )
+        cohort_library.save_definition(ctx, cohort_library.DefinitionBody.of(definition=COHORT))
+        job = jobs.submit(ctx, jobs.JobRequest.of(kind="quality"))  # queued: no runner
+    return {**_ids(web), "job": job.id}
+
+
+def _operations(web: Web) -> set[tuple[str, str]]:
+    document = web.anon.get("/api/v1/openapi.json").json()
+    return {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+
+
+def test_every_operation_has_a_rule(web: Web) -> None:
+    operations = _operations(web)
+    missing = sorted(operations - set(MATRIX))
+    gone = sorted(set(MATRIX) - operations)
+    assert not missing, f"routes without a line in MATRIX: {missing}"
+    assert not gone, f"MATRIX lines for routes that no longer exist: {gone}"
+
+
+def _client(web: Web, who: str, fresh: bool) -> TestClient:
+    if who == ANON:
+        return TestClient(web.app, base_url=BASE)
+    if fresh:
+        return web.login(f"{who.replace('_', '-')}.test")
+    return web.clients[who]
+
+
+def _body(case: Case, who: str) -> Any:
+    if case.body == "login":
+        user = "researcher" if who == ANON else who
+        return {"username": f"{user.replace('_', '-')}.test", "password": PASSWORD}
+    return case.body() if isinstance(case.body, Callable) else case.body
+
+
+CASES = [
+    pytest.param(op, i, who, id=f"{op[0]} {op[1]} {case.label or i} {who}")
+    for op, cases in MATRIX.items()
+    for i, case in enumerate(cases)
+    for who in WHO
+]
+
+
+@pytest.mark.parametrize(("op", "index", "who"), CASES)
+def test_role_matrix(web: Web, ready: dict[str, Any], op: tuple[str, str], index: int, who: str):
+    method, template = op
+    case = MATRIX[op][index]
+    path = template.format(**{k: ready[v] for k, v in case.path.items()})
+    client = _client(web, who, case.fresh)
+    answer = client.request(method, path, params=case.query, json=_body(case, who))
+    expected = case.expect[who]
+    assert answer.status_code == expected, f"{who} {method} {path}: {answer.text[:300]}"
+    if expected >= 400:
+        problem = answer.json()
+        assert problem["code"] and problem["message"], problem  # French message, stable code
+
+
+def test_every_operation_is_documented_with_its_errors(web: Web) -> None:
+    """The OpenAPI document teaches: a summary per operation, and the error answers (401,
+    403, 422 at least) described by the one Problem schema that every error body follows."""
+    document = web.anon.get("/api/v1/openapi.json").json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), where
+            responses = operation["responses"]
+            for status in ("401", "403", "422"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (where, status)
