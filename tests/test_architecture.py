@@ -282,6 +282,7 @@ _DISTRIBUTION = {
     "jinja2": "jinja2",
     "sqlalchemy": "sqlalchemy",
     "PIL": "pillow",
+    "spellchecker": "pyspellchecker",
     "argon2": "argon2-cffi",
     "multipart": "python-multipart",
 }

@@ -28,6 +28,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "lightgbm": "data",
     "joblib": "data",
     "cryptography": "data",
+    "spellchecker": "data",
     # engines
     "psycopg2": "postgres",
     # background jobs through Redis

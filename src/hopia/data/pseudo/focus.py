@@ -10,13 +10,13 @@ characters or more that no rule read (an identifier written without its label). 
 on those regions only (:meth:`hopia.data.pseudo.model.PhiModel.predict`).
 
 The known words are the stop-list of the gazetteers (CIM-10 label words, drug names, spaCy's
-French stop words) and ``focus_words.txt``: a general French lexicon (pyspellchecker's French
-dictionary and EDS-NLP's verb forms, built by ``scripts/build_focus_lexicon.py``) without the
-gazetteers' unambiguous names and communes; none of it comes from the synthetic CHU's
-generator. A line skipped this way holds, in lower case, only words that are common words or
-names that are common words too ("pierre", "rose"): a model span made of those alone would be
-dropped anyway (:func:`hopia.data.pseudo.model._plausible` keeps a lower-case name only when
-it is an unambiguous one).
+French stop words) and a general French lexicon built at first use from installed packages
+(:mod:`hopia.data.pseudo.lexicon`: pyspellchecker's French dictionary, EDS-NLP's verb forms and
+pathology labels) without the gazetteers' unambiguous names and communes; none of it comes from
+the synthetic CHU's generator. A line skipped this way holds, in lower case, only words that
+are common words or names that are common words too ("pierre", "rose"): a model span made of
+those alone would be dropped anyway (:func:`hopia.data.pseudo.model._plausible` keeps a
+lower-case name only when it is an unambiguous one).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hopia.data.pseudo import patterns as P
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from hopia.data.pseudo.rules import PhiSpan
 
 _WORD = re.compile(r"[^\W\d_]+")  # on folded text
-LEXICON = Path(__file__).with_name("focus_words.txt")
 # Five characters or more with a digit, blanks allowed inside ("A1234567", "80 01 45 23 67"):
 # identifiers the model learnt to read without their label.
 _CODE = re.compile(r"(?<![\w,.])(?=[\w ]{0,3}\d)[^\W_](?:[^\W_]| (?=\d)){4,}(?![\w]|[,.]\d)")
@@ -93,9 +91,9 @@ def _anchored(anchors: list[int], start: int, end: int) -> bool:
 def _known_words() -> frozenset[str]:
     """Common words that explain themselves: the gazetteers' stop-list and the lexicon."""
     from hopia.data.pseudo.gazetteer import load
+    from hopia.data.pseudo.lexicon import common_words
 
-    lines = LEXICON.read_text(encoding="utf-8").splitlines()
-    return load().stop | P.NAME_STOPWORDS | frozenset(w for w in lines if w[:1] != "#")
+    return load().stop | P.NAME_STOPWORDS | common_words()
 
 
 def _needs_model(
