@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from hopia.platform.config import Settings
-from hopia.services import accounts
+from hopia.services import accounts, setup
 from hopia.services.context import Context
 from tests.conftest import TEST_AUDIT_KEY, TEST_KEYS, TEST_SECRET_KEY, TEST_VAULT_KEY
 from tests.platform.pg import postgres_url
@@ -109,6 +109,7 @@ def test_two_workers_share_sessions_and_lockouts(tmp_path: Path) -> None:
             audit_key=TEST_AUDIT_KEY,
         )
         with Context.local(settings, "test") as ctx:
+            setup.init(ctx)  # as an operator does first: reads and accounts never create it
             for name in ("cadre.sante", "verrou.test"):
                 request = accounts.CreateAccountRequest.of(
                     username=name, password=PASSWORD, roles=["manager"]
