@@ -27,7 +27,7 @@ def web_app() -> FastAPI:
     """The application of this process's settings: uvicorn's factory, in every worker."""
     from hopia.web.app import create_app
 
-    return create_app(settings())
+    return create_app(settings(), run_jobs=True)
 
 
 def _log_config() -> dict[str, object]:
