@@ -64,9 +64,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         runner = None
-        if run_jobs:
-            boot.use_warehouse(wh)
-            runner = started.state.runner = jobs.start_runner(boot)
+        if run_jobs:  # the operator's context (jobs.run): open while the runner runs
+            operator = Context.local(settings, "hopia-web")
+            operator.use_warehouse(wh)
+            runner = started.state.runner = jobs.start_runner(operator)
         try:
             yield
         finally:
