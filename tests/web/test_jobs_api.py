@@ -322,3 +322,15 @@ def test_error_bodies_are_documented_as_served(web: Web) -> None:
     assert set(operation["responses"]["200"]["content"]) == {"application/json"}
     served = web.clients["researcher"].get("/api/v1/cohorts/pas_de_cohorte")
     assert served.headers["content-type"] == "application/problem+json"
+
+
+def test_times_are_served_in_utc_with_their_offset(web: Web) -> None:
+    """Found by schemathesis: the warehouse's naive UTC times went out without an offset,
+    which the OpenAPI ``date-time`` format (RFC 3339) does not allow."""
+    admin = web.clients["admin"]
+    account = admin.get("/api/v1/accounts/admin.test").json()
+    entry = admin.get("/api/v1/audit", params={"size": 1}).json()["items"][0]
+    for value in (account["created_at"], account["updated_at"], entry["at"]):
+        assert value.endswith("Z"), value
+    stored = web.sql("SELECT created_at FROM hopia_meta.account WHERE username = 'admin.test'")
+    assert account["created_at"] == stored[0].created_at.isoformat() + "Z"

@@ -16,11 +16,15 @@ from hopia.services import jobs, uploads
 from hopia.web.deps import ContextDep, RunnerDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.jobs import UploadOut
-from hopia.web.schemas.problem import PROBLEMS
+from hopia.web.schemas.problem import PROBLEMS, Problem
 
 UPLOADS = "/ingest/uploads"
+TOO_LARGE = {"model": Problem, "description": "The upload is above jobs.max_upload_bytes."}
 router = APIRouter(
-    responses=PROBLEMS, prefix="/ingest", tags=["ingest"], dependencies=[Allow("ingest.run")]
+    responses={**PROBLEMS, 413: TOO_LARGE},
+    prefix="/ingest",
+    tags=["ingest"],
+    dependencies=[Allow("ingest.run")],
 )
 
 
