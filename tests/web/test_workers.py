@@ -109,6 +109,7 @@ def test_two_workers_share_sessions_and_lockouts(tmp_path: Path) -> None:
             audit_key=TEST_AUDIT_KEY,
         )
         with Context.local(settings, "test") as ctx:
+            ctx.warehouse()  # the schema, as hopia init makes it: accounts never create it
             for name in ("cadre.sante", "verrou.test"):
                 request = accounts.CreateAccountRequest.of(
                     username=name, password=PASSWORD, roles=["manager"]
