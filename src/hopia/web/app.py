@@ -63,9 +63,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
-        runner = None
+        runner, operator = None, Context.local(settings, "hopia-web")
         if run_jobs:  # the operator's context (jobs.run): open while the runner runs
-            operator = Context.local(settings, "hopia-web")
             operator.use_warehouse(wh)
             runner = started.state.runner = jobs.start_runner(operator)
         try:
@@ -73,7 +72,8 @@ def create_app(
         finally:
             if runner is not None:
                 started.state.runner = None
-                runner.stop(wait=True)
+                runner.stop(wait=True)  # the jobs at hand finish (their rows say so)
+            operator.close()
             if owned:
                 wh.close()
 
