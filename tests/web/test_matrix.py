@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hopia.services import accounts, cohort_library, jobs
+from hopia.services import accounts, cohort_library, jobs, quality
 from tests.web.conftest import BASE, PASSWORD, ROLES, Web
 
 ANON = "anonymous"
@@ -30,6 +30,8 @@ COHORT = {
     "title": "Insuffisance cardiaque (matrice)",
     "inclusion": [{"label": "IC", "condition": {"cim10": ["I50"]}}],
 }
+EXPORT = {"cohort": COHORT["name"], "format": "omop-csv", **DIM_REASON}
+UPLOAD = ("consultation.txt", b"Patient vu en consultation de cardiologie.", "text/plain")
 _serial = itertools.count()
 
 
@@ -47,6 +49,8 @@ class Case:
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     body: Any = None
+    files: Callable[[], dict[str, Any]] | None = None
+    """A multipart body (an upload), made for each call."""
     fresh: bool = False
     """Each caller logs in anew (the call ends or changes its session)."""
     label: str = ""
@@ -121,6 +125,27 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("POST", "/api/v1/jobs/{job_id}/cancel"): [
         Case(only("admin", others=404), path={"job_id": "job"}),
     ],
+    # W1: jobs from the web (the DIM's), deleting a definition, the research space.
+    ("POST", "/api/v1/ingest/uploads"): [
+        Case(only("data_steward", ok=202), files=lambda: {"files": UPLOAD}),
+    ],
+    ("POST", "/api/v1/quality/runs"): [Case(only("data_steward", ok=202), body={})],
+    ("GET", "/api/v1/quality/latest"): [Case(only("data_steward"))],
+    ("POST", "/api/v1/exports"): [Case(only("data_steward", ok=202), body=EXPORT)],
+    ("DELETE", "/api/v1/cohorts/{name}"): [
+        Case(
+            only("researcher", "data_steward", ok=404), path={"name": "no_cohort"}, label="unknown"
+        ),
+    ],
+    ("GET", "/api/v1/research/notes"): [Case(only("researcher", "data_steward"))],
+    ("GET", "/api/v1/research/notes/{note_id}"): [
+        Case(only("researcher", "data_steward"), path={"note_id": "note_out"}),
+        Case(
+            only("researcher", "data_steward", ok=404),
+            path={"note_id": "note_none"},
+            label="unknown",
+        ),
+    ],
     ("GET", "/api/v1/audit"): [Case(only("admin"), query={"action": "auth."})],
     ("GET", "/api/v1/audit/verify"): [Case(only("admin"))],
     ("GET", "/api/v1/accounts"): [Case(only("admin"))],
@@ -182,6 +207,7 @@ def ready(web: Web) -> dict[str, Any]:
         )
         cohort_library.save_definition(ctx, cohort_library.DefinitionBody.of(definition=COHORT))
         job = jobs.submit(ctx, jobs.JobRequest.of(kind="quality"))  # queued: no runner
+        quality.run(ctx, quality.RunRequest.of(tables=["person"], enrichment=False))  # latest
     return {**_ids(web), "job": job.id}
 
 
@@ -232,7 +258,8 @@ def test_role_matrix(web: Web, ready: dict[str, Any], op: tuple[str, str], index
     case = MATRIX[op][index]
     path = template.format(**{k: ready[v] for k, v in case.path.items()})
     client = _client(web, who, case.fresh)
-    answer = client.request(method, path, params=case.query, json=_body(case, who))
+    files = case.files() if case.files else None
+    answer = client.request(method, path, params=case.query, json=_body(case, who), files=files)
     expected = case.expect[who]
     assert answer.status_code == expected, f"{who} {method} {path}: {answer.text[:300]}"
     if expected >= 400:
@@ -250,5 +277,5 @@ def test_every_operation_is_documented_with_its_errors(web: Web) -> None:
             assert operation.get("summary"), where
             responses = operation["responses"]
             for status in ("401", "403", "422"):
-                schema = responses[status]["content"]["application/json"]["schema"]
+                schema = responses[status]["content"]["application/problem+json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Problem"}, (where, status)

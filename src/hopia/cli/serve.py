@@ -24,10 +24,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 
 
 def web_app() -> FastAPI:
-    """The application of this process's settings: uvicorn's factory, in every worker."""
+    """The application of this process's settings: uvicorn's factory, in every worker. It runs
+    the background jobs: the job runner starts with it and stops with it (on DuckDB, no other
+    process could open the file to run them)."""
     from hopia.web.app import create_app
 
-    return create_app(settings())
+    return create_app(settings(), run_jobs=True)
 
 
 def _log_config() -> dict[str, object]:

@@ -11,7 +11,8 @@ The rules, for every front end (``hopia account …`` and the web API):
   web worker sees it) and audited (``auth.login_failed``); after ``web.max_failed_logins``
   failures in a row the account is locked for ``web.lockout_minutes``; a success opens a
   server-side session (``auth.login``), whose token only the caller gets;
-- a disabled account, or one whose roles, perimeter or password changed, loses its sessions.
+- a disabled account, or one whose roles, perimeter or password changed, loses its sessions;
+- the last active administrator can be neither disabled nor deprived of the admin role.
 """
 
 from __future__ import annotations
@@ -187,6 +188,8 @@ def update_account(ctx: Context, request: UpdateAccountRequest) -> Account:
             active=request.active,
         )
         after = _existing(conn, request.username)
+        if _active_admin(before) and not _active_admin(after):
+            _keep_an_admin(conn, before.username)  # raises: the transaction rolls back
         closed = 0
         if _described(after) != _described(before):
             closed = store.delete_sessions_of(conn, after.account_id)
@@ -199,6 +202,21 @@ def update_account(ctx: Context, request: UpdateAccountRequest) -> Account:
             {"before": _described(before), "after": _described(after), "sessions_closed": closed},
         )
     return after
+
+
+def _active_admin(account: Account) -> bool:
+    return account.active and Role.ADMIN.value in account.roles
+
+
+def _keep_an_admin(conn: object, username: str) -> None:
+    """Refuse a change that leaves no active administrator: nobody could manage the accounts
+    from the web any more (only ``hopia account`` on the server would)."""
+    if not any(_active_admin(a) for a in store.list_accounts(conn)):  # type: ignore[arg-type]
+        raise ConflictError(
+            f"« {username} » est le dernier administrateur actif : créez ou réactivez d'abord "
+            "un autre compte administrateur (champs roles, active)",
+            fields=("roles", "active"),
+        )
 
 
 def set_password(ctx: Context, request: PasswordRequest) -> Account:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from hopia.platform import audit
+from hopia.platform.times import UtcDatetime
 from hopia.platform.warehouse import schema
 from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
@@ -52,7 +53,7 @@ class BrowseRequest(Request):
 
 class AuditRow(BaseModel):
     audit_id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     action: str
     target: str

@@ -5,7 +5,9 @@ Definitions are the YAML DSL of ``docs/cohorts.md``, one file per name in ``<hom
 invalid is stored) and keeps the previous file only as the new one replaces it whole. A run is
 :func:`hopia.services.cohorts.run`: the research space, suppressed figures, audited
 (``cohort.run``). Definitions hold criteria, never patient data: reading or saving one is not
-audited; the policy is asked (``cohort.list``, ``cohort.check``, ``cohort.define``).
+audited; the policy is asked (``cohort.list``, ``cohort.check``, ``cohort.define``). Deleting
+one (``cohort.delete``) is audited with the definition's hash: the audit entries of its past
+runs name that hash, and the log keeps what was removed.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Any
 import yaml
 from pydantic import Field
 
+from hopia.platform import audit
 from hopia.platform.exceptions import CohortDefinitionError, NotFoundError
 from hopia.platform.files import write_text_atomic
 from hopia.services import cohorts
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 FOLDER = "cohorts"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,79}$"
@@ -98,6 +102,13 @@ def get_definition(ctx: Context, request: NamedRequest) -> SavedDefinition:
     return _saved(_path(ctx, request.name))
 
 
+def definition_file(ctx: Context, request: NamedRequest) -> Path:
+    """The file of a saved definition (what an export job reads): the web names a definition,
+    never a path of the server."""
+    ctx.authorize("cohort.list", f"cohort-definition:{request.name}")
+    return _path(ctx, request.name)
+
+
 def validate_definition(ctx: Context, request: DefinitionBody) -> cohorts.DefinitionCheck:
     """Parse and compile a definition (nothing read, nothing stored): its steps, or a French
     error naming the field at fault."""
@@ -119,6 +130,32 @@ def save_definition(ctx: Context, request: DefinitionBody) -> SavedDefinition:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     return _saved(path)
+
+
+@dataclass(frozen=True)
+class DeletedDefinition:
+    name: str
+    sha256: str | None
+    """The hash of what was removed (None: the file did not read as a definition)."""
+    audit_id: int
+
+
+def delete_definition(ctx: Context, request: NamedRequest) -> DeletedDefinition:
+    """Remove ``<home>/cohorts/<name>.yaml``, audited (``cohort.delete``, its hash): the entry
+    and the removal go together (a file that cannot be removed leaves no entry)."""
+    target = f"cohort-definition:{request.name}"
+    ctx.authorize("cohort.delete", target)
+    path = _path(ctx, request.name)
+    try:
+        saved = _saved(path)
+        sha256: str | None = saved.sha256
+        details: dict[str, Any] = {"version": saved.version, "sha256": saved.sha256}
+    except CohortDefinitionError:  # an unreadable file can still be removed
+        sha256, details = None, {"unreadable": True}
+    with existing_warehouse(ctx).begin() as conn:
+        entry = audit.record(conn, ctx.actor, "cohort.delete", target, None, details)
+        path.unlink()
+    return DeletedDefinition(request.name, sha256, entry.audit_id)
 
 
 def run_saved(ctx: Context, request: RunSavedRequest) -> cohorts.CohortRun:

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from hopia.platform.access import Purpose
 from hopia.platform.exceptions import (
+    CatalogueError,
     InvalidRequestError,
     NotFoundError,
     ShareRefusedError,
@@ -170,8 +171,16 @@ def _prepare_quality(ctx: Context, job_id: str | None, raw: dict[str, Any]) -> d
     from hopia.data.quality import load_catalogue
     from hopia.data.quality.runner import builders
 
-    # An unknown table or check type is refused now, not when the job runs.
-    builders(load_catalogue().select(params.tables, params.check_types))
+    # An unknown table or check type is refused now, not when the job runs: the caller's
+    # mistake (422 naming parameters.<field>), not an inconsistent catalogue.
+    try:
+        builders(load_catalogue().select(params.tables, params.check_types))
+    except CatalogueError as exc:
+        if not exc.fields:
+            raise
+        raise InvalidRequestError(
+            exc.message, fields=tuple(f"parameters.{f}" for f in exc.fields)
+        ) from None
     return params.model_dump(mode="json")
 
 

@@ -95,6 +95,10 @@ class JobErrorView(BaseModel):
     code: str
     message: str
     """French, for the person who submitted the job."""
+    fields: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+    """What explains a failure (an export's anonymity report): kept by the runner in the
+    job's result, no patient data."""
 
 
 class JobView(BaseModel):
@@ -123,7 +127,13 @@ class JobView(BaseModel):
         spec = KINDS.get(record.kind)
         error = None
         if record.error_code or record.error_message:
-            error = JobErrorView(code=record.error_code or "", message=record.error_message or "")
+            kept = (record.result or {}) if record.status is JobStatus.FAILED else {}
+            error = JobErrorView(
+                code=record.error_code or "",
+                message=record.error_message or "",
+                fields=list(kept.get("fields") or []),
+                details=dict(kept.get("details") or {}),
+            )
         return cls(
             id=record.job_id,
             kind=record.kind,

@@ -4,7 +4,8 @@ The rules, for every front end:
 
 - the selection (tables, check types) is checked against the catalogue, and every check type
   to run against the registry of query builders (plug-ins included), before any query;
-- the access policy is asked next (``quality.run``, ``quality.catalogue``, ``quality.history``);
+- the access policy is asked next (``quality.run``, ``quality.catalogue``, ``quality.history``,
+  ``quality.latest``);
 - a run counts rows per check over whole tables and returns no row of a patient: it is not
   written to the audit log; with ``history``, the run and its results are recorded in the
   warehouse it describes (``hopia_meta.quality_*``);
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from hopia.data.quality import (
     Catalogue,
@@ -30,9 +31,10 @@ from hopia.data.quality import (
     run_history,
     save_run,
 )
-from hopia.data.quality.history import RunSummary
+from hopia.data.quality.history import CheckOutcome, RunSummary, run_results
 from hopia.data.quality.model import COVERAGE_FR, KAHN_FR, Status  # noqa: F401 - front ends
 from hopia.data.quality.runner import builders
+from hopia.platform.exceptions import NotFoundError
 from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
 
@@ -112,3 +114,32 @@ def history(ctx: Context, request: HistoryRequest) -> list[RunSummary]:
     """The last recorded runs, oldest first."""
     ctx.authorize("quality.history", "warehouse")
     return run_history(existing_warehouse(ctx), request.limit)
+
+
+class LatestRequest(Request):
+    failed_only: bool = True
+    """Only the checks that failed or could not run (the ones to act on)."""
+
+
+class LatestQuality(BaseModel):
+    run: RunSummary
+    pass_rate: float
+    results: list[CheckOutcome]
+
+
+def latest(ctx: Context, request: LatestRequest) -> LatestQuality:
+    """The last recorded run and its results (:class:`NotFoundError` before the first)."""
+    ctx.authorize("quality.latest", "warehouse")
+    wh = existing_warehouse(ctx)
+    runs = run_history(wh, 1)
+    if not runs:
+        raise NotFoundError(
+            "aucun contrôle de qualité enregistré : lancez-en un (POST /api/v1/quality/runs ou "
+            "hopia quality run)"
+        )
+    statuses = (Status.FAILED.value, Status.ERROR.value) if request.failed_only else ()
+    return LatestQuality(
+        run=runs[-1],
+        pass_rate=round(runs[-1].pass_rate, 2),
+        results=run_results(wh, runs[-1].run_id, statuses),
+    )

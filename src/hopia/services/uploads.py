@@ -104,6 +104,10 @@ def store_upload(ctx: Context, request: UploadRequest, data: bytes | BinaryIO) -
         size = _write(tmp, data, limit, request.filename)
         fmt, name = _checked(tmp, name, request.role, request.filename)
         stored = _link_unique(tmp, target, name)
+    except BaseException:
+        if request.job_id is None:  # the upload this file began: nothing of it is left
+            remove_upload(ctx.settings, job_id)
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

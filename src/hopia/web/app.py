@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -26,19 +27,28 @@ from hopia.platform.config import Settings
 from hopia.platform.identity import store
 from hopia.platform.identity.roles import SpacePolicy
 from hopia.platform.warehouse import Warehouse
+from hopia.services import jobs
 from hopia.services.context import Context
 from hopia.services.warehouse import existing_warehouse
 from hopia.web import errors
 from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
 from hopia.web.routes import ROUTERS
+from hopia.web.routes.ingest import UPLOADS
 
 API = "/api/v1"
 
 
-def create_app(settings: Settings, warehouse: Warehouse | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, warehouse: Warehouse | None = None, *, run_jobs: bool = False
+) -> FastAPI:
     """The web application. Without ``warehouse``, the configured one is opened (it must exist:
-    ``hopia init`` / ``hopia ingest`` / ``hopia demo`` make it) and closed at shutdown."""
+    ``hopia init`` / ``hopia ingest`` / ``hopia demo`` make it) and closed at shutdown.
+
+    ``run_jobs`` (``hopia serve``): the application starts the job runner when it starts
+    (:func:`hopia.services.jobs.start_runner`: threads of this process on its warehouse — on
+    DuckDB no other process can open the file — or the Redis queue) and stops it when it stops,
+    the jobs at hand finishing first. Without it a submitted job waits for a worker."""
     boot = Context(settings, Principal("hopia-web"))
     if warehouse is None:
         wh, owned = existing_warehouse(boot), True
@@ -52,10 +62,20 @@ def create_app(settings: Settings, warehouse: Warehouse | None = None) -> FastAP
             return store.care_sites_of(conn, person_id)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            wh.close()
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        runner, operator = None, Context.local(settings, "hopia-web")
+        if run_jobs:  # the operator's context (jobs.run): open while the runner runs
+            operator.use_warehouse(wh)
+            runner = started.state.runner = jobs.start_runner(operator)
+        try:
+            yield
+        finally:
+            if runner is not None:
+                started.state.runner = None
+                runner.stop(wait=True)  # the jobs at hand finish (their rows say so)
+            operator.close()
+            if owned:
+                wh.close()
 
     app = FastAPI(
         title="Hopia",
@@ -72,10 +92,27 @@ def create_app(settings: Settings, warehouse: Warehouse | None = None) -> FastAP
     errors.install(app)
     # Added last is outermost: the limit first, then headers and the log around the rest.
     app.add_middleware(HeadersAndLog)
-    app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes)
+    # Uploads carry documents: their own limit (jobs.max_upload_bytes, each file checked too).
+    larger = {f"{API}{UPLOADS}": max(settings.jobs.max_upload_bytes, settings.web.max_body_bytes)}
+    app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes, larger=larger)
     for router in ROUTERS:
         app.include_router(router, prefix=API)
     for router in PAGES:
         app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # errors as served
     app.mount("/static", StaticFiles(packages=[("hopia.web", "static")]), name="static")
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every error answer described as it is served:
+    ``application/problem+json`` (FastAPI files a response model under ``application/json``)."""
+    if app.openapi_schema is None:
+        document = FastAPI.openapi(app)  # built once, kept in app.openapi_schema
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if status[:1] in ("4", "5") and "application/json" in content:
+                        content[errors.PROBLEM] = content.pop("application/json")
+    return app.openapi_schema

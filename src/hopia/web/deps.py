@@ -17,6 +17,7 @@ from hopia.platform.identity.store import Account
 from hopia.platform.warehouse import Warehouse
 from hopia.services import accounts
 from hopia.services.context import Context
+from hopia.services.jobs import JobRunner
 from hopia.web.cookies import session_token
 
 ANONYMOUS = Principal("anonyme")
@@ -40,6 +41,12 @@ def context_for(request: Request, principal: Principal) -> Context:
         _warehouse=state.warehouse,
         _owns_warehouse=False,
     )
+
+
+def job_runner(request: Request) -> JobRunner | None:
+    """The runner ``hopia serve`` started (told at once of a job submitted), or None: the job
+    waits for a worker (``hopia jobs worker``, on PostgreSQL) — tests run it themselves."""
+    return getattr(request.app.state, "runner", None)
 
 
 def anonymous_context(request: Request) -> Context:
@@ -71,3 +78,4 @@ def user_context(
 CurrentUser = Annotated[Account, Depends(current_account)]
 ContextDep = Annotated[Context, Depends(user_context)]
 AnonymousContext = Annotated[Context, Depends(anonymous_context)]
+RunnerDep = Annotated[JobRunner | None, Depends(job_runner)]

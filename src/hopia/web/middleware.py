@@ -74,16 +74,20 @@ class HeadersAndLog:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` per request body; ``larger``: paths allowed more (an upload's documents)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         announced = dict(scope.get("headers") or ()).get(b"content-length")
-        if announced is not None and announced.isdigit() and int(announced) > self.max_bytes:
+        if announced is not None and announced.isdigit() and int(announced) > limit:
             response = problem(
                 TOO_LARGE, "too_large", "requête trop volumineuse", Request(scope, receive)
             )
@@ -96,7 +100,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise HTTPException(status_code=TOO_LARGE)
             return message
 

@@ -99,3 +99,31 @@ def previous_results(wh: Warehouse, before_run_id: int | None) -> dict[str, tupl
             select(r.c.check_id, r.c.status, r.c.pct_violated).where(r.c.run_id == previous)
         ).all()
     return {check_id: (status, float(pct)) for check_id, status, pct in rows}
+
+
+class CheckOutcome(BaseModel):
+    """One check of a recorded run (counts of rows, never a row)."""
+
+    check_id: str
+    check_type: str
+    level: str
+    table_name: str
+    field_name: str | None
+    kahn_category: str
+    status: str
+    num_violated: int
+    num_denominator: int
+    pct_violated: float
+    threshold: float
+    detail: str | None
+
+
+def run_results(wh: Warehouse, run_id: int, statuses: tuple[str, ...] = ()) -> list[CheckOutcome]:
+    """The results of run ``run_id`` (only those of ``statuses`` when given), by check id."""
+    r = schema.quality_result
+    query = select(*(r.c[name] for name in CheckOutcome.model_fields)).where(r.c.run_id == run_id)
+    if statuses:
+        query = query.where(r.c.status.in_(statuses))
+    with wh.engine.connect() as conn:
+        rows = conn.execute(query.order_by(r.c.check_id)).mappings().all()
+    return [CheckOutcome(**row) for row in rows]

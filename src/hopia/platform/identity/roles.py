@@ -14,6 +14,7 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
   flagged in the audit log;
 - researcher: the research space only (documents, cohorts with small-cell suppression);
 - data_steward (DIM): the research space, quality, cohorts, re-identification with a reason;
+  ingest (uploads), quality runs and k-anonymous exports as background jobs;
 - manager: aggregate activity figures only;
 - admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
 - every role: its own background jobs (``jobs.read``, ``jobs.cancel``).
@@ -75,6 +76,11 @@ RULES: dict[Role, dict[str, Scope]] = {
         "quality.": Scope.ANY,
         "pseudo.reidentify": Scope.ANY,
         "activity.aggregates": Scope.ANY,
+        # long work as background jobs: an upload's ingest, a quality run, an export
+        "jobs.submit": Scope.ANY,
+        "ingest.run": Scope.ANY,
+        "ingest.patients": Scope.ANY,
+        "share.export": Scope.ANY,
         **_OWN_JOBS,
     },
     Role.MANAGER: {

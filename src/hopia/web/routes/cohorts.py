@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from hopia.services import cohort_library as library
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
-from hopia.web.schemas.cohorts import CheckOut, DefinitionIn, DefinitionOut, RunOut
+from hopia.web.schemas.cohorts import CheckOut, DefinitionIn, DefinitionOut, DeletedOut, RunOut
 from hopia.web.schemas.problem import PROBLEMS
 
 router = APIRouter(
@@ -46,3 +46,9 @@ def get_definition(name: str, ctx: ContextDep) -> DefinitionOut:
 def run_definition(name: str, ctx: ContextDep, top: int = 10) -> RunOut:
     run = library.run_saved(ctx, library.RunSavedRequest.of(name=name, top=top))
     return RunOut(audit_id=run.audit_id, results=run.public)
+
+
+@router.delete("/{name}", summary="Delete a saved definition (audited with its hash)")
+def delete_definition(name: str, ctx: ContextDep) -> DeletedOut:
+    deleted = library.delete_definition(ctx, library.NamedRequest.of(name=name))
+    return DeletedOut(**deleted.__dict__)

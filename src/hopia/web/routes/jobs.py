@@ -1,6 +1,6 @@
 """``/api/v1/jobs``: background jobs (``hopia.services.jobs``): a user follows and cancels
-their own; the admin sees everyone's. Submitting (an upload's ingest, a quality run, an export)
-comes with the pages that start them."""
+their own; the admin sees everyone's. Jobs are submitted by the routes of their work:
+``/ingest/uploads``, ``/quality/runs``, ``/exports``."""
 
 from __future__ import annotations
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from hopia.platform.identity.store import Account
+from hopia.platform.times import UtcDatetime
 
 
 class AccountOut(BaseModel):
@@ -16,9 +15,9 @@ class AccountOut(BaseModel):
     care_sites: list[int]
     active: bool
     has_password: bool
-    locked_until: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    locked_until: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:

@@ -42,3 +42,9 @@ class RunOut(BaseModel):
     audit_id: int
     results: dict[str, Any]
     """Attrition and characterisation, small cells suppressed (as results.json)."""
+
+
+class DeletedOut(BaseModel):
+    name: str
+    sha256: str | None = Field(description="Hash of the definition removed (None: unreadable).")
+    audit_id: int

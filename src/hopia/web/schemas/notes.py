@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from hopia.platform.times import UtcDatetime
 
 
 class ReasonBody(BaseModel):
@@ -24,7 +24,7 @@ class Reidentified(BaseModel):
 
 class QualityRun(BaseModel):
     run_id: int
-    started_at: datetime
+    started_at: UtcDatetime
     catalogue_version: str
     checks: int
     passed: int

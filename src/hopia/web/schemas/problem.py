@@ -30,5 +30,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     403: _doc("The role, or the perimeter, does not allow it; the refusal is audited."),
     404: _doc("Nothing by that identifier."),
     422: _doc("A field is missing or wrong (a reason too short, a bad definition…)."),
+    409: _doc("In conflict with the current state (the last admin, a job already over…)."),
 }
 """The answers every authenticated route may give, declared once per router."""
