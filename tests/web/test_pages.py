@@ -18,6 +18,13 @@ PAGES = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/"),
+    ("GET", "/documents"),
+    ("GET", "/documents/{note_id}"),
+    ("GET", "/patients/{person_id}"),
+    ("POST", "/patients/{person_id}/bris-de-glace"),
+    ("GET", "/jobs"),
+    ("GET", "/jobs/{job_id}"),
+    ("GET", "/audit"),
     ("GET", "/api/v1/openapi.json"),
     ("HEAD", "/api/v1/openapi.json"),
 }
