@@ -127,8 +127,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, sample_file: Path) -> Itera
         time.sleep(0.05)
     try:
         with sync_playwright() as pw:
-            # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-            browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+            # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start;
+            # --lang: the French forms of the date fields, as a French user sees them.
+            browser = pw.chromium.launch(
+                executable_path=executable, args=["--no-sandbox", "--lang=fr-FR"]
+            )
             try:
                 yield Served(web, f"http://127.0.0.1:{port}", capture, browser)
             finally:

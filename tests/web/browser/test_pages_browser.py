@@ -24,6 +24,7 @@ IN_PERIMETER = (
     "exists (select 1 from omop.visit_occurrence v where v.person_id = {p} "
     "and v.care_site_id = :site)"
 )
+GLASS_REASON = "Urgence vitale : patient admis inconscient aux urgences"
 HOME_LINKS = {
     "clinician": {"Accueil", "Documents", "Tâches"},
     "researcher": {"Accueil", "Documents", "Tâches"},
@@ -137,6 +138,11 @@ def test_a_clinician_cannot_open_a_patient_outside_the_perimeter(served: Served)
     assert "hors de votre périmètre" in page.get_by_role("alert").inner_text()
     assert page.locator("dl.fiche").count() == 0  # no identity on the page
     served.shot(page, "hors-perimetre")
+    # breaking the glass: a reason, then the record, flagged (the audit test finds it)
+    page.get_by_label("Motif de l'accès").fill(GLASS_REASON)
+    page.get_by_role("button", name="Ouvrir le dossier (bris de glace)").click()
+    assert page.locator("h1").inner_text() == f"Dossier patient {outside}"
+    assert "bris de glace" in page.get_by_role("alert").inner_text()
     # the researcher gets no identified page at all (its role, not a perimeter)
     researcher = served.login("researcher")
     refused = researcher.goto(f"/patients/{outside}")
@@ -194,6 +200,14 @@ def test_the_audit_view_shows_what_was_just_done(served: Served) -> None:
     page.get_by_label("Utilisateur").fill("")
     page.get_by_role("button", name="Filtrer").click()
     assert "auth.login" in page.locator("table.audit").inner_text()
+    page.get_by_role("link", name="Effacer les filtres").click()
+    page.get_by_label("Bris de glace seulement").check()
+    page.get_by_role("button", name="Filtrer").click()
+    flagged = page.locator("table.audit tbody tr.bris-de-glace")
+    assert flagged.count() == 1 and page.locator("table.audit tbody tr").count() == 1
+    row = flagged.inner_text()
+    assert "patient.view" in row and GLASS_REASON in row and "bris de glace" in row.casefold()
+    served.shot(page, "audit-bris-de-glace")
     page.context.close()
 
 

@@ -69,7 +69,23 @@ def browse(
         glass_only=bris_de_glace,
         last=max(1, -(-found.total // found.size)),
         query=urlencode(kept),
+        shown=_shown,
     )
+
+
+LIST_ITEMS = 12
+
+
+def _shown(value: object) -> str:
+    """A detail of an entry in French words: yes/no, a long list cut (the count stays)."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list):
+        head = ", ".join(map(str, value[:LIST_ITEMS]))
+        return head + (f"… ({len(value)} en tout)" if len(value) > LIST_ITEMS else "")
+    if value is None:
+        return "—"
+    return str(value)
 
 
 def _day(value: str, field: str) -> date | None:
