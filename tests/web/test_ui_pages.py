@@ -1,0 +1,121 @@
+"""The signed-in French pages without a browser (the browser tests are in ``browser/``): who
+may open which page, the same rules as the API; every page local, without inline script, every
+form with its CSRF token and labelled fields; entities marked with their qualifiers and codes;
+lab plots with their reference range. Expected values come from the warehouse (plain SQL)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hopia.services.documents import Entity
+from hopia.web.pages.highlight import marked_text
+from hopia.web.pages.plots import Point, trend_svg
+from tests.web.conftest import BASE, PERIMETER, Web
+
+# page -> the roles that get it (the others: the French 403 page)
+OPEN_TO = {
+    "/documents": {"clinician", "researcher", "data_steward"},
+    "/jobs": {"clinician", "researcher", "data_steward", "manager", "admin"},
+    "/audit": {"admin"},
+}
+
+
+def _check_page(html: str) -> None:
+    assert '<html lang="fr">' in html
+    assert "<script" not in html and "style=" not in html
+    links = re.findall(r'(?:src|href|action)="([^"]+)"', html)
+    assert all(link.startswith(("/", "#", "?")) for link in links), links
+    for form in re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S):
+        assert 'name="csrf" value="' in form, form
+    for field in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html):
+        assert f'<label for="{field}"' in html, field
+
+
+@pytest.mark.parametrize("path", sorted(OPEN_TO))
+def test_each_page_opens_to_the_roles_of_the_rules_only(web: Web, path: str) -> None:
+    for role, client in web.clients.items():
+        answer = client.get(path)
+        if role in OPEN_TO[path]:
+            assert answer.status_code == 200, (role, answer.text[:300])
+            _check_page(answer.text)
+            assert "default-src 'none'" in answer.headers["content-security-policy"]
+        else:
+            assert answer.status_code == 403, role
+            assert "Accès refusé" in answer.text and "non autorisée" in answer.text
+    anonymous = TestClient(web.app, base_url=BASE, follow_redirects=False).get(path)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
+
+
+def test_the_search_finds_the_words_in_the_researchers_space(web: Web) -> None:
+    word = "dyspnée"
+    total = web.sql(
+        "select count(*) from omop.note where person_id > 0 and note_text ilike :w",
+        w=f"%{word}%",
+    )[0][0]
+    assert total > 0
+    html = web.clients["researcher"].get("/documents", params={"q": word}).text
+    assert f"{total} document(s) contenant « {word} »" in html
+    assert "pseudonymisé" in html and "/patients/" not in html  # no identified link
+
+
+def test_a_document_page_marks_negated_entities_and_the_timeline_plots_labs(web: Web) -> None:
+    note = web.sql(
+        "select x.note_id from omop.note_nlp x join omop.note n on n.note_id = x.note_id "
+        "where x.term_modifiers like '%\"negation\": true%' order by x.note_id limit 1"
+    )[0][0]
+    html = web.clients["researcher"].get(f"/documents/{note}").text
+    _check_page(html)
+    assert re.search(r'<mark class="ent [^"]*q-negation[^"]*" title="[^"]+"', html)
+    person = web.sql(
+        "select m.person_id from omop.measurement m where m.range_low is not null and exists "
+        "(select 1 from omop.visit_occurrence v where v.person_id = m.person_id and "
+        "v.care_site_id = :site) order by m.person_id limit 1",
+        site=PERIMETER,
+    )[0][0]
+    page = web.clients["clinician"].get(f"/patients/{person}")
+    assert page.status_code == 200
+    _check_page(page.text)
+    assert '<svg class="courbe"' in page.text and 'class="plage"' in page.text
+
+
+def test_marked_text_escapes_and_keeps_every_character() -> None:
+    text = "Pas de <fièvre> & toux."
+    entities = [
+        Entity(
+            start=7,
+            end=15,
+            label="DISO",
+            text="<fièvre>",
+            is_fact=False,
+            negation=True,
+            codes={"cim10": "R50.9"},
+        ),
+        Entity(start=8, end=14, label="DISO", text="fièvre", is_fact=False),  # overlaps: left
+        Entity(start=18, end=22, label="DISO", text="toux", is_fact=True, family=True),
+    ]
+    html = str(marked_text(text, entities))
+    assert "<fièvre>" not in html and "&lt;fièvre&gt;" in html and "&amp;" in html
+    assert html.count("<mark") == 2
+    assert 'title="DISO — cim10 : R50.9 — nié"' in html
+    assert '<span class="qualif">antécédent familial</span>' in html
+    plain = re.sub(r'<span class="qualif">[^<]*</span>', "", html)
+    plain = re.sub(r"<[^>]+>", "", plain).replace("&lt;", "<").replace("&gt;", ">")
+    assert plain.replace("&amp;", "&") == text
+
+
+def test_a_trend_plot_shows_the_range_and_the_values_outside_it() -> None:
+    points = [
+        Point(date(2024, 1, 1), 12.0, 13.0, 17.0),
+        Point(date(2024, 2, 1), 14.5, 13.0, 17.0),
+        Point(date(2024, 3, 1), 18.2, 13.0, 17.0),
+    ]
+    svg = str(trend_svg("Hémoglobine", "g/dL", points))
+    assert svg.count("<circle") == 3 and svg.count("hors-plage") == 2
+    assert 'class="plage"' in svg and "<polyline" in svg
+    assert "plage de référence 13 – 17, 2 hors plage" in svg
+    one = str(trend_svg("Sodium", None, [Point(date(2024, 1, 1), 140.0, None, None)]))
+    assert one.count("<circle") == 1 and "plage" not in one
