@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,9 +17,12 @@ from hopia.web.pages.highlight import marked_text
 from hopia.web.pages.plots import Point, trend_svg
 from tests.web.conftest import BASE, PERIMETER, Web
 
+REPO = Path(__file__).resolve().parents[2]
+
 # page -> the roles that get it (the others: the French 403 page)
 OPEN_TO = {
     "/documents": {"clinician", "researcher", "data_steward"},
+    "/cohorts": {"researcher", "data_steward"},
     "/jobs": {"clinician", "researcher", "data_steward", "manager", "admin"},
     "/audit": {"admin"},
 }
@@ -119,3 +123,34 @@ def test_a_trend_plot_shows_the_range_and_the_values_outside_it() -> None:
     assert "plage de référence 13 – 17, 2 hors plage" in svg
     one = str(trend_svg("Sodium", None, [Point(date(2024, 1, 1), 140.0, None, None)]))
     assert one.count("<circle") == 1 and "plage" not in one
+
+
+def test_a_cohort_is_checked_saved_and_run_from_the_builder(web: Web) -> None:
+    client = web.clients["researcher"]
+    form = client.get("/cohorts").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    text = (REPO / "configs" / "cohorts" / "insuffisance_cardiaque.yaml").read_text()
+    bad = client.post("/cohorts", data={"definition": "format: [", "csrf": token})
+    assert bad.status_code == 422 and "YAML illisible" in bad.text
+    checked = client.post("/cohorts", data={"definition": text, "csrf": token})
+    assert checked.status_code == 200 and "Définition valide" in checked.text
+    assert "Adulte à l&#39;index" in checked.text
+    saved = client.post(
+        "/cohorts",
+        data={"definition": text, "action": "enregistrer", "csrf": token},
+        follow_redirects=False,
+    )
+    assert saved.headers["location"] == "/cohorts?nom=insuffisance_cardiaque"
+    ran = client.post("/cohorts/insuffisance_cardiaque/run", data={"csrf": token})
+    assert ran.status_code == 200
+    _check_page(ran.text)
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td>", ran.text)
+    assert [r[1] for r in rows][1:3] == [
+        "Première mention affirmée d&#39;insuffisance cardiaque",
+        "Adulte à l&#39;index",
+    ]
+    entry = web.sql(
+        "select action from hopia_meta.audit_log where actor = 'researcher.test' "
+        "order by audit_id desc limit 1"
+    )
+    assert entry[0].action.startswith("cohort")

@@ -47,8 +47,11 @@ class Stay(BaseModel):
     care_site: str | None
 
 
+EventKind = Literal["document", "condition", "drug", "measurement"]
+
+
 class TimelineEvent(BaseModel):
-    kind: Literal["document", "condition", "drug", "measurement"]
+    kind: EventKind
     date: date | None
     label: str
     concept_id: int | None = None

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from tests.web.browser.conftest import Served
+from tests.web.browser.conftest import REPO, Served
 from tests.web.conftest import PERIMETER, ROLES
 
 pytestmark = pytest.mark.slow
@@ -27,8 +27,8 @@ IN_PERIMETER = (
 GLASS_REASON = "Urgence vitale : patient admis inconscient aux urgences"
 HOME_LINKS = {
     "clinician": {"Accueil", "Documents", "Tâches"},
-    "researcher": {"Accueil", "Documents", "Tâches"},
-    "data_steward": {"Accueil", "Documents", "Tâches"},
+    "researcher": {"Accueil", "Documents", "Cohortes", "Tâches"},
+    "data_steward": {"Accueil", "Documents", "Cohortes", "Tâches"},
     "manager": {"Accueil", "Tâches"},
     "admin": {"Accueil", "Tâches", "Journal d'audit"},
 }
@@ -120,6 +120,9 @@ def test_the_timeline_shows_stays_events_and_lab_plots_with_ranges(served: Serve
     assert "plage de référence" in label
     assert page.locator("table.chronologie tbody tr").count() > 0
     served.shot(page, "dossier-patient")
+    page.locator(".filtre-nature").get_by_role("link", name="documents").click()
+    natures = page.locator("table.chronologie tbody tr td:nth-child(2)").all_inner_texts()
+    assert natures and set(natures) == {"Document"}
     page.context.close()
 
 
@@ -183,6 +186,23 @@ def test_the_jobs_page_shows_a_failed_job_and_its_error_after_a_reload(served: S
     page.context.close()
 
 
+def test_a_researcher_builds_saves_and_runs_a_cohort(served: Served) -> None:
+    text = (REPO / "configs" / "cohorts" / "insuffisance_cardiaque.yaml").read_text()
+    page = served.login("researcher")
+    _go(page, "Cohortes")
+    page.get_by_label("Définition (YAML)").fill(text)
+    page.get_by_role("button", name="Vérifier").click()
+    assert "Définition valide" in page.get_by_role("status").inner_text()
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url("**/cohorts?nom=insuffisance_cardiaque")
+    served.shot(page, "cohortes")
+    page.get_by_role("button", name="Lancer la cohorte insuffisance_cardiaque").click()
+    labels = page.locator("table.attrition tbody tr td:nth-child(2)").all_inner_texts()
+    assert "Adulte à l'index" in labels and "Dialyse" in labels
+    served.shot(page, "cohorte-resultat")
+    page.context.close()
+
+
 def test_the_audit_view_shows_what_was_just_done(served: Served) -> None:
     note_id, _ = _negated_note(served)
     person_id, _ = _lab_patient(served)
@@ -196,6 +216,9 @@ def test_the_audit_view_shows_what_was_just_done(served: Served) -> None:
     assert "patient.view" in table and f"person:{person_id}" in table
     assert "document.list" in table
     served.shot(page, "audit")
+    page.get_by_label("Utilisateur").fill("researcher.test")
+    page.get_by_role("button", name="Filtrer").click()
+    assert "cohort:insuffisance_cardiaque@1" in page.locator("table.audit").inner_text()
     page.get_by_label("Action (ou préfixe terminé par « . »)").fill("auth.")
     page.get_by_label("Utilisateur").fill("")
     page.get_by_role("button", name="Filtrer").click()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from hopia.web.pages.audit import router as audit
 from hopia.web.pages.auth import router as auth
+from hopia.web.pages.cohorts import router as cohorts
 from hopia.web.pages.documents import router as documents
 from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.patients import router as patients
 
-PAGES = [auth, documents, patients, jobs, audit]
+PAGES = [auth, documents, patients, cohorts, jobs, audit]

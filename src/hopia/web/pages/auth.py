@@ -100,6 +100,15 @@ HOME_CARDS = (
     ),
     (
         {
+            "href": "/cohorts",
+            "title": "Cohortes",
+            "text": "Définir une cohorte (texte avec qualificatifs, diagnostics, médicaments, "
+            "biologie), l'enregistrer, la lancer : attrition et caractérisation.",
+        },
+        "cohort.run",
+    ),
+    (
+        {
             "href": "/jobs",
             "title": "Tâches de fond",
             "text": "Import, contrôle qualité, export : avancement, résultat ou erreur.",

@@ -26,6 +26,7 @@ from hopia.web.pages.render import page
 NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/", "Accueil", ()),
     ("/documents", "Documents", ("document.identified", "document.research")),
+    ("/cohorts", "Cohortes", ("cohort.run",)),
     ("/jobs", "Tâches", ("jobs.read",)),
     ("/audit", "Journal d'audit", ("audit.browse",)),
 )

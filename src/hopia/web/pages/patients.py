@@ -27,11 +27,13 @@ KIND_LABELS = {
 
 
 @router.get("/patients/{person_id}")
-def timeline(request: Request, person_id: int) -> Response:
+def timeline(
+    request: Request, person_id: int, nature: patients.EventKind | None = None
+) -> Response:
     who = viewer(request)
     if who is None:
         return to_login()
-    return _timeline(request, who, patients.PatientRequest.of(person_id=person_id))
+    return _timeline(request, who, patients.PatientRequest.of(person_id=person_id), nature)
 
 
 @router.post("/patients/{person_id}/bris-de-glace")
@@ -49,7 +51,12 @@ def break_glass(
     return _timeline(request, who, asked)
 
 
-def _timeline(request: Request, who: Viewer, asked: patients.PatientRequest) -> Response:
+def _timeline(
+    request: Request,
+    who: Viewer,
+    asked: patients.PatientRequest,
+    nature: patients.EventKind | None = None,
+) -> Response:
     try:
         view = patients.view_patient(who.ctx, asked)
     except AccessDeniedError as exc:
@@ -74,7 +81,10 @@ def _timeline(request: Request, who: Viewer, asked: patients.PatientRequest) -> 
             labs[(name, event.unit)].append(point)
     for (label, unit), points in sorted(labs.items()):
         plots.append({"label": label, "unit": unit, "svg": trend_svg(label, unit, points)})
-    others = [e for e in view.timeline if e.kind != "measurement"]
+    # The chronology holds hundreds of lines for a long stay: the page filters it by kind.
+    others = [
+        e for e in view.timeline if e.kind != "measurement" and (nature is None or e.kind == nature)
+    ]
     return show(
         request,
         who,
@@ -84,4 +94,5 @@ def _timeline(request: Request, who: Viewer, asked: patients.PatientRequest) -> 
         plots=plots,
         events=others,
         kinds=KIND_LABELS,
+        nature=nature,
     )

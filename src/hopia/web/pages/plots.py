@@ -107,3 +107,39 @@ def trend_svg(label: str, unit: str | None, points: list[Point]) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+BAR_W, ROW_H, LABEL_W = 520, 22, 220
+
+
+def bars_svg(title: str, cells: list[tuple[str, object]]) -> Markup:
+    """Horizontal bars of published counts. A suppressed cell (``"<10"``, ``"*"``) gets no bar,
+    only its text: its size must not be drawn."""
+    numbers = [v for _, v in cells if isinstance(v, int | float) and not isinstance(v, bool)]
+    top = max(numbers, default=0) or 1
+    height = ROW_H * len(cells) + 8
+    words = f"{title} : " + " ; ".join(f"{label} {value}" for label, value in cells)
+    parts = [
+        f'<svg class="barres" viewBox="0 0 {BAR_W} {height}" width="{BAR_W}" height="{height}"'
+        f' role="img" aria-label="{escape(words)}">'
+    ]
+    room = BAR_W - LABEL_W - 60
+    for i, (label, value) in enumerate(cells):
+        y = 4 + i * ROW_H
+        short = label if len(label) <= 34 else label[:33] + "…"
+        parts.append(
+            f'<text class="graduation" x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">'
+            f"{escape(short)}<title>{escape(label)}</title></text>"
+        )
+        width = 0.0
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            width = room * value / top
+            parts.append(
+                f'<rect class="barre" x="{LABEL_W}" y="{y + 3}" width="{width:.1f}" height="16"/>'
+            )
+        parts.append(
+            f'<text class="graduation" x="{LABEL_W + width + 4:.1f}" y="{y + 15}">'
+            f"{escape(str(value))}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
