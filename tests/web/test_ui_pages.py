@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from hopia.services.documents import Entity
 from hopia.web.pages.highlight import marked_text
-from hopia.web.pages.plots import Point, trend_svg
+from hopia.web.pages.plots import Point, bars_svg, trend_svg
 from tests.web.conftest import BASE, PERIMETER, Web
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,3 +154,11 @@ def test_a_cohort_is_checked_saved_and_run_from_the_builder(web: Web) -> None:
         "order by audit_id desc limit 1"
     )
     assert entry[0].action.startswith("cohort")
+
+
+def test_bars_draw_published_counts_and_never_a_suppressed_one() -> None:
+    svg = str(bars_svg("Sexe", [("femmes", 40), ("hommes", "<10"), ("autre", "*")]))
+    assert svg.count('class="barre"') == 1  # only the published count has a bar
+    assert (
+        "&lt;10" in svg and ">*<" in svg and 'aria-label="Sexe : femmes 40 ; hommes &lt;10' in svg
+    )
