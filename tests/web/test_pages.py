@@ -25,6 +25,7 @@ PAGES = {
     ("GET", "/cohorts"),
     ("POST", "/cohorts"),
     ("POST", "/cohorts/{name}/run"),
+    ("GET", "/quality"),
     ("GET", "/jobs"),
     ("GET", "/jobs/{job_id}"),
     ("GET", "/audit"),

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 OPEN_TO = {
     "/documents": {"clinician", "researcher", "data_steward"},
     "/cohorts": {"researcher", "data_steward"},
+    "/quality": {"data_steward"},
     "/jobs": {"clinician", "researcher", "data_steward", "manager", "admin"},
     "/audit": {"admin"},
 }

@@ -28,7 +28,7 @@ GLASS_REASON = "Urgence vitale : patient admis inconscient aux urgences"
 HOME_LINKS = {
     "clinician": {"Accueil", "Documents", "Tâches"},
     "researcher": {"Accueil", "Documents", "Cohortes", "Tâches"},
-    "data_steward": {"Accueil", "Documents", "Cohortes", "Tâches"},
+    "data_steward": {"Accueil", "Documents", "Cohortes", "Qualité", "Tâches"},
     "manager": {"Accueil", "Tâches"},
     "admin": {"Accueil", "Tâches", "Journal d'audit"},
 }

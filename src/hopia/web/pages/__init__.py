@@ -14,5 +14,6 @@ from hopia.web.pages.cohorts import router as cohorts
 from hopia.web.pages.documents import router as documents
 from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.patients import router as patients
+from hopia.web.pages.quality import router as quality
 
-PAGES = [auth, documents, patients, cohorts, jobs, audit]
+PAGES = [auth, documents, patients, cohorts, quality, jobs, audit]

@@ -109,6 +109,14 @@ HOME_CARDS = (
     ),
     (
         {
+            "href": "/quality",
+            "title": "Qualité des données",
+            "text": "Les contrôles de l'entrepôt : réussis, échoués, non applicables.",
+        },
+        "quality.history",
+    ),
+    (
+        {
             "href": "/jobs",
             "title": "Tâches de fond",
             "text": "Import, contrôle qualité, export : avancement, résultat ou erreur.",
