@@ -5,6 +5,7 @@ lab plots with their reference range. Expected values come from the warehouse (p
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 from hopia.services.documents import Entity
 from hopia.web.pages.highlight import marked_text
 from hopia.web.pages.plots import Point, bars_svg, trend_svg
-from tests.web.conftest import BASE, PERIMETER, Web
+from tests.web.conftest import BASE, PASSWORD, PERIMETER, Web
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -163,3 +164,38 @@ def test_bars_draw_published_counts_and_never_a_suppressed_one() -> None:
     assert (
         "&lt;10" in svg and ">*<" in svg and 'aria-label="Sexe : femmes 40 ; hommes &lt;10' in svg
     )
+
+
+def test_an_account_with_both_spaces_gets_the_toggle(web: Web) -> None:
+    from hopia.services import accounts
+
+    with web.operator() as ctx:
+        accounts.create_account(
+            ctx,
+            accounts.CreateAccountRequest.of(
+                username="double.test",
+                password=PASSWORD,
+                roles=["clinician", "researcher"],
+                care_sites=[PERIMETER],
+            ),
+        )
+    client = web.login("double.test")
+    note = web.sql(
+        "select n.note_id from omop.note n join hopia_id.document d on d.note_id = n.note_id "
+        "and d.status = 'done' where exists (select 1 from omop.visit_occurrence v where "
+        "v.person_id = n.person_id and v.care_site_id = :site) order by n.note_id limit 1",
+        site=PERIMETER,
+    )[0][0]
+    identified = client.get(f"/documents/{note}").text
+    assert "Afficher :" in identified
+    assert f'href="/documents/{note}?espace=research"' in identified
+    research = client.get(f"/documents/{note}?espace=research").text
+    assert f'href="/documents/{note}?espace=identified"' in research
+    texts = web.sql(
+        "select n.note_text, d.text from omop.note n join hopia_id.document d "
+        "on d.note_id = n.note_id where n.note_id = :n",
+        n=note,
+    )[0]
+    assert texts[0] != texts[1]  # the two spaces show two texts
+    shown = html.unescape(re.sub(r'<span class="qualif">[^<]*</span>|<[^>]+>', "", identified))
+    assert texts[1].strip() in shown and texts[0].strip() not in shown

@@ -51,6 +51,11 @@ def test_each_role_logs_in_and_gets_its_home_and_navigation(served: Served, role
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.get_by_role("heading", level=1).inner_text().startswith("Bonjour")
     assert _nav(page) == HOME_LINKS[role]
+    page.keyboard.press("Tab")  # keyboard first: the skip link, then the main content
+    skip = page.locator(":focus")
+    assert skip.inner_text() == "Aller au contenu"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "contenu"
     served.shot(page, f"accueil-{role}")
     page.context.close()
 
