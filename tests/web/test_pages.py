@@ -20,6 +20,7 @@ PAGES = {
     ("GET", "/"),
     ("GET", "/documents"),
     ("GET", "/documents/{note_id}"),
+    ("POST", "/documents/{note_id}/bris-de-glace"),
     ("GET", "/patients/{person_id}"),
     ("POST", "/patients/{person_id}/bris-de-glace"),
     ("GET", "/cohorts"),

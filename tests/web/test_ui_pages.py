@@ -199,3 +199,30 @@ def test_an_account_with_both_spaces_gets_the_toggle(web: Web) -> None:
     assert texts[0] != texts[1]  # the two spaces show two texts
     shown = html.unescape(re.sub(r'<span class="qualif">[^<]*</span>|<[^>]+>', "", identified))
     assert texts[1].strip() in shown and texts[0].strip() not in shown
+
+
+def test_a_document_outside_the_perimeter_asks_a_reason_then_opens_flagged(web: Web) -> None:
+    note = web.sql(
+        "select n.note_id from omop.note n join hopia_id.document d on d.note_id = n.note_id "
+        "and d.status = 'done' where n.person_id > 0 and not exists (select 1 from "
+        "omop.visit_occurrence v where v.person_id = n.person_id and v.care_site_id = :site) "
+        "order by n.note_id limit 1",
+        site=PERIMETER,
+    )[0][0]
+    client = web.clients["clinician"]
+    refused = client.get(f"/documents/{note}")
+    assert refused.status_code == 403 and "hors de votre périmètre" in refused.text
+    assert f'action="/documents/{note}/bris-de-glace"' in refused.text
+    _check_page(refused.text)
+    token = re.search(r'name="csrf" value="([^"]+)"', refused.text).group(1)
+    reason = "Urgence : avis demandé par le service des urgences"
+    forged = client.post(f"/documents/{note}/bris-de-glace", data={"motif": reason})
+    assert forged.status_code == 403 and "autre site" in forged.text
+    opened = client.post(f"/documents/{note}/bris-de-glace", data={"motif": reason, "csrf": token})
+    assert opened.status_code == 200 and "bris de glace" in opened.text
+    entry = web.sql(
+        "select reason, details from hopia_meta.audit_log where action = 'document.view' "
+        "and target = :t order by audit_id desc limit 1",
+        t=f"note:{note}",
+    )[0]
+    assert entry.reason == reason and '"break_glass":true' in entry.details.replace(" ", "")

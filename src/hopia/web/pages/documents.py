@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from hopia.platform.exceptions import AccessDeniedError
 from hopia.services import documents
-from hopia.web.pages import highlight
+from hopia.web.pages import csrf, highlight
 from hopia.web.pages.common import Viewer, show, to_login, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -52,9 +53,43 @@ def view(request: Request, note_id: int, espace: documents.Space | None = None) 
     who = viewer(request)
     if who is None:
         return to_login()
-    note = documents.view_document(
-        who.ctx, documents.DocumentViewRequest.of(note_id=note_id, space=espace)
+    return _view(request, who, documents.DocumentViewRequest.of(note_id=note_id, space=espace))
+
+
+@router.post("/documents/{note_id}/bris-de-glace")
+def break_glass(
+    request: Request,
+    note_id: int,
+    motif: Annotated[str, Form(max_length=500)] = "",
+    token: Annotated[str, Form(alias=csrf.FIELD)] = "",
+) -> Response:
+    csrf.check(request, token)
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    asked = documents.DocumentViewRequest.of(
+        note_id=note_id, space="identified", break_glass_reason=motif
     )
+    return _view(request, who, asked)
+
+
+def _view(request: Request, who: Viewer, asked: documents.DocumentViewRequest) -> Response:
+    try:
+        note = documents.view_document(who.ctx, asked)
+    except AccessDeniedError as exc:
+        if not exc.details.get("outside_perimeter"):
+            raise
+        return show(
+            request,
+            who,
+            "patients/refused.html",
+            "/documents",
+            403,
+            glass_action=f"/documents/{asked.note_id}/bris-de-glace",
+            what="le document",
+            message=exc.message,
+            glass=bool(exc.details.get("break_glass")),
+        )
     legend = sorted({e.label for e in note.entities if e.label})
     return show(
         request,

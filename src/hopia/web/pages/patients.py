@@ -68,7 +68,8 @@ def _timeline(
             "patients/refused.html",
             "/documents",
             403,
-            person_id=asked.person_id,
+            glass_action=f"/patients/{asked.person_id}/bris-de-glace",
+            what="le dossier",
             message=exc.message,
             glass=bool(exc.details.get("break_glass")),
         )
