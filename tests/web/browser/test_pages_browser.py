@@ -39,10 +39,17 @@ def _nav(page: object) -> set[str]:
     return {links.nth(i).inner_text().strip() for i in range(links.count())}
 
 
+def _follow(page: object, target: object) -> None:
+    """Click what loads a new page and wait for it: a check read right after a bare click
+    could read the page being left."""
+    with page.expect_navigation():  # type: ignore[attr-defined]
+        target.click()  # type: ignore[attr-defined]
+
+
 def _go(page: object, link: str) -> None:
     """Follow a link of the main navigation (the home page's cards have the same ones)."""
     nav = page.get_by_role("navigation", name="Navigation principale")  # type: ignore[attr-defined]
-    nav.get_by_role("link", name=link, exact=True).click()
+    _follow(page, nav.get_by_role("link", name=link, exact=True))
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -80,7 +87,7 @@ def test_search_then_a_document_with_its_entities_and_a_negated_one(served: Serv
     page = served.login("clinician")
     _go(page, "Documents")
     page.get_by_label("Rechercher dans le texte").fill("patient")
-    page.get_by_role("button", name="Rechercher").click()
+    _follow(page, page.get_by_role("button", name="Rechercher"))
     assert "document(s)" in page.locator(".compte").inner_text()
     served.shot(page, "documents-recherche")
     page.goto(f"/documents/{note_id}")
@@ -125,7 +132,7 @@ def test_the_timeline_shows_stays_events_and_lab_plots_with_ranges(served: Serve
     assert "plage de référence" in label
     assert page.locator("table.chronologie tbody tr").count() > 0
     served.shot(page, "dossier-patient")
-    page.locator(".filtre-nature").get_by_role("link", name="documents").click()
+    _follow(page, page.locator(".filtre-nature").get_by_role("link", name="documents"))
     natures = page.locator("table.chronologie tbody tr td:nth-child(2)").all_inner_texts()
     assert natures and set(natures) == {"Document"}
     page.context.close()
@@ -148,7 +155,7 @@ def test_a_clinician_cannot_open_a_patient_outside_the_perimeter(served: Served)
     served.shot(page, "hors-perimetre")
     # breaking the glass: a reason, then the record, flagged (the audit test finds it)
     page.get_by_label("Motif de l'accès").fill(GLASS_REASON)
-    page.get_by_role("button", name="Ouvrir le dossier (bris de glace)").click()
+    _follow(page, page.get_by_role("button", name="Ouvrir le dossier (bris de glace)"))
     assert page.locator("h1").inner_text() == f"Dossier patient {outside}"
     assert "bris de glace" in page.get_by_role("alert").inner_text()
     # the researcher gets no identified page at all (its role, not a perimeter)
@@ -185,7 +192,7 @@ def test_the_jobs_page_shows_a_failed_job_and_its_error_after_a_reload(served: S
     assert row.locator(".etat").inner_text() == "échouée"
     page.reload()
     assert row.locator(".etat").inner_text() == "échouée" and message in row.inner_text()
-    page.locator(f'a[href="/jobs/{job_id}"]').click()
+    _follow(page, page.locator(f'a[href="/jobs/{job_id}"]'))
     assert page.get_by_role("alert").inner_text() == message
     served.shot(page, "taches")
     page.context.close()
@@ -196,12 +203,12 @@ def test_a_researcher_builds_saves_and_runs_a_cohort(served: Served) -> None:
     page = served.login("researcher")
     _go(page, "Cohortes")
     page.get_by_label("Définition (YAML)").fill(text)
-    page.get_by_role("button", name="Vérifier").click()
+    _follow(page, page.get_by_role("button", name="Vérifier"))
     assert "Définition valide" in page.get_by_role("status").inner_text()
-    page.get_by_role("button", name="Enregistrer").click()
+    _follow(page, page.get_by_role("button", name="Enregistrer"))
     page.wait_for_url("**/cohorts?nom=insuffisance_cardiaque")
     served.shot(page, "cohortes")
-    page.get_by_role("button", name="Lancer la cohorte insuffisance_cardiaque").click()
+    _follow(page, page.get_by_role("button", name="Lancer la cohorte insuffisance_cardiaque"))
     labels = page.locator("table.attrition tbody tr td:nth-child(2)").all_inner_texts()
     assert "Adulte à l'index" in labels and "Dialyse" in labels
     served.shot(page, "cohorte-resultat")
@@ -215,22 +222,22 @@ def test_the_audit_view_shows_what_was_just_done(served: Served) -> None:
     _go(page, "Journal d'audit")
     assert "Chaîne vérifiée" in page.locator(".verifie").inner_text()
     page.get_by_label("Utilisateur").fill("clinician.test")
-    page.get_by_role("button", name="Filtrer").click()
+    _follow(page, page.get_by_role("button", name="Filtrer"))
     table = page.locator("table.audit").inner_text()
     assert "document.view" in table and f"note:{note_id}" in table
     assert "patient.view" in table and f"person:{person_id}" in table
     assert "document.list" in table
     served.shot(page, "audit")
     page.get_by_label("Utilisateur").fill("researcher.test")
-    page.get_by_role("button", name="Filtrer").click()
+    _follow(page, page.get_by_role("button", name="Filtrer"))
     assert "cohort:insuffisance_cardiaque@1" in page.locator("table.audit").inner_text()
     page.get_by_label("Action (ou préfixe terminé par « . »)").fill("auth.")
     page.get_by_label("Utilisateur").fill("")
-    page.get_by_role("button", name="Filtrer").click()
+    _follow(page, page.get_by_role("button", name="Filtrer"))
     assert "auth.login" in page.locator("table.audit").inner_text()
-    page.get_by_role("link", name="Effacer les filtres").click()
+    _follow(page, page.get_by_role("link", name="Effacer les filtres"))
     page.get_by_label("Bris de glace seulement").check()
-    page.get_by_role("button", name="Filtrer").click()
+    _follow(page, page.get_by_role("button", name="Filtrer"))
     flagged = page.locator("table.audit tbody tr.bris-de-glace")
     assert flagged.count() == 1 and page.locator("table.audit tbody tr").count() == 1
     row = flagged.inner_text()
