@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 export TQDM_DISABLE := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test test-fast lint format bench install install-ocr clean
+.PHONY: demo test test-fast lint format bench install install-ocr install-browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
@@ -30,6 +30,16 @@ install-ocr:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-fra; } >/dev/null 2>&1 \
 	  || echo "OCR : installation de tesseract-ocr et tesseract-ocr-fra impossible (tests OCR ignorés)" >&2; \
 	else echo "OCR : installer les paquets Debian tesseract-ocr et tesseract-ocr-fra (tests OCR ignorés)" >&2; fi
+
+# Browser tests: Debian's Chromium, driven by the playwright package (no browser download).
+# Installed when missing, as root with apt; elsewhere it says what to install and goes on (the
+# browser tests skip, saying why; under CI they fail instead).
+install-browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 \
+	  || echo "Navigateur : installation de chromium impossible (tests du navigateur ignorés)" >&2; \
+	else echo "Navigateur : installer le paquet Debian chromium (tests du navigateur ignorés)" >&2; fi
 
 demo: $(STAMP)
 	$(BIN)/hopia demo

@@ -47,11 +47,16 @@ class Stay(BaseModel):
     care_site: str | None
 
 
+EventKind = Literal["document", "condition", "drug", "measurement"]
+
+
 class TimelineEvent(BaseModel):
-    kind: Literal["document", "condition", "drug", "measurement"]
+    kind: EventKind
     date: date | None
     label: str
     concept_id: int | None = None
+    concept_name: str | None = None
+    """The vocabulary's name of the concept, when the warehouse holds it (lab values)."""
     note_id: int | None = None
     value: float | None = None
     unit: str | None = None
@@ -164,11 +169,12 @@ def _stays(conn: Any, person_id: int, offset: int) -> list[Stay]:
 
 def _timeline(conn: Any, person_id: int, offset: int) -> list[TimelineEvent]:
     cdm = schema.CDM
-    note, cond, drug, meas = (
+    note, cond, drug, meas, concept = (
         cdm["note"],
         cdm["condition_occurrence"],
         cdm["drug_exposure"],
         cdm["measurement"],
+        cdm["concept"],
     )
     events: list[TimelineEvent] = []
     for r in conn.execute(
@@ -221,7 +227,10 @@ def _timeline(conn: Any, person_id: int, offset: int) -> list[TimelineEvent]:
             meas.c.unit_source_value,
             meas.c.range_low,
             meas.c.range_high,
-        ).where(meas.c.person_id == person_id)
+            concept.c.concept_name,
+        )
+        .join(concept, concept.c.concept_id == meas.c.measurement_concept_id, isouter=True)
+        .where(meas.c.person_id == person_id)
     ):
         events.append(
             TimelineEvent(
@@ -229,6 +238,7 @@ def _timeline(conn: Any, person_id: int, offset: int) -> list[TimelineEvent]:
                 date=_unshift(r.measurement_date, offset),
                 label=r.measurement_source_value or "",
                 concept_id=r.measurement_concept_id or None,
+                concept_name=r.concept_name,
                 value=r.value_as_number,
                 unit=r.unit_source_value,
                 range_low=r.range_low,

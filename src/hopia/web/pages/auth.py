@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hopia.platform.exceptions import AuthenticationError
-from hopia.platform.identity.roles import ROLE_LABELS, Role
 from hopia.services import accounts
 from hopia.web.cookies import clear_session, session_token, set_session
 from hopia.web.deps import anonymous_context, client_address, context_for, current_account
 from hopia.web.pages import csrf
+from hopia.web.pages.common import show, to_login, viewer
 from hopia.web.pages.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -72,12 +72,63 @@ def logout(request: Request, token: Annotated[str, Form(alias=csrf.FIELD)] = "")
 
 @router.get("/")
 def home(request: Request) -> Response:
-    try:
-        account = current_account(request)
-    except AuthenticationError:
-        return RedirectResponse("/login", status_code=303)
-    labels = [ROLE_LABELS.get(Role(r), r) for r in account.roles if r in set(Role)]
-    token = csrf.token_for(request)
-    response = page(request, "home.html", account=account, roles=labels, csrf=token)
-    csrf.set_token(response, request, token)
-    return response
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    cards = [card for card, action in HOME_CARDS if who.may(action)]
+    return show(request, who, "home.html", "/", roles=who.role_labels(), cards=cards)
+
+
+# The home page's entries, each shown to the roles that may do its action.
+HOME_CARDS = (
+    (
+        {
+            "href": "/documents",
+            "title": "Documents de vos patients",
+            "text": "Recherche en texte intégral dans les documents identifiés des patients "
+            "de votre périmètre, entités et dossier patient.",
+        },
+        "document.identified",
+    ),
+    (
+        {
+            "href": "/documents",
+            "title": "Documents pseudonymisés",
+            "text": "Recherche dans l'espace de recherche (textes pseudonymisés, dates décalées).",
+        },
+        "document.research",
+    ),
+    (
+        {
+            "href": "/cohorts",
+            "title": "Cohortes",
+            "text": "Définir une cohorte (texte avec qualificatifs, diagnostics, médicaments, "
+            "biologie), l'enregistrer, la lancer : attrition et caractérisation.",
+        },
+        "cohort.run",
+    ),
+    (
+        {
+            "href": "/quality",
+            "title": "Qualité des données",
+            "text": "Les contrôles de l'entrepôt : réussis, échoués, non applicables.",
+        },
+        "quality.history",
+    ),
+    (
+        {
+            "href": "/jobs",
+            "title": "Tâches de fond",
+            "text": "Import, contrôle qualité, export : avancement, résultat ou erreur.",
+        },
+        "jobs.read",
+    ),
+    (
+        {
+            "href": "/audit",
+            "title": "Journal d'audit",
+            "text": "Qui a consulté quoi : filtres, accès par bris de glace, vérification.",
+        },
+        "audit.browse",
+    ),
+)

@@ -1,0 +1,87 @@
+"""What every page of a signed-in user shares: the session's account (or the way to the login
+page), the service context, the navigation the role allows, and the form token.
+
+The navigation is read from the one rule table (:func:`hopia.platform.identity.roles.may`):
+a link is shown when one of the user's roles may do its action; the service behind the page
+still judges every read, so a hidden link is a convenience, never the protection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from hopia.platform.exceptions import AuthenticationError
+from hopia.platform.identity.roles import ROLE_LABELS, Role, may
+from hopia.platform.identity.store import Account
+from hopia.services.context import Context
+from hopia.web.deps import context_for, current_account
+from hopia.web.pages import csrf
+from hopia.web.pages.render import page
+
+# (address, label, actions: shown when the user may do one of them)
+NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/", "Accueil", ()),
+    ("/documents", "Documents", ("document.identified", "document.research")),
+    ("/cohorts", "Cohortes", ("cohort.run",)),
+    ("/quality", "Qualité", ("quality.history",)),
+    ("/jobs", "Tâches", ("jobs.read",)),
+    ("/audit", "Journal d'audit", ("audit.browse",)),
+)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user of a page request."""
+
+    account: Account
+    ctx: Context
+
+    def may(self, action: str) -> bool:
+        return may(self.account.principal(), action)
+
+    def role_labels(self) -> list[str]:
+        return [ROLE_LABELS.get(Role(r), r) for r in self.account.roles if r in set(Role)]
+
+
+def viewer(request: Request) -> Viewer | None:
+    """The session's user, or None (the page then sends the browser to the login page)."""
+    try:
+        account = current_account(request)
+    except AuthenticationError:
+        return None
+    return Viewer(account, context_for(request, account.principal()))
+
+
+def to_login() -> Response:
+    return RedirectResponse("/login", status_code=303)
+
+
+def navigation(who: Viewer, current: str) -> list[dict[str, Any]]:
+    return [
+        {"href": href, "label": label, "current": href == current}
+        for href, label, actions in NAVIGATION
+        if not actions or any(who.may(a) for a in actions)
+    ]
+
+
+def show(
+    request: Request, who: Viewer, template: str, section: str, status: int = 200, **values: Any
+) -> Response:
+    """``template`` for ``who``: the navigation of their role, their name and the form token
+    (every page has the logout form)."""
+    token = csrf.token_for(request)
+    response = page(
+        request,
+        template,
+        status,
+        who=who,
+        nav=navigation(who, section),
+        csrf=token,
+        **values,
+    )
+    csrf.set_token(response, request, token)
+    return response
