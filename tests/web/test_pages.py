@@ -20,6 +20,8 @@ PAGES = {
     ("GET", "/"),
     ("GET", "/api/v1/openapi.json"),
     ("HEAD", "/api/v1/openapi.json"),
+    ("GET", "/login/oidc"),
+    ("GET", "/login/oidc/callback"),
 }
 
 

@@ -8,6 +8,8 @@ under ``/api/v1``); they call the same services as the API. Forms carry a CSRF t
 
 from __future__ import annotations
 
+from hopia.web.auth.oidc_pages import router as oidc
 from hopia.web.pages.auth import router as auth
 
 PAGES = [auth]
+PAGES.append(oidc)
