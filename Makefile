@@ -31,6 +31,8 @@ install-ocr:
 	  || echo "OCR : installation de tesseract-ocr et tesseract-ocr-fra impossible (tests OCR ignorés)" >&2; \
 	else echo "OCR : installer les paquets Debian tesseract-ocr et tesseract-ocr-fra (tests OCR ignorés)" >&2; fi
 
+# The demo warehouse, one account per role, then the web app on http://localhost:8000 (Ctrl+C
+# stops it). HOPIA_DEMO_SERVE=0 stops after the summary (scripts, tests).
 demo: $(STAMP)
 	$(BIN)/hopia demo
 
