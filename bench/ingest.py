@@ -10,7 +10,9 @@
     everything to a fresh DuckDB warehouse; the PHI model and the clinical NER run in a worker
     process one batch ahead, on the original texts (``nlp.ner_worker``, the default);
 (c) the same with rules-only pseudonymisation (HOPIA_DATA__PSEUDO__USE_MODEL=false): the worker runs
-    the clinical NER only.
+    the clinical NER only;
+(f) optional (``--variants anbcf``): (b) with the PHI model on every line
+    (HOPIA_DATA__PSEUDO__MODEL_FOCUS=false), the default before the focus: the focus's gain.
 Each runs in its own subprocess (same pipeline, loaded from the cache before timing starts), so
 peak memory is measured separately. The variants run in interleaved, rotated rounds
 (``--repeats``), all pinned to the same CPUs (``--cpus``; the ingest's worker inherits the pin),
@@ -136,6 +138,11 @@ VARIANTS: dict[str, tuple[str, dict[str, str], str]] = {
     "n": ("nlp", {}, "Hopia NLP pipeline alone"),
     "b": ("hopia", {}, "Hopia ingest, hybrid pseudonymisation (default)"),
     "c": ("hopia", {"HOPIA_DATA__PSEUDO__USE_MODEL": "false"}, "Hopia ingest, rules-only"),
+    "f": (
+        "hopia",
+        {"HOPIA_DATA__PSEUDO__MODEL_FOCUS": "false"},
+        "Hopia ingest, hybrid, PHI model on every line (before 0.3.x's focus)",
+    ),
 }
 
 
@@ -160,7 +167,7 @@ def main() -> None:
         default="all",
         help="CPU ids every variant is pinned to, e.g. 0 (one core) or 0,1; default: all",
     )
-    parser.add_argument("--variants", default="anbc", help="subset of a, n, b, c")
+    parser.add_argument("--variants", default="anbc", help="subset of a, n, b, c, f")
     parser.add_argument("--json", type=Path, help="also write every run to this file")
     parser.add_argument("--child", choices=["raw", "nlp", "hopia"])
     parser.add_argument("--corpus", type=Path)
@@ -189,7 +196,7 @@ def main() -> None:
 
     from hopia.data.synth import generate, write_corpus
 
-    names = [name for name in "anbc" if name in args.variants]
+    names = [name for name in "anbcf" if name in args.variants]
     cpus = sorted(_parse_cpus(args.cpus))
     # Build the caches once, outside the timings, in a child: Linux keeps a process's peak RSS
     # across exec, so children forked from a parent that loaded the pipelines would report it.
@@ -240,7 +247,7 @@ def main() -> None:
         cores = [r["cpu_seconds"] / r["seconds"] for r in rs]
         rss = median(r["peak_rss_mb"] for r in rs)
         worker = median(r["worker_rss_mb"] for r in rs)
-        extra = f" + worker {worker:.0f} MB" if name in "bc" else ""
+        extra = f" + worker {worker:.0f} MB" if name in "bcf" else ""
         print(
             f"({name}) {VARIANTS[name][2]}: {_spread(rate[name])} docs/s, "
             f"{_spread(cpu_ms, 1)} CPU ms/doc, {median(cores):.2f} cores used, "

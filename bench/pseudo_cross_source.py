@@ -83,6 +83,7 @@ def train_cell(
     sources: tuple[str, ...], shared: Path, args: argparse.Namespace, work: Path
 ) -> tuple[Path, dict[str, Any]]:
     """A model trained on ``sources`` (bounded), written under ``work``."""
+    from hopia.data.pseudo.model import DEFAULT_ARCH
     from hopia.data.pseudo.train import PhiTrainConfig, train_model
     from hopia.services.pseudo import synth_notes
 
@@ -92,12 +93,14 @@ def train_cell(
     for s in sources:
         if s != CHU and not (folder / FILES[s]).exists():
             (folder / FILES[s]).symlink_to((shared / FILES[s]).resolve())
+    arch = {k: v for k, v in (("width", args.width), ("depth", args.depth)) if v is not None}
     config = PhiTrainConfig(
         shared=folder if any(s != CHU for s in sources) else None,
         synth_patients=args.synth_patients if CHU in sources else 0,
         seed=args.train_seed,
         max_minutes=args.max_minutes,
         max_epochs=args.max_epochs,
+        arch={**DEFAULT_ARCH, **arch},
     )
     synth = synth_notes(config.synth_patients, config.seed) if CHU in sources else []
     out = work / f"model-{name}"
@@ -108,12 +111,12 @@ def train_cell(
     return out, meta
 
 
-def score(gold: list[Any], model_path: Path | None) -> dict[str, Any]:
+def score(gold: list[Any], model_path: Path | None, focus: bool = False) -> dict[str, Any]:
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo import evaluate as ev
     from hopia.data.pseudo.model import PhiModel
 
-    ps = Pseudonymiser(SECRET, use_model=model_path is not None)
+    ps = Pseudonymiser(SECRET, use_model=model_path is not None, model_focus=focus)
     if model_path is not None:
         ps._model = PhiModel.load(model_path)  # noqa: SLF001 - the cell's model, not the shipped one
     report = ev.evaluate(lambda d: ps.detect(d.text), gold)
@@ -164,6 +167,13 @@ def main() -> None:
         help="write the trained models under this folder (kept after the run) instead of a "
         "temporary one; a model already there is scored again, not retrained",
     )
+    parser.add_argument("--width", type=int, default=None, help="CNN width (default: shipped)")
+    parser.add_argument("--depth", type=int, default=None, help="CNN depth (default: shipped)")
+    parser.add_argument(
+        "--focus",
+        action="store_true",
+        help="also score each model row with the model on unexplained lines only",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -206,18 +216,22 @@ def main() -> None:
                     models[sources] = train_cell(sources, args.shared, args, work)
                     print(f"  entraînement {'+'.join(sources)} : {time.monotonic() - t0:.0f} s")
                 model = models[sources][0]
-            result = score(gold[target], model)
             meta = models[sources][1] if sources else {}
-            row = {
-                "train": list(sources),
-                "eval": target,
-                **result,
-                "training_seconds": meta.get("training_seconds"),
-                "epochs_run": meta.get("epochs_run"),
-                "stopped_by": meta.get("stopped_by"),
-            }
-            rows.append(row)
-            print(_line(row), flush=True)
+            for focus in (False, True) if model is not None and args.focus else (False,):
+                t0 = time.process_time()
+                result = score(gold[target], model, focus)
+                row = {
+                    "train": list(sources),
+                    "eval": target,
+                    "focus": focus,
+                    **result,
+                    "cpu_ms_per_doc": 1000 * (time.process_time() - t0) / len(gold[target]),
+                    "training_seconds": meta.get("training_seconds"),
+                    "epochs_run": meta.get("epochs_run"),
+                    "stopped_by": meta.get("stopped_by"),
+                }
+                rows.append(row)
+                print(_line(row), flush=True)
 
     print()
     print(
@@ -227,6 +241,8 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|")
     for row in rows:
         train = " + ".join(NAMES[s] for s in row["train"]) or "aucun (règles et gazetteers seuls)"
+        if row["focus"]:
+            train += " (modèle sur les lignes inexpliquées)"
         print(
             f"| {train} | {NAMES[row['eval']]} | {row['documents']} | "
             f"{_f(row['redaction_recall'])} | {_f(row['redaction_precision'])} | "
@@ -245,10 +261,13 @@ def main() -> None:
 
 def _line(row: dict[str, Any]) -> str:
     train = "+".join(row["train"]) or "règles"
+    if row["focus"]:
+        train += " (focus)"
     return (
         f"{train:>22} -> {row['eval']:<10} rappel {_f(row['redaction_recall'])}  "
         f"précision {_f(row['redaction_precision'])}  entièrement masqués "
-        f"{_f(row['fully_redacted'])} ({row['docs_fully_redacted']}/{row['docs_with_phi']})"
+        f"{_f(row['fully_redacted'])} ({row['docs_fully_redacted']}/{row['docs_with_phi']}), "
+        f"{row['cpu_ms_per_doc']:.1f} ms CPU/doc"
     )
 
 

@@ -499,16 +499,21 @@ def _versions(url: str) -> list[int]:
 
 
 def _downgrade(url: str, version: int) -> None:
-    """Undo migration ``version`` (5: the OCR table) behind Hopia's back: an older warehouse."""
+    """Undo migration ``version`` behind Hopia's back (its row and the tables it created, the
+    latest migrations only create tables): an older warehouse."""
     from sqlalchemy import create_engine
 
-    assert version == 5, "this helper knows migration 5 only"
+    from hopia.platform.warehouse.migrations import _tables_of
+
+    tables = _tables_of(version)
+    assert tables, f"migration {version} creates no table: this helper cannot undo it"
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
             migrations = schema.schema_migrations
             conn.execute(delete(migrations).where(migrations.c.version == version))
-            schema.document_ocr.drop(conn)
+            for table in reversed(tables):
+                table.drop(conn)
     finally:
         engine.dispose()
 
@@ -565,3 +570,23 @@ def test_a_read_never_creates_nor_migrates_the_schema(engine: str, tmp_path: Pat
         errors = _reads(settings)
         assert errors["stats"] is None and errors["audit"] is None and errors["quality"] is None
         assert "note" in str(errors["reidentify"])  # reached the vault: no such note
+
+
+def test_a_gap_in_the_migrations_reads_as_the_older_version(tmp_path: Path) -> None:
+    # Two branches numbered their migrations side by side (6 and 7): a warehouse that got 7
+    # but not 6 is older, not current; a read says so and hopia init adds the missing one.
+    from hopia.platform.exceptions import WarehouseSchemaError
+    from hopia.platform.warehouse.migrations import LATEST
+
+    url = f"duckdb:///{tmp_path / 'trou.duckdb'}"
+    Warehouse(url).close()
+    _downgrade(url, LATEST - 1)
+    assert LATEST - 1 not in _versions(url) and LATEST in _versions(url)
+    reader = Warehouse(url, migrate=False)
+    try:
+        with pytest.raises(WarehouseSchemaError, match=f"en version {LATEST - 2}"):
+            reader.check_schema()
+    finally:
+        reader.close()
+    Warehouse(url).close()  # what hopia init does
+    assert set(_versions(url)) >= set(range(1, LATEST + 1))

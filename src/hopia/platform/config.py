@@ -66,6 +66,11 @@ class PseudoSettings(_Section):
         description="During ingest, run the PHI model in a second process, one batch ahead of "
         "the NLP (uses the second core).",
     )
+    model_focus: bool = Field(
+        True,
+        description="Run the PHI model only on the lines that hold a word that is neither a "
+        "known common word nor read by a rule (about half its CPU, same recall).",
+    )
     model_path: Path | None = Field(
         None,
         description="Folder of the statistical PHI model (as written by `hopia pseudo train`), "

@@ -161,6 +161,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         use_model=pseudo.use_model,
         birth_dates=pseudo.birth_dates,
         model_path=pseudo.model_path,
+        model_focus=pseudo.model_focus,
     )
     nlp = get_nlp(
         cache_dir=settings.cache_dir,
@@ -177,12 +178,15 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
             phi_model=phi_in_worker,
             clinical_ner=ner_in_worker,
             clinical_ner_weights=getattr(ner_pipe, "weights", None),
+            focus=pseudo.model_focus,
         )
     try:
         # Load every model now (not in the middle of the first batch) and fail early.
         probe = worker.submit([_PROBE]).result() if worker is not None else None
         model_spans = probe.phi[0] if probe is not None and probe.phi is not None else None
-        pseudonymiser.pseudonymise(_PROBE, model_spans=model_spans)  # in-process model if None
+        rule_spans = probe.rules[0] if probe is not None and probe.rules is not None else None
+        # in-process model (and rules) where the worker gave none
+        pseudonymiser.pseudonymise(_PROBE, model_spans=model_spans, rule_spans=rule_spans)
         vault = Vault(warehouse, load_vault_key(settings))
     except BaseException:
         if worker is not None:

@@ -98,6 +98,7 @@ def _pseudonymiser(ctx: Context, policy: Policy) -> Pseudonymiser:
         use_model=pseudo.use_model,
         birth_dates=pseudo.birth_dates,
         model_path=pseudo.model_path,
+        model_focus=pseudo.model_focus,
     )
 
 
@@ -208,7 +209,12 @@ def evaluate(
     selected = ev.held_out(docs)[1] if request.split == "heldout" else docs
     pseudo = ctx.settings.data.pseudo
     predict = ev.pseudonymiser_predict(
-        Pseudonymiser(_EVAL_SECRET, use_model=pseudo.use_model, model_path=pseudo.model_path)
+        Pseudonymiser(
+            _EVAL_SECRET,
+            use_model=pseudo.use_model,
+            model_path=pseudo.model_path,
+            model_focus=pseudo.model_focus,
+        )
     )
     done = 0
 

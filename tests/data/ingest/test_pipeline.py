@@ -304,6 +304,30 @@ def test_the_worker_runs_the_clinical_ner_on_the_share_it_is_given() -> None:
     ]
 
 
+def test_the_focused_worker_gives_the_rules_and_the_same_spans_as_the_main_process() -> None:
+    """With the model's focus, the worker runs the pseudonymisation rules (the focus needs
+    them) and hands them back with the model's spans: the main process does not run them again,
+    and detects exactly what it would have detected alone."""
+    from hopia.data.ingest.worker import ModelWorker
+    from hopia.data.pseudo import Pseudonymiser, detect_rules
+
+    texts = [
+        "Créatinine : 85 µmol/L\nRevu avec sa fille Nathalie Roussel le 12/03/2024.\n",
+        "Pas de fièvre.\nTél 06 12 34 56 78, vu par kerdrevanic.\n",
+    ]
+    worker = ModelWorker(phi_model=True, focus=True)
+    try:
+        analysis = worker.submit(texts).result(timeout=300)
+    finally:
+        worker.close()
+    assert analysis.rules == [detect_rules(t) for t in texts]
+    assert analysis.phi is not None and len(analysis.phi) == len(texts)
+    alone = Pseudonymiser(b"secret-de-test-0123456789", model_focus=True)
+    for i, text in enumerate(texts):
+        given = alone.detect(text, model_spans=analysis.phi[i], rule_spans=analysis.rules[i])
+        assert given == alone.detect(text)
+
+
 def test_the_worker_counts_the_cpu_of_its_work_not_of_its_loading() -> None:
     """The ingest's CPU figure (and the bench's CPU per document) adds the worker's CPU since
     its models were loaded: loading them costs seconds, which must not count."""

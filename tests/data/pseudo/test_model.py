@@ -270,15 +270,78 @@ def test_focus_sends_only_lines_with_unread_names_or_codes() -> None:
 
     lines = [
         "Créatinine : 85 µmol/L\n",  # an analyte and a value: nothing for the model
-        "Patient revu ce jour, bonne évolution.\n",  # lower case prose
-        "Vu avec Kerdrévanec ce matin.\n",  # a capitalised word no rule read
+        "Patient revu ce jour, bonne évolution.\n",  # common words ("Patient" is a rare name)
+        "Vu avec Kerdrévanec ce matin.\n",  # a capitalised word no list knows
         "Réf. X4512876 transmise\n",  # a code no rule read
-        "TSH normale, LDL à 1,2 g/L.\n",  # short acronyms
+        "Bilan : pas de fièvre.\n",  # a surname that is a common word, opening the line
     ]
     text = "".join(lines)
     starts = [sum(len(x) for x in lines[:i]) for i in range(len(lines) + 1)]
     assert unexplained_regions(text) == [(starts[2], starts[4])]  # lines 3-4, one region
     assert unexplained_regions("") == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "transmis par kerdrevanic ce matin",  # a word no list knows, in lower case
+        "Pierre est venu ce matin",  # a frequent first name, even opening a sentence
+        "revu avec Mme Blanc",  # a name that is a common word, inside a sentence
+        "admis à l'Hôpital Nord",  # a capitalised word that is not a medical word
+        "né le deux janvier mille neuf cent",  # a date in words: its month
+        "joignable au O1.42.15.23.35",  # digit groups (a letter O for a zero)
+        "suivi par le Dr J-M. dans le service",  # initials
+    ],
+)
+def test_focus_sends_names_places_dates_and_numbers_whatever_their_case(line: str) -> None:
+    """Without the rules (``rule_spans=[]``), each of these lines needs the model."""
+    from hopia.data.pseudo.focus import unexplained_regions
+
+    assert unexplained_regions(line, rule_spans=[]) == [(0, len(line))]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "patient revu ce jour, bonne évolution sous traitement",
+        "Pas de fièvre, pas de toux.",
+        "Conclusion : insuffisance cardiaque aiguë",
+        "créatinine à 85 µmol/L, hémoglobine normale",
+    ],
+)
+def test_focus_skips_lines_of_common_and_medical_words(line: str) -> None:
+    from hopia.data.pseudo.focus import unexplained_regions
+
+    assert unexplained_regions(line, rule_spans=[]) == []
+
+
+def test_the_focus_lexicon_holds_no_unambiguous_name() -> None:
+    """The lexicon is built from general sources minus the gazetteers' names; a name that is
+    not also a common word never explains a line."""
+    from hopia.data.pseudo.focus import LEXICON
+    from hopia.data.pseudo.gazetteer import AMBIGUOUS, load
+
+    g = load()
+    words = [w for w in LEXICON.read_text(encoding="utf-8").splitlines() if w[:1] != "#"]
+    assert len(words) > 100_000
+    names = [
+        w
+        for w in words
+        if any(
+            c is not None and not c & AMBIGUOUS for c in (g.first_names.get(w), g.surnames.get(w))
+        )
+    ]
+    assert names == []
+    assert {"dupont", "martin", "nathalie"}.isdisjoint(words)
+    assert {"matin", "creatinine", "domicile"} <= set(words)
+
+
+def test_focus_with_the_rules_given_equals_focus_with_the_rules_run() -> None:
+    from hopia.data.pseudo.focus import unexplained_regions
+    from hopia.data.pseudo.rules import detect_rules
+
+    text = "Vu le 12/03/2024 par M. Jean DUPONT.\nPas de fièvre.\nTél 06 12 34 56 78\n"
+    assert unexplained_regions(text, rule_spans=detect_rules(text)) == unexplained_regions(text)
 
 
 def test_focused_model_spans_keep_offsets_into_the_text() -> None:

@@ -42,6 +42,7 @@ class Prepared:
     surrogates: list[str] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     model_spans: list[Any] | None = None  # PHI model output, when computed in the worker
+    rule_spans: list[Any] | None = None  # the pseudonymisation rules' spans, likewise
     # Clinical NER output, when computed in the worker: (start, end, group) in the original
     # text, then in the pseudonymised one.
     ner_spans: list[tuple[int, int, str]] | None = None
@@ -96,6 +97,8 @@ def apply(analysis: Analysis | None, batch: Sequence[Prepared]) -> None:
     for i, p in enumerate(batch):
         if analysis.phi is not None:
             p.model_spans = analysis.phi[i]
+        if analysis.rules is not None:
+            p.rule_spans = analysis.rules[i]
         if analysis.clinical_ner is not None:
             p.ner_spans = analysis.clinical_ner[i]
 
@@ -143,6 +146,7 @@ class Analyser:
                     patient_key=key,
                     staff=p.doc.staff,
                     model_spans=p.model_spans,
+                    rule_spans=p.rule_spans,
                 )
             except Exception as exc:  # one document must not stop the batch
                 on_error(p, f"pseudonymisation impossible ({type(exc).__name__})")

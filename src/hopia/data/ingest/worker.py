@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hopia.data.pseudo.pseudonymiser import PhiSpan
 
 _MODEL = None
+_FOCUS = False  # run the PHI model on the lines the rules leave unexplained only
 _LOADED_AT = 0.0  # process_time() once the models are loaded
 _CLINICAL_NER: str | None | bool = False  # False: not asked; None: shipped weights; else a path
 
@@ -41,6 +42,9 @@ class Analysis:
 
     phi: list[list[PhiSpan]] | None
     clinical_ner: list[ClinicalSpans | None] | None
+    # The rules' spans of each text, computed here to focus the PHI model; the main process
+    # takes them instead of running the rules again (None: not computed).
+    rules: list[list[PhiSpan]] | None = None
 
 
 def _die_with_parent() -> None:
@@ -61,17 +65,20 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="hopia-parent-watch").start()
 
 
-def _load(path: str | None, phi_model: bool, clinical_ner: str | None) -> None:
+def _load(path: str | None, phi_model: bool, clinical_ner: str | None, focus: bool) -> None:
     _die_with_parent()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
         os.environ[name] = "1"  # before numpy is imported in this process
     import hopia  # noqa: F401  (its import hooks, before spaCy)
 
-    global _MODEL, _CLINICAL_NER
+    global _MODEL, _CLINICAL_NER, _FOCUS
     if phi_model:
         from hopia.data.pseudo.model import PhiModel
 
         _MODEL = PhiModel.load(Path(path) if path else None)
+        _FOCUS = focus
+        if focus:  # the gazetteers and the lexicon, now rather than in the first batch
+            _MODEL.predict(["Chargement."], focus=True)
     if clinical_ner is not None:
         from hopia.data.nlp.pipes.clinical_ner.clinical_ner import predict_char_spans
 
@@ -87,14 +94,21 @@ def _cpu_since_loaded() -> float:
 
 
 def _analyse(texts: list[str], ner_count: int | None) -> Analysis:
-    phi = _MODEL.predict(texts) if _MODEL is not None else None
+    phi = rules = None
+    if _MODEL is not None and _FOCUS:
+        from hopia.data.pseudo.rules import detect_rules
+
+        rules = [detect_rules(text) for text in texts]
+        phi = _MODEL.predict(texts, focus=True, rule_spans=rules)
+    elif _MODEL is not None:
+        phi = _MODEL.predict(texts)
     ner = None
     if _CLINICAL_NER is not False:
         from hopia.data.nlp.pipes.clinical_ner.clinical_ner import predict_char_spans
 
         n = len(texts) if ner_count is None else ner_count
         ner = [*predict_char_spans(texts[:n], _CLINICAL_NER), *([None] * (len(texts) - n))]
-    return Analysis(phi, ner)
+    return Analysis(phi, ner, rules)
 
 
 class ModelWorker:
@@ -110,9 +124,13 @@ class ModelWorker:
         phi_model: bool = True,
         clinical_ner: bool = False,
         clinical_ner_weights: str | None = None,
+        focus: bool = False,
     ) -> None:
         """``path``: the PHI model's weights (default: shipped); ``clinical_ner_weights``: the
-        clinical NER's, as the pipeline's ``clinical_ner`` pipe has them (default: shipped)."""
+        clinical NER's, as the pipeline's ``clinical_ner`` pipe has them (default: shipped);
+        ``focus``: the PHI model on the lines the rules leave unexplained only
+        (:func:`hopia.data.pseudo.focus.unexplained_regions`), the rules' spans coming back
+        with its results."""
         if not (phi_model or clinical_ner):
             raise ValueError("a worker with nothing to run")
         self.phi_model = phi_model
@@ -122,7 +140,7 @@ class ModelWorker:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load,
-            initargs=(str(path) if path else None, phi_model, ner),
+            initargs=(str(path) if path else None, phi_model, ner, focus),
         )
 
     def submit(self, texts: list[str], ner_count: int | None = None) -> Future[Analysis]:

@@ -1,35 +1,53 @@
 """Where the statistical PHI model is worth running: the lines the rules leave unexplained.
 
-The model costs most of the hybrid detector's time, yet on most lines of a clinical note the
-rules and gazetteers already account for every word that could identify someone: lab values,
-drug lines, section headings, sentences in lower case. :func:`unexplained_regions` returns the
-runs of consecutive lines that hold at least one word the rules did not read and that could be
-a name or a place — capitalised, in capitals, or a first name or surname of the gazetteers — and
-is not a common or medical word of the stop-list. The model runs on those regions only
-(:meth:`hopia.data.pseudo.model.PhiModel.predict`); whatever it would have found on the other
-lines is, by construction, already covered by a rule span or made only of common words.
+The model costs most of the hybrid detector's time, yet on most lines of a clinical note every
+word is a common French or medical word, or was read by a rule: lab values, drug lines, section
+headings, sentences in lower case. :func:`unexplained_regions` returns the runs of consecutive
+lines that hold at least one word that is **not** such a known word — a name of the gazetteers,
+a capitalised name or commune even when it is also a common word ("Pierre", "Tours"), or any
+word no list knows, in whatever case ("kerbrat", "Yassine") — or a number or code of five
+characters or more that no rule read (an identifier written without its label). The model runs
+on those regions only (:meth:`hopia.data.pseudo.model.PhiModel.predict`).
 
-A number or code of five characters or more that no rule read sends its line to the model too
-(an identifier written without its label).
+The known words are the stop-list of the gazetteers (CIM-10 label words, drug names, spaCy's
+French stop words) and ``focus_words.txt``: a general French lexicon (pyspellchecker's French
+dictionary and EDS-NLP's verb forms, built by ``scripts/build_focus_lexicon.py``) without the
+gazetteers' unambiguous names and communes; none of it comes from the synthetic CHU's
+generator. A line skipped this way holds, in lower case, only words that are common words or
+names that are common words too ("pierre", "rose"): a model span made of those alone would be
+dropped anyway (:func:`hopia.data.pseudo.model._plausible` keeps a lower-case name only when
+it is an unambiguous one).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hopia.data.pseudo import patterns as P
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hopia.data.pseudo.gazetteer import Gazetteer
+    from hopia.data.pseudo.rules import PhiSpan
+
 _WORD = re.compile(r"[^\W\d_]+")  # on folded text
+LEXICON = Path(__file__).with_name("focus_words.txt")
 # Five characters or more with a digit, blanks allowed inside ("A1234567", "80 01 45 23 67"):
 # identifiers the model learnt to read without their label.
 _CODE = re.compile(r"(?<![\w,.])(?=[\w ]{0,3}\d)[^\W_](?:[^\W_]| (?=\d)){4,}(?![\w]|[,.]\d)")
 
 
-def unexplained_regions(text: str, folded: str | None = None) -> list[tuple[int, int]]:
+def unexplained_regions(
+    text: str, folded: str | None = None, rule_spans: Sequence[PhiSpan] | None = None
+) -> list[tuple[int, int]]:
     """``(start, end)`` of the runs of consecutive lines of ``text`` that hold a word the rules
     left unexplained (see the module's docstring); sorted, disjoint, each ending at a line
-    end."""
+    end. ``rule_spans``: ``detect_rules(text)`` when the caller already has them."""
     from hopia.data.pseudo.gazetteer import load
     from hopia.data.pseudo.rules import detect_rules
 
@@ -37,16 +55,22 @@ def unexplained_regions(text: str, folded: str | None = None) -> list[tuple[int,
         return []
     folded = P.fold(text) if folded is None else folded
     covered = bytearray(len(text))
-    for s in detect_rules(text, folded):
+    anchors: list[int] = []  # starts of the rule spans whose line the model reads anyway
+    for s in detect_rules(text, folded) if rule_spans is None else rule_spans:
         covered[s.start : s.end] = b"\x01" * (s.end - s.start)
+        if s.label in _MODEL_READS:
+            anchors.append(s.start)
+    anchors.sort()
     g = load()
-    stop = _stop_words()
+    known = _known_words()
     regions: list[tuple[int, int]] = []
     start = 0
     while start < len(text):
         end = text.find("\n", start)
         end = len(text) if end == -1 else end + 1
-        if _needs_model(text, folded, covered, start, end, g.first_names, g.surnames, stop):
+        if _anchored(anchors, start, end) or _needs_model(
+            text, folded, covered, start, end, g, known
+        ):
             if regions and regions[-1][1] == start:
                 regions[-1] = (regions[-1][0], end)  # one region: the model keeps its context
             else:
@@ -55,11 +79,23 @@ def unexplained_regions(text: str, folded: str | None = None) -> list[tuple[int,
     return regions
 
 
+# A hospital or a street the rules found: the model reads the words around it too ("l'Hôpital
+# Nord", "la rue Rivoli, Paris"), whose extent the rules leave out.
+_MODEL_READS = frozenset({"HOPITAL", "ADRESSE"})
+
+
+def _anchored(anchors: list[int], start: int, end: int) -> bool:
+    i = bisect.bisect_left(anchors, start)
+    return i < len(anchors) and anchors[i] < end
+
+
 @lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
+def _known_words() -> frozenset[str]:
+    """Common words that explain themselves: the gazetteers' stop-list and the lexicon."""
     from hopia.data.pseudo.gazetteer import load
 
-    return load().stop | P.NAME_STOPWORDS
+    lines = LEXICON.read_text(encoding="utf-8").splitlines()
+    return load().stop | P.NAME_STOPWORDS | frozenset(w for w in lines if w[:1] != "#")
 
 
 def _needs_model(
@@ -68,43 +104,72 @@ def _needs_model(
     covered: bytearray,
     start: int,
     end: int,
-    first_names: dict[str, int],
-    surnames: dict[str, int],
-    stop: frozenset[str],
+    g: Gazetteer,
+    known: frozenset[str],
 ) -> bool:
-    """Whether the line ``start:end`` holds a word the model may read better than the rules:
+    """Whether the line ``start:end`` holds something the model may read better than the rules
+    (what a rule read wholly aside):
 
-    - a name of the lists that is not a common word ("Belmont", "kerbrat"; not "matin");
-    - a capitalised word no list knows ("Kerdrévan"), unless it opens the line or a sentence,
-      where headings and analytes stand ("Créatinine :", "Biochimie"), and is not followed by
-      another capitalised word ("Kerbrat Soizic");
-    - never a word of one or two letters, nor a short acronym no list knows ("LDL", "TSH").
+    - a number or code of five characters or more with a digit no rule read ("A1234567",
+      "02.72.43.92"), or initials ("J-M.", "S.C");
+    - a month no date rule read: a date written in words;
+    - a first name, surname or single-word commune of the gazetteers that is not also a common
+      word ("Belmont", "kerbrat"), or one that is, written with a capital ("Pierre", "Tours"),
+      unless it opens a sentence alone and is not a frequent first name ("Bilan :");
+    - a capitalised word inside a sentence that is not a medical or function word of the
+      stop-list ("l'Hôpital Nord", "rue Rivoli", "HCI"): names, places and sites;
+    - any other word of three letters or more that is neither in the stop-list nor in the
+      lexicon, whatever its case ("yassine").
     """
     from hopia.data.pseudo.gazetteer import AMBIGUOUS
 
-    for m in _CODE.finditer(folded, start, end):
+    for rx in (_CODE, _DIGITS):
+        for m in rx.finditer(folded, start, end):
+            if any(c.isdigit() and not covered[i] for i, c in enumerate(m.group(), m.start())):
+                return True  # a number or code the rules did not read: an identifier, maybe
+    for m in _INITIALS.finditer(text, start, end):
         if covered.find(0, *m.span()) != -1:
-            return True  # a number or code the rules did not read: an identifier, maybe
+            return True
     for m in _WORD.finditer(folded, start, end):
         s, e = m.span()
+        if covered.find(0, s, e) == -1:
+            continue  # every letter read by a rule
         word = m.group()
-        if e - s <= 2 or word in stop or covered.find(0, s, e) == -1:
-            continue  # too short, a common word, or every letter read by a rule
-        code = first_names.get(word, 0) | surnames.get(word, 0)
-        if code:
-            if not code & AMBIGUOUS or not text[s].islower():
+        if word in P.MONTHS and e - s > 3:
+            return True
+        if e - s <= 2 or "µ" in word:
+            continue  # too short to be a name, or a unit ("µmol")
+        first = g.first_names.get(word, 0)
+        code = first | g.surnames.get(word, 0)
+        commune = g.communes.get(word)
+        capital = not text[s].islower()
+        opens = capital and _opens(text, start, s)
+        if code or commune is not None:
+            ambiguous = (not code or code & AMBIGUOUS) and (commune is None or commune.ambiguous)
+            if not ambiguous:
                 return True
-            continue
-        if text[s].islower() or (text[s:e].isupper() and e - s <= 4):
-            continue
-        if not _opens(text, start, s) or _NAME_NEXT.match(text, e):
+            # "Bilan :", "Patient revu", "Bonne évolution": a common word that is also a name,
+            # opening a sentence alone; a frequent first name stays a name ("Pierre")
+            frequent = first >> 1 in _FREQUENT_TIERS
+            if capital and (frequent or not opens or _NAME_NEXT.match(text, e)):
+                return True
+        if capital and not opens:
+            if word not in g.stop:
+                return True
+        elif word not in known:
             return True
     return False
 
 
-# After a word opening a line: another capitalised word, as in "Kerbrat Soizic" (a heading or an
-# analyte is followed by a colon, a value or words in lower case).
-_NAME_NEXT = re.compile(r"[ \t,]+[A-ZÀ-Þ][\w'’\-]*(?![ \t]*:)")
+_FREQUENT_TIERS = frozenset({1, 2})  # INSEE tiers of the first names given most (gazetteer.py)
+# Digit groups with separators, a letter O for a zero ("O1.42.15.23.35"): phones, identifiers.
+_DIGITS = re.compile(r"(?<![\w,])[\do](?:[ .\-/]?\d){4,}")
+# Initials of a first name: "J-M.", "M.-Y", "S.C" (a capital alone is a title or a list mark).
+_INITIALS = re.compile(r"(?<![\w.])[A-ZÀ-Þ](?:(?:\.?-|\.)[A-ZÀ-Þ])+\.?(?!\w)")
+
+
+# After a word opening a sentence: another capitalised word, as in "Blanc Soizic".
+_NAME_NEXT = re.compile(r"[ \t,]+[A-ZÀ-Þ]")
 
 
 def _opens(text: str, line_start: int, pos: int) -> bool:

@@ -82,13 +82,20 @@ class PhiModel:
                 model = _cache[folder] = cls(_load_nlp(folder), folder)
         return model
 
-    def predict(self, texts: Sequence[str], *, focus: bool = False) -> list[list[PhiSpan]]:
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        focus: bool = False,
+        rule_spans: Sequence[Sequence[PhiSpan]] | None = None,
+    ) -> list[list[PhiSpan]]:
         """Spans (``source="model"``) of each text, sorted, with offsets into that text.
 
-        ``focus``: run the network only on the lines the rules leave unexplained
-        (:func:`hopia.data.pseudo.focus.unexplained_regions`): 37 % less CPU on the synthetic
-        CHU with the same recall, but it loses some on the eds-pseudo held-out fold (see
-        docs/benchmarks.md), hence off by default."""
+        ``focus``: run the network only on the lines whose words are not all known common
+        words or read by a rule (:func:`hopia.data.pseudo.focus.unexplained_regions`): about
+        60 % of the synthetic CHU's characters are skipped, with the same recall on the
+        held-out fold (docs/benchmarks.md). ``rule_spans``: each text's
+        :func:`~hopia.data.pseudo.rules.detect_rules`, when the caller has them already."""
         if not focus:
             return self._predict(texts)
         from hopia.data.pseudo.focus import unexplained_regions
@@ -97,7 +104,8 @@ class PhiModel:
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise PseudonymisationError(f"texte attendu, reçu {type(text).__name__}")
-            regions += [(i, s, e) for s, e in unexplained_regions(text)]
+            rules = rule_spans[i] if rule_spans is not None else None
+            regions += [(i, s, e) for s, e in unexplained_regions(text, rule_spans=rules)]
         found = self._predict([texts[i][s:e] for i, s, e in regions])
         out: list[list[PhiSpan]] = [[] for _ in texts]
         for (i, s, _), spans in zip(regions, found, strict=True):

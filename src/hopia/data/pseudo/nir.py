@@ -79,3 +79,33 @@ def is_valid_nir(text: str) -> bool:
 def with_key(body: str) -> str:
     """``body`` followed by its key: the 15-character NIR."""
     return f"{body}{compute_key(body):02d}"
+
+
+# A NIR written in boxes, one character a box, as letter-spaced form fields come out of PDFs
+# ("2 8 3 1 9 8 2 5 0 9 3 7 4", "1 8 0 0 1 7 5 ..."): 13 to 15 cells, with one blank between
+# two cells. The run stands alone: no one-character cell right before or after it (a longer run
+# of cells is a banner of several fields, cut by rules.find_digit_cells), though a number, a
+# date or another field two blanks away may touch it ("... 4  2 9 1 0 1 8 9 5", "... 4 06-05").
+_CELLS = re.compile(
+    r"(?<![\w.,/\-])(?<!(?<![^\W_])[^\W_] )[1-478](?: [\dABab]){12,14}(?![\w.,/\-])"
+    r"(?! [^\W_](?![^\W_]))"
+)
+
+
+def spaced_nirs(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, detail)`` of the letter-spaced NIRs of ``text``: 15 cells whose key
+    checks (``"nir:cases"``), or 13 cells that make a well-formed body (sex 1 or 2, a real
+    month: ``"nir:cases-sans-cle"``; :func:`parse_nir`). Other cell counts, and bodies that
+    cannot be a NIR, are left to the other rules and the model."""
+    out: list[tuple[int, int, str]] = []
+    for m in _CELLS.finditer(text):
+        cells = m.group()[::2]
+        if len(cells) == 15:
+            nir = parse_nir(cells)
+            if nir is not None and nir.key_ok:
+                out.append((m.start(), m.end(), "nir:cases"))
+        elif len(cells) == 13:
+            body = parse_nir(cells)
+            if body is not None and body.sex in "12" and 1 <= int(body.month) <= 12:
+                out.append((m.start(), m.end(), "nir:cases-sans-cle"))
+    return out

@@ -228,9 +228,10 @@ class Pseudonymiser:
         Folder of that model (``hopia pseudo train``'s output, the ``data.pseudo.model_path``
         setting); None: the weights shipped in the package.
     model_focus
-        Run the model only on the lines the rules leave unexplained
-        (:func:`hopia.data.pseudo.focus.unexplained_regions`): faster, slightly less recall
-        on notes unlike the synthetic CHU; off by default.
+        Run the model only on the lines that hold a word that is neither a known common word
+        nor read by a rule (:func:`hopia.data.pseudo.focus.unexplained_regions`): about half
+        the model's CPU on clinical notes, recall unchanged (docs/benchmarks.md); the
+        ``data.pseudo.model_focus`` setting.
     """
 
     def __init__(
@@ -276,24 +277,30 @@ class Pseudonymiser:
         identity: PatientIdentity | None = None,
         staff: Sequence[str] = (),
         model_spans: Sequence[PhiSpan] | None = None,
+        rule_spans: Sequence[PhiSpan] | None = None,
     ) -> list[PhiSpan]:
         """Identifying spans of ``text``: sorted, non-overlapping, offsets into ``text``.
 
         ``model_spans``: the model's spans when they were computed elsewhere (the ingest runs
-        the model in a worker process); otherwise the model runs here when ``use_model``."""
+        the model in a worker process); otherwise the model runs here when ``use_model``.
+        ``rule_spans``: likewise, ``detect_rules(text)`` computed elsewhere (the worker needs
+        them to focus the model)."""
         if not isinstance(text, str):
             raise PseudonymisationError(f"texte attendu, reçu {type(text).__name__}")
         if not text:
             return []
         folded = P.fold(text)
-        candidates = detect_rules(text, folded)
+        rules = detect_rules(text, folded) if rule_spans is None else list(rule_spans)
+        candidates = list(rules)
         if identity is not None or staff:
             matcher = _matcher(identity, tuple(s for s in staff if s and s.strip()))
             candidates += matcher.find(text, folded)
         if model_spans is not None:
             candidates += model_spans
         elif self.use_model:
-            candidates += self.model.predict([text], focus=self.model_focus)[0]
+            # the focus reads the rules' spans only, as in the ingest's worker (no identity
+            # there): the same lines go to the model whichever process runs it
+            candidates += self.model.predict([text], focus=self.model_focus, rule_spans=[rules])[0]
         return _join_blank_separated(text, _snap_to_numbers(text, merge_spans(candidates)))
 
     def pseudonymise(
@@ -303,13 +310,14 @@ class Pseudonymiser:
         patient_key: str | None = None,
         staff: Sequence[str] = (),
         model_spans: Sequence[PhiSpan] | None = None,
+        rule_spans: Sequence[PhiSpan] | None = None,
     ) -> PseudoResult:
         """Replace every identifying span of ``text`` according to the policy.
 
         ``patient_key`` (e.g. the IPP) makes surrogates and date shifts consistent across a
         patient's documents; without it a key is derived from the text itself.
         """
-        spans = self.detect(text, identity, staff, model_spans)
+        spans = self.detect(text, identity, staff, model_spans, rule_spans)
         if not spans:
             return PseudoResult(text, [], [])
         key = patient_key if patient_key is not None else _document_key(text)

@@ -14,7 +14,7 @@ from datetime import date
 from functools import lru_cache
 
 from hopia.data.pseudo import patterns as P
-from hopia.data.pseudo.nir import parse_nir
+from hopia.data.pseudo.nir import parse_nir, spaced_nirs
 
 
 @dataclass(frozen=True)
@@ -880,6 +880,7 @@ def detect_rules(text: str, folded: str | None = None) -> list[PhiSpan]:
     if re.search(r"\d", text):
         out += find_nirs(text)
         out += find_digit_cells(text)
+        out += [_span(text, s, e, "SECU", why) for s, e, why in spaced_nirs(text)]
         out += find_phones(text)
         out += find_ids(text)
     out += find_dates(text, folded)

@@ -102,12 +102,19 @@ LATEST = max(m.version for m in MIGRATIONS)
 
 
 def applied_version(conn: Connection) -> int | None:
-    """The schema version of the database, read without writing anything; None when it holds
-    no Hopia schema (no migration table)."""
+    """The schema version of the database, read without writing anything: the highest version
+    up to which every migration is recorded (a gap left by two branches' migrations reads as
+    the older version, so a read asks for ``hopia init``); None when it holds no Hopia schema
+    (no migration table)."""
     if not inspect(conn).has_table(s.schema_migrations.name, schema=s.META):
         return None
-    versions = conn.execute(select(s.schema_migrations.c.version)).scalars().all()
-    return max(versions, default=0)
+    done = set(conn.execute(select(s.schema_migrations.c.version)).scalars().all())
+    version = 0
+    for migration in MIGRATIONS:
+        if migration.version not in done:
+            break
+        version = migration.version
+    return version
 
 
 def current_version(conn: Connection) -> int:
