@@ -22,7 +22,9 @@ verified claims here. The rules, whatever the provider (Keycloak, Pro Santé Con
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -81,12 +83,15 @@ def roles_from(oidc: OidcSettings, values: Iterable[str]) -> list[str]:
 
 
 def username_from(oidc: OidcSettings, claims: Mapping[str, Any], subject: str) -> str:
-    """The Hopia user name: the configured claim (the subject when absent), lower-cased, with
-    any character a user name may not hold turned into '-' (``jean@chu.fr`` ->
-    ``jean-chu.fr``)."""
+    """The Hopia user name: the configured claim (the subject when absent), lower-cased,
+    accents dropped, any other character a user name may not hold turned into '-'
+    (``Zoé@chu.fr`` -> ``zoe-chu.fr``); ``oidc-<hash of the subject>`` when nothing is left."""
     raw = next(iter(claim_values(claims, oidc.username_claim)), None) or subject
-    name = _NOT_IN_NAME.sub("-", raw.strip().lower()).strip("-._")[:100]
-    return name if USERNAME.fullmatch(name) else f"oidc-{name}"[:100]
+    plain = "".join(c for c in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(c))
+    name = _NOT_IN_NAME.sub("-", plain.strip().lower()).strip("-._")[:100]
+    if USERNAME.fullmatch(name):
+        return name
+    return "oidc-" + hashlib.sha256(subject.encode()).hexdigest()[:12]
 
 
 def _perimeter(oidc: OidcSettings, claims: Mapping[str, Any]) -> list[int] | None:
