@@ -41,6 +41,8 @@ install-browser:
 	  || echo "Navigateur : installation de chromium impossible (tests du navigateur ignorés)" >&2; \
 	else echo "Navigateur : installer le paquet Debian chromium (tests du navigateur ignorés)" >&2; fi
 
+# The demo warehouse, one account per role, then the web app on http://localhost:8000 (Ctrl+C
+# stops it). HOPIA_DEMO_SERVE=0 stops after the summary (scripts, tests).
 demo: $(STAMP)
 	$(BIN)/hopia demo
 

@@ -77,8 +77,10 @@ def test_ingest_command_counts_and_exit_code(tmp_path: Path) -> None:
 def test_demo_runs_end_to_end_on_a_small_chu(
     hopia_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HOPIA_DEMO_SERVE", "0")  # the summary, not the web server
     result = runner.invoke(app, ["demo", "--patients", "6", "--seed", "3"])
     assert result.exit_code == 0, result.output
+    assert "Comptes de démonstration" in result.output and "Application web" not in result.output
     # The commands it suggests work as printed, on the demo's warehouse (not an empty default).
     assert f"export HOPIA_HOME={hopia_home / 'demo'}" in result.output
     monkeypatch.setenv("HOPIA_HOME", str(hopia_home / "demo"))

@@ -23,7 +23,7 @@ def _in_process_models(in_process_models: None) -> None:
 
 
 @pytest.mark.slow
-def test_the_demo_runs_end_to_end_and_starts_from_scratch(hopia_home: Path) -> None:
+def test_the_demo_runs_end_to_end_is_reused_then_starts_from_scratch(hopia_home: Path) -> None:
     with Context.local(get_settings()) as ctx:
         result = run_demo(ctx, DemoRequest.of(patients=4, seed=3))
     s = result.summary
@@ -49,8 +49,15 @@ def test_the_demo_runs_end_to_end_and_starts_from_scratch(hopia_home: Path) -> N
 
     stray = hopia_home / "demo" / "synth" / "files" / "essai.txt"
     stray.write_text("Reste d'un essai : fièvre.", "utf-8")
+    # The same request again: the demo warehouse is reused as it is, with its figures.
     with Context.local(get_settings()) as ctx:
-        again = run_demo(ctx, DemoRequest.of(patients=4, seed=3))
+        reused = run_demo(ctx, DemoRequest.of(patients=4, seed=3))
+    assert reused.corpus.reused and reused.summary == s
+    assert reused.warehouse == result.warehouse and stray.exists()
+    # Asked fresh: from scratch, and nothing of the earlier run (the stray file) comes in.
+    with Context.local(get_settings()) as ctx:
+        again = run_demo(ctx, DemoRequest.of(patients=4, seed=3, fresh=True))
+    assert not again.corpus.reused and not stray.exists()
     assert again.summary.documents == s.documents  # same figures: nothing left from before
     assert again.summary.mentions_total == s.mentions_total
 
@@ -81,3 +88,42 @@ def test_the_demo_home_is_its_own(hopia_home: Path) -> None:
         "HOPIA_VAULT_KEY": "",
         "HOPIA_AUDIT_KEY": "",
     }
+
+
+@pytest.mark.slow
+def test_the_demo_has_one_account_per_role_made_once(hopia_home: Path) -> None:
+    pytest.importorskip("argon2", reason="the web extra is not installed")
+    from hopia.platform.identity import passwords
+    from hopia.services.demo import DEMO_ACCOUNTS, demo_accounts
+
+    with Context.local(get_settings()) as ctx:
+        result = run_demo(ctx, DemoRequest.of(patients=4, seed=5))
+        made = demo_accounts(ctx)
+    assert {(a.username, a.role) for a in made} == {(u, r) for u, r, _ in DEMO_ACCOUNTS}
+    assert all(a.created for a in made)
+    wh = Warehouse(result.warehouse)
+    try:
+        with wh.engine.connect() as conn:
+            rows = {r.username: r for r in conn.execute(select(schema.account)).all()}
+            sites = set(
+                conn.execute(select(schema.CDM["visit_occurrence"].c.care_site_id)).scalars()
+            )
+    finally:
+        wh.close()
+    for account in made:
+        row = rows[account.username]
+        assert json.loads(row.roles) == [account.role]
+        # Stored hashed (argon2id), never as typed.
+        assert row.password_hash != account.password
+        assert passwords.verify_password(row.password_hash, account.password)
+        expected = [account.care_sites[0]] if account.role == "clinician" else []
+        assert json.loads(row.care_sites) == expected
+    clinician = next(a for a in made if a.role == "clinician")
+    assert len(clinician.care_sites) == 1 and clinician.care_sites[0] in sites
+    assert clinician.perimeter
+    # A second demo run reuses the warehouse and the accounts as they are.
+    with Context.local(get_settings()) as ctx:
+        again = run_demo(ctx, DemoRequest.of(patients=4, seed=5))
+        kept = demo_accounts(ctx)
+    assert again.corpus.reused and not any(a.created for a in kept)
+    assert [a.care_sites for a in kept] == [a.care_sites for a in made]

@@ -32,6 +32,8 @@ PAGES = {
     ("GET", "/audit"),
     ("GET", "/api/v1/openapi.json"),
     ("HEAD", "/api/v1/openapi.json"),
+    ("GET", "/login/oidc"),
+    ("GET", "/login/oidc/callback"),
 }
 
 

@@ -1,7 +1,10 @@
-"""``hopia demo``: a synthetic CHU through the whole pipeline, with a readable summary."""
+"""``hopia demo``: a synthetic CHU through the whole pipeline, with a readable summary, one
+account per role, then the web application on http://localhost:8000 (``HOPIA_DEMO_SERVE=0``:
+stop after the summary, for tests and scripts)."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import sys
@@ -20,13 +23,22 @@ from hopia.platform.scores import fmt_number
 def demo(
     patients: int = typer.Option(300, help="Nombre de patients synthétiques."),
     seed: int = typer.Option(42, help="Graine du générateur (reproductible)."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Reconstruire l'entrepôt de démo même s'il existe déjà."
+    ),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port de l'application web."),
 ) -> None:
-    from hopia.services.demo import DemoRequest, ingest_corpus, prepare
+    from hopia.services.demo import DemoRequest, demo_accounts, ingest_corpus, prepare
 
     with handle_errors(), context() as ctx:
-        request = DemoRequest.of(patients=patients, seed=seed)
+        request = DemoRequest.of(patients=patients, seed=seed, fresh=fresh)
         with console.status(f"Génération de {patients} patients synthétiques…"):
             corpus = prepare(ctx, request)
+        if corpus.reused:
+            console.print(
+                "Entrepôt de démo existant réutilisé (mêmes patients, même graine ; "
+                "--fresh pour le reconstruire)"
+            )
         console.print(
             f"CHU synthétique : {corpus.patients} patients, {corpus.documents} documents "
             f"(+ fichiers PDF/DOCX/HL7/FHIR) dans {corpus.folder}"
@@ -42,8 +54,45 @@ def demo(
                 on_progress=lambda n: bar.advance(task, n),
                 on_ready=lambda: bar.reset(task, description="Intégration", total=None),
             )
+        made = demo_accounts(ctx)
     _print(result.summary)
     _next_steps(result.warehouse, result.environment)
+    _print_accounts(made)
+    if os.environ.get("HOPIA_DEMO_SERVE", "1").strip() != "0":
+        _serve(result.environment, port)
+
+
+DEMO_HOST = "127.0.0.1"
+
+
+def _print_accounts(made: list) -> None:  # list[DemoAccount], imported lazily
+    table = Table(title="Comptes de démonstration (mots de passe de démo : données synthétiques)")
+    for column in ("Identifiant", "Rôle", "Mot de passe", "Périmètre"):
+        table.add_column(column)
+    for account in made:
+        table.add_row(
+            account.username,
+            account.role,
+            account.password,
+            account.perimeter or "",
+        )
+    console.print(table)
+
+
+def _serve(environment: dict[str, str], port: int) -> None:
+    """``hopia serve`` on the demo's home: the variables the printed commands use, then the
+    same server as ``hopia serve`` (its settings are read again)."""
+    from hopia.cli.serve import serve
+    from hopia.platform.config import get_settings
+
+    os.environ.update(environment)
+    get_settings.cache_clear()
+    console.print(
+        f"Application web de la démo : http://localhost:{port} "
+        "(connectez-vous avec un compte ci-dessus ; Ctrl+C pour arrêter)",
+        highlight=False,
+    )
+    serve(host=DEMO_HOST, port=port, workers=1)
 
 
 def _program() -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hopia.platform.exceptions import ConfigError
@@ -194,6 +194,76 @@ class DataSettings(_Section):
     ocr: OcrSettings = Field(default_factory=OcrSettings)
 
 
+class OidcSettings(_Section):
+    """Login through an OpenID Connect provider (Keycloak, Pro Santé Connect): authorization
+    code flow with PKCE, state and nonce. Off while ``discovery_url`` is empty."""
+
+    discovery_url: str | None = Field(
+        None,
+        description="The provider's discovery document (…/.well-known/openid-configuration). "
+        "Keycloak: https://<host>/realms/<realm>/.well-known/openid-configuration; Pro Santé "
+        "Connect: https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/.well-known/"
+        "openid-configuration. Empty: no OIDC login.",
+    )
+    provider_name: str = Field(
+        "fournisseur d'identité",
+        description="Shown on the login page: « Se connecter avec <provider_name> ».",
+    )
+    client_id: str = Field("hopia", description="Hopia's client id at the provider.")
+    client_secret: SecretStr | None = Field(
+        None,
+        description="Hopia's client secret (environment HOPIA_WEB__OIDC__CLIENT_SECRET). Never "
+        "logged. Prefer client_secret_file; neither: a public client (PKCE only).",
+    )
+    client_secret_file: Path | None = Field(
+        None, description="A file holding the client secret (mode 0600), read at each login."
+    )
+    scopes: list[str] = Field(
+        default_factory=lambda: ["openid", "profile", "email"],
+        description="Scopes asked for; openid is always added.",
+    )
+    username_claim: str = Field(
+        "preferred_username",
+        description="Claim giving the Hopia user name (lower-cased). Keycloak: "
+        "preferred_username; Pro Santé Connect: SubjectNameID (the RPPS number).",
+    )
+    name_claim: str | None = Field("name", description="Claim giving the display name.")
+    roles_claim: str = Field(
+        "roles",
+        description="Claim carrying the roles, a dotted path through objects and lists. "
+        "Keycloak: realm_access.roles (or resource_access.<client>.roles); Pro Santé Connect: "
+        "SubjectRefPro.exercices.codeProfession.",
+    )
+    role_mapping: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Claim value -> Hopia roles (clinician, researcher, data_steward, manager, "
+        "admin). A value not listed grants nothing; no role at all: the login is refused. The "
+        "roles are set again at every login (the provider is the reference).",
+    )
+    perimeter_claim: str | None = Field(
+        None,
+        description="Claim carrying a clinician's perimeter (care_site ids), dotted path. "
+        "Empty: the perimeter is the one an administrator set on the account (`hopia account "
+        "create <name> --role clinician --care-site N`, without password, before the first "
+        "login).",
+    )
+    userinfo: bool = Field(
+        True,
+        description="Also read the userinfo endpoint (Pro Santé Connect gives its claims "
+        "there, not in the ID token).",
+    )
+    redirect_url: str | None = Field(
+        None,
+        description="The callback URL registered at the provider "
+        "(https://<hopia>/login/oidc/callback). Empty: built from the request.",
+    )
+    timeout_seconds: float = Field(10.0, gt=0, description="Timeout of calls to the provider.")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.discovery_url)
+
+
 class WebSettings(_Section):
     """The web platform (``hopia serve``): sessions, lockout, roles allowed to break the glass."""
 
@@ -233,6 +303,7 @@ class WebSettings(_Section):
         description="Largest request body (bytes); a larger one is refused with 413 before it "
         "is read whole (uploads will have their own limit).",
     )
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
 
 class Settings(BaseSettings):

@@ -98,6 +98,20 @@ class LoginRateLimitedError(AccountLockedError):
     code = "too_many_attempts"
 
 
+class ExternalLoginError(AuthenticationError):
+    """A login through an identity provider (OIDC) failed: the provider refused or could not be
+    reached, or its answer does not match the login started here (state, nonce, signature)."""
+
+    code = "external_login_failed"
+
+
+class ExternalLoginRefusedError(AccessDeniedError):
+    """The identity provider vouched for the user, but Hopia refuses them: no Hopia role in
+    the claims, a disabled account, a name taken by a local account."""
+
+    code = "external_login_refused"
+
+
 class PasswordPolicyError(InvalidRequestError):
     """A new password is too short or too common."""
 

@@ -2,8 +2,9 @@
 
 Generate the CHU's patients and documents, write them as a corpus (JSONL and PDF/DOCX/HL7/FHIR
 files), ingest them through the ingest service (same rules, same audit), and read back the
-figures the demo prints. The demo starts from scratch each time so that its figures are
-reproducible.
+figures the demo prints. A second run with the same request reuses the demo warehouse (and its
+accounts, :func:`demo_accounts`) and prints the figures of the run that built it; ``fresh``
+(or another request) starts from scratch, so that the figures stay reproducible.
 
 The demo is a Hopia home of its own, ``<home>/demo``: its warehouse, its keys and its corpus
 (the compiled NLP pipeline stays in the main cache). Every command works on it as printed with
@@ -23,8 +24,10 @@ from pydantic import Field
 from sqlalchemy import func, select
 
 from hopia.platform.config import Settings
+from hopia.platform.identity import store as identity_store
 from hopia.platform.keys import AUDIT_FILE, SECRET_FILE, VAULT_FILE, init_keys
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.services import accounts as accounts_service
 from hopia.services import ingest as ingest_service
 from hopia.services.context import Context, Request
 
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 class DemoRequest(Request):
     patients: int = Field(300, ge=1)
     seed: int = 42
+    fresh: bool = False
+    """Rebuild the demo even when its warehouse was built with this request already."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ class DemoCorpus:
     folder: Path
     patients: int
     documents: int  # in documents.jsonl; rendered files come on top
+    reused: bool = False
+    """The demo warehouse of a previous run with the same request, kept as it was."""
+    request: tuple[int, int] | None = None
+    """(patients, seed) asked for: what a later run compares to reuse the demo."""
 
 
 @dataclass
@@ -147,6 +156,31 @@ def demo_root(ctx: Context) -> Path:
     return ctx.settings.home / "demo"
 
 
+MARKER = "demo.json"
+"""Written last by a complete demo run: its request and its summary (a run cut short leaves
+none, so the next one starts from scratch)."""
+
+
+def _marker(root: Path) -> dict | None:
+    import json
+
+    try:
+        return json.loads((root / MARKER).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _summary_of(saved: dict) -> DemoSummary:
+    return DemoSummary(
+        **{
+            **saved,
+            "mentions_by_label": [tuple(x) for x in saved["mentions_by_label"]],
+            "top_conditions": [tuple(x) for x in saved["top_conditions"]],
+            "example": tuple(saved["example"]) if saved["example"] else None,
+        }
+    )
+
+
 def prepare(ctx: Context, request: DemoRequest) -> DemoCorpus:
     """Generate the synthetic CHU and write its corpus under ``<home>/demo/synth``, replacing
     the previous demo."""
@@ -154,6 +188,20 @@ def prepare(ctx: Context, request: DemoRequest) -> DemoCorpus:
 
     ctx.authorize("demo.run", "demo")
     root = demo_root(ctx)
+    saved = _marker(root)
+    if (
+        not request.fresh
+        and saved is not None
+        and saved.get("request") == [request.patients, request.seed]
+        and (root / "warehouse.duckdb").exists()
+    ):
+        return DemoCorpus(
+            root / "synth",
+            saved["patients"],
+            saved["documents"],
+            reused=True,
+            request=(request.patients, request.seed),
+        )
     # From scratch, but with the same keys: new keys would give other surrogates, so other
     # pseudonymised texts and figures from one run to the next.
     if root.exists():
@@ -167,7 +215,12 @@ def prepare(ctx: Context, request: DemoRequest) -> DemoCorpus:
     folder = root / "synth"
     corpus = generate(request.patients, request.seed)
     write_corpus(corpus, folder)
-    return DemoCorpus(folder, len(corpus.patients), len(corpus.documents))
+    return DemoCorpus(
+        folder,
+        len(corpus.patients),
+        len(corpus.documents),
+        request=(request.patients, request.seed),
+    )
 
 
 def ingest_corpus(
@@ -178,19 +231,48 @@ def ingest_corpus(
 ) -> DemoResult:
     """Ingest the demo corpus into the demo's own warehouse and summarise it."""
     ctx.authorize("demo.run", "demo")
+    settings = demo_settings(ctx.settings)
+    root = demo_root(ctx)
+    if corpus.reused:
+        saved = _marker(root)
+        assert saved is not None
+        with Context(settings, ctx.principal, ctx.policy) as demo:
+            url = demo.warehouse().url
+        return DemoResult(
+            corpus, _summary_of(saved["summary"]), url, demo_environment(ctx.settings)
+        )
     inputs = [corpus.folder / "documents.jsonl", corpus.folder / "files"]
     request = ingest_service.IngestRequest(
         paths=tuple(p for p in inputs if p.exists()),
         patients=corpus.folder / "patients.jsonl",
     )
-    settings = demo_settings(ctx.settings)
     # The demo is an installation of its own: its keys (kept from the previous demo, made by
     # the first) and its warehouse, made afresh; never the main installation's.
     init_keys(settings)
     with Context(settings, ctx.principal, ctx.policy) as demo:
         report = ingest_service.ingest(demo, request, on_progress, on_ready)
         wh = demo.warehouse()
-        return DemoResult(corpus, demo_summary(wh, report), wh.url, demo_environment(ctx.settings))
+        result = DemoResult(
+            corpus, demo_summary(wh, report), wh.url, demo_environment(ctx.settings)
+        )
+    if corpus.request is not None:
+        _write_marker(root, corpus.request, result)
+    return result
+
+
+def _write_marker(root: Path, request: tuple[int, int], result: DemoResult) -> None:
+    import json
+    from dataclasses import asdict
+
+    body = {
+        "request": list(request),
+        "patients": result.corpus.patients,
+        "documents": result.corpus.documents,
+        "summary": asdict(result.summary),
+    }
+    tmp = root / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False), "utf-8")
+    tmp.replace(root / MARKER)
 
 
 def run_demo(
@@ -201,3 +283,82 @@ def run_demo(
 ) -> DemoResult:
     """The whole demo: :func:`prepare` then :func:`ingest_corpus`."""
     return ingest_corpus(ctx, prepare(ctx, request), on_progress, on_ready)
+
+
+# One account per role, with known passwords: the demo is for trying Hopia, on synthetic
+# patients, on this machine. Stored as argon2id hashes like any account.
+DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("clinicien", "clinician", "stethoscope-demo-2026"),
+    ("chercheur", "researcher", "cohorte-demo-2026"),
+    ("dim", "data_steward", "qualite-demo-2026"),
+    ("gestionnaire", "manager", "tableau-demo-2026"),
+    ("admin", "admin", "journal-demo-2026"),
+)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    password: str
+    care_sites: tuple[int, ...]
+    perimeter: str | None
+    """The name of the clinician's service."""
+    created: bool
+    """False: it was there already (a second demo run), left as it was."""
+
+
+def _demo_service(wh: Warehouse) -> tuple[int, str]:
+    """The clinician's perimeter: the service (care site) with the most patients' stays."""
+    visit, site = schema.CDM["visit_occurrence"], schema.CDM["care_site"]
+    patients = func.count(visit.c.person_id.distinct())
+    with wh.engine.connect() as conn:
+        row = conn.execute(
+            select(visit.c.care_site_id, site.c.care_site_name)
+            .join(site, site.c.care_site_id == visit.c.care_site_id, isouter=True)
+            .where(visit.c.care_site_id.is_not(None))
+            .group_by(visit.c.care_site_id, site.c.care_site_name)
+            .order_by(patients.desc(), visit.c.care_site_id)
+            .limit(1)
+        ).first()
+    if row is None:
+        return 0, "aucun service"
+    return int(row[0]), str(row[1] or f"service {row[0]}")
+
+
+def demo_accounts(ctx: Context) -> list[DemoAccount]:
+    """One account per role in the demo's warehouse (:data:`DEMO_ACCOUNTS`): created when
+    missing (audited, ``account.create``), left as they are when present, so that a second
+    demo run keeps them. The clinician's perimeter is one service of the demo."""
+    ctx.authorize("demo.run", "demo")
+    with Context(demo_settings(ctx.settings), ctx.principal, ctx.policy) as demo:
+        wh = demo.warehouse()
+        site_id, site_name = _demo_service(wh)
+        made: list[DemoAccount] = []
+        for username, role, password in DEMO_ACCOUNTS:
+            sites = (site_id,) if role == "clinician" else ()
+            with wh.engine.connect() as conn:
+                found = identity_store.get_account(conn, username)
+            created = found is None
+            if found is None:
+                found = accounts_service.create_account(
+                    demo,
+                    accounts_service.CreateAccountRequest.of(
+                        username=username,
+                        password=password,
+                        roles=[role],
+                        care_sites=list(sites),
+                        display_name=f"Démo ({role})",
+                    ),
+                )
+            made.append(
+                DemoAccount(
+                    username,
+                    role,
+                    password,
+                    found.care_sites,
+                    site_name if role == "clinician" else None,
+                    created=created,
+                )
+            )
+        return made

@@ -52,6 +52,10 @@ def _web_accounts(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(7))
 
 
+def _external_identities(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(8))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -90,6 +94,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "OCR confidence of scanned pages (hopia_id.document_ocr)", _document_ocr),
     Migration(6, "Background jobs (hopia_meta.job)", _jobs),
     Migration(7, "Web platform: accounts and sessions", _web_accounts),
+    Migration(8, "Accounts of an identity provider (OIDC)", _external_identities),
 ]
 
 

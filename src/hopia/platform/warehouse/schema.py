@@ -428,3 +428,17 @@ login_failure = Table(
     schema=META,
     info={"migration": 7},
 )
+
+# Accounts of an identity provider (OIDC): one row links the provider's subject (issuer, sub) to
+# the local account it logs into. Such an account has no password: it is "external".
+external_identity = Table(
+    "external_identity",
+    metadata,
+    Column("issuer", String(300), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("account_id", BigInteger, nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),  # UTC
+    Column("last_login_at", DateTime),
+    schema=META,
+    info={"migration": 8},
+)

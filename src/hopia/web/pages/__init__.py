@@ -8,6 +8,7 @@ under ``/api/v1``); they call the same services as the API. Forms carry a CSRF t
 
 from __future__ import annotations
 
+from hopia.web.auth.oidc_pages import router as oidc
 from hopia.web.pages.audit import router as audit
 from hopia.web.pages.auth import router as auth
 from hopia.web.pages.cohorts import router as cohorts
@@ -16,4 +17,4 @@ from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
-PAGES = [auth, documents, patients, cohorts, quality, jobs, audit]
+PAGES = [auth, oidc, documents, patients, cohorts, quality, jobs, audit]
