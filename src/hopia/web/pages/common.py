@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from hopia.platform.exceptions import AuthenticationError
+from hopia.platform.exceptions import AccessDeniedError, AuthenticationError
 from hopia.platform.identity.roles import ROLE_LABELS, Role, may
 from hopia.platform.identity.store import Account
 from hopia.services.context import Context
@@ -85,3 +85,24 @@ def show(
     )
     csrf.set_token(response, request, token)
     return response
+
+
+def outside_perimeter(
+    request: Request, who: Viewer, exc: AccessDeniedError, glass_action: str, what: str
+) -> Response:
+    """The French 403 page of a record outside the clinician's perimeter, with the form that
+    asks a break-glass reason when the role may break the glass; any other refusal is raised
+    again (the application's error page)."""
+    if not exc.details.get("outside_perimeter"):
+        raise exc
+    return show(
+        request,
+        who,
+        "patients/refused.html",
+        "/documents",
+        403,
+        glass_action=glass_action,
+        what=what,
+        message=exc.message,
+        glass=bool(exc.details.get("break_glass")),
+    )

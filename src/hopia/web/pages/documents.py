@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from hopia.platform.exceptions import AccessDeniedError
 from hopia.services import documents
 from hopia.web.pages import csrf, highlight
-from hopia.web.pages.common import Viewer, show, to_login, viewer
+from hopia.web.pages.common import Viewer, outside_perimeter, show, to_login, viewer
 
 router = APIRouter(include_in_schema=False)
 SPACE_LABELS = {"identified": "identifié", "research": "pseudonymisé (recherche)"}
@@ -77,19 +77,8 @@ def _view(request: Request, who: Viewer, asked: documents.DocumentViewRequest) -
     try:
         note = documents.view_document(who.ctx, asked)
     except AccessDeniedError as exc:
-        if not exc.details.get("outside_perimeter"):
-            raise
-        return show(
-            request,
-            who,
-            "patients/refused.html",
-            "/documents",
-            403,
-            glass_action=f"/documents/{asked.note_id}/bris-de-glace",
-            what="le document",
-            message=exc.message,
-            glass=bool(exc.details.get("break_glass")),
-        )
+        glass_action = f"/documents/{asked.note_id}/bris-de-glace"
+        return outside_perimeter(request, who, exc, glass_action, "le document")
     legend = sorted({e.label for e in note.entities if e.label})
     return show(
         request,

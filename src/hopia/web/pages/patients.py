@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from hopia.platform.exceptions import AccessDeniedError
 from hopia.services import patients
 from hopia.web.pages import csrf
-from hopia.web.pages.common import Viewer, show, to_login, viewer
+from hopia.web.pages.common import Viewer, outside_perimeter, show, to_login, viewer
 from hopia.web.pages.plots import Point, trend_svg
 
 router = APIRouter(include_in_schema=False)
@@ -60,19 +60,8 @@ def _timeline(
     try:
         view = patients.view_patient(who.ctx, asked)
     except AccessDeniedError as exc:
-        if not exc.details.get("outside_perimeter"):
-            raise
-        return show(
-            request,
-            who,
-            "patients/refused.html",
-            "/documents",
-            403,
-            glass_action=f"/patients/{asked.person_id}/bris-de-glace",
-            what="le dossier",
-            message=exc.message,
-            glass=bool(exc.details.get("break_glass")),
-        )
+        glass_action = f"/patients/{asked.person_id}/bris-de-glace"
+        return outside_perimeter(request, who, exc, glass_action, "le dossier")
     plots = []
     labs: dict[tuple[str, str | None], list[Point]] = defaultdict(list)
     for event in view.timeline:
