@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hopia.cli.main import app
+from hopia.platform.identity.roles import ROLE_LABELS, Role
 from hopia.services.demo import DEMO_ACCOUNTS
 
 pytest.importorskip("uvicorn", reason="the web extra is not installed (pip install 'hopia[web]')")
@@ -50,7 +51,8 @@ def test_make_demo_serves_the_web_app_and_the_demo_clinician_logs_in(
     first = runner.invoke(app, ["demo", "--patients", "4", "--seed", "3"])
     assert first.exit_code == 0, first.output
     for username, role, password in DEMO_ACCOUNTS:
-        assert username in first.output and role in first.output and password in first.output
+        label = ROLE_LABELS[Role(role)].split()[0]  # in French, as the pages name it
+        assert username in first.output and label in first.output and password in first.output
     # Served: the same command again, without HOPIA_DEMO_SERVE=0, reuses the warehouse and
     # the accounts, then serves until it is stopped.
     port = _free_port()

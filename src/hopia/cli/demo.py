@@ -66,13 +66,15 @@ DEMO_HOST = "127.0.0.1"
 
 
 def _print_accounts(made: list) -> None:  # list[DemoAccount], imported lazily
+    from hopia.platform.identity.roles import ROLE_LABELS, Role
+
     table = Table(title="Comptes de démonstration (mots de passe de démo : données synthétiques)")
     for column in ("Identifiant", "Rôle", "Mot de passe", "Périmètre"):
         table.add_column(column)
     for account in made:
         table.add_row(
             account.username,
-            account.role,
+            ROLE_LABELS.get(Role(account.role), account.role),  # what the web pages call it
             account.password,
             account.perimeter or "",
         )
