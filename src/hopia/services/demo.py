@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from hopia.platform.config import Settings
 from hopia.platform.identity import store as identity_store
+from hopia.platform.identity.roles import ROLE_LABELS, Role
 from hopia.platform.keys import AUDIT_FILE, SECRET_FILE, VAULT_FILE, init_keys
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services import accounts as accounts_service
@@ -348,7 +349,7 @@ def demo_accounts(ctx: Context) -> list[DemoAccount]:
                         password=password,
                         roles=[role],
                         care_sites=list(sites),
-                        display_name=f"Démo ({role})",
+                        display_name=f"Démo ({ROLE_LABELS[Role(role)]})",
                     ),
                 )
             made.append(
