@@ -1,6 +1,6 @@
 """What every service call runs with, and the shape of its requests.
 
-A front end (the CLI today; the web API, the assistant and the job runner tomorrow) is a
+A front end (the CLI, the web API and pages, the job runner; the assistant tomorrow) is a
 composition root: it reads the settings once, says who acts, and builds a :class:`Context`.
 Services take that context and a typed request, check the rules (reason, thresholds, the access
 policy), write the audit record and return a typed result. A front end never validates, audits
