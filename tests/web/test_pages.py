@@ -26,6 +26,8 @@ PAGES = {
     ("GET", "/cohorts"),
     ("POST", "/cohorts"),
     ("POST", "/cohorts/{name}/run"),
+    ("GET", "/exports"),
+    ("POST", "/exports"),
     ("GET", "/quality"),
     ("GET", "/jobs"),
     ("GET", "/jobs/{job_id}"),

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 OPEN_TO = {
     "/documents": {"clinician", "researcher", "data_steward"},
     "/cohorts": {"researcher", "data_steward"},
+    "/exports": {"data_steward"},
     "/quality": {"data_steward"},
     "/jobs": {"clinician", "researcher", "data_steward", "manager", "admin"},
     "/audit": {"admin"},
@@ -226,3 +227,28 @@ def test_a_document_outside_the_perimeter_asks_a_reason_then_opens_flagged(web: 
         t=f"note:{note}",
     )[0]
     assert entry.reason == reason and '"break_glass":true' in entry.details.replace(" ", "")
+
+
+def test_an_export_from_the_form_refused_for_k_anonymity_shows_why_on_its_job(web: Web) -> None:
+    from hopia.platform.jobs import JobStatus
+    from hopia.services import cohort_library, jobs
+    from tests.web.test_jobs_api import COHORT
+
+    with web.operator() as ctx:
+        cohort_library.save_definition(ctx, cohort_library.DefinitionBody.of(definition=COHORT))
+    client = web.clients["data_steward"]
+    form = client.get("/exports").text
+    assert f'value="{COHORT["name"]}"' in form
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    fields = {"cohort": COHORT["name"], "format": "omop-csv", "k": "1000", "csrf": token}
+    vague = client.post("/exports", data={**fields, "reason": "xxxxxxxxxxxx"})
+    assert vague.status_code == 422 and 'role="alert"' in vague.text and "motif" in vague.text
+    reason = "étude insuffisance cardiaque 2026, protocole validé"
+    sent = client.post("/exports", data={**fields, "reason": reason}, follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/jobs/")
+    with web.operator() as ctx:
+        assert jobs.work(ctx, burst=True) == {JobStatus.FAILED: 1}
+    page = client.get(sent.headers["location"])
+    assert page.status_code == 200 and "échouée" in page.text
+    alert = re.search(r'<p class="erreur" role="alert">(.*?)</p>', page.text, re.S)
+    assert alert and "Partage refusé — k = 1000 inatteignable" in alert.group(1)

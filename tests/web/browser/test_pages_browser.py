@@ -28,7 +28,7 @@ GLASS_REASON = "Urgence vitale : patient admis inconscient aux urgences"
 HOME_LINKS = {
     "clinician": {"Accueil", "Documents", "Tâches"},
     "researcher": {"Accueil", "Documents", "Cohortes", "Tâches"},
-    "data_steward": {"Accueil", "Documents", "Cohortes", "Qualité", "Tâches"},
+    "data_steward": {"Accueil", "Documents", "Cohortes", "Exports", "Qualité", "Tâches"},
     "manager": {"Accueil", "Tâches"},
     "admin": {"Accueil", "Tâches", "Journal d'audit"},
 }
@@ -195,6 +195,28 @@ def test_the_jobs_page_shows_a_failed_job_and_its_error_after_a_reload(served: S
     _follow(page, page.locator(f'a[href="/jobs/{job_id}"]'))
     assert page.get_by_role("alert").inner_text() == message
     served.shot(page, "taches")
+    page.context.close()
+
+
+def test_an_export_refused_for_k_anonymity_says_why_on_its_job_page(served: Served) -> None:
+    from hopia.services import cohort_library, jobs
+    from tests.web.test_jobs_api import COHORT
+
+    with served.web.operator() as ctx:
+        cohort_library.save_definition(ctx, cohort_library.DefinitionBody.of(definition=COHORT))
+    page = served.login("data_steward")
+    _go(page, "Exports")
+    page.get_by_label("Cohorte enregistrée").select_option(COHORT["name"])
+    page.get_by_label("k (taille minimale des classes").fill("1000")
+    page.get_by_label("Motif (obligatoire)").fill("étude insuffisance cardiaque, protocole validé")
+    served.shot(page, "export-formulaire")
+    _follow(page, page.get_by_role("button", name="Lancer l'export"))
+    assert re.search(r"/jobs/[0-9a-f]+$", page.url), page.url
+    with served.web.operator() as ctx:  # the test server runs no job runner: one pass here
+        jobs.work(ctx, burst=True)
+    page.reload()
+    assert "Partage refusé — k = 1000 inatteignable" in page.get_by_role("alert").inner_text()
+    served.shot(page, "export-refuse")
     page.context.close()
 
 

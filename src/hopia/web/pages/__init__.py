@@ -13,8 +13,9 @@ from hopia.web.pages.audit import router as audit
 from hopia.web.pages.auth import router as auth
 from hopia.web.pages.cohorts import router as cohorts
 from hopia.web.pages.documents import router as documents
+from hopia.web.pages.exports import router as exports
 from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
-PAGES = [auth, oidc, documents, patients, cohorts, quality, jobs, audit]
+PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit]

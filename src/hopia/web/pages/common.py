@@ -27,6 +27,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/", "Accueil", ()),
     ("/documents", "Documents", ("document.identified", "document.research")),
     ("/cohorts", "Cohortes", ("cohort.run",)),
+    ("/exports", "Exports", ("share.export",)),
     ("/quality", "Qualité", ("quality.history",)),
     ("/jobs", "Tâches", ("jobs.read",)),
     ("/audit", "Journal d'audit", ("audit.browse",)),
