@@ -4,7 +4,8 @@ ends, no command-line flag in a domain error, third-party imports within each ax
 Layers, lowest first (a package may import its own layer and the ones below, never above):
 
     platform  <-  records  <-  stages (pseudo, nlp  <-  omop  <-  ingest)
-              <-  research (cohorts, quality, sharing, predict)  <-  synth (test-data generator)
+              <-  research (cohorts, quality, sharing, predict)  <-  synth (test-data generator),
+                  axes 2-4 (assistant)
               <-  services  <-  front ends (cli, web)
 
 A package is ``hopia.<a>.<b>`` (two levels, as ``../shared/tools/layering.py`` counts them);
@@ -42,6 +43,7 @@ LAYERS: list[tuple[str, int]] = [
     ("hopia.data.sharing", 5),
     ("hopia.data.predict", 5),
     ("hopia.data.synth", 6),
+    ("hopia.assistant", 6),
     ("hopia.services", 7),
     ("hopia.cli", 8),
     ("hopia.web", 8),
@@ -53,7 +55,7 @@ LAYER_NAMES = {
     3: "stages",
     4: "stages",
     5: "research",
-    6: "synth",
+    6: "synth, axes 2-4",
     7: "services",
     8: "front ends",
 }

@@ -306,6 +306,10 @@ class WebSettings(_Section):
     oidc: OidcSettings = Field(default_factory=OidcSettings)
 
 
+class AssistantSettings(_Section):
+    """Axis 3, the generative assistant (``assistant``)."""
+
+
 class Settings(BaseSettings):
     """Hopia settings. Every field can be set as ``HOPIA_<FIELD>``
     (``HOPIA_DATA__NLP__BATCH_SIZE``)."""
@@ -344,6 +348,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     data: DataSettings = Field(default_factory=DataSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    assistant: AssistantSettings = Field(default_factory=AssistantSettings)
 
     @model_validator(mode="before")
     @classmethod

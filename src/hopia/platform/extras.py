@@ -44,7 +44,11 @@ EXTRA_OF_MODULE: dict[str, str] = {
 
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they
 # import an axis's modules lazily, inside the functions that use them).
-EXTRA_OF_PACKAGE: dict[str, str] = {"hopia.data": "data", "hopia.web": "web"}
+EXTRA_OF_PACKAGE: dict[str, str] = {
+    "hopia.data": "data",
+    "hopia.assistant": "assistant",
+    "hopia.web": "web",
+}
 
 
 def missing_extra(exc: ImportError) -> MissingExtraError | None:
