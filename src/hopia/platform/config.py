@@ -306,8 +306,43 @@ class WebSettings(_Section):
     oidc: OidcSettings = Field(default_factory=OidcSettings)
 
 
+class LlmBackendSettings(_Section):
+    """One LLM backend (``assistant.backends``): an OpenAI-compatible server or the embedded
+    llama.cpp runtime over a GGUF file."""
+
+    name: str = Field(..., min_length=1, max_length=40, description="Name users and settings use.")
+    type: Literal["openai", "embedded"] = Field(
+        ...,
+        description="openai: any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, "
+        "TGI) at base_url; embedded: llama.cpp in process over model_path (or the packaged model).",
+    )
+    base_url: str | None = Field(None, description="openai: the server's /v1 URL.")
+    api_key: str | None = Field(None, description="openai: bearer key, if the server asks one.")
+    model: str | None = Field(None, description="The model name to ask for (openai) or to show.")
+    model_path: Path | None = Field(
+        None, description="embedded: a GGUF file; default: the packaged model (make llm)."
+    )
+    local: bool = Field(
+        True,
+        description="Runs on the hospital's machines. A backend marked false only receives "
+        "prompts pseudonymised by the PHI guard.",
+    )
+    parameters_b: float | None = Field(
+        None, gt=0, description="Model size in billions of parameters (energy estimate)."
+    )
+
+
 class AssistantSettings(_Section):
     """Axis 3, the generative assistant (``assistant``)."""
+
+    backends: list[LlmBackendSettings] = Field(
+        default_factory=list,
+        description="LLM backends; none configured: retrieval, citations and task forms still "
+        "work and generative parts say that no model is configured.",
+    )
+    default_backend: str | None = Field(
+        None, description="Name of the backend used when a call names none (default: the first)."
+    )
 
 
 class Settings(BaseSettings):
