@@ -31,8 +31,8 @@ from hopia.data.quality import (
     run_history,
     save_run,
 )
-from hopia.data.quality.history import CheckOutcome, RunSummary, run_results
-from hopia.data.quality.model import COVERAGE_FR, KAHN_FR, Status  # noqa: F401 - front ends
+from hopia.data.quality.history import CheckOutcome, RunSummary, find_run, run_results
+from hopia.data.quality.model import COVERAGE_FR, KAHN_FR, STATUS_FR, Status  # noqa: F401 - front ends
 from hopia.data.quality.runner import builders
 from hopia.platform.exceptions import NotFoundError
 from hopia.services.context import Context, Request
@@ -142,4 +142,28 @@ def latest(ctx: Context, request: LatestRequest) -> LatestQuality:
         run=runs[-1],
         pass_rate=round(runs[-1].pass_rate, 2),
         results=run_results(wh, runs[-1].run_id, statuses),
+    )
+
+
+class ReportRequest(Request):
+    run_id: int = Field(ge=1)
+    statuses: tuple[Status, ...] = ()
+    """Only the checks in these states (all when empty)."""
+
+
+def report(ctx: Context, request: ReportRequest) -> LatestQuality:
+    """One recorded run and its results (counts of rows, never a row; not audited, like the
+    history it is part of): :class:`NotFoundError` for a run that was never recorded."""
+    ctx.authorize("quality.history", f"quality-run:{request.run_id}")
+    wh = existing_warehouse(ctx)
+    found = find_run(wh, request.run_id)
+    if found is None:
+        raise NotFoundError(
+            f"contrôle de qualité n° {request.run_id} introuvable", fields=("run_id",)
+        )
+    statuses = tuple(s.value for s in request.statuses)
+    return LatestQuality(
+        run=found,
+        pass_rate=round(found.pass_rate, 2),
+        results=run_results(wh, found.run_id, statuses),
     )

@@ -85,6 +85,14 @@ def run_history(wh: Warehouse, limit: int = 20) -> list[RunSummary]:
     return [RunSummary(**row) for row in reversed(rows)]
 
 
+def find_run(wh: Warehouse, run_id: int) -> RunSummary | None:
+    """The summary of run ``run_id``, or None when no such run was recorded."""
+    t = schema.quality_run
+    with wh.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.run_id == run_id)).mappings().first()
+    return RunSummary(**row) if row is not None else None
+
+
 def previous_results(wh: Warehouse, before_run_id: int | None) -> dict[str, tuple[str, float]]:
     """check_id -> (status, % violated) in the run before ``before_run_id`` (or the last run)."""
     t, r = schema.quality_run, schema.quality_result
