@@ -217,14 +217,14 @@ def compile_form(form: BuilderForm) -> dict[str, Any]:
     for i, row in enumerate(form.rows):
         criterion = _criterion(row)
         if row.role == "index":
-            if "index" in out:
-                errors[field_name(i, "role")] = "un seul événement index par définition"
-                continue
             if row.kind not in EVENT_KINDS:
                 errors[field_name(i, "kind")] = (
                     "l'événement index est un événement daté (diagnostic, médicament, examen "
                     "ou texte), pas l'âge ni le sexe"
                 )
+                continue
+            if "index" in out:
+                errors[field_name(i, "role")] = "un seul événement index par définition"
                 continue
             out["index"] = criterion
         elif row.role == "exclusion":
@@ -365,6 +365,8 @@ def _row(criterion: Mapping[str, Any], role: str, where: str) -> Row:
     if len(kinds) != 1:
         raise Unsupported(f"{where} : {', '.join(kinds) or 'aucun critère'}")
     kind = kinds[0]
+    if kind not in {"demographics", "condition", "drug", "measurement", "text"}:
+        raise Unsupported(f"{where} : critère « {kind} »")
     body = dict(criterion[kind] or {})
     row = Row(role=role, label=label)
     if kind == "demographics":
