@@ -82,12 +82,13 @@ class BuilderForm:
     rows: list[Row] = field(default_factory=lambda: [Row()])
 
 
-class FormError(Exception):
-    """What the DSL cannot hold (two index rows, an unknown kind): messages by form field."""
+@dataclass(frozen=True)
+class Compiled:
+    """The DSL mapping of a form, and what the DSL cannot hold at all (a second index row, the
+    age as index), by form field: a form with such errors is not sent to the validator."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+    mapping: dict[str, Any]
+    errors: dict[str, str]
 
 
 def field_name(row: int, name: str) -> str:
@@ -198,10 +199,10 @@ def _criterion(row: Row) -> dict[str, Any]:
     return out
 
 
-def compile_form(form: BuilderForm) -> dict[str, Any]:
+def compile_form(form: BuilderForm) -> Compiled:
     """THE mapping of the form to a DSL definition (``docs/cohorts.md``), not yet validated:
-    the cohort library service validates it. Raises :class:`FormError` for what the DSL cannot
-    hold at all (a second index row)."""
+    the cohort library service validates it; with the errors of what the DSL cannot hold at
+    all (a second index row), by form field."""
     out: dict[str, Any] = {
         "format": 1,
         "name": form.name,
@@ -231,13 +232,11 @@ def compile_form(form: BuilderForm) -> dict[str, Any]:
             exclusion.append(criterion)
         else:
             inclusion.append(criterion)
-    if errors:
-        raise FormError(errors)
     if inclusion:
         out["inclusion"] = inclusion
     if exclusion:
         out["exclusion"] = exclusion
-    return out
+    return Compiled(out, errors)
 
 
 def rows_by_place(form: BuilderForm) -> dict[str, int]:
@@ -323,21 +322,28 @@ _EVENT_EXTRAS = {"label", "window", "date_from", "date_to"}
 _CODED_DEFAULTS = {"descendants": True}
 
 
-class Unsupported(Exception):
+class _Unsupported(Exception):
     """A definition uses what the form cannot show; the message says what, in French."""
 
 
-def from_definition(definition: Mapping[str, Any]) -> BuilderForm:
-    """The rows of a saved definition, or :class:`Unsupported` naming the first feature the form
-    cannot show (``any_of``, a count, a visit…): the page then opens it in the YAML mode."""
+def from_definition(definition: Mapping[str, Any]) -> tuple[BuilderForm | None, str | None]:
+    """The rows of a saved definition, or (None, the first feature the form cannot show:
+    ``any_of``, a count, a visit…, in French): the page then opens it in the YAML mode."""
+    try:
+        return _from_definition(definition), None
+    except _Unsupported as exc:
+        return None, str(exc)
+
+
+def _from_definition(definition: Mapping[str, Any]) -> BuilderForm:
     for key in definition:
         if key not in {*_TOP_TO_FIELD, "format", "index", "inclusion", "exclusion"}:
-            raise Unsupported(f"champ « {key} »")
+            raise _Unsupported(f"champ « {key} »")
     rows: list[Row] = []
     index = definition.get("index")
     if index:
         if index.get("occurrence", "first") != "first":
-            raise Unsupported("événement index à sa dernière occurrence (occurrence: last)")
+            raise _Unsupported("événement index à sa dernière occurrence (occurrence: last)")
         rest = {k: v for k, v in index.items() if k != "occurrence"}
         rows.append(_row(rest, "index", "événement index"))
     for role in ("inclusion", "exclusion"):
@@ -363,19 +369,19 @@ def _row(criterion: Mapping[str, Any], role: str, where: str) -> Row:
     label = _text(criterion.get("label"))
     kinds = [k for k in criterion if k not in _EVENT_EXTRAS]
     if len(kinds) != 1:
-        raise Unsupported(f"{where} : {', '.join(kinds) or 'aucun critère'}")
+        raise _Unsupported(f"{where} : {', '.join(kinds) or 'aucun critère'}")
     kind = kinds[0]
     if kind not in {"demographics", "condition", "drug", "measurement", "text"}:
-        raise Unsupported(f"{where} : critère « {kind} »")
+        raise _Unsupported(f"{where} : critère « {kind} »")
     body = dict(criterion[kind] or {})
     row = Row(role=role, label=label)
     if kind == "demographics":
         if any(k in criterion for k in ("window", "date_from", "date_to")):
-            raise Unsupported(f"{where} : période sur un critère démographique")
+            raise _Unsupported(f"{where} : période sur un critère démographique")
         sex = body.pop("sex", None)
         age = {k: body.pop(k) for k in ("age_min", "age_max") if k in body}
         if body or (sex and age) or (sex and len(sex) != 1):
-            raise Unsupported(f"{where} : âge et sexe dans un même critère, ou deux sexes")
+            raise _Unsupported(f"{where} : âge et sexe dans un même critère, ou deux sexes")
         if sex:
             return replace(row, kind="sexe", sex=sex[0])
         return replace(
@@ -396,7 +402,7 @@ def _take(body: dict[str, Any], defaults: Mapping[str, Any], where: str) -> None
         if body.get(key, value) == value:
             body.pop(key, None)
     if body:
-        raise Unsupported(f"{where} : {', '.join(sorted(body))}")
+        raise _Unsupported(f"{where} : {', '.join(sorted(body))}")
 
 
 def _event_row(kind: str, body: dict[str, Any], row: Row, where: str) -> Row:
@@ -404,7 +410,7 @@ def _event_row(kind: str, body: dict[str, Any], row: Row, where: str) -> Row:
         cim10, prefixes = body.pop("cim10", None), body.pop("cim10_prefixes", None)
         _take(body, {**_CODED_DEFAULTS, "include_history": True}, where)
         if bool(cim10) == bool(prefixes):
-            raise Unsupported(f"{where} : codes et préfixes CIM-10 dans un même critère")
+            raise _Unsupported(f"{where} : codes et préfixes CIM-10 dans un même critère")
         if cim10:
             return replace(row, kind="diagnostic", codes=", ".join(cim10))
         return replace(row, kind="diagnostic_prefixe", codes=", ".join(prefixes or []))
@@ -412,7 +418,7 @@ def _event_row(kind: str, body: dict[str, Any], row: Row, where: str) -> Row:
         atc = body.pop("atc", None)
         _take(body, _CODED_DEFAULTS, where)
         if not atc:
-            raise Unsupported(f"{where} : médicament sans code ATC")
+            raise _Unsupported(f"{where} : médicament sans code ATC")
         return replace(row, kind="medicament", codes=", ".join(atc))
     if kind == "measurement":
         names = [*(body.pop("loinc", None) or []), *(body.pop("source_values", None) or [])]
@@ -420,7 +426,7 @@ def _event_row(kind: str, body: dict[str, Any], row: Row, where: str) -> Row:
         low, high = value.pop("ge", None), value.pop("le", None)
         _take(body, _CODED_DEFAULTS, where)
         if value:
-            raise Unsupported(f"{where} : seuil strict ({', '.join(sorted(value))})")
+            raise _Unsupported(f"{where} : seuil strict ({', '.join(sorted(value))})")
         return replace(
             row, kind="biologie", codes=", ".join(names), min=_text(low), max=_text(high)
         )
@@ -430,6 +436,6 @@ def _event_row(kind: str, body: dict[str, Any], row: Row, where: str) -> Row:
         modes = {q: body.pop(q, "exclude") for q in QUALIFIERS}
         _take(body, {}, where)
         if not terms:
-            raise Unsupported(f"{where} : mention sans terme (codes, labels)")
+            raise _Unsupported(f"{where} : mention sans terme (codes, labels)")
         return replace(row, kind="texte", codes=", ".join(terms), exact=exact, **modes)
-    raise Unsupported(f"{where} : critère « {kind} »")
+    raise _Unsupported(f"{where} : critère « {kind} »")

@@ -70,16 +70,20 @@ def _rows_of(
     """The rows of a saved definition, or what keeps the form from showing it. The rows are
     compiled back and validated: a definition the rows would change (same hash or nothing) is
     not shown in them."""
+    form, missing = cohort_form.from_definition(chosen.definition)
+    if form is None:
+        return None, missing
+    compiled = cohort_form.compile_form(form)
+    differs = "critères que le formulaire écrirait autrement"
+    if compiled.errors:
+        return None, differs
     try:
-        form = cohort_form.from_definition(chosen.definition)
-        again = library.DefinitionBody.of(definition=cohort_form.compile_form(form))
+        again = library.DefinitionBody.of(definition=compiled.mapping)
         same = library.validate_definition(who.ctx, again).sha256 == chosen.sha256
-    except cohort_form.Unsupported as exc:
-        return None, str(exc)
-    except (cohort_form.FormError, InvalidRequestError):
-        return None, "critères que le formulaire écrirait autrement"
+    except InvalidRequestError:
+        return None, differs
     if not same:
-        return None, "critères que le formulaire écrirait autrement"
+        return None, differs
     return form, None
 
 
@@ -115,10 +119,10 @@ def _submit_form(request: Request, posted: dict[str, str]) -> Response:
             del form.rows[int(index)]
         form.rows = form.rows or [cohort_form.Row()]
         return _builder(request, who, saved, "", form=form)
-    try:
-        mapping = cohort_form.compile_form(form)
-    except cohort_form.FormError as exc:
-        return _builder(request, who, saved, "", form=form, errors=exc.errors, status=422)
+    compiled = cohort_form.compile_form(form)
+    if compiled.errors:
+        return _builder(request, who, saved, "", form=form, errors=compiled.errors, status=422)
+    mapping = compiled.mapping
     generated = yaml.safe_dump(mapping, allow_unicode=True, sort_keys=False)
     try:
         body = library.DefinitionBody.of(definition=mapping)
