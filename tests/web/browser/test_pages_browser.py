@@ -224,10 +224,11 @@ def test_a_researcher_builds_saves_and_runs_a_cohort(served: Served) -> None:
     text = (REPO / "configs" / "cohorts" / "insuffisance_cardiaque.yaml").read_text()
     page = served.login("researcher")
     _go(page, "Cohortes")
+    page.get_by_text("Mode avancé (YAML)").click()  # the field-by-field form comes first
     page.get_by_label("Définition (YAML)").fill(text)
-    _follow(page, page.get_by_role("button", name="Vérifier"))
+    _follow(page, page.get_by_role("button", name="Vérifier", exact=True))
     assert "Définition valide" in page.get_by_role("status").inner_text()
-    _follow(page, page.get_by_role("button", name="Enregistrer"))
+    _follow(page, page.get_by_role("button", name="Enregistrer", exact=True))
     page.wait_for_url("**/cohorts?nom=insuffisance_cardiaque")
     served.shot(page, "cohortes")
     _follow(page, page.get_by_role("button", name="Lancer la cohorte insuffisance_cardiaque"))

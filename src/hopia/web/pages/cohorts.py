@@ -258,13 +258,13 @@ def _builder(
     )
 
 
-def _charts(c: dict[str, Any]) -> list[Any]:
-    """Bar charts of a published characterisation (none when it was withheld)."""
+def _charts(c: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(title, bar chart) of a published characterisation (none when it was withheld)."""
     if "sex" not in c:
         return []
     charts = [
-        bars_svg("Âge (années)", list(c["age"]["bins"].items())),
-        bars_svg("Sexe", [(SEX_FR.get(k, k), v) for k, v in c["sex"].items()]),
+        ("Âge (années)", list(c["age"]["bins"].items())),
+        ("Sexe", [(SEX_FR.get(k, k), v) for k, v in c["sex"].items()]),
     ]
     for key, title in TOP_TITLES_FR.items():
         items = (c.get(key) or {}).get("items") or []
@@ -273,5 +273,5 @@ def _charts(c: dict[str, Any]) -> list[Any]:
                 (f"{i.get('code') or ''} {i.get('name') or ''}".strip(), i["persons"])
                 for i in items
             ]
-            charts.append(bars_svg(title, cells))
-    return charts
+            charts.append((title, cells))
+    return [(title, bars_svg(title, cells)) for title, cells in charts]

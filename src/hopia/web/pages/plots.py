@@ -126,7 +126,7 @@ def bars_svg(title: str, cells: list[tuple[str, object]]) -> Markup:
     room = BAR_W - LABEL_W - 60
     for i, (label, value) in enumerate(cells):
         y = 4 + i * ROW_H
-        short = label if len(label) <= 34 else label[:33] + "…"
+        short = label if len(label) <= 30 else label[:29] + "…"  # 220 px at 12 px a glyph
         parts.append(
             f'<text class="graduation" x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">'
             f"{escape(short)}<title>{escape(label)}</title></text>"
