@@ -153,7 +153,7 @@ def test_the_validators_errors_land_next_to_their_fields() -> None:
     assert not general or all("fenêtre" in g for g in general)
     window = _form(cf.Row(kind="diagnostic", codes="I10", window_start="0", window_end="30"))
     by_field, general = cf.errors_by_field(window, _validator_message(window))
-    assert general and "index" in general[0] and not by_field  # a rule of the whole definition
+    assert general and general[0].startswith("une fenêtre (window) est relative") and not by_field
 
 
 def test_a_saved_definition_reads_back_into_the_same_rows() -> None:
@@ -250,6 +250,7 @@ def test_rows_are_added_and_removed_by_the_server(web: Web) -> None:
     _check_page(added.text)
     assert 'name="c-1-kind"' in added.text and 'value="fièvre"' in added.text
     assert 'value="essai"' in added.text  # what was typed stays
+    assert 'name="c-1-kind" class="nature" autofocus' in added.text  # the new row has focus
     removed = _post(client, token, [ADULT, FEVER], action="retirer-0")
     assert 'name="c-1-kind"' not in removed.text and 'value="fièvre"' in removed.text
     assert 'value="18"' not in removed.text

@@ -294,6 +294,9 @@ def errors_by_field(form: BuilderForm, message: str) -> tuple[dict[str, str], li
         if not sep:
             general.append(part)
             continue
+        if where == "(racine)":  # a rule of the whole definition: its reason alone
+            general.append(reason)
+            continue
         target = _target(where, places)
         if target is None:
             general.append(part)
