@@ -342,6 +342,8 @@ def test_a_definition_the_form_cannot_show_opens_in_the_yaml_mode(web: Web) -> N
     assert page.status_code == 200
     assert "ne sait pas montrer" in page.text and "any_of" in page.text
     assert '<details class="avance" open>' in page.text
+    assert '<details class="avance">' in client.get("/cohorts").text  # closed by default
+    assert '<details class="avance" open>' in client.get("/cohorts?mode=yaml").text
     assert "insuffisance_cardiaque" in re.search(
         r"<textarea id=\"definition\".*?</textarea>", page.text, re.S
     ).group(0)
