@@ -238,3 +238,34 @@ def test_a_lexicon_concept_that_won_its_words_is_the_fact() -> None:
 )
 def test_a_lexicon_concept_alone_is_a_fact_only_for_a_disease(mention: M, fact: bool) -> None:
     assert (target_table(mention) == "condition_occurrence") is fact
+
+
+@pytest.mark.parametrize(
+    ("mention", "code"),
+    [
+        # CIM-10's I21 is an infarction of 4 weeks or less: told as history, an old one (I25.2)
+        (M("myocardial_infarction", "IDM", history=True), "I25.2"),
+        (M("myocardial_infarction", "IDM", history=True, attributes={"cim10": "I21"}), "I25.2"),
+        (M(**{**_term("infarctus", "I219").__dict__, "history": True}), "I25.2"),
+        (M("cim10", "infarctus", codes={"cim10": "I219"}, history=True), "I25.2"),
+        # not in the history, or said recent: acute
+        (M("myocardial_infarction", "IDM"), "I21"),
+        (M("myocardial_infarction", "IDM", history=True, attributes={"acute": True}), "I21"),
+        # other diseases keep their code in the history
+        (M("cim10", "AVC", codes={"cim10": "I639"}, history=True), "I63.9"),
+        # a code hopia.zones read from the words around a CIM-10 label wins over the label's
+        (
+            M("cim10", "Hépatite virale A", codes={"cim10": "B179"}, attributes={"cim10": "B159"}),
+            "B15.9",
+        ),
+    ],
+)
+def test_an_infarction_told_as_history_is_an_old_one(mention: M, code: str) -> None:
+    assert coded_concept(mention) == ("CIM10", code)
+
+
+def test_an_hiv_status_of_the_lexicon_is_a_fact() -> None:
+    # "séropositif pour le VIH": Z21, a status a clinician codes (other Z codes stay mentions)
+    assert target_table(_term("séropositif pour le VIH", "Z21")) == "condition_occurrence"
+    assert target_table(_term("VIH", "Z21", not_a_condition=True)) is None
+    assert target_table(_term("isolement", "Z290")) is None
