@@ -251,7 +251,13 @@ CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
     # EDS-NLP reads "MRC" as "maladie rénale chronique" and the 4 as its stage
     ("ckd", r"^mrc\b", r"\s*/\s*(?:5|60)\b", ""),
     # "SCA" then "ST+" or "avec sus-décalage" on its line: a STEMI
-    ("myocardial_infarction", r"^sca$", r"\W*(?:st ?\+|avec sus|stemi)", "I21"),
+    # (EDS-NLP's span of "syndrome coronarien aigu ST+" stops before the "+")
+    (
+        "myocardial_infarction",
+        r"(?:^sca|coronarien aigu)(?: st)?$",
+        r"\s*(?:\+|st ?\+|avec sus|stemi|st plus)",
+        "I21",
+    ),
     # "DTI" is also the tissue Doppler of an echocardiography ("DTI : onde S' à 9 cm/s")
     ("diabetes", r"^dti$", r"\W*(?:onde|[esa]'|vitesse|pic|\d+(?:[.,]\d+)?\s*cm)", ""),
     # an ulcer's site may follow EDS-NLP's span ("hémorragie digestive haute sur ulcère duodénal")
