@@ -269,3 +269,21 @@ def test_an_hiv_status_of_the_lexicon_is_a_fact() -> None:
     assert target_table(_term("séropositif pour le VIH", "Z21")) == "condition_occurrence"
     assert target_table(_term("VIH", "Z21", not_a_condition=True)) is None
     assert target_table(_term("isolement", "Z290")) is None
+
+
+@pytest.mark.parametrize(
+    ("when", "note_date", "code"),
+    [
+        ("2022-01", date(2022, 2, 1), "I21"),  # the month before the note: still acute
+        ("2022-01", date(2022, 1, 28), "I21"),
+        ("2020-02", date(2020, 9, 25), "I25.2"),  # months before: old
+        ("2015", date(2015, 3, 1), "I25.2"),  # a year alone does not say within 4 weeks
+        ("", date(2020, 1, 1), "I25.2"),
+    ],
+)
+def test_an_infarction_of_the_history_dated_within_a_month_stays_acute(
+    when: str, note_date: date, code: str
+) -> None:
+    idm = M("myocardial_infarction", "IDM", history=True, attributes={"when": when})
+    assert coded_concept(idm, note_date) == ("CIM10", code)
+    assert coded_concept(idm) == ("CIM10", "I25.2")  # no note date: the history decides

@@ -11,6 +11,7 @@ from hopia.data.nlp.pipes.zones.context import (
     context_code,
     sentence_bounds,
     ulcer_complication,
+    written_when,
 )
 
 
@@ -108,3 +109,17 @@ def test_the_bleeding_words_of_an_ulcer_are_returned() -> None:
     _, ranges = ulcer_complication("K269", text, start, start + len("ulcère duodénal"))
     assert any(s <= text.index("Hémorragie") < e for s, e in ranges)
     assert sentence_bounds("A. B ulcère C. D", 5, 11) == (2, 13)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "when"),
+    [
+        ("- Hospitalisation en cardiologie en février 2020 pour ", ".", "2020-02"),
+        ("Antécédents : ", " en 2012, stenté.", "2012"),
+        ("Le 03/11/2021, ", " antérieur.", "2021-11"),
+        ("", " inférieur (11/2019) puis en 2020", "2019-11"),  # the first date after
+        ("Antécédents : ", " antérieur stenté.", None),
+    ],
+)
+def test_the_date_written_on_the_line(before: str, after: str, when: str | None) -> None:
+    assert written_when(before, after) == when

@@ -181,6 +181,45 @@ def context_code(code: str, mention: str, before: str, after: str) -> tuple[str,
     return None
 
 
+# --- when an event was: the month and year written on its line ("en février 2020") ---
+_MONTHS = [
+    "janvier",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "decembre",
+]
+_WHEN = re.compile(
+    rf"\b(?P<month_name>{'|'.join(_MONTHS)})\s+(?P<year>(?:19|20)\d{{2}})\b"
+    r"|\b(?:\d{1,2}/)?(?P<month>\d{1,2})/(?P<year2>(?:19|20)\d{2})\b"
+    r"|\b(?P<year3>(?:19|20)\d{2})\b"
+)
+#: Codes whose reading depends on when the event was (CIM-10's I21: 4 weeks or less).
+DATED_CODES = re.compile(r"I2[12]")
+
+
+def written_when(before: str, after: str) -> str | None:
+    """The month ("2020-02") or year ("2015") an event is dated by on its line: first the
+    words after the mention, else the last date before it; None when none is written."""
+    after_dates = list(_WHEN.finditer(fold(after)))
+    before_dates = list(_WHEN.finditer(fold(before)))
+    for m in after_dates[:1] + before_dates[-1:]:
+        if m["month_name"]:
+            return f"{m['year']}-{_MONTHS.index(m['month_name']) + 1:02d}"
+        if m["month"] and 1 <= int(m["month"]) <= 12:
+            return f"{m['year2']}-{int(m['month']):02d}"
+        if m["year3"]:
+            return m["year3"]
+    return None
+
+
 # --- peptic ulcers with a complication: one concept (K26.4), not an ulcer and a bleeding ---
 _ULCER = r"(?:ulceres?|ugd|ulcerations?)\b"
 _LINK = r"(?:sur|par|due?s?\s+a|secondaires?\s+a|liee?s?\s+a|en rapport avec|d'origine)"

@@ -361,16 +361,21 @@ class ZoneFilter:
         before "infarctus" an old one; "VIH" alone is no condition."""
         text = doc.text
         for _group, span, code in list(self._coded_spans(doc)):
-            found = context.context_code(
-                code, span.text, context.before_window(text, span.start_char), _after(doc, span)
-            )
-            if found is None:
-                continue
-            new, acute = found
-            extra: dict[str, Any] = {"cim10": new} if new else {"not_a_condition": True}
-            if acute:
-                extra["acute"] = True
-            span._.attributes = {**(span._.attributes or {}), **extra}
+            before, after = context.before_window(text, span.start_char), _after(doc, span)
+            found = context.context_code(code, span.text, before, after)
+            extra: dict[str, Any] = {}
+            if found is not None:
+                new, acute = found
+                extra = {"cim10": new} if new else {"not_a_condition": True}
+                if acute:
+                    extra["acute"] = True
+                code = new
+            if context.DATED_CODES.match(code) and (when := context.written_when(before, after)):
+                # an infarction in the history is an old one unless dated within the month
+                # before the note (hopia.data.omop.mapping, which knows the note's date)
+                extra["when"] = when
+            if extra:
+                span._.attributes = {**(span._.attributes or {}), **extra}
 
     def _ulcer_complications(self, doc: Doc) -> None:
         """A peptic ulcer that bled or perforated is one concept (K26.4 "ulcère duodénal
