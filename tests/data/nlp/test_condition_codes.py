@@ -192,6 +192,13 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Sérologies VIH, VHB et VHC négatives.", []),
     ("VIH négatif.", []),
     ("Statut VIH inconnu.", []),
+    ("Prophylaxie post-exposition au VIH.", []),
+    ("Dépistage VIH proposé.", []),
+    ("Pas d'infection VIH connue.", []),
+    # near misses of the new rules: other occlusions, other ulcers
+    ("Occlusion intestinale aiguë.", ["K56.7"]),
+    ("Occlusion de l'artère centrale de la rétine.", ["H34.1"]),
+    ("Ulcère de jambe hémorragique.", ["I83.0"]),  # not a peptic ulcer's K2x.4
 ]
 
 
