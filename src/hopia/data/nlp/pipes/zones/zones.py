@@ -12,7 +12,11 @@ Runs after the entity pipes, before the qualifiers. It
    not an allergy;
 3. gives each comorbidity mention the CIM-10 code of what it names when the Charlson item
    gathers several diseases ("HTA" is I10, not a peripheral vascular disease), in
-   ``span._.attributes["cim10"]``;
+   ``span._.attributes["cim10"]``; then reads the words BEFORE and after every coded mention
+   (:mod:`.context`): "occlusion de l'" before "IVA ... stent" is an acute infarction (I21),
+   "séquelles d'" before "infarctus" an old one (I25.2), a lumbar pain radiating to the
+   genitals a renal colic (N23), "VIH" alone no condition; a bleeding or perforated peptic
+   ulcer is one concept (K26.4), its bleeding words no second fact;
 4. keeps one coded concept per mention (:func:`resolve_overlaps`): "diabète de type 2"
    found by ``hopia.cim10`` (E11) and ``eds.diabetes`` (E14) is one fact, E11; the other
    mention stays in ``note_nlp``, marked ``same_mention_as``. The coded disorder mentions of
