@@ -73,10 +73,11 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Antécédents : IRC stade 3b, FA sous apixaban.", ["I48", "N18.9"]),
     ("Insuffisance rénale chronique stade 3.", ["N18.3"]),
     ("IRC stade 4 suivie en néphrologie.", ["N18.4"]),
-    ("Antécédents : IDM antérieur en 2012, stenté.", ["I21"]),
+    # an infarction in the history is an old one (CIM-10's I21 is 4 weeks or less): I25.2
+    ("Antécédents : IDM antérieur en 2012, stenté.", ["I25.2"]),
     (
         "Antécédents médicaux : IDM inférieur en 2015 (stent CD), FA permanente anticoagulée.",
-        ["I21", "I25", "I48"],
+        ["I25.2", "I48", "Z95.5"],  # the stent the patient carries: Z95.5, not I25
     ),
     ("Cardiopathie ischémique stentée.", ["I25"]),
     ("Antécédents : AIT en 2021.", ["G45"]),
@@ -118,6 +119,86 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Infection urinaire à E. coli.", ["N39.0"]),
     ("Insuffisance rénale aiguë fonctionnelle sur déshydratation.", ["E86", "N17"]),
     ("Hépatite B ancienne guérie, sérologie VHC négative.", ["B16.9"]),  # a past acute one
+    # --- the last wrong codes (issue 11, item 3): an acute coronary occlusion is an acute
+    # infarction, I21, not a chronic ischaemic heart disease (I25)
+    (
+        "Coronarographie : occlusion aiguë de l'IVA proximale traitée par angioplastie avec pose "
+        "d'un stent actif.",
+        ["I21"],
+    ),
+    (
+        "ECG : sus-décalage du segment ST en territoire antérieur.\nCoronarographie : occlusion "
+        "de l'IVA proximale traitée par angioplastie avec pose d'un stent actif.",
+        ["I21"],  # the demo's case: no "aiguë", the occlusion says it
+    ),
+    ("Thrombose aiguë de la coronaire droite.", ["I21.9"]),
+    ("SCA ST+ antérieur.", ["I21"]),
+    ("Syndrome coronarien aigu ST+ antérieur.", ["I21"]),
+    ("SCA avec sus-décalage du segment ST.", ["I21"]),
+    ("SCA ST-.", ["I24.9"]),
+    ("Infarctus du myocarde aigu.", ["I21"]),
+    ("Récidive d'infarctus du myocarde.", ["I21"]),
+    ("IDM récent il y a deux semaines.", ["I21"]),
+    ("SCA.", ["I24.9"]),  # an acute coronary syndrome may be an unstable angina
+    # near misses: a chronic disease, a stenosis, a stent, an old infarction keep their code
+    ("Sténose de l'IVA proximale traitée par angioplastie.", ["I25"]),
+    ("Occlusion chronique de la coronaire droite.", []),  # no acute code for a chronic one
+    ("Porteur d'un stent sur l'IVA.", ["Z95.5"]),
+    ("Séquelle d'infarctus inférieur.", ["I25.2"]),  # read BEFORE the mention
+    ("Ancien infarctus du myocarde.", ["I25.2"]),
+    ("Antécédent d'infarctus du myocarde.", ["I25.2"]),
+    ("Infarctus du myocarde ancien.", ["I25.2"]),
+    ("Antécédents : IDM aigu en 2015.", ["I25.2"]),  # "aigu" names it, 2015 dates it
+    ("Antécédents : occlusion de l'IVA stentée en 2015.", ["I25.2"]),
+    ("Séquelles d'AVC ischémique.", ["I69.3"]),
+    ("AVC hémorragique séquellaire.", ["I69.1"]),
+    # a lumbar pain radiating to the genitals is a renal colic, not a low back pain (M54.5)
+    ("Douleur lombaire gauche irradiant vers les organes génitaux externes.", ["N23"]),
+    ("Douleur lombaire gauche irradiant vers les OGE.", ["N23"]),
+    ("Douleur lombaire droite irradiant vers l'aine.", ["N23"]),
+    # near misses: the place a pain radiates to is no disease of that place
+    ("Douleur lombaire mécanique.", ["M54.5"]),
+    ("Lombalgie irradiant dans la jambe droite.", ["M54.5"]),
+    ("Douleur thoracique irradiant dans le bras gauche.", ["R07.4"]),
+    ("Douleur thoracique irradiant vers la mâchoire.", ["R07.4"]),
+    ("Douleur thoracique irradiant vers l'épaule gauche et le cou.", ["R07.4"]),
+    ("Douleur épigastrique irradiant dans le dos.", ["R10.4"]),
+    ("Céphalées irradiant vers la nuque.", ["R51"]),
+    # hepatitis A is B15.9, not an inflammatory liver disease (K75.9)
+    ("Hépatite A.", ["B15.9"]),
+    ("Hépatite A en 2015.", ["B15.9"]),
+    ("Hépatite virale A aiguë.", ["B15.9"]),  # not B17.9 (another acute viral hepatitis)
+    ("Hépatite à CMV.", ["K75.9"]),  # "à", not "A": no hepatitis A
+    # a bleeding or perforated peptic ulcer is one concept, not an ulcer and a bleeding (R58)
+    ("Ulcère duodénal hémorragique.", ["K26.4"]),
+    ("Hémorragie digestive haute sur ulcère duodénal.", ["K26.4"]),
+    ("Méléna sur ulcère bulbaire.", ["K26.4"]),
+    ("Ulcère gastrique hémorragique.", ["K25.4"]),
+    ("UGD compliqué d'hémorragie.", ["K27.4"]),  # gastroduodenal, site unspecified: K27
+    ("Ulcère duodénal perforé.", ["K26.5"]),
+    ("Ulcère duodénal.", ["K26"]),  # near miss: no complication written
+    # HIV: a status (Z21) when the patient carries it, the disease (B24) at the AIDS stage
+    ("Sérologie VIH positive.", ["Z21"]),
+    ("VIH +.", ["Z21"]),
+    ("Séropositif pour le VIH.", ["Z21"]),
+    ("Patiente VIH+ sous trithérapie.", ["Z21"]),
+    ("Infection par le VIH depuis 2005.", ["Z21"]),  # not B99 ("infection")
+    ("Positivité de la sérologie VIH.", ["Z21"]),  # the result read BEFORE the test
+    ("Infection par le VIH au stade SIDA.", ["B24"]),
+    ("Patient séropositif pour le VIH au stade SIDA.", ["B24"]),
+    # near misses: a negative or unknown status, a test's target, is no condition
+    ("Sérologie VIH négative.", []),
+    ("La sérologie VIH est négative.", []),
+    ("Sérologies VIH, VHB et VHC négatives.", []),
+    ("VIH négatif.", []),
+    ("Statut VIH inconnu.", []),
+    ("Prophylaxie post-exposition au VIH.", []),
+    ("Dépistage VIH proposé.", []),
+    ("Pas d'infection VIH connue.", []),
+    # near misses of the new rules: other occlusions, other ulcers
+    ("Occlusion intestinale aiguë.", ["K56.7"]),
+    ("Occlusion de l'artère centrale de la rétine.", ["H34.1"]),
+    ("Ulcère de jambe hémorragique.", ["I83.0"]),  # not a peptic ulcer's K2x.4
 ]
 
 

@@ -238,3 +238,52 @@ def test_a_lexicon_concept_that_won_its_words_is_the_fact() -> None:
 )
 def test_a_lexicon_concept_alone_is_a_fact_only_for_a_disease(mention: M, fact: bool) -> None:
     assert (target_table(mention) == "condition_occurrence") is fact
+
+
+@pytest.mark.parametrize(
+    ("mention", "code"),
+    [
+        # CIM-10's I21 is an infarction of 4 weeks or less: told as history, an old one (I25.2)
+        (M("myocardial_infarction", "IDM", history=True), "I25.2"),
+        (M("myocardial_infarction", "IDM", history=True, attributes={"cim10": "I21"}), "I25.2"),
+        (M(**{**_term("infarctus", "I219").__dict__, "history": True}), "I25.2"),
+        (M("cim10", "infarctus", codes={"cim10": "I219"}, history=True), "I25.2"),
+        # not in the history, or said recent: acute
+        (M("myocardial_infarction", "IDM"), "I21"),
+        (M("myocardial_infarction", "IDM", history=True, attributes={"acute": True}), "I21"),
+        # other diseases keep their code in the history
+        (M("cim10", "AVC", codes={"cim10": "I639"}, history=True), "I63.9"),
+        # a code hopia.zones read from the words around a CIM-10 label wins over the label's
+        (
+            M("cim10", "Hépatite virale A", codes={"cim10": "B179"}, attributes={"cim10": "B159"}),
+            "B15.9",
+        ),
+    ],
+)
+def test_an_infarction_told_as_history_is_an_old_one(mention: M, code: str) -> None:
+    assert coded_concept(mention) == ("CIM10", code)
+
+
+def test_an_hiv_status_of_the_lexicon_is_a_fact() -> None:
+    # "séropositif pour le VIH": Z21, a status a clinician codes (other Z codes stay mentions)
+    assert target_table(_term("séropositif pour le VIH", "Z21")) == "condition_occurrence"
+    assert target_table(_term("VIH", "Z21", not_a_condition=True)) is None
+    assert target_table(_term("isolement", "Z290")) is None
+
+
+@pytest.mark.parametrize(
+    ("when", "note_date", "code"),
+    [
+        ("2022-01", date(2022, 2, 1), "I21"),  # the month before the note: still acute
+        ("2022-01", date(2022, 1, 28), "I21"),
+        ("2020-02", date(2020, 9, 25), "I25.2"),  # months before: old
+        ("2015", date(2015, 3, 1), "I25.2"),  # a year alone does not say within 4 weeks
+        ("", date(2020, 1, 1), "I25.2"),
+    ],
+)
+def test_an_infarction_of_the_history_dated_within_a_month_stays_acute(
+    when: str, note_date: date, code: str
+) -> None:
+    idm = M("myocardial_infarction", "IDM", history=True, attributes={"when": when})
+    assert coded_concept(idm, note_date) == ("CIM10", code)
+    assert coded_concept(idm) == ("CIM10", "I25.2")  # no note date: the history decides

@@ -54,6 +54,13 @@ COMORBIDITY_LOCAL = {"peripheral_vascular_disease": "Maladie vasculaire (Charlso
 OBSERVATION_LABELS = {"tnm", "adicap", "alcohol", "tobacco"}
 # Alcohol and tobacco use: observations (the alcohol and tobacco pipes), not a lexicon condition.
 TERMS_OBSERVATIONS = ("F10", "F17")
+# Statuses of chapter Z a clinician codes as the patient's condition when the lexicon names
+# them: asymptomatic HIV infection ("séropositif pour le VIH", "VIH +").
+TERMS_STATUS_FACTS = ("Z21",)
+# Acute myocardial infarction (CIM-10: 4 weeks or less) and a later one; told as history, an
+# old infarction.
+ACUTE_ONLY = ("I21", "I22")
+OLD_INFARCTION = "I252"
 NOT_FACTS = {"date", "duration", "sections"}
 
 
@@ -92,26 +99,61 @@ def is_fact(m: Mention) -> bool:
     return not (m.negation or m.hypothesis or m.family)
 
 
-def coded_concept(m: Mention) -> tuple[str, str] | None:
-    """(vocabulary, code) for a mention, when it has one."""
+def coded_concept(m: Mention, note_date: date | None = None) -> tuple[str, str] | None:
+    """(vocabulary, code) for a mention, when it has one; ``note_date`` dates the note (an
+    infarction of the history dated within the month before it is still acute)."""
+    attributes = m.attributes or {}
     if m.label == "cim10" and m.codes.get("cim10"):
-        return "CIM10", cim10_display(m.codes["cim10"])
+        # hopia.zones may have read a narrower code from the words around the label
+        return "CIM10", _told_as_past(
+            m, note_date, str(attributes.get("cim10") or m.codes["cim10"])
+        )
     if m.label in COMORBIDITY_CIM10 or m.label in COMORBIDITY_LOCAL:
         # hopia.zones names the narrower concept a Charlson item's mention stands for ("HTA":
         # I10, "fibrillation auriculaire": I48), else the item's own code
-        narrower = (m.attributes or {}).get("cim10")
+        narrower = attributes.get("cim10")
         if narrower:
-            return "CIM10", cim10_display(str(narrower))
+            return "CIM10", _told_as_past(m, note_date, str(narrower))
         if m.label in COMORBIDITY_CIM10:
-            return "CIM10", COMORBIDITY_CIM10[m.label]
+            return "CIM10", _told_as_past(m, note_date, COMORBIDITY_CIM10[m.label])
         return "EDS-NLP", m.label
-    if m.pipe == "terms" and m.category == "DISO" and (m.attributes or {}).get("cim10"):
-        return "CIM10", cim10_display(str(m.attributes["cim10"]))
+    if m.pipe == "terms" and m.category == "DISO" and attributes.get("cim10"):
+        return "CIM10", _told_as_past(m, note_date, str(attributes["cim10"]))
     if m.codes.get("atc"):
         return "ATC", m.codes["atc"]
     if m.codes.get("loinc"):
         return "LOINC", m.codes["loinc"]
     return None
+
+
+def _told_as_past(m: Mention, note_date: date | None, code: str) -> str:
+    """The CIM-10 code (dotted) of a mention, an infarction told as history made old.
+
+    CIM-10's I21 is an infarction "of 4 weeks or less"; one in the patient's history (the
+    history qualifier: an *Antécédents* section, "antécédent de") is an old infarction, I25.2,
+    unless the words around it say it is recent (``attributes["acute"]``: "IDM récent") or
+    its line dates it within the month before the note (``attributes["when"]``: "en février
+    2020" in a note of March 2020).
+    """
+    compact = code.replace(".", "").upper()
+    attributes = m.attributes or {}
+    if (
+        compact.startswith(ACUTE_ONLY)
+        and m.history
+        and not attributes.get("acute")
+        and not _within_a_month(str(attributes.get("when") or ""), note_date)
+    ):
+        compact = OLD_INFARCTION
+    return cim10_display(compact)
+
+
+def _within_a_month(when: str, note_date: date | None) -> bool:
+    """An event dated ``when`` ("2020-02") is in the note's month or the month before."""
+    year, _, month = when.partition("-")
+    if note_date is None or not (year.isdigit() and month.isdigit()):
+        return False
+    months = (note_date.year - int(year)) * 12 + note_date.month - int(month)
+    return 0 <= months <= 1
 
 
 def target_table(m: Mention) -> str | None:
@@ -156,7 +198,7 @@ def terms_fact(attributes: dict[str, Any]) -> bool:
     code = str(attributes.get("cim10") or "")
     return (
         attributes.get("vocabulary") == "HOPIA"
-        and code[:1] not in ("", "R", "Z")
+        and (code[:1] not in ("", "R", "Z") or code.startswith(TERMS_STATUS_FACTS))
         and not code.startswith(TERMS_OBSERVATIONS)
         and not attributes.get("ambiguous")
     )

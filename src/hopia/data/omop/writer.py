@@ -141,7 +141,7 @@ class OmopWriter:
         of an identified person also go to their clinical table, with a provenance row linking
         the fact to its note, its mention and the run ``run_id``."""
         self.ensure_standard(conn)
-        codes = {cc for n in notes for m in n.mentions if (cc := coded_concept(m))}
+        codes = {cc for n in notes for m in n.mentions if (cc := coded_concept(m, n.note_date))}
         concept_ids = self.concepts.resolve(conn, codes)
         ids = ids or self.ids(conn)
         visits = _Visits.load(conn, {n.person_id for n in notes if n.person_id != UNKNOWN_PERSON})
@@ -157,7 +157,7 @@ class OmopWriter:
             ctx = NoteContext(note_id, n.person_id, visit_id, n.note_date)
             results: set[tuple[int, int]] = set()  # offsets of the test results written
             for m in n.mentions:
-                code = coded_concept(m)
+                code = coded_concept(m, n.note_date)
                 concept_id = concept_ids[code] if code else 0
                 nlp_id = ids.next("note_nlp")
                 rows["note_nlp"].append(

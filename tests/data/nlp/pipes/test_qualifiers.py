@@ -225,6 +225,10 @@ ISSUE11_CASES = [
     ("Pas de fièvre puis des frissons.\n", "frissons", set(), None),
     ("Pas de fièvre alors que la toux persiste.\n", "toux", set(), None),
     ("Pas de lésion expliquant la confusion.\n", "confusion", set(), None),
+    # a result named BEFORE the test (issue 11, item 3): the test is affirmed, carries it
+    ("Positivité de la sérologie VIH.\n", "sérologie VIH", set(), "positive"),
+    ("Négativité des hémocultures.\n", "hémocultures", set(), "negative"),
+    ("Aucune positivité retrouvée, sérologie VIH.\n", "sérologie VIH", set(), None),
 ]
 
 

@@ -84,7 +84,32 @@ _OTHER_NOUNS = frozenset(
 )
 
 
+# A result named before the test: "positivité de la sérologie VIH", "négativation de la PCR",
+# "négativité des hémocultures" (folded, right before the mention).
+_RESULT_BEFORE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b(?:{words})\s+(?:de la|du|des|de l'|de|d')\s*$"), value)
+    for words, value in (
+        ("positivites?|positivations?", "positive"),
+        ("negativites?|negativations?", "negative"),
+        ("normalites?|normalisations?", "normal"),
+    )
+)
+_BEFORE_TOKENS = 4  # "positivité de la" + an apostrophe
+
+
 def read_result(span: Span) -> str | None:
+    """The qualitative result of a test mention: written after it in its clause ("sérologie
+    VIH négative"), else named right before it ("positivité de la sérologie VIH")."""
+    result = _read_after(span)
+    if result is None:
+        doc = span.doc
+        before = doc[max(0, span.start - _BEFORE_TOKENS) : span.start].text_with_ws
+        before = fold(before.rsplit("\n", 1)[-1])
+        result = next((v for regex, v in _RESULT_BEFORE if regex.search(before)), None)
+    return result
+
+
+def _read_after(span: Span) -> str | None:
     """The qualitative result written after a test mention in its clause, if any.
 
     A denial between the mention and the result word turns it into its opposite ("la sérologie

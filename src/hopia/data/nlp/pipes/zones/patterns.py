@@ -177,13 +177,22 @@ COMORBIDITY_CODES: tuple[tuple[str, str, str], ...] = (
     ("congestive_heart_failure", r"\boap\b|oedeme aigu", "I501"),
     # a pacemaker is a device the patient carries (Z95.0), not a heart failure
     ("congestive_heart_failure", r"pace ?maker|stimulateur", "Z950"),
-    ("myocardial_infarction", r"infarctus|\bidm\b|\bsca\b|coronarien aigu|stemi", "I21"),
+    # an acute coronary syndrome is an infarction when ST rises or the words say so (I21,
+    # NSTEMI I21.4); "SCA" alone, or "ST-", may be an unstable angina: I24.9
+    ("myocardial_infarction", r"\bnstemi\b|\bnon[ -]?stemi\b", "I214"),
+    ("myocardial_infarction", r"infarctus|\bidm\b|\bstemi\b|st ?\+|sus-?decal", "I21"),
+    ("myocardial_infarction", r"\bsca\b|coronarien aigu", "I249"),
     ("myocardial_infarction", r"angor|angine de poitrine", "I20"),
     (
         "myocardial_infarction",
-        r"cardiopathie ischemique|coronar|angioplastie|stent|pontage|\biva\b|\bcd\b|circonflexe",
+        r"cardiopathie ischemique|coronaropathie|coronarien|maladie coron",
         "I25",
     ),
+    # a stent or a bypass graft the patient carries is a status (Z95.5, Z95.1); an occlusion
+    # written before it makes the mention an acute infarction (hopia.zones' context rules)
+    ("myocardial_infarction", r"\bstent", "Z955"),
+    ("myocardial_infarction", r"pontage", "Z951"),
+    ("myocardial_infarction", r"coronar|angioplastie|\biva\b|\bcd\b|circonflexe", "I25"),
     # EDS-NLP reads "DT I"/"DTI" and "DT II"/"DTII" as type 1 and type 2 (r"\bdt.?(i|ii|1|2)\b");
     # "insulino-traité", "insulino-requérant" say the treatment, not the type (E14 unless a
     # type is written)
@@ -241,6 +250,14 @@ CONTEXT_CODES: tuple[tuple[str, str, str, str], ...] = (
     # "MRC 4/5" is the Medical Research Council muscle-strength grade (of 5, or a sum of 60):
     # EDS-NLP reads "MRC" as "maladie rénale chronique" and the 4 as its stage
     ("ckd", r"^mrc\b", r"\s*/\s*(?:5|60)\b", ""),
+    # "SCA" then "ST+" or "avec sus-décalage" on its line: a STEMI
+    # (EDS-NLP's span of "syndrome coronarien aigu ST+" stops before the "+")
+    (
+        "myocardial_infarction",
+        r"(?:^sca|coronarien aigu)(?: st)?$",
+        r"\s*(?:\+|st ?\+|avec sus|stemi|st plus)",
+        "I21",
+    ),
     # "DTI" is also the tissue Doppler of an echocardiography ("DTI : onde S' à 9 cm/s")
     ("diabetes", r"^dti$", r"\W*(?:onde|[esa]'|vitesse|pic|\d+(?:[.,]\d+)?\s*cm)", ""),
     # an ulcer's site may follow EDS-NLP's span ("hémorragie digestive haute sur ulcère duodénal")
@@ -271,6 +288,9 @@ TESTED_BEFORE = re.compile(
     r"(?:(?:de|du|des|d|de la|de l|a la|au)\W+)?$"
 )
 POSITIVE = re.compile(r"\bpositi|\bretrouve|\bisole|\bpresence\b|\bdetecte")
+POSITIVE_BEFORE = re.compile(
+    r"\bpositiv(?:ite|ation)s?\s+(?:de la|du|des|de l'|de|d')\s*(?:[\w-]+\W+){0,2}$"
+)
 
 # EDS-NLP's comorbidity pipes, each writing a span group of its name (the pipeline spec adds one
 # pipe per name; edsnlp 0.23 has no eds.hypertension: hypertension comes out through eds.cim10

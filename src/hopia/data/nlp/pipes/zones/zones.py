@@ -12,7 +12,11 @@ Runs after the entity pipes, before the qualifiers. It
    not an allergy;
 3. gives each comorbidity mention the CIM-10 code of what it names when the Charlson item
    gathers several diseases ("HTA" is I10, not a peripheral vascular disease), in
-   ``span._.attributes["cim10"]``;
+   ``span._.attributes["cim10"]``; then reads the words BEFORE and after every coded mention
+   (:mod:`.context`): "occlusion de l'" before "IVA ... stent" is an acute infarction (I21),
+   "séquelles d'" before "infarctus" an old one (I25.2), a lumbar pain radiating to the
+   genitals a renal colic (N23), "VIH" alone no condition; a bleeding or perforated peptic
+   ulcer is one concept (K26.4), its bleeding words no second fact;
 4. keeps one coded concept per mention (:func:`resolve_overlaps`): "diabète de type 2"
    found by ``hopia.cim10`` (E11) and ``eds.diabetes`` (E14) is one fact, E11; the other
    mention stays in ``note_nlp``, marked ``same_mention_as``. The coded disorder mentions of
@@ -36,7 +40,7 @@ from typing import Any, NamedTuple
 
 from spacy.tokens import Doc
 
-from hopia.data.nlp.pipes.zones import patterns
+from hopia.data.nlp.pipes.zones import context, patterns
 from hopia.platform.text import fold
 
 
@@ -305,6 +309,8 @@ class ZoneFilter:
                     if len(kept) != len(spans):
                         doc.spans[group] = kept
         self._code_comorbidities(doc)
+        self._code_in_context(doc)
+        self._ulcer_complications(doc)
         self._not_conditions(doc)
         self._one_concept_per_mention(doc)
         return doc
@@ -320,8 +326,12 @@ class ZoneFilter:
                     continue
                 not_condition = bool(patterns.VACCINATED_BEFORE.search(before))
                 if not not_condition and patterns.TESTED_BEFORE.search(before):
+                    # the positive result written after the target, or before the test
+                    # ("positivité de la sérologie VIH")
                     after = fold(_after(doc, span))
-                    not_condition = not patterns.POSITIVE.search(after)
+                    not_condition = not (
+                        patterns.POSITIVE.search(after) or patterns.POSITIVE_BEFORE.search(before)
+                    )
                 if not_condition:
                     span._.attributes = {**(span._.attributes or {}), "not_a_condition": True}
 
@@ -335,6 +345,62 @@ class ZoneFilter:
                     # "" (no condition of that kind): marked, never written as a fact
                     extra = {"cim10": code} if code else {"not_a_condition": True}
                     span._.attributes = {**(span._.attributes or {}), **extra}
+
+    def _coded_spans(self, doc: Doc) -> Iterable[tuple[str, Any, str]]:
+        """(group, span, current code) of the coded condition mentions not yet ruled out."""
+        for group in self.coded_groups:
+            for span in doc.spans.get(group, ()):
+                attributes = span._.attributes or {}
+                if attributes.get("not_a_condition") or attributes.get("same_mention_as"):
+                    continue
+                if group == "terms" and span._.category != "DISO":
+                    continue
+                code = current_code(group, span)
+                if code:
+                    yield group, span, code
+
+    def _code_in_context(self, doc: Doc) -> None:
+        """Codes read from the words before and after a mention (:data:`.context.RULES`):
+        "occlusion de l'" before "IVA ... stent" is an acute infarction, "séquelles d'"
+        before "infarctus" an old one; "VIH" alone is no condition."""
+        text = doc.text
+        for _group, span, code in list(self._coded_spans(doc)):
+            before, after = context.before_window(text, span.start_char), _after(doc, span)
+            found = context.context_code(code, span.text, before, after)
+            extra: dict[str, Any] = {}
+            if found is not None:
+                new, acute = found
+                extra = {"cim10": new} if new else {"not_a_condition": True}
+                if acute:
+                    extra["acute"] = True
+                code = new
+            if context.DATED_CODES.match(code) and (when := context.written_when(before, after)):
+                # an infarction in the history is an old one unless dated within the month
+                # before the note (hopia.data.omop.mapping, which knows the note's date)
+                extra["when"] = when
+            if extra:
+                span._.attributes = {**(span._.attributes or {}), **extra}
+
+    def _ulcer_complications(self, doc: Doc) -> None:
+        """A peptic ulcer that bled or perforated is one concept (K26.4 "ulcère duodénal
+        hémorragique"): the ulcer mentions get the complication's code, the bleeding
+        mentions of its words (R58, K92.x) are the same mention."""
+        text = doc.text
+        coded = list(self._coded_spans(doc))
+        for group, span, code in coded:
+            found = context.ulcer_complication(code, text, span.start_char, span.end_char)
+            if found is None:
+                continue
+            new, bleeding = found
+            span._.attributes = {**(span._.attributes or {}), "cim10": new}
+            for _other_group, other, other_code in coded:
+                if context.BLEEDING_CODES.match(other_code) and any(
+                    other.start_char < e and s < other.end_char for s, e in bleeding
+                ):
+                    other._.attributes = {
+                        **(other._.attributes or {}),
+                        "same_mention_as": group,
+                    }
 
     def _one_concept_per_mention(self, doc: Doc) -> None:
         """Marks the mentions that repeat another on the same words: they stay in their group
@@ -375,8 +441,8 @@ def _competes(group: str, span: Any) -> bool:
     """A mention that may be a coded condition: a ``terms`` mention only when it is a coded
     disorder; never one marked as naming no condition ("hématome" read as a stroke)."""
     attributes = span._.attributes or {}
-    if attributes.get("not_a_condition"):
-        return False
+    if attributes.get("not_a_condition") or attributes.get("same_mention_as"):
+        return False  # ruled out, or part of another mention's concept (a bleeding ulcer)
     if group == "terms":
         return span._.category == "DISO" and bool(attributes.get("cim10"))
     return True
@@ -386,14 +452,24 @@ def _coded(group: str, index: int, span: Any) -> Coded:
     """A mention as it competes: a comorbidity mention left at its Charlson item's code ranks
     after a lexicon concept and is vague, as is a sign (CIM-10 chapter R)."""
     attributes = span._.attributes or {}
-    if group == "cim10":
-        priority, code = None, span.kb_id_
-    elif group == "terms":
-        priority, code = None, str(attributes.get("cim10") or "")
-    elif group == "covid":
-        priority, code = None, "U071"
-    else:
-        code = str(attributes.get("cim10") or "")
-        priority = None if code else PRIORITY_CHARLSON
+    code = current_code(group, span)
+    priority = None
+    if group not in ("cim10", "terms", "covid") and not attributes.get("cim10"):
+        priority = PRIORITY_CHARLSON
     vague = priority == PRIORITY_CHARLSON or code.startswith("R")
     return Coded(span.start_char, span.end_char, group, index, priority, vague)
+
+
+def current_code(group: str, span: Any) -> str:
+    """The CIM-10 code (no dot) a coded mention has now: the one ``hopia.zones`` gave it, else
+    its pipe's ("" for an uncoded ``terms`` mention)."""
+    narrower = (span._.attributes or {}).get("cim10")
+    if narrower:
+        return str(narrower)
+    if group == "cim10":
+        return str(span.kb_id_)
+    if group == "covid":
+        return "U071"
+    if group == "terms":
+        return ""
+    return context.ITEM_CODES.get(group, "")
