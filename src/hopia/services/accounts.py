@@ -58,7 +58,8 @@ class _Roles(Request):
 
 
 class CreateAccountRequest(_Roles):
-    username: str = Field(pattern=USERNAME.pattern)
+    # Anchored: pydantic searches a pattern (it would take "Dr Martin!" for its "r").
+    username: str = Field(pattern=f"^{USERNAME.pattern}$")
     """Lower case letters, digits, '.', '_' or '-', 2 to 100 characters."""
     password: str | None = None
     """None: no local password yet (set later, or an identity provider's account)."""
