@@ -207,8 +207,13 @@ def test_other_roles_cannot_post_the_forms(web: Web) -> None:
             data={"csrf": token, "roles": ["admin"]},
         )
         assert changed.status_code == 403
+        password = client.post(
+            "/admin/accounts/admin.test/password", data={"csrf": token, "password": NEW_PASSWORD}
+        )
+        assert password.status_code == 403
         assert _account(web, f"intrus.{role}") is None
         assert _account(web, f"{role.replace('_', '-')}.test")["roles"] == [role]  # type: ignore[index]
+    assert not _audit(web, "account.password", "account:admin.test")
 
 
 def test_the_admin_changes_roles_perimeter_and_state_and_the_sessions_close(web: Web) -> None:
