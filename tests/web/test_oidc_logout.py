@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 import threading
@@ -244,3 +245,24 @@ def test_the_id_token_goes_with_every_way_a_session_ends(
         accounts.update_account(
             ctx, accounts.UpdateAccountRequest.of(username="dr.sub-gone", active=True)
         )
+
+
+def test_the_admin_sees_which_accounts_come_from_the_provider(oidc_web: Web, provider: str) -> None:
+    _login(oidc_web, provider, "sub-origin")
+    admin = oidc_web.clients["admin"]
+    listing = html.unescape(admin.get("/admin/accounts").text)
+    rows = dict(
+        re.findall(r'<tr class="etat-[^"]+">\s*<td><a [^>]+>([^<]+)</a>(.*?)</tr>', listing, re.S)
+    )
+    assert "fournisseur d'identité (OIDC)" in rows["dr.sub-origin"]
+    assert "<td>local</td>" in rows["researcher.test"]
+    detail = html.unescape(admin.get("/admin/accounts/dr.sub-origin").text)
+    assert f"fournisseur d'identité (OIDC) : {provider}" in detail
+    assert "repris du fournisseur à chaque connexion" in detail
+    last = oidc_web.sql(
+        "SELECT max(\"at\") AS at FROM hopia_meta.audit_log WHERE action = 'auth.login' "
+        "AND target = 'account:dr.sub-origin'"
+    )[0].at
+    assert f"<dd>{last:%d/%m/%Y %H:%M} UTC</dd>" in detail
+    local = html.unescape(admin.get("/admin/accounts/manager.test").text)
+    assert "<dt>Origine</dt><dd>local</dd>" in local and "repris du fournisseur" not in local

@@ -190,6 +190,16 @@ def account_overview(ctx: Context) -> list[AccountOverview]:
     return [AccountOverview(a, external.get(a.account_id), last.get(a.username)) for a in found]
 
 
+def account_details(ctx: Context, request: UsernameRequest) -> AccountOverview:
+    """One account with its origin and its last login (:class:`NotFoundError` when unknown)."""
+    ctx.authorize("account.list", _target(request.username))
+    with existing_warehouse(ctx).engine.connect() as conn:
+        account = _existing(conn, request.username)
+        issuer = store.external_accounts(conn).get(account.account_id)
+        last = store.last_logins(conn, account.username).get(account.username)
+    return AccountOverview(account, issuer, last)
+
+
 def list_care_sites(ctx: Context) -> list[CareSite]:
     """The care sites of the warehouse, what an administrator picks a perimeter from."""
     ctx.authorize("account.list", "care_sites")

@@ -293,15 +293,15 @@ def id_token_of(conn: Connection, token: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def last_logins(conn: Connection) -> dict[str, datetime]:
-    """The last successful login of each account, by user name, read in the audit log
-    (``auth.login``, local and OIDC alike): the log is where logins are recorded."""
+def last_logins(conn: Connection, username: str | None = None) -> dict[str, datetime]:
+    """The last successful login of each account (or of ``username``), by user name, read in
+    the audit log (``auth.login``, local and OIDC alike): the log is where logins are
+    recorded."""
     a = schema.audit_log
-    rows = conn.execute(
-        select(a.c.target, func.max(a.c["at"]))
-        .where(a.c.action == "auth.login")
-        .group_by(a.c.target)
-    )
+    query = select(a.c.target, func.max(a.c["at"])).where(a.c.action == "auth.login")
+    if username is not None:
+        query = query.where(a.c.target == f"account:{username}")
+    rows = conn.execute(query.group_by(a.c.target))
     return {
         target.removeprefix("account:"): at for target, at in rows if target.startswith("account:")
     }

@@ -88,8 +88,8 @@ def account_edit(request: Request, username: str, fait: str = "") -> Response:
     who = viewer(request)
     if who is None:
         return to_login()
-    account = accounts.get_account(who.ctx, accounts.UsernameRequest.of(username=username))
-    return _edit(request, who, account, done=DONE.get(fait))
+    found = accounts.account_details(who.ctx, accounts.UsernameRequest.of(username=username))
+    return _edit(request, who, found, done=DONE.get(fait))
 
 
 @router.post("/admin/accounts/{username}")
@@ -123,7 +123,7 @@ def account_update(
         )
         accounts.update_account(who.ctx, request_)
     except FORM_ERRORS as exc:
-        current = accounts.get_account(who.ctx, accounts.UsernameRequest.of(username=username))
+        current = accounts.account_details(who.ctx, accounts.UsernameRequest.of(username=username))
         return _edit(request, who, current, error=exc.message, asked=asked, status=422)
     return RedirectResponse(f"{_address(username)}?fait=modifie", status_code=303)
 
@@ -143,7 +143,7 @@ def account_password(
         request_ = accounts.PasswordRequest.of(username=username, password=password)
         accounts.set_password(who.ctx, request_)
     except FORM_ERRORS as exc:
-        current = accounts.get_account(who.ctx, accounts.UsernameRequest.of(username=username))
+        current = accounts.account_details(who.ctx, accounts.UsernameRequest.of(username=username))
         return _edit(request, who, current, password_error=exc.message, status=422)
     return RedirectResponse(f"{_address(username)}?fait=mot-de-passe", status_code=303)
 
@@ -184,7 +184,7 @@ def _list(
 def _edit(
     request: Request,
     who: Viewer,
-    account: Account,
+    found: accounts.AccountOverview,
     *,
     done: str | None = None,
     error: str | None = None,
@@ -193,6 +193,7 @@ def _edit(
     status: int = 200,
 ) -> Response:
     sites = accounts.list_care_sites(who.ctx)
+    account = found.account
     current = asked or {
         "display_name": account.display_name or "",
         "roles": list(account.roles),
@@ -206,6 +207,7 @@ def _edit(
         SECTION,
         status,
         account=account,
+        found=found,
         state=state_of(account, utcnow()),
         role_choices=role_choices(),
         sites=sites,
