@@ -276,6 +276,19 @@ def test_the_admin_changes_roles_perimeter_and_state_and_the_sessions_close(web:
     assert row is not None
 
 
+def test_an_account_keeps_at_least_one_role(web: Web) -> None:
+    admin = web.clients["admin"]
+    before = _account(web, "manager.test")
+    answer = admin.post(
+        "/admin/accounts/manager.test",
+        data={"csrf": _token(admin, "/admin/accounts/manager.test"), "display_name": "M"},
+    )
+    assert answer.status_code == 422
+    found = re.search(r'id="erreur-modification">(.*?)</p>', _text(answer.text), re.S)
+    assert found and "roles" in found.group(1) and "au moins 1" in found.group(1)
+    assert _account(web, "manager.test") == before
+
+
 def test_the_last_admin_cannot_lose_the_role_nor_be_disabled(web: Web) -> None:
     admin = web.clients["admin"]
     admins = web.sql("SELECT username, roles, active FROM hopia_meta.account")

@@ -70,7 +70,8 @@ class CreateAccountRequest(_Roles):
 
 class UpdateAccountRequest(_Roles):
     username: str
-    roles: list[str] | None = None
+    roles: list[str] | None = Field(None, min_length=1)
+    """None: unchanged; an account keeps at least one role (disable it instead)."""
     care_sites: list[int] | None = None
     active: bool | None = None
     display_name: str | None = Field(None, max_length=200)
