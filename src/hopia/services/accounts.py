@@ -413,7 +413,8 @@ def logout(ctx: Context, token: str) -> str | None:
     with existing_warehouse(ctx).begin() as conn:
         id_token = store.id_token_of(conn, token)
         if store.delete_session(conn, token):
-            details = {"provider_logout": id_token is not None}
+            # as its auth.login: a session of the identity provider says so
+            details = {"method": "oidc"} if id_token is not None else None
             audit.record(conn, ctx.actor, "auth.logout", _target(ctx.actor), None, details)
         else:
             id_token = None

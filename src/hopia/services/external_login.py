@@ -50,7 +50,7 @@ class ExternalLoginRequest(Request):
     subject: str = Field(min_length=1, max_length=255)
     claims: dict[str, Any]
     """The verified claims: the ID token's, with the userinfo endpoint's on top."""
-    id_token: str | None = Field(None, max_length=20_000)
+    id_token: str | None = Field(None, max_length=100_000)
     """The raw ID token, kept server-side with the session for the provider's logout."""
 
 
