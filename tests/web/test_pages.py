@@ -39,6 +39,16 @@ PAGES = {
     ("HEAD", "/api/v1/openapi.json"),
     ("GET", "/login/oidc"),
     ("GET", "/login/oidc/callback"),
+    # the admin's account pages and the jobs page's forms (tests/web/test_admin_pages.py,
+    # tests/web/test_jobs_pages.py: every role's answer)
+    ("GET", "/admin/accounts"),
+    ("POST", "/admin/accounts"),
+    ("GET", "/admin/accounts/{username}"),
+    ("POST", "/admin/accounts/{username}"),
+    ("POST", "/admin/accounts/{username}/password"),
+    ("POST", "/jobs/{job_id}/cancel"),
+    ("POST", "/jobs/quality"),
+    ("POST", "/jobs/ingest"),
 }
 
 

@@ -28,6 +28,7 @@ OPEN_TO = {
     "/quality": {"data_steward"},
     "/jobs": {"clinician", "researcher", "data_steward", "manager", "admin"},
     "/audit": {"admin"},
+    "/admin/accounts": {"admin"},
 }
 
 

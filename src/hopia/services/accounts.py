@@ -58,7 +58,8 @@ class _Roles(Request):
 
 
 class CreateAccountRequest(_Roles):
-    username: str = Field(pattern=USERNAME.pattern)
+    # Anchored: pydantic searches a pattern (it would take "Dr Martin!" for its "r").
+    username: str = Field(pattern=f"^{USERNAME.pattern}$")
     """Lower case letters, digits, '.', '_' or '-', 2 to 100 characters."""
     password: str | None = None
     """None: no local password yet (set later, or an identity provider's account)."""
@@ -69,7 +70,8 @@ class CreateAccountRequest(_Roles):
 
 class UpdateAccountRequest(_Roles):
     username: str
-    roles: list[str] | None = None
+    roles: list[str] | None = Field(None, min_length=1)
+    """None: unchanged; an account keeps at least one role (disable it instead)."""
     care_sites: list[int] | None = None
     active: bool | None = None
     display_name: str | None = Field(None, max_length=200)
@@ -155,6 +157,55 @@ def list_accounts(ctx: Context) -> list[Account]:
     ctx.authorize("account.list", "accounts")
     with existing_warehouse(ctx).engine.connect() as conn:
         return store.list_accounts(conn)
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    """An account as the administration page lists it."""
+
+    account: Account
+    issuer: str | None
+    """The identity provider it logs in through (OIDC), None for a local account."""
+    last_login: datetime | None
+    """Its last successful login (UTC), from the audit log; None when it never logged in."""
+
+    @property
+    def origin(self) -> str:
+        return "oidc" if self.issuer else "local"
+
+
+@dataclass(frozen=True)
+class CareSite:
+    care_site_id: int
+    name: str | None
+
+
+def account_overview(ctx: Context) -> list[AccountOverview]:
+    """Every account with its origin (local or identity provider) and its last login. Counts
+    no patient data: not audited, as :func:`list_accounts`."""
+    ctx.authorize("account.list", "accounts")
+    with existing_warehouse(ctx).engine.connect() as conn:
+        found = store.list_accounts(conn)
+        external = store.external_accounts(conn)
+        last = store.last_logins(conn)
+    return [AccountOverview(a, external.get(a.account_id), last.get(a.username)) for a in found]
+
+
+def account_details(ctx: Context, request: UsernameRequest) -> AccountOverview:
+    """One account with its origin and its last login (:class:`NotFoundError` when unknown)."""
+    ctx.authorize("account.list", _target(request.username))
+    with existing_warehouse(ctx).engine.connect() as conn:
+        account = _existing(conn, request.username)
+        issuer = store.external_accounts(conn).get(account.account_id)
+        last = store.last_logins(conn, account.username).get(account.username)
+    return AccountOverview(account, issuer, last)
+
+
+def list_care_sites(ctx: Context) -> list[CareSite]:
+    """The care sites of the warehouse, what an administrator picks a perimeter from."""
+    ctx.authorize("account.list", "care_sites")
+    with existing_warehouse(ctx).engine.connect() as conn:
+        return [CareSite(i, name) for i, name in store.care_sites(conn)]
 
 
 def get_account(ctx: Context, request: UsernameRequest) -> Account:
@@ -355,8 +406,16 @@ def authenticate(ctx: Context, token: str | None) -> Account:
     raise AuthenticationError("connexion requise : session absente ou expirée")
 
 
-def logout(ctx: Context, token: str) -> None:
-    """Close the session (``auth.logout``)."""
+def logout(ctx: Context, token: str) -> str | None:
+    """Close the session (``auth.logout``). Returns the identity provider's ID token of the
+    session, if it was opened through one (OIDC), for the logout at the provider
+    (``id_token_hint``); it is deleted with the session."""
     with existing_warehouse(ctx).begin() as conn:
+        id_token = store.id_token_of(conn, token)
         if store.delete_session(conn, token):
-            audit.record(conn, ctx.actor, "auth.logout", _target(ctx.actor))
+            # as its auth.login: a session of the identity provider says so
+            details = {"method": "oidc"} if id_token is not None else None
+            audit.record(conn, ctx.actor, "auth.logout", _target(ctx.actor), None, details)
+        else:
+            id_token = None
+    return id_token

@@ -50,6 +50,8 @@ class ExternalLoginRequest(Request):
     subject: str = Field(min_length=1, max_length=255)
     claims: dict[str, Any]
     """The verified claims: the ID token's, with the userinfo endpoint's on top."""
+    id_token: str | None = Field(None, max_length=100_000)
+    """The raw ID token, kept server-side with the session for the provider's logout."""
 
 
 def claim_values(claims: Mapping[str, Any], path: str | None) -> list[str]:
@@ -147,6 +149,8 @@ def external_login(ctx: Context, request: ExternalLoginRequest) -> Login:
             store.purge_sessions(conn, timedelta(minutes=web.idle_minutes))
             lifetime = timedelta(hours=web.session_hours)
             token = store.create_session(conn, account.account_id, lifetime)
+            if request.id_token:
+                store.keep_id_token(conn, token, request.id_token)
             audit.record(
                 conn,
                 account.username,

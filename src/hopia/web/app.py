@@ -33,6 +33,7 @@ from hopia.services.warehouse import existing_warehouse
 from hopia.web import errors
 from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
+from hopia.web.pages.jobs import INGEST_FORM
 from hopia.web.routes import ROUTERS
 from hopia.web.routes.ingest import UPLOADS
 
@@ -93,7 +94,8 @@ def create_app(
     # Added last is outermost: the limit first, then headers and the log around the rest.
     app.add_middleware(HeadersAndLog)
     # Uploads carry documents: their own limit (jobs.max_upload_bytes, each file checked too).
-    larger = {f"{API}{UPLOADS}": max(settings.jobs.max_upload_bytes, settings.web.max_body_bytes)}
+    upload_limit = max(settings.jobs.max_upload_bytes, settings.web.max_body_bytes)
+    larger = {f"{API}{UPLOADS}": upload_limit, INGEST_FORM: upload_limit}
     app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes, larger=larger)
     for router in ROUTERS:
         app.include_router(router, prefix=API)

@@ -30,7 +30,7 @@ HOME_LINKS = {
     "researcher": {"Accueil", "Documents", "Cohortes", "Tâches"},
     "data_steward": {"Accueil", "Documents", "Cohortes", "Exports", "Qualité", "Tâches"},
     "manager": {"Accueil", "Tâches"},
-    "admin": {"Accueil", "Tâches", "Journal d'audit"},
+    "admin": {"Accueil", "Tâches", "Journal d'audit", "Comptes"},
 }
 
 

@@ -249,25 +249,75 @@ def touch(conn: Connection, token: str) -> None:
 
 
 def delete_session(conn: Connection, token: str) -> int:
-    s = schema.web_session
+    s, o = schema.web_session, schema.web_session_oidc
+    conn.execute(o.delete().where(o.c.token_hash == token_hash(token)))
     return conn.execute(s.delete().where(s.c.token_hash == token_hash(token))).rowcount or 0
 
 
 def delete_sessions_of(conn: Connection, account_id: int) -> int:
     """Close every session of an account (disabled, password or roles changed)."""
-    s = schema.web_session
+    s, o = schema.web_session, schema.web_session_oidc
+    mine = select(s.c.token_hash).where(s.c.account_id == account_id)
+    conn.execute(o.delete().where(o.c.token_hash.in_(mine)))
     return conn.execute(s.delete().where(s.c.account_id == account_id)).rowcount or 0
 
 
 def purge_sessions(conn: Connection, idle: timedelta) -> int:
-    """Delete expired and idle sessions (run at login: the table stays small)."""
-    s, now = schema.web_session, utcnow()
-    return (
+    """Delete expired and idle sessions (run at login: the table stays small), and the ID
+    tokens of the sessions gone."""
+    s, o, now = schema.web_session, schema.web_session_oidc, utcnow()
+    purged = (
         conn.execute(
             s.delete().where((s.c.expires_at <= now) | (s.c.last_seen_at <= now - idle))
         ).rowcount
         or 0
     )
+    conn.execute(o.delete().where(o.c.token_hash.not_in(select(s.c.token_hash))))
+    return purged
+
+
+def keep_id_token(conn: Connection, token: str, id_token: str) -> None:
+    """Keep the identity provider's ID token of a session (for its logout, ``id_token_hint``):
+    in the database, keyed by the session token's hash, never in a cookie."""
+    conn.execute(
+        schema.web_session_oidc.insert().values(
+            token_hash=token_hash(token), id_token=id_token, created_at=utcnow()
+        )
+    )
+
+
+def id_token_of(conn: Connection, token: str) -> str | None:
+    o = schema.web_session_oidc
+    return conn.execute(
+        select(o.c.id_token).where(o.c.token_hash == token_hash(token))
+    ).scalar_one_or_none()
+
+
+def last_logins(conn: Connection, username: str | None = None) -> dict[str, datetime]:
+    """The last successful login of each account (or of ``username``), by user name, read in
+    the audit log (``auth.login``, local and OIDC alike): the log is where logins are
+    recorded."""
+    a = schema.audit_log
+    query = select(a.c.target, func.max(a.c["at"])).where(a.c.action == "auth.login")
+    if username is not None:
+        query = query.where(a.c.target == f"account:{username}")
+    rows = conn.execute(query.group_by(a.c.target))
+    return {
+        target.removeprefix("account:"): at for target, at in rows if target.startswith("account:")
+    }
+
+
+def external_accounts(conn: Connection) -> dict[int, str]:
+    """The accounts linked to an identity provider: account id → issuer."""
+    e = schema.external_identity
+    return {r.account_id: r.issuer for r in conn.execute(select(e.c.account_id, e.c.issuer))}
+
+
+def care_sites(conn: Connection) -> list[tuple[int, str | None]]:
+    """The care sites of the warehouse (id, name), by id: what a perimeter is chosen from."""
+    cs = schema.CDM["care_site"]
+    rows = conn.execute(select(cs.c.care_site_id, cs.c.care_site_name).order_by(cs.c.care_site_id))
+    return [(int(r.care_site_id), r.care_site_name) for r in rows]
 
 
 # -- failed logins per client address ----------------------------------------------------------

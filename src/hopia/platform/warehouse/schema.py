@@ -442,3 +442,19 @@ external_identity = Table(
     schema=META,
     info={"migration": 8},
 )
+
+
+# -- migration 11: what an identity provider's session needs at logout -------------------------
+
+# The ID token of a session opened through OIDC, kept server-side (never in a cookie) for the
+# provider's logout (RP-initiated logout: ``id_token_hint``). One row per such session, keyed
+# like the session (the SHA-256 of its token), deleted with it.
+web_session_oidc = Table(
+    "web_session_oidc",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("id_token", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC
+    schema=META,
+    info={"migration": 11},
+)

@@ -26,6 +26,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
@@ -59,6 +60,8 @@ class Identity:
     issuer: str
     subject: str
     claims: dict[str, Any]
+    id_token: str | None = None
+    """The raw ID token (the provider's logout wants it back as ``id_token_hint``)."""
 
 
 def seal(flow: Flow, key: bytes) -> str:
@@ -202,7 +205,28 @@ class OidcClient:
             claims = self._id_token_claims(token, flow.nonce)
             if self.settings.userinfo and meta.get("userinfo_endpoint"):
                 claims = {**claims, **self._userinfo(client, meta["userinfo_endpoint"], claims)}
-        return Identity(issuer=meta["issuer"], subject=str(claims["sub"]), claims=claims)
+        return Identity(
+            issuer=meta["issuer"],
+            subject=str(claims["sub"]),
+            claims=claims,
+            id_token=token["id_token"],
+        )
+
+    def end_session_url(self, id_token: str, post_logout_redirect_uri: str) -> str | None:
+        """The provider's logout URL (OpenID Connect RP-Initiated Logout 1.0): its
+        ``end_session_endpoint`` with ``id_token_hint``, ``post_logout_redirect_uri`` and
+        ``client_id``; None when the provider announces no such endpoint."""
+        endpoint = self.metadata().get("end_session_endpoint")
+        if not endpoint:
+            return None
+        query = urlencode(
+            {
+                "id_token_hint": id_token,
+                "post_logout_redirect_uri": post_logout_redirect_uri,
+                "client_id": self.settings.client_id,
+            }
+        )
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
     def _id_token_claims(self, token: dict[str, Any], nonce: str) -> dict[str, Any]:
         if "id_token" not in token:

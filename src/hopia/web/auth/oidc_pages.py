@@ -81,7 +81,10 @@ def oidc_callback(request: Request) -> Response:
     done = external_login.external_login(
         ctx,
         external_login.ExternalLoginRequest.of(
-            issuer=identity.issuer, subject=identity.subject, claims=identity.claims
+            issuer=identity.issuer,
+            subject=identity.subject,
+            claims=identity.claims,
+            id_token=identity.id_token,
         ),
     )
     response = RedirectResponse("/", status_code=303)

@@ -9,6 +9,7 @@ under ``/api/v1``); they call the same services as the API. Forms carry a CSRF t
 from __future__ import annotations
 
 from hopia.web.auth.oidc_pages import router as oidc
+from hopia.web.pages.admin import router as admin
 from hopia.web.pages.audit import router as audit
 from hopia.web.pages.auth import router as auth
 from hopia.web.pages.cohorts import router as cohorts
@@ -18,4 +19,4 @@ from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
-PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit]
+PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit, admin]

@@ -13,6 +13,8 @@ from fastapi import APIRouter, File, UploadFile
 
 from hopia.platform.exceptions import HopiaError, InvalidRequestError
 from hopia.services import jobs, uploads
+from hopia.services.context import Context
+from hopia.services.jobs import JobRunner
 from hopia.web.deps import ContextDep, RunnerDep
 from hopia.web.roles import Allow
 from hopia.web.schemas.jobs import UploadOut
@@ -43,6 +45,15 @@ def upload(
         UploadFile | None, File(description="A patient registry (JSON Lines or CSV).")
     ] = None,
 ) -> UploadOut:
+    job, stored = store_and_submit(ctx, runner, files, patients)
+    return UploadOut(job=job, files=stored)
+
+
+def store_and_submit(
+    ctx: Context, runner: JobRunner | None, files: list[UploadFile], patients: UploadFile | None
+) -> tuple[jobs.JobView, list[uploads.StoredUpload]]:
+    """Store every file of one upload, then queue their ingest (the API's route and the jobs
+    page's form); nothing kept and nothing queued when one file is refused."""
     if not files:
         raise InvalidRequestError("aucun document déposé", fields=("files",))
     parts = [(f, "documents") for f in files]
@@ -62,4 +73,4 @@ def upload(
         if job_id is not None:
             uploads.remove_upload(ctx.settings, job_id)
         raise
-    return UploadOut(job=job, files=stored)
+    return job, stored
