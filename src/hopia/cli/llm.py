@@ -140,6 +140,7 @@ def chat(
             if delta.text:
                 first = first or time.perf_counter()
                 console.out(delta.text, end="", highlight=False)
+                console.file.flush()  # each piece as it comes, a pipe included
             if delta.done:
                 usage = delta.usage
         console.out("")
