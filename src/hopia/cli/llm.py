@@ -146,6 +146,7 @@ def chat(
             if delta.done:
                 usage = delta.usage
         console.out("")
+        console.file.flush()  # the answer ends before the figures on stderr
     elapsed = time.perf_counter() - started
     if usage is not None:
         err_console.print(
