@@ -37,6 +37,7 @@ def test_default_model_is_the_1_5b() -> None:
     assert packaged.PACKAGED[packaged.DEFAULT_MODEL].parameters_b == 1.5
 
 
+@pytest.mark.shared
 @pytest.mark.skipif(not MODELS_MD.is_file(), reason="../shared/MODELS.md absent")
 def test_digests_and_sizes_match_the_models_list() -> None:
     """The expected digests are the ones the models list published, not copied from a run."""
