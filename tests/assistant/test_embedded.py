@@ -4,6 +4,7 @@ without the ``llm`` extra; fails instead under CI."""
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Iterator
@@ -137,3 +138,28 @@ def test_a_file_that_is_not_gguf_is_a_model_error(tmp_path: Path, gguf: Path) ->
         EmbeddedBackend("b", tmp_path / "none.gguf", model="x").complete(
             QUESTION, max_tokens=4, temperature=0
         )
+
+
+def test_a_json_schema_constrains_the_answer(backend: EmbeddedBackend) -> None:
+    """Constrained decoding: even the 135M model, which follows no instruction reliably,
+    answers JSON valid against the schema (checked here by hand, field by field)."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "ville": {"type": "string", "maxLength": 20},
+            "age": {"type": "integer"},
+            "fumeur": {"type": "boolean"},
+        },
+        "required": ["ville", "age", "fumeur"],
+        "additionalProperties": False,
+    }
+    question = [ChatMessage("user", "Patient de 67 ans, fumeur, habite à Lyon. Réponds en JSON.")]
+    done = backend.complete(question, max_tokens=96, temperature=0, json_schema=schema)
+    value = json.loads(done.text)
+    assert set(value) == {"ville", "age", "fumeur"}
+    assert isinstance(value["ville"], str) and len(value["ville"]) <= 20
+    assert isinstance(value["age"], int) and isinstance(value["fumeur"], bool)
+    assert done.finish_reason == "stop"
+    streamed = list(backend.stream(question, max_tokens=96, temperature=0, json_schema=schema))
+    assert "".join(d.text for d in streamed) == done.text
+    assert streamed[-1].usage == done.usage

@@ -13,7 +13,7 @@ over a GGUF file, on the CPU.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,23 +144,40 @@ class EmbeddedBackend:
     # -- chat ------------------------------------------------------------------------------------
 
     def _arguments(
-        self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        json_schema: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         if max_tokens < 1:
             raise InvalidRequestError("« max_tokens » : au moins 1 jeton", fields=("max_tokens",))
         if not messages:
             raise InvalidRequestError("« messages » : au moins un message", fields=("messages",))
-        return {
+        arguments: dict[str, Any] = {
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": max_tokens,
             "temperature": max(0.0, float(temperature)),  # 0: greedy, reproducible
             "seed": self.seed,
         }
+        if json_schema is not None:
+            # llama.cpp compiles the schema into a grammar: every token sampled keeps the answer
+            # a prefix of a JSON value valid against it (complete unless max_tokens cuts it)
+            arguments["response_format"] = {"type": "json_object", "schema": dict(json_schema)}
+        return arguments
 
     def complete(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        json_schema: Mapping[str, Any] | None = None,
     ) -> Completion:
-        arguments = self._arguments(messages, max_tokens, temperature)
+        """The whole answer. ``json_schema`` (beyond the ChatBackend interface): the answer is
+        JSON valid against this schema, by constrained decoding (the extraction and cohort
+        tasks)."""
+        arguments = self._arguments(messages, max_tokens, temperature, json_schema)
         with _LOCK:
             llm = self._llama()
             with _context_errors(self.n_ctx):
@@ -176,11 +193,16 @@ class EmbeddedBackend:
         )
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        json_schema: Mapping[str, Any] | None = None,
     ) -> Iterator[Delta]:
         """The answer piece by piece; the last :class:`Delta` carries the usage. The model's
         lock is held until the stream ends or is closed."""
-        arguments = self._arguments(messages, max_tokens, temperature)
+        arguments = self._arguments(messages, max_tokens, temperature, json_schema)
         with _LOCK:
             llm = self._llama()
             counter = _TokenCounter(llm)
