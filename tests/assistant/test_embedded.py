@@ -163,3 +163,14 @@ def test_a_json_schema_constrains_the_answer(backend: EmbeddedBackend) -> None:
     streamed = list(backend.stream(question, max_tokens=96, temperature=0, json_schema=schema))
     assert "".join(d.text for d in streamed) == done.text
     assert streamed[-1].usage == done.usage
+
+
+def test_a_stream_closed_early_releases_the_model(backend: EmbeddedBackend) -> None:
+    """A reader that stops (a closed browser tab) must not keep the lock: the next call runs,
+    and gives the answer it gives on a fresh model."""
+    expected = backend.complete(QUESTION, max_tokens=8, temperature=0).text
+    pieces = backend.stream(QUESTION, max_tokens=64, temperature=0)
+    assert next(pieces).text
+    pieces.close()
+    assert "generate" not in vars(backend._llama())  # the token counter is detached
+    assert backend.complete(QUESTION, max_tokens=8, temperature=0).text == expected
