@@ -12,6 +12,7 @@ over a GGUF file, on the CPU.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,17 @@ from hopia.platform.exceptions import InvalidRequestError, MissingExtraError, Mo
 # a web server may pull successive pieces of one stream from different threads.
 _LOCK = threading.Lock()
 _MODELS: dict[tuple[str, int, int], Any] = {}
+
+
+def _close_all() -> None:
+    """Free the loaded models while llama_cpp's module is still whole: left to interpreter
+    teardown, each instance's ``__del__`` calls functions already gone and prints a traceback."""
+    while _MODELS:
+        _, llm = _MODELS.popitem()
+        llm.close()
+
+
+atexit.register(_close_all)
 
 
 def _llama_cpp() -> Any:
