@@ -118,3 +118,21 @@ def test_chat_streams_an_answer_from_the_embedded_model(
     assert result.stdout.strip()  # the answer, on stdout
     assert "test (smollm2-135m)" in result.stderr and "16 en sortie" in result.stderr
     assert packaged.assembled(packaged.get("smollm2-135m"), cache)  # assembled on first use
+
+
+def test_threads_only_with_a_named_model(cache: Path) -> None:
+    result = runner.invoke(app, ["llm", "chat", "Bonjour", "--threads", "1"])
+    assert result.exit_code == 2
+    assert "qu'avec un modèle embarqué nommé" in result.output
+
+
+@pytest.mark.slow
+def test_chat_with_a_named_model_and_one_thread(cache: Path) -> None:
+    require_llama()
+    require_model_packages()
+    result = runner.invoke(
+        app,
+        ["llm", "chat", "Hello", "--model", "smollm2-135m", "--threads", "1", "--max-tokens", "4"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "smollm2-135m (smollm2-135m)" in result.stderr and "4 en sortie" in result.stderr

@@ -117,6 +117,9 @@ def chat(
     model: str | None = typer.Option(
         None, "--model", help="Modèle embarqué fourni, sans configuration (ex. smollm2-135m)."
     ),
+    threads: int | None = typer.Option(
+        None, "--threads", help="Fils de llama.cpp pour le modèle de --model (défaut : 2)."
+    ),
     system: str | None = typer.Option(None, "--system", help="Consigne système."),
     max_tokens: int = typer.Option(512, "--max-tokens", help="Longueur maximale de la réponse."),
     temperature: float = typer.Option(0.0, "--temperature", help="0 : réponse reproductible."),
@@ -131,6 +134,7 @@ def chat(
             system=system,
             backend=backend,
             model=model,
+            threads=threads,
             max_tokens=max_tokens,
             temperature=temperature,
         )

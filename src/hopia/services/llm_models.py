@@ -132,6 +132,9 @@ class ChatRequest(Request):
     model: str | None = Field(
         None, min_length=1, description="A packaged model, run embedded without configuration."
     )
+    threads: int | None = Field(
+        None, ge=1, le=256, description="llama.cpp threads of the packaged model (default 2)."
+    )
     max_tokens: int = Field(512, ge=1, le=8192)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
 
@@ -139,6 +142,9 @@ class ChatRequest(Request):
     def _one_target(self) -> ChatRequest:
         if self.backend and self.model:
             raise ValueError("backend ou modèle embarqué, pas les deux")
+        if self.threads is not None and not self.model:
+            # a configured backend's threads are its settings' (n_threads)
+            raise ValueError("le nombre de fils ne se choisit qu'avec un modèle embarqué nommé")
         return self
 
 
@@ -164,7 +170,9 @@ def chat(ctx: Context, request: ChatRequest) -> ChatStream:
 
     settings = ctx.settings
     if request.model:
-        backend = packaged_backend(request.model, settings.cache_dir)
+        backend = packaged_backend(
+            request.model, settings.cache_dir, n_threads=request.threads or 2
+        )
     else:
         backend = backend_from_settings(
             section_named(settings.assistant, request.backend), settings.cache_dir
