@@ -34,6 +34,7 @@ from hopia.web import errors
 from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
 from hopia.web.routes import ROUTERS
+from hopia.web.routes import gateway as llm_gateway
 from hopia.web.routes.ingest import UPLOADS
 
 API = "/api/v1"
@@ -99,6 +100,7 @@ def create_app(
         app.include_router(router, prefix=API)
     for router in PAGES:
         app.include_router(router)
+    app.include_router(llm_gateway.router)  # /v1: OpenAI-compatible, where OpenAI clients look
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # errors as served
     app.mount("/static", StaticFiles(packages=[("hopia.web", "static")]), name="static")
     return app
