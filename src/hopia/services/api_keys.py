@@ -24,6 +24,7 @@ from hopia.platform.identity import store
 from hopia.platform.identity.store import Account, utcnow
 from hopia.platform.warehouse import schema as s
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 PREFIX = "hop_"
 KEYS_ACTION = "assistant.keys"
@@ -96,7 +97,7 @@ def create_key(ctx: Context, request: CreateKeyRequest) -> CreatedKey:
     """A new key for the account (the caller's own on the web)."""
     _authorize(ctx, request.username)
     key = PREFIX + secrets.token_urlsafe(32)
-    with ctx.warehouse().begin() as conn:
+    with existing_warehouse(ctx).begin() as conn:
         account = _owner(ctx, conn, request.username)
         key_id, now = secrets.token_hex(8), utcnow()
         conn.execute(
@@ -118,7 +119,7 @@ def create_key(ctx: Context, request: CreateKeyRequest) -> CreatedKey:
 def list_keys(ctx: Context, request: ListKeysRequest) -> list[ApiKeyView]:
     """The account's keys, newest first (never the keys themselves)."""
     _authorize(ctx, request.username)
-    with ctx.warehouse().engine.connect() as conn:
+    with existing_warehouse(ctx).engine.connect() as conn:
         account = _owner(ctx, conn, request.username)
         rows = conn.execute(
             select(s.api_key)
@@ -131,7 +132,7 @@ def list_keys(ctx: Context, request: ListKeysRequest) -> list[ApiKeyView]:
 def revoke_key(ctx: Context, request: KeyRequest) -> ApiKeyView:
     """Revoke one of the account's keys (unknown, or someone else's: 404)."""
     _authorize(ctx, request.username)
-    with ctx.warehouse().begin() as conn:
+    with existing_warehouse(ctx).begin() as conn:
         account = _owner(ctx, conn, request.username)
         where = (s.api_key.c.key_id == request.key_id) & (
             s.api_key.c.account_id == account.account_id
@@ -155,7 +156,7 @@ def authenticate_key(ctx: Context, key: str | None) -> Account:
     refused = AuthenticationError("clé d'API invalide, révoquée ou compte désactivé")
     if not key or not key.startswith(PREFIX) or len(key) > 200:
         raise refused
-    wh = ctx.warehouse()
+    wh = existing_warehouse(ctx)
     with wh.engine.connect() as conn:
         row = conn.execute(select(s.api_key).where(s.api_key.c.key_hash == key_hash(key))).first()
         account = store.get_account_by_id(conn, row.account_id) if row is not None else None

@@ -43,6 +43,7 @@ from hopia.platform.exceptions import LlmUnavailableError, NotFoundError, QuotaE
 from hopia.platform.identity.store import utcnow
 from hopia.platform.warehouse import schema as s
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 CHAT_ACTION = "assistant.chat"
 _TEXT = 200_000  # characters of one message: a long document pasted, not a corpus
@@ -211,7 +212,7 @@ def _used_today(ctx: Context, column: Any, value: str, now: datetime) -> int:
         func.sum(s.llm_usage.c.prompt_tokens + s.llm_usage.c.completion_tokens), 0
     )
     query = select(tokens).where(column == value, s.llm_usage.c.at >= _day_start(now))
-    with ctx.warehouse().engine.connect() as conn:
+    with existing_warehouse(ctx).engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
 
@@ -315,7 +316,7 @@ class _Call:
         }
         if settings.audit_prompts:
             details["prompt"] = [{"role": m.role, "content": m.content} for m in self.messages]
-        with self.ctx.warehouse().begin() as conn:
+        with existing_warehouse(self.ctx).begin() as conn:
             conn.execute(s.llm_usage.insert().values(**row))
             audit.record(
                 conn, self.ctx.actor, CHAT_ACTION, f"llm:{self.backend.name}", None, details
@@ -500,7 +501,7 @@ def usage_summary(ctx: Context, request: UsageRequest) -> list[UsageLine]:
         query = query.where(u.at >= datetime.combine(request.since, dtime()))
     if request.until is not None:
         query = query.where(u.at < datetime.combine(request.until + timedelta(days=1), dtime()))
-    with ctx.warehouse().engine.connect() as conn:
+    with existing_warehouse(ctx).engine.connect() as conn:
         rows = conn.execute(query).all()
     lines = [
         UsageLine(
