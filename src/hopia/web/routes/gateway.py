@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -213,10 +213,19 @@ def _chunks(
     yield _sse("[DONE]")
 
 
+_CHAT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A chat.completion object, or (stream) server-sent chunks then [DONE].",
+        "content": {"application/json": {}, "text/event-stream": {}},
+    }
+}
+
+
 @router.post(
     "/chat/completions",
     summary="Chat completion, OpenAI-compatible (stream: server-sent events)",
     response_model=None,
+    responses=_CHAT_ANSWERS,
 )
 def chat_completions(body: ChatBody, ctx: ChatContext, gateway: GatewayDep) -> Any:
     request = _chat_request(body)
@@ -313,13 +322,18 @@ class NewKey(KeyView):
     key: str = Field(description="The key, shown this once: Authorization: Bearer <key>.")
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """The warehouse's naive UTC times, marked UTC for the API (RFC 3339)."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
 def _key_view(view: api_keys.ApiKeyView) -> KeyView:
     return KeyView(
         key_id=view.key_id,
         label=view.label,
-        created_at=view.created_at,
-        last_used_at=view.last_used_at,
-        revoked_at=view.revoked_at,
+        created_at=view.created_at.replace(tzinfo=UTC),
+        last_used_at=_utc(view.last_used_at),
+        revoked_at=_utc(view.revoked_at),
     )
 
 
