@@ -8,11 +8,13 @@ Every recorded body is scanned for every identifier of the patient its prompt wa
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
 from hopia.assistant.guard import PhiGuard, Restorer
 from hopia.assistant.llm.base import Delta, Usage
@@ -63,13 +65,11 @@ def identifiers(p: SynthPatient) -> list[str]:
 def leaked(body: str, p: SynthPatient) -> list[str]:
     """The identifiers of ``p`` found in ``body`` (names: as whole words, any case; JSON
     escapes undone first)."""
-    import json
-
-    text = json.dumps(json.loads(body), ensure_ascii=False)
+    dumped = json.dumps(json.loads(body), ensure_ascii=False)
     out = []
     for value in identifiers(p):
         pattern = r"(?<!\w)" + re.escape(value) + r"(?!\w)"
-        if re.search(pattern, text, flags=re.IGNORECASE):
+        if re.search(pattern, dumped, flags=re.IGNORECASE):
             out.append(value)
     return out
 
@@ -196,3 +196,28 @@ def test_two_originals_behind_one_surrogate_are_not_guessed() -> None:
     r.add("MARTIN", "DUPONT")
     r.add("MARTIN", "DURAND")
     assert r.restore("M. MARTIN") == "M. MARTIN"
+
+
+def test_texts_to_embed_by_a_remote_backend_are_pseudonymised(
+    ctx: Context, echo: EchoServer
+) -> None:
+    patient = PATIENTS[2]
+    texts = [m["content"] for m in prompt_of(patient)]
+    request = llm_gateway.EmbedRequest.of(input=texts, purpose="index")
+    result = llm_gateway.embed(ctx, request, gateway=gateway_for(echo, local=False))
+    assert len(result.vectors) == 2 and result.record.guarded
+    assert leaked(echo.texts()[0], patient) == []
+
+
+def test_a_stream_stopped_early_is_still_recorded(ctx: Context, echo: EchoServer) -> None:
+    chat = llm_gateway.stream(ctx, request_of(PATIENTS[3]), gateway=gateway_for(echo, local=True))
+    first = next(chat.deltas)
+    assert first.text and chat.record is None
+    chat.deltas.close()  # the client went away
+    assert chat.record is not None and chat.record.usage.completion_tokens >= 1
+    with ctx.warehouse().engine.connect() as conn:
+        details = conn.execute(
+            text("SELECT details FROM hopia_meta.audit_log ORDER BY audit_id DESC LIMIT 1")
+        ).scalar_one()
+    recorded = json.loads(details)
+    assert recorded["ended"] is False and recorded["usage_id"] == chat.record.usage_id
