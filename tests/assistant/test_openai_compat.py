@@ -78,3 +78,26 @@ def test_a_timeout_is_a_french_error(echo: EchoServer) -> None:
     slow = backend(echo.url, timeout=0.2)
     error = _refused(lambda: slow.complete(MESSAGES, max_tokens=5, temperature=0))
     assert "pas répondu à temps" in error.message
+
+
+def test_the_gateway_builds_openai_backends_from_the_settings(echo: EchoServer) -> None:
+    from hopia.platform.config import Settings
+    from hopia.services.llm_gateway import Gateway
+
+    settings = Settings(
+        assistant={
+            "backends": [
+                {"name": "vllm", "type": "openai", "base_url": echo.url, "model": "echo",
+                 "local": False, "parameters_b": 70},
+                {"name": "ollama", "type": "openai", "base_url": echo.url},
+            ],
+            "default_backend": "ollama",
+        }
+    )  # fmt: skip
+    gateway = Gateway.from_settings(settings)
+    assert gateway.pick(None).name == "ollama" and gateway.pick(None).model == "ollama"
+    remote = gateway.pick("vllm")
+    assert isinstance(remote, OpenAICompatBackend)
+    assert (remote.local, remote.parameters_b, remote.model) == (False, 70, "echo")
+    assert remote.complete(MESSAGES, max_tokens=5, temperature=0).text == SECRET
+    gateway.close()

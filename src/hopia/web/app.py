@@ -75,6 +75,9 @@ def create_app(
                 started.state.runner = None
                 runner.stop(wait=True)  # the jobs at hand finish (their rows say so)
             operator.close()
+            gateway = getattr(started.state, "llm_gateway", None)
+            if gateway is not None:  # the LLM backends' kept connections
+                gateway.close()
             if owned:
                 wh.close()
 
