@@ -281,3 +281,28 @@ def test_usage_is_summed_per_user_for_oneself_and_for_everyone_by_the_manager(
     refused = web.clients["researcher"].get("/api/v1/assistant/usage", params={"everyone": True})
     assert refused.status_code == 403 and refused.json()["code"] == "access_denied"
     assert audit_rows(web, "access.refused")[-1].target == "llm_usage"
+
+
+def test_in_background_each_call_still_gets_its_row_and_one_audit_record(
+    web: Web, echo: EchoServer, server: EchoServer
+) -> None:
+    saved = web.app.state.llm_gateway
+    backend = OpenAICompatBackend("fond", server.url, "echo-1b", parameters_b=1)
+    web.app.state.llm_gateway = gateway = Gateway({"fond": backend}, background=True)
+    before = len(audit_rows(web))
+    try:
+        ids = []
+        for i in range(5):
+            answer = chat(web.clients["researcher"], model="fond", task=f"lot-{i}")
+            assert answer.status_code == 200
+            ids.append(answer.json()["hopia"]["usage_id"])
+        gateway.flush()
+    finally:
+        web.app.state.llm_gateway = saved
+        gateway.close()
+    rows = web.sql("SELECT usage_id, task FROM hopia_meta.llm_usage WHERE backend = 'fond'")
+    assert sorted(r.usage_id for r in rows) == sorted(ids)
+    records = audit_rows(web)[before:]
+    assert sorted(json.loads(r.details)["usage_id"] for r in records) == sorted(ids)
+    verified = web.clients["admin"].get("/api/v1/audit/verify")
+    assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text

@@ -391,6 +391,12 @@ class AssistantSettings(_Section):
         description="Write the prompt text into each gateway call's audit record (off: the "
         "record holds who, purpose, collection, backend and counts only).",
     )
+    record_in_background: bool = Field(
+        False,
+        description="Write each call's usage row and audit record on a background thread, in "
+        "batches, after the answer (faster; the record follows the answer and a killed process "
+        "loses what is queued). Off: committed before the answer is returned.",
+    )
     quotas: LlmQuotaSettings = Field(default_factory=lambda: LlmQuotaSettings())
     footprint: FootprintSettings = Field(default_factory=lambda: FootprintSettings())
 

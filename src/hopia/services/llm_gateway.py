@@ -21,6 +21,8 @@ caller's own, everyone's for whom the policy allows ``assistant.usage.all``.
 
 from __future__ import annotations
 
+import logging
+import queue
 import secrets
 import threading
 import time
@@ -31,7 +33,7 @@ from datetime import time as dtime
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from hopia.assistant import footprint as fp
 from hopia.assistant.guard import PhiGuard, Restorer
@@ -41,11 +43,13 @@ from hopia.platform import audit
 from hopia.platform.config import LlmBackendSettings, PseudoSettings, Settings
 from hopia.platform.exceptions import LlmUnavailableError, NotFoundError, QuotaExceededError
 from hopia.platform.identity.store import utcnow
+from hopia.platform.warehouse import Warehouse
 from hopia.platform.warehouse import schema as s
 from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
 
 CHAT_ACTION = "assistant.chat"
+log = logging.getLogger("hopia.assistant")
 _TEXT = 200_000  # characters of one message: a long document pasted, not a corpus
 
 
@@ -129,12 +133,90 @@ def backend_from_entry(entry: LlmBackendSettings) -> ChatBackend:
     return registry.backend_from_settings(entry)  # type: ignore[no-any-return]
 
 
+def _write(conn: Connection, actor: str, row: dict[str, Any], details: dict[str, Any]) -> None:
+    conn.execute(s.llm_usage.insert().values(**row))
+    audit.record(conn, actor, CHAT_ACTION, f"llm:{row['backend']}", None, details)
+
+
+class Recorder:
+    """Writes calls' usage rows and audit records on one thread, in batches (one transaction
+    per batch): the answer does not wait for the commit (``assistant.record_in_background``).
+
+    The trade-off: the audit record follows the answer by milliseconds instead of preceding
+    it, and records still queued when the process is killed are lost (a clean stop flushes
+    them: :meth:`close`). A batch that fails to commit is logged (French, no data) and retried
+    record by record, so one bad record does not lose its neighbours."""
+
+    BATCH = 200
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Warehouse, str, dict[str, Any], dict[str, Any]] | None]
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="hopia-llm-usage", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, wh: Warehouse, actor: str, row: dict[str, Any], details: dict[str, Any]
+    ) -> None:
+        self._queue.put((wh, actor, row, details))
+
+    def flush(self) -> None:
+        """Wait until every record submitted so far is written."""
+        self._queue.join()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch = [first]
+            while first is not None and len(batch) < self.BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            items = [b for b in batch if b is not None]
+            try:
+                self._commit(items)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if len(items) < len(batch):  # the stop mark
+                return
+
+    def _commit(self, items: list[tuple[Warehouse, str, dict[str, Any], dict[str, Any]]]) -> None:
+        by_warehouse: dict[int, list[Any]] = {}
+        for item in items:
+            by_warehouse.setdefault(id(item[0]), []).append(item)
+        for group in by_warehouse.values():
+            try:
+                with group[0][0].begin() as conn:
+                    for _, actor, row, details in group:
+                        _write(conn, actor, row, details)
+            except Exception:  # noqa: BLE001 - the thread goes on; one by one this time
+                for wh, actor, row, details in group:
+                    try:
+                        with wh.begin() as conn:
+                            _write(conn, actor, row, details)
+                    except Exception as exc:  # noqa: BLE001
+                        log.error(
+                            "usage et audit d'un appel au modèle non écrits (%s, appel %s)",
+                            type(exc).__name__,
+                            row["usage_id"],
+                        )
+
+
 @dataclass
 class Gateway:
-    """The backends a front end serves, built once (their HTTP connections are kept)."""
+    """The backends a front end serves, built once (their HTTP connections are kept).
+    ``background``: usage and audit written by a :class:`Recorder` thread."""
 
     backends: dict[str, ChatBackend]
     default: str | None = None
+    background: bool = False
+    _recorder: Recorder | None = field(default=None, repr=False)
     _guards: dict[tuple[Any, ...], PhiGuard] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -146,7 +228,22 @@ class Gateway:
                 built[entry.name] = backend_from_entry(entry)
             except LlmUnavailableError:
                 continue  # named when asked for (see pick)
-        return cls(built, settings.assistant.default_backend)
+        assistant = settings.assistant
+        return cls(built, assistant.default_backend, assistant.record_in_background)
+
+    @property
+    def recorder(self) -> Recorder | None:
+        if not self.background:
+            return None
+        with self._lock:
+            if self._recorder is None:
+                self._recorder = Recorder()
+            return self._recorder
+
+    def flush(self) -> None:
+        """Every call recorded so far is written (background mode; a no-op otherwise)."""
+        if self._recorder is not None:
+            self._recorder.flush()
 
     def pick(self, name: str | None) -> ChatBackend:
         if not self.backends:
@@ -183,6 +280,9 @@ class Gateway:
             return self._guards[key]
 
     def close(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()  # what is queued is written first
+            self._recorder = None
         for backend in self.backends.values():
             close = getattr(backend, "close", None)
             if callable(close):
@@ -263,6 +363,7 @@ class _Call:
     sent: list[ChatMessage]  # as the backend receives them
     restorer: Restorer | None
     replaced: int
+    recorder: Recorder | None = None
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -316,11 +417,12 @@ class _Call:
         }
         if settings.audit_prompts:
             details["prompt"] = [{"role": m.role, "content": m.content} for m in self.messages]
-        with existing_warehouse(self.ctx).begin() as conn:
-            conn.execute(s.llm_usage.insert().values(**row))
-            audit.record(
-                conn, self.ctx.actor, CHAT_ACTION, f"llm:{self.backend.name}", None, details
-            )
+        wh = existing_warehouse(self.ctx)
+        if self.recorder is not None:
+            self.recorder.submit(wh, self.ctx.actor, row, details)
+        else:
+            with wh.begin() as conn:
+                _write(conn, self.ctx.actor, row, details)
         return CallRecord(
             usage_id, self.backend.name, row["model"], usage, cost, seconds, self.guarded
         )
@@ -339,7 +441,9 @@ def _start(
     backend = gateway.pick(backend_name)
     check_quotas(ctx)
     if backend.local:
-        return _Call(ctx, backend, task, purpose, collection, messages, messages, None, 0)
+        return _Call(
+            ctx, backend, task, purpose, collection, messages, messages, None, 0, gateway.recorder
+        )
     guarded = gateway.guard(ctx.settings.data.pseudo).protect(messages, backend.name)
     return _Call(
         ctx,
@@ -351,6 +455,7 @@ def _start(
         guarded.messages,
         guarded.restorer,
         guarded.replaced,
+        gateway.recorder,
     )
 
 
@@ -436,7 +541,7 @@ def embed(ctx: Context, request: EmbedRequest, *, gateway: Gateway | None = None
     texts = list(request.input)
     messages = [ChatMessage("user", t) for t in texts]
     call = _Call(ctx, backend, "embeddings", request.purpose, request.collection, messages,
-                 messages, None, 0)  # fmt: skip
+                 messages, None, 0, gw.recorder)  # fmt: skip
     if not backend.local:
         texts, call.replaced = gw.guard(ctx.settings.data.pseudo).protect_texts(texts, backend.name)
         call.restorer = Restorer()  # marks the call guarded; nothing to restore
