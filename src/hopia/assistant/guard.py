@@ -8,6 +8,10 @@ surrogate → original map lives in memory for that call only (:class:`Restorer`
 originals back into the answer, also across streamed pieces: a surrogate split between two
 deltas is held back until it is whole (or plainly not a surrogate).
 
+An identifier the engine replaced once is then replaced wherever else it appears in the call
+(same case, whole words, 3 characters or more): the engine may find a name in a document's
+header and miss it alone three lines below.
+
 One secret key per call (random, never stored): surrogates are consistent across the call's
 messages (the same patient is the same fake patient in the system prompt and the question), and
 two calls cannot be linked by their surrogates. Dates are shifted by the same offset within a
@@ -22,12 +26,24 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from hopia.assistant.llm.base import ChatMessage, Delta
 from hopia.data.pseudo import Pseudonymiser
 from hopia.platform.exceptions import HopiaError, PhiGuardError
+
+# Shorter surrogates are not restored, shorter originals not propagated: "L.", "M.", "12" also
+# stand for words that are not them (a civility, a number).
+_SHORTEST = 3
+
+
+def folded(text: str) -> str:
+    """Without accents, case-folded: the engine gives "REMY" and "RÉMY" one surrogate."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass
@@ -39,10 +55,12 @@ class Restorer:
     _pending: str = field(default="", repr=False)
 
     def add(self, surrogate: str, original: str) -> None:
-        if not surrogate or surrogate == original:
-            return
+        if len(surrogate) < _SHORTEST or surrogate == original:
+            return  # an initial's surrogate ("M.") is also a civility: it stays as it came
         known = self.originals.get(surrogate)
         if known is not None and known != original:
+            if known and folded(known) == folded(original):
+                return  # "REMY" and "RÉMY": one name spelt two ways; the first spelling back
             # Two originals behind one surrogate: restoring would guess; the surrogate stays.
             self.originals[surrogate] = ""
         else:
@@ -134,6 +152,63 @@ class Guarded:
     replaced: int  # identifying spans replaced, for the audit (a count, no text)
 
 
+def _propagate(
+    texts: list[str], placed: list[list[tuple[int, int]]], restorer: Restorer
+) -> tuple[list[str], int]:
+    """Replace, in every text of the call, the whole-word occurrences of an original that the
+    pseudonymiser replaced somewhere but missed elsewhere ("M. Christophe MOREAU" found in the
+    header, "MOREAU" alone missed in a later line), by the same surrogate. Same case only.
+
+    ``placed``: per text, where the engine put its surrogates; they are never touched (the
+    surrogate of one name may be another real name of the call: "THEVENET" -> "DUPONT")."""
+    surrogate_of = {
+        original: surrogate
+        for surrogate, original in restorer.originals.items()
+        if original and len(original) >= _SHORTEST
+    }
+    if not surrogate_of:
+        return texts, 0
+    names = sorted(surrogate_of, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+    count = 0
+    out = []
+    for text, spans in zip(texts, placed, strict=True):
+        starts = [start for start, _ in spans]
+
+        def swap(
+            match: re.Match[str], spans: list[tuple[int, int]] = spans, starts: list[int] = starts
+        ) -> str:
+            nonlocal count
+            i = bisect_right(starts, match.start()) - 1  # the surrogate starting at or before
+            for start, end in spans[max(i, 0) : i + 2]:
+                if start < match.end() and match.start() < end:
+                    return match.group(0)  # a surrogate the engine placed: left as it is
+            count += 1
+            return surrogate_of[match.group(0)]
+
+        out.append(pattern.sub(swap, text))
+    return out, count
+
+
+_ATTEMPTS = 8
+
+
+def _collide(pairs: Sequence[tuple[str, str, str]]) -> bool:
+    """Whether two originals of the call (told apart once folded) got one surrogate, or a
+    surrogate is another original of the call. Postcodes are left out: the engine derives a
+    postcode's surrogate from its commune's, so two postcodes of one city ("69001", "69003",
+    Lyon) always share one — no new key changes that; such a postcode is not restored."""
+    originals = {folded(o) for _, o, _ in pairs if len(o) >= _SHORTEST}
+    behind: dict[str, str] = {}
+    for surrogate, original, label in pairs:
+        if len(surrogate) < _SHORTEST or label == "ZIP":
+            continue
+        fs, fo = folded(surrogate), folded(original)
+        if behind.setdefault(surrogate, fo) != fo or (fs in originals and fs != fo):
+            return True
+    return False
+
+
 class PhiGuard:
     """Pseudonymises what leaves for a backend not local, and restores what comes back."""
 
@@ -143,15 +218,33 @@ class PhiGuard:
         self.pseudonymiser = pseudonymiser
 
     def _pseudonymise(self, texts: Sequence[str], backend: str) -> tuple[list[str], Restorer, int]:
-        key = secrets.token_hex(16)  # this call's surrogates: consistent within, unlinkable
-        restorer, out, replaced = Restorer(), [], 0
         try:
-            for text in texts:
-                result = self.pseudonymiser.pseudonymise(text, patient_key=key)
-                for span, surrogate in zip(result.spans, result.surrogates, strict=True):
-                    restorer.add(surrogate, span.text)
-                replaced += len(result.spans)
-                out.append(result.pseudo_text)
+            # Detection once (the model is the costly part); surrogates drawn again with a new
+            # key while two people of the call would share one, or one would wear the other's
+            # real name ("THEVENET" -> "DUPONT" beside a real DUPONT): the backend would read
+            # them as one person, and the answer could not be put back.
+            detected = [self.pseudonymiser.detect(text) for text in texts]
+            for _ in range(_ATTEMPTS):
+                key = secrets.token_hex(16)  # this call's surrogates: consistent, unlinkable
+                results = [
+                    self.pseudonymiser.pseudonymise(
+                        text, patient_key=key, model_spans=spans, rule_spans=[]
+                    )
+                    for text, spans in zip(texts, detected, strict=True)
+                ]
+                pairs = [
+                    (surrogate, span.text, span.label)
+                    for r in results
+                    for span, surrogate in zip(r.spans, r.surrogates, strict=True)
+                ]
+                if not _collide(pairs):
+                    break
+            restorer = Restorer()
+            for surrogate, original, _ in pairs:
+                restorer.add(surrogate, original)
+            out = [r.pseudo_text for r in results]
+            placed = [[(p.start, p.end) for p in r.pseudo_spans()] for r in results]
+            out, again = _propagate(out, placed, restorer)
         except Exception as exc:  # whatever broke: nothing leaves
             why = exc.message if isinstance(exc, HopiaError) else type(exc).__name__
             raise PhiGuardError(
@@ -159,7 +252,7 @@ class PhiGuard:
                 f"« {backend} », qui n'est pas hébergé par l'établissement",
                 details={"backend": backend},
             ) from None
-        return out, restorer, replaced
+        return out, restorer, len(pairs) + again
 
     def protect(self, messages: Sequence[ChatMessage], backend: str) -> Guarded:
         """Every message pseudonymised (system, user and assistant turns alike)."""
