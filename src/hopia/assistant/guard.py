@@ -191,22 +191,29 @@ def _propagate(
 
 
 _ATTEMPTS = 8
+_NAMES = frozenset({"NOM", "PRENOM"})
 
 
 def _collide(pairs: Sequence[tuple[str, str, str]]) -> bool:
     """Whether two originals of the call (told apart once folded) got one surrogate, or a
-    surrogate is another original of the call. Postcodes are left out: the engine derives a
+    surrogate holds a word of a name of the call. Postcodes are left out: the engine derives a
     postcode's surrogate from its commune's, so two postcodes of one city ("69001", "69003",
     Lyon) always share one — no new key changes that; such a postcode is not restored."""
-    originals = {folded(o) for _, o, _ in pairs if len(o) >= _SHORTEST}
+    # The words of the people's names ("M. Christophe": christophe): no surrogate may hold one
+    # ("Georges" -> "Christophe", a mail "bertrand.carlier@…" for Marie-Claude BERTRAND).
+    names = {w for _, o, label in pairs if label in _NAMES for w in _words(o)}
     behind: dict[str, str] = {}
     for surrogate, original, label in pairs:
         if len(surrogate) < _SHORTEST or label == "ZIP":
             continue
-        fs, fo = folded(surrogate), folded(original)
-        if behind.setdefault(surrogate, fo) != fo or (fs in originals and fs != fo):
+        fo = folded(original)
+        if behind.setdefault(surrogate, fo) != fo or _words(surrogate) & names:
             return True
     return False
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", folded(text)) if len(w) >= _SHORTEST}
 
 
 class PhiGuard:
