@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from hopia.assistant.llm.base import ChatMessage, Delta
-from hopia.data.pseudo import Pseudonymiser
+from hopia.data.pseudo import Pseudonymiser, PseudoResult
 from hopia.platform.exceptions import HopiaError, PhiGuardError
 
 # Shorter surrogates are not restored, shorter originals not propagated: "L.", "M.", "12" also
@@ -194,22 +194,31 @@ _ATTEMPTS = 8
 _NAMES = frozenset({"NOM", "PRENOM"})
 
 
-def _collide(pairs: Sequence[tuple[str, str, str]]) -> bool:
-    """Whether two originals of the call (told apart once folded) got one surrogate, or a
-    surrogate holds a word of a name of the call. Postcodes are left out: the engine derives a
-    postcode's surrogate from its commune's, so two postcodes of one city ("69001", "69003",
-    Lyon) always share one — no new key changes that; such a postcode is not restored."""
-    # The words of the people's names ("M. Christophe": christophe): no surrogate may hold one
-    # ("Georges" -> "Christophe", a mail "bertrand.carlier@…" for Marie-Claude BERTRAND).
+def _collisions(pairs: Sequence[tuple[str, str, str]]) -> int:
+    """How many surrogates stand for two originals of the call (told apart once folded), hold
+    a word of a name of the call, or are another real value of it (a date, a hospital, a city).
+    Postcodes are left out: the engine derives a postcode's surrogate from its commune's, so
+    two postcodes of one city ("69001", "69003", Lyon) always share one — no new key changes
+    that; such a postcode is not restored."""
     names = {w for _, o, label in pairs if label in _NAMES for w in _words(o)}
+    originals = {folded(o) for _, o, label in pairs if label != "ZIP"}
     behind: dict[str, str] = {}
+    count = 0
     for surrogate, original, label in pairs:
         if len(surrogate) < _SHORTEST or label == "ZIP":
             continue
-        fo = folded(original)
-        if behind.setdefault(surrogate, fo) != fo or _words(surrogate) & names:
-            return True
-    return False
+        fs, fo = folded(surrogate), folded(original)
+        shared = behind.setdefault(surrogate, fo) != fo
+        count += shared or bool(_words(surrogate) & names) or fs in originals
+    return count
+
+
+def _pairs(results: Sequence[PseudoResult]) -> list[tuple[str, str, str]]:
+    return [
+        (surrogate, span.text, span.label)
+        for r in results
+        for span, surrogate in zip(r.spans, r.surrogates, strict=True)
+    ]
 
 
 def _words(text: str) -> set[str]:
@@ -231,6 +240,7 @@ class PhiGuard:
             # real name ("THEVENET" -> "DUPONT" beside a real DUPONT): the backend would read
             # them as one person, and the answer could not be put back.
             detected = [self.pseudonymiser.detect(text) for text in texts]
+            best: tuple[int, list[PseudoResult]] | None = None
             for _ in range(_ATTEMPTS):
                 key = secrets.token_hex(16)  # this call's surrogates: consistent, unlinkable
                 results = [
@@ -239,13 +249,14 @@ class PhiGuard:
                     )
                     for text, spans in zip(texts, detected, strict=True)
                 ]
-                pairs = [
-                    (surrogate, span.text, span.label)
-                    for r in results
-                    for span, surrogate in zip(r.spans, r.surrogates, strict=True)
-                ]
-                if not _collide(pairs):
+                clashes = _collisions(_pairs(results))
+                if best is None or clashes < best[0]:
+                    best = (clashes, results)
+                if clashes == 0:
                     break
+            assert best is not None
+            results = best[1]  # the draw with the fewest clashes (long texts may keep some)
+            pairs = _pairs(results)
             restorer = Restorer()
             for surrogate, original, _ in pairs:
                 restorer.add(surrogate, original)
