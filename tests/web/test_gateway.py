@@ -306,3 +306,17 @@ def test_in_background_each_call_still_gets_its_row_and_one_audit_record(
     assert sorted(json.loads(r.details)["usage_id"] for r in records) == sorted(ids)
     verified = web.clients["admin"].get("/api/v1/audit/verify")
     assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text
+
+
+def test_usage_per_day_and_per_backend(web: Web, echo: EchoServer) -> None:
+    client = web.clients["data_steward"]
+    assert chat(client).status_code == 200
+    assert chat(client, content=NAMED, model="distant").status_code == 200
+    per_backend = client.get("/api/v1/assistant/usage", params={"by": "backend"}).json()
+    assert {line["key"] for line in per_backend} >= {"local", "distant"}
+    today = web.sql('SELECT CAST(max("at") AS DATE) AS d FROM hopia_meta.llm_usage')[0].d
+    per_day = client.get(
+        "/api/v1/assistant/usage", params={"by": "day", "since": str(today), "until": str(today)}
+    ).json()
+    assert [line["key"] for line in per_day] == [str(today)]
+    assert per_day[0]["calls"] == sum(line["calls"] for line in per_backend)

@@ -38,7 +38,7 @@ from sqlalchemy import Connection, func, select
 from hopia.assistant import footprint as fp
 from hopia.assistant.guard import PhiGuard, Restorer
 from hopia.assistant.llm.base import ChatBackend, ChatMessage, Completion, Delta, Usage
-from hopia.assistant.llm.openai_compat import OpenAICompatBackend
+from hopia.assistant.llm.openai_compat import OpenAICompatBackend, rough_tokens
 from hopia.platform import audit
 from hopia.platform.config import LlmBackendSettings, PseudoSettings, Settings
 from hopia.platform.exceptions import LlmUnavailableError, NotFoundError, QuotaExceededError
@@ -512,8 +512,6 @@ def stream(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = None
                 yield delta
         finally:
             if usage is None:  # stopped early (client gone, backend failed): count it roughly
-                from hopia.assistant.llm.openai_compat import rough_tokens
-
                 text = "".join(produced)
                 usage = Usage(sum(rough_tokens(m.content) for m in call.sent), rough_tokens(text))
             result.record = call.finish(usage, call.backend.model, {"stream": True, "ended": ended})
