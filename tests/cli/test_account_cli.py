@@ -117,3 +117,25 @@ def test_account_commands_never_create_a_warehouse(hopia_home: Path) -> None:
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2 and "hopia init" in result.output, result.output
     assert not (hopia_home / "warehouse.duckdb").exists()
+
+
+def test_api_keys_are_created_shown_once_listed_and_revoked(initialised: Path) -> None:
+    runner = CliRunner()
+    args = ["account", "create", "outil.rag", "--role", "researcher", "--no-password"]
+    assert runner.invoke(app, args).exit_code == 0
+    created = runner.invoke(app, ["account", "api-key", "create", "outil.rag", "--label", "RAG"])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    assert key.startswith("hop_") and "ne sera plus affichée" in created.output
+    (row,) = _rows(initialised, "SELECT key_id, key_hash FROM hopia_meta.api_key")
+    assert key not in row.key_hash
+    listed = runner.invoke(app, ["account", "api-key", "list", "outil.rag"])
+    assert listed.exit_code == 0 and row.key_id in listed.output and key not in listed.output
+    revoked = runner.invoke(app, ["account", "api-key", "revoke", "outil.rag", row.key_id])
+    assert revoked.exit_code == 0 and "révoquée" in revoked.output
+    (after,) = _rows(initialised, "SELECT revoked_at FROM hopia_meta.api_key")
+    assert after.revoked_at is not None
+    unknown = runner.invoke(app, ["account", "api-key", "list", "personne"])
+    assert unknown.exit_code == 2 and "compte inconnu" in unknown.output
+    actions = {r.action for r in _rows(initialised, "SELECT action FROM hopia_meta.audit_log")}
+    assert {"assistant.key.create", "assistant.key.revoke"} <= actions

@@ -32,6 +32,7 @@ COHORT = {
 }
 EXPORT = {"cohort": COHORT["name"], "format": "omop-csv", **DIM_REASON}
 UPLOAD = ("consultation.txt", b"Patient vu en consultation de cardiologie.", "text/plain")
+CHAT = {"messages": [{"role": "user", "content": "Bonjour"}]}
 _serial = itertools.count()
 
 
@@ -160,6 +161,20 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("PUT", "/api/v1/accounts/{username}/password"): [
         Case(only("admin"), path={"username": "target"}, body={"password": PASSWORD}),
     ],
+    # The LLM gateway: every role uses the assistant. No backend is configured in this app:
+    # a chat or an embedding is 501 (tests/web/test_gateway.py calls real backends).
+    ("POST", "/v1/chat/completions"): [Case(only(*ROLES, ok=501), body=CHAT)],
+    ("POST", "/v1/embeddings"): [Case(only(*ROLES, ok=501), body={"input": "texte"})],
+    ("GET", "/v1/models"): [Case(EVERYONE)],
+    ("POST", "/api/v1/account/api-keys"): [Case(only(*ROLES, ok=201), body={"label": "matrice"})],
+    ("GET", "/api/v1/account/api-keys"): [Case(EVERYONE)],
+    ("DELETE", "/api/v1/account/api-keys/{key_id}"): [
+        Case(only(*ROLES, ok=404), path={"key_id": "no_key"}, label="unknown"),
+    ],
+    ("GET", "/api/v1/assistant/usage"): [
+        Case(EVERYONE, label="own"),
+        Case(only("manager", "admin"), query={"everyone": True, "by": "group"}, label="everyone"),
+    ],
 }
 
 
@@ -193,6 +208,7 @@ def _ids(web: Web) -> dict[str, Any]:
         "no_cohort": "pas_de_cohorte",
         "target": "cible.matrice",
         "nobody": "personne.inconnue",
+        "no_key": "0123456789abcdef",
     }
 
 

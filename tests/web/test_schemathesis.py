@@ -11,11 +11,15 @@ prints the request (``case``) that reproduces it; each fix gets its own regressi
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from hopia.assistant.llm.openai_compat import OpenAICompatBackend
+from hopia.services.llm_gateway import Gateway
 from hopia.web.cookies import COOKIE
+from tests.assistant.echo_server import echo_server
 from tests.web.conftest import ROLES, Web
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis (extra dev) is absent")
@@ -44,8 +48,12 @@ SKIPPED = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/login")}
 
 
 @pytest.fixture(scope="module")
-def api(web: Web) -> Any:
-    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", web.app)
+def api(web: Web) -> Iterator[Any]:
+    # The /v1 gateway calls a real OpenAI-compatible server (started here), not "no model" (501).
+    with echo_server() as server:
+        backend = OpenAICompatBackend("local", server.url, "echo", parameters_b=1)
+        web.app.state.llm_gateway = Gateway({"local": backend})
+        yield schemathesis.openapi.from_asgi("/api/v1/openapi.json", web.app)
 
 
 def _operations(api: Any) -> list[Any]:

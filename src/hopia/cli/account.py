@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hopia.cli._common import console, context, handle_errors
-from hopia.services import accounts
+from hopia.services import accounts, api_keys
 
 app = typer.Typer(help="Comptes de la plateforme web (rôles, périmètres).", no_args_is_help=True)
 
@@ -119,3 +119,57 @@ def grant(
             username=username, roles=role or None, care_sites=care_site or None
         )
         _show(accounts.update_account(ctx, request), "modifié")
+
+
+keys_app = typer.Typer(
+    help="Clés d'API des points d'accès compatibles OpenAI (/v1) : une par script ou outil.",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="api-key")
+USER_HELP = "Identifiant du compte à qui la clé appartient."
+
+
+@keys_app.command("create", help="Créer une clé (affichée une seule fois).")
+def key_create(
+    username: Annotated[str, typer.Argument(help=USER_HELP)],
+    label: Annotated[str, typer.Option("--label", help="À quoi sert la clé (libellé).")],
+) -> None:
+    with handle_errors({"label": "--label"}), context() as ctx:
+        created = api_keys.create_key(
+            ctx, api_keys.CreateKeyRequest.of(label=label, username=username)
+        )
+    console.print(
+        f"Clé {created.view.key_id} créée pour {escape(username)} ({escape(label)}). "
+        "Elle ne sera plus affichée : conservez-la maintenant.",
+        highlight=False,
+    )
+    print(created.key)  # alone on its line, for a script to read
+
+
+@keys_app.command("list", help="Lister les clés d'un compte (jamais les clés elles-mêmes).")
+def key_list(username: Annotated[str, typer.Argument(help=USER_HELP)]) -> None:
+    with handle_errors(), context() as ctx:
+        found = api_keys.list_keys(ctx, api_keys.ListKeysRequest.of(username=username))
+    table = Table("clé", "libellé", "créée", "dernier usage", "révoquée")
+    for k in found:
+        table.add_row(
+            k.key_id,
+            k.label,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
+    console.print(table)
+    console.print(f"{len(found)} clé(s)", highlight=False)
+
+
+@keys_app.command("revoke", help="Révoquer une clé : elle est refusée dès la requête suivante.")
+def key_revoke(
+    username: Annotated[str, typer.Argument(help=USER_HELP)],
+    key_id: Annotated[
+        str, typer.Argument(help="Identifiant de la clé (hopia account api-key list).")
+    ],
+) -> None:
+    with handle_errors(), context() as ctx:
+        api_keys.revoke_key(ctx, api_keys.KeyRequest.of(key_id=key_id, username=username))
+    console.print(f"Clé {escape(key_id)} révoquée.", highlight=False)

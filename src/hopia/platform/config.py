@@ -350,6 +350,49 @@ class LlmBackendSettings(_Section):
     )
 
 
+class LlmQuotaSettings(_Section):
+    """Tokens (prompt + completion) per UTC day through the gateway (``assistant.quotas``);
+    None: no limit. A user's group is each of their roles (the platform has no other groups)."""
+
+    user_tokens_per_day: int | None = Field(None, ge=0, description="Per user, every user.")
+    group_tokens_per_day: int | None = Field(
+        None, ge=0, description="Per group (role), summed over its members."
+    )
+    groups: dict[str, int] = Field(
+        default_factory=dict, description="Per-group overrides: {role: tokens per day}."
+    )
+
+
+class FootprintSettings(_Section):
+    """The per-call energy, CO2e and cost estimate (``assistant.footprint``); the method and
+    the sources of every default are in docs/assistant/footprint.md."""
+
+    alpha_wh_per_token_per_b: float = Field(
+        8.91e-5, ge=0, description="Energy per output token per billion parameters (Wh)."
+    )
+    beta_wh_per_token: float = Field(1.43e-3, ge=0, description="Energy per output token (Wh).")
+    prompt_token_weight: float = Field(
+        0.0, ge=0, description="Share of an output token's energy counted per prompt token."
+    )
+    default_parameters_b: float = Field(
+        7.0, gt=0, description="Model size assumed when a backend does not give its own."
+    )
+    pue: float = Field(1.2, ge=1, description="Power usage effectiveness of the machine room.")
+    carbon_kg_per_kwh: float = Field(
+        0.052, ge=0, description="kgCO2e per kWh: the French mix (ADEME Base Empreinte)."
+    )
+    price_eur_per_kwh: float = Field(0.20, ge=0, description="Electricity price (EUR per kWh).")
+    hardware_cost_eur: float = Field(
+        25_000.0, ge=0, description="Purchase cost of the inference server (EUR)."
+    )
+    hardware_embodied_kgco2e: float = Field(
+        2_500.0, ge=0, description="Embodied emissions of that server (kgCO2e, manufacture)."
+    )
+    hardware_lifetime_hours: float = Field(
+        43_800.0, gt=0, description="Hours over which the server is amortised (5 years)."
+    )
+
+
 class AssistantSettings(_Section):
     """Axis 3, the generative assistant (``assistant``)."""
 
@@ -361,6 +404,19 @@ class AssistantSettings(_Section):
     default_backend: str | None = Field(
         None, description="Name of the backend used when a call names none (default: the first)."
     )
+    audit_prompts: bool = Field(
+        False,
+        description="Write the prompt text into each gateway call's audit record (off: the "
+        "record holds who, purpose, collection, backend and counts only).",
+    )
+    record_in_background: bool = Field(
+        False,
+        description="Write each call's usage row and audit record on a background thread, in "
+        "batches, after the answer (faster; the record follows the answer and a killed process "
+        "loses what is queued). Off: committed before the answer is returned.",
+    )
+    quotas: LlmQuotaSettings = Field(default_factory=lambda: LlmQuotaSettings())
+    footprint: FootprintSettings = Field(default_factory=lambda: FootprintSettings())
 
 
 class Settings(BaseSettings):

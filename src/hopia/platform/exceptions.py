@@ -303,3 +303,37 @@ class SynthError(HopiaError):
 
     code = "synth_failed"
     http_status = 422
+
+
+# -- the generative assistant (axis 3) -----------------------------------------------------------
+
+
+class LlmBackendError(HopiaError):
+    """An LLM backend could not answer (unreachable, too slow, refused, unreadable answer). The
+    message names the backend, never the prompt."""
+
+    code = "llm_backend_failed"
+    http_status = 502
+
+
+class LlmUnavailableError(HopiaError):
+    """No LLM backend is configured, or none of that name, or none that does what is asked
+    (embeddings)."""
+
+    code = "llm_unavailable"
+    http_status = 501
+
+
+class PhiGuardError(HopiaError):
+    """The PHI guard could not pseudonymise a prompt meant for a backend outside the hospital:
+    nothing was sent."""
+
+    code = "phi_guard_refused"
+    http_status = 422
+
+
+class QuotaExceededError(HopiaError):
+    """A user's or a group's daily token quota is spent."""
+
+    code = "quota_exceeded"
+    http_status = 429

@@ -35,6 +35,7 @@ from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
 from hopia.web.pages.jobs import INGEST_FORM
 from hopia.web.routes import ROUTERS
+from hopia.web.routes import gateway as llm_gateway
 from hopia.web.routes.ingest import UPLOADS
 
 API = "/api/v1"
@@ -75,6 +76,9 @@ def create_app(
                 started.state.runner = None
                 runner.stop(wait=True)  # the jobs at hand finish (their rows say so)
             operator.close()
+            gateway = getattr(started.state, "llm_gateway", None)
+            if gateway is not None:  # the LLM backends' kept connections
+                gateway.close()
             if owned:
                 wh.close()
 
@@ -101,6 +105,7 @@ def create_app(
         app.include_router(router, prefix=API)
     for router in PAGES:
         app.include_router(router)
+    app.include_router(llm_gateway.router)  # /v1: OpenAI-compatible, where OpenAI clients look
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # errors as served
     app.mount("/static", StaticFiles(packages=[("hopia.web", "static")]), name="static")
     return app

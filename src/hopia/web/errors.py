@@ -50,7 +50,8 @@ _TITLES = {
 def problem(
     status: int, code: str, message: str, request: Request | None = None, **extra: Any
 ) -> Response:
-    if request is not None and not request.url.path.startswith("/api/"):
+    # /v1: the OpenAI-compatible gateway answers its programs as the API does
+    if request is not None and not request.url.path.startswith(("/api/", "/v1/")):
         from hopia.web.pages.render import page  # a page's error is a page
 
         title = _TITLES.get(status, "Erreur")

@@ -17,7 +17,9 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
   ingest (uploads), quality runs and k-anonymous exports as background jobs;
 - manager: aggregate activity figures only;
 - admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
-- every role: its own background jobs (``jobs.read``, ``jobs.cancel``).
+- every role: its own background jobs (``jobs.read``, ``jobs.cancel``);
+- every role: the assistant through the LLM gateway (``assistant.chat``), its own usage and API
+  keys; manager and admin: everyone's usage (``assistant.usage.all``).
 """
 
 from __future__ import annotations
@@ -58,17 +60,25 @@ class Scope(StrEnum):
 # starts with it ("cohort." covers "cohort.run"). Identified-space actions are PERIMETER-scoped.
 # Every role follows its own background jobs (the jobs service shows a user their own only).
 _OWN_JOBS = {"jobs.read": Scope.ANY, "jobs.cancel": Scope.ANY}
+# Every staff role uses the assistant through the gateway: chat, its own usage, its own API keys.
+_ASSISTANT = {
+    "assistant.chat": Scope.ANY,
+    "assistant.usage": Scope.ANY,
+    "assistant.keys": Scope.ANY,
+}
 
 RULES: dict[Role, dict[str, Scope]] = {
     Role.CLINICIAN: {
         "patient.identified": Scope.PERIMETER,
         "document.identified": Scope.PERIMETER,
         **_OWN_JOBS,
+        **_ASSISTANT,
     },
     Role.RESEARCHER: {
         "document.research": Scope.ANY,
         "cohort.": Scope.ANY,
         **_OWN_JOBS,
+        **_ASSISTANT,
     },
     Role.DATA_STEWARD: {
         "document.research": Scope.ANY,
@@ -82,10 +92,13 @@ RULES: dict[Role, dict[str, Scope]] = {
         "ingest.patients": Scope.ANY,
         "share.export": Scope.ANY,
         **_OWN_JOBS,
+        **_ASSISTANT,
     },
     Role.MANAGER: {
         "activity.aggregates": Scope.ANY,
         **_OWN_JOBS,
+        **_ASSISTANT,
+        "assistant.usage.all": Scope.ANY,  # what the hospital's use of LLMs costs, per user
     },
     Role.ADMIN: {
         "account.": Scope.ANY,
@@ -94,6 +107,8 @@ RULES: dict[Role, dict[str, Scope]] = {
         "jobs.read": Scope.ANY,
         "jobs.cancel": Scope.ANY,
         "jobs.all": Scope.ANY,
+        **_ASSISTANT,
+        "assistant.usage.all": Scope.ANY,
     },
 }
 # The identified patient list of a cohort is identified data outside any perimeter: nobody on

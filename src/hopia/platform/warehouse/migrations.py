@@ -60,6 +60,10 @@ def _oidc_sessions(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(11))
 
 
+def _llm_gateway(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(9))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -99,6 +103,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "Background jobs (hopia_meta.job)", _jobs),
     Migration(7, "Web platform: accounts and sessions", _web_accounts),
     Migration(8, "Accounts of an identity provider (OIDC)", _external_identities),
+    Migration(9, "LLM gateway: usage and per-user API keys", _llm_gateway),
     Migration(11, "ID tokens of OIDC sessions, for the provider's logout", _oidc_sessions),
 ]
 

@@ -458,3 +458,47 @@ web_session_oidc = Table(
     schema=META,
     info={"migration": 11},
 )
+
+
+# -- migration 9: the LLM gateway's usage and per-user API keys ---------------------------------
+
+# One row per gateway call: who (user, group), what (backend, model, task, purpose, collection),
+# the tokens and the footprint estimate (hopia.assistant.footprint). No prompt, no answer.
+llm_usage = Table(
+    "llm_usage",
+    metadata,
+    Column("usage_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime, nullable=False, quote=True),  # UTC; "at": a DuckDB keyword
+    Column("username", String(100), nullable=False),
+    Column("user_group", String(100), nullable=False),  # the user's first role
+    Column("backend", String(40), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("task", String(100), nullable=False),
+    Column("purpose", String(200)),
+    Column("collection", String(200)),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("energy_wh", Double, nullable=False),
+    Column("co2e_g", Double, nullable=False),
+    Column("cost_eur", Double, nullable=False),
+    Column("seconds", Double, nullable=False),
+    Column("guarded", Boolean, nullable=False),  # went through the PHI guard (backend not local)
+    schema=META,
+    info={"migration": 9},
+)
+
+# Per-user API keys for the /v1 endpoints: the key is shown once; the table keeps its SHA-256
+# (a key is 256 random bits: a fast hash is enough, and lets a request find its row).
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("label", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC
+    Column("last_used_at", DateTime),
+    Column("revoked_at", DateTime),
+    schema=META,
+    info={"migration": 9},
+)

@@ -9,6 +9,7 @@ from hopia.web.routes.audit import router as audit
 from hopia.web.routes.cohorts import router as cohorts
 from hopia.web.routes.documents import router as documents
 from hopia.web.routes.exports import router as exports
+from hopia.web.routes.gateway import api_router as assistant
 from hopia.web.routes.ingest import router as ingest
 from hopia.web.routes.jobs import router as jobs
 from hopia.web.routes.patients import router as patients
@@ -17,3 +18,4 @@ from hopia.web.routes.research import router as research
 
 ROUTERS = [auth, documents, patients, cohorts, quality, activity, jobs, audit, accounts]
 ROUTERS += [ingest, exports, research]  # W1: jobs from the web, the research space
+ROUTERS += [assistant]  # API keys and LLM usage (the /v1 gateway itself: app.py)
