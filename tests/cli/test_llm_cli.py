@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 
 from hopia.assistant.llm import packaged
 from hopia.cli.main import app
+from hopia.platform.config import get_settings
+from tests.assistant.echo_server import echo_server
 from tests.assistant.llm_helpers import require_llama, require_model_packages
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -19,13 +21,18 @@ runner = CliRunner(env={"COLUMNS": "200"})
 
 @pytest.fixture()
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home made by ``hopia init`` (the chat goes through the gateway, which records usage
+    and audits each call in the warehouse) and a cache of its own for the models."""
     cache_dir = tmp_path / "cache"
     monkeypatch.setenv("HOPIA_CACHE_DIR", str(cache_dir))
+    made = runner.invoke(app, ["init"])
+    assert made.exit_code == 0, made.output
     return cache_dir
 
 
 def _backends(monkeypatch: pytest.MonkeyPatch, *sections: dict[str, object]) -> None:
     monkeypatch.setenv("HOPIA_ASSISTANT__BACKENDS", json.dumps(list(sections)))
+    get_settings.cache_clear()  # the home's init read them already
 
 
 def test_models_without_configuration(cache: Path) -> None:
@@ -82,16 +89,23 @@ def test_chat_without_any_backend_says_no_model_is_configured(cache: Path) -> No
     assert "aucun modèle de langage n'est configuré" in result.output
 
 
-def test_chat_refuses_a_backend_that_is_not_local(
+def test_chat_with_a_backend_that_is_not_local_goes_through_the_phi_guard(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The direct chat bypasses the PHI guard: a non-local backend is refused before anything
-    is loaded or sent."""
-    _backends(monkeypatch, {"name": "ailleurs", "type": "embedded", "local": False})
-    result = runner.invoke(app, ["llm", "chat", "Patient Dupont, 54 ans", "--backend", "ailleurs"])
-    assert result.exit_code == 2
-    assert "« ailleurs » n'est pas local" in result.output
-    assert not (cache / "models").exists()
+    """The chat goes through the gateway: a backend not marked local (here a real HTTP server
+    on localhost that records what it receives and echoes it) gets surrogates, never the
+    patient's name or IPP, and the operator reads the originals back."""
+    with echo_server() as server:
+        _backends(
+            monkeypatch,
+            {"name": "ailleurs", "type": "openai", "base_url": server.url, "local": False},
+        )
+        question = "Résumer : Mme Germaine DUPONTEL, IPP 8004561237, revue en consultation."
+        result = runner.invoke(app, ["llm", "chat", question, "--backend", "ailleurs"])
+    assert result.exit_code == 0, result.output
+    sent = " ".join(server.texts())
+    assert sent and "DUPONTEL" not in sent and "8004561237" not in sent
+    assert "DUPONTEL" in result.stdout and "8004561237" in result.stdout
 
 
 def test_chat_refuses_backend_and_model_together(cache: Path) -> None:

@@ -47,13 +47,6 @@ def test_chat_request_validation() -> None:
         llm_models.ChatRequest.of(question="q", max_tokens=0)
 
 
-def test_chat_to_a_non_local_backend_is_refused(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, LlmBackendSettings(name="far", type="embedded", local=False))
-    with researcher(settings, "llm.") as ctx, pytest.raises(AccessDeniedError, match="pas local"):
-        llm_models.chat(ctx, llm_models.ChatRequest.of(question="Mme Martin, née le 3/4/1950"))
-    assert not (tmp_path / "cache" / "models").exists()
-
-
 def test_prepare_unknown_model(tmp_path: Path) -> None:
     with researcher(_settings(tmp_path), "llm.") as ctx, pytest.raises(ModelError, match="inconnu"):
         llm_models.prepare(ctx, llm_models.PrepareRequest.of(models=("nope",)))

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -37,6 +38,7 @@ from sqlalchemy import Connection, func, select
 
 from hopia.assistant import footprint as fp
 from hopia.assistant.guard import PhiGuard, Restorer
+from hopia.assistant.llm import registry
 from hopia.assistant.llm.base import ChatBackend, ChatMessage, Completion, Delta, Usage
 from hopia.assistant.llm.openai_compat import OpenAICompatBackend, rough_tokens
 from hopia.platform import audit
@@ -108,9 +110,10 @@ class EmbedResult:
 # -- the backends --------------------------------------------------------------------------------
 
 
-def backend_from_entry(entry: LlmBackendSettings) -> ChatBackend:
+def backend_from_entry(entry: LlmBackendSettings, cache_dir: Path) -> ChatBackend:
     """One configured backend. ``openai``: built here; ``embedded``: by the embedded runtime's
-    registry (``hopia.assistant.llm.registry``), absent until the ``llm`` extra is there."""
+    registry (``hopia.assistant.llm.registry``; llama.cpp itself is loaded at the first call,
+    and its absence is then a French error naming ``make llm``)."""
     if entry.type == "openai":
         if not entry.base_url:
             raise LlmUnavailableError(
@@ -124,13 +127,7 @@ def backend_from_entry(entry: LlmBackendSettings) -> ChatBackend:
             local=entry.local,
             parameters_b=entry.parameters_b,
         )
-    try:
-        from hopia.assistant.llm import registry  # type: ignore[attr-defined]
-    except ImportError:
-        raise LlmUnavailableError(
-            f"le modèle embarqué « {entry.name} » n'est pas disponible dans cette installation"
-        ) from None
-    return registry.backend_from_settings(entry)  # type: ignore[no-any-return]
+    return registry.backend_from_settings(entry, cache_dir)
 
 
 def _write(conn: Connection, actor: str, row: dict[str, Any], details: dict[str, Any]) -> None:
@@ -225,7 +222,7 @@ class Gateway:
         built: dict[str, ChatBackend] = {}
         for entry in settings.assistant.backends:
             try:
-                built[entry.name] = backend_from_entry(entry)
+                built[entry.name] = backend_from_entry(entry, settings.cache_dir)
             except LlmUnavailableError:
                 continue  # named when asked for (see pick)
         assistant = settings.assistant

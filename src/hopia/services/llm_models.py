@@ -1,10 +1,9 @@
 """LLM models service: what is configured and packaged, assembling the packaged models, and a
-direct chat with one backend (``hopia llm models | prepare | requirements | chat``).
+chat with one backend (``hopia llm models | prepare | requirements | chat``).
 
-The direct chat is the operator's check that a backend answers. It calls the backend itself,
-without the gateway (quotas, usage, per-call audit, PHI guard: the gateway's work, routed
-through it at merge), so it refuses any backend not marked local: a prompt never leaves the
-hospital's machines from here.
+The chat is the operator's check that a backend answers. It goes through the gateway service
+(:mod:`hopia.services.llm_gateway`) like the web's ``/v1`` endpoints: quotas, usage and
+footprint, one audit record per call, and the PHI guard before any backend not marked local.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
-from hopia.platform.exceptions import AccessDeniedError, ModelError
+from hopia.platform.exceptions import ModelError
+from hopia.services import llm_gateway
 from hopia.services.context import Context, Request
 
 if TYPE_CHECKING:
@@ -159,9 +159,7 @@ class ChatStream:
 
 
 def chat(ctx: Context, request: ChatRequest) -> ChatStream:
-    """Ask one backend directly (see the module's note: local backends only, until the
-    gateway carries this call)."""
-    from hopia.assistant.llm.base import ChatMessage
+    """Ask one backend, a configured one or a packaged model, through the gateway."""
     from hopia.assistant.llm.registry import (
         backend_from_settings,
         packaged_backend,
@@ -178,16 +176,21 @@ def chat(ctx: Context, request: ChatRequest) -> ChatStream:
             section_named(settings.assistant, request.backend), settings.cache_dir
         )
     ctx.authorize("llm.chat", f"backend:{backend.name}")
-    if not backend.local:
-        raise AccessDeniedError(
-            f"le backend « {backend.name} » n'est pas local : ses appels passent par la "
-            "passerelle et son garde de données de santé, pas par un appel direct",
-            fields=("backend",),
-        )
-    messages = [ChatMessage("user", request.question)]
+    # Through the gateway like every other front end: quotas, usage and footprint, one audit
+    # record per call, and the PHI guard in front of a backend not marked local.
+    messages = [llm_gateway.MessageIn.of(role="user", content=request.question)]
     if request.system:
-        messages.insert(0, ChatMessage("system", request.system))
-    deltas = backend.stream(
-        messages, max_tokens=request.max_tokens, temperature=request.temperature
+        messages.insert(0, llm_gateway.MessageIn.of(role="system", content=request.system))
+    answer = llm_gateway.stream(
+        ctx,
+        llm_gateway.ChatRequest.of(
+            messages=messages,
+            backend=backend.name,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            task="llm.chat",
+        ),
+        gateway=llm_gateway.Gateway({backend.name: backend}, backend.name),
     )
+    deltas = answer.deltas
     return ChatStream(backend.name, backend.model, backend.local, deltas)
