@@ -452,7 +452,7 @@ HOSPITAL = _scan(
 # against the gazetteers by the rule (:func:`hopia.data.pseudo.rules.find_hospitals`).
 HOSPITAL_LOWER = _scan(
     "(?i:[hcpgm])",
-    r"(?<![\w\-])(?i:h[ôo]pital|h[ôo]p\.?|clinique|polyclinique|chu|chru|chr|ch|"
+    r"(?<![\w\-])(?i:h[ôo]pital|h[ôo]p\.?|clinique|polyclinique|chu|chru|chr|ch|institut|"
     r"centre[ \t]+hospitalier(?:[ \t]+universitaire)?|groupe[ \t]+hospitalier|maternit[ée])"
     rf"(?:[ \t]+{_HOSP_ADJ}(?![{LET}]))?"
     r"[ \t]+(?:(?i:de|du|des|la|le|l['’]|d['’])[ \t]*(?<=['’ \t]))?"
@@ -472,9 +472,17 @@ _SITES = (
 HOSPITAL_SITE = _scan("[A-ZÉH]", rf"(?<![\w\-])(?:{_SITES})(?![\w\-])")
 HOSPITAL_WORD = re.compile(rf"(?:{_HOSP_WORD})(?![{LET}])\.?")
 HOSPITAL_ALONE = _scan(
-    "[AHGP]",
-    r"(?<![\w\-])(?:AP-?HP|AP-?HM|HCL|HEGP|GHPS|Pitié[- ]Salpêtrière|Piti[ée][- ]Salp[êe]tri[èe]re)"
-    r"(?![\w\-])",
+    "[AHGPN]",
+    r"(?<![\w\-])(?:AP-?HP|AP-?HM|HCL|HEGP|GHPS|Pitié[- ]Salpêtrière|Piti[ée][- ]Salp[êe]tri[èe]re"
+    r"|Necker[- ]Enfants[- ](?i:malades))(?![\w\-])",
+)
+# Site codes of the Paris university hospitals (their public three-letter "trigrammes"), written
+# alone in letterheads and lists ("PSL", "HMN", "BCT"); codes that are also medical acronyms
+# (AVC for Avicenne, CRC, SAT, ABC, BRC, SPR, RPC) are left to the ward-name rule below.
+HOSPITAL_TRIGRAM = _scan(
+    "[A-Z]",
+    r"(?<![\w\-/])(?:PSL|HMN|BCT|LRB|SLS|RDB|NCK|TNN|TRS|CCH|BJN|BCH|APR|JVR|LMR|PBR|HTD|"
+    r"CFX|BRT|VGR|ERX|GCL|JFR|RMB|EGP|RTH)(?![\w\-/])",
 )
 # Sites whose name is also something else ("capsule de Tenon", "signe de Trousseau", "boule de
 # Bichat", "Cochin" the surname): a hospital only right after "à" / "au" ("revu à Bichat").

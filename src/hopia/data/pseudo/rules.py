@@ -503,6 +503,7 @@ def find_hospitals(text: str) -> list[PhiSpan]:
             out.append(_span(text, s, e, "HOPITAL"))
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
     out += [_span(text, *m.span(), "HOPITAL", "site") for m in P.HOSPITAL_SITE.finditer(text)]
+    out += [_span(text, *m.span(), "HOPITAL", "code") for m in P.HOSPITAL_TRIGRAM.finditer(text)]
     out += [
         _span(text, *m.span("site"), "HOPITAL", "site") for m in P.HOSPITAL_AT_SITE.finditer(text)
     ]
@@ -518,6 +519,22 @@ def find_hospitals(text: str) -> list[PhiSpan]:
             out.append(_span(text, *z.span("zip"), "ZIP"))
     if "h" in text or "c" in text or "m" in text:
         out += _lower_hospitals(text)
+    return _fused_hospitals(text, out)
+
+
+def _fused_hospitals(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
+    """Overlapping hospital readings as one span over their union ("Hôpital Necker-Enfants" by
+    the keyword rule and "Necker-Enfants malades" by the list; "GHU AP-HP" and "AP-HP.
+    Sorbonne Université"): the longest alone would leave the rest of the name in clear."""
+    hosp = sorted((s for s in spans if s.label == "HOPITAL"), key=lambda s: (s.start, -s.end))
+    out = [s for s in spans if s.label != "HOPITAL"]
+    for s in hosp:
+        last = out[-1] if out and out[-1].label == "HOPITAL" else None
+        if last is not None and s.start < last.end:
+            if s.end > last.end:
+                out[-1] = _span(text, last.start, s.end, "HOPITAL", last.detail)
+            continue
+        out.append(s)
     return out
 
 

@@ -1,0 +1,84 @@
+"""Rules for hospitals and names as a source the model never saw writes them (issue 11, item 4):
+site codes alone, hospital names across two readings, surnames no list holds after a title.
+Made-up sentences only; each positive checks that nothing else is found, each negative that the
+acronyms, common words and units beside them stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from hopia.data.pseudo import Pseudonymiser
+
+from .utils import parse_markup, triples
+
+PS = Pseudonymiser(b"rules-ood-secret-0123456789abcdef", use_model=False)
+
+
+def check(markup: str) -> None:
+    text, expected = parse_markup(markup)
+    assert triples(PS.detect(text)) == expected, text
+
+
+def nothing_in(text: str) -> None:
+    assert [(s.text, s.label) for s in PS.detect(text)] == [], text
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # a university hospital's site code alone, in a letterhead or a list
+        "Consultation <ent label=HOPITAL>PSL</ent> du lundi",
+        "Copie : <ent label=HOPITAL>HMN</ent>, service de rhumatologie",
+        "Biopsie relue à <ent label=HOPITAL>BCT</ent>.",
+        # two readings of one name fused: the keyword's and the list's
+        "Transfert à l'<ent label=HOPITAL>Hôpital Necker-Enfants malades</ent> ce jour.",
+        "Adressé par le <ent label=HOPITAL>GHU AP-HP</ent> pour avis.",
+    ],
+)
+def test_hospital_codes_and_fused_names(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # medical acronyms of three capitals, some of them codes of a site elsewhere
+        "Antécédent d'AVC ischémique et de CRC opéré.",
+        "SAT 96 % en air ambiant, ABC de la réanimation.",
+        "Bilan PSA et TSH normaux, IRM prévue.",
+        # a site code inside a word, a reference or a path is none
+        "Référence PSL-2021 du lot, dossier /BCT/2021.",
+    ],
+)
+def test_acronyms_stay(text: str) -> None:
+    nothing_in(text)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # a surname that no list holds, in lower case, after a person's title
+        "Vu par le docteur <ent label=NOM>zarkovic</ent> ce matin.",
+        "Mr <ent label=NOM>kerdrevan</ent> <ent label=PRENOM>yves</ent>, 54 ans",
+        "Avis du Pr <ent label=NOM>oudjedi</ent> demandé.",
+        "Appel de M. <ent label=NOM>tchibozo</ent> ce jour.",
+    ],
+)
+def test_unknown_surname_after_a_title(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # common words after a title or after words that are titles elsewhere
+        "Madame présente une dyspnée depuis hier.",
+        "Monsieur souhaite rentrer à domicile.",
+        "Le docteur traitant est prévenu.",
+        "Patient asymptomatique, patient stable.",
+        # "m" is a unit, not "M." the title
+        "Marche de 200 m xylocaïne non tolérée.",
+    ],
+)
+def test_common_words_after_a_title_stay(text: str) -> None:
+    nothing_in(text)
