@@ -82,3 +82,21 @@ def test_unknown_surname_after_a_title(markup: str) -> None:
 )
 def test_common_words_after_a_title_stay(text: str) -> None:
     nothing_in(text)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # a field's value in lower case, even a common word, up to the next field
+        "Nom : <ent label=NOM>kerdraon</ent>\nPrénom : <ent label=PRENOM>yvonne</ent>",
+        "nom : <ent label=NOM>petit</ent> prénom : <ent label=PRENOM>louise</ent>",
+        "Nom de naissance : <ent label=NOM>le guen</ent>",
+    ],
+)
+def test_lower_case_field_values(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize("text", ["Nom : non renseigné", "Prénom : inconnu", "Nom :\n"])
+def test_placeholder_field_values_stay(text: str) -> None:
+    nothing_in(text)

@@ -755,7 +755,9 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
         role = m["role"] is not None
         out += split_name(text, _scan_name(text, m.end(), skip_stop=role, comma=role))
     for m in P.FIELD_NAME.finditer(text):
-        out += split_name(text, _scan_name(text, m.end()), "NOM" if m["nom"] else "PRENOM")
+        label = "NOM" if m["nom"] else "PRENOM"
+        toks = _scan_name(text, m.end())
+        out += split_name(text, toks, label) if toks else _lower_field(text, m.end(), label)
     # Untitled "Jean DUPONT" / "DUPONT Jean" / "Rémi Foliet": only when a known first name is in
     # the run, next to a word that can be a surname.
     for m in _NAME_RUN.finditer(text):
@@ -780,6 +782,25 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
     if out:
         out += _propagate(text, P.fold(text) if folded is None else folded, out)
     return _join_adjacent(text, out)
+
+
+# A field's value in lower case ("Nom : kerdraon", "prénom : yvonne"): up to three words on its
+# line, whatever they are (a surname may be a common word: "nom : petit"), but not a placeholder.
+_LOWER_FIELD = re.compile(r"[a-zß-ÿ][a-zß-ÿ'’]*(?:(?:[ \t]|-)[a-zß-ÿ][a-zß-ÿ'’]*){0,2}")
+_PLACEHOLDERS = frozenset(
+    P.words("non renseigne inconnu inconnue anonyme nc nr ras neant sans aucun prenom nom ne nee")
+)
+
+
+def _lower_field(text: str, pos: int, label: str) -> list[PhiSpan]:
+    m = _LOWER_FIELD.match(text, pos)
+    end = pos
+    for w in re.finditer(r"[^ \t]+", m.group() if m else ""):
+        # "dupont prénom : marie": the next field's label ends the value
+        if P.fold(w.group()) in _PLACEHOLDERS or len(w.group()) < 2:
+            break
+        end = pos + w.end()
+    return [_span(text, pos, end, label, "champ")] if end > pos else []
 
 
 # Initials beside a surname, without a title: "Czernikowska S.", "Louet J.-C.", "MARECHAL C",
