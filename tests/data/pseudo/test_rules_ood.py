@@ -100,3 +100,31 @@ def test_lower_case_field_values(markup: str) -> None:
 @pytest.mark.parametrize("text", ["Nom : non renseigné", "Prénom : inconnu", "Nom :\n"])
 def test_placeholder_field_values_stay(text: str) -> None:
     nothing_in(text)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # a place no list holds after a ward's name; a hospital by its compass point
+        "Service Hématologie de <ent label=HOPITAL>Crignac</ent>, courrier joint.",
+        "Revu au pôle urgences de <ent label=HOPITAL>Kerbrat</ent>.",
+        "Transfert dans le service de neurologie de l'<ent label=HOPITAL>Hôpital Nord</ent>.",
+        # a known commune there stays a town
+        "Service de cardiologie de <ent label=VILLE>Lyon</ent>.",
+    ],
+)
+def test_places_after_a_ward_and_compass_hospitals(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Service de médecine de Garde ce week-end.",
+        "Unité de soins de Suite et réadaptation.",
+        "Le service de cardiologie de l'Hôpital est plein.",
+        "Le pôle nord du rein gauche est normal.",
+    ],
+)
+def test_common_words_after_a_ward_stay(text: str) -> None:
+    nothing_in(text)

@@ -502,6 +502,20 @@ HOSPITAL_CODE = _scan(
     r"[ \t]*(?:[,\-–(/][ \t]*|[ \t](?i:du[ \t]+site|du|de[ \t]+l['’]h[ôo]pital|site|à)[ \t]+)"
     r"(?P<code>[A-Z]{2,4})(?![\w\-])",
 )
+# A hospital named by its compass point alone ("l'Hôpital Nord", "CH Sud"), capitalised.
+HOSPITAL_POINT = _scan(
+    "(?i:[hc])",
+    r"(?<![\w\-])(?:H[ôo]pital|HOPITAL|CHU|CHR|CH|Centre[ \t]+[Hh]ospitalier)[ \t]+"
+    r"(?:Nord|Sud|Est|Ouest|NORD|SUD|EST|OUEST)(?![\w\-])",
+)
+# A place after a ward's name ("Service Hématologie de Crignac", "service de cardiologie du
+# Vésinet"): a capitalised word no list of common words holds; the rule checks that.
+HOSPITAL_AFTER_WARD = _scan(
+    "(?i:[sudp])",
+    r"\b(?i:service|unit[ée]|d[ée]partement|p[ôo]le)[ \t]+(?:(?i:d['’]|de|des|du)[ \t]*)?"
+    r"[A-Za-zÀ-ÿ][a-zà-ÿ\-]+(?:[ \t]+[a-zà-ÿ][a-zà-ÿ\-]+){0,2}[ \t]+(?:de|du|d['’])[ \t]*"
+    rf"(?P<name>[{UP}][{LO}]+(?:[ \t]*-[ \t]*[{UP}][{LO}]+){{0,2}})(?![\w\-'’])",
+)
 # A hospital named in English, as foreign letters and reports write it: "Jefferson University
 # Hospital", "Avicenne AP-HP Hospital", "St Mary's Hospital".
 HOSPITAL_ENGLISH = _scan(

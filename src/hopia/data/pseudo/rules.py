@@ -508,6 +508,12 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         _span(text, *m.span("site"), "HOPITAL", "site") for m in P.HOSPITAL_AT_SITE.finditer(text)
     ]
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ENGLISH.finditer(text)]
+    out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_POINT.finditer(text)]
+    out += [
+        _span(text, *m.span("name"), "HOPITAL", "apres-service")
+        for m in P.HOSPITAL_AFTER_WARD.finditer(text)
+        if _unknown_place(m["name"])
+    ]
     out += [
         _span(text, *m.span("code"), "HOPITAL", "code")
         for m in P.HOSPITAL_CODE.finditer(text)
@@ -579,6 +585,20 @@ def _site_code(code: str) -> bool:
 
     key = P.fold(code)
     return key not in _NOT_SITE and key not in load().stop and key not in P.NAME_STOPWORDS
+
+
+def _unknown_place(name: str) -> bool:
+    """No word of ``name`` is a common word or a first name, and ``name`` is no commune the
+    gazetteer reads as a town: a hospital's place ("Crignac"), not "Service de cardiologie de
+    Garde", "de Jean", "de Lyon"."""
+    from hopia.data.pseudo.gazetteer import load
+    from hopia.data.pseudo.lexicon import common_words
+
+    g, known = load(), common_words()
+    keys = [P.fold(w) for w in re.findall(rf"[{P.LET}]+", name)]
+    if " ".join(keys) in g.communes:
+        return False
+    return all(k not in known and k not in g.stop and k not in g.first_names for k in keys)
 
 
 _SAINTS = frozenset(("saint", "sainte", "st", "ste"))
