@@ -128,3 +128,22 @@ def test_places_after_a_ward_and_compass_hospitals(markup: str) -> None:
 )
 def test_common_words_after_a_ward_stay(text: str) -> None:
     nothing_in(text)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # the next surnames of one title
+        "Vu avec les Drs <ent label=NOM>Kerbrat</ent> et <ent label=NOM>Zanetti</ent>.",
+        "Présentée par Drs <ent label=NOM>KERBRAT</ent> et <ent label=NOM>ZANETTI</ent>.",
+        "Avis des Pr <ent label=NOM>Nguyen</ent>, <ent label=PRENOM>Lambert</ent> et "
+        "<ent label=NOM>Okafor</ent>.",
+        # a ward, a function or a first name after the surname is none
+        "Vu par Dr <ent label=NOM>Dupont</ent>, Cardiologie",
+        "Avis du Dr <ent label=NOM>Martin</ent> et Infectiologie.",
+        "Pr <ent label=NOM>Lemoine</ent>, PH, et Dr <ent label=NOM>Kerbrat</ent>.",
+        "Dr <ent label=NOM>Martin</ent> / Urgences",
+    ],
+)
+def test_coordinated_surnames(markup: str) -> None:
+    check(markup)

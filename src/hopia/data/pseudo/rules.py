@@ -773,7 +773,8 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     for m in P.TITLE.finditer(text):
         role = m["role"] is not None
-        out += split_name(text, _scan_name(text, m.end(), skip_stop=role, comma=role))
+        titled = split_name(text, _scan_name(text, m.end(), skip_stop=role, comma=role))
+        out += titled + (_coordinated(text, max(s.end for s in titled)) if titled else [])
     for m in P.FIELD_NAME.finditer(text):
         label = "NOM" if m["nom"] else "PRENOM"
         toks = _scan_name(text, m.end())
@@ -802,6 +803,46 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
     if out:
         out += _propagate(text, P.fold(text) if folded is None else folded, out)
     return _join_adjacent(text, out)
+
+
+# The next surnames of one title ("Drs Kerbrat et Zanetti", "Pr Nguyen, Lambert et Okafor",
+# "Dr Kerbrat / Zanetti"): a capitalised word after "," "et" "&" "/", up to three of them.
+_COORDINATED = re.compile(
+    rf"[ \t]*(?:,|et|&|/)[ \t]+(?P<name>[{P.UP}][{P.LO}]+(?:-[{P.UP}][{P.LO}]+)?|[{P.UP}]{{5,}})"
+    rf"(?![\w\-'’])"
+)
+
+
+def _coordinated(text: str, pos: int) -> list[PhiSpan]:
+    """Surnames coordinated with a titled one: never a common word, a first name or a word of
+    the stop-list ("Dr Dupont, Cardiologie", "Dr Dupont et Madame", "et Jean")."""
+    from hopia.data.pseudo.gazetteer import load
+    from hopia.data.pseudo.lexicon import common_words
+
+    out: list[PhiSpan] = []
+    g = load()
+    for _ in range(3):
+        m = _COORDINATED.match(text, pos)
+        if m is None:
+            break
+        key = P.fold(m["name"])
+        if key in g.stop or key in P.NAME_STOPWORDS or _MEDICAL_WORD.search(key):
+            break
+        if any(k in common_words() for k in key.split("-")):
+            break
+        if key in g.first_names:
+            if key not in g.surnames:
+                break  # "Dr Dupont et Jean Martin": the name rules read it
+        else:  # "Lambert" is both: the name rules read it, the chain goes on
+            out.append(_span(text, *m.span("name"), "NOM", "coordonne"))
+        pos = m.end()
+    return out
+
+
+# Medical words the general lexicon lacks ("Infectiologie", "Néphrologie", "Gériatrie").
+_MEDICAL_WORD = re.compile(
+    r"(?:logie|logue|ique|iatrie|tomie|graphie|therapie|pathie|emie|ite|ose|scopie|ologie)$"
+)
 
 
 # A field's value in lower case ("Nom : kerdraon", "prénom : yvonne"): up to three words on its
