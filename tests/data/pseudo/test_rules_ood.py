@@ -143,7 +143,13 @@ def test_common_words_after_a_ward_stay(text: str) -> None:
         "Avis du Dr <ent label=NOM>Martin</ent> et Infectiologie.",
         "Pr <ent label=NOM>Lemoine</ent>, PH, et Dr <ent label=NOM>Kerbrat</ent>.",
         "Dr <ent label=NOM>Martin</ent> / Urgences",
+        # an initial glued to the surname after a title
+        "Rédigé par le Dr <ent label=PRENOM>A.</ent><ent label=NOM>Mariniere</ent> ce jour",
     ],
 )
 def test_coordinated_surnames(markup: str) -> None:
     check(markup)
+
+
+def test_glued_abbreviations_without_a_title_stay() -> None:
+    nothing_in("Culture positive à E.Coli et S.Aureus sensibles.")

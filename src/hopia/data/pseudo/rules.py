@@ -774,6 +774,8 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
     for m in P.TITLE.finditer(text):
         role = m["role"] is not None
         titled = split_name(text, _scan_name(text, m.end(), skip_stop=role, comma=role))
+        if not titled and (g := _GLUED_INITIAL.match(text, m.end())):  # "Dr A.Mariniere"
+            titled = [_span(text, *g.span(1), "PRENOM"), _span(text, *g.span(2), "NOM")]
         out += titled + (_coordinated(text, max(s.end for s in titled)) if titled else [])
     for m in P.FIELD_NAME.finditer(text):
         label = "NOM" if m["nom"] else "PRENOM"
@@ -805,6 +807,9 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
     return _join_adjacent(text, out)
 
 
+_GLUED_INITIAL = re.compile(
+    rf"([{P.UP}]\.)([{P.UP}][{P.LO}]{{2,}}(?:-[{P.UP}][{P.LO}]+)?)(?![\w\-])"
+)
 # The next surnames of one title ("Drs Kerbrat et Zanetti", "Pr Nguyen, Lambert et Okafor",
 # "Dr Kerbrat / Zanetti"): a capitalised word after "," "et" "&" "/", up to three of them.
 _COORDINATED = re.compile(
