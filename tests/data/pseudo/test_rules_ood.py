@@ -153,3 +153,23 @@ def test_coordinated_surnames(markup: str) -> None:
 
 def test_glued_abbreviations_without_a_title_stay() -> None:
     nothing_in("Culture positive à E.Coli et S.Aureus sensibles.")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # a town field, the field's label never read as a commune
+        "CP <ent label=ZIP>29870</ent> Ville : <ent label=VILLE>Kermoal</ent>",
+        "Lieu de naissance : <ent label=VILLE>saint-malo</ent>",
+        # a four-digit postcode abroad after an address
+        "Adresse : <ent label=ADRESSE>15 Avenue Louise</ent>, <ent label=ZIP>1050</ent> "
+        "<ent label=VILLE>Bruxelles</ent> (Belgique)",
+    ],
+)
+def test_town_fields_and_postcodes_abroad(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize("text", ["Ville : non renseigné", "Posologie 1000 Unités par jour."])
+def test_no_town_in_these(text: str) -> None:
+    nothing_in(text)

@@ -700,7 +700,8 @@ def _communes(text: str, units: list[_Unit], g: Gazetteer) -> list[PhiSpan]:
         if zip_code:  # "56100 lorient", "35000 Bois": the postcode says it, whatever the word
             z = zip_code.group().rstrip(" \t,")
             out.append(PhiSpan(zip_code.start(), zip_code.start() + len(z), "ZIP", z, "gazetteer"))
-        if zip_code or _commune_ok(text, units, i, j, commune, text[line_start:s]):
+        label = i == j and key in _FIELD_LABELS and _LABEL_AFTER.match(text, e)
+        if not label and (zip_code or _commune_ok(text, units, i, j, commune, text[line_start:s])):
             out.append(PhiSpan(s, e, "VILLE", text[s:e], "gazetteer"))
             i = j + 1
         else:
@@ -710,6 +711,11 @@ def _communes(text: str, units: list[_Unit], g: Gazetteer) -> list[PhiSpan]:
 
 def _named(u: _Unit) -> bool:
     return _is_first(u) and u.shape != "L"
+
+
+_LABEL_AFTER = re.compile(r"[ \t]*:")
+# Communes too, but a field's label when a colon follows: "29870 Ville : Kermoal"
+_FIELD_LABELS = frozenset(("ville", "commune", "localite"))
 
 
 def _commune_ok(text: str, units: list[_Unit], i: int, j: int, c: Commune, before: str) -> bool:

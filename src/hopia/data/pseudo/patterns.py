@@ -387,6 +387,18 @@ ZIP_AFTER_ADDRESS = re.compile(
     rf"[ \t]*[,–\-]?[ \t]*\n?[ \t]*(?P<zip>{_ZIP})(?![\w])"
     rf"(?:[ \t]*,?[ \t]*(?P<city>{_COMMUNE}|{_LOWER_COMMUNE}))?"
 )
+# A postcode of four digits after an address, as Belgium, Switzerland, Luxembourg write it
+# ("15 avenue Louise, 1050 Bruxelles", "L-1234 Luxembourg"): the town right after it.
+ZIP_FOREIGN_AFTER_ADDRESS = re.compile(
+    rf"[ \t]*[,–\-]?[ \t]*(?P<zip>(?:[A-Z]{{1,2}}-)?\d{{4}})[ \t]+"
+    rf"(?P<city>[{UP}][{LO}]+(?:-[{UP}][{LO}]+)*)(?![\w\-])"
+)
+# A town field: "Ville : Kermoal", "Lieu de naissance : saint-malo".
+CITY_FIELD = _scan(
+    "(?i:[vcl])",
+    r"(?<![\w])(?i:ville|commune|lieu[ \t]+de[ \t]+naissance|localit[ée])[ \t]*:[ \t]*"
+    rf"(?P<city>(?:(?i:le|la|les|saint|sainte)[ \t]+)?[{LET}][{LET}'’\-]*[{LET}])",
+)
 ZIP_AFTER_CITY = re.compile(rf"[ \t]*,?[ \t]*(?P<zip>{_ZIP})(?![\w])")
 ZIP_CITY = _scan(
     r"\d", rf"(?<![\w.,])(?<!\d[ .])(?P<zip>{_ZIP})(?![\w])[ \t]*,?[ \t]*(?P<city>{_COMMUNE})"

@@ -439,6 +439,9 @@ def _zip_city(text: str, m: re.Match[str], out: list[PhiSpan]) -> None:
         out.append(_span(text, m.start("city"), end, "VILLE"))
 
 
+_FIELD_LABEL_END = re.compile(r"[ \t]*:")
+
+
 def find_places(text: str, folded: str) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     for rx in (P.ADDRESS, P.ADDRESS_NO_NUMBER):
@@ -453,13 +456,20 @@ def find_places(text: str, folded: str) -> list[PhiSpan]:
             z = P.ZIP_AFTER_ADDRESS.match(text, e)
             if z:
                 _zip_city(text, z, out)
+            elif z := P.ZIP_FOREIGN_AFTER_ADDRESS.match(text, e):
+                out += [_span(text, *z.span("zip"), "ZIP"), _span(text, *z.span("city"), "VILLE")]
+    for m in P.CITY_FIELD.finditer(text):
+        if P.fold(m["city"]) not in _PLACEHOLDERS:
+            out.append(_span(text, *m.span("city"), "VILLE", "champ"))
     out += [_span(text, *m.span("zip"), "ZIP") for m in P.ZIP_CONTEXT.finditer(text)]
     for m in P.ADDRESS_FOREIGN.finditer(text):
         out.append(_span(text, *m.span(), "ADRESSE", "etranger"))
         if z := P.ZIP_AFTER_ADDRESS.match(text, m.end()):
             _zip_city(text, z, out)
     for m in P.ZIP_CITY.finditer(text):
-        if _commune_end(text, *m.span("city")):
+        if _FIELD_LABEL_END.match(text, m.end("city")):  # "29870 Ville : Kermoal": a label
+            out.append(_span(text, *m.span("zip"), "ZIP"))
+        elif _commune_end(text, *m.span("city")):
             _zip_city(text, m, out)
     for m in P.CITY_CONTEXT.finditer(text):
         s, e = m.span("city")
