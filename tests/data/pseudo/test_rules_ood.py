@@ -173,3 +173,8 @@ def test_town_fields_and_postcodes_abroad(markup: str) -> None:
 @pytest.mark.parametrize("text", ["Ville : non renseigné", "Posologie 1000 Unités par jour."])
 def test_no_town_in_these(text: str) -> None:
     nothing_in(text)
+
+
+def test_a_maiden_name_in_capitals_that_is_also_a_unit() -> None:
+    check("Mme <ent label=NOM>CHAPUIS</ent> née <ent label=NOM>WEBER</ent>, 77 ans")
+    nothing_in("Flux de 2 weber mesuré, née le jour même.")

@@ -561,7 +561,8 @@ def _maiden_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpa
             prev.key in _MAIDEN
             and u.shape != "L"
             and u.surname
-            and not u.stop
+            # "née WEBER": in capitals even a word of the stop-list (a unit, here) is the name
+            and (not u.stop or (u.shape == "U" and len(u.key) >= 3))
             and u.start not in taken
             and _TITLE_GAP.fullmatch(text, prev.end, u.start)
         ):
