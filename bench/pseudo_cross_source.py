@@ -20,6 +20,12 @@ labels anyway. The detector gets the text only (no known identity, no staff list
 document from elsewhere. Training notes of an eds-pseudo file are its non-held-out part (the
 trainer never learns the held-out 20 %), which changes nothing here: it is scored on another
 source. Models are written under a temporary folder, never into the package.
+
+The eds-pseudo public file is the test source (docs/benchmarks.md, "Pseudonymisation out of
+distribution"): its headline cell is "CHU + eds-pseudo synthetic -> eds-pseudo public" (the
+shipped model was trained on part of the public file, so it cannot give that figure). Train
+cells with ``--train-only`` (no evaluation file is read) and ``--keep-models``, develop with
+``--eval eds_synth,chu``, and score the test source once, reusing the kept models.
 """
 
 from __future__ import annotations
