@@ -254,6 +254,11 @@ def test_the_service_hands_the_trainer_its_synthetic_notes(
     assert seen["resume"] is False
     assert seen["synth"] == notes
     assert seen["config"].arch["width"] == 32 and seen["config"].seed == 7  # type: ignore[attr-defined]
+    assert seen["config"].augment_shared == 0.0  # type: ignore[attr-defined]
+    pseudo.train(local(tmp_path), request.model_copy(update={"augment_shared": 0.5}))
+    assert seen["config"].augment_shared == 0.5  # type: ignore[attr-defined]
+    with pytest.raises(InvalidRequestError):
+        pseudo.TrainRequest.of(shared=tmp_path / "shared", augment_shared=1.5)
 
     with pytest.raises(NotFoundError) as e:
         pseudo.train(local(tmp_path), request.model_copy(update={"shared": tmp_path / "none"}))

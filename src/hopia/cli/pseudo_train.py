@@ -56,6 +56,14 @@ def train(
     depth: int | None = typer.Option(
         None, "--depth", min=1, help="Couches convolutives (défaut : celles du modèle livré)."
     ),
+    augment_shared: float = typer.Option(
+        0.0,
+        "--augment-shared",
+        min=0.0,
+        max=1.0,
+        help="Part des notes partagées aussi apprises sous une variante (casse, titres, listes, "
+        "hôpitaux, villes), comme les notes du CHU synthétique (défaut : 0).",
+    ),
 ) -> None:
     """Entraîner le détecteur statistique (CHU synthétique et notes partagées hors jeu réservé) ;
     le dossier de sortie est écrit d'un bloc."""
@@ -71,6 +79,7 @@ def train(
             max_epochs=max_epochs,
             width=width,
             depth=depth,
+            augment_shared=augment_shared,
             resume=resume,
         )
         result = pseudo.train(ctx, request, log=lambda msg: err_console.print(escape(msg)))

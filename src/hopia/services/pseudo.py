@@ -248,6 +248,8 @@ class TrainRequest(Request):
     max_epochs: int = Field(12, ge=1)
     width: int | None = Field(None, ge=16)
     depth: int | None = Field(None, ge=1)
+    # share of the shared notes also given an augmented variant (0: learnt as written)
+    augment_shared: float = Field(0.0, ge=0.0, le=1.0)
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,7 @@ def train(
         max_minutes=request.max_minutes,
         max_epochs=request.max_epochs,
         arch=arch,
+        augment_shared=request.augment_shared,
     )
     synth = synth_notes(config.synth_patients, config.seed)
     meta = train_model(out, config, synth=synth, log=log, resume=request.resume)

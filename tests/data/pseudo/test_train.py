@@ -72,6 +72,10 @@ def test_augmented_spans_stay_on_the_planted_words() -> None:
             if label == "PRENOM" and _INITIALS.fullmatch(piece):
                 piece = {"j": "jean", "m": "marie"}[piece[0].lower()]
             piece = WORDS.get(piece, piece)
+            if label in ("HOPITAL", "VILLE"):  # replaced by another place: whole words only
+                assert piece == piece.strip() and piece, (v.text, piece, label)
+                assert not v.text[e : e + 1].isalnum() and not v.text[s - 1 : s].isalnum()
+                continue
             assert (piece.lower(), label) in ORIGINAL, (v.text, piece, label)
         # every word of the original note that is not a name, a place or a title is still there
         for word in ("Compte", "rendu", "suivie", "Contact"):
@@ -86,6 +90,20 @@ def test_augmentation_writes_what_other_hospitals_write() -> None:
     assert any(" @ " in t or "@ " in t for t in texts)  # blanks around "@"
     assert any("JEAN.DUPONT" in t for t in texts)  # e-mail in capitals
     assert any("hôpital saint-roch" in t for t in texts)  # hospital in lower case
+    hospitals = {
+        v.text[s:e] for v in variants() for s, e, label in v.entities if label == "HOPITAL"
+    }
+    assert "HSR" in hospitals  # its acronym
+    assert any(re.fullmatch(r"[A-Z]{2,4}", h) and h != "HSR" for h in hospitals)  # a site code
+    assert any(re.match(r"(?i)(ch|chu|chr|chi) d", h) for h in hospitals)  # "CH de X", "CHU d'Y"
+    assert any(
+        h.lower().startswith(("hôpital ", "clinique ")) and h != "Hôpital Saint-Roch"
+        for h in hospitals
+    )  # another place, named after a person or a town
+    towns = {v.text[s:e] for v in variants() for s, e, label in v.entities if label == "VILLE"}
+    assert towns & {"Genève", "Bruxelles", "Casablanca", "Londres", "Milan", "Tunis", "Dakar"}
+    assert any(t.endswith(("-sur-Loire", "-les-Bains", "-en-Bresse")) for t in towns)  # made up
+    assert any(t == t.lower() and t.isalpha() for t in towns)  # lower case
     assert any(t.count("\n") >= 4 for t in texts)  # a signature or list block added
     assert any("J. DUPONT" in t or "DUPONT J" in t for t in texts)  # initials
     assert any("vingt-quatre août deux mille dix-sept" in t for t in texts)  # a date in words
@@ -109,6 +127,31 @@ def test_augment_is_deterministic_and_respects_the_fraction() -> None:
     assert a == b and 150 < len(a) < 250
     assert all(n.note_id.endswith("#aug") for n in a)
     assert augment(notes, 0.0, seed=3) == []
+
+
+def test_shared_notes_are_augmented_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hopia.data.pseudo import train as T
+
+    seen: list[int] = []  # augmented shared notes handed to each to_examples call
+    real = T.to_examples
+
+    def counting(nlp, notes):  # type: ignore[no-untyped-def]
+        notes = list(notes)
+        seen.append(sum(n.note_id.endswith("#aug") for n in notes if n.source != "synth"))
+        return real(nlp, notes)
+
+    monkeypatch.setattr(T, "to_examples", counting)
+    fake_shared(tmp_path / "shared")
+    for fraction in (0.0, 1.0):
+        seen.clear()
+        config = PhiTrainConfig(
+            shared=tmp_path / "shared", synth_patients=0, max_epochs=1, augment_shared=fraction
+        )
+        meta = train_model(tmp_path / f"m{fraction}", config)
+        assert (seen[1] > 0) is (fraction > 0), seen  # [0]: synth notes, [1]: shared ones
+        assert meta["config"]["augment_shared"] == fraction
 
 
 @pytest.mark.slow

@@ -561,11 +561,53 @@ def _maiden_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpa
             prev.key in _MAIDEN
             and u.shape != "L"
             and u.surname
-            and not u.stop
+            # "née WEBER": in capitals even a word of the stop-list (a unit, here) is the name
+            and (not u.stop or (u.shape == "U" and len(u.key) >= 3))
             and u.start not in taken
             and _TITLE_GAP.fullmatch(text, prev.end, u.start)
         ):
             out.append(_span(text, [u], "NOM"))
+    return out
+
+
+# Titles of a person (not "patient", "interne": "patient asymptomatique"); "m" only as "M.".
+_PERSON_TITLES = frozenset(
+    P.words("mr mme mlle dr pr madame monsieur mademoiselle docteur professeur")
+)
+_UNKNOWN_GAP = re.compile(r"[ \t]+")
+
+
+def _titled_unknown(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSpan]:
+    """A surname in lower case that no list holds, right after a person's title ("docteur
+    zarkovic", "Mr kerdrevan yves", "M. le guen"): a word of three letters or more that is
+    neither a common word (:func:`hopia.data.pseudo.lexicon.common_words`, the stop-list) nor a
+    name already read; a first name of the lists right after it is the first name."""
+    from hopia.data.pseudo.lexicon import common_words
+
+    out: list[PhiSpan] = []
+    known = None
+    for i in range(1, len(units)):
+        prev, u = units[i - 1], units[i]
+        if u.shape != "L" or u.start in taken or u.stop or len(u.key) < 3:
+            continue
+        titled = prev.key in _PERSON_TITLES or (
+            prev.key == "m" and text[prev.end : prev.end + 1] == "."
+        )
+        if not titled or not _TITLE_GAP.fullmatch(text, prev.end, u.start):
+            continue
+        known = known if known is not None else common_words()
+        if u.first or u.surname or any(w in known for w in u.key.split()):
+            continue  # a listed name is _context_names'; a common word is no surname
+        out.append(_span(text, [u], "NOM"))
+        nxt = units[i + 1] if i + 1 < len(units) else None
+        if (
+            nxt is not None
+            and nxt.start not in taken
+            and _lower_ok(nxt)
+            and nxt.first
+            and _UNKNOWN_GAP.fullmatch(text, u.end, nxt.start)
+        ):
+            out.append(_span(text, [nxt], "PRENOM"))
     return out
 
 
@@ -659,7 +701,8 @@ def _communes(text: str, units: list[_Unit], g: Gazetteer) -> list[PhiSpan]:
         if zip_code:  # "56100 lorient", "35000 Bois": the postcode says it, whatever the word
             z = zip_code.group().rstrip(" \t,")
             out.append(PhiSpan(zip_code.start(), zip_code.start() + len(z), "ZIP", z, "gazetteer"))
-        if zip_code or _commune_ok(text, units, i, j, commune, text[line_start:s]):
+        label = i == j and key in _FIELD_LABELS and _LABEL_AFTER.match(text, e)
+        if not label and (zip_code or _commune_ok(text, units, i, j, commune, text[line_start:s])):
             out.append(PhiSpan(s, e, "VILLE", text[s:e], "gazetteer"))
             i = j + 1
         else:
@@ -669,6 +712,11 @@ def _communes(text: str, units: list[_Unit], g: Gazetteer) -> list[PhiSpan]:
 
 def _named(u: _Unit) -> bool:
     return _is_first(u) and u.shape != "L"
+
+
+_LABEL_AFTER = re.compile(r"[ \t]*:")
+# Communes too, but a field's label when a colon follows: "29870 Ville : Kermoal"
+_FIELD_LABELS = frozenset(("ville", "commune", "localite"))
 
 
 def _commune_ok(text: str, units: list[_Unit], i: int, j: int, c: Commune, before: str) -> bool:
@@ -735,5 +783,6 @@ def find_gazetteer(text: str, folded: str) -> list[PhiSpan]:
         + _maiden_names(text, units, taken)
         + _free_names(text, units, taken | {p.start for p in context})
         + _upper_names(text, units, taken | {p.start for p in context})
+        + _titled_unknown(text, units, taken | {p.start for p in context})
         + _communes(text, units, g)
     )

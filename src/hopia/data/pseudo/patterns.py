@@ -387,6 +387,18 @@ ZIP_AFTER_ADDRESS = re.compile(
     rf"[ \t]*[,–\-]?[ \t]*\n?[ \t]*(?P<zip>{_ZIP})(?![\w])"
     rf"(?:[ \t]*,?[ \t]*(?P<city>{_COMMUNE}|{_LOWER_COMMUNE}))?"
 )
+# A postcode of four digits after an address, as Belgium, Switzerland, Luxembourg write it
+# ("15 avenue Louise, 1050 Bruxelles", "L-1234 Luxembourg"): the town right after it.
+ZIP_FOREIGN_AFTER_ADDRESS = re.compile(
+    rf"[ \t]*[,–\-]?[ \t]*(?P<zip>(?:[A-Z]{{1,2}}-)?\d{{4}})[ \t]+"
+    rf"(?P<city>[{UP}][{LO}]+(?:-[{UP}][{LO}]+)*)(?![\w\-])"
+)
+# A town field: "Ville : Kermoal", "Lieu de naissance : saint-malo".
+CITY_FIELD = _scan(
+    "(?i:[vcl])",
+    r"(?<![\w])(?i:ville|commune|lieu[ \t]+de[ \t]+naissance|localit[ée])[ \t]*:[ \t]*"
+    rf"(?P<city>(?:(?i:le|la|les|saint|sainte)[ \t]+)?[{LET}][{LET}'’\-]*[{LET}])",
+)
 ZIP_AFTER_CITY = re.compile(rf"[ \t]*,?[ \t]*(?P<zip>{_ZIP})(?![\w])")
 ZIP_CITY = _scan(
     r"\d", rf"(?<![\w.,])(?<!\d[ .])(?P<zip>{_ZIP})(?![\w])[ \t]*,?[ \t]*(?P<city>{_COMMUNE})"
@@ -452,7 +464,7 @@ HOSPITAL = _scan(
 # against the gazetteers by the rule (:func:`hopia.data.pseudo.rules.find_hospitals`).
 HOSPITAL_LOWER = _scan(
     "(?i:[hcpgm])",
-    r"(?<![\w\-])(?i:h[ôo]pital|h[ôo]p\.?|clinique|polyclinique|chu|chru|chr|ch|"
+    r"(?<![\w\-])(?i:h[ôo]pital|h[ôo]p\.?|clinique|polyclinique|chu|chru|chr|ch|institut|"
     r"centre[ \t]+hospitalier(?:[ \t]+universitaire)?|groupe[ \t]+hospitalier|maternit[ée])"
     rf"(?:[ \t]+{_HOSP_ADJ}(?![{LET}]))?"
     r"[ \t]+(?:(?i:de|du|des|la|le|l['’]|d['’])[ \t]*(?<=['’ \t]))?"
@@ -472,9 +484,17 @@ _SITES = (
 HOSPITAL_SITE = _scan("[A-ZÉH]", rf"(?<![\w\-])(?:{_SITES})(?![\w\-])")
 HOSPITAL_WORD = re.compile(rf"(?:{_HOSP_WORD})(?![{LET}])\.?")
 HOSPITAL_ALONE = _scan(
-    "[AHGP]",
-    r"(?<![\w\-])(?:AP-?HP|AP-?HM|HCL|HEGP|GHPS|Pitié[- ]Salpêtrière|Piti[ée][- ]Salp[êe]tri[èe]re)"
-    r"(?![\w\-])",
+    "[AHGPN]",
+    r"(?<![\w\-])(?:AP-?HP|AP-?HM|HCL|HEGP|GHPS|Pitié[- ]Salpêtrière|Piti[ée][- ]Salp[êe]tri[èe]re"
+    r"|Necker[- ]Enfants[- ](?i:malades))(?![\w\-])",
+)
+# Site codes of the Paris university hospitals (their public three-letter "trigrammes"), written
+# alone in letterheads and lists ("PSL", "HMN", "BCT"); codes that are also medical acronyms
+# (AVC for Avicenne, CRC, SAT, ABC, BRC, SPR, RPC) are left to the ward-name rule below.
+HOSPITAL_TRIGRAM = _scan(
+    "[A-Z]",
+    r"(?<![\w\-/])(?:PSL|HMN|BCT|LRB|SLS|RDB|NCK|TNN|TRS|CCH|BJN|BCH|APR|JVR|LMR|PBR|HTD|"
+    r"CFX|BRT|VGR|ERX|GCL|JFR|RMB|EGP|RTH)(?![\w\-/])",
 )
 # Sites whose name is also something else ("capsule de Tenon", "signe de Trousseau", "boule de
 # Bichat", "Cochin" the surname): a hospital only right after "à" / "au" ("revu à Bichat").
@@ -493,6 +513,20 @@ HOSPITAL_CODE = _scan(
     r"(?:[ \t]+(?i:d['’]|de|des|du)?[ \t]*[a-zà-ÿ][a-zà-ÿ'’\-]*){1,4}"
     r"[ \t]*(?:[,\-–(/][ \t]*|[ \t](?i:du[ \t]+site|du|de[ \t]+l['’]h[ôo]pital|site|à)[ \t]+)"
     r"(?P<code>[A-Z]{2,4})(?![\w\-])",
+)
+# A hospital named by its compass point alone ("l'Hôpital Nord", "CH Sud"), capitalised.
+HOSPITAL_POINT = _scan(
+    "(?i:[hc])",
+    r"(?<![\w\-])(?:H[ôo]pital|HOPITAL|CHU|CHR|CH|Centre[ \t]+[Hh]ospitalier)[ \t]+"
+    r"(?:Nord|Sud|Est|Ouest|NORD|SUD|EST|OUEST)(?![\w\-])",
+)
+# A place after a ward's name ("Service Hématologie de Crignac", "service de cardiologie du
+# Vésinet"): a capitalised word no list of common words holds; the rule checks that.
+HOSPITAL_AFTER_WARD = _scan(
+    "(?i:[sudp])",
+    r"\b(?i:service|unit[ée]|d[ée]partement|p[ôo]le)[ \t]+(?:(?i:d['’]|de|des|du)[ \t]*)?"
+    r"[A-Za-zÀ-ÿ][a-zà-ÿ\-]+(?:[ \t]+[a-zà-ÿ][a-zà-ÿ\-]+){0,2}[ \t]+(?:de|du|d['’])[ \t]*"
+    rf"(?P<name>[{UP}][{LO}]+(?:[ \t]*-[ \t]*[{UP}][{LO}]+){{0,2}})(?![\w\-'’])",
 )
 # A hospital named in English, as foreign letters and reports write it: "Jefferson University
 # Hospital", "Avicenne AP-HP Hospital", "St Mary's Hospital".

@@ -439,6 +439,9 @@ def _zip_city(text: str, m: re.Match[str], out: list[PhiSpan]) -> None:
         out.append(_span(text, m.start("city"), end, "VILLE"))
 
 
+_FIELD_LABEL_END = re.compile(r"[ \t]*:")
+
+
 def find_places(text: str, folded: str) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     for rx in (P.ADDRESS, P.ADDRESS_NO_NUMBER):
@@ -453,13 +456,20 @@ def find_places(text: str, folded: str) -> list[PhiSpan]:
             z = P.ZIP_AFTER_ADDRESS.match(text, e)
             if z:
                 _zip_city(text, z, out)
+            elif z := P.ZIP_FOREIGN_AFTER_ADDRESS.match(text, e):
+                out += [_span(text, *z.span("zip"), "ZIP"), _span(text, *z.span("city"), "VILLE")]
+    for m in P.CITY_FIELD.finditer(text):
+        if P.fold(m["city"]) not in _PLACEHOLDERS:
+            out.append(_span(text, *m.span("city"), "VILLE", "champ"))
     out += [_span(text, *m.span("zip"), "ZIP") for m in P.ZIP_CONTEXT.finditer(text)]
     for m in P.ADDRESS_FOREIGN.finditer(text):
         out.append(_span(text, *m.span(), "ADRESSE", "etranger"))
         if z := P.ZIP_AFTER_ADDRESS.match(text, m.end()):
             _zip_city(text, z, out)
     for m in P.ZIP_CITY.finditer(text):
-        if _commune_end(text, *m.span("city")):
+        if _FIELD_LABEL_END.match(text, m.end("city")):  # "29870 Ville : Kermoal": a label
+            out.append(_span(text, *m.span("zip"), "ZIP"))
+        elif _commune_end(text, *m.span("city")):
             _zip_city(text, m, out)
     for m in P.CITY_CONTEXT.finditer(text):
         s, e = m.span("city")
@@ -503,10 +513,17 @@ def find_hospitals(text: str) -> list[PhiSpan]:
             out.append(_span(text, s, e, "HOPITAL"))
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ALONE.finditer(text)]
     out += [_span(text, *m.span(), "HOPITAL", "site") for m in P.HOSPITAL_SITE.finditer(text)]
+    out += [_span(text, *m.span(), "HOPITAL", "code") for m in P.HOSPITAL_TRIGRAM.finditer(text)]
     out += [
         _span(text, *m.span("site"), "HOPITAL", "site") for m in P.HOSPITAL_AT_SITE.finditer(text)
     ]
     out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_ENGLISH.finditer(text)]
+    out += [_span(text, *m.span(), "HOPITAL") for m in P.HOSPITAL_POINT.finditer(text)]
+    out += [
+        _span(text, *m.span("name"), "HOPITAL", "apres-service")
+        for m in P.HOSPITAL_AFTER_WARD.finditer(text)
+        if _unknown_place(m["name"])
+    ]
     out += [
         _span(text, *m.span("code"), "HOPITAL", "code")
         for m in P.HOSPITAL_CODE.finditer(text)
@@ -518,6 +535,22 @@ def find_hospitals(text: str) -> list[PhiSpan]:
             out.append(_span(text, *z.span("zip"), "ZIP"))
     if "h" in text or "c" in text or "m" in text:
         out += _lower_hospitals(text)
+    return _fused_hospitals(text, out)
+
+
+def _fused_hospitals(text: str, spans: list[PhiSpan]) -> list[PhiSpan]:
+    """Overlapping hospital readings as one span over their union ("Hôpital Necker-Enfants" by
+    the keyword rule and "Necker-Enfants malades" by the list; "GHU AP-HP" and "AP-HP.
+    Sorbonne Université"): the longest alone would leave the rest of the name in clear."""
+    hosp = sorted((s for s in spans if s.label == "HOPITAL"), key=lambda s: (s.start, -s.end))
+    out = [s for s in spans if s.label != "HOPITAL"]
+    for s in hosp:
+        last = out[-1] if out and out[-1].label == "HOPITAL" else None
+        if last is not None and s.start < last.end:
+            if s.end > last.end:
+                out[-1] = _span(text, last.start, s.end, "HOPITAL", last.detail)
+            continue
+        out.append(s)
     return out
 
 
@@ -562,6 +595,20 @@ def _site_code(code: str) -> bool:
 
     key = P.fold(code)
     return key not in _NOT_SITE and key not in load().stop and key not in P.NAME_STOPWORDS
+
+
+def _unknown_place(name: str) -> bool:
+    """No word of ``name`` is a common word or a first name, and ``name`` is no commune the
+    gazetteer reads as a town: a hospital's place ("Crignac"), not "Service de cardiologie de
+    Garde", "de Jean", "de Lyon"."""
+    from hopia.data.pseudo.gazetteer import load
+    from hopia.data.pseudo.lexicon import common_words
+
+    g, known = load(), common_words()
+    keys = [P.fold(w) for w in re.findall(rf"[{P.LET}]+", name)]
+    if " ".join(keys) in g.communes:
+        return False
+    return all(k not in known and k not in g.stop and k not in g.first_names for k in keys)
 
 
 _SAINTS = frozenset(("saint", "sainte", "st", "ste"))
@@ -736,9 +783,14 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     for m in P.TITLE.finditer(text):
         role = m["role"] is not None
-        out += split_name(text, _scan_name(text, m.end(), skip_stop=role, comma=role))
+        titled = split_name(text, _scan_name(text, m.end(), skip_stop=role, comma=role))
+        if not titled and (g := _GLUED_INITIAL.match(text, m.end())):  # "Dr A.Mariniere"
+            titled = [_span(text, *g.span(1), "PRENOM"), _span(text, *g.span(2), "NOM")]
+        out += titled + (_coordinated(text, max(s.end for s in titled)) if titled else [])
     for m in P.FIELD_NAME.finditer(text):
-        out += split_name(text, _scan_name(text, m.end()), "NOM" if m["nom"] else "PRENOM")
+        label = "NOM" if m["nom"] else "PRENOM"
+        toks = _scan_name(text, m.end())
+        out += split_name(text, toks, label) if toks else _lower_field(text, m.end(), label)
     # Untitled "Jean DUPONT" / "DUPONT Jean" / "Rémi Foliet": only when a known first name is in
     # the run, next to a word that can be a surname.
     for m in _NAME_RUN.finditer(text):
@@ -763,6 +815,68 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
     if out:
         out += _propagate(text, P.fold(text) if folded is None else folded, out)
     return _join_adjacent(text, out)
+
+
+_GLUED_INITIAL = re.compile(
+    rf"([{P.UP}]\.)([{P.UP}][{P.LO}]{{2,}}(?:-[{P.UP}][{P.LO}]+)?)(?![\w\-])"
+)
+# The next surnames of one title ("Drs Kerbrat et Zanetti", "Pr Nguyen, Lambert et Okafor",
+# "Dr Kerbrat / Zanetti"): a capitalised word after "," "et" "&" "/", up to three of them.
+_COORDINATED = re.compile(
+    rf"[ \t]*(?:,|et|&|/)[ \t]+(?P<name>[{P.UP}][{P.LO}]+(?:-[{P.UP}][{P.LO}]+)?|[{P.UP}]{{5,}})"
+    rf"(?![\w\-'’])"
+)
+
+
+def _coordinated(text: str, pos: int) -> list[PhiSpan]:
+    """Surnames coordinated with a titled one: never a common word, a first name or a word of
+    the stop-list ("Dr Dupont, Cardiologie", "Dr Dupont et Madame", "et Jean")."""
+    from hopia.data.pseudo.gazetteer import load
+    from hopia.data.pseudo.lexicon import common_words
+
+    out: list[PhiSpan] = []
+    g = load()
+    for _ in range(3):
+        m = _COORDINATED.match(text, pos)
+        if m is None:
+            break
+        key = P.fold(m["name"])
+        if key in g.stop or key in P.NAME_STOPWORDS or _MEDICAL_WORD.search(key):
+            break
+        if any(k in common_words() for k in key.split("-")):
+            break
+        if key in g.first_names:
+            if key not in g.surnames:
+                break  # "Dr Dupont et Jean Martin": the name rules read it
+        else:  # "Lambert" is both: the name rules read it, the chain goes on
+            out.append(_span(text, *m.span("name"), "NOM", "coordonne"))
+        pos = m.end()
+    return out
+
+
+# Medical words the general lexicon lacks ("Infectiologie", "Néphrologie", "Gériatrie").
+_MEDICAL_WORD = re.compile(
+    r"(?:logie|logue|ique|iatrie|tomie|graphie|therapie|pathie|emie|ite|ose|scopie|ologie)$"
+)
+
+
+# A field's value in lower case ("Nom : kerdraon", "prénom : yvonne"): up to three words on its
+# line, whatever they are (a surname may be a common word: "nom : petit"), but not a placeholder.
+_LOWER_FIELD = re.compile(r"[a-zß-ÿ][a-zß-ÿ'’]*(?:(?:[ \t]|-)[a-zß-ÿ][a-zß-ÿ'’]*){0,2}")
+_PLACEHOLDERS = frozenset(
+    P.words("non renseigne inconnu inconnue anonyme nc nr ras neant sans aucun prenom nom ne nee")
+)
+
+
+def _lower_field(text: str, pos: int, label: str) -> list[PhiSpan]:
+    m = _LOWER_FIELD.match(text, pos)
+    end = pos
+    for w in re.finditer(r"[^ \t]+", m.group() if m else ""):
+        # "dupont prénom : marie": the next field's label ends the value
+        if P.fold(w.group()) in _PLACEHOLDERS or len(w.group()) < 2:
+            break
+        end = pos + w.end()
+    return [_span(text, pos, end, label, "champ")] if end > pos else []
 
 
 # Initials beside a surname, without a title: "Czernikowska S.", "Louet J.-C.", "MARECHAL C",

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,9 @@ class PhiTrainConfig:
     # Variants of the synthetic notes added to training (:func:`augment`): their layout and case
     # as other hospitals write them. 0 disables.
     augment_fraction: float = 0.5
+    # The same variants of the shared notes (0 by default: the shipped recipe learns them as
+    # written); the cross-source bench turns it on for a cell whose test source is elsewhere.
+    augment_shared: float = 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,8 +269,12 @@ def augment_note(note: Note, rng: random.Random) -> Note:
             new = piece.replace("@", rng.choice((" @ ", "@ ", " @")))
             new = new.upper() if rng.random() < 0.5 else new
             add((s, e, new, ((0, len(new), label),)))
-        elif label in ("HOPITAL", "VILLE") and rng.random() < 0.3:
-            add((s, e, piece.lower(), ((0, e - s, label),)))
+        elif label == "HOPITAL" and rng.random() < 0.4:
+            new = _hospital_variant(rng, piece)  # "CH de vierzon", "HLL", "hôpital bichat"
+            add((s, e, new, ((0, len(new), label),)))
+        elif label == "VILLE" and rng.random() < 0.35:
+            new = _town_variant(rng, piece)  # "saint-dupont-les-bains", "Genève", "vienne"
+            add((s, e, new, ((0, len(new), label),)))
         elif label in ("DATE", "DATE_NAISSANCE") and rng.random() < 0.15:
             if words := _date_in_words(piece):  # "vingt-quatre août deux mille dix-sept"
                 add((s, e, words, ((0, len(words), label),)))
@@ -297,6 +305,92 @@ def augment_note(note: Note, rng: random.Random) -> Note:
         block += "\n" if listing else rng.choice(("\nPraticien hospitalier\n", "\n"))
         add((len(text), len(text), block, tuple(spans)))
     return _apply_edits(note, edits, "aug")
+
+
+# Words other hospitals put before a place or a person's name; and cities abroad, where patients
+# come from or are transferred to (the gazetteer knows French communes only).
+_HOSPITAL_KINDS = (
+    "CH de", "CH d'", "CHU de", "CHR de", "CHI de", "centre hospitalier de",
+    "Centre Hospitalier de", "CENTRE HOSPITALIER DE", "hôpital", "Hôpital", "HOPITAL",
+    "clinique", "Clinique", "GH", "polyclinique", "Polyclinique", "HIA", "hôpital privé",
+    "Groupe Hospitalier", "CHU",
+)  # fmt: skip
+_FOREIGN_CITIES = (
+    "Genève", "Lausanne", "Bruxelles", "Liège", "Luxembourg", "Bâle", "Montréal", "Québec",
+    "Londres", "London", "Barcelone", "Barcelona", "Madrid", "Lisbonne", "Porto", "Milan",
+    "Milano", "Turin", "Rome", "Berlin", "München", "Francfort", "Amsterdam", "Casablanca",
+    "Rabat", "Marrakech", "Alger", "Oran", "Tunis", "Sfax", "Dakar", "Abidjan", "Bamako",
+    "Beyrouth", "Istanbul", "Bucarest", "Varsovie", "Kinshasa", "Yaoundé", "Douala",
+)  # fmt: skip
+_TOWN_TAILS = ("-sur-Loire", "-les-Bains", "-en-Bresse", "-le-Château", "-sur-Mer", "-la-Forêt")
+
+
+@cache
+def _vocab() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(communes, surnames) of the pseudonymiser's gazetteers, unambiguous and common enough to
+    be written: the augmentation's places and hospital namesakes."""
+    from hopia.data.pseudo.gazetteer import DATA
+
+    communes, surnames = [], []
+    for line in (DATA / "communes.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _codes, _pop, flag = line.split("\t")
+            if flag != "a":
+                communes.append(name)
+    for line in (DATA / "surnames.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, code = line.split("\t")
+            if not code.endswith("a") and code[-1] in "123":
+                surnames.append(name)
+    return tuple(communes), tuple(surnames)
+
+
+def _case(rng: random.Random, text: str) -> str:
+    return rng.choice((text, text, text.lower(), text.upper()))
+
+
+def _acronym(piece: str) -> str:
+    """The capitals of a hospital's name: "Hôpital Louis-Lumière" -> "HLL"."""
+    words = [w for w in re.split(r"[\s\-']+", piece) if w[:1].isupper() or len(w) > 3]
+    return "".join(w[0].upper() for w in words)[:5] or piece[:3].upper()
+
+
+def _hospital_variant(rng: random.Random, piece: str) -> str:
+    """A hospital as another CHU writes it: lower case, its acronym, a two- or three-letter site
+    code, or another place ("CH de vierzon", "hôpital Dumas", "GH Saint-Morel") whatever case."""
+    communes, surnames = _vocab()
+    mode = rng.random()
+    if mode < 0.25:
+        return piece.lower()
+    if mode < 0.4:
+        return _acronym(piece)
+    if mode < 0.5:  # a site code: "PSL", "HEGP"-like letters
+        return "".join(rng.choice("ABCDEFGHJLMNPRSTV") for _ in range(rng.choice((2, 3, 3, 4))))
+    kind = rng.choice(_HOSPITAL_KINDS)
+    if kind.endswith("'"):
+        place = rng.choice([c for c in communes[:3000] if c[0] in "AEIOUÉ"] or communes)
+        return _case(rng, kind + place)
+    place = rng.choice(communes) if rng.random() < 0.6 else rng.choice(surnames)
+    if rng.random() < 0.2:
+        place = "Saint-" + rng.choice(surnames)
+    if kind.lower().endswith(" de") and rng.random() < 0.5:
+        kind = kind[:-3]  # "hôpital Bichat", "CH Vierzon"
+    return kind + " " + _case(rng, place)
+
+
+def _town_variant(rng: random.Random, piece: str) -> str:
+    """A town the gazetteer may not know: a city abroad, a made-up commune, or the same one in
+    lower or upper case."""
+    communes, surnames = _vocab()
+    mode = rng.random()
+    if mode < 0.3:
+        return rng.choice(_FOREIGN_CITIES)
+    if mode < 0.55:  # unknown to every gazetteer: "Dumoulin-sur-Loire", "Saint-Kerbrat"
+        stem = rng.choice(surnames)
+        return ("Saint-" + stem) if rng.random() < 0.4 else stem + rng.choice(_TOWN_TAILS)
+    if mode < 0.75:
+        return _case(rng, rng.choice(communes))
+    return rng.choice((piece.lower(), piece.upper()))
 
 
 def _initials(rng: random.Random, first: str) -> str:
@@ -414,6 +508,7 @@ def _fingerprint(config: PhiTrainConfig, n_synth: int) -> dict[str, Any]:
         "shared": str(config.shared) if config.shared else None,
         "arch": {**DEFAULT_ARCH, **config.arch},
         "augment_fraction": config.augment_fraction,
+        "augment_shared": config.augment_shared,
     }
 
 
@@ -495,7 +590,9 @@ def train_model(
     synth_train = [n for n in train_notes if n.source == "synth"]
     synth_train += augment(synth_train, config.augment_fraction, config.seed)
     synth_ex, train_stats = to_examples(nlp, synth_train)
-    shared_ex, shared_stats = to_examples(nlp, [n for n in train_notes if n.source != "synth"])
+    shared_train = [n for n in train_notes if n.source != "synth"]
+    shared_train += augment(shared_train, config.augment_shared, config.seed)
+    shared_ex, shared_stats = to_examples(nlp, shared_train)
     train_stats.update(shared_stats)
     train_ex = synth_ex + shared_ex
     repeat = synth_ex + shared_ex * max(1, config.shared_repeat)
@@ -547,6 +644,7 @@ def train_model(
             "dev_fraction": config.dev_fraction,
             "shared_repeat": config.shared_repeat,
             "augment_fraction": config.augment_fraction,
+            "augment_shared": config.augment_shared,
             "dropout": config.dropout,
             "batch_words": list(config.batch_words),
             "arch": {**DEFAULT_ARCH, **config.arch},
