@@ -34,6 +34,7 @@ from hopia.cli import (  # noqa: E402
     synth,
     warehouse,
 )
+from hopia.cli import ask, assistant, collection  # noqa: E402  (axis 3: knowledge)
 from hopia.cli._common import internal_error  # noqa: E402
 
 
@@ -80,6 +81,9 @@ app.add_typer(jobs.app, name="jobs")
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 app.add_typer(account.app, name="account")
 app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)
+app.add_typer(collection.app, name="collection")
+app.command("ask", help="Poser une question sur des collections, réponse avec sources.")(ask.ask)
+app.add_typer(assistant.app, name="assistant")
 
 
 if __name__ == "__main__":

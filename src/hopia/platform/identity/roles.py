@@ -17,7 +17,9 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
   ingest (uploads), quality runs and k-anonymous exports as background jobs;
 - manager: aggregate activity figures only;
 - admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
-- every role: its own background jobs (``jobs.read``, ``jobs.cancel``).
+- every role: its own background jobs (``jobs.read``, ``jobs.cancel``);
+- every role: knowledge collections (``collection.*``) and questions over them
+  (``assistant.ask``); the collection's owner and shares decide which ones.
 """
 
 from __future__ import annotations
@@ -58,17 +60,23 @@ class Scope(StrEnum):
 # starts with it ("cohort." covers "cohort.run"). Identified-space actions are PERIMETER-scoped.
 # Every role follows its own background jobs (the jobs service shows a user their own only).
 _OWN_JOBS = {"jobs.read": Scope.ANY, "jobs.cancel": Scope.ANY}
+# Every role uses knowledge collections (protocols, procedures, course material: no patient
+# data) and asks questions over them; which collection a user may read is decided by the
+# collection's owner and shares (hopia.services.collections), not by the role.
+_KNOWLEDGE = {"collection.": Scope.ANY, "assistant.ask": Scope.ANY}
 
 RULES: dict[Role, dict[str, Scope]] = {
     Role.CLINICIAN: {
         "patient.identified": Scope.PERIMETER,
         "document.identified": Scope.PERIMETER,
         **_OWN_JOBS,
+        **_KNOWLEDGE,
     },
     Role.RESEARCHER: {
         "document.research": Scope.ANY,
         "cohort.": Scope.ANY,
         **_OWN_JOBS,
+        **_KNOWLEDGE,
     },
     Role.DATA_STEWARD: {
         "document.research": Scope.ANY,
@@ -82,10 +90,12 @@ RULES: dict[Role, dict[str, Scope]] = {
         "ingest.patients": Scope.ANY,
         "share.export": Scope.ANY,
         **_OWN_JOBS,
+        **_KNOWLEDGE,
     },
     Role.MANAGER: {
         "activity.aggregates": Scope.ANY,
         **_OWN_JOBS,
+        **_KNOWLEDGE,
     },
     Role.ADMIN: {
         "account.": Scope.ANY,
@@ -94,6 +104,7 @@ RULES: dict[Role, dict[str, Scope]] = {
         "jobs.read": Scope.ANY,
         "jobs.cancel": Scope.ANY,
         "jobs.all": Scope.ANY,
+        **_KNOWLEDGE,
     },
 }
 # The identified patient list of a cohort is identified data outside any perimeter: nobody on

@@ -56,6 +56,10 @@ def _external_identities(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(8))
 
 
+def _collections(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(10))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -95,6 +99,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "Background jobs (hopia_meta.job)", _jobs),
     Migration(7, "Web platform: accounts and sessions", _web_accounts),
     Migration(8, "Accounts of an identity provider (OIDC)", _external_identities),
+    Migration(10, "Knowledge collections, their shares and documents", _collections),
 ]
 
 
