@@ -34,6 +34,7 @@ from hopia.web import errors
 from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
 from hopia.web.routes import ROUTERS
+from hopia.web.routes.collections import DOCUMENTS
 from hopia.web.routes.ingest import UPLOADS
 
 API = "/api/v1"
@@ -94,6 +95,7 @@ def create_app(
     app.add_middleware(HeadersAndLog)
     # Uploads carry documents: their own limit (jobs.max_upload_bytes, each file checked too).
     larger = {f"{API}{UPLOADS}": max(settings.jobs.max_upload_bytes, settings.web.max_body_bytes)}
+    larger[f"{API}{DOCUMENTS}"] = settings.assistant.knowledge.max_document_bytes + 65_536
     app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes, larger=larger)
     for router in ROUTERS:
         app.include_router(router, prefix=API)

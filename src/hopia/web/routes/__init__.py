@@ -6,6 +6,8 @@ from hopia.web.auth.routes import router as auth
 from hopia.web.routes.accounts import router as accounts
 from hopia.web.routes.activity import router as activity
 from hopia.web.routes.audit import router as audit
+from hopia.web.routes.collections import assistant as assistant_routes
+from hopia.web.routes.collections import router as collections
 from hopia.web.routes.cohorts import router as cohorts
 from hopia.web.routes.documents import router as documents
 from hopia.web.routes.exports import router as exports
@@ -17,3 +19,4 @@ from hopia.web.routes.research import router as research
 
 ROUTERS = [auth, documents, patients, cohorts, quality, activity, jobs, audit, accounts]
 ROUTERS += [ingest, exports, research]  # W1: jobs from the web, the research space
+ROUTERS += [collections, assistant_routes]  # axis 3: knowledge collections, cited answers
