@@ -1,6 +1,6 @@
 """Cutting a document into passages that follow its headings, with overlap.
 
-A section runs from one heading to the next; its path is the titles above it ("2 Posologie >
+A section runs from one heading to the next (and from one PDF page to the next); its path is the titles above it ("2 Posologie >
 2.1 Adulte"). A section longer than ``size`` characters is cut into windows ending at a
 paragraph or sentence boundary where one lies in the window's last third; the next window
 starts ``overlap`` characters before the previous end (at a word boundary), so a sentence cut
@@ -45,7 +45,15 @@ def _sections(source: SourceText) -> list[tuple[int, int, str]]:
         stack.append(heading)
         end = bounds[i + 1] if i + 1 < len(bounds) else len(text)
         out.append((heading.start, end, " > ".join(h.title for h in stack)))
-    return out
+    if not source.pages:
+        return out
+    # A PDF page is a boundary too: a passage never spans two pages, so its page is exact.
+    split = []
+    for start, end, path in out:
+        cuts = [p for p in source.pages if start < p < end]
+        for a, b in zip([start, *cuts], [*cuts, end], strict=True):
+            split.append((a, b, path))
+    return split
 
 
 def _cut(text: str, start: int, end: int, size: int) -> int:
@@ -72,8 +80,7 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def chunk(source: SourceText, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP) -> list[Chunk]:
-    if overlap >= size // 2:
-        raise ValueError("overlap must be under half the chunk size")
+    overlap = min(overlap, size // 3)  # a larger overlap would mostly repeat the text
     text, out = source.text, []
     for s_start, s_end, path in _sections(source):
         body = text[s_start:s_end].strip()

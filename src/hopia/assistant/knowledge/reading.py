@@ -89,7 +89,7 @@ def numbered_headings(text: str) -> list[Heading]:
         if title.endswith((".", ";", ",", ":")) or not title[0].isupper():
             continue  # a numbered list item or a sentence, not a title
         level = number.rstrip(".").count(".") + 1 if number[0].isdigit() else 1
-        out.append(Heading(m.start(), level, f"{number.rstrip('.')} {title}"))
+        out.append(Heading(m.start(), level, f"{number} {title}"))
     return out
 
 
