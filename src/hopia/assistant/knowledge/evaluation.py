@@ -83,8 +83,9 @@ def build_index(
     digest.update(f"{embedder}:{size}:{overlap}".encode())
     index = KnowledgeIndex(cache / digest.hexdigest()[:16], embedder, threads)
     started = time.perf_counter()
-    for p in files:
-        index.add(str(p.relative_to(corpus)), p.read_bytes(), size=size, overlap=overlap)
+    index.add_many(
+        ((str(p.relative_to(corpus)), p.read_bytes()) for p in files), size=size, overlap=overlap
+    )
     return index, time.perf_counter() - started
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -90,6 +91,7 @@ class KnowledgeIndex:
         self.threads = threads
         self._lock = threading.Lock()
         self._state: _Loaded | None = None
+        self._manifest_cache: tuple[tuple[int, int, int], dict[str, DocumentEntry]] | None = None
 
     # -- manifest ---------------------------------------------------------------------------
 
@@ -98,10 +100,17 @@ class KnowledgeIndex:
         return self.folder / "manifest.json"
 
     def manifest(self) -> dict[str, DocumentEntry]:
-        if not self._manifest_path.is_file():
+        """The documents, by id (read again only when the file changed: another process)."""
+        try:
+            stat = self._manifest_path.stat()
+        except FileNotFoundError:
             return {}
-        raw = json.loads(self._manifest_path.read_text(encoding="utf-8"))
-        return {k: DocumentEntry(**v) for k, v in raw["documents"].items()}
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if self._manifest_cache is None or self._manifest_cache[0] != key:
+            raw = json.loads(self._manifest_path.read_text(encoding="utf-8"))
+            docs = {k: DocumentEntry(**v) for k, v in raw["documents"].items()}
+            self._manifest_cache = (key, docs)
+        return dict(self._manifest_cache[1])
 
     def _write_manifest(self, docs: dict[str, DocumentEntry]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -116,9 +125,33 @@ class KnowledgeIndex:
 
     def add(self, name: str, data: bytes, *, size: int = 900, overlap: int = 150) -> AddOutcome:
         """Read, cut, embed and store one document (replacing one of the same name)."""
+        return self.add_many([(name, data)], size=size, overlap=overlap)[0]
+
+    def add_many(
+        self, items: Iterable[tuple[str, bytes]], *, size: int = 900, overlap: int = 150
+    ) -> list[AddOutcome]:
+        """:meth:`add` for several documents, the manifest written once at the end (a corpus of
+        thousands of documents would otherwise rewrite it thousands of times)."""
+        docs = self.manifest()
+        outcomes: list[AddOutcome] = []
+        changed = False
+        try:
+            for name, data in items:
+                outcome = self._add_one(docs, name, data, size, overlap)
+                outcomes.append(outcome)
+                changed = changed or outcome.status != "unchanged"
+        finally:
+            if changed:  # the documents stored so far, even when a later one fails
+                with self._lock:
+                    self._write_manifest(docs)  # last: a document exists once listed here
+                    self._state = None
+        return outcomes
+
+    def _add_one(
+        self, docs: dict[str, DocumentEntry], name: str, data: bytes, size: int, overlap: int
+    ) -> AddOutcome:
         sha = hashlib.sha256(data).hexdigest()
         doc_id = document_id(name)
-        docs = self.manifest()
         old = docs.get(doc_id)
         if old is not None and old.sha256 == sha:
             return AddOutcome(old, "unchanged")
@@ -140,9 +173,7 @@ class KnowledgeIndex:
         }
         with self._lock:
             self._write_document(doc_id, record, [tokens(t) for t in texts], vectors)
-            docs[doc_id] = entry
-            self._write_manifest(docs)  # last: the document exists once the manifest says so
-            self._state = None
+        docs[doc_id] = entry
         return AddOutcome(entry, "replaced" if old is not None else "added")
 
     def _write_document(
