@@ -26,6 +26,8 @@ from hopia.services import collections as colls
 from hopia.services.context import Context, Request
 
 Generate = Callable[[list[ChatMessage]], Completion]
+NO_MODEL_MARK = "aucun modèle de langage n'est configuré"
+"""What a no-model answer says, word for word (front ends and tests look for it)."""
 
 
 class AskRequest(Request):

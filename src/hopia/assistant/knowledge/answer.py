@@ -18,6 +18,7 @@ NOTHING_RELEVANT = (
     "Je n'ai trouvé aucun passage pertinent pour cette question dans les collections "
     "consultées ; je ne peux donc pas y répondre à partir de ces sources."
 )
+NO_MODEL_MARK = "aucun modèle de langage n'est configuré"
 NO_MODEL = (
     "Réponse non générée : aucun modèle de langage n'est configuré. Voici les passages les plus "
     "pertinents trouvés dans les collections, avec leurs sources."
