@@ -117,3 +117,30 @@ def test_citation_offsets_outside_the_document_are_refused(web: Web) -> None:
         f"{API}/collections/bornes/documents/{doc}/text", params={"start": 0, "end": 10**6}
     )
     assert answer.status_code == 422
+
+
+def test_assistant_page_asks_and_opens_the_cited_passage(web: Web) -> None:
+    import html
+    import re
+
+    client = web.clients["researcher"]
+    client.post(f"{API}/collections", json={"name": "page-assistant", "title": "Protocoles"})
+    _upload(client, "page-assistant", "epivir.txt", EPIVIR)
+    form = client.get("/assistant")
+    assert form.status_code == 200 and "Protocoles" in form.text
+    assert "<script" not in form.text  # CSP: no inline script
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    question = "Combien de temps conserver le flacon après ouverture ?"
+    page = client.post(
+        "/assistant",
+        data={"question": question, "collection": "page-assistant", "csrf": token},
+    )
+    assert page.status_code == 200, page.text[:500]
+    assert "Aucun modèle de langage n'est configuré" in html.unescape(page.text)
+    link = html.unescape(re.search(r'href="(/assistant/source/[^"]+)"', page.text).group(1))
+    opened = client.get(link)
+    assert opened.status_code == 200
+    marked = re.search(r'<mark id="passage" class="citation">(.*?)</mark>', opened.text, re.S)
+    assert "un mois après ouverture" in html.unescape(marked.group(1))
+    # a stranger following the same link: unknown collection
+    assert web.clients["clinician"].get(link).status_code == 404

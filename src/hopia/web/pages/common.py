@@ -31,6 +31,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/quality", "Qualité", ("quality.history",)),
     ("/jobs", "Tâches", ("jobs.read",)),
     ("/audit", "Journal d'audit", ("audit.browse",)),
+    ("/assistant", "Assistant", ("assistant.ask",)),
 )
 
 
