@@ -2,7 +2,8 @@
 the embedding throughput of the dense models.
 
     OMP_NUM_THREADS=2 .venv/bin/python bench/retrieval.py \
-        --corpus ../shared/data/quaero --questions bench/data/retrieval_questions_quaero_emea.jsonl \
+        --corpus ../shared/data/quaero \
+        --questions bench/data/retrieval_questions_quaero_emea.jsonl \
         [--passages 100000] [--embedder use] [--threads 2]
 
 The passages are the real passages of the corpus (QUAERO: EMEA drug leaflets and MEDLINE
@@ -58,7 +59,9 @@ def vary(text: str, rng: random.Random) -> str:
     return " ".join(words) + f" (réf. {rng.randrange(10**6):06d})"
 
 
-def build(folder: Path, texts: list[str], vectors: np.ndarray, total: int, seed: int) -> KnowledgeIndex:
+def build(
+    folder: Path, texts: list[str], vectors: np.ndarray, total: int, seed: int
+) -> KnowledgeIndex:
     rng = np.random.default_rng(seed)
     prng = random.Random(seed)
     index = KnowledgeIndex(folder, embedder_name, threads)
@@ -67,7 +70,9 @@ def build(folder: Path, texts: list[str], vectors: np.ndarray, total: int, seed:
     while n < total:
         count = min(PER_DOCUMENT, total - n)
         picks = [(n + i) % len(texts) for i in range(count)]
-        parts = [texts[p] if n + i < len(texts) else vary(texts[p], prng) for i, p in enumerate(picks)]
+        parts = [
+            texts[p] if n + i < len(texts) else vary(texts[p], prng) for i, p in enumerate(picks)
+        ]
         starts, offset = [], 0
         for part in parts:
             starts.append(offset)
@@ -88,7 +93,9 @@ def build(folder: Path, texts: list[str], vectors: np.ndarray, total: int, seed:
             ],
         }
         index._write_document(doc_id, record, [tokens(p) for p in parts], vec)
-        docs[doc_id] = DocumentEntry(doc_id, record["name"], doc_id, "text", len(record["text"]), count)
+        docs[doc_id] = DocumentEntry(
+            doc_id, record["name"], doc_id, "text", len(record["text"]), count
+        )
         n += count
     index._write_manifest(docs)
     return index
@@ -107,7 +114,9 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--embedder", default="use", choices=["use", "e5"])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--embed-sample", type=int, default=200, help="Passages timed for throughput.")
+    parser.add_argument(
+        "--embed-sample", type=int, default=200, help="Passages timed for throughput."
+    )
     parser.add_argument("--rounds", type=int, default=2, help="Times each question is asked.")
     args = parser.parse_args()
     embedder_name, threads = args.embedder, args.threads

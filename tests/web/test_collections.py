@@ -55,7 +55,9 @@ def test_owner_stranger_and_shares(web: Web) -> None:
     assert share_on.status_code == 403
 
     # revoked: unknown again; shared with the manager group: every manager reads it
-    revoke = owner.delete(f"{API}/collections/partage-test/shares", params={"user": "clinician.test"})
+    revoke = owner.delete(
+        f"{API}/collections/partage-test/shares", params={"user": "clinician.test"}
+    )
     assert revoke.status_code == 200
     assert stranger.get(f"{API}/collections/partage-test").status_code == 404
     assert web.clients["manager"].get(f"{API}/collections/partage-test").status_code == 404
@@ -64,7 +66,12 @@ def test_owner_stranger_and_shares(web: Web) -> None:
 
     # the audit log names the changes
     actions = {r.action for r in web.sql("SELECT action FROM hopia_meta.audit_log")}
-    assert {"collection.create", "collection.add", "collection.share", "collection.unshare"} <= actions
+    assert {
+        "collection.create",
+        "collection.add",
+        "collection.share",
+        "collection.unshare",
+    } <= actions
 
 
 def test_group_collection_is_managed_by_the_group(web: Web) -> None:
@@ -80,8 +87,10 @@ def test_ask_without_a_model_cites_passages_at_their_offsets(web: Web) -> None:
     owner = web.clients["researcher"]
     owner.post(f"{API}/collections", json={"name": "reponses"})
     assert _upload(owner, "reponses", "epivir.txt", EPIVIR).status_code == 200
-    ask = {"question": "Quelle dose de solution orale chez l'enfant de moins de 14 kg ?",
-           "collections": ["reponses"]}
+    ask = {
+        "question": "Quelle dose de solution orale chez l'enfant de moins de 14 kg ?",
+        "collections": ["reponses"],
+    }
     answer = owner.post(f"{API}/assistant/ask", json=ask).json()
     assert answer["generated"] is False and answer["model"] is None and answer["relevant"]
     assert NO_MODEL_MARK in answer["text"]

@@ -166,8 +166,15 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
 # role's group: every role reads and searches it, none may change it (403); a collection
 # nobody shared reads as unknown (404).
 SHARED_COLLECTION = "matrice-partagee"
-ASK = {"question": "Quelle est la dose de lamivudine chez l'enfant ?", "collections": [SHARED_COLLECTION]}
-KNOWLEDGE_DOC = ("epivir.txt", "Chez l'enfant, la dose de lamivudine est de 4 mg/kg.".encode(), "text/plain")
+ASK = {
+    "question": "Quelle est la dose de lamivudine chez l'enfant ?",
+    "collections": [SHARED_COLLECTION],
+}
+KNOWLEDGE_DOC = (
+    "epivir.txt",
+    b"Chez l'enfant, la dose de lamivudine est de 4 mg/kg.",
+    "text/plain",
+)
 MATRIX.update(
     {
         ("GET", "/api/v1/collections"): [Case(EVERYONE)],
@@ -207,7 +214,6 @@ MATRIX.update(
         ("POST", "/api/v1/assistant/ask"): [Case(EVERYONE, body=ASK)],
     }
 )
-
 
 
 def _ids(web: Web) -> dict[str, Any]:

@@ -44,7 +44,10 @@ def retrieval(
         table.add_column(column, justify="right")
     for s in report.scores:
         table.add_row(
-            s.mode, f"{s.recall_at_1:.3f}", f"{s.recall_at_k:.3f}", f"{s.mrr:.3f}",
+            s.mode,
+            f"{s.recall_at_1:.3f}",
+            f"{s.recall_at_k:.3f}",
+            f"{s.mrr:.3f}",
             f"{s.median_ms:.1f}",
         )
     console.print(table)

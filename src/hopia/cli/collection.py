@@ -76,7 +76,9 @@ def list_collections(actor: str | None = _ACTOR) -> None:
         shared = ", ".join(
             f"groupe {g.name}" if g.kind == "group" else g.name for g in c.shared_with
         )
-        table.add_row(escape(c.name), escape(c.title), escape(owner), str(c.documents), escape(shared))
+        table.add_row(
+            escape(c.name), escape(c.title), escape(owner), str(c.documents), escape(shared)
+        )
     console.print(table)
 
 
@@ -108,8 +110,12 @@ def share(
     from hopia.services import collections as svc
 
     with handle_errors(_FLAGS), context(actor) as ctx:
-        info = svc.share(ctx, svc.ShareRequest.of(collection=name, user=user, group=group), revoke=revoke)
-    shared = ", ".join(f"groupe {g.name}" if g.kind == "group" else g.name for g in info.shared_with)
+        info = svc.share(
+            ctx, svc.ShareRequest.of(collection=name, user=user, group=group), revoke=revoke
+        )
+    shared = ", ".join(
+        f"groupe {g.name}" if g.kind == "group" else g.name for g in info.shared_with
+    )
     console.print(f"{escape(info.name)} partagée avec : {escape(shared) or 'personne'}")
 
 
@@ -124,7 +130,10 @@ def search(
     """Chercher les passages les plus pertinents (journalisé, sans le texte de la recherche)."""
     from hopia.services import collections as svc
 
-    with handle_errors({"collections": "--collection", "query": "RECHERCHE"}), context(actor) as ctx:
+    with (
+        handle_errors({"collections": "--collection", "query": "RECHERCHE"}),
+        context(actor) as ctx,
+    ):
         result = svc.search(
             ctx, svc.SearchRequest.of(collections=collection, query=query, k=k, mode=mode)
         )

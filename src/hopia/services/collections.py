@@ -295,7 +295,11 @@ def create(ctx: Context, request: CreateRequest) -> CollectionInfo:
         }
         conn.execute(insert(s.collection).values(**values))
         audit.record(
-            conn, ctx.actor, "collection.create", target, None,
+            conn,
+            ctx.actor,
+            "collection.create",
+            target,
+            None,
             {"collection_id": values["collection_id"], "owner_kind": kind, "owner": owner},
         )
         row = conn.execute(
@@ -310,9 +314,7 @@ def list_visible(ctx: Context) -> list[CollectionInfo]:
     wh = ctx.warehouse()
     with wh.engine.connect() as conn:
         rows = conn.execute(select(s.collection).order_by(s.collection.c.name)).all()
-        return [
-            _info(ctx, conn, r) for r in rows if _reads(ctx, r, _shares(conn, r.collection_id))
-        ]
+        return [_info(ctx, conn, r) for r in rows if _reads(ctx, r, _shares(conn, r.collection_id))]
 
 
 def get(ctx: Context, request: NamedRequest) -> tuple[CollectionInfo, list[DocumentInfo]]:
@@ -332,8 +334,7 @@ def add_document(ctx: Context, request: AddRequest, data: bytes) -> AddedDocumen
     knowledge = ctx.settings.assistant.knowledge
     if len(data) > knowledge.max_document_bytes:
         raise InvalidRequestError(
-            f"document trop volumineux ({len(data)} octets, limite "
-            f"{knowledge.max_document_bytes})",
+            f"document trop volumineux ({len(data)} octets, limite {knowledge.max_document_bytes})",
             fields=("file",),
         )
     name = Path(request.filename).name  # a name, never a path of the client
@@ -351,7 +352,9 @@ def add_document(ctx: Context, request: AddRequest, data: bytes) -> AddedDocumen
             select(t).where(and_(t.c.collection_id == row.collection_id, t.c.document_id == d.id))
         ).first()
         if outcome.status == "unchanged" and stored is not None:
-            return AddedDocument(request.collection, _documents_one(conn, row, d.id), "unchanged", None)
+            return AddedDocument(
+                request.collection, _documents_one(conn, row, d.id), "unchanged", None
+            )
         conn.execute(
             delete(t).where(and_(t.c.collection_id == row.collection_id, t.c.document_id == d.id))
         )
@@ -370,10 +373,16 @@ def add_document(ctx: Context, request: AddRequest, data: bytes) -> AddedDocumen
         )
         status = "replaced" if stored is not None else "added"
         entry = audit.record(
-            conn, ctx.actor, "collection.add", target, None,
+            conn,
+            ctx.actor,
+            "collection.add",
+            target,
+            None,
             {"document_id": d.id, "sha256": d.sha256, "passages": d.passages, "status": status},
         )
-        return AddedDocument(request.collection, _documents_one(conn, row, d.id), status, entry.audit_id)
+        return AddedDocument(
+            request.collection, _documents_one(conn, row, d.id), status, entry.audit_id
+        )
 
 
 def _documents_one(conn: Connection, row, document_id: str) -> DocumentInfo:  # noqa: ANN001
@@ -395,7 +404,11 @@ def remove_document(ctx: Context, request: RemoveRequest) -> DocumentInfo:
             )
         conn.execute(delete(t).where(where))
         audit.record(
-            conn, ctx.actor, "collection.remove", target, None,
+            conn,
+            ctx.actor,
+            "collection.remove",
+            target,
+            None,
             {"document_id": request.document_id, "sha256": found[0].sha256},
         )
         index_of(ctx, row.collection_id).remove(request.document_id)
@@ -429,8 +442,12 @@ def share(ctx: Context, request: ShareRequest, *, revoke: bool = False) -> Colle
                 )
             )
         audit.record(
-            conn, ctx.actor, "collection.unshare" if revoke else "collection.share", target,
-            None, {"grantee_kind": kind, "grantee": name},
+            conn,
+            ctx.actor,
+            "collection.unshare" if revoke else "collection.share",
+            target,
+            None,
+            {"grantee_kind": kind, "grantee": name},
         )
         return _info(ctx, conn, row)
 
@@ -449,7 +466,10 @@ def retrieve(ctx: Context, request: SearchRequest) -> list[tuple[str, Hit]]:
     mode = request.mode or ctx.settings.assistant.knowledge.mode
     found: list[tuple[str, Hit]] = []
     for row in rows:
-        found += [(row.name, h) for h in index_of(ctx, row.collection_id).search(request.query, request.k, mode)]
+        found += [
+            (row.name, h)
+            for h in index_of(ctx, row.collection_id).search(request.query, request.k, mode)
+        ]
     if len(rows) > 1:  # several rankings: fuse them as the two retrievers are fused
         from hopia.assistant.knowledge.fusion import rrf
 
@@ -465,16 +485,28 @@ def search(ctx: Context, request: SearchRequest) -> SearchResult:
     hits = retrieve(ctx, request)
     with ctx.warehouse().begin() as conn:
         entry = audit.record(
-            conn, ctx.actor, "collection.search", "collections:" + ",".join(request.collections),
-            None, {"passages": len(hits), "mode": request.mode or "default"},
+            conn,
+            ctx.actor,
+            "collection.search",
+            "collections:" + ",".join(request.collections),
+            None,
+            {"passages": len(hits), "mode": request.mode or "default"},
         )
     return SearchResult([passage_of(c, h) for c, h in hits], entry.audit_id)
 
 
 def passage_of(collection: str, h: Hit) -> Passage:
     return Passage(
-        collection, h.document_id, h.document, h.start, h.end, h.section, h.page, h.text,
-        h.score, h.similarity,
+        collection,
+        h.document_id,
+        h.document,
+        h.start,
+        h.end,
+        h.section,
+        h.page,
+        h.text,
+        h.score,
+        h.similarity,
     )
 
 
@@ -494,4 +526,3 @@ def source(ctx: Context, request: PassageRequest) -> SourcePassage:
     return SourcePassage(
         request.collection, request.document_id, stored["name"], text, request.start, request.end
     )
-

@@ -30,13 +30,17 @@ def evaluate_retrieval(ctx: Context, request: RetrievalEvalRequest) -> Retrieval
 
     ctx.authorize("assistant.eval", f"folder:{request.corpus}")
     if not request.questions.is_file():
-        raise NotFoundError(f"fichier de questions introuvable : {request.questions}", fields=("questions",))
+        raise NotFoundError(
+            f"fichier de questions introuvable : {request.questions}", fields=("questions",)
+        )
     if not request.corpus.is_dir():
         raise NotFoundError(f"dossier du corpus introuvable : {request.corpus}", fields=("corpus",))
     try:
         questions = evaluation.load_questions(request.questions)
     except ValueError as exc:
-        raise InvalidRequestError(f"fichier de questions illisible : {exc}", fields=("questions",)) from None
+        raise InvalidRequestError(
+            f"fichier de questions illisible : {exc}", fields=("questions",)
+        ) from None
     knowledge = ctx.settings.assistant.knowledge
     embedder = request.embedder or knowledge.embedder
     index, seconds = evaluation.build_index(

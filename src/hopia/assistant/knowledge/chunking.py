@@ -1,7 +1,7 @@
 """Cutting a document into passages that follow its headings, with overlap.
 
-A section runs from one heading to the next (and from one PDF page to the next); its path is the titles above it ("2 Posologie >
-2.1 Adulte"). A section longer than ``size`` characters is cut into windows ending at a
+A section runs from one heading to the next (and from one PDF page to the next); its path is
+the titles above it ("2 Posologie > 2.1 Adulte"). A section longer than ``size`` characters is cut into windows ending at a
 paragraph or sentence boundary where one lies in the window's last third; the next window
 starts ``overlap`` characters before the previous end (at a word boundary), so a sentence cut
 by a boundary is whole in one of the two passages. Each passage keeps its character offsets
@@ -17,7 +17,12 @@ from hopia.assistant.knowledge.reading import Heading, SourceText
 
 DEFAULT_SIZE = 900
 DEFAULT_OVERLAP = 150
-_BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?»]\s"), re.compile(r"[;:,]\s"))
+_BREAKS = (
+    re.compile(r"\n\s*\n"),
+    re.compile(r"\n"),
+    re.compile(r"[.!?»]\s"),
+    re.compile(r"[;:,]\s"),
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,9 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def chunk(source: SourceText, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP) -> list[Chunk]:
+def chunk(
+    source: SourceText, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP
+) -> list[Chunk]:
     overlap = min(overlap, size // 3)  # a larger overlap would mostly repeat the text
     text, out = source.text, []
     for s_start, s_end, path in _sections(source):

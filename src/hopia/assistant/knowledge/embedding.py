@@ -63,7 +63,9 @@ class UseEmbedder:
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(
+            len(texts), self.dim
+        )
 
     def query(self, text: str) -> np.ndarray:
         return np.asarray(self._model.encode(text), dtype=np.float32).reshape(self.dim)

@@ -128,7 +128,9 @@ def evaluate(
             hits = index.search(q.question, 20, mode)  # type: ignore[arg-type]
             times.append(time.perf_counter() - t0)
             ranks = [
-                r for r, h in enumerate(hits, 1) if h.document_id == doc_id and h.start < b and a < h.end
+                r
+                for r, h in enumerate(hits, 1)
+                if h.document_id == doc_id and h.start < b and a < h.end
             ]
             if ranks:
                 rr += 1.0 / ranks[0]

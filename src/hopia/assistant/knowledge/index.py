@@ -6,7 +6,7 @@ Layout under the collection's folder::
     documents/<id>.json           the document's text and its passages (offsets, section, page)
     documents/<id>.tokens.json    the passages' BM25 terms
     vectors/<embedder>/<id>.npy   the passages' dense vectors, one row per passage
-    bm25/                         the bm25s index of every passage, and the manifest it was built for
+    bm25/                         the bm25s index of every passage, and the manifest it serves
 
 Updates are incremental: adding, replacing or removing a document reads, cuts and embeds that
 document only. The BM25 matrix is global (a term's weight depends on every passage), so it is
@@ -305,8 +305,17 @@ class _Loaded:
         record = self.docs[doc_id]
         c = _chunk_of(record, ordinal)
         return Hit(
-            doc_id, record["name"], ordinal, c.start, c.end, c.section, c.page, c.text,
-            score, similarity, bm25,
+            doc_id,
+            record["name"],
+            ordinal,
+            c.start,
+            c.end,
+            c.section,
+            c.page,
+            c.text,
+            score,
+            similarity,
+            bm25,
         )
 
 

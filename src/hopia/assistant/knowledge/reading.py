@@ -75,7 +75,9 @@ def read_source(name: str, data: bytes) -> SourceText:
 
 _MD = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 # "1. Objet", "2.3 Posologie chez l'enfant", "II. Indications": a short line, no final period.
-_NUMBERED = re.compile(r"^[ \t]*((?:\d{1,2}\.)*\d{1,2}\.?|[IVX]{1,5}\.)[ \t]+(\S[^\n]{0,90})$", re.M)
+_NUMBERED = re.compile(
+    r"^[ \t]*((?:\d{1,2}\.)*\d{1,2}\.?|[IVX]{1,5}\.)[ \t]+(\S[^\n]{0,90})$", re.M
+)
 
 
 def markdown_headings(text: str) -> list[Heading]:
@@ -111,7 +113,10 @@ def _pdf(name: str, data: bytes) -> SourceText:
 
     from hopia.data.ingest.text import normalise_newlines
 
-    pages = [normalise_newlines(p.extract_text() or "").strip("\n") for p in PdfReader(io.BytesIO(data)).pages]
+    pages = [
+        normalise_newlines(p.extract_text() or "").strip("\n")
+        for p in PdfReader(io.BytesIO(data)).pages
+    ]
     starts, parts, offset = [], [], 0
     for page in pages:
         starts.append(offset)

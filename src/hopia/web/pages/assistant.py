@@ -51,8 +51,16 @@ def ask(
         error = exc.message
     found = svc.list_visible(who.ctx)
     return show(
-        request, who, "assistant/ask.html", "/assistant", 422 if error else 200,
-        collections=found, chosen=set(chosen), question=question, answer=answer, error=error,
+        request,
+        who,
+        "assistant/ask.html",
+        "/assistant",
+        422 if error else 200,
+        collections=found,
+        chosen=set(chosen),
+        question=question,
+        answer=answer,
+        error=error,
     )
 
 
@@ -67,7 +75,12 @@ def source(request: Request, name: str, document_id: str, start: int = 0, end: i
     )
     text = found.text
     return show(
-        request, who, "assistant/source.html", "/assistant",
-        source=found, before=text[: found.start], passage=text[found.start : found.end],
+        request,
+        who,
+        "assistant/source.html",
+        "/assistant",
+        source=found,
+        before=text[: found.start],
+        passage=text[found.start : found.end],
         after=text[found.end :],
     )

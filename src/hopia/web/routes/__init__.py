@@ -6,9 +6,9 @@ from hopia.web.auth.routes import router as auth
 from hopia.web.routes.accounts import router as accounts
 from hopia.web.routes.activity import router as activity
 from hopia.web.routes.audit import router as audit
+from hopia.web.routes.cohorts import router as cohorts
 from hopia.web.routes.collections import assistant as assistant_routes
 from hopia.web.routes.collections import router as collections
-from hopia.web.routes.cohorts import router as cohorts
 from hopia.web.routes.documents import router as documents
 from hopia.web.routes.exports import router as exports
 from hopia.web.routes.ingest import router as ingest

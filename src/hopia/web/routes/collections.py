@@ -39,7 +39,10 @@ router = APIRouter(
     dependencies=[Allow("collection.read")],
 )
 assistant = APIRouter(
-    responses=PROBLEMS, prefix="/assistant", tags=["assistant"], dependencies=[Allow("assistant.ask")]
+    responses=PROBLEMS,
+    prefix="/assistant",
+    tags=["assistant"],
+    dependencies=[Allow("assistant.ask")],
 )
 
 
@@ -64,7 +67,8 @@ def search(body: SearchIn, ctx: ContextDep) -> SearchOut:
 
 
 @router.post(
-    "/documents", summary="Add (or replace) a document in a collection: PDF, Word, HTML, Markdown, text"
+    "/documents",
+    summary="Add (or replace) a document in a collection: PDF, Word, HTML, Markdown, text",
 )
 def add_document(
     ctx: ContextDep,
@@ -112,7 +116,9 @@ def share(name: str, body: ShareIn, ctx: ContextDep) -> CollectionOut:
 
 
 @router.delete("/{name}/shares", summary="Stop sharing a collection with a user or a group")
-def unshare(name: str, ctx: ContextDep, user: str | None = None, group: str | None = None) -> CollectionOut:
+def unshare(
+    name: str, ctx: ContextDep, user: str | None = None, group: str | None = None
+) -> CollectionOut:
     request = svc.ShareRequest.of(collection=name, user=user, group=group)
     return _out(svc.share(ctx, request, revoke=True))
 
