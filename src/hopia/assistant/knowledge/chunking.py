@@ -1,11 +1,12 @@
 """Cutting a document into passages that follow its headings, with overlap.
 
 A section runs from one heading to the next (and from one PDF page to the next); its path is
-the titles above it ("2 Posologie > 2.1 Adulte"). A section longer than ``size`` characters is cut into windows ending at a
-paragraph or sentence boundary where one lies in the window's last third; the next window
-starts ``overlap`` characters before the previous end (at a word boundary), so a sentence cut
-by a boundary is whole in one of the two passages. Each passage keeps its character offsets
-into the document text: a citation opens exactly ``text[start:end]``."""
+the titles above it ("2 Posologie > 2.1 Adulte"). A section longer than ``size`` characters
+is cut into windows ending at a paragraph or sentence boundary where one lies in the window's
+last third; the next window starts ``overlap`` characters before the previous end (at a word
+boundary), so a sentence cut by a boundary is whole in one of the two passages. Each passage
+keeps its character offsets into the document text: a citation opens exactly
+``text[start:end]``."""
 
 from __future__ import annotations
 
