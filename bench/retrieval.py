@@ -118,11 +118,16 @@ def main() -> None:
         "--embed-sample", type=int, default=200, help="Passages timed for throughput."
     )
     parser.add_argument("--rounds", type=int, default=2, help="Times each question is asked.")
+    parser.add_argument(
+        "--max-real", type=int, default=None, help="At most this many real passages (embedding)."
+    )
     args = parser.parse_args()
     embedder_name, threads = args.embedder, args.threads
     print(f"load average at start: {_load()}")
 
     texts = base_passages(args.corpus)
+    if args.max_real:  # an even sample over the corpus, not its first documents
+        texts = texts[:: max(1, len(texts) // args.max_real)][: args.max_real]
     print(f"corpus: {len(texts)} real passages")
     model = load_embedder(embedder_name, threads)
     model.passages(texts[:8])  # load outside the timing

@@ -336,9 +336,10 @@ class KnowledgeSettings(_Section):
     """Knowledge collections and retrieval (``assistant.knowledge``)."""
 
     embedder: Literal["e5", "use"] = Field(
-        "use",
-        description="Dense embeddings: use (Universal Sentence Encoder multilingual, fast) or "
-        "e5 (multilingual-e5-small 4-bit, slower to index); see docs/assistant/knowledge.md.",
+        "e5",
+        description="Dense embeddings: e5 (multilingual-e5-small 4-bit: the better recall, "
+        "measured) or use (Universal Sentence Encoder multilingual: faster to index, weaker "
+        "recall); see docs/assistant/knowledge.md.",
     )
     mode: Literal["hybrid", "bm25", "dense"] = Field(
         "hybrid", description="Retrieval: BM25 and dense fused by reciprocal rank, or one alone."

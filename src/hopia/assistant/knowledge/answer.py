@@ -25,7 +25,7 @@ NO_MODEL = (
 )
 # Cosine under which a passage is not relevant, per embedder: calibrated on the evaluation
 # questions and off-topic questions (docs/assistant/knowledge.md, "Relevance threshold").
-CALIBRATED_MIN_SIMILARITY = {"e5": 0.84, "use": 0.22}
+CALIBRATED_MIN_SIMILARITY = {"e5": 0.85, "use": 0.33}
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
