@@ -52,6 +52,16 @@ def test_create_add_search_ask(home: Path) -> None:
     )
     assert "Je n'ai trouvé aucun passage pertinent" in " ".join(nothing.output.split())
 
+    from hopia.assistant.knowledge.index import document_id
+
+    doc = document_id("hygiene.md")
+    shown = runner.invoke(app, ["collection", "show", "hygiene"])
+    assert shown.exit_code == 0 and doc in shown.output, shown.output
+    removed = runner.invoke(app, ["collection", "remove", "hygiene", doc])
+    assert removed.exit_code == 0 and "Document retiré : hygiene.md" in removed.output
+    empty = runner.invoke(app, ["collection", "search", "durée friction", "-c", "hygiene"])
+    assert "Aucun passage trouvé." in empty.output
+
 
 def test_unknown_collection_and_bad_name(home: Path) -> None:
     runner = CliRunner()

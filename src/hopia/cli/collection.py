@@ -1,4 +1,5 @@
-"""``hopia collection``: knowledge collections (create, add, list, remove, share, search).
+"""``hopia collection``: knowledge collections (create, add, list, show, remove, share,
+search).
 
 A thin adapter over :mod:`hopia.services.collections`, which checks who may do what and audits.
 """
@@ -82,10 +83,26 @@ def list_collections(actor: str | None = _ACTOR) -> None:
     console.print(table)
 
 
+@app.command("show")
+def show(name: str = _NAME, actor: str | None = _ACTOR) -> None:
+    """Afficher une collection et ses documents (avec leur identifiant)."""
+    from hopia.services import collections as svc
+
+    with handle_errors(_FLAGS), context(actor) as ctx:
+        info, documents = svc.get(ctx, svc.NamedRequest.of(collection=name))
+    console.print(f"{escape(info.title)} ({escape(info.name)}), {len(documents)} document(s)")
+    table = Table()
+    for column in ("Identifiant", "Document", "Format", "Passages", "Ajouté par"):
+        table.add_column(column)
+    for d in documents:
+        table.add_row(d.id, escape(d.name), d.format, str(d.passages), escape(d.added_by))
+    console.print(table)
+
+
 @app.command("remove")
 def remove(
     name: str = _NAME,
-    document: str = typer.Argument(..., help="Identifiant du document (hopia collection list)."),
+    document: str = typer.Argument(..., help="Identifiant du document (hopia collection show)."),
     actor: str | None = _ACTOR,
 ) -> None:
     """Retirer un document d'une collection (journalisé)."""
