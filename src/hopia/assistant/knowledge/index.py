@@ -89,7 +89,9 @@ class KnowledgeIndex:
         self.folder = Path(folder)
         self.embedder_name = embedder
         self.threads = threads
-        self._lock = threading.Lock()
+        # One writer at a time per collection in a process (re-entrant: add_many holds it while
+        # its steps take it too). Two processes writing one collection are not coordinated.
+        self._lock = threading.RLock()
         self._state: _Loaded | None = None
         self._manifest_cache: tuple[tuple[int, int, int], dict[str, DocumentEntry]] | None = None
 
@@ -132,20 +134,20 @@ class KnowledgeIndex:
     ) -> list[AddOutcome]:
         """:meth:`add` for several documents, the manifest written once at the end (a corpus of
         thousands of documents would otherwise rewrite it thousands of times)."""
-        docs = self.manifest()
-        outcomes: list[AddOutcome] = []
-        changed = False
-        try:
-            for name, data in items:
-                outcome = self._add_one(docs, name, data, size, overlap)
-                outcomes.append(outcome)
-                changed = changed or outcome.status != "unchanged"
-        finally:
-            if changed:  # the documents stored so far, even when a later one fails
-                with self._lock:
+        with self._lock:
+            docs = self.manifest()
+            outcomes: list[AddOutcome] = []
+            changed = False
+            try:
+                for name, data in items:
+                    outcome = self._add_one(docs, name, data, size, overlap)
+                    outcomes.append(outcome)
+                    changed = changed or outcome.status != "unchanged"
+            finally:
+                if changed:  # the documents stored so far, even when a later one fails
                     self._write_manifest(docs)  # last: a document exists once listed here
                     self._state = None
-        return outcomes
+            return outcomes
 
     def _add_one(
         self, docs: dict[str, DocumentEntry], name: str, data: bytes, size: int, overlap: int
