@@ -153,3 +153,20 @@ def test_assistant_page_asks_and_opens_the_cited_passage(web: Web) -> None:
     assert "un mois après ouverture" in html.unescape(marked.group(1))
     # a stranger following the same link: unknown collection
     assert web.clients["clinician"].get(link).status_code == 404
+
+
+def test_only_the_owner_deletes_a_collection(web: Web) -> None:
+    owner, reader = web.clients["researcher"], web.clients["clinician"]
+    owner.post(f"{API}/collections", json={"name": "a-supprimer"})
+    _upload(owner, "a-supprimer", "epivir.txt", EPIVIR)
+    owner.post(f"{API}/collections/a-supprimer/shares", json={"user": "clinician.test"})
+    assert reader.delete(f"{API}/collections/a-supprimer").status_code == 403
+    gone = owner.delete(f"{API}/collections/a-supprimer")
+    assert gone.status_code == 200 and gone.json()["documents"] == 1
+    assert owner.get(f"{API}/collections/a-supprimer").status_code == 404
+    assert reader.get(f"{API}/collections/a-supprimer").status_code == 404
+    left = web.sql(
+        "SELECT count(*) AS n FROM hopia_meta.collection_share s LEFT JOIN "
+        "hopia_meta.collection c ON c.collection_id = s.collection_id WHERE c.name IS NULL"
+    )
+    assert left[0].n == 0  # no share left behind

@@ -195,6 +195,10 @@ MATRIX.update(
             Case(EVERYONE, path={"name": "collection"}),
             Case(only(*ROLES, ok=404), path={"name": "private_collection"}, label="not shared"),
         ],
+        ("DELETE", "/api/v1/collections/{name}"): [
+            Case(only(others=403), path={"name": "collection"}, label="shared, not owned"),
+            Case(only(*ROLES, ok=404), path={"name": "private_collection"}, label="not shared"),
+        ],
         ("DELETE", "/api/v1/collections/{name}/documents/{document_id}"): [
             Case(only(others=403), path={"name": "collection", "document_id": "knowledge_doc"}),
         ],

@@ -115,6 +115,18 @@ def remove(
     console.print(f"Document retiré : {escape(removed.name)}")
 
 
+@app.command("delete")
+def delete(name: str = _NAME, actor: str | None = _ACTOR) -> None:
+    """Supprimer une collection, ses partages et son index (journalisé)."""
+    from hopia.services import collections as svc
+
+    with handle_errors(_FLAGS), context(actor) as ctx:
+        deleted = svc.delete(ctx, svc.NamedRequest.of(collection=name))
+    console.print(
+        f"Collection supprimée : {escape(deleted.name)} ({deleted.documents} document(s))"
+    )
+
+
 @app.command("share")
 def share(
     name: str = _NAME,

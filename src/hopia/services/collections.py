@@ -18,6 +18,7 @@ Metadata live in the warehouse (``hopia_meta.collection``, ``collection_share``,
 from __future__ import annotations
 
 import secrets
+import shutil
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
-from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy import Connection, and_, insert, select
+from sqlalchemy import delete as delete_rows
 
 from hopia.platform import audit
 from hopia.platform.exceptions import (
@@ -356,7 +358,9 @@ def add_document(ctx: Context, request: AddRequest, data: bytes) -> AddedDocumen
                 request.collection, _documents_one(conn, row, d.id), "unchanged", None
             )
         conn.execute(
-            delete(t).where(and_(t.c.collection_id == row.collection_id, t.c.document_id == d.id))
+            delete_rows(t).where(
+                and_(t.c.collection_id == row.collection_id, t.c.document_id == d.id)
+            )
         )
         conn.execute(
             insert(t).values(
@@ -402,7 +406,7 @@ def remove_document(ctx: Context, request: RemoveRequest) -> DocumentInfo:
             raise NotFoundError(
                 f"document {request.document_id} absent de la collection", fields=("document_id",)
             )
-        conn.execute(delete(t).where(where))
+        conn.execute(delete_rows(t).where(where))
         audit.record(
             conn,
             ctx.actor,
@@ -413,6 +417,46 @@ def remove_document(ctx: Context, request: RemoveRequest) -> DocumentInfo:
         )
         index_of(ctx, row.collection_id).remove(request.document_id)
     return found[0]
+
+
+@dataclass(frozen=True)
+class DeletedCollection:
+    name: str
+    documents: int
+    audit_id: int
+
+
+def delete(ctx: Context, request: NamedRequest) -> DeletedCollection:
+    """Delete a collection: its rows, shares and index folder (owner only), audited with the
+    hashes of the documents it held."""
+    target = f"collection:{request.collection}"
+    ctx.authorize("collection.write", target)
+    wh = ctx.warehouse()
+    with wh.begin() as conn:
+        row = _row(conn, ctx, request.collection, manage=True)
+        documents = _documents(conn, row.collection_id)
+        cid = row.collection_id
+        conn.execute(
+            delete_rows(s.collection_document).where(s.collection_document.c.collection_id == cid)
+        )
+        conn.execute(
+            delete_rows(s.collection_share).where(s.collection_share.c.collection_id == cid)
+        )
+        conn.execute(delete_rows(s.collection).where(s.collection.c.collection_id == cid))
+        entry = audit.record(
+            conn,
+            ctx.actor,
+            "collection.delete",
+            target,
+            None,
+            {"collection_id": cid, "documents": [d.sha256 for d in documents]},
+        )
+    folder = Path(ctx.settings.home) / FOLDER / cid
+    with _INDEXES_LOCK:
+        for key in [k for k in _INDEXES if k[0] == folder.resolve()]:
+            del _INDEXES[key]
+    shutil.rmtree(folder, ignore_errors=True)  # after the commit: the rows are the truth
+    return DeletedCollection(request.collection, len(documents), entry.audit_id)
 
 
 def share(ctx: Context, request: ShareRequest, *, revoke: bool = False) -> CollectionInfo:
@@ -430,7 +474,7 @@ def share(ctx: Context, request: ShareRequest, *, revoke: bool = False) -> Colle
         where = and_(
             t.c.collection_id == row.collection_id, t.c.grantee_kind == kind, t.c.grantee == name
         )
-        conn.execute(delete(t).where(where))
+        conn.execute(delete_rows(t).where(where))
         if not revoke:
             conn.execute(
                 insert(t).values(

@@ -23,6 +23,7 @@ from hopia.web.schemas.collections import (
     CollectionDetailOut,
     CollectionIn,
     CollectionOut,
+    DeletedCollectionOut,
     DocumentOut,
     SearchIn,
     SearchOut,
@@ -89,6 +90,12 @@ def get_collection(name: str, ctx: ContextDep) -> CollectionDetailOut:
     return CollectionDetailOut(
         collection=_out(info), documents=[DocumentOut.model_validate(asdict(d)) for d in documents]
     )
+
+
+@router.delete("/{name}", summary="Delete a collection, its shares and its index (owner only)")
+def delete_collection(name: str, ctx: ContextDep) -> DeletedCollectionOut:
+    deleted = svc.delete(ctx, svc.NamedRequest.of(collection=name))
+    return DeletedCollectionOut.model_validate(asdict(deleted))
 
 
 @router.delete("/{name}/documents/{document_id}", summary="Remove a document from a collection")

@@ -54,6 +54,12 @@ class DocumentOut(BaseModel):
     added_at: datetime
 
 
+class DeletedCollectionOut(BaseModel):
+    name: str
+    documents: int
+    audit_id: int
+
+
 class CollectionDetailOut(BaseModel):
     collection: CollectionOut
     documents: list[DocumentOut]
