@@ -20,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -89,8 +90,8 @@ class KnowledgeIndex:
         self.folder = Path(folder)
         self.embedder_name = embedder
         self.threads = threads
-        # One writer at a time per collection in a process (re-entrant: add_many holds it while
-        # its steps take it too). Two processes writing one collection are not coordinated.
+        # One writer at a time per collection: a thread lock in the process (re-entrant:
+        # add_many holds it while its steps take it too), a file lock between processes.
         self._lock = threading.RLock()
         self._state: _Loaded | None = None
         self._manifest_cache: tuple[tuple[int, int, int], dict[str, DocumentEntry]] | None = None
@@ -134,7 +135,7 @@ class KnowledgeIndex:
     ) -> list[AddOutcome]:
         """:meth:`add` for several documents, the manifest written once at the end (a corpus of
         thousands of documents would otherwise rewrite it thousands of times)."""
-        with self._lock:
+        with self._lock, self._file_lock():
             docs = self.manifest()
             outcomes: list[AddOutcome] = []
             changed = False
@@ -178,6 +179,20 @@ class KnowledgeIndex:
         docs[doc_id] = entry
         return AddOutcome(entry, "replaced" if old is not None else "added")
 
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """An exclusive lock on ``<folder>/.lock`` (the CLI beside a server): the manifest is
+        read and written by one process at a time."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def _write_document(
         self, doc_id: str, record: dict, terms: list[list[str]], vectors: np.ndarray
     ) -> None:
@@ -193,7 +208,7 @@ class KnowledgeIndex:
             np.save(fh, vectors.astype(np.float32))
 
     def remove(self, doc_id: str) -> DocumentEntry | None:
-        with self._lock:
+        with self._lock, self._file_lock():
             docs = self.manifest()
             entry = docs.pop(doc_id, None)
             if entry is None:
