@@ -37,6 +37,11 @@ PAGES = {
     ("GET", "/login/oidc"),
     ("GET", "/login/oidc/callback"),
 }
+PAGES |= {  # axis 3: the assistant page and the source a citation opens
+    ("GET", "/assistant"),
+    ("POST", "/assistant"),
+    ("GET", "/assistant/source/{name}/{document_id}"),
+}
 
 
 def _form_token(html: str) -> str:

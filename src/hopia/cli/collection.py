@@ -102,7 +102,9 @@ def show(name: str = _NAME, actor: str | None = _ACTOR) -> None:
 @app.command("remove")
 def remove(
     name: str = _NAME,
-    document: str = typer.Argument(..., help="Identifiant du document (hopia collection show)."),
+    document: str = typer.Argument(
+        ..., help="Identifiant du document (16 caractères hexadécimaux, listé avec la collection)."
+    ),
     actor: str | None = _ACTOR,
 ) -> None:
     """Retirer un document d'une collection (journalisé)."""
