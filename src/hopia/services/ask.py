@@ -17,15 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from hopia.assistant.llm.base import ChatMessage, Completion
 from hopia.platform import audit
 from hopia.services import collections as colls
 from hopia.services.context import Context, Request
 
-Generate = Callable[[list[ChatMessage]], Completion]
+if TYPE_CHECKING:  # the assistant axis is imported when used, as every service does
+    from hopia.assistant.llm.base import ChatMessage, Completion
+
+    Generate = Callable[[list[ChatMessage]], Completion]
 NO_MODEL_MARK = "aucun modèle de langage n'est configuré"
 """What a no-model answer says, word for word (front ends and tests look for it)."""
 
