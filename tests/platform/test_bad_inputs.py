@@ -563,6 +563,8 @@ def test_a_read_never_creates_nor_migrates_the_schema(engine: str, tmp_path: Pat
         older = _versions(url)
         for name, error in _reads(settings).items():
             assert isinstance(error, WarehouseSchemaError), (name, error)
+            # the version before LATEST in the list: numbers may skip (branches number apart)
+            previous = MIGRATIONS[-2].version
             assert f"en version {previous}" in error.message and "hopia init" in error.message
         assert _versions(url) == older
         # hopia init upgrades it; reads then work.

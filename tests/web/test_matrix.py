@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from hopia.services import accounts, cohort_library, jobs, quality
+from hopia.services import accounts, cohort_library, collections, jobs, quality
 from tests.web.conftest import BASE, PASSWORD, ROLES, Web
 
 ANON = "anonymous"
@@ -177,6 +177,63 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
 }
 
+# Axis 3, knowledge collections: the shared collection is the operator's, shared with every
+# role's group: every role reads and searches it, none may change it (403); a collection
+# nobody shared reads as unknown (404).
+SHARED_COLLECTION = "matrice-partagee"
+ASK = {
+    "question": "Quelle est la dose de lamivudine chez l'enfant ?",
+    "collections": [SHARED_COLLECTION],
+}
+KNOWLEDGE_DOC = (
+    "epivir.txt",
+    b"Chez l'enfant, la dose de lamivudine est de 4 mg/kg.",
+    "text/plain",
+)
+MATRIX.update(
+    {
+        ("GET", "/api/v1/collections"): [Case(EVERYONE)],
+        ("POST", "/api/v1/collections"): [
+            Case(only(*ROLES, ok=201), body=lambda: {"name": f"matrice-{next(_serial)}"}),
+        ],
+        ("POST", "/api/v1/collections/search"): [
+            Case(EVERYONE, body={"collections": [SHARED_COLLECTION], "query": "lamivudine"}),
+        ],
+        ("POST", "/api/v1/collections/documents"): [
+            Case(
+                only(others=403),
+                files=lambda: {"file": KNOWLEDGE_DOC, "collection": (None, SHARED_COLLECTION)},
+                label="shared, not owned",
+            ),
+        ],
+        ("GET", "/api/v1/collections/{name}"): [
+            Case(EVERYONE, path={"name": "collection"}),
+            Case(only(*ROLES, ok=404), path={"name": "private_collection"}, label="not shared"),
+        ],
+        ("DELETE", "/api/v1/collections/{name}"): [
+            Case(only(others=403), path={"name": "collection"}, label="shared, not owned"),
+            Case(only(*ROLES, ok=404), path={"name": "private_collection"}, label="not shared"),
+        ],
+        ("DELETE", "/api/v1/collections/{name}/documents/{document_id}"): [
+            Case(only(others=403), path={"name": "collection", "document_id": "knowledge_doc"}),
+        ],
+        ("GET", "/api/v1/collections/{name}/documents/{document_id}/text"): [
+            Case(
+                EVERYONE,
+                path={"name": "collection", "document_id": "knowledge_doc"},
+                query={"start": 0, "end": 10},
+            ),
+        ],
+        ("POST", "/api/v1/collections/{name}/shares"): [
+            Case(only(others=403), path={"name": "collection"}, body={"user": "quelqu.un"}),
+        ],
+        ("DELETE", "/api/v1/collections/{name}/shares"): [
+            Case(only(others=403), path={"name": "collection"}, query={"user": "quelqu.un"}),
+        ],
+        ("POST", "/api/v1/assistant/ask"): [Case(EVERYONE, body=ASK)],
+    }
+)
+
 
 def _ids(web: Web) -> dict[str, Any]:
     """Identifiers of the sample: a note and a patient inside the clinician's perimeter
@@ -224,7 +281,26 @@ def ready(web: Web) -> dict[str, Any]:
         cohort_library.save_definition(ctx, cohort_library.DefinitionBody.of(definition=COHORT))
         job = jobs.submit(ctx, jobs.JobRequest.of(kind="quality"))  # queued: no runner
         quality.run(ctx, quality.RunRequest.of(tables=["person"], enrichment=False))  # latest
-    return {**_ids(web), "job": job.id}
+        knowledge = _knowledge(ctx)
+    return {**_ids(web), "job": job.id, **knowledge}
+
+
+def _knowledge(ctx: Any) -> dict[str, Any]:
+    """The shared collection (one document) and a collection shared with nobody."""
+    collections.create(ctx, collections.CreateRequest.of(name=SHARED_COLLECTION))
+    for role in ROLES:
+        request = collections.ShareRequest.of(collection=SHARED_COLLECTION, group=role)
+        collections.share(ctx, request)
+    name, data, _ = KNOWLEDGE_DOC
+    added = collections.add_document(
+        ctx, collections.AddRequest.of(collection=SHARED_COLLECTION, filename=name), data
+    )
+    collections.create(ctx, collections.CreateRequest.of(name="matrice-privee"))
+    return {
+        "collection": SHARED_COLLECTION,
+        "private_collection": "matrice-privee",
+        "knowledge_doc": added.document.id,
+    }
 
 
 def _operations(web: Web) -> set[tuple[str, str]]:

@@ -50,6 +50,11 @@ PAGES = {
     ("POST", "/jobs/quality"),
     ("POST", "/jobs/ingest"),
 }
+PAGES |= {  # axis 3: the assistant page and the source a citation opens
+    ("GET", "/assistant"),
+    ("POST", "/assistant"),
+    ("GET", "/assistant/source/{name}/{document_id}"),
+}
 
 
 def _form_token(html: str) -> str:

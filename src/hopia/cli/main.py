@@ -16,9 +16,12 @@ from hopia.cli import _french  # noqa: E402
 
 _french.install()  # click's and typer's own messages ("Missing argument", "Usage:") in French
 
-from hopia.cli import (  # noqa: E402
+from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     account,
+    ask,
+    assistant,
     cohort,
+    collection,
     demo,
     ingest,
     jobs,
@@ -82,6 +85,9 @@ app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique
 app.add_typer(account.app, name="account")
 app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)
 app.add_typer(llm.app, name="llm")
+app.add_typer(collection.app, name="collection")
+app.command("ask", help="Poser une question sur des collections, réponse avec sources.")(ask.ask)
+app.add_typer(assistant.app, name="assistant")
 
 
 if __name__ == "__main__":

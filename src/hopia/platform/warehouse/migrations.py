@@ -64,6 +64,10 @@ def _llm_gateway(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(9))
 
 
+def _collections(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(10))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -104,6 +108,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, "Web platform: accounts and sessions", _web_accounts),
     Migration(8, "Accounts of an identity provider (OIDC)", _external_identities),
     Migration(9, "LLM gateway: usage and per-user API keys", _llm_gateway),
+    Migration(10, "Knowledge collections, their shares and documents", _collections),
     Migration(11, "ID tokens of OIDC sessions, for the provider's logout", _oidc_sessions),
 ]
 

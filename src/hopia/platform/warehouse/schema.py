@@ -502,3 +502,52 @@ api_key = Table(
     schema=META,
     info={"migration": 9},
 )
+
+
+# -- migration 10: knowledge collections (axis 3) ----------------------------------------------
+
+# A collection of reference documents (protocols, procedures, course material) owned by a user
+# or a group (a role); its passages and vectors live under <home>/knowledge/<collection_id>/.
+collection = Table(
+    "collection",
+    metadata,
+    Column("collection_id", String(40), primary_key=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("owner_kind", String(10), nullable=False),  # "user" | "group"
+    Column("owner", String(100), nullable=False),  # a username, or a role for a group
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),  # UTC
+    schema=META,
+    info={"migration": 10},
+)
+
+# Who else may read a collection: a user or a group (role).
+collection_share = Table(
+    "collection_share",
+    metadata,
+    Column("collection_id", String(40), primary_key=True),
+    Column("grantee_kind", String(10), primary_key=True),  # "user" | "group"
+    Column("grantee", String(100), primary_key=True),
+    Column("granted_by", String(100), nullable=False),
+    Column("granted_at", DateTime, nullable=False),  # UTC
+    schema=META,
+    info={"migration": 10},
+)
+
+# The documents of a collection (the index's manifest holds the same, for the files).
+collection_document = Table(
+    "collection_document",
+    metadata,
+    Column("collection_id", String(40), primary_key=True),
+    Column("document_id", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("chars", BigInteger, nullable=False),
+    Column("passages", Integer, nullable=False),
+    Column("added_by", String(100), nullable=False),
+    Column("added_at", DateTime, nullable=False),  # UTC
+    schema=META,
+    info={"migration": 10},
+)

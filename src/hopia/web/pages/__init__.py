@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hopia.web.auth.oidc_pages import router as oidc
 from hopia.web.pages.admin import router as admin
+from hopia.web.pages.assistant import router as assistant
 from hopia.web.pages.audit import router as audit
 from hopia.web.pages.auth import router as auth
 from hopia.web.pages.cohorts import router as cohorts
@@ -20,3 +21,4 @@ from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
 PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit, admin]
+PAGES += [assistant]  # axis 3: questions over knowledge collections, cited answers

@@ -32,6 +32,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/jobs", "Tâches", ("jobs.read",)),
     ("/audit", "Journal d'audit", ("audit.browse",)),
     ("/admin/accounts", "Comptes", ("account.list",)),
+    ("/assistant", "Assistant", ("assistant.ask",)),
 )
 
 
