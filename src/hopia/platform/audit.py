@@ -7,9 +7,11 @@ the warehouse) nobody can compute a chain that verifies, so a log rewritten whol
 
 What a chain alone cannot show is the removal of its *last* entries (or of all of them). The
 head is therefore checkpointed outside the warehouse too: a small file beside the keys
-(``<home>/audit/<warehouse>.head.json``: the head's id and hash, itself HMAC-signed), replaced
-whole after every transaction that appends entries. :func:`verify` requires the checkpointed
-entry to be in the log with that hash, and every entry after it to be keyed.
+(``<home>/audit/<warehouse>.head.json``: the head's id and hash, itself HMAC-signed), one
+fixed-size block overwritten in place after every transaction that appends entries (why in place,
+and what a writer may remember of it: "the checkpoint outside the warehouse" below).
+:func:`verify` requires the checkpointed entry to be in the log with that hash, and every entry
+after it to be keyed.
 
 Concurrency and transactions: an entry is written inside the caller's transaction, so an
 audited action and its entry commit together or not at all. The checkpoint is written only
