@@ -63,9 +63,9 @@ def install() -> None:
     inner = Warehouse.begin.__wrapped__  # the generator under @contextmanager
 
     @contextlib.contextmanager
-    def begin(self: Warehouse) -> Iterator[Any]:
+    def begin(self: Warehouse, **kwargs: Any) -> Iterator[Any]:
         started = time.perf_counter()
-        gen = inner(self)
+        gen = inner(self, **kwargs)
         conn = next(gen)
         _add("warehouse.begin (writer turn)", (time.perf_counter() - started) * 1000)
         try:
