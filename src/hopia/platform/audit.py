@@ -479,6 +479,9 @@ def read_checkpoint(bound: AuditAnchor) -> Checkpoint | None:
     """The checkpoint of ``bound``'s warehouse; ``None`` when there is none; :class:`AuditError`
     when it is unreadable or its signature fails (written by someone without the key). Always
     read from the file (never from this process's cache): what verify relies on."""
+    if not bound.checkpoint_path.exists():  # a read creates nothing (no folder, no lock file)
+        _KNOWN.pop(str(bound.checkpoint_path), None)
+        return None
     with _checkpoint_lock(bound, shared=True):
         return _read_file(bound)[1]
 
