@@ -435,7 +435,7 @@ def _check(
 # The checkpoint is one fixed-size block (:data:`CHECKPOINT_SIZE` bytes: the signed JSON padded
 # with blanks), created whole (temporary file, fsync, rename) and then overwritten in place by
 # one ``pwrite`` at offset 0 under the file lock: no temporary file, no rename and no fsync per
-# entry (that was ~8 ms of the ~10 ms an audited read cost). It holds the *current* head only,
+# entry (≈ 8 ms each, most of an append's cost). It holds the *current* head only,
 # never a history: an append-only log of heads was rejected because it would hand whoever can
 # write ``<home>/audit`` every older signed head, and so the means to truncate the table and
 # the log of heads together undetected. As before, rolling the checkpoint back needs a copy of
@@ -541,7 +541,8 @@ def write_checkpoint(bound: AuditAnchor, point: Checkpoint, *, force: bool = Fal
         if not force and current is not None and current.seq >= point.seq:
             return False
         block = _checkpoint_block(bound, point)
-        if force or identity is None or identity[1] != CHECKPOINT_SIZE:
+        in_place = hasattr(os, "pwrite")  # POSIX; elsewhere the block is always replaced whole
+        if force or not in_place or identity is None or identity[1] != CHECKPOINT_SIZE:
             # Created (or re-anchored, or of an earlier format) whole: temporary file, fsync,
             # rename. Rare: from then on the block is overwritten in place.
             write_text_atomic(path, block, private=True)
@@ -553,7 +554,7 @@ def write_checkpoint(bound: AuditAnchor, point: Checkpoint, *, force: bool = Fal
             os.pwrite(fd, block.encode("utf-8"), 0)
             now = time.monotonic()
             if now - _LAST_SYNC.get(str(path), 0.0) >= SYNC_EVERY_S:
-                os.fdatasync(fd)
+                getattr(os, "fdatasync", os.fsync)(fd)  # macOS has no fdatasync
                 _LAST_SYNC[str(path)] = now
             _KNOWN[str(path)] = (_identity(os.fstat(fd)), bound.key(), point)
         finally:
