@@ -7,9 +7,11 @@ the warehouse) nobody can compute a chain that verifies, so a log rewritten whol
 
 What a chain alone cannot show is the removal of its *last* entries (or of all of them). The
 head is therefore checkpointed outside the warehouse too: a small file beside the keys
-(``<home>/audit/<warehouse>.head.json``: the head's id and hash, itself HMAC-signed), replaced
-whole after every transaction that appends entries. :func:`verify` requires the checkpointed
-entry to be in the log with that hash, and every entry after it to be keyed.
+(``<home>/audit/<warehouse>.head.json``: the head's id and hash, itself HMAC-signed), one
+fixed-size block overwritten in place after every transaction that appends entries (why in place,
+and what a writer may remember of it: "the checkpoint outside the warehouse" below).
+:func:`verify` requires the checkpointed entry to be in the log with that hash, and every entry
+after it to be keyed.
 
 Concurrency and transactions: an entry is written inside the caller's transaction, so an
 audited action and its entry commit together or not at all. The checkpoint is written only
@@ -39,6 +41,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -227,13 +230,18 @@ def record(
         # Serialise writers of the chain. Re-entrant: Warehouse.begin() already holds it.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
     t = schema.audit_log
-    last = conn.execute(
-        select(t.c.audit_id, t.c.hash).order_by(t.c.audit_id.desc()).limit(1)
-    ).first()
-    audit_id, prev_hash = (last.audit_id + 1, last.hash) if last else (1, GENESIS)
     bound = anchor_of(conn.engine)
+    point: Checkpoint | None = None
+    problem: str | None = None
     if bound is not None:
-        problem = _checkpoint_problem(conn, bound, last)
+        try:
+            point = _known_checkpoint(bound)
+        except AuditError as exc:
+            problem = exc.message
+    last = _head(conn, point.seq if point is not None else 0)
+    audit_id, prev_hash = (last.audit_id + 1, last.hash) if last else (1, GENESIS)
+    if bound is not None:
+        problem = problem or _checkpoint_problem(conn, point, last)
         if problem:
             raise AuditError(
                 f"journal d'audit altéré ou non ancré ({problem}) : aucune entrée n'est "
@@ -421,6 +429,41 @@ def _check(
 
 
 # -- the checkpoint outside the warehouse -------------------------------------------------------
+#
+# Cost and threat model (issue 12, item 10: every audited read appends, so this runs per request).
+#
+# The checkpoint is one fixed-size block (:data:`CHECKPOINT_SIZE` bytes: the signed JSON padded
+# with blanks), created whole (temporary file, fsync, rename) and then overwritten in place by
+# one ``pwrite`` at offset 0 under the file lock: no temporary file, no rename and no fsync per
+# entry (≈ 8 ms each, most of an append's cost). It holds the *current* head only,
+# never a history: an append-only log of heads was rejected because it would hand whoever can
+# write ``<home>/audit`` every older signed head, and so the means to truncate the table and
+# the log of heads together undetected. As before, rolling the checkpoint back needs a copy of
+# it saved at that earlier time, and forging one needs the audit key.
+#
+# Durability: the block is fdatasync'ed at most every :data:`SYNC_EVERY_S` seconds by each
+# process. An operating-system crash can lose the last overwrites: the checkpoint then lags
+# behind the head, which verify accepts (the entries after it are keyed), exactly as after a
+# crash between a commit and its checkpoint. One 512-byte write at offset 0 is one disk sector:
+# the block is old or new after a crash, never empty (it is never truncated nor renamed over).
+#
+# The writer's cache: a process remembers the checkpoint it last read (and checked) or wrote,
+# with the file's identity (inode, size, mtime, ctime). A writer whose ``stat`` shows the same
+# identity uses what it remembers instead of reading and checking the file again. Any write by
+# another process (a second ``hopia serve`` worker, someone editing the file) changes the ctime,
+# which no user can set back (``utime`` sets mtime, and moves ctime to now), so the writer
+# re-reads and re-checks the file: at process start, and whenever someone else wrote it. The
+# one blind spot is a same-size overwrite within the same timestamp tick as this process's own
+# write (the kernel's coarse clock: a few ms); it only affects the writer's early refusal, never
+# :func:`verify` nor ``hopia audit verify``, which always read and check the file itself.
+
+CHECKPOINT_SIZE = 512
+SYNC_EVERY_S = 1.0
+
+# checkpoint path -> (file identity, key it was checked with, checkpoint) as this process last
+# read or wrote it
+_KNOWN: dict[str, tuple[tuple[int, ...], bytes, Checkpoint]] = {}
+_LAST_SYNC: dict[str, float] = {}
 
 
 def _checkpoint_mac(bound: AuditAnchor, point: Checkpoint) -> str:
@@ -428,16 +471,33 @@ def _checkpoint_mac(bound: AuditAnchor, point: Checkpoint) -> str:
     return hmac.new(bound.key(), body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _identity(info: os.stat_result) -> tuple[int, ...]:
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
 def read_checkpoint(bound: AuditAnchor) -> Checkpoint | None:
     """The checkpoint of ``bound``'s warehouse; ``None`` when there is none; :class:`AuditError`
-    when it is unreadable or its signature fails (written by someone without the key)."""
+    when it is unreadable or its signature fails (written by someone without the key). Always
+    read from the file (never from this process's cache): what verify relies on."""
+    if not bound.checkpoint_path.exists():  # a read creates nothing (no folder, no lock file)
+        _KNOWN.pop(str(bound.checkpoint_path), None)
+        return None
+    with _checkpoint_lock(bound, shared=True):
+        return _read_file(bound)[1]
+
+
+def _read_file(bound: AuditAnchor) -> tuple[tuple[int, ...] | None, Checkpoint | None]:
+    """Read and check the file (the caller holds the lock); remember what was read."""
     path = bound.checkpoint_path
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            identity = _identity(os.fstat(fh.fileno()))
+            data = json.loads(fh.read().decode("utf-8"))
         point = Checkpoint(int(data["seq"]), str(data["hash"]))
         mac = str(data["mac"])
     except FileNotFoundError:
-        return None
+        _KNOWN.pop(str(path), None)
+        return None, None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AuditError(f"point de contrôle du journal illisible ({path}) : {exc}") from exc
     if not hmac.compare_digest(mac, _checkpoint_mac(bound, point)):
@@ -445,49 +505,111 @@ def read_checkpoint(bound: AuditAnchor) -> Checkpoint | None:
             f"point de contrôle du journal falsifié ou d'un autre entrepôt ({path}) : sa "
             "signature ne correspond pas à la clé d'audit"
         )
-    return point
+    _KNOWN[str(path)] = (identity, bound.key(), point)
+    return identity, point
+
+
+def _known_checkpoint(bound: AuditAnchor) -> Checkpoint | None:
+    """The checkpoint for a writer: what this process last read or wrote when the file is
+    unchanged since (same identity, see above), else read and checked again."""
+    path = bound.checkpoint_path
+    try:
+        identity = _identity(os.stat(path))
+    except FileNotFoundError:
+        return read_checkpoint(bound)  # gone (or never written): no key needed to say so
+    known = _KNOWN.get(str(path))
+    if known is not None and known[0] == identity and known[1] == bound.key():
+        return known[2]
+    return read_checkpoint(bound)
 
 
 def write_checkpoint(bound: AuditAnchor, point: Checkpoint, *, force: bool = False) -> bool:
-    """Replace the checkpoint with ``point`` (written whole, mode 0600) when it moves forward,
-    or always with ``force`` (``hopia init`` anchoring a log). ``True`` when written."""
+    """Move the checkpoint to ``point`` (mode 0600) when it moves forward, or always with
+    ``force`` (``hopia init`` anchoring a log). ``True`` when written."""
+    path = bound.checkpoint_path
     with _checkpoint_lock(bound):
-        if not force:
-            with contextlib.suppress(AuditError):
-                current = read_checkpoint(bound)
-                if current is not None and current.seq >= point.seq:
-                    return False
-        body = {
+        current: Checkpoint | None = None
+        identity: tuple[int, ...] | None = None
+        with contextlib.suppress(AuditError):  # a forged one is replaced (writers refused it)
+            known = _KNOWN.get(str(path))
+            with contextlib.suppress(FileNotFoundError):
+                identity = _identity(os.stat(path))
+            if known is not None and known[0] == identity and known[1] == bound.key():
+                current = known[2]
+            elif identity is not None:
+                identity, current = _read_file(bound)
+        if not force and current is not None and current.seq >= point.seq:
+            return False
+        block = _checkpoint_block(bound, point)
+        in_place = hasattr(os, "pwrite")  # POSIX; elsewhere the block is always replaced whole
+        if force or not in_place or identity is None or identity[1] != CHECKPOINT_SIZE:
+            # Created (or re-anchored, or of an earlier format) whole: temporary file, fsync,
+            # rename. Rare: from then on the block is overwritten in place.
+            write_text_atomic(path, block, private=True)
+            _KNOWN[str(path)] = (_identity(os.stat(path)), bound.key(), point)
+            _LAST_SYNC[str(path)] = time.monotonic()
+            return True
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, block.encode("utf-8"), 0)
+            now = time.monotonic()
+            if now - _LAST_SYNC.get(str(path), 0.0) >= SYNC_EVERY_S:
+                getattr(os, "fdatasync", os.fsync)(fd)  # macOS has no fdatasync
+                _LAST_SYNC[str(path)] = now
+            _KNOWN[str(path)] = (_identity(os.fstat(fd)), bound.key(), point)
+        finally:
+            os.close(fd)
+        return True
+
+
+def _checkpoint_block(bound: AuditAnchor, point: Checkpoint) -> str:
+    body = canonical_json(
+        {
             "version": CHECKPOINT_VERSION,
             "warehouse": bound.warehouse,
             "seq": point.seq,
             "hash": point.hash,
             "mac": _checkpoint_mac(bound, point),
         }
-        write_text_atomic(bound.checkpoint_path, canonical_json(body) + "\n", private=True)
-        return True
+    )
+    if len(body.encode("utf-8")) >= CHECKPOINT_SIZE:  # a very long warehouse URL
+        raise AuditError(f"point de contrôle trop long ({len(body)} octets) : URL d'entrepôt ?")
+    # Blanks then a newline: still one JSON document, always the same size (overwritten whole).
+    return body + " " * (CHECKPOINT_SIZE - 1 - len(body.encode("utf-8"))) + "\n"
 
 
 @contextlib.contextmanager
-def _checkpoint_lock(bound: AuditAnchor) -> Iterator[None]:
+def _checkpoint_lock(bound: AuditAnchor, *, shared: bool = False) -> Iterator[None]:
+    """Writers exclusive, readers shared: a reader never sees a block half overwritten."""
     private_dir(bound.folder)
     if fcntl is None:  # pragma: no cover - Windows: one writer per host is assumed
         yield
         return
     fd = os.open(bound.checkpoint_path.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
 
 
-def _checkpoint_problem(conn: Connection, bound: AuditAnchor, last: Any) -> str | None:
+def _head(conn: Connection, hint: int) -> Any:
+    """The last entry (id, hash), or ``None``. ``hint``: an id the log is known to reach (the
+    checkpoint's): the search starts there, which an index or DuckDB's zone maps make cheap
+    (a whole-table top-1 costs ~12 ms at 200,000 entries on DuckDB, ~1 ms from the hint). The
+    answer is the same either way: the greatest id at or after the hint is the greatest of
+    all; when no entry is left there (the tail deleted), the whole log is searched."""
+    t = schema.audit_log
+    query = select(t.c.audit_id, t.c.hash).order_by(t.c.audit_id.desc()).limit(1)
+    if hint > 0:
+        last = conn.execute(query.where(t.c.audit_id >= hint)).first()
+        if last is not None:
+            return last
+    return conn.execute(query).first()
+
+
+def _checkpoint_problem(conn: Connection, point: Checkpoint | None, last: Any) -> str | None:
     """Why a writer must not append (the checkpoint contradicts the log), or ``None``."""
-    try:
-        point = read_checkpoint(bound)
-    except AuditError as exc:
-        return exc.message
     head = last.audit_id if last is not None else 0
     if point is None:
         # A new, empty log is anchored by its first entry; a log with entries and no
@@ -497,8 +619,11 @@ def _checkpoint_problem(conn: Connection, bound: AuditAnchor, last: Any) -> str 
         return f"le journal s'arrête à l'entrée {head}, le point de contrôle en atteste {point.seq}"
     if point.seq == 0:
         return None
-    t = schema.audit_log
-    stored = conn.execute(select(t.c.hash).where(t.c.audit_id == point.seq)).scalar()
+    if point.seq == head:  # the usual case: the head is the checkpointed entry, already read
+        stored = last.hash
+    else:
+        t = schema.audit_log
+        stored = conn.execute(select(t.c.hash).where(t.c.audit_id == point.seq)).scalar()
     if stored != point.hash:
         return f"l'entrée {point.seq} ne correspond plus au point de contrôle"
     return None

@@ -155,7 +155,7 @@ def list_documents(ctx: Context, request: DocumentListRequest) -> DocumentPage:
     ctx.authorize(f"document.{space}", PERIMETER_RESOURCE if space == "identified" else space)
     query = _listing(ctx, space, request)
     words = _words(request.query)
-    with ctx.warehouse().begin() as conn:
+    with ctx.warehouse().begin(reads_first=True) as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(
             query.order_by(_note_date(space).desc().nulls_last(), schema.CDM["note"].c.note_id)
@@ -212,7 +212,7 @@ def view_document(ctx: Context, request: DocumentViewRequest) -> DocumentView:
         glass = True
     else:
         ctx.authorize(action, resource)
-    with wh.begin() as conn:
+    with wh.begin(reads_first=True) as conn:
         if space == "identified":
             row = conn.execute(
                 select(doc.c.document_id, doc.c.text, doc.c.doc_date, doc.c.doc_type).where(

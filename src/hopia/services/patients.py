@@ -106,7 +106,7 @@ def view_patient(ctx: Context, request: PatientRequest) -> PatientView:
     from hopia.data.pseudo.surrogates import Surrogates  # axis 1, loaded when used
 
     surrogates = Surrogates(ctx.secret())
-    with wh.begin() as conn:
+    with wh.begin(reads_first=True) as conn:
         who = conn.execute(select(patient).where(patient.c.person_id == request.person_id)).one()
         offset = surrogates.date_offset_days(who.ipp)
         stays = _stays(conn, request.person_id, offset)

@@ -40,6 +40,7 @@ def context_for(request: Request, principal: Principal) -> Context:
         state.policy,
         _warehouse=state.warehouse,
         _owns_warehouse=False,
+        _migrated=state.schema_ready,
     )
 
 

@@ -119,18 +119,27 @@ class Warehouse:
         return self.engine.dialect.name
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self, *, reads_first: bool = False) -> Iterator[Connection]:
         """One write transaction: everything inside is committed together or not at all.
 
         Writers are serialised (identifiers are allocated from the committed maximum): DuckDB
         allows one writing process, whose threads take turns (a per-file lock); on PostgreSQL a
         transaction-level advisory lock does it.
+
+        ``reads_first``: the transaction reads, then writes only audit entries (an audited
+        read). On PostgreSQL under READ COMMITTED the advisory lock is then left to
+        :func:`hopia.platform.audit.record`, which takes it before reading the chain's head
+        (each statement sees what was committed before it began): the reads of concurrent
+        requests no longer queue behind one another, only their appends do. DuckDB's snapshot
+        is taken when its transaction starts, so a later turn would read a stale head: there
+        the turn is taken at once, as for any writer.
         """
         duckdb = self.dialect == "duckdb"
         turn = _duckdb_writer_lock(self.url) if duckdb else contextlib.nullcontext()
+        late = reads_first and self.engine.dialect.default_isolation_level == "READ COMMITTED"
         with turn, self.engine.begin() as conn:
             conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
-            if self.dialect == "postgresql":
+            if self.dialect == "postgresql" and not late:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
             try:
                 yield conn
