@@ -150,3 +150,17 @@ def test_chat_with_a_named_model_and_one_thread(cache: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "smollm2-135m (smollm2-135m)" in result.stderr and "4 en sortie" in result.stderr
+
+
+def test_chat_without_a_warehouse_calls_no_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway records and audits every call in the warehouse: with none, nothing is sent
+    to the backend and the error names hopia init."""
+    monkeypatch.setenv("HOPIA_HOME", str(tmp_path / "vide"))
+    with echo_server() as server:
+        _backends(monkeypatch, {"name": "local", "type": "openai", "base_url": server.url})
+        result = runner.invoke(app, ["llm", "chat", "Bonjour", "--backend", "local"])
+    assert result.exit_code != 0
+    assert "aucun entrepôt" in result.output and "hopia init" in result.output
+    assert server.bodies == []

@@ -435,6 +435,8 @@ def _start(
     collection: str | None,
 ) -> _Call:
     ctx.authorize(CHAT_ACTION, f"llm:{backend_name or 'défaut'}")
+    # Before the model is called: a call that could not be recorded and audited is not made.
+    existing_warehouse(ctx)
     backend = gateway.pick(backend_name)
     check_quotas(ctx)
     if backend.local:
