@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from hopia.data.nlp import Entity
 
 FactKind = Literal["condition", "drug", "lab"]
-Reason = Literal["absent", "negation", "dose", "value"]
+# flags raised by the tasks' own checks too: a number not in the tables, a quiz passage not
+# found in the protocol
+FlagKind = Literal["condition", "drug", "lab", "number", "passage"]
+Reason = Literal["absent", "negation", "dose", "value", "number", "passage"]
 
 # Pipes whose entities are facts, and what kind. Comorbidity pipes (diabetes, ...) are DISO.
 _DRUG_PIPES = frozenset({"drug"})
@@ -96,7 +99,7 @@ class Flag:
     start: int
     end: int
     text: str
-    kind: FactKind
+    kind: FlagKind
     reason: Reason
     message: str
 

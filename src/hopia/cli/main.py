@@ -33,6 +33,7 @@ from hopia.cli import (  # noqa: E402
     setup,
     share,
     synth,
+    task,
     warehouse,
 )
 from hopia.cli._common import internal_error  # noqa: E402
@@ -82,6 +83,7 @@ app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique
 app.add_typer(account.app, name="account")
 app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)
 app.add_typer(llm.app, name="llm")
+app.add_typer(task.app, name="task")
 
 
 if __name__ == "__main__":

@@ -58,17 +58,26 @@ class Scope(StrEnum):
 # starts with it ("cohort." covers "cohort.run"). Identified-space actions are PERIMETER-scoped.
 # Every role follows its own background jobs (the jobs service shows a user their own only).
 _OWN_JOBS = {"jobs.read": Scope.ANY, "jobs.cancel": Scope.ANY}
+# Assistant tasks every staff role may run (a protocol's quiz, a meeting's minutes): no
+# patient data is read.
+_STAFF_TASKS = {"task.quiz": Scope.ANY, "task.minutes": Scope.ANY}
 
 RULES: dict[Role, dict[str, Scope]] = {
     Role.CLINICIAN: {
         "patient.identified": Scope.PERIMETER,
         "document.identified": Scope.PERIMETER,
         **_OWN_JOBS,
+        "task.patient_summary": Scope.PERIMETER,
+        "task.discharge_letter": Scope.PERIMETER,
+        **_STAFF_TASKS,
     },
     Role.RESEARCHER: {
         "document.research": Scope.ANY,
         "cohort.": Scope.ANY,
         **_OWN_JOBS,
+        "task.cohort_from_question": Scope.ANY,
+        "task.article_draft": Scope.ANY,
+        **_STAFF_TASKS,
     },
     Role.DATA_STEWARD: {
         "document.research": Scope.ANY,
@@ -82,10 +91,12 @@ RULES: dict[Role, dict[str, Scope]] = {
         "ingest.patients": Scope.ANY,
         "share.export": Scope.ANY,
         **_OWN_JOBS,
+        **_STAFF_TASKS,
     },
     Role.MANAGER: {
         "activity.aggregates": Scope.ANY,
         **_OWN_JOBS,
+        **_STAFF_TASKS,
     },
     Role.ADMIN: {
         "account.": Scope.ANY,
@@ -94,6 +105,7 @@ RULES: dict[Role, dict[str, Scope]] = {
         "jobs.read": Scope.ANY,
         "jobs.cancel": Scope.ANY,
         "jobs.all": Scope.ANY,
+        **_STAFF_TASKS,
     },
 }
 # The identified patient list of a cohort is identified data outside any perimeter: nobody on

@@ -1,0 +1,174 @@
+"""``hopia task``: the assistant's tasks (:mod:`hopia.services.tasks`): list, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+
+from hopia.cli._common import console, context, err_console, handle_errors
+
+if TYPE_CHECKING:
+    from hopia.assistant.tasks import Generate
+    from hopia.platform.config import Settings
+
+app = typer.Typer(
+    help="Tâches de l'assistant : synthèse, lettre de liaison, cohorte, article, QCM, CR.",
+    no_args_is_help=True,
+)
+
+_FLAGS = {
+    "person_id": "--patient",
+    "visit_id": "--visit",
+    "cohort": "--cohort",
+    "text": "--file",
+    "question": "--question",
+    "task": "TÂCHE",
+    "backend": "--backend",
+    "model": "--model",
+}
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """Lister les tâches, ce qu'elles demandent et la version de leur consigne."""
+    from hopia.services import tasks
+
+    with handle_errors(_FLAGS), context() as ctx:
+        infos = tasks.list_tasks(ctx)
+    needs = {
+        "patient": "--patient",
+        "visit": "--visit",
+        "cohort": "--cohort",
+        "question": "--question",
+        "text": "--file",
+    }
+    for t in infos:
+        allowed = "" if t.allowed else "  (non autorisée pour votre rôle)"
+        console.print(
+            f"{t.name:<22} {escape(t.title)} [dim]({needs[t.needs]}, consigne {t.prompt_version})"
+            f"[/dim]{allowed}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _generate(
+    settings: Settings, backend: str | None, model: str | None, threads: int, max_tokens: int
+) -> Generate | None:
+    """A local backend's completion, or None when no model is configured.
+
+    LEAD: replace with the gateway's ``generate`` at merge (hopia.services.llm_gateway)."""
+    from hopia.assistant.llm.base import ChatMessage, Completion
+    from hopia.assistant.llm.registry import backend_from_settings, packaged_backend, section_named
+    from hopia.platform.exceptions import AccessDeniedError
+
+    if model:
+        chosen = packaged_backend(model, settings.cache_dir, n_threads=threads)
+    elif backend or settings.assistant.backends:
+        chosen = backend_from_settings(
+            section_named(settings.assistant, backend), settings.cache_dir
+        )
+    else:
+        return None
+    if not chosen.local:
+        raise AccessDeniedError(
+            f"le backend « {chosen.name} » n'est pas local : ses appels passent par la "
+            "passerelle et son garde de données de santé",
+            fields=("backend",),
+        )
+
+    def generate(messages: list[ChatMessage]) -> Completion:
+        return chosen.complete(messages, max_tokens=max_tokens, temperature=0.0)
+
+    return generate
+
+
+@app.command("run")
+def run_cmd(
+    task: str = typer.Argument(..., help="La tâche (voir « hopia task list »)."),
+    patient: int | None = typer.Option(None, "--patient", help="Patient (person_id)."),
+    visit: int | None = typer.Option(None, "--visit", help="Séjour (visit_occurrence_id)."),
+    cohort: str | None = typer.Option(None, "--cohort", help="Cohorte enregistrée (nom)."),
+    file: Path | None = typer.Option(
+        None, "--file", help="Texte d'entrée : protocole (QCM) ou transcription (compte rendu)."
+    ),
+    question: str | None = typer.Option(None, "--question", help="Question (cohorte)."),
+    backend: str | None = typer.Option(None, "--backend", help="Backend configuré."),
+    model: str | None = typer.Option(
+        None, "--model", help="Modèle embarqué fourni, sans configuration (ex. smollm2-135m)."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp (--model)."),
+) -> None:
+    """Exécuter une tâche : le texte généré, ses alertes de vérification et ses sources."""
+    from hopia.assistant.tasks import get
+    from hopia.services import tasks
+
+    with handle_errors(_FLAGS), context() as ctx:
+        text = file.read_text(encoding="utf-8") if file is not None else None
+        request = tasks.TaskRequest.of(
+            task=task,
+            person_id=patient,
+            visit_id=visit,
+            cohort=cohort,
+            question=question,
+            text=text,
+            title=file.name if file is not None else None,
+        )
+        max_tokens = get(request.task).max_tokens
+        generate = _generate(ctx.settings, backend, model, threads, max_tokens)
+        run = tasks.run_task(ctx, request, generate)
+    _render(run.result)
+    if run.result.error:
+        raise typer.Exit(1)
+
+
+def _render(result: object) -> None:
+    from hopia.assistant.tasks import TaskResult
+
+    assert isinstance(result, TaskResult)
+    if result.message:
+        err_console.print(f"[yellow]{escape(result.message)}[/yellow]", highlight=False)
+    if result.text:
+        console.out(result.text, highlight=False)
+    if result.error:
+        err_console.print(f"[red]Erreur :[/red] {escape(result.error)}", highlight=False)
+    if result.flags:
+        err_console.print(f"\n[bold]{len(result.flags)} alerte(s) de vérification :[/bold]")
+        for f in result.flags:
+            err_console.print(
+                f"  - « {escape(f.text)} » [{f.start}–{f.end}] : {escape(f.message)}",
+                highlight=False,
+            )
+    data = result.structured
+    if data.get("facts"):
+        err_console.print("\n[bold]Faits structurés (TAL) :[/bold]")
+        for fact in data["facts"]:
+            extra = ", ".join(x for x in (fact.get("code"), fact.get("dose")) if x)
+            err_console.print(f"  - {escape(fact['text'])} {escape(extra)}", highlight=False)
+    if result.task == "cohort_from_question" and result.generated and not result.error:
+        err_console.print(
+            "\n[bold]Définition validée, non exécutée[/bold] : relisez-la, enregistrez-la "
+            "puis lancez « hopia cohort run » vous-même."
+        )
+    if data.get("results") and not result.generated:
+        from hopia.assistant.tasks.article import cells
+
+        err_console.print("\n[bold]Tableaux de la cohorte :[/bold]")
+        for key, (value, meaning) in cells(data["results"]).items():
+            err_console.print(f"  {{{key}}} = {escape(value)} : {escape(meaning)}", highlight=False)
+    if result.sources:
+        err_console.print("\n[bold]Sources :[/bold]")
+        for i, s in enumerate(result.sources, 1):
+            title = escape(s.title or "")
+            err_console.print(
+                f"  {escape(f'[doc {i}]')} {escape(s.id)} {title} ({len(s.text)} caractères)",
+                highlight=False,
+            )
+    err_console.print(
+        f"[dim]consigne {result.prompt_version}"
+        + (f", modèle {escape(result.model)}" if result.model else "")
+        + "[/dim]"
+    )
