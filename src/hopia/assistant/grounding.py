@@ -124,6 +124,24 @@ class GroundingReport:
         return not self.flags
 
 
+# Common French clinical abbreviations, folded: "BPCO" meets "bronchopneumopathie chronique
+# obstructive" even where no pipe codes either.
+_ABBREVIATIONS_TEXT = {
+    "bpco": "bronchopneumopathie chronique obstructive",
+    "hta": "hypertension arterielle",
+    "avc": "accident vasculaire cerebral",
+    "idm": "infarctus du myocarde",
+    "fa": "fibrillation auriculaire",
+    "acfa": "fibrillation auriculaire",
+    "irc": "insuffisance renale chronique",
+    "tvp": "thrombose veineuse profonde",
+    "ep": "embolie pulmonaire",
+    "sep": "sclerose en plaques",
+    "dt2": "diabete de type 2",
+    "dt1": "diabete de type 1",
+}
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, no small words, each word cut to its first 6 letters: a
     lemma-ish key ("diabétique" and "diabète" meet, so do plurals)."""
@@ -133,9 +151,13 @@ def fold(text: str) -> str:
     return " ".join(w[:_STEM] for w in words)
 
 
+_UNIT = re.compile(r"[µμumnkcd]?(?:mol|g|l|ui|UI|L)(?:/[a-zA-Z]+)?", re.IGNORECASE)
+_ABBREVIATIONS = {k: fold(v) for k, v in _ABBREVIATIONS_TEXT.items()}
+
+
 def _kind(e: Entity) -> FactKind | None:
-    if e.pipe in _SKIPPED_PIPES:
-        return None
+    if e.pipe in _SKIPPED_PIPES or _UNIT.fullmatch(e.text.strip()):
+        return None  # the NER sometimes reads a unit ("µmol") as a disorder
     if e.pipe in _LAB_PIPES:
         return "lab"
     if e.pipe in _DRUG_PIPES:
@@ -150,8 +172,9 @@ def _kind(e: Entity) -> FactKind | None:
 def _keys(e: Entity, kind: FactKind) -> set[str]:
     keys: set[str] = set()
     if "cim10" in e.codes:
-        # the category (3 characters) so "I50" and "I50.9" meet
-        keys.add("cim10:" + e.codes["cim10"].replace(".", "")[:3].upper())
+        # the full code; _match lets "I50" meet "I50.9" (one a prefix of the other), while
+        # D69.6 (thrombopenia) and D69.2 (purpura) stay apart
+        keys.add("cim10:" + e.codes["cim10"].replace(".", "").upper())
     if "atc" in e.codes:
         keys.add("atc:" + e.codes["atc"].upper())
     if "loinc" in e.codes:
@@ -164,30 +187,32 @@ def _keys(e: Entity, kind: FactKind) -> set[str]:
         text = fold(e.text)
         if text:
             keys.add(f"{kind}:{text}")
+        if kind == "drug" and text:
+            keys.add("drug:" + text.split()[0])  # the name: "tiotropium inhalé" is tiotropium
+        if text in _ABBREVIATIONS:
+            keys.add(f"{kind}:{_ABBREVIATIONS[text]}")
     return keys
 
 
 _PRIORITY: dict[FactKind, int] = {"lab": 0, "drug": 1, "condition": 2}
+_CODED = ("cim10:", "atc:", "loinc:")
 
 
-def facts(entities: Iterable[Entity]) -> list[Fact]:
-    """The facts of one text: entities of a checked kind, overlapping ones merged."""
-    typed = sorted(
-        ((e, k) for e in entities if (k := _kind(e)) is not None), key=lambda p: p[0].start
-    )
-    groups: list[list[tuple[Entity, FactKind]]] = []
+def _merged(typed: list[tuple[Entity, FactKind]], kind: FactKind) -> list[Fact]:
+    """Facts of one kind: overlapping entities of that kind merged."""
+    groups: list[list[Entity]] = []
     end = -1
     for e, k in typed:
+        if k != kind:
+            continue
         if groups and e.start < end:
-            groups[-1].append((e, k))
+            groups[-1].append(e)
             end = max(end, e.end)
         else:
-            groups.append([(e, k)])
+            groups.append([e])
             end = e.end
-    out: list[Fact] = []
-    for group in groups:
-        kind = min((k for _, k in group), key=_PRIORITY.__getitem__)
-        members = [e for e, k in group if k == kind]
+    out = []
+    for members in groups:
         keys: set[str] = set()
         for e in members:
             keys |= _keys(e, kind)
@@ -201,6 +226,26 @@ def facts(entities: Iterable[Entity]) -> list[Fact]:
         negated = any(e.negation for e in members)
         out.append(Fact(kind, start, stop, text, frozenset(keys), negated, value, unit))
     return out
+
+
+def facts(entities: Iterable[Entity]) -> list[Fact]:
+    """The facts of one text: entities of a checked kind, overlapping ones of the same kind
+    merged. An uncoded fact inside a fact of a stronger kind is the NER's noise ("µmol" read
+    as a disorder inside "créatinine à 95 µmol/L") and is dropped."""
+    typed = sorted(
+        ((e, k) for e in entities if (k := _kind(e)) is not None), key=lambda p: p[0].start
+    )
+    found = [f for kind in _PRIORITY for f in _merged(typed, kind)]
+    kept = []
+    for f in found:
+        inside = any(
+            _PRIORITY[g.kind] < _PRIORITY[f.kind] and g.start <= f.start and f.end <= g.end
+            for g in found
+        )
+        if inside and not any(k.startswith(_CODED) for k in f.keys):
+            continue
+        kept.append(f)
+    return sorted(kept, key=lambda f: (f.start, _PRIORITY[f.kind]))
 
 
 def _unit(unit: str | None) -> str:
@@ -220,11 +265,19 @@ def _show(f: Fact) -> str:
     return f"{number} {f.unit}".strip() if f.unit else number
 
 
+def _match(a: Fact, b: Fact) -> bool:
+    if a.keys & b.keys:
+        return True
+    codes_a = [k for k in a.keys if k.startswith("cim10:")]
+    codes_b = [k for k in b.keys if k.startswith("cim10:")]
+    return any(x.startswith(y) or y.startswith(x) for x in codes_a for y in codes_b)
+
+
 def judge(output_facts: Sequence[Fact], source_facts: Sequence[Fact]) -> list[Flag]:
     """The flags of ``output_facts`` against ``source_facts`` (see the module's docstring)."""
     flags: list[Flag] = []
     for f in output_facts:
-        matching = [s for s in source_facts if s.keys & f.keys]
+        matching = [s for s in source_facts if _match(f, s)]
         what = {"condition": "pathologie", "drug": "médicament", "lab": "valeur biologique"}[f.kind]
         if not matching:
             flags.append(
