@@ -18,6 +18,7 @@ _french.install()  # click's and typer's own messages ("Missing argument", "Usag
 
 from hopia.cli import (  # noqa: E402
     account,
+    assistant,
     cohort,
     demo,
     ingest,
@@ -84,6 +85,7 @@ app.add_typer(account.app, name="account")
 app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)
 app.add_typer(llm.app, name="llm")
 app.add_typer(task.app, name="task")
+app.add_typer(assistant.app, name="assistant")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ None when no model is configured (the task says so and shows its sources).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from sqlalchemy import select
@@ -29,6 +30,10 @@ from hopia.platform.exceptions import InvalidRequestError, NotFoundError
 from hopia.platform.identity.roles import may
 from hopia.platform.warehouse import schema
 from hopia.services.context import Context, Request
+from hopia.services.texts import require_file
+
+if TYPE_CHECKING:
+    from hopia.assistant.grounding_eval import GroundingEval
 
 #: What one document may bring to a prompt, and all of them together: the packaged models have
 #: a 4,096-token context; the most recent documents come first.
@@ -202,3 +207,23 @@ def run_task(ctx: Context, request: TaskRequest, generate: Generate | None = Non
             },
         )
     return TaskRun(result, entry.audit_id)
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+class GroundingEvalRequest(Request):
+    cases: Path
+
+
+def evaluate_grounding(ctx: Context, request: GroundingEvalRequest) -> GroundingEval:
+    """Precision and recall of the grounding check on seeded errors (a YAML of cases)."""
+    from hopia.assistant.grounding import check
+    from hopia.assistant.grounding_eval import evaluate, load_cases
+    from hopia.services.nlp import pipeline
+
+    require_file(request.cases, "cases")
+    ctx.authorize("assistant.eval", str(request.cases))
+    cases = load_cases(request.cases)
+    nlp = pipeline(ctx)
+    return evaluate(cases, lambda output, sources: check(output, sources, nlp=nlp))
