@@ -33,6 +33,7 @@ from hopia.services.context import Context, Request
 from hopia.services.texts import require_file
 
 if TYPE_CHECKING:
+    from hopia.assistant.cohort_eval import CohortEval
     from hopia.assistant.grounding_eval import GroundingEval
 
 #: What one document may bring to a prompt, and all of them together: the packaged models have
@@ -227,3 +228,34 @@ def evaluate_grounding(ctx: Context, request: GroundingEvalRequest) -> Grounding
     cases = load_cases(request.cases)
     nlp = pipeline(ctx)
     return evaluate(cases, lambda output, sources: check(output, sources, nlp=nlp))
+
+
+class CohortEvalRequest(Request):
+    questions: Path
+    limit: int | None = Field(None, ge=1)
+
+
+def evaluate_cohort_questions(
+    ctx: Context, request: CohortEvalRequest, generate: Generate | None
+) -> CohortEval:
+    """Exact match (same members) of the definitions the model writes for each question, on
+    the configured warehouse. Without a model nothing can be generated: a French error."""
+    from hopia.assistant.cohort_eval import evaluate, load_questions
+    from hopia.services.warehouse import existing_warehouse
+
+    require_file(request.questions, "questions")
+    ctx.authorize("assistant.eval", str(request.questions))
+    if generate is None:
+        raise InvalidRequestError(
+            "aucun modèle de langage n'est configuré : rien à évaluer", fields=("backend",)
+        )
+    questions = load_questions(request.questions)[: request.limit]
+    task = registry.get("cohort_from_question")
+
+    def answer(question: str) -> tuple[str, str | None]:
+        result = registry.run(task, task.inputs(question=question), [], generate=generate)
+        return result.text, result.error
+
+    wh = existing_warehouse(ctx)
+    with wh.engine.connect() as conn:
+        return evaluate(questions, answer, conn)
