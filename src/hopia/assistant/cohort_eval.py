@@ -82,7 +82,7 @@ def evaluate(questions: list[Question], answer: Answer, conn: Connection) -> Coh
     for q in questions:
         expected = members(conn, parse_definition(q.expected, q.expected["name"]))
         text, error = answer(q.question)
-        row: dict[str, Any] = {"question": q.question, "expected": len(expected)}
+        row: dict[str, Any] = {"question": q.question, "expected": len(expected), "answer": text}
         if error is None:
             try:
                 definition, _ = validate(text)

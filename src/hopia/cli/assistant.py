@@ -57,3 +57,42 @@ def grounding(
         err_console.print(f"  [yellow]manquée[/yellow] {escape(miss)}", highlight=False)
     if output is not None:
         output.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+_DEFAULT_QUESTIONS = Path("bench/assistant/cohort_questions.yaml")
+
+
+@eval_app.command("cohort-questions")
+def cohort_questions(
+    questions: Path = typer.Option(
+        _DEFAULT_QUESTIONS, "--questions", help="Questions (YAML) et définitions attendues."
+    ),
+    backend: str | None = typer.Option(None, "--backend", help="Backend configuré."),
+    model: str | None = typer.Option(
+        None, "--model", help="Modèle embarqué fourni (ex. qwen2.5-coder-0.5b)."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp (--model)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Seulement les N premières."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Résultats en JSON."),
+) -> None:
+    """Cohorte à partir d'une question : part des définitions valides et des correspondances
+    exactes (mêmes patients) sur l'entrepôt configuré."""
+    from hopia.assistant.tasks import get
+    from hopia.cli.task import build_generate
+    from hopia.services import tasks
+
+    flags = {"questions": "--questions", "backend": "--backend", "model": "--model"}
+    with handle_errors(flags), context() as ctx:
+        request = tasks.CohortEvalRequest.of(questions=questions, limit=limit)
+        max_tokens = get("cohort_from_question").max_tokens
+        generate = build_generate(ctx.settings, backend, model, threads, max_tokens)
+        result = tasks.evaluate_cohort_questions(ctx, request, generate)
+    data = result.to_json()
+    console.print(
+        f"{data['questions']} questions : {data['valid_definitions']} définitions valides, "
+        f"{data['exact_match']} correspondances exactes ({data['exact_match_rate']:.3f}), "
+        f"{data['seconds']:.0f} s",
+        highlight=False,
+    )
+    if output is not None:
+        output.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

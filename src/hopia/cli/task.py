@@ -55,7 +55,7 @@ def list_cmd() -> None:
         )
 
 
-def _generate(
+def build_generate(
     settings: Settings, backend: str | None, model: str | None, threads: int, max_tokens: int
 ) -> Generate | None:
     """A local backend's completion, or None when no model is configured.
@@ -118,7 +118,7 @@ def run_cmd(
             title=file.name if file is not None else None,
         )
         max_tokens = get(request.task).max_tokens
-        generate = _generate(ctx.settings, backend, model, threads, max_tokens)
+        generate = build_generate(ctx.settings, backend, model, threads, max_tokens)
         run = tasks.run_task(ctx, request, generate)
     _render(run.result)
     if run.result.error:
