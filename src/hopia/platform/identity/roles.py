@@ -18,6 +18,9 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
 - manager: aggregate activity figures only;
 - admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
 - every role: its own background jobs (``jobs.read``, ``jobs.cancel``).
+- assistant tasks (``task.*``): the patient summary and the discharge letter for a clinician
+  within the perimeter, cohort-from-question and the article draft for a researcher, the quiz
+  and meeting minutes for every role.
 """
 
 from __future__ import annotations
