@@ -77,15 +77,15 @@ def cohort_questions(
 ) -> None:
     """Cohorte à partir d'une question : part des définitions valides et des correspondances
     exactes (mêmes patients) sur l'entrepôt configuré."""
-    from hopia.assistant.tasks import get
-    from hopia.cli.task import build_generate
     from hopia.services import tasks
 
     flags = {"questions": "--questions", "backend": "--backend", "model": "--model"}
     with handle_errors(flags), context() as ctx:
         request = tasks.CohortEvalRequest.of(questions=questions, limit=limit)
-        max_tokens = get("cohort_from_question").max_tokens
-        generate = build_generate(ctx.settings, backend, model, threads, max_tokens)
+        # LEAD: the gateway's generate replaces this local backend at merge
+        generate = tasks.local_generate(
+            ctx, "cohort_from_question", backend=backend, model=model, threads=threads
+        )
         result = tasks.evaluate_cohort_questions(ctx, request, generate)
     data = result.to_json()
     console.print(

@@ -11,8 +11,7 @@ from rich.markup import escape
 from hopia.cli._common import console, context, err_console, handle_errors
 
 if TYPE_CHECKING:
-    from hopia.assistant.tasks import Generate
-    from hopia.platform.config import Settings
+    from hopia.services.tasks import TaskResult
 
 app = typer.Typer(
     help="Tâches de l'assistant : synthèse, lettre de liaison, cohorte, article, QCM, CR.",
@@ -55,37 +54,6 @@ def list_cmd() -> None:
         )
 
 
-def build_generate(
-    settings: Settings, backend: str | None, model: str | None, threads: int, max_tokens: int
-) -> Generate | None:
-    """A local backend's completion, or None when no model is configured.
-
-    LEAD: replace with the gateway's ``generate`` at merge (hopia.services.llm_gateway)."""
-    from hopia.assistant.llm.base import ChatMessage, Completion
-    from hopia.assistant.llm.registry import backend_from_settings, packaged_backend, section_named
-    from hopia.platform.exceptions import AccessDeniedError
-
-    if model:
-        chosen = packaged_backend(model, settings.cache_dir, n_threads=threads)
-    elif backend or settings.assistant.backends:
-        chosen = backend_from_settings(
-            section_named(settings.assistant, backend), settings.cache_dir
-        )
-    else:
-        return None
-    if not chosen.local:
-        raise AccessDeniedError(
-            f"le backend « {chosen.name} » n'est pas local : ses appels passent par la "
-            "passerelle et son garde de données de santé",
-            fields=("backend",),
-        )
-
-    def generate(messages: list[ChatMessage]) -> Completion:
-        return chosen.complete(messages, max_tokens=max_tokens, temperature=0.0)
-
-    return generate
-
-
 @app.command("run")
 def run_cmd(
     task: str = typer.Argument(..., help="La tâche (voir « hopia task list »)."),
@@ -103,7 +71,6 @@ def run_cmd(
     threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp (--model)."),
 ) -> None:
     """Exécuter une tâche : le texte généré, ses alertes de vérification et ses sources."""
-    from hopia.assistant.tasks import get
     from hopia.services import tasks
 
     with handle_errors(_FLAGS), context() as ctx:
@@ -117,18 +84,17 @@ def run_cmd(
             text=text,
             title=file.name if file is not None else None,
         )
-        max_tokens = get(request.task).max_tokens
-        generate = build_generate(ctx.settings, backend, model, threads, max_tokens)
+        # LEAD: the gateway's generate replaces this local backend at merge
+        generate = tasks.local_generate(
+            ctx, request.task, backend=backend, model=model, threads=threads
+        )
         run = tasks.run_task(ctx, request, generate)
     _render(run.result)
     if run.result.error:
         raise typer.Exit(1)
 
 
-def _render(result: object) -> None:
-    from hopia.assistant.tasks import TaskResult
-
-    assert isinstance(result, TaskResult)
+def _render(result: TaskResult) -> None:
     if result.message:
         err_console.print(f"[yellow]{escape(result.message)}[/yellow]", highlight=False)
     if result.text:
@@ -154,10 +120,10 @@ def _render(result: object) -> None:
             "puis lancez « hopia cohort run » vous-même."
         )
     if data.get("results") and not result.generated:
-        from hopia.assistant.tasks.article import cells
+        from hopia.services.tasks import table_cells
 
         err_console.print("\n[bold]Tableaux de la cohorte :[/bold]")
-        for key, (value, meaning) in cells(data["results"]).items():
+        for key, (value, meaning) in table_cells(data["results"]).items():
             err_console.print(f"  {{{key}}} = {escape(value)} : {escape(meaning)}", highlight=False)
     if result.sources:
         err_console.print("\n[bold]Sources :[/bold]")

@@ -25,8 +25,10 @@ from sqlalchemy import select
 from hopia.assistant import tasks as registry
 from hopia.assistant.grounding import SourceText
 from hopia.assistant.tasks import Generate, Task, TaskResult
+
+__all__ = ["Generate", "TaskResult"]  # the front ends' types, through this service
 from hopia.platform import audit
-from hopia.platform.exceptions import InvalidRequestError, NotFoundError
+from hopia.platform.exceptions import AccessDeniedError, InvalidRequestError, NotFoundError
 from hopia.platform.identity.roles import may
 from hopia.platform.warehouse import schema
 from hopia.services.context import Context, Request
@@ -259,3 +261,52 @@ def evaluate_cohort_questions(
     wh = existing_warehouse(ctx)
     with wh.engine.connect() as conn:
         return evaluate(questions, answer, conn)
+
+
+# -- the model, until the gateway carries the calls ----------------------------------------------
+
+
+def local_generate(
+    ctx: Context,
+    task: str,
+    *,
+    backend: str | None = None,
+    model: str | None = None,
+    threads: int = 2,
+) -> Generate | None:
+    """A local backend's completion for ``task`` (its answer length), or None when no model is
+    configured and none is named.
+
+    LEAD: until the gateway merges, the CLI calls this; replace it with the gateway's generate
+    (hopia.services.llm_gateway), which carries the PHI guard, quotas and usage."""
+    from hopia.assistant.llm.base import ChatMessage, Completion
+    from hopia.assistant.llm.registry import backend_from_settings, packaged_backend, section_named
+
+    settings = ctx.settings
+    max_tokens = registry.get(task).max_tokens
+    if model:
+        chosen = packaged_backend(model, settings.cache_dir, n_threads=threads)
+    elif backend or settings.assistant.backends:
+        chosen = backend_from_settings(
+            section_named(settings.assistant, backend), settings.cache_dir
+        )
+    else:
+        return None
+    if not chosen.local:
+        raise AccessDeniedError(
+            f"le backend « {chosen.name} » n'est pas local : ses appels passent par la "
+            "passerelle et son garde de données de santé",
+            fields=("backend",),
+        )
+
+    def generate(messages: list[ChatMessage]) -> Completion:
+        return chosen.complete(messages, max_tokens=max_tokens, temperature=0.0)
+
+    return generate
+
+
+def table_cells(results: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """A cohort's public results as the article draft's placeholders: key -> (value, meaning)."""
+    from hopia.assistant.tasks.article import cells
+
+    return cells(results)
