@@ -48,7 +48,8 @@ def _scripted(answer: str) -> tasks.Generate:
 def test_every_task_has_a_versioned_prompt() -> None:
     for task in tasks.TASKS.values():
         prompt = task.prompt
-        assert prompt.label == f"{task.name}.v1"
+        assert prompt.label == f"{task.name}.v{prompts.versions(task.name)[-1]}"
+        assert prompts.versions(task.name)[0] == 1  # older versions stay, for the record
         assert prompt.variables
         assert task.action == f"task.{task.name}"
 
@@ -87,7 +88,7 @@ def test_every_task_without_a_model_says_so_and_keeps_its_sources(name: str) -> 
     assert "Aucun modèle de langage n'est configuré" in result.message
     assert result.sources == tuple(sources)
     assert result.structured["results"] == RESULTS  # the structured inputs are still shown
-    assert result.prompt_version == f"{name}.v1"
+    assert result.prompt_version == tasks.get(name).prompt.label
 
 
 def test_unknown_task_is_a_french_error() -> None:
@@ -211,6 +212,18 @@ def test_quiz_locate_ignores_case_accents_and_spacing() -> None:
     assert teaching.locate("score", PROTOCOL) is None  # too short to cite
 
 
+def test_a_model_name_that_is_not_an_identifier_is_made_one() -> None:
+    definition, body = cohort_question.validate(VALID.replace("dt2_plus_65", "DT2 âgés > 65"))
+    assert definition.name == "dt2_ages_65" and "name: dt2_ages_65" in body
+    assert cohort_question.slug("ic_bêtabloquant") == "ic_betabloquant"
+
+
+def test_older_prompt_versions_still_load() -> None:
+    v1 = prompts.load("cohort_from_question", 1)
+    assert v1.label == "cohort_from_question.v1" and "examples" not in v1.variables
+    assert "examples" in prompts.load("cohort_from_question").variables
+
+
 def test_cohort_answer_yaml_is_taken_from_its_fence() -> None:
     assert cohort_question.extract_yaml("bla\n```yaml\na: 1\n```\nfin") == "a: 1"
     assert cohort_question.extract_yaml("a: 1") == "a: 1"
@@ -243,7 +256,7 @@ def test_plumbing_with_the_embedded_plumbing_model(tmp_path: Path) -> None:
         task, task.inputs(question="patients de plus de 65 ans"), [], generate=generate
     )
     assert result.generated and result.model == PLUMBING_MODEL
-    assert result.prompt_version == "cohort_from_question.v1"
+    assert result.prompt_version == "cohort_from_question.v2"
     # a 135M model rarely writes a valid definition: whatever it wrote, it is validated, not run
     assert result.structured["ran"] is False
     assert (result.error is None) == (result.structured["definition"] is not None)

@@ -34,7 +34,7 @@ def test_task_list_names_every_task_and_its_prompt_version(initialised: Path) ->
         "quiz",
         "minutes",
     ):
-        assert name in result.output and f"{name}.v1" in result.output
+        assert name in result.output and f"consigne {name}.v" in result.output
 
 
 def test_minutes_without_a_model_say_so_and_show_the_source(

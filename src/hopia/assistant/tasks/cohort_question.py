@@ -5,6 +5,7 @@ running is the user's explicit next step (``hopia cohort run``)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,40 @@ exclusion:
   - label: Dialyse
     condition: {cim10: [Z49]}"""
 
+# Examples of prompt v2: none of them is a question of the evaluation set
+# (bench/assistant/cohort_questions.yaml), so that the set measures the translation.
+EXAMPLES = """\
+Question : enfants asthmatiques sous salbutamol
+```yaml
+format: 1
+name: asthme_enfant_salbutamol
+version: "1"
+title: Enfants asthmatiques sous salbutamol
+reference_date: 2025-01-01
+inclusion:
+  - label: Moins de 18 ans
+    demographics: {age_max: 17}
+  - label: Asthme
+    condition: {cim10: [J45]}
+  - label: Salbutamol
+    drug: {atc: [R03AC02]}
+```
+
+Question : patients avec une CRP supérieure à 100 mg/L, sans cancer
+```yaml
+format: 1
+name: crp_sup_100_sans_cancer
+version: "1"
+title: CRP supérieure à 100 mg/L, sans cancer
+reference_date: 2025-01-01
+inclusion:
+  - label: CRP > 100 mg/L
+    measurement: {loinc: [1988-5], value: {gt: 100}}
+exclusion:
+  - label: Cancer
+    condition: {cim10_prefixes: [C]}
+```"""
+
 _FENCE = re.compile(r"```(?:ya?ml)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -75,14 +110,34 @@ def validate(text: str) -> tuple[Any, str]:
         mark = getattr(exc, "problem_mark", None)
         where = f" ligne {mark.line + 1}" if mark else ""
         raise HopiaError(f"le modèle a produit un YAML invalide{where}") from exc
+    if isinstance(data, dict) and isinstance(data.get("name"), str):
+        # the name is an identifier, not a criterion: "ic_bêtabloquant" or "NT-proBNP" are
+        # made one rather than refused; the YAML shown says the name used
+        name = slug(data["name"])
+        if name != data["name"]:
+            data["name"] = name
+            body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False).strip()
     definition = parse_definition(data, "<réponse du modèle>")
     return definition, body
+
+
+def slug(name: str) -> str:
+    """``name`` as a definition identifier: lower case, no accents, ``_`` for the rest."""
+    plain = unicodedata.normalize("NFKD", name.strip().lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9_-]+", "_", plain).strip("_-")[:80] or "cohorte"
 
 
 def _variables(
     inputs: CohortQuestionInputs, sources: Sequence[SourceText], data: dict[str, Any]
 ) -> dict[str, str]:
-    return {"question": inputs.question.strip(), "dsl": DSL, "example": EXAMPLE}
+    # every version's variables: v1 has one example, v2 two (and more rules)
+    return {
+        "question": inputs.question.strip(),
+        "dsl": DSL,
+        "example": EXAMPLE,
+        "examples": EXAMPLES,
+    }
 
 
 def _post(
