@@ -146,3 +146,17 @@ def test_list_tasks_says_what_a_role_may_run() -> None:
         "quiz": True,
         "minutes": True,
     }
+
+
+def test_cohort_question_evaluation_needs_a_model(sample_copy: Warehouse) -> None:
+    from tests.conftest import REPO
+
+    request = tasks.CohortEvalRequest.of(
+        questions=REPO / "bench" / "assistant" / "cohort_questions.yaml"
+    )
+    operator = Context.local(get_settings(), "test")
+    operator._warehouse, operator._owns_warehouse = sample_copy, False
+    with pytest.raises(InvalidRequestError, match="aucun modèle"):
+        tasks.evaluate_cohort_questions(operator, request, None)
+    with pytest.raises(AccessDeniedError):  # an evaluation is the operator's, not a web role's
+        tasks.evaluate_cohort_questions(_as(sample_copy, "researcher"), request, None)
