@@ -84,3 +84,10 @@ def test_fold_is_lemma_ish() -> None:
     assert fold("Diabétique de type 2") == fold("diabète type 2")
     assert fold("insuffisances cardiaques") == fold("Insuffisance cardiaque")
     assert fold("insuffisance rénale") != fold("insuffisance cardiaque")
+
+
+def test_markdown_and_generic_words_are_not_facts(nlp: Any) -> None:
+    report = check(
+        "**Traitements :** médicament anticoagulant. * Symptômes : aucun.", [SOURCE], nlp=nlp
+    )
+    assert not any(f.text in ("*", "**", "médicament", "Symptômes") for f in report.flags)

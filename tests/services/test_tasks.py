@@ -160,3 +160,20 @@ def test_cohort_question_evaluation_needs_a_model(sample_copy: Warehouse) -> Non
         tasks.evaluate_cohort_questions(operator, request, None)
     with pytest.raises(AccessDeniedError):  # an evaluation is the operator's, not a web role's
         tasks.evaluate_cohort_questions(_as(sample_copy, "researcher"), request, None)
+
+
+def test_a_patient_without_readable_documents_gets_no_text(sample_copy: Warehouse) -> None:
+    # the local operator has no perimeter: the identified documents list is empty for them, so
+    # the model is not called even when one is given (nothing to ground a summary in)
+    operator = Context.local(get_settings(), "test")
+    operator._warehouse, operator._owns_warehouse = sample_copy, False
+    person, _ = _patient_of_site(sample_copy, 2)
+
+    def generate(messages: list) -> None:
+        raise AssertionError("the model must not be called without sources")
+
+    result = tasks.run_task(
+        operator, tasks.TaskRequest.of(task="patient_summary", person_id=person), generate
+    ).result
+    assert result.sources == () and not result.generated
+    assert result.message == tasks.NO_DOCUMENT

@@ -152,12 +152,30 @@ def fold(text: str) -> str:
 
 
 _UNIT = re.compile(r"[µμumnkcd]?(?:mol|g|l|ui|UI|L)(?:/[a-zA-Z]+)?", re.IGNORECASE)
+_GENERIC = frozenset(
+    fold(w)
+    for w in (
+        "médicament",
+        "médicaments",
+        "traitement",
+        "traitements",
+        "symptôme",
+        "symptômes",
+        "pathologie",
+        "pathologies",
+        "maladie",
+        "maladies",
+        "antécédents",
+    )
+)
 _ABBREVIATIONS = {k: fold(v) for k, v in _ABBREVIATIONS_TEXT.items()}
 
 
 def _kind(e: Entity) -> FactKind | None:
     if e.pipe in _SKIPPED_PIPES or _UNIT.fullmatch(e.text.strip()):
         return None  # the NER sometimes reads a unit ("µmol") as a disorder
+    if len(re.findall(r"[^\W\d_]", e.text)) < 2 or fold(e.text) in _GENERIC:
+        return None  # markdown "*" read as a chemical; "médicament", "symptômes": no fact
     if e.pipe in _LAB_PIPES:
         return "lab"
     if e.pipe in _DRUG_PIPES:

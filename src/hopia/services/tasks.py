@@ -15,7 +15,7 @@ None when no model is configured (the task says so and shows its sources).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 DOCUMENT_CHARS = 2_500
 SOURCE_CHARS = 7_000
 MAX_DOCUMENTS = 20
+
+
+NO_DOCUMENT = (
+    "Aucun document lisible pour ce patient ou ce séjour (dans votre périmètre) : rien à "
+    "résumer, aucun texte n'a été généré."
+)
 
 
 class TaskRequest(Request):
@@ -190,7 +196,17 @@ def run_task(ctx: Context, request: TaskRequest, generate: Generate | None = Non
         from hopia.services.nlp import pipeline
 
         nlp = pipeline(ctx)
-    result = registry.run(task, inputs, sources, generate=generate, nlp=nlp, structured=structured)
+    empty = task.needs in ("patient", "visit") and not sources
+    result = registry.run(
+        task,
+        inputs,
+        sources,
+        generate=None if empty else generate,  # nothing to ground a text in: no text
+        nlp=nlp,
+        structured=structured,
+    )
+    if empty:
+        result = replace(result, message=NO_DOCUMENT)
     with ctx.warehouse().begin() as conn:
         entry = audit.record(
             conn,
