@@ -36,6 +36,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     setup,
     share,
     synth,
+    task,
     warehouse,
 )
 from hopia.cli._common import internal_error  # noqa: E402
@@ -87,6 +88,7 @@ app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(s
 app.add_typer(llm.app, name="llm")
 app.add_typer(collection.app, name="collection")
 app.command("ask", help="Poser une question sur des collections, réponse avec sources.")(ask.ask)
+app.add_typer(task.app, name="task")
 app.add_typer(assistant.app, name="assistant")
 
 

@@ -22,6 +22,9 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
   keys; manager and admin: everyone's usage (``assistant.usage.all``).
 - every role: knowledge collections (``collection.*``) and questions over them
   (``assistant.ask``); the collection's owner and shares decide which ones.
+- assistant tasks (``task.*``): the patient summary and the discharge letter for a clinician
+  within the perimeter, cohort-from-question and the article draft for a researcher, the quiz
+  and meeting minutes for every role.
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ _ASSISTANT = {
 # data) and asks questions over them; which collection a user may read is decided by the
 # collection's owner and shares (hopia.services.collections), not by the role.
 _KNOWLEDGE = {"collection.": Scope.ANY, "assistant.ask": Scope.ANY}
+# Assistant tasks every staff role may run (a protocol's quiz, a meeting's minutes): no
+# patient data is read.
+_STAFF_TASKS = {"task.quiz": Scope.ANY, "task.minutes": Scope.ANY}
 
 RULES: dict[Role, dict[str, Scope]] = {
     Role.CLINICIAN: {
@@ -80,6 +86,9 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_OWN_JOBS,
         **_ASSISTANT,
         **_KNOWLEDGE,
+        "task.patient_summary": Scope.PERIMETER,
+        "task.discharge_letter": Scope.PERIMETER,
+        **_STAFF_TASKS,
     },
     Role.RESEARCHER: {
         "document.research": Scope.ANY,
@@ -87,6 +96,9 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_OWN_JOBS,
         **_ASSISTANT,
         **_KNOWLEDGE,
+        "task.cohort_from_question": Scope.ANY,
+        "task.article_draft": Scope.ANY,
+        **_STAFF_TASKS,
     },
     Role.DATA_STEWARD: {
         "document.research": Scope.ANY,
@@ -102,6 +114,7 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_OWN_JOBS,
         **_ASSISTANT,
         **_KNOWLEDGE,
+        **_STAFF_TASKS,
     },
     Role.MANAGER: {
         "activity.aggregates": Scope.ANY,
@@ -109,6 +122,7 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_ASSISTANT,
         "assistant.usage.all": Scope.ANY,  # what the hospital's use of LLMs costs, per user
         **_KNOWLEDGE,
+        **_STAFF_TASKS,
     },
     Role.ADMIN: {
         "account.": Scope.ANY,
@@ -120,6 +134,7 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_ASSISTANT,
         "assistant.usage.all": Scope.ANY,
         **_KNOWLEDGE,
+        **_STAFF_TASKS,
     },
 }
 # The identified patient list of a cohort is identified data outside any perimeter: nobody on
