@@ -167,6 +167,10 @@ SENTENCES: list[tuple[str, list[str]]] = [
     # hepatitis A is B15.9, not an inflammatory liver disease (K75.9)
     ("Hépatite A.", ["B15.9"]),
     ("Hépatite A en 2015.", ["B15.9"]),
+    # a serology without IgM is immunity (past infection or vaccine), not the disease
+    ("Sérologie hépatite A positive (IgG), patient immunisé.", []),
+    ("Sérologie de l'hépatite A positive.", []),
+    ("Sérologie hépatite A : IgM positives.", ["B15.9"]),
     ("Hépatite virale A aiguë.", ["B15.9"]),  # not B17.9 (another acute viral hepatitis)
     ("Hépatite à CMV.", ["K75.9"]),  # "à", not "A": no hepatitis A
     # a bleeding or perforated peptic ulcer is one concept, not an ulcer and a bleeding (R58)

@@ -81,6 +81,13 @@ _HIV_BEFORE = (
     r"|\bcharge\s+virale)\W*(?:(?:pour|au|a|par|du|vis-a-vis)\W+)?(?:(?:le|l)\W+)?$"
 )
 _TESTED_BEFORE = r"\b(?:serologies?|depistages?|tests?|trod|recherches?|pcr)\W+(?:du\W+)?$"
+# The same, on the original text (rules that keep the case: "Hépatite A" vs "hépatite à CMV").
+_TESTED_BEFORE_RAW = (
+    r"(?i:\b(?:s[ée]rologies?|d[ée]pistages?|tests?|recherches?|pcr)\W+"
+    r"(?:(?:de|du|d'|l'|la|anti)\W*)*)$"
+)
+# No IgM named on the rest of the line (an IgM result is the acute infection).
+_NO_IGM = r"(?![^\n]{0,60}?\bIg\s?M\b)"
 
 RULES: tuple[Rule, ...] = (
     # --- coronary disease: acute occlusion, old infarction, stent (issue 11, item 3) ---
@@ -107,7 +114,25 @@ RULES: tuple[Rule, ...] = (
         r"(?:oge\b|organes genitaux|bourses?\b|testicul|scrot|grandes? levres|vulv|aines?\b"
         r"|pli inguinal|region inguinale|pubis|hypogastr)",
     ),
-    # --- hepatitis A: "Hépatite A" (a capital, not "hépatite à CMV")
+    # --- hepatitis A: "Hépatite A" (a capital, not "hépatite à CMV"). In a serology without
+    # IgM ("sérologie hépatite A positive", IgG: immunity, past infection or vaccine) it names
+    # no current condition; IgM is the acute disease (B15.9, the rules below).
+    Rule(
+        r"K75|B1[579]",
+        "",
+        mention=r"(?i:h[ée]patite)(?: virale)? A\b",
+        before=_TESTED_BEFORE_RAW,
+        after=_NO_IGM,
+        raw=True,
+    ),
+    Rule(
+        r"K75|B1[579]",
+        "",
+        mention=r"^(?i:h[ée]patite)",
+        before=_TESTED_BEFORE_RAW,
+        after=r"[ \t]*(?:virale[ \t]+)?A\b" + _NO_IGM,
+        raw=True,
+    ),
     Rule(r"K75|B1[579]", "B159", mention=r"(?i:h[ée]patite)(?: virale)? A\b", raw=True),
     Rule(
         r"K75|B1[579]",
