@@ -190,34 +190,25 @@ def _timeline(conn: Any, person_id: int, offset: int) -> list[TimelineEvent]:
                 note_id=r.note_id,
             )
         )
-    for r in conn.execute(
-        select(
-            cond.c.condition_start_date,
-            cond.c.condition_source_value,
-            cond.c.condition_concept_id,
-        ).where(cond.c.person_id == person_id)
+    # Conditions and drugs: the same three columns (start date, source value, concept).
+    for kind, table, prefix in (
+        ("condition", cond, "condition"),
+        ("drug", drug, "drug_exposure"),
     ):
-        events.append(
-            TimelineEvent(
-                kind="condition",
-                date=_unshift(r.condition_start_date, offset),
-                label=r.condition_source_value or "",
-                concept_id=r.condition_concept_id or None,
+        start = table.c[f"{prefix}_start_date"]
+        source = table.c[f"{kind}_source_value"]
+        concept_id = table.c[f"{kind}_concept_id"]
+        for r in conn.execute(
+            select(start, source, concept_id).where(table.c.person_id == person_id)
+        ):
+            events.append(
+                TimelineEvent(
+                    kind=kind,
+                    date=_unshift(r[0], offset),
+                    label=r[1] or "",
+                    concept_id=r[2] or None,
+                )
             )
-        )
-    for r in conn.execute(
-        select(
-            drug.c.drug_exposure_start_date, drug.c.drug_source_value, drug.c.drug_concept_id
-        ).where(drug.c.person_id == person_id)
-    ):
-        events.append(
-            TimelineEvent(
-                kind="drug",
-                date=_unshift(r.drug_exposure_start_date, offset),
-                label=r.drug_source_value or "",
-                concept_id=r.drug_concept_id or None,
-            )
-        )
     for r in conn.execute(
         select(
             meas.c.measurement_date,
