@@ -69,4 +69,5 @@ from hopia.cli import nlp_eval, nlp_train  # noqa: E402
 
 app.command("eval", help=nlp_eval.HELP)(nlp_eval.eval_)
 app.command("eval-qualifiers", help=nlp_eval.HELP_QUALIFIERS)(nlp_eval.eval_qualifiers)
+app.command("eval-e3c", help=nlp_eval.HELP_E3C)(nlp_eval.eval_e3c)
 app.command("train", help=nlp_train.HELP)(nlp_train.train)

@@ -20,6 +20,7 @@ from hopia.cli._common import console, context, err_console, handle_errors
 from hopia.cli._progress import LazyProgress
 
 if TYPE_CHECKING:
+    from hopia.data.nlp.evaluate.e3c import E3cEval
     from hopia.services.nlp import EvalResult, QualifierEval
 
 HELP = (
@@ -219,5 +220,103 @@ def _print_qualifiers(result: QualifierEval) -> None:
     console.print(
         "P : part des qualificatifs prédits qui sont dans l'or ; R : part des qualificatifs de "
         "l'or retrouvés ; résultat : bonne valeur (négatif, positif, normal, anormal).",
+        style="dim",
+    )
+
+
+HELP_E3C = (
+    "Évaluer la négation (et l'hypothèse) des mentions que Hopia trouve dans des cas cliniques "
+    "écrits ailleurs : le corpus E3C (couche 1, français, annoté à la main ; non livré, "
+    "CC BY-NC). Chaque mention trouvée est alignée sur l'événement de l'or qu'elle recouvre le "
+    "plus, puis sa négation est comparée à la polarité de l'événement. Les documents sont "
+    "partagés une fois pour toutes en dev et test ; les erreurs ne se lisent que sur dev. Le "
+    "code de sortie est 0 : c'est un rapport, pas un contrôle."
+)
+
+
+def eval_e3c(
+    corpus: Path = typer.Option(
+        ...,
+        "--corpus",
+        help="Dossier des fichiers XMI de la couche 1 française d'E3C "
+        "(data_annotation/French/layer1).",
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="N'évaluer qu'une partie des documents (dev ou test)."
+    ),
+    errors: Path | None = typer.Option(
+        None, "--errors", help="Écrire les erreurs de négation de Hopia en JSONL (dev seulement)."
+    ),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="Écrire aussi tous les chiffres en JSON dans ce fichier."
+    ),
+    eds: bool = typer.Option(
+        True, "--eds/--no-eds", help="Faire tourner aussi EDS-NLP brut pour comparaison."
+    ),
+) -> None:
+    """Print negation and hedging P/R/F1 per system and split; exit 0."""
+    from hopia.services import nlp
+
+    with (
+        handle_errors(
+            {"corpus": "--corpus", "split": "--split", "errors_out": "--errors",
+             "json_out": "--json"}
+        ),
+        context() as ctx,
+    ):  # fmt: skip
+        request = nlp.EvaluateE3cRequest.of(
+            corpus=corpus, split=split, eds=eds, errors_out=errors, json_out=json_path
+        )
+        with LazyProgress() as bars:
+            result = nlp.evaluate_e3c(ctx, request, on_progress=bars.update)
+    _print_e3c(result)
+    if json_path is not None:
+        err_console.print(f"Rapport JSON → {escape(str(json_path))}")
+    if errors is not None:
+        err_console.print(f"Erreurs (dev) → {escape(str(errors))}")
+
+
+def _print_e3c(result: E3cEval) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from hopia.platform.scores import fmt
+
+    info = result.to_dict()
+    console.print(
+        f"Corpus : {escape(info['source'])}, {info['documents']} documents, "
+        f"{info['gold_negated_events']} événements niés dans l'or"
+    )
+    table = Table(
+        title="Négation et hypothèse des mentions alignées sur un événement de l'or",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0, 0, 1),
+        pad_edge=False,
+    )
+    for head in ("Système", "Partie", "Qualificatif", "Mentions", "Or +", "Préd. +"):
+        table.add_column(head, justify="left" if head in {"Système", "Partie"} else "right")
+    for head in ("P", "R", "F1"):
+        table.add_column(head, justify="right")
+    parts = {"all": "tout", "dev": "dev", "test": "test"}
+    for per in info["systems"].values():
+        for part, label in parts.items():
+            for q, q_label in (("negation", "négation"), ("hypothesis", "hypothèse")):
+                sc = per[part][q]
+                table.add_row(
+                    escape(per["title"]),
+                    label,
+                    q_label,
+                    str(per["aligned_mentions"]) if part == "all" else "",
+                    str(sc["gold"]),
+                    str(sc["predicted"]),
+                    fmt(sc["precision"]),
+                    fmt(sc["recall"]),
+                    fmt(sc["f1"]),
+                )
+    console.print(table)
+    console.print(
+        "Mentions : mentions trouvées qui recouvrent un événement annoté ; les autres ne sont "
+        "pas comptées. Hypothèse : comparée aux modalités HEDGED et HYPOTHETICAL d'E3C.",
         style="dim",
     )

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from hopia.data.nlp import Entity
     from hopia.data.nlp.evaluate import EvalResult  # noqa: F401 - the CLI's type
+    from hopia.data.nlp.evaluate.e3c import E3cEval
     from hopia.data.nlp.evaluate.qualifiers import QualifierEval
     from hopia.data.nlp.isolation import PipeError
 
@@ -275,6 +276,70 @@ def evaluate_qualifiers(
 
         with atomic_file(request.json_out) as out:
             out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    return result
+
+
+class EvaluateE3cRequest(Request):
+    corpus: Path  # the folder of E3C's French layer-1 XMI files
+    split: str | None = None  # "dev" or "test" (documents split by a hash of their id)
+    eds: bool = True  # also run raw EDS-NLP
+    errors_out: Path | None = None  # the dev split's negation errors (JSONL), dev only
+    json_out: Path | None = None
+
+
+def evaluate_e3c(
+    ctx: Context, request: EvaluateE3cRequest, *, on_progress: EvalProgress | None = None
+) -> E3cEval:
+    """Negation and hedging of the mentions Hopia finds in E3C's French clinical cases, against
+    the corpus's event polarity and modality (:mod:`hopia.data.nlp.evaluate.e3c`)."""
+    from hopia.data.nlp.evaluate import e3c
+    from hopia.data.nlp.evaluate.systems import eds_system, hopia_system
+
+    if request.split is not None and request.split not in e3c.SPLITS:
+        raise InvalidRequestError(
+            f"partie inconnue : « {request.split} » (dev ou test)", fields=("split",)
+        )
+    if request.errors_out is not None and request.split != "dev":
+        raise InvalidRequestError(
+            "les erreurs ne se lisent que sur la partie dev (--split dev) : la partie test "
+            "reste un chiffre sur lequel personne n'a réglé les règles",
+            fields=("errors_out",),
+        )
+    if not request.corpus.is_dir():
+        raise InvalidRequestError(f"{request.corpus} : dossier introuvable", fields=("corpus",))
+    ctx.authorize("nlp.eval", str(request.corpus))
+    documents = e3c.read_corpus(request.corpus)
+    if request.split is not None:
+        documents = [d for d in documents if d.split == request.split]
+    cache_dir = ctx.settings.cache_dir
+    settings = ctx.settings.data.nlp
+    systems = [
+        hopia_system(
+            cache_dir,
+            cache=settings.cache_pipeline,
+            clinical_ner_weights=settings.clinical_ner_model,
+        )
+    ]
+    if request.eds:
+        systems.append(eds_system(cache_dir))
+    titles = {s.key: s.title for s in systems}
+    done = dict.fromkeys(titles, 0)
+
+    def on_doc(key: str) -> None:
+        done[key] += 1
+        if on_progress is not None:
+            on_progress(titles[key], done[key], len(documents))
+
+    result = e3c.evaluate(documents, systems, str(request.corpus), on_doc=on_doc)
+    import json
+
+    if request.json_out is not None:
+        with atomic_file(request.json_out) as out:
+            out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    if request.errors_out is not None:
+        with atomic_file(request.errors_out) as out:
+            for line in result.errors("hopia", documents):
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
     return result
 
 
