@@ -20,8 +20,7 @@ from hopia.cli._common import console, context, err_console, handle_errors
 from hopia.cli._progress import LazyProgress
 
 if TYPE_CHECKING:
-    from hopia.data.nlp.evaluate.e3c import E3cEval
-    from hopia.services.nlp import EvalResult, QualifierEval
+    from hopia.services.nlp import E3cEval, EvalResult, QualifierEval
 
 HELP = (
     "Évaluer la détection des mentions cliniques (troubles DISO, médicaments CHEM, actes PROC, "
@@ -227,7 +226,7 @@ def _print_qualifiers(result: QualifierEval) -> None:
 HELP_E3C = (
     "Évaluer la négation (et l'hypothèse) des mentions que Hopia trouve dans des cas cliniques "
     "écrits ailleurs : le corpus E3C (couche 1, français, annoté à la main ; non livré, "
-    "CC BY-NC). Chaque mention trouvée est alignée sur l'événement de l'or qu'elle recouvre le "
+    "licence Creative Commons, usage non commercial). Chaque mention trouvée est alignée sur l'événement de l'or qu'elle recouvre le "
     "plus, puis sa négation est comparée à la polarité de l'événement. Les documents sont "
     "partagés une fois pour toutes en dev et test ; les erreurs ne se lisent que sur dev. Le "
     "code de sortie est 0 : c'est un rapport, pas un contrôle."

@@ -301,7 +301,7 @@ def evaluate_e3c(
         )
     if request.errors_out is not None and request.split != "dev":
         raise InvalidRequestError(
-            "les erreurs ne se lisent que sur la partie dev (--split dev) : la partie test "
+            "les erreurs ne se lisent que sur la partie dev : la partie test "
             "reste un chiffre sur lequel personne n'a réglé les règles",
             fields=("errors_out",),
         )
