@@ -226,7 +226,8 @@ def _print_qualifiers(result: QualifierEval) -> None:
 HELP_E3C = (
     "Évaluer la négation (et l'hypothèse) des mentions que Hopia trouve dans des cas cliniques "
     "écrits ailleurs : le corpus E3C (couche 1, français, annoté à la main ; non livré, "
-    "licence Creative Commons, usage non commercial). Chaque mention trouvée est alignée sur l'événement de l'or qu'elle recouvre le "
+    "licence Creative Commons, usage non commercial). Chaque mention trouvée est alignée sur "
+    "l'événement de l'or qu'elle recouvre le "
     "plus, puis sa négation est comparée à la polarité de l'événement. Les documents sont "
     "partagés une fois pour toutes en dev et test ; les erreurs ne se lisent que sur dev. Le "
     "code de sortie est 0 : c'est un rapport, pas un contrôle."
@@ -297,16 +298,24 @@ def _print_e3c(result: E3cEval) -> None:
         table.add_column(head, justify="left" if head in {"Système", "Partie"} else "right")
     for head in ("P", "R", "F1"):
         table.add_column(head, justify="right")
-    parts = {"all": "tout", "dev": "dev", "test": "test"}
+    labels = {"all": "tout", "dev": "dev", "test": "test"}
     for per in info["systems"].values():
-        for part, label in parts.items():
+        # a part with no mention in it was not scored (``--split``): no row of dashes for it
+        scored = [
+            p
+            for p in ("dev", "test")
+            if any(per[p][q]["gold"] + per[p][q]["predicted"] for q in per[p])
+        ]
+        parts = scored if len(scored) == 1 else ["all", *scored]
+        for part in parts:
+            label = labels[part]
             for q, q_label in (("negation", "négation"), ("hypothesis", "hypothèse")):
                 sc = per[part][q]
                 table.add_row(
                     escape(per["title"]),
                     label,
                     q_label,
-                    str(per["aligned_mentions"]) if part == "all" else "",
+                    str(per["aligned_mentions"]) if part == parts[0] else "",
                     str(sc["gold"]),
                     str(sc["predicted"]),
                     fmt(sc["precision"]),

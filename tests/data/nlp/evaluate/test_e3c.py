@@ -172,6 +172,8 @@ def test_cli_reports_in_french(corpus: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "négation" in result.output and "documents" in result.output
+    rows = [line.split()[:2] for line in result.output.splitlines()]
+    assert ["Hopia", "dev"] in rows and ["Hopia", "test"] not in rows  # only the part scored
     report = json.loads(out.read_text("utf-8"))
     assert report["systems"]["hopia"]["dev"]["negation"]["gold"] >= 1
     assert errors.read_text("utf-8") == ""

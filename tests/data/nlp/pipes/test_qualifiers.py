@@ -53,6 +53,16 @@ TERMS = {
         "signe de Lasègue",
         "fumeur",
         "adénopathie",
+        # external clinical cases (E3C dev split): made-up sentences of the same classes
+        "fracture",
+        "col fémoral",
+        "lésion",
+        "injection",
+        "échographie",
+        "protéine C réactive",
+        "opacité",
+        "lombalgies",
+        "metformine",
     ]
 }
 _QUALIFIER_PIPES = {"negation", "hypothesis", "family", "history", "reported_speech"}
@@ -231,13 +241,43 @@ ISSUE11_CASES = [
     ("Aucune positivité retrouvée, sérologie VIH.\n", "sérologie VIH", set(), None),
 ]
 
+# Classes read on the dev split of E3C's French clinical cases (hopia nlp eval-e3c --split dev),
+# written again as made-up sentences; each with a neighbour that must stay negated.
+E3C_DEV_CASES = [
+    # a "non" that modifies a term denies nothing else in its clause
+    ("Fracture non déplacée du col fémoral.\n", "col fémoral", set(), None),
+    ("Fracture non déplacée du col fémoral.\n", "Fracture", set(), None),
+    ("Diabète non équilibré sous metformine.\n", "metformine", set(), None),
+    ("Patient non diabétique, fracture du col fémoral.\n", "fracture", set(), None),
+    # the first word of a sentence belongs to its clause
+    ("Pas de lésion non rehaussée.\n", "lésion", {"negation"}, None),
+    # what follows "après" is the event the finding is dated from
+    ("Pas de lésion rehaussée après injection.\n", "injection", set(), None),
+    ("Pas de lésion rehaussée après injection.\n", "lésion", {"negation"}, None),
+    # a patient "admis pour" starts the reason of the stay
+    ("Sans antécédent, admis pour des lombalgies.\n", "lombalgies", set(), None),
+    # an examination that could not be done is not done
+    ("L'IRM ne peut pas être réalisée.\n", "IRM", {"negation"}, None),
+    (
+        "L'échographie n'a pas pu être effectuée faute de matériel.\n",
+        "échographie",
+        {"negation"},
+        None,
+    ),
+    ("L'IRM a été réalisée sans lésion.\n", "IRM", set(), None),
+    # a protein measured is a test: its result word is its result
+    ("La protéine C réactive était négative.\n", "protéine C réactive", set(), "negative"),
+    # the elided "ainsi qu'" ends a scope as "ainsi que" does
+    ("Disparition de la lésion ainsi qu'une opacité du sinus.\n", "opacité", set(), None),
+]
+
 
 def _result(nlp: Any, text: str, mention: str) -> str | None:
     spans = [s for s in nlp(text).spans[GROUP] if s.text == mention]
     return spans[0]._.result
 
 
-@pytest.mark.parametrize(("text", "mention", "expected", "result"), ISSUE11_CASES)
+@pytest.mark.parametrize(("text", "mention", "expected", "result"), ISSUE11_CASES + E3C_DEV_CASES)
 def test_issue11_qualifiers(
     hopia: Any, text: str, mention: str, expected: set[str], result: str | None
 ) -> None:

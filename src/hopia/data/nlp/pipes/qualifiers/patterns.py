@@ -35,6 +35,21 @@ CLAUSE: list[str] = [
     "expliquant",
     "pouvant expliquer",
     "justifiant",
+    # what follows "après" is the event the finding is dated from, not denied ("non rehaussée
+    # après injection"); a patient "admis pour" starts the reason of the stay ("sans
+    # antécédent admis pour exploration de lombalgies")
+    "après",
+    "admis pour",
+    "admise pour",
+    "admis dans",
+    "admise dans",
+    "hospitalisé pour",
+    "hospitalisée pour",
+    "adressé pour",
+    "adressée pour",
+    # EDS-NLP ends a scope at "ainsi que" but not at its elided form ("disparition de la
+    # lamina dura ainsi qu'une opacité du sinus": the opacity is there)
+    "ainsi qu'",
 ]
 TERMINATION: list[str] = [
     *eds_termination,

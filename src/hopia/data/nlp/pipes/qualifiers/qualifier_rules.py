@@ -30,7 +30,8 @@ express. It runs after ``eds.negation``, ``eds.hypothesis``, ``eds.family`` (wit
    d'épanchement") is affirmed, unless the negation bears on the test ("scanner non réalisé")
    (:mod:`.clauses`, rule 2).
 6. **"non" inside a term** ("diabète non insulino-dépendant", "toux non productive") negates
-   nothing (:mod:`.clauses`, rule 1).
+   nothing, neither the mention it follows nor the others of its clause ("fracture non
+   déplacée du col fémoral") (:mod:`.clauses`, rules 1 and 3).
 7. **"compatible avec"** makes a hypothesis: EDS-NLP ends every scope at "avec", which cuts
    the cue from its mention ("tableau compatible avec une sarcoïdose").
 
@@ -44,7 +45,12 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from hopia.data.nlp.pipes.qualifiers.clauses import modifier_non, negation_on_test
+from hopia.data.nlp.pipes.qualifiers.clauses import (
+    modifier_non,
+    negation_on_test,
+    not_done,
+    only_modifier_non,
+)
 from hopia.data.nlp.pipes.qualifiers.results import is_test, read_result
 from hopia.platform.text import fold
 
@@ -107,7 +113,9 @@ def _tests_terms_compatible(span: Span, flags: dict[str, bool]) -> None:
             flags["negation"] = False
         elif flags["negation"] and not negation_on_test(span):
             flags["negation"] = False
-    elif flags["negation"] and modifier_non(span):
+        elif not flags["negation"] and not_done(span):
+            flags["negation"] = True  # "l'IRM ne peut pas être réalisée"
+    elif flags["negation"] and (modifier_non(span) or only_modifier_non(span)):
         flags["negation"] = False
     if not flags["hypothesis"]:
         lead = fold(span.doc[max(0, span.start - 5) : span.start].text)

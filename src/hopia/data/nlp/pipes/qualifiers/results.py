@@ -49,6 +49,7 @@ _HEADS = """
     ett eto doppler echodoppler mammographie scintigraphie tep tep-scanner petscan fibroscopie
     fogd coloscopie endoscopie bronchoscopie fibroscopie cystoscopie coronarographie
     arteriographie angiographie fond densitometrie audiogramme polysomnographie polygraphie
+    proteine proteines ferritine ferritinemie vs
 """
 TEST_HEADS: frozenset[str] = frozenset(_HEADS.split())
 _MAX_TOKENS = 8  # between the mention and its result word
