@@ -48,6 +48,8 @@ POSOLOGY = "dose", "dose_unit", "route", "frequency", "per_day", "duration_days"
         ("metformine 1000 mg matin et soir", (1000, "mg", None, "2/j", 2.0, None)),
         ("bisoprolol 2,5 mg 1-0-1", (2.5, "mg", None, "2/j", 2.0, None)),
         ("furosémide 40 mg IVD x2/j pendant 3 j", (40, "mg", "intraveineuse", "2/j", 2.0, 3)),
+        # the multiplication sign, as dictation writes it (issue 14)
+        ("metformine 500 mg × 2/j", (500, "mg", None, "2/j", 2.0, None)),
         ("ceftriaxone 2 g/j IV 7 j", (2, "g", "intraveineuse", "1/j", 1.0, 7)),
         (
             "salbutamol 2 bouffées inhalées si besoin",

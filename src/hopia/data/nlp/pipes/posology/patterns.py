@@ -89,14 +89,15 @@ FREQUENCIES: tuple[tuple[str, str], ...] = (
     (r"tou(?:te)?s\s+les\s+" + _EVERY + r"\s*(?:sem(?:aines?)?)\b", "every_w"),
     (r"tous\s+les\s+" + _EVERY + r"\s*mois\b", "every_m"),
     (r"tous\s+les\s+jours|quotidien(?:ne)?(?:ment)?", "once"),
-    (_N + r"\s*(?:fois|x)\s*(?:par|/)\s*(?:semaine|sem)\b", "n_week"),
+    # "x" or the multiplication sign (dictation and typed notes write "× 2/j")
+    (_N + r"\s*(?:fois|[x×])\s*(?:par|/)\s*(?:semaine|sem)\b", "n_week"),
     (r"(?:par|/|1\s*fois\s+par)\s*semaine|hebdomadaire|/\s*sem\b", "week"),
     (
-        r"(?:x\s*" + _N + r"|" + _N.replace("n>", "n2>") + r"\s*(?:fois|x))\s*(?:par|/)\s*"
+        r"(?:[x×]\s*" + _N + r"|" + _N.replace("n>", "n2>") + r"\s*(?:fois|[x×]))\s*(?:par|/)\s*"
         r"(?:j(?:our)?|24\s*h)\b",
         "n_day",
     ),
-    (r"x\s*" + _N, "n_day"),
+    (r"[x×]\s*" + _N, "n_day"),
     (
         r"matin\s*,\s*midi\s+et\s+soir|matin\s+midi\s+(?:et\s+)?soir|aux\s+(?:3|trois)\s+repas"
         r"|(?:avant|a|pendant)\s+chaque\s+repas",
