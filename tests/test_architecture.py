@@ -5,7 +5,7 @@ Layers, lowest first (a package may import its own layer and the ones below, nev
 
     platform  <-  records  <-  stages (pseudo, nlp  <-  omop  <-  ingest)
               <-  research (cohorts, quality, sharing, predict)  <-  synth (test-data generator),
-                  axes 2-4 (assistant)
+                  axes 2-4 (care, assistant)
               <-  services  <-  front ends (cli, web)
 
 A package is ``hopia.<a>.<b>`` (two levels, as ``../shared/tools/layering.py`` counts them);
@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, int]] = [
     ("hopia.data.predict", 5),
     ("hopia.data.synth", 6),
     ("hopia.assistant", 6),
+    ("hopia.care", 6),
     ("hopia.services", 7),
     ("hopia.cli", 8),
     ("hopia.web", 8),
@@ -275,6 +276,7 @@ def _declared() -> tuple[set[str], dict[str, set[str]]]:
 _DISTRIBUTION = {
     "yaml": "pyyaml",
     "sklearn": "scikit-learn",
+    "faster_whisper": "faster-whisper",
     "docx": "python-docx",
     "fpdf": "fpdf2",
     "fhir": "fhir.resources",

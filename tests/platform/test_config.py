@@ -104,3 +104,4 @@ def test_the_example_configuration_loads_and_states_the_defaults(
     assert example.data == Settings().data and example.home == Path(".hopia")
     assert example.jobs == Settings().jobs
     assert example.web == Settings().web
+    assert example.care == Settings().care

@@ -23,6 +23,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     cohort,
     collection,
     demo,
+    dictation,
     ingest,
     jobs,
     llm,
@@ -90,6 +91,7 @@ app.add_typer(collection.app, name="collection")
 app.command("ask", help="Poser une question sur des collections, réponse avec sources.")(ask.ask)
 app.add_typer(task.app, name="task")
 app.add_typer(assistant.app, name="assistant")
+app.add_typer(dictation.app, name="dictation")
 
 
 if __name__ == "__main__":

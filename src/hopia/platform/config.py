@@ -448,6 +448,31 @@ class AssistantSettings(_Section):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
 
+class DictationSettings(_Section):
+    """Voice dictation (``care.dictation``): the speech recognition model and its threads."""
+
+    asr_model: Path | None = Field(
+        None,
+        description="Folder of a CTranslate2 Whisper model (small, medium, large-v3-turbo…) the "
+        "hospital provides. Default: the packaged Whisper base, assembled by `make asr`.",
+    )
+    threads: int = Field(
+        2, ge=1, le=64, description="CPU threads of the speech recognition (CTranslate2)."
+    )
+    beam_size: int = Field(5, ge=1, le=10, description="Beam width of the decoding.")
+    vocabulary_hint: bool = Field(
+        True,
+        description="Give the recogniser a short French medical vocabulary (section titles, "
+        "frequent drugs and conditions from Hopia's lexicons) as its prompt.",
+    )
+
+
+class CareSettings(_Section):
+    """Axis 2, tools for daily care (``care``)."""
+
+    dictation: DictationSettings = Field(default_factory=DictationSettings)
+
+
 class Settings(BaseSettings):
     """Hopia settings. Every field can be set as ``HOPIA_<FIELD>``
     (``HOPIA_DATA__NLP__BATCH_SIZE``)."""
@@ -487,6 +512,7 @@ class Settings(BaseSettings):
     data: DataSettings = Field(default_factory=DataSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     assistant: AssistantSettings = Field(default_factory=AssistantSettings)
+    care: CareSettings = Field(default_factory=CareSettings)
 
     @model_validator(mode="before")
     @classmethod

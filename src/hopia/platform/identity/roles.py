@@ -88,6 +88,9 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_KNOWLEDGE,
         "task.patient_summary": Scope.PERIMETER,
         "task.discharge_letter": Scope.PERIMETER,
+        # a dictation's draft reads nothing of the record and writes nothing to it (the
+        # validation, which ingests it, is judged on the patient)
+        "dictation.transcribe": Scope.ANY,
         **_STAFF_TASKS,
     },
     Role.RESEARCHER: {

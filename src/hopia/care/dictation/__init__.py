@@ -1,0 +1,1 @@
+"""Offline dictation: speech recognition, French dictation conventions, structuring."""

