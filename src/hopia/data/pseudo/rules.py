@@ -14,6 +14,7 @@ from datetime import date
 from functools import lru_cache
 
 from hopia.data.pseudo import patterns as P
+from hopia.data.pseudo.hospitals import find_known_hospitals
 from hopia.data.pseudo.nir import parse_nir, spaced_nirs
 
 
@@ -501,7 +502,7 @@ _HOSPITAL_CUT = re.compile(
 )
 
 
-def find_hospitals(text: str) -> list[PhiSpan]:
+def find_hospitals(text: str, folded: str | None = None) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     for m in P.HOSPITAL.finditer(text):
         s, e = m.span()
@@ -529,6 +530,10 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         for m in P.HOSPITAL_CODE.finditer(text)
         if _site_code(m["code"])
     ]
+    # hospitals the gazetteer names without their keyword or in lower case ("revu à Mondor",
+    # "Centre Léon Bérard", "hôpital de la conception")
+    f = P.fold(text) if folded is None else folded
+    out += [_span(text, s, e, "HOPITAL", why) for s, e, why in find_known_hospitals(text, f)]
     # "Hôpital Georges Pompidou 75015": a postcode right after a hospital's name
     for h in list(out):
         if z := P.ZIP_AFTER_CITY.match(text, h.end):
@@ -787,6 +792,10 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
         if not titled and (g := _GLUED_INITIAL.match(text, m.end())):  # "Dr A.Mariniere"
             titled = [_span(text, *g.span(1), "PRENOM"), _span(text, *g.span(2), "NOM")]
         out += titled + (_coordinated(text, max(s.end for s in titled)) if titled else [])
+    for m in P.ROLE_FIELD.finditer(text):
+        out += _role_value(text, m.end())
+    for m in P.NAME_AFTER_VERB.finditer(text):
+        out += _role_value(text, m.end(), alone=True)
     for m in P.FIELD_NAME.finditer(text):
         label = "NOM" if m["nom"] else "PRENOM"
         toks = _scan_name(text, m.end())
@@ -818,8 +827,44 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
 
 
 _GLUED_INITIAL = re.compile(
-    rf"([{P.UP}]\.)([{P.UP}][{P.LO}]{{2,}}(?:-[{P.UP}][{P.LO}]+)?)(?![\w\-])"
+    rf"([{P.UP}]\.)([{P.UP}][{P.LO}]{{2,}}(?:-[{P.UP}][{P.LO}]+)?|[{P.UP}]{{3,}}(?:-[{P.UP}]{{2,}})?)"
+    r"(?![\w\-])"
 )
+_WORD_AFTER = re.compile(rf"[{P.UP}][{P.LET}'’]*(?:-[{P.UP}][{P.LET}'’]*)*(?![\w\-])")
+
+
+def _role_value(text: str, pos: int, alone: bool = False) -> list[PhiSpan]:
+    """The person after a role's label ("Médecin traitant : Perrot", "Opérateur : KOWALCZYK
+    Jan") or, ``alone``, the one capitalised surname after "vu par", "avis de": read as after a
+    title when it holds a first name or several words; one word only when it can be a surname
+    and is no common, medical or function word ("Aide : Totale", "vu par Cardiologie", "avis
+    de Jean": the first name is the gazetteers')."""
+    from hopia.data.pseudo.gazetteer import AMBIGUOUS, load
+    from hopia.data.pseudo.lexicon import common_words
+
+    if P.TITLE.match(text, pos):
+        return []  # "Secrétaire : M. Jean Dewasme": the title's rule reads it
+    toks = [] if alone else _scan_name(text, pos, skip_stop=False, comma=True)
+    if len(toks) > 1 and any(_is_first_name(t[2]) for t in toks):
+        return split_name(text, toks)
+    m = _WORD_AFTER.match(text, pos)
+    if m is None or len(m.group()) < 3:
+        return []
+    key = P.fold(m.group())
+    g = load()
+    parts = key.replace("'", " ").replace("’", " ").split("-")
+    if key in g.stop or key in P.NAME_STOPWORDS or key in P.COMMON_WORD_NAMES:
+        return []
+    if any(k in common_words() or _MEDICAL_WORD.search(k) for k in parts):
+        return []
+    if key in g.first_names and key not in g.surnames:
+        return []  # a first name alone: the gazetteers judge it
+    code = g.surnames.get(key, 0)
+    if code & AMBIGUOUS or (key in g.communes and not code):
+        return []  # "Laval", "Tours": a town or a word as much as a person
+    return [_span(text, *m.span(), "NOM", "role")]
+
+
 # The next surnames of one title ("Drs Kerbrat et Zanetti", "Pr Nguyen, Lambert et Okafor",
 # "Dr Kerbrat / Zanetti"): a capitalised word after "," "et" "&" "/", up to three of them.
 _COORDINATED = re.compile(
@@ -1000,7 +1045,7 @@ def detect_rules(text: str, folded: str | None = None) -> list[PhiSpan]:
     out += find_dates(text, folded)
     out = _birth_from_nir(text, out)
     out += find_places(text, folded)
-    out += find_hospitals(text)
+    out += find_hospitals(text, folded)
     out += find_names(text, folded)
     # The gazetteers fill what the rules left: where a rule found something, its reading (extent,
     # first name / surname split) stands, except a commune cut short ("Champagne" of
