@@ -860,7 +860,8 @@ def _role_value(text: str, pos: int, alone: bool = False) -> list[PhiSpan]:
     if key in g.first_names and key not in g.surnames:
         return []  # a first name alone: the gazetteers judge it
     code = g.surnames.get(key, 0)
-    if code & AMBIGUOUS or (key in g.communes and not code):
+    town = g.communes.get(key)
+    if code & AMBIGUOUS or (town is not None and (not code or town.population >= 20_000)):
         return []  # "Laval", "Tours": a town or a word as much as a person
     return [_span(text, *m.span(), "NOM", "role")]
 
