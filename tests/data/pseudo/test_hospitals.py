@@ -165,3 +165,11 @@ def test_lower_case_names_after_a_title_or_as_a_signature(markup: str) -> None:
 )
 def test_common_words_that_are_first_names_stay(text: str) -> None:
     nothing_in(text)
+
+
+def test_a_keyword_in_capitals_before_a_lower_case_commune() -> None:
+    check("Transfert au <ent label=HOPITAL>CH de vierzon</ent> ce soir.")
+
+
+def test_a_compound_first_name_alone() -> None:
+    check("Appel de <ent label=PRENOM>Jean-Marc</ent> ce matin.")

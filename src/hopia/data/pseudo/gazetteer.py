@@ -486,8 +486,9 @@ def _lone_first(text: str, u: _Unit) -> bool:
     if u.first & AMBIGUOUS:
         return False
     word = text[u.start : u.end]
-    if u.shape == "C":
-        return len(word) > 2 and word[1:].replace("-", "").replace("'", "").islower()
+    if u.shape == "C":  # "Germaine", "Jean-Marc": each part capitalised, then lower case
+        parts = word.replace("'", "").split("-")
+        return len(word) > 2 and all(p[:1].isupper() and p[1:].islower() for p in parts)
     return (
         u.shape == "L"
         and u.first >> 1 == 1

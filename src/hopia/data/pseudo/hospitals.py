@@ -296,15 +296,20 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
     t = table()
     # a one-word name that is also somebody's name ("Lacassagne", "Pellegrin") is read alone only
     # after a cue, as the C kind
-    n = _alternation([f for f, _ in t["N"] if not _person_word(f)])
-    p = _alternation([f for f, _ in t["P"]])
+    alone_forms = [f for f, _ in t["N"] if not _person_word(f)] + [f for f, _ in t["P"]]
     every = _alternation([f for k in _KINDS for f, _ in t[k]])
-    edge_l, edge_r = r"(?<![\w\-'’])", r"(?![\w\-])"
-    with_keyword = re.compile(rf"(?<![\w\-])(?P<kw>{_KEYWORD})(?P<name>{every}){edge_r}")
-    after_cue = re.compile(rf"{_CUE}(?P<name>{every}){edge_r}")
-    alone = re.compile(rf"{edge_l}(?P<name>{n}|{p}){edge_r}")
+    edge_r = r"(?![\w\-])"
+    # each pattern behind a look-ahead on its first letters: ``re`` skips to candidate positions
+    firsts = "".join(sorted({fold(f)[0] for f in alone_forms}))
+    with_keyword = re.compile(
+        rf"(?=[hcpimfg])(?<![\w\-])(?P<kw>{_KEYWORD})(?P<name>{every}){edge_r}"
+    )
+    after_cue = re.compile(rf"(?=[avdsl]){_CUE}(?P<name>{every}){edge_r}")
+    alone = re.compile(
+        rf"(?=[{re.escape(firsts)}])(?<![\w\-'’])(?P<name>{_alternation(alone_forms)}){edge_r}"
+    )
     acronyms = re.compile(
-        rf"(?<![\w\-/.])(?:(?P<alone>{'|'.join(map(re.escape, ACRONYMS))})|"
+        rf"(?=[A-Z])(?<![\w\-/.])(?:(?P<alone>{'|'.join(map(re.escape, ACRONYMS))})|"
         rf"(?<=[ \t'’])(?P<cued>{'|'.join(map(re.escape, CUE_ACRONYMS))}))(?![\w\-/])"
     )
     return with_keyword, after_cue, alone, acronyms

@@ -538,8 +538,7 @@ def find_hospitals(text: str, folded: str | None = None) -> list[PhiSpan]:
     for h in list(out):
         if z := P.ZIP_AFTER_CITY.match(text, h.end):
             out.append(_span(text, *z.span("zip"), "ZIP"))
-    if "h" in text or "c" in text or "m" in text:
-        out += _lower_hospitals(text)
+    out += _lower_hospitals(text)  # "CH de vierzon": the keyword may be in capitals
     return _fused_hospitals(text, out)
 
 
