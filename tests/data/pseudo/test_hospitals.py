@@ -173,3 +173,29 @@ def test_a_keyword_in_capitals_before_a_lower_case_commune() -> None:
 
 def test_a_compound_first_name_alone() -> None:
     check("Appel de <ent label=PRENOM>Jean-Marc</ent> ce matin.")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "Transféré à l'<ent label=HOPITAL>HCI</ent> pour suite de prise en charge.",
+        "Admise à <ent label=HOPITAL>BCT</ent> en urgence.",
+    ],
+)
+def test_a_site_code_after_a_move(markup: str) -> None:
+    check(markup)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patient transféré au BO.",
+        "Transféré en SSPI puis à l'USIC.",
+        "Hospitalisée au SAU, adressé au CMP.",
+        "Transfert à l'UHCD, revue à l'HDJ.",
+        "Pris en charge au SMUR, transférée à l'USINV.",
+        "Transfert à l'EHPAD.",
+    ],
+)
+def test_units_after_a_move_stay(text: str) -> None:
+    nothing_in(text)

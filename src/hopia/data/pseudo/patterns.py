@@ -514,6 +514,17 @@ HOSPITAL_CODE = _scan(
     r"[ \t]*(?:[,\-–(/][ \t]*|[ \t](?i:du[ \t]+site|du|de[ \t]+l['’]h[ôo]pital|site|à)[ \t]+)"
     r"(?P<code>[A-Z]{2,4})(?![\w\-])",
 )
+# A site's code after a move between places ("transféré à l'HCI", "hospitalisé au CHIC", "admise
+# à BCT"): two to five capitals; the rule leaves out units, exams and other acronyms.
+HOSPITAL_CODE_AFTER_MOVE = _scan(
+    "(?i:[thaoprsl])",
+    r"\b(?i:transf[ée]r[ée]e?s?|transfert|hospitalis[ée]e?s?|hospitalisation|adress[ée]e?s?|"
+    r"admise?s?|suivie?s?|revue?s?|op[ée]r[ée]e?s?|pris(?:e|es)?[ \t]+en[ \t]+charge|"
+    r"s[ée]jour|retour)"
+    r"[ \t]+(?i:[àa][ \t]+l['’]|[àa][ \t]+|au[ \t]+|"
+    r"en[ \t]+provenance[ \t]+(?:du[ \t]+|de[ \t]+l['’]))"
+    r"(?P<code>[A-Z]{2,5})(?![\w\-])",
+)
 # A hospital named by its compass point alone ("l'Hôpital Nord", "CH Sud"), capitalised.
 HOSPITAL_POINT = _scan(
     "(?i:[hc])",

@@ -530,6 +530,11 @@ def find_hospitals(text: str, folded: str | None = None) -> list[PhiSpan]:
         for m in P.HOSPITAL_CODE.finditer(text)
         if _site_code(m["code"])
     ]
+    out += [
+        _span(text, *m.span("code"), "HOPITAL", "code")
+        for m in P.HOSPITAL_CODE_AFTER_MOVE.finditer(text)
+        if _site_code(m["code"]) and P.fold(m["code"]) not in _NOT_SITE_AFTER_MOVE
+    ]
     # hospitals the gazetteer names without their keyword or in lower case ("revu à Mondor",
     # "Centre Léon Bérard", "hôpital de la conception")
     f = P.fold(text) if folded is None else folded
@@ -589,6 +594,19 @@ _NOT_SITE = frozenset(
         irm tdm tep ecg eeg emg ett eto avc ait hta ide ash as ph pu cca mcu aho ahu phc dr pr
         sa ra rea chu chr chru ch gh ghu clcc uf ut cs dp cr cro crh rcp nb ps ap hp aphp
         vih vhb vhc bpco ira irc ic sca oap tvp ep dt ivg pma ist iu cpam mdph ars has cnil
+        """
+    )
+)
+
+
+# Places of a hospital that patients are moved to, and other acronyms after "transféré à"
+_NOT_SITE_AFTER_MOVE = frozenset(
+    P.words(
+        """
+        bo sspi si sc usip uspc usinv usv urg sau rea med chir psy ped mpr smr ssr had ehpad usld
+        um uma umj ucsa ums ufr ucc uhsa uhr pasa emsp emg hdj hds hdn hc uf ut cmp cattp cmpp
+        utep uro ort orl cv cvt ccv dom domicile sos samu smur pma cpef ivg ecmo irm tdm tep
+        scanner rx echo mco ssiad sap ide ap hp aphp chu chr chru ch gh ghu clcc fam mas ime esat
         """
     )
 )
