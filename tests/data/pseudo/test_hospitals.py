@@ -100,6 +100,7 @@ def test_a_person_named_like_a_hospital_stays_a_person() -> None:
         "Médecin traitant : <ent label=NOM>Perrot</ent>",
         "Opérateur : <ent label=NOM>KOWALCZYK</ent>",
         "Anesthésiste : <ent label=NOM>Zerrouki</ent>",
+        "Signature : <ent label=NOM>Kowalczyk</ent>",
         "Médecin traitant : <ent label=NOM>PERROT</ent> <ent label=PRENOM>Lucie</ent>",
         # a surname alone after "vu par", "discuté avec", "avis de"
         "Patient vu par <ent label=NOM>Zerrouki</ent> ce matin.",
@@ -127,6 +128,8 @@ def test_surnames_after_a_role(markup: str) -> None:
         "Référent : Infectiologie",
         "Radiologue : Scanner",
         "Chirurgien : Orthopédiste",
+        "Signé : Non",
+        "Visa : OK",
     ],
 )
 def test_words_after_a_role_stay(text: str) -> None:

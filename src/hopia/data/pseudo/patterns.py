@@ -570,7 +570,7 @@ TITLE = _scan(
 # "Opérateur : KOWALCZYK", "Référente : Mme ..." (the rule checks that the value is no common
 # word: "Aide : totale", "Médecin : non renseigné", "Copie : dossier").
 ROLE_FIELD = _scan(
-    "(?i:[mrcoaspdkeiuht])",
+    "(?i:[mrcoaspdkeiuhtv])",
     r"(?<![\w])(?i:m[ée]decins?(?:[ \t]+(?:traitant|r[ée]f[ée]rent|adresseur|prescripteur|"
     r"correspondant|responsable|s[ée]nior|de[ \t]+garde|requ[ée]rant|demandeur))?|"
     r"r[ée]f[ée]rente?|correspondante?|op[ée]rat(?:eur|rice)|chirurgien(?:ne)?|anesth[ée]siste|"
@@ -579,7 +579,8 @@ ROLE_FIELD = _scan(
     r"di[ée]t[ée]ticien(?:ne)?|orthophoniste|ergoth[ée]rapeute|psychomotricien(?:ne)?|"
     r"assistante?[ \t]+sociale?|secr[ée]taire|ibode|iade|cca|pu-ph|"
     r"chef[ \t]+de[ \t]+(?:clinique|service)|dict[ée]e?[ \t]+par|tap[ée]e?[ \t]+par|"
-    r"saisie?[ \t]+par|vue?[ \t]+par|examin[ée]e?[ \t]+par)[ \t]*:[ \t]*",
+    r"saisie?[ \t]+par|vue?[ \t]+par|examin[ée]e?[ \t]+par|sign[ée]e?|signature|visa)"
+    r"[ \t]*:[ \t]*",
 )
 # A surname alone after a verb of care and "par" / "avec", or after "avis de": "vu par
 # Zerrouki", "discuté avec KOWALCZYK", "avis de Benali demandé" (the rule checks the word).
