@@ -222,8 +222,9 @@ ACRONYMS = (
     "IGR", "IUCT", "GHPS", "HUPNVS", "HUEP", "HUPSSD", "HUPIFO", "HUPC", "HUHM", "HUPS",
     "CHSF", "CHIPS", "CHIV", "CHIC", "CHIPG", "NHC", "APHM", "IMM", "GHEF", "GHICL", "HFME",
 )  # fmt: skip
-# Acronyms that also mean something else ("KB" a kilobase, "ICM" a cardiomyopathy in some
-# notes, "CLB" a phone brand): a hospital only after "à", "au", "l'".
+# Acronyms that also mean something else ("KB" a kilobase, "ICM" an ischaemic cardiomyopathy in
+# notes translated from English, "IPC", "ICL", "CLB" other abbreviations): a hospital only after
+# "à", "au", "l'".
 CUE_ACRONYMS = ("KB", "ICM", "ICO", "IPC", "CLB", "ICL", "IHU")
 
 
@@ -265,7 +266,7 @@ def _alternation(forms: list[str]) -> str:
 
 
 # A hospital's keyword right before a listed name: the span starts there ("Centre Léon Bérard",
-# "hôpital de la conception", "CMC Ambroise Paré", "site de l'Hôtel-Dieu").
+# "hôpital de la conception", "CMC Ambroise Paré"). "Site" is a cue, not part of the name.
 _KEYWORD = (
     r"(?:(?:hopital|hopitaux|hop\.?|clinique|polyclinique|institut|fondation|maternite|"
     r"centre(?:[ \t]+(?:hospitalier(?:[ \t]+universitaire)?|medico[ \t-]chirurgical|"
@@ -275,7 +276,7 @@ _KEYWORD = (
     r"[ \t]+armees|intercommunal))?"
     r"[ \t]+(?:(?:de[ \t]+la|de[ \t]+l'|du|des|de|d'|la|le|l')[ \t]*)?)"
 )
-# Before a name alone: "à", "au", "l'", "vers", "depuis" (with "la" / "l'").
+# Before a name alone: "à", "au", "l'", "vers", "depuis", "site (de)" (with "la" / "l'").
 _CUE = (
     r"(?<![\w'])(?:(?:a|au|aux|vers|depuis|site(?:[ \t]+de)?)[ \t]+(?:la[ \t]+|l')?"
     r"|l'|site[ \t]+d')"
