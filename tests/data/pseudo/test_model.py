@@ -271,7 +271,8 @@ def test_focus_sends_only_lines_with_unread_names_or_codes() -> None:
     lines = [
         "Hémoglobine : 13,2 g/dL\n",  # an analyte and a value: nothing for the model
         "Patient revu ce jour, bonne évolution.\n",  # common words ("Patient" is a rare name)
-        "Vu avec Kerdrévanec ce matin.\n",  # a capitalised word no list knows
+        # a capitalised word no list knows ("vu avec Kerdrévanec" is the rules' now)
+        "Appel de Kerdrévanec ce matin.\n",
         "Réf. X4512876 transmise\n",  # a code no rule read
         "Bilan : pas de fièvre.\n",  # a surname that is a common word, opening the line
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hopia.data.pseudo.hospitals import table as hospital_table
 from hopia.data.pseudo.train import (
     Note,
     PhiTrainConfig,
@@ -18,6 +19,7 @@ from hopia.data.pseudo.train import (
     train_model,
 )
 from hopia.platform.exceptions import ModelError
+from hopia.platform.text import fold
 from tests.data.pseudo.test_model import fake_shared
 
 TEXT = (
@@ -100,6 +102,8 @@ def test_augmentation_writes_what_other_hospitals_write() -> None:
         h.lower().startswith(("hôpital ", "clinique ")) and h != "Hôpital Saint-Roch"
         for h in hospitals
     )  # another place, named after a person or a town
+    listed = {fold(f) for forms in hospital_table().values() for f, _ in forms}
+    assert any(fold(h).removeprefix("hopital ") in listed for h in hospitals)  # a real one
     towns = {v.text[s:e] for v in variants() for s, e, label in v.entities if label == "VILLE"}
     assert towns & {"Genève", "Bruxelles", "Casablanca", "Londres", "Milan", "Tunis", "Dakar"}
     assert any(t.endswith(("-sur-Loire", "-les-Bains", "-en-Bresse")) for t in towns)  # made up

@@ -399,10 +399,17 @@ def _context_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSp
             if nxt.start in taken or not _gap_ok(text, run[-1], nxt, comma=len(run) == 1):
                 break
             run.append(nxt)
+        # after a title, or alone on its line as a signature is ("pierre lefebvre, interne")
+        named = _titled_names(run) if titled or _signature(text, run) else []
         while run and not _lower_ok(run[-1]):
             run.pop()
         labels = _context_labels(run)
-        if (
+        # "Dr pierre lefebvre": after a title, one of the names may also be a common word
+        if len(named) >= len(run) and not all(_lower_ok(u) for u in named):
+            run, labels = named, _context_labels(named)
+            out += [_span(text, [u], lab) for u, lab in zip(run, labels, strict=True)]
+            i += len(run)
+        elif (
             run
             and all(_lower_ok(u) for u in run)
             # same-case capitalised runs are _cased_names' ("Daniel Andre" stays unread)
@@ -420,6 +427,36 @@ def _context_names(text: str, units: list[_Unit], taken: set[int]) -> list[PhiSp
         else:
             i += 1
     return out
+
+
+_SIGNATURE_END = re.compile(r"[ \t]*(?:,[^\n]{0,40})?(?:\n|$)")
+
+
+def _signature(text: str, run: list[_Unit]) -> bool:
+    """Exactly two words heading their line, nothing after them but a short function ("pierre
+    lefebvre", "pierre lefebvre, interne"): how letters are signed."""
+    return (
+        len(run) >= 2
+        and _line_head(text, run[0].start)
+        and _SIGNATURE_END.match(text, run[1].end) is not None
+    )
+
+
+def _titled_names(run: list[_Unit]) -> list[_Unit]:
+    """After a title, a first name and a surname in lower case where one of the two is also a
+    common word ("Dr pierre lefebvre", "interne : camille roux"): both in the lists, at most
+    one ambiguous, none a stop word; else nothing ("Dr rose blanc" stays the rules')."""
+    names: list[_Unit] = []
+    for u in run:
+        if u.stop or not (u.first or u.surname):
+            break
+        names.append(u)
+    if len(names) < 2 or "L" not in {u.shape for u in names}:
+        return []
+    if sum(bool((u.first | u.surname) & AMBIGUOUS) for u in names) > 1:
+        return []
+    labels = _context_labels(names)
+    return names if "PRENOM" in labels and "NOM" in labels else []
 
 
 _LONE_LOWER_BEFORE = re.compile(r"(?:\b(?:de|d'|d’|avec|par|et|chez|pour|à)|[:,(])[ \t]*$")
@@ -449,8 +486,9 @@ def _lone_first(text: str, u: _Unit) -> bool:
     if u.first & AMBIGUOUS:
         return False
     word = text[u.start : u.end]
-    if u.shape == "C":
-        return len(word) > 2 and word[1:].replace("-", "").replace("'", "").islower()
+    if u.shape == "C":  # "Germaine", "Jean-Marc": each part capitalised, then lower case
+        parts = word.replace("'", "").split("-")
+        return len(word) > 2 and all(p[:1].isupper() and p[1:].islower() for p in parts)
     return (
         u.shape == "L"
         and u.first >> 1 == 1

@@ -514,6 +514,17 @@ HOSPITAL_CODE = _scan(
     r"[ \t]*(?:[,\-–(/][ \t]*|[ \t](?i:du[ \t]+site|du|de[ \t]+l['’]h[ôo]pital|site|à)[ \t]+)"
     r"(?P<code>[A-Z]{2,4})(?![\w\-])",
 )
+# A site's code after a move between places ("transféré à l'HCI", "hospitalisé au CHIC", "admise
+# à BCT"): two to five capitals; the rule leaves out units, exams and other acronyms.
+HOSPITAL_CODE_AFTER_MOVE = _scan(
+    "(?i:[thaoprsl])",
+    r"\b(?i:transf[ée]r[ée]e?s?|transfert|hospitalis[ée]e?s?|hospitalisation|adress[ée]e?s?|"
+    r"admise?s?|suivie?s?|revue?s?|op[ée]r[ée]e?s?|pris(?:e|es)?[ \t]+en[ \t]+charge|"
+    r"s[ée]jour|retour)"
+    r"[ \t]+(?i:[àa][ \t]+l['’]|[àa][ \t]+|au[ \t]+|"
+    r"en[ \t]+provenance[ \t]+(?:du[ \t]+|de[ \t]+l['’]))"
+    r"(?P<code>[A-Z]{2,5})(?![\w\-])",
+)
 # A hospital named by its compass point alone ("l'Hôpital Nord", "CH Sud"), capitalised.
 HOSPITAL_POINT = _scan(
     "(?i:[hc])",
@@ -555,6 +566,32 @@ TITLE = _scan(
     r"sign[ée]\s+par|valid[ée]\s+par|dict[ée]\s+par)(?![\w])))"
     r"[ \t]*(?::[ \t]*)?",
 )
+# A person's role as the label of a field, then a colon: "Médecin traitant : Perrot",
+# "Opérateur : KOWALCZYK", "Référente : Mme ..." (the rule checks that the value is no common
+# word: "Aide : totale", "Médecin : non renseigné", "Copie : dossier").
+ROLE_FIELD = _scan(
+    "(?i:[mrcoaspdkeiuhtv])",
+    r"(?<![\w])(?i:m[ée]decins?(?:[ \t]+(?:traitant|r[ée]f[ée]rent|adresseur|prescripteur|"
+    r"correspondant|responsable|s[ée]nior|de[ \t]+garde|requ[ée]rant|demandeur))?|"
+    r"r[ée]f[ée]rente?|correspondante?|op[ée]rat(?:eur|rice)|chirurgien(?:ne)?|anesth[ée]siste|"
+    r"aide(?:[ \t]+op[ée]ratoire)?|radiologue|praticien(?:ne)?|s[ée]nior|r[ée]dact(?:eur|rice)|"
+    r"auteur|destinataires?|copies?(?:[ \t]+[àa])?|kin[ée](?:sith[ée]rapeute)?|psychologue|"
+    r"di[ée]t[ée]ticien(?:ne)?|orthophoniste|ergoth[ée]rapeute|psychomotricien(?:ne)?|"
+    r"assistante?[ \t]+sociale?|secr[ée]taire|ibode|iade|cca|pu-ph|"
+    r"chef[ \t]+de[ \t]+(?:clinique|service)|dict[ée]e?[ \t]+par|tap[ée]e?[ \t]+par|"
+    r"saisie?[ \t]+par|vue?[ \t]+par|examin[ée]e?[ \t]+par|sign[ée]e?|signature|visa)"
+    r"[ \t]*:[ \t]*",
+)
+# A surname alone after a verb of care and "par" / "avec", or after "avis de": "vu par
+# Zerrouki", "discuté avec KOWALCZYK", "avis de Benali demandé" (the rule checks the word).
+NAME_AFTER_VERB = _scan(
+    "(?i:[vreoasdcpia])",
+    r"(?<![\w])(?i:(?:re)?vue?s?|examin[ée]e?s?|op[ée]r[ée]e?s?|suivie?s?|adress[ée]e?s?|"
+    r"accompagn[ée]e?s?|discut[ée]e?s?|contact[ée]e?s?|appel[ée]e?s?|pr[ée]venue?s?|"
+    r"inform[ée]e?s?|valid[ée]e?s?|sign[ée]e?s?|r[ée]dig[ée]e?s?|dict[ée]e?s?|"
+    r"transmise?s?|envoy[ée]e?s?|pris[ \t]+en[ \t]+charge)[ \t]+(?i:par|avec)[ \t]+"
+    r"|(?<![\w])(?i:avis)[ \t]+(?:de|d['’])[ \t]*",
+)
 FIELD_NAME = _scan(
     "(?i:[np])",
     r"(?<![\w])(?i:(?P<nom>nom(?:\s+(?:de\s+naissance|d['’]usage|marital|de\s+famille|"
@@ -562,7 +599,8 @@ FIELD_NAME = _scan(
 )
 # One name token: particle + word, word, or an initial ("J.", "J.-M.", "D").
 _NAME_PARTICLE = (
-    r"(?:[dDlL]['’]|(?:[Dd]e|[Dd]u|[Ll]e|[Ll]a|[Dd]a|[Dd]i|[Vv]an|[Vv]on|[Dd]es|DE|DU|LE|LA|DA|"
+    r"(?:(?:[Dd]e|DE)[ \t]+(?:[Ll]a|LA)[ \t]+|[dDlL]['’]|"
+    r"(?:[Dd]e|[Dd]u|[Ll]e|[Ll]a|[Dd]a|[Dd]i|[Vv]an|[Vv]on|[Dd]es|DE|DU|LE|LA|DA|"
     r"DI|VAN|VON|DES|El|EL|Al|AL|Ben|BEN|Mac|Mc)[ \t]+)"
 )
 NAME_TOKEN = re.compile(

@@ -14,6 +14,7 @@ from datetime import date
 from functools import lru_cache
 
 from hopia.data.pseudo import patterns as P
+from hopia.data.pseudo.hospitals import find_known_hospitals
 from hopia.data.pseudo.nir import parse_nir, spaced_nirs
 
 
@@ -501,7 +502,7 @@ _HOSPITAL_CUT = re.compile(
 )
 
 
-def find_hospitals(text: str) -> list[PhiSpan]:
+def find_hospitals(text: str, folded: str | None = None) -> list[PhiSpan]:
     out: list[PhiSpan] = []
     for m in P.HOSPITAL.finditer(text):
         s, e = m.span()
@@ -529,12 +530,20 @@ def find_hospitals(text: str) -> list[PhiSpan]:
         for m in P.HOSPITAL_CODE.finditer(text)
         if _site_code(m["code"])
     ]
+    out += [
+        _span(text, *m.span("code"), "HOPITAL", "code")
+        for m in P.HOSPITAL_CODE_AFTER_MOVE.finditer(text)
+        if _site_code(m["code"]) and P.fold(m["code"]) not in _NOT_SITE_AFTER_MOVE
+    ]
+    # hospitals the gazetteer names without their keyword or in lower case ("revu à Mondor",
+    # "Centre Léon Bérard", "hôpital de la conception")
+    f = P.fold(text) if folded is None else folded
+    out += [_span(text, s, e, "HOPITAL", why) for s, e, why in find_known_hospitals(text, f)]
     # "Hôpital Georges Pompidou 75015": a postcode right after a hospital's name
     for h in list(out):
         if z := P.ZIP_AFTER_CITY.match(text, h.end):
             out.append(_span(text, *z.span("zip"), "ZIP"))
-    if "h" in text or "c" in text or "m" in text:
-        out += _lower_hospitals(text)
+    out += _lower_hospitals(text)  # "CH de vierzon": the keyword may be in capitals
     return _fused_hospitals(text, out)
 
 
@@ -585,6 +594,19 @@ _NOT_SITE = frozenset(
         irm tdm tep ecg eeg emg ett eto avc ait hta ide ash as ph pu cca mcu aho ahu phc dr pr
         sa ra rea chu chr chru ch gh ghu clcc uf ut cs dp cr cro crh rcp nb ps ap hp aphp
         vih vhb vhc bpco ira irc ic sca oap tvp ep dt ivg pma ist iu cpam mdph ars has cnil
+        """
+    )
+)
+
+
+# Places of a hospital that patients are moved to, and other acronyms after "transféré à"
+_NOT_SITE_AFTER_MOVE = frozenset(
+    P.words(
+        """
+        bo sspi si sc usip uspc usinv usv urg sau rea med chir psy ped mpr smr ssr had ehpad usld
+        um uma umj ucsa ums ufr ucc uhsa uhr pasa emsp emg hdj hds hdn hc uf ut cmp cattp cmpp
+        utep uro ort orl cv cvt ccv dom domicile sos samu smur pma cpef ivg ecmo irm tdm tep
+        scanner rx echo mco ssiad sap ide ap hp aphp chu chr chru ch gh ghu clcc fam mas ime esat
         """
     )
 )
@@ -787,6 +809,10 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
         if not titled and (g := _GLUED_INITIAL.match(text, m.end())):  # "Dr A.Mariniere"
             titled = [_span(text, *g.span(1), "PRENOM"), _span(text, *g.span(2), "NOM")]
         out += titled + (_coordinated(text, max(s.end for s in titled)) if titled else [])
+    for m in P.ROLE_FIELD.finditer(text):
+        out += _role_value(text, m.end())
+    for m in P.NAME_AFTER_VERB.finditer(text):
+        out += _role_value(text, m.end(), alone=True)
     for m in P.FIELD_NAME.finditer(text):
         label = "NOM" if m["nom"] else "PRENOM"
         toks = _scan_name(text, m.end())
@@ -818,8 +844,45 @@ def find_names(text: str, folded: str | None = None) -> list[PhiSpan]:
 
 
 _GLUED_INITIAL = re.compile(
-    rf"([{P.UP}]\.)([{P.UP}][{P.LO}]{{2,}}(?:-[{P.UP}][{P.LO}]+)?)(?![\w\-])"
+    rf"([{P.UP}]\.)([{P.UP}][{P.LO}]{{2,}}(?:-[{P.UP}][{P.LO}]+)?|[{P.UP}]{{3,}}(?:-[{P.UP}]{{2,}})?)"
+    r"(?![\w\-])"
 )
+_WORD_AFTER = re.compile(rf"[{P.UP}][{P.LET}'’]*(?:-[{P.UP}][{P.LET}'’]*)*(?![\w\-])")
+
+
+def _role_value(text: str, pos: int, alone: bool = False) -> list[PhiSpan]:
+    """The person after a role's label ("Médecin traitant : Perrot", "Opérateur : KOWALCZYK
+    Jan") or, ``alone``, the one capitalised surname after "vu par", "avis de": read as after a
+    title when it holds a first name or several words; one word only when it can be a surname
+    and is no common, medical or function word ("Aide : Totale", "vu par Cardiologie", "avis
+    de Jean": the first name is the gazetteers')."""
+    from hopia.data.pseudo.gazetteer import AMBIGUOUS, load
+    from hopia.data.pseudo.lexicon import common_words
+
+    if P.TITLE.match(text, pos):
+        return []  # "Secrétaire : M. Jean Dewasme": the title's rule reads it
+    toks = [] if alone else _scan_name(text, pos, skip_stop=False, comma=True)
+    if len(toks) > 1 and any(_is_first_name(t[2]) for t in toks):
+        return split_name(text, toks)
+    m = _WORD_AFTER.match(text, pos)
+    if m is None or len(m.group()) < 3:
+        return []
+    key = P.fold(m.group())
+    g = load()
+    parts = key.replace("'", " ").replace("’", " ").split("-")
+    if key in g.stop or key in P.NAME_STOPWORDS or key in P.COMMON_WORD_NAMES:
+        return []
+    if any(k in common_words() or _MEDICAL_WORD.search(k) for k in parts):
+        return []
+    if key in g.first_names and key not in g.surnames:
+        return []  # a first name alone: the gazetteers judge it
+    code = g.surnames.get(key, 0)
+    town = g.communes.get(key)
+    if code & AMBIGUOUS or (town is not None and (not code or town.population >= 20_000)):
+        return []  # "Laval", "Tours": a town or a word as much as a person
+    return [_span(text, *m.span(), "NOM", "role")]
+
+
 # The next surnames of one title ("Drs Kerbrat et Zanetti", "Pr Nguyen, Lambert et Okafor",
 # "Dr Kerbrat / Zanetti"): a capitalised word after "," "et" "&" "/", up to three of them.
 _COORDINATED = re.compile(
@@ -1000,7 +1063,7 @@ def detect_rules(text: str, folded: str | None = None) -> list[PhiSpan]:
     out += find_dates(text, folded)
     out = _birth_from_nir(text, out)
     out += find_places(text, folded)
-    out += find_hospitals(text)
+    out += find_hospitals(text, folded)
     out += find_names(text, folded)
     # The gazetteers fill what the rules left: where a rule found something, its reading (extent,
     # first name / surname split) stands, except a commune cut short ("Champagne" of

@@ -366,6 +366,9 @@ def _hospital_variant(rng: random.Random, piece: str) -> str:
         return _acronym(piece)
     if mode < 0.5:  # a site code: "PSL", "HEGP"-like letters
         return "".join(rng.choice("ABCDEFGHJLMNPRSTV") for _ in range(rng.choice((2, 3, 3, 4))))
+    if mode < 0.6:  # a real hospital of the gazetteer, by its name alone or after "Hôpital"
+        form = rng.choice(_hospital_forms())
+        return form if rng.random() < 0.5 else _case(rng, "Hôpital " + form)
     kind = rng.choice(_HOSPITAL_KINDS)
     if kind.endswith("'"):
         place = rng.choice([c for c in communes[:3000] if c[0] in "AEIOUÉ"] or communes)
@@ -376,6 +379,13 @@ def _hospital_variant(rng: random.Random, piece: str) -> str:
     if kind.lower().endswith(" de") and rng.random() < 0.5:
         kind = kind[:-3]  # "hôpital Bichat", "CH Vierzon"
     return kind + " " + _case(rng, place)
+
+
+@cache
+def _hospital_forms() -> tuple[str, ...]:
+    from hopia.data.pseudo.hospitals import table
+
+    return tuple(f for forms in table().values() for f, _ in forms)
 
 
 def _town_variant(rng: random.Random, piece: str) -> str:
