@@ -120,3 +120,32 @@ def test_transcribe_writes_the_draft_note_contract(initialised: Path, tmp_path: 
     assert len(rows) == 1 and rows[0].target == "ipp:IPP00042"
     details = json.loads(rows[0].details)
     assert details["audio_sha256"] == note["audio_sha256"] and "transcript" not in details
+
+
+@pytest.mark.slow
+def test_eval_scores_espeak_audio_and_a_recordings_folder(
+    initialised: Path, tmp_path: Path
+) -> None:
+    model_dir(REPO / ".hopia-cache")
+    sentences = tmp_path / "phrases.txt"
+    sentences.write_text("# un essai\nPas de fièvre point\n", "utf-8")
+    folder = tmp_path / "enregistrements"
+    folder.mkdir()
+    speak("Le patient va bien.", folder / "a.wav", 130)
+    (folder / "a.txt").write_text("Le patient va bien.", "utf-8")
+    (folder / "b.wav").write_bytes(b"not audio")  # one bad file: one error, the rest scored
+    (folder / "b.txt").write_text("Rien.", "utf-8")
+    out = tmp_path / "eval.json"
+    result = runner.invoke(
+        app,
+        ["dictation", "eval", "--sentences", str(sentences), "--speeds", "130", "--no-noise",
+         "--recordings", str(folder), "--json", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text("utf-8"))
+    assert set(report["conditions"]) == {"espeak 130 mots/min", "enregistrements"}
+    assert report["conditions"]["enregistrements"]["items"] == 1
+    spoken = report["conditions"]["espeak 130 mots/min"]
+    assert spoken["items"] == 1 and spoken["wer"] is not None and spoken["rtf"] > 0
+    assert len(report["errors"]) == 1 and "b.wav" in report["errors"][0]
+    assert "TEM" in result.output and "Traceback" not in result.output

@@ -98,3 +98,79 @@ def transcribe_cmd(
         style="dim",
         highlight=False,
     )
+
+
+@app.command("eval")
+def eval_cmd(
+    sentences: Path | None = typer.Option(
+        None, "--sentences", help="Phrases dictées, une par ligne (défaut : le jeu de Hopia)."
+    ),
+    recordings: Path | None = typer.Option(
+        None,
+        "--recordings",
+        help="Dossier d'enregistrements réels : chaque fichier audio avec son texte de "
+        "référence (même nom, .txt).",
+    ),
+    speeds: str = typer.Option("130,170", "--speeds", help="Débits de la voix (mots/min)."),
+    noise: float = typer.Option(
+        10.0, "--noise", help="Rapport signal/bruit (dB) de la variante bruitée."
+    ),
+    no_noise: bool = typer.Option(False, "--no-noise", help="Pas de variante bruitée."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Les N premières phrases."),
+    json_out: Path | None = typer.Option(None, "--json", help="Écrire les chiffres en JSON."),
+) -> None:
+    """Évaluer la dictée : taux d'erreur sur les mots et rappel des médicaments, doses et
+    pathologies, sur des phrases lues par la voix française d'espeak-ng (deux débits, avec
+    bruit) et sur vos enregistrements. Le code de sortie est 0 : c'est un rapport."""
+    from rich.table import Table
+
+    from hopia.cli._progress import LazyProgress
+    from hopia.platform.scores import fmt
+    from hopia.services import dictation
+
+    try:
+        rates = [int(s) for s in speeds.split(",") if s.strip()]
+    except ValueError:
+        err_console.print("Erreur : --speeds attend des entiers séparés par des virgules")
+        raise typer.Exit(2) from None
+    with (
+        handle_errors({**_FLAGS, "sentences": "--sentences", "recordings": "--recordings"}),
+        context() as ctx,
+    ):
+        request = dictation.EvaluateRequest.of(
+            sentences=sentences,
+            recordings=recordings,
+            speeds=rates,
+            noise_snr_db=None if no_noise else noise,
+            limit=limit,
+            json_out=json_out,
+        )
+        with LazyProgress() as bars:
+            result = dictation.evaluate(ctx, request, on_progress=bars.update)
+    table = Table(title=f"Dictée, modèle {result.model}", title_justify="left")
+    for head in ("Condition", "Phrases", "TEM", "Médicaments", "Doses", "Pathologies",
+                 "Biologie", "Faits P", "Faits R", "RTF"):  # fmt: skip
+        table.add_column(head, justify="left" if head == "Condition" else "right")
+    for name, sc in result.conditions.items():
+        recall = sc["recall"]
+        table.add_row(
+            escape(name),
+            str(sc["items"]),
+            fmt(sc["wer"]),
+            fmt(recall.get("drug")),
+            fmt(sc["dose_recall"]),
+            fmt(recall.get("condition")),
+            fmt(recall.get("measurement")),
+            fmt(sc["fact_precision"]),
+            fmt(sc["fact_recall"]),
+            fmt(sc["rtf"]),
+        )
+    console.print(table)
+    console.print(
+        "TEM : taux d'erreur sur les mots (après les conventions de dictée, minuscules, sans "
+        "accents). Rappels : part des codes de la référence retrouvés (ATC, doses, CIM-10, "
+        "LOINC). RTF : secondes de reconnaissance par seconde d'audio.",
+        style="dim",
+    )
+    for error in result.errors:
+        err_console.print(f"Erreur : {escape(error)}", highlight=False)

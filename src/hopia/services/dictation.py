@@ -15,6 +15,7 @@ The JSON written by ``hopia dictation transcribe --output`` is a stable contract
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from hopia.platform import audit
-from hopia.platform.exceptions import InvalidRequestError, SourceError
+from hopia.platform.exceptions import InvalidRequestError, ModelError, SourceError
 from hopia.platform.files import sha256_file
 from hopia.services.context import Context, Request
 
 if TYPE_CHECKING:
     from hopia.care.dictation.asr import Transcriber
-    from hopia.care.dictation.structure import Template
+    from hopia.care.dictation.conventions import Word
+    from hopia.care.dictation.structure import StructuredNote, Template
 
 #: Largest audio file accepted (bytes): about 2 hours of 16-bit mono WAV at 16 kHz.
 MAX_AUDIO_BYTES = 256 * 1024 * 1024
@@ -165,12 +167,21 @@ def check_audio(path: Path) -> str:
     return kind
 
 
-def transcribe(ctx: Context, request: TranscribeRequest) -> DraftNote:
-    """The draft note of a dictated audio file (nothing is written but the audit record)."""
+def _structured(ctx: Context, words: list[Word], tpl: Template) -> tuple[StructuredNote, list[Any]]:
+    """Conventions, then Hopia's NLP, then the template: the note and the NLP's pipe errors."""
     from hopia.care.dictation.conventions import apply_conventions
-    from hopia.care.dictation.structure import structure, template
+    from hopia.care.dictation.structure import structure
     from hopia.data.nlp import extract_with_errors
     from hopia.services.nlp import pipeline
+
+    dictated = apply_conventions(words)
+    found = next(iter(extract_with_errors([dictated.text], nlp=pipeline(ctx), batch_size=1)))
+    return structure(dictated, tpl, found.entities), list(found.errors)
+
+
+def transcribe(ctx: Context, request: TranscribeRequest) -> DraftNote:
+    """The draft note of a dictated audio file (nothing is written but the audit record)."""
+    from hopia.care.dictation.structure import template
 
     tpl = template(request.template)
     if request.patient is not None and not request.patient.strip():
@@ -182,9 +193,7 @@ def transcribe(ctx: Context, request: TranscribeRequest) -> DraftNote:
     digest = sha256_file(request.audio)
     recogniser = transcriber(ctx)
     heard = recogniser.transcribe(request.audio)
-    dictated = apply_conventions(heard.words)
-    found = next(iter(extract_with_errors([dictated.text], nlp=pipeline(ctx), batch_size=1)))
-    note = structure(dictated, tpl, found.entities)
+    note, errors = _structured(ctx, heard.words, tpl)
     asr = {
         "model": heard.model,
         "version": _faster_whisper_version(),
@@ -193,7 +202,7 @@ def transcribe(ctx: Context, request: TranscribeRequest) -> DraftNote:
         "seconds": round(heard.seconds, 2),
         "format": kind,
         "dropped_loop_words": heard.dropped_loops,
-        "nlp_errors": [e.to_json() for e in found.errors],
+        "nlp_errors": [e.to_json() for e in errors],
     }
     with ctx.warehouse().begin() as conn:
         entry = audit.record(
@@ -228,3 +237,127 @@ def _faster_whisper_version() -> str:
     import importlib.metadata
 
     return f"faster-whisper {importlib.metadata.version('faster-whisper')}"
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+class EvaluateRequest(Request):
+    sentences: Path | None = None  # spoken-form sentences, one per line (default: Hopia's set)
+    recordings: Path | None = None  # a folder of real recordings, each with its .txt reference
+    speeds: list[int] = Field(default_factory=lambda: [130, 170])  # espeak-ng words per minute
+    noise_snr_db: float | None = Field(10.0, ge=-10, le=60)  # the first speed again, with noise
+    limit: int | None = Field(None, ge=1)  # the first N sentences only
+    json_out: Path | None = None
+
+
+@dataclass(frozen=True)
+class DictationEval:
+    """Scores per condition (``espeak 130``, ``espeak 130 + bruit 10 dB``, ``enregistrements``)."""
+
+    model: str
+    hint: bool
+    conditions: dict[str, dict[str, Any]]
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "vocabulary_hint": self.hint,
+            "conditions": self.conditions,
+            "errors": self.errors,
+        }
+
+
+def evaluate(
+    ctx: Context,
+    request: EvaluateRequest,
+    *,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> DictationEval:
+    """Word error rate and clinical recall (drugs, doses, conditions, labs) of the dictation on
+    Hopia's sentences rendered by espeak-ng (at each speed, and with noise) and on a folder of
+    real recordings (``name.wav`` + ``name.txt``, the text as it should read)."""
+    import json
+    import tempfile
+
+    from hopia.care.dictation.conventions import Word
+    from hopia.care.dictation.evaluate import SENTENCES, Tally, add_noise, fact_keys, speak
+    from hopia.care.dictation.structure import template
+
+    ctx.authorize("dictation.eval", "evaluation")
+    source = request.sentences or SENTENCES
+    if not source.is_file():
+        raise InvalidRequestError(f"{source} : fichier introuvable", fields=("sentences",))
+    sentences = [
+        line.strip()
+        for line in source.read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ][: request.limit]
+    recordings: list[tuple[Path, Path]] = []
+    if request.recordings is not None:
+        if not request.recordings.is_dir():
+            raise InvalidRequestError(
+                f"{request.recordings} : dossier introuvable", fields=("recordings",)
+            )
+        for audio in sorted(request.recordings.iterdir()):
+            reference = audio.with_suffix(".txt")
+            if audio.suffix.lower() != ".txt" and reference.is_file():
+                recordings.append((audio, reference))
+    tpl = template("crh")
+    recogniser = transcriber(ctx)
+    conditions: dict[str, Tally] = {}
+    errors: list[str] = []
+
+    def score(name: str, audio: Path, reference: str) -> None:
+        try:
+            check_audio(audio)
+            heard = recogniser.transcribe(audio)
+        except (SourceError, ModelError) as exc:
+            errors.append(str(exc))
+            return
+        ref_note, _ = _structured(ctx, [Word(w, 0.0, 0.0) for w in reference.split()], tpl)
+        hyp_note, _ = _structured(ctx, heard.words, tpl)
+        conditions.setdefault(name, Tally()).add(
+            ref_note.text,
+            hyp_note.text,
+            fact_keys(f.to_json() for f in ref_note.facts),
+            fact_keys(f.to_json() for f in hyp_note.facts),
+            audio_seconds=heard.duration,
+            asr_seconds=heard.seconds,
+        )
+
+    variants = [(f"espeak {v} mots/min", v, None) for v in request.speeds]
+    if request.noise_snr_db is not None and request.speeds:
+        variants.append(
+            (
+                f"espeak {request.speeds[0]} mots/min + bruit {request.noise_snr_db:g} dB",
+                request.speeds[0],
+                request.noise_snr_db,
+            )
+        )
+    with tempfile.TemporaryDirectory(prefix="hopia-dictation-") as tmp:
+        for name, speed, snr in variants:
+            for k, sentence in enumerate(sentences):
+                wav = speak(sentence, Path(tmp) / f"{k}-{speed}.wav", speed=speed)
+                if snr is not None:
+                    wav = add_noise(wav, Path(tmp) / f"{k}-{speed}-noise.wav", snr_db=snr, seed=k)
+                score(name, wav, sentence)
+                if on_progress is not None:
+                    on_progress(name, k + 1, len(sentences))
+    for k, (audio, reference) in enumerate(recordings):
+        score("enregistrements", audio, reference.read_text("utf-8"))
+        if on_progress is not None:
+            on_progress("enregistrements", k + 1, len(recordings))
+    result = DictationEval(
+        model=recogniser.name,
+        hint=recogniser.hint is not None,
+        conditions={name: tally.scores() for name, tally in conditions.items()},
+        errors=errors,
+    )
+    if request.json_out is not None:
+        from hopia.platform.files import write_text_atomic
+
+        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        write_text_atomic(request.json_out, text)
+    return result
