@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -149,3 +150,85 @@ def test_eval_scores_espeak_audio_and_a_recordings_folder(
     assert spoken["items"] == 1 and spoken["wer"] is not None and spoken["rtf"] > 0
     assert len(report["errors"]) == 1 and "b.wav" in report["errors"][0]
     assert "TEM" in result.output and "Traceback" not in result.output
+
+
+def _draft(tmp_path: Path, patient: str | None = "IPP00042") -> Path:
+    """A draft in the ``transcribe`` contract, as a clinician's script keeps it."""
+    draft = {
+        "transcript": "Antécédents : diabète de type 2.\nTraitement : metformine 500 mg × 2/j.\n"
+        "Conclusion : pas de fièvre.",
+        "template": "consultation",
+        "sections": {},
+        "facts": [],
+        "asr": {"model": "whisper-base", "version": "faster-whisper 1.2.1", "rtf": 0.4},
+        "patient": patient,
+        "audio_sha256": "ab" * 32,
+    }
+    path = tmp_path / "brouillon.json"
+    path.write_text(json.dumps(draft, ensure_ascii=False), "utf-8")
+    return path
+
+
+def _rows(sql: str) -> list[Any]:
+    from hopia.platform.config import get_settings
+    from hopia.platform.warehouse import open_warehouse
+
+    wh = open_warehouse(get_settings())
+    try:
+        with wh.engine.connect() as conn:
+            return list(conn.execute(sa.text(sql)).fetchall())
+    finally:
+        wh.close()
+
+
+@pytest.mark.slow
+def test_validated_note_reaches_the_warehouse_with_its_provenance(
+    initialised: Path, tmp_path: Path
+) -> None:
+    draft = _draft(tmp_path)
+    corrected = tmp_path / "corrigé.txt"
+    corrected.write_text(
+        "Antécédents : diabète de type 2.\nTraitement : metformine 850 mg × 2/j.\n"
+        "Conclusion : pas de fièvre.",
+        "utf-8",
+    )
+    result = runner.invoke(
+        app,
+        ["dictation", "validate", str(draft), "--author", "Dr Martin", "--text", str(corrected)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "corrigée" in result.output
+    [doc] = _rows("select ipp, format, status, external_id, note_id from hopia_id.document")
+    assert (doc.ipp, doc.format, doc.status) == ("IPP00042", "fhir", "done")
+    [prov] = _rows("select * from hopia_id.dictation")
+    assert prov.dictation_id == doc.external_id and prov.author == "Dr Martin"
+    assert prov.edited and prov.audio_sha256 == "ab" * 32 and prov.asr_model == "whisper-base"
+    assert json.loads(prov.edits)["similarity"] < 1
+    # the corrected text is what the NLP read: the diabetes and the 850 mg, no fever
+    conditions = [
+        r[0] for r in _rows("select condition_source_value from omop.condition_occurrence")
+    ]
+    assert conditions == ["diabète de type 2"]
+    [note] = _rows("select note_text from omop.note")
+    assert "850 mg" in note.note_text
+    # a draft is validated once
+    again = runner.invoke(
+        app,
+        ["dictation", "validate", str(draft), "--author", "Dr Martin", "--text", str(corrected)],
+    )
+    assert again.exit_code != 0 and "déjà été validée" in again.output
+    assert len(_rows("select * from hopia_id.document")) == 1
+
+
+def test_validation_refuses_a_draft_without_patient_or_unreadable(
+    initialised: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app, ["dictation", "validate", str(_draft(tmp_path, None)), "--author", "Dr X"]
+    )
+    assert result.exit_code != 0 and "aucun patient" in result.output
+    broken = tmp_path / "cassé.json"
+    broken.write_text("{pas du json", "utf-8")
+    result = runner.invoke(app, ["dictation", "validate", str(broken), "--author", "Dr X"])
+    assert result.exit_code != 0 and str(broken) in result.output
+    assert "pas un brouillon de dictée" in result.output and "Traceback" not in result.output

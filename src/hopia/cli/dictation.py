@@ -100,6 +100,33 @@ def transcribe_cmd(
     )
 
 
+@app.command("validate")
+def validate_cmd(
+    draft: Path = typer.Argument(..., help="Le brouillon JSON écrit par « transcribe »."),
+    author: str = typer.Option(..., "--author", help="Le clinicien qui valide (nom, RPPS)."),
+    text: Path | None = typer.Option(
+        None, "--text", help="Le texte corrigé (UTF-8) ; sans lui, la transcription telle quelle."
+    ),
+) -> None:
+    """Valider une dictée : la note (corrigée) entre dans le dossier du patient par
+    l'intégration habituelle (pseudonymisation, TAL, OMOP), avec sa provenance (auteur,
+    empreinte de l'audio, modèle, corrections, heure)."""
+    from hopia.services import dictation
+
+    flags = {**_FLAGS, "draft": "BROUILLON", "author": "--author", "text": "--text"}
+    with handle_errors(flags), context() as ctx:
+        corrected = text.read_text("utf-8") if text is not None else None
+        request = dictation.ValidateRequest.of(draft=draft, text=corrected, author=author)
+        with err_console.status("Intégration de la note validée…"):
+            done = dictation.validate(ctx, request)
+    console.print(
+        f"Dictée validée ({'corrigée' if done.edited else 'telle que transcrite'}) : "
+        f"{done.documents} document intégré, exécution {done.run_id}, provenance "
+        f"{done.dictation_id[:12]}…",
+        highlight=False,
+    )
+
+
 @app.command("eval")
 def eval_cmd(
     sentences: Path | None = typer.Option(

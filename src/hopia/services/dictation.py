@@ -361,3 +361,147 @@ def evaluate(
         text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
         write_text_atomic(request.json_out, text)
     return result
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+#: LOINC document types of the templates (FHIR DocumentReference.type).
+_DOCUMENT_TYPES = {
+    "crh": ("18842-5", "Compte rendu d'hospitalisation"),
+    "consultation": ("11488-4", "Compte rendu de consultation"),
+    "operatoire": ("11504-8", "Compte rendu opératoire"),
+    "ordonnance": ("57833-6", "Ordonnance"),
+    "lettre_liaison": ("18842-5", "Lettre de liaison"),
+}
+
+
+class ValidateRequest(Request):
+    draft: Path  # the JSON written by transcribe
+    text: str | None = Field(None, max_length=1_000_000)  # the clinician's corrected text
+    author: str = Field(min_length=1, max_length=100)
+
+
+@dataclass(frozen=True)
+class Validated:
+    dictation_id: str
+    document_path: Path
+    run_id: int | None
+    documents: int
+    edited: bool
+
+
+def validate(ctx: Context, request: ValidateRequest) -> Validated:
+    """A clinician validates a draft: its (corrected) text becomes a FHIR DocumentReference of
+    the patient, ingested through the normal pipeline (pseudonymisation, NLP, OMOP), and its
+    provenance (author, audio sha256, recogniser, edits, time) is kept in
+    ``hopia_id.dictation``. A draft is validated once."""
+    import base64
+    import difflib
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from hopia.platform.files import write_text_atomic
+    from hopia.platform.warehouse import schema
+    from hopia.services import ingest
+
+    try:
+        draft = json.loads(request.draft.read_text("utf-8"))
+        transcript, template_name = draft["transcript"], draft["template"]
+        ipp, asr = draft.get("patient"), draft["asr"]
+        audio_sha256 = draft.get("audio_sha256") or ""
+    except FileNotFoundError:
+        raise SourceError(request.draft, "brouillon introuvable") from None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise SourceError(
+            request.draft, f"ce n'est pas un brouillon de dictée ({type(exc).__name__})"
+        ) from None
+    if not ipp:
+        raise InvalidRequestError(
+            "ce brouillon n'est rattaché à aucun patient : dictez-le avec son IPP",
+            fields=("patient",),
+        )
+    code, title = _DOCUMENT_TYPES.get(template_name, ("11506-3", "Note de suivi"))
+    text = request.text if request.text is not None else transcript
+    if not text.strip():
+        raise InvalidRequestError("le texte validé est vide", fields=("text",))
+    ctx.authorize("dictation.validate", f"ipp:{ipp}")
+    ctx.secret(), ctx.vault_key(), ctx.audit_key()  # before anything is written
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    dictation_id = hashlib.sha256(
+        json.dumps([ipp, audio_sha256, text], ensure_ascii=False).encode()
+    ).hexdigest()
+    with ctx.warehouse().engine.connect() as conn:
+        known = conn.execute(
+            sa.select(schema.dictation.c.validated_at).where(
+                schema.dictation.c.dictation_id == dictation_id
+            )
+        ).first()
+    if known is not None:
+        raise InvalidRequestError(
+            f"cette dictée a déjà été validée le {known.validated_at:%d/%m/%Y à %H:%M}",
+            fields=("draft",),
+        )
+    edits = {
+        "text_changed": text != transcript,
+        "similarity": round(difflib.SequenceMatcher(None, transcript, text).ratio(), 4),
+        "draft_characters": len(transcript),
+        "validated_characters": len(text),
+        "draft_facts": len(draft.get("facts") or []),
+    }
+    resource = {
+        "resourceType": "DocumentReference",
+        "id": f"dictee-{dictation_id[:16]}",
+        "masterIdentifier": {"system": "urn:hopia:dictation", "value": dictation_id},
+        "status": "current",
+        "docStatus": "final",
+        "type": {"coding": [{"system": "http://loinc.org", "code": code, "display": title}]},
+        "subject": {"identifier": {"system": "urn:hopia:ipp", "value": ipp}},
+        "date": now.isoformat() + "Z",
+        "author": [{"display": request.author}],
+        "description": f"{title} dicté, validé par {request.author}",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "language": "fr",
+                    "data": base64.b64encode(text.encode("utf-8")).decode("ascii"),
+                    "title": title,
+                }
+            }
+        ],
+    }
+    folder = ctx.settings.home / "dictation" / "validated"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{dictation_id}.json"
+    write_text_atomic(path, json.dumps(resource, ensure_ascii=False, indent=1), private=True)
+    report = ingest.ingest(ctx, ingest.IngestRequest.of(paths=(path,)))
+    if report.errors:
+        raise SourceError(path, "la note validée n'a pas pu être intégrée (voir hopia ingest)")
+    with ctx.warehouse().begin() as conn:
+        conn.execute(
+            schema.dictation.insert().values(
+                dictation_id=dictation_id,
+                validated_at=now,
+                author=request.author,
+                ipp=ipp,
+                template=template_name,
+                audio_sha256=audio_sha256,
+                asr_model=str(asr.get("model", "")),
+                asr_version=str(asr.get("version", "")),
+                edited=edits["text_changed"],
+                edits=json.dumps(edits),
+                run_id=report.run_id,
+            )
+        )
+        audit.record(
+            conn,
+            ctx.actor,
+            "dictation.validate",
+            f"ipp:{ipp}",
+            None,
+            {"dictation_id": dictation_id, "run_id": report.run_id, **edits},
+        )
+    return Validated(dictation_id, path, report.run_id, report.added, edits["text_changed"])

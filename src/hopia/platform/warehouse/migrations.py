@@ -60,6 +60,10 @@ def _oidc_sessions(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(11))
 
 
+def _dictations(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(14))
+
+
 def _llm_gateway(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(9))
 
@@ -110,6 +114,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "LLM gateway: usage and per-user API keys", _llm_gateway),
     Migration(10, "Knowledge collections, their shares and documents", _collections),
     Migration(11, "ID tokens of OIDC sessions, for the provider's logout", _oidc_sessions),
+    Migration(14, "Provenance of validated dictations", _dictations),
 ]
 
 

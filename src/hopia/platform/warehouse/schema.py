@@ -191,6 +191,27 @@ document = Table(
     schema=IDENTIFIED,
 )
 
+# A validated dictation's provenance (issue 14): who validated it, from which audio (its
+# sha256: the audio itself is not kept), with which recogniser, what the clinician changed; the
+# note itself is the ingested document whose external_id is ``dictation_id``.
+dictation = Table(
+    "dictation",
+    metadata,
+    Column("dictation_id", String(64), primary_key=True),  # sha256 of the validated note
+    Column("validated_at", DateTime, nullable=False),  # UTC
+    Column("author", String(100), nullable=False),
+    Column("ipp", String(IPP_MAX), nullable=False),
+    Column("template", String(40), nullable=False),
+    Column("audio_sha256", String(64), nullable=False),
+    Column("asr_model", String(100), nullable=False),
+    Column("asr_version", String(100), nullable=False),
+    Column("edited", Boolean, nullable=False),
+    Column("edits", Text, nullable=False),  # JSON: what changed between draft and validation
+    Column("run_id", BigInteger),  # the ingest run that wrote the note
+    schema=IDENTIFIED,
+    info={"migration": 14},
+)
+
 phi_span = Table(
     "phi_span",
     metadata,
