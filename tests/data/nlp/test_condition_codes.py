@@ -199,6 +199,13 @@ SENTENCES: list[tuple[str, list[str]]] = [
     ("Prophylaxie post-exposition au VIH.", []),
     ("Dépistage VIH proposé.", []),
     ("Pas d'infection VIH connue.", []),
+    # hepatitis C: the same shape as HIV; a co-infection names both
+    ("Co-infection VIH-VHC.", ["B18.2", "Z21"]),
+    ("Infection par le VHC traitée en 2019.", ["B18.2"]),
+    ("Sérologie VHC positive.", ["B18.2"]),
+    ("Sérologie VHC négative.", []),
+    ("Charge virale VHC indétectable.", ["B18.2"]),  # measured only in an infected patient
+    ("Dépistage VHC proposé.", []),
     # near misses of the new rules: other occlusions, other ulcers
     ("Occlusion intestinale aiguë.", ["K56.7"]),
     ("Occlusion de l'artère centrale de la rétine.", ["H34.1"]),

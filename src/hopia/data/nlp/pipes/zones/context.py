@@ -81,6 +81,10 @@ _HIV_BEFORE = (
     r"|\bcharge\s+virale)\W*(?:(?:pour|au|a|par|du|vis-a-vis)\W+)?(?:(?:le|l)\W+)?$"
 )
 _TESTED_BEFORE = r"\b(?:serologies?|depistages?|tests?|trod|recherches?|pcr)\W+(?:du\W+)?$"
+# A co-infection names both viruses: "co-infection VIH-VHC", "co-infection VHC/VIH".
+_COINFECTION_BEFORE = (
+    r"\bco-?infections?\W+(?:(?:par|a|au|le|l)\W+)*(?:vi[hb]|hiv|vhb|hbv|vhc|hcv)\W+$"
+)
 # The same, on the original text (rules that keep the case: "Hépatite A" vs "hépatite à CMV").
 _TESTED_BEFORE_RAW = (
     r"(?i:\b(?:s[ée]rologies?|d[ée]pistages?|tests?|recherches?|pcr)\W+"
@@ -147,7 +151,15 @@ RULES: tuple[Rule, ...] = (
     Rule(r"Z21", "Z21", mention=r"^(?:vih|hiv)$", after=r"\s*(?:\+|positi|pos\b)"),
     Rule(r"Z21", "Z21", mention=r"^(?:vih|hiv)$", before=_HIV_BEFORE),
     Rule(r"Z21", "Z21", mention=r"^(?:vih|hiv)$", before=_TESTED_BEFORE),  # result read later
+    Rule(r"Z21", "Z21", mention=r"^(?:vih|hiv)$", before=_COINFECTION_BEFORE),
     Rule(r"Z21", "", mention=r"^(?:vih|hiv)$"),
+    # --- hepatitis C: "VHC" alone is a virus's name (a test's target); the patient carries it
+    # when the words say so ("infection par le VHC", "co-infection VIH-VHC", "VHC +"): B18.2
+    Rule(r"B182", "B182", mention=r"^(?:vhc|hcv)$", after=r"\s*(?:\+|positi|pos\b)"),
+    Rule(r"B182", "B182", mention=r"^(?:vhc|hcv)$", before=_HIV_BEFORE),
+    Rule(r"B182", "B182", mention=r"^(?:vhc|hcv)$", before=_COINFECTION_BEFORE),
+    Rule(r"B182", "B182", mention=r"^(?:vhc|hcv)$", before=_TESTED_BEFORE),  # result read later
+    Rule(r"B182", "", mention=r"^(?:vhc|hcv)$"),
 )
 
 
