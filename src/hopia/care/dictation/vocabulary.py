@@ -43,7 +43,7 @@ def hint() -> str:
         if len(cells) < 4:
             continue
         first = cells[3].split("|")[0].strip()
-        # lower-case forms only: capitals are abbreviations ("HTA"), which Whisper does not say
+        # lower-case forms only: capitals are abbreviations ("HTA"), spelt out when dictated
         if not first or not first.islower():
             continue
         (drugs if cells[1] == "CHEM" else diseases if cells[1] == "DISO" else []).append(first)
