@@ -170,3 +170,27 @@ def test_the_embedded_plumbing_model_streams_through_the_page(
     pieces = [e for e in events if e["type"] == "piece"]
     assert len(pieces) > 1 and events[-1]["type"] == "end"
     assert events[-1]["generated"] is True and events[-1]["model"] == PLUMBING_MODEL
+
+
+def test_a_backend_failing_after_the_first_byte_is_a_french_error_event(
+    web: Web, server: EchoServer
+) -> None:
+    server.fail_status = 500
+    try:
+        before = web.sql("SELECT count(*) AS n FROM hopia_meta.assistant_history")[0].n
+        events = _ask_streamed(web, "Quelle dose chez l'enfant de moins de 14 kg ?")
+    finally:
+        server.fail_status = None
+    assert [e["type"] for e in events] == ["error"]
+    assert "local" in events[0]["message"]  # names the backend, in French
+    assert "kilogramme" not in events[0]["message"]  # never the prompt the server quoted
+    after = web.sql("SELECT count(*) AS n FROM hopia_meta.assistant_history")[0].n
+    assert after == before  # an answer never given is not kept
+
+
+def test_the_api_answer_goes_through_the_application_gateway(web: Web) -> None:
+    answer = web.clients["researcher"].post(
+        f"{API}/assistant/ask", json={"question": QUESTION, "collections": ["modele"]}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["generated"] is True and answer.json()["model"] == "echo-7b"
