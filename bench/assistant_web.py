@@ -17,8 +17,9 @@ API, then per repeat asks the same question both ways, in alternating order:
 
 Each time includes retrieval (hybrid search over the collection), the gateway (quota, usage,
 audit) and the history entry, as a user gets them. One warm-up answer (model load) is thrown
-away. llama.cpp keeps the previous prompt's state: repeats of one question reuse the shared
-prompt prefix, both ways alike (the order alternates). Medians and ranges; the load average
+away. Before each answer the model's state is reset (no KV-cache reuse: every answer processes
+its whole prompt, as a first question does; the prompt and answer sizes are read from the
+gateway's usage rows); the order of the two ways alternates. Medians and ranges; the load average
 before and after is printed with them (a shared machine: orders of magnitude).
 """
 
@@ -99,6 +100,7 @@ def serve(home: Path, model: str, threads: int, cache_dir: Path) -> tuple[Any, A
     app = create_app(settings, wh)
     backend = packaged_backend(model, cache_dir, n_threads=threads)
     app.state.llm_gateway = Gateway({backend.name: backend}, backend.name)
+    app.state.bench_backend = backend
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
@@ -107,6 +109,15 @@ def serve(home: Path, model: str, threads: int, cache_dir: Path) -> tuple[Any, A
     while not server.started:
         time.sleep(0.05)
     return server, wh, f"http://127.0.0.1:{port}"
+
+
+def cold(backend: Any) -> None:
+    """No KV-cache reuse between answers: every answer processes its whole prompt, as the
+    first question over a collection does (bench/assistant.py does the same)."""
+    from hopia.assistant.llm import embedded
+
+    with embedded._LOCK:
+        backend._llama().reset()
 
 
 def streamed(client: Any, token: str) -> tuple[float, float, int]:
@@ -157,6 +168,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import httpx
+    from sqlalchemy import text
 
     before = loadavg()
     with tempfile.TemporaryDirectory(prefix="hopia-bench-assistant-web-") as tmp:
@@ -178,15 +190,23 @@ def main() -> None:
                 assert token is not None
                 streamed(client, token.group(1))  # warm-up: the model loads
                 firsts, ends, wholes, pieces = [], [], [], []
+                backend = server.config.app.state.bench_backend
                 for i in range(args.repeats):
                     if i % 2:
+                        cold(backend)
                         wholes.append(whole(client, token.group(1)))
+                    cold(backend)
                     first, end, n = streamed(client, token.group(1))
                     if not i % 2:
+                        cold(backend)
                         wholes.append(whole(client, token.group(1)))
                     firsts.append(first)
                     ends.append(end)
                     pieces.append(n)
+            with wh.engine.connect() as conn:  # the gateway's usage rows: the answers' sizes
+                usage = conn.execute(
+                    text("SELECT prompt_tokens, completion_tokens FROM hopia_meta.llm_usage")
+                ).all()
         finally:
             server.should_exit = True
             time.sleep(0.5)
@@ -203,6 +223,8 @@ def main() -> None:
         "streamed_end_s": spread(ends),
         "whole_page_s": spread(wholes),
         "pieces": spread([float(p) for p in pieces]),
+        "prompt_tokens": spread([float(u.prompt_tokens) for u in usage]),
+        "completion_tokens": spread([float(u.completion_tokens) for u in usage]),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     print(json.dumps(result, ensure_ascii=False, indent=2))
