@@ -122,6 +122,7 @@ def test_a_task_with_a_model_shows_its_checked_text(web: Web) -> None:
     assert page.status_code == 200, page.text[:800]
     text = html.unescape(page.text)
     assert "Texte généré" in text and "Généré par echo-7b" in text
+    assert 'id="sans-modele"' not in client.get("/assistant/taches").text
     assert "double contrôle des anticoagulants" in text  # the echo: the transcript came back
     (entry_id,) = _history_ids(page.text)
     row = web.sql(

@@ -82,6 +82,8 @@ def test_each_role_gets_the_forms_of_its_tasks(web: Web) -> None:
     assert forms["clinician"] == staff | {"patient_summary", "discharge_letter"}
     assert forms["researcher"] == staff | {"cohort_from_question", "article_draft"}
     assert forms["manager"] == forms["admin"] == forms["data_steward"] == staff
+    page = html.unescape(web.clients["manager"].get("/assistant/taches").text)
+    assert "Aucun modèle de langage n'est configuré : chaque tâche" in page  # said up front
     assert web.anon.get("/assistant/taches", follow_redirects=False).status_code == 303
 
 

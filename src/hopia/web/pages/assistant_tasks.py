@@ -51,6 +51,7 @@ def _form_page(
         error=error,
         failed=failed,
         values=values or {},
+        has_model=bool(gateway_of(request).backends),
     )
 
 

@@ -81,6 +81,7 @@
     if (earlier) earlier.remove();
     out.textContent = "";
     out.hidden = false;
+    out.setAttribute("aria-busy", "true"); // read once complete, not piece by piece
     const view = {
       status: element("p", "Réponse en cours…", { class: "en-cours", role: "status" }),
       text: element("div", "", { class: "texte", id: "texte-flux" }),
@@ -127,6 +128,7 @@
       return;
     } finally {
       button.disabled = false;
+      out.setAttribute("aria-busy", "false");
     }
   }
 
