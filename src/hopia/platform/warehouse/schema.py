@@ -559,8 +559,8 @@ collection_document = Table(
 # asked (the inputs: a question, a patient or stay id, a cohort name; never a pasted text unless
 # ``assistant.audit_prompts`` asks, as the gateway's audit), the answer shown, its citations and
 # grounding flags and what the task computed beside the text (canonical JSON, as the audit
-# log's). ``person_id``: the entry cites that
-# patient's documents, so reading it again is a patient-level read (authorised and audited).
+# log's). ``person_id``: the entry cites that patient's documents, so reading it again is a
+# patient-level read (authorised and audited).
 assistant_history = Table(
     "assistant_history",
     metadata,
