@@ -32,6 +32,7 @@ class EchoServer:
     usage: bool = True  # answer ``usage`` (a server that does not: the gateway counts)
     fail_status: int | None = None  # answer this HTTP status instead (with the prompt quoted)
     delay: float = 0.0  # seconds before answering
+    piece_delay: float = 0.0  # seconds between streamed pieces (a model writing as it goes)
 
     def texts(self) -> list[str]:
         return [b.decode("utf-8", "replace") for b in self.bodies]
@@ -68,6 +69,8 @@ def _app(server: EchoServer) -> Starlette:
 
         def events() -> Iterator[str]:
             for i in range(0, len(text), server.piece):
+                if i and server.piece_delay:
+                    time.sleep(server.piece_delay)
                 delta = {"content": text[i : i + server.piece]}
                 yield f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta}]})}\n\n"
             end = {"index": 0, "delta": {}, "finish_reason": "stop"}

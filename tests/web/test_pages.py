@@ -54,6 +54,13 @@ PAGES |= {  # axis 3: the assistant page and the source a citation opens
     ("GET", "/assistant"),
     ("POST", "/assistant"),
     ("GET", "/assistant/source/{name}/{document_id}"),
+    # the streamed answer, the task forms, the history (tests/web/test_assistant_ui.py)
+    ("POST", "/assistant/flux"),
+    ("GET", "/assistant/taches"),
+    ("POST", "/assistant/taches/{name}"),
+    ("GET", "/assistant/historique"),
+    ("GET", "/assistant/historique/{entry_id}"),
+    ("POST", "/assistant/historique/{entry_id}/supprimer"),
 }
 
 

@@ -11,12 +11,15 @@ embedder's calibrated value) are not relevant. Then:
   turned into citations; markers naming a passage not given are dropped.
 
 Every answer is audited (``assistant.ask``): the collections, the number of passages, whether a
-model generated it; never the question's text."""
+model generated it; never the question's text. It is kept in the user's own history
+(:mod:`hopia.services.history`: the question, the answer, its citations).
+
+:func:`ask_stream` gives the same answer as it is generated (the web page streams it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -27,6 +30,7 @@ from hopia.services.context import Context, Request
 
 if TYPE_CHECKING:  # the assistant axis is imported when used, as every service does
     from hopia.assistant.llm.base import ChatMessage, Completion
+    from hopia.services.llm_gateway import ChatRequest, Gateway
 
     Generate = Callable[[list[ChatMessage]], Completion]
 NO_MODEL_MARK = "aucun modèle de langage n'est configuré"
@@ -65,6 +69,8 @@ class Answer:
     relevant: bool
     """Whether retrieval found a relevant passage."""
     audit_id: int
+    history_id: str | None = None
+    """The entry kept in the user's history (:mod:`hopia.services.history`)."""
 
 
 def min_similarity(ctx: Context) -> float:
@@ -89,59 +95,91 @@ def _citation(n: int, p: colls.Passage) -> Citation:
     return Citation(n, p.collection, p.document_id, p.document, p.section, p.page, p.start, p.end)
 
 
-def through_gateway(ctx: Context, request: AskRequest) -> Generate | None:
+def through_gateway(
+    ctx: Context, request: AskRequest, gateway: Gateway | None = None
+) -> Generate | None:
     """The model call of an answer, through the LLM gateway (quotas, usage and footprint, one
-    audit record per call, the PHI guard before a backend not marked local); ``None`` when no
-    backend is configured: the answer then says so and gives the passages."""
-    if not ctx.settings.assistant.backends:
+    audit record per call, the PHI guard before a backend not marked local): ``gateway`` when
+    a front end keeps one, else the configured backends; ``None`` when there is no backend:
+    the answer then says so and gives the passages."""
+    if not _has_model(ctx, gateway):
         return None
     from hopia.services import llm_gateway as gw
 
     def generate(messages: list[ChatMessage]) -> Completion:
-        chat = gw.ChatRequest.of(
-            messages=[gw.MessageIn.of(role=m.role, content=m.content) for m in messages],
-            backend=request.backend,
-            max_tokens=ANSWER_TOKENS,
-            temperature=0.0,  # the same passages give the same answer
-            task="assistant.ask",
-            collection=",".join(request.collections)[:200],
-        )
-        return gw.complete(ctx, chat).completion
+        return gw.complete(ctx, _chat(request, messages), gateway=gateway).completion
 
     return generate
+
+
+def _has_model(ctx: Context, gateway: Gateway | None) -> bool:
+    return bool(gateway.backends) if gateway is not None else bool(ctx.settings.assistant.backends)
+
+
+def _chat(request: AskRequest, messages: list[ChatMessage]) -> ChatRequest:
+    from hopia.services import llm_gateway as gw
+
+    return gw.ChatRequest.of(
+        messages=[gw.MessageIn.of(role=m.role, content=m.content) for m in messages],
+        backend=request.backend,
+        max_tokens=ANSWER_TOKENS,
+        temperature=0.0,  # the same passages give the same answer
+        task="assistant.ask",
+        collection=",".join(request.collections)[:200],
+    )
 
 
 ANSWER_TOKENS = 512
 
 
-def ask(ctx: Context, request: AskRequest, generate: Generate | None = None) -> Answer:
-    """Retrieve, then answer with citations: through ``generate`` when given, else through the
-    gateway when a backend is configured, else the passages and the no-model sentence."""
-    from hopia.assistant.knowledge import answer as texts
-
+def _relevant(ctx: Context, request: AskRequest) -> list[colls.Passage]:
+    """Authorise, retrieve, keep the passages over the relevance threshold."""
     ctx.authorize("assistant.ask", "collections:" + ",".join(request.collections))
-    if generate is None:
-        generate = through_gateway(ctx, request)
     k = request.k or ctx.settings.assistant.knowledge.top_k
     hits = colls.retrieve(
         ctx, colls.SearchRequest.of(collections=request.collections, query=request.question, k=k)
     )
     threshold = min_similarity(ctx)
-    sources = [colls.passage_of(c, h) for c, h in hits if h.similarity >= threshold]
-    model: str | None = None
+    return [colls.passage_of(c, h) for c, h in hits if h.similarity >= threshold]
+
+
+def _without_model(sources: list[colls.Passage]) -> tuple[str, list[Citation]]:
+    """What is said when nothing is generated: nothing relevant, or no model and the passages."""
+    from hopia.assistant.knowledge import answer as texts
+
     if not sources:
-        text, citations, generated = texts.NOTHING_RELEVANT, [], False
-    elif generate is None:
-        listed = "\n\n".join(f"[{i}] {_label(p)}\n{p.text}" for i, p in enumerate(sources, 1))
-        text = f"{texts.NO_MODEL}\n\n{listed}"
-        citations = [_citation(i, p) for i, p in enumerate(sources, 1)]
-        generated = False
-    else:
-        numbered = [texts.NumberedPassage(i, _label(p), p.text) for i, p in enumerate(sources, 1)]
-        completion = generate(texts.messages(request.question, numbered))
-        text, order = texts.cited(completion.text, len(sources))
-        citations = [_citation(n, sources[n - 1]) for n in order]
-        generated, model = True, completion.model
+        return texts.NOTHING_RELEVANT, []
+    listed = "\n\n".join(f"[{i}] {_label(p)}\n{p.text}" for i, p in enumerate(sources, 1))
+    return f"{texts.NO_MODEL}\n\n{listed}", [_citation(i, p) for i, p in enumerate(sources, 1)]
+
+
+def _numbered(request: AskRequest, sources: list[colls.Passage]) -> list[ChatMessage]:
+    from hopia.assistant.knowledge import answer as texts
+
+    numbered = [texts.NumberedPassage(i, _label(p), p.text) for i, p in enumerate(sources, 1)]
+    return texts.messages(request.question, numbered)
+
+
+def _generated(raw: str, sources: list[colls.Passage]) -> tuple[str, list[Citation]]:
+    from hopia.assistant.knowledge import answer as texts
+
+    text, order = texts.cited(raw, len(sources))
+    return text, [_citation(n, sources[n - 1]) for n in order]
+
+
+def _finish(
+    ctx: Context,
+    request: AskRequest,
+    sources: list[colls.Passage],
+    text: str,
+    citations: list[Citation],
+    model: str | None,
+) -> Answer:
+    """Audit the answer (``assistant.ask``) and keep it in the user's history, together."""
+    from hopia.assistant.knowledge import answer as texts
+    from hopia.services import history
+
+    generated = model is not None
     with ctx.warehouse().begin() as conn:
         entry = audit.record(
             conn,
@@ -157,4 +195,85 @@ def ask(ctx: Context, request: AskRequest, generate: Generate | None = None) -> 
                 "prompt": texts.PROMPT_VERSION if generated else None,
             },
         )
-    return Answer(text, citations, sources, generated, model, bool(sources), entry.audit_id)
+        kept = history.record(
+            conn,
+            ctx,
+            kind="question",
+            name="ask",
+            inputs={"question": request.question, "collections": request.collections},
+            answer=text,
+            citations=[asdict(c) for c in citations],
+            flags=[],
+            generated=generated,
+            model=model,
+            audit_id=entry.audit_id,
+            prompt_version=texts.PROMPT_VERSION if generated else None,
+        )
+    return Answer(text, citations, sources, generated, model, bool(sources), entry.audit_id, kept)
+
+
+def ask(
+    ctx: Context,
+    request: AskRequest,
+    generate: Generate | None = None,
+    *,
+    gateway: Gateway | None = None,
+) -> Answer:
+    """Retrieve, then answer with citations: through ``generate`` when given, else through the
+    gateway when a backend is configured, else the passages and the no-model sentence."""
+    sources = _relevant(ctx, request)
+    if generate is None:
+        generate = through_gateway(ctx, request, gateway)
+    if not sources or generate is None:
+        text, citations = _without_model(sources)
+        return _finish(ctx, request, sources, text, citations, None)
+    completion = generate(_numbered(request, sources))
+    text, citations = _generated(completion.text, sources)
+    return _finish(ctx, request, sources, text, citations, completion.model)
+
+
+@dataclass
+class AnswerStream:
+    """An answer as it is produced: :attr:`sources` at once, then iterate :attr:`pieces` (the
+    model's text as it comes, raw ``[n]`` markers included); once they are exhausted,
+    :attr:`answer` holds the final answer (markers checked, citations), audited and kept in
+    the history. Nothing generated (no model, nothing relevant): one piece, the whole text."""
+
+    sources: list[colls.Passage]
+    generated: bool
+    pieces: Iterator[str]
+    answer: Answer | None = None
+
+
+def ask_stream(
+    ctx: Context, request: AskRequest, *, gateway: Gateway | None = None
+) -> AnswerStream:
+    """:func:`ask`, streamed. The checks (authorisation, retrieval, the gateway's quotas and
+    guard) run now; the model is called at the first piece; usage and audit when it ends."""
+    sources = _relevant(ctx, request)
+    if not sources or not _has_model(ctx, gateway):
+        text, citations = _without_model(sources)
+        result = AnswerStream(sources, False, iter(()))
+
+        def whole() -> Iterator[str]:
+            result.answer = _finish(ctx, request, sources, text, citations, None)
+            yield text
+
+        result.pieces = whole()
+        return result
+    from hopia.services import llm_gateway as gw
+
+    chat = gw.stream(ctx, _chat(request, _numbered(request, sources)), gateway=gateway)
+    result = AnswerStream(sources, True, iter(()))
+
+    def pieces() -> Iterator[str]:
+        produced: list[str] = []
+        for delta in chat.deltas:
+            if delta.text:
+                produced.append(delta.text)
+                yield delta.text
+        text, citations = _generated("".join(produced), sources)
+        result.answer = _finish(ctx, request, sources, text, citations, chat.model)
+
+    result.pieces = pieces()
+    return result

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hopia.assistant import tasks as registry
 from hopia.assistant.grounding import SourceText
@@ -37,7 +37,10 @@ from hopia.services.texts import require_file
 if TYPE_CHECKING:
     from hopia.assistant.cohort_eval import CohortEval
     from hopia.assistant.grounding_eval import GroundingEval
+    from hopia.services import llm_gateway as gw
 
+#: The longest text a task takes (a collection document is cut there).
+MAX_TEXT = 20_000
 #: What one document may bring to a prompt, and all of them together: the packaged models have
 #: a 4,096-token context; the most recent documents come first.
 DOCUMENT_CHARS = 2_500
@@ -59,6 +62,10 @@ class TaskRequest(Request):
     question: str | None = Field(None, max_length=1000)
     text: str | None = Field(None, max_length=20_000)
     title: str | None = Field(None, max_length=200)
+    collection: str | None = Field(None, max_length=80)
+    """With ``document_id``: the text is that document of a knowledge collection (a protocol
+    for the quiz), read as the user may read it."""
+    document_id: str | None = Field(None, max_length=40)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class TaskInfo:
 class TaskRun:
     result: TaskResult
     audit_id: int
+    history_id: str | None = None
 
 
 def list_tasks(ctx: Context) -> list[TaskInfo]:
@@ -91,6 +99,89 @@ def list_tasks(ctx: Context) -> list[TaskInfo]:
         )
         for t in registry.TASKS.values()
     ]
+
+
+@dataclass(frozen=True)
+class StayChoice:
+    visit_id: int
+    person_id: int
+    care_site: str | None
+    documents: int
+
+
+@dataclass(frozen=True)
+class DocumentChoice:
+    collection: str
+    collection_title: str
+    document_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TaskChoices:
+    """What a task form offers to pick, each part only for a task the user may run: the
+    patients and stays of the perimeter that have a readable document (ids, care site and a
+    count: no identity), the saved cohorts, the documents of the readable collections."""
+
+    patients: list[int]
+    stays: list[StayChoice]
+    cohorts: list[str]
+    documents: list[DocumentChoice]
+
+
+MAX_CHOICES = 200
+
+
+def choices(ctx: Context) -> TaskChoices:
+    """The pickers of the task forms (audited when it lists patients: ``task.choices``)."""
+    allowed = {t.name for t in list_tasks(ctx) if t.allowed}
+    stays: list[StayChoice] = []
+    if allowed & {"patient_summary", "discharge_letter"}:
+        stays = _perimeter_stays(ctx)
+    cohorts: list[str] = []
+    if "article_draft" in allowed:
+        from hopia.services import cohort_library
+
+        cohorts = [d.name for d in cohort_library.list_definitions(ctx)]
+    documents: list[DocumentChoice] = []
+    if "quiz" in allowed:
+        from hopia.services import collections
+
+        for c in collections.list_visible(ctx):
+            _, docs = collections.get(ctx, collections.NamedRequest.of(collection=c.name))
+            documents += [DocumentChoice(c.name, c.title, d.id, d.name) for d in docs]
+    patients = sorted({s.person_id for s in stays})
+    return TaskChoices(patients, stays, cohorts, documents[:MAX_CHOICES])
+
+
+def _perimeter_stays(ctx: Context) -> list[StayChoice]:
+    from hopia.platform.identity.roles import PERIMETER_RESOURCE
+
+    ctx.authorize("task.patient_summary", PERIMETER_RESOURCE)
+    visit, note, site = schema.CDM["visit_occurrence"], schema.CDM["note"], schema.CDM["care_site"]
+    doc = schema.document
+    count = func.count(note.c.note_id)
+    query = (
+        select(visit.c.visit_occurrence_id, visit.c.person_id, site.c.care_site_name, count)
+        .join(note, note.c.visit_occurrence_id == visit.c.visit_occurrence_id)
+        .join(doc, (doc.c.note_id == note.c.note_id) & (doc.c.status == "done"))
+        .join(site, site.c.care_site_id == visit.c.care_site_id, isouter=True)
+        .where(visit.c.care_site_id.in_(sorted(ctx.principal.care_sites)))
+        .group_by(visit.c.visit_occurrence_id, visit.c.person_id, site.c.care_site_name)
+        .order_by(visit.c.person_id, visit.c.visit_occurrence_id)
+        .limit(MAX_CHOICES)
+    )
+    with ctx.warehouse().begin(reads_first=True) as conn:
+        rows = conn.execute(query).all()
+        audit.record(
+            conn,
+            ctx.actor,
+            "task.choices",
+            PERIMETER_RESOURCE,
+            None,
+            {"persons": sorted({r.person_id for r in rows}), "stays": len(rows)},
+        )
+    return [StayChoice(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 def _require(request: TaskRequest, field: str, what: str) -> Any:
@@ -180,6 +271,8 @@ def _prepare(
         question = _require(request, "question", "une question")
         ctx.authorize(task.action, "question")
         return task.inputs(question=question), [], {}, "question", {}
+    if request.text is None and request.collection and request.document_id:
+        return _collection_text(ctx, task, request)
     text = _require(request, "text", "un texte")
     ctx.authorize(task.action, "text")
     inputs = task.inputs(text=text, title=request.title)
@@ -187,8 +280,33 @@ def _prepare(
     return inputs, [source], {}, "text", {"chars": len(text)}
 
 
+def _collection_text(
+    ctx: Context, task: Task, request: TaskRequest
+) -> tuple[Any, list[SourceText], dict[str, Any], str, dict[str, Any]]:
+    """A collection document as the task's text: read through the collections service (the
+    collection must be readable), cut to what a task takes."""
+    from hopia.services import collections
+
+    resource = f"collection:{request.collection}"
+    ctx.authorize(task.action, resource)
+    found = collections.source(
+        ctx,
+        collections.PassageRequest.of(
+            collection=request.collection, document_id=request.document_id, start=0, end=0
+        ),
+    )
+    text = found.text[:MAX_TEXT]
+    inputs = task.inputs(text=text, title=found.document)
+    source = SourceText(f"{request.collection}:{request.document_id}", text, found.document)
+    details = {"chars": len(text), "collection": request.collection}
+    return inputs, [source], {}, resource, details
+
+
 def run_task(ctx: Context, request: TaskRequest, generate: Generate | None = None) -> TaskRun:
-    """Run a task on what the user may read; audited (``task.run``), never with the text."""
+    """Run a task on what the user may read; audited (``task.run``), never with the text, and
+    kept in the user's history (:mod:`hopia.services.history`)."""
+    from hopia.services import history
+
     task = registry.get(request.task)
     inputs, sources, structured, resource, details = _prepare(ctx, task, request)
     nlp = None
@@ -225,7 +343,46 @@ def run_task(ctx: Context, request: TaskRequest, generate: Generate | None = Non
                 **details,
             },
         )
-    return TaskRun(result, entry.audit_id)
+        kept = history.record(
+            conn,
+            ctx,
+            kind="task",
+            name=task.name,
+            inputs=_history_inputs(request, result),
+            answer=result.text or result.message or "",
+            citations=[
+                {"id": s.id, "title": s.title, "chars": len(s.text)} for s in result.sources
+            ],
+            flags=[f.to_json() for f in result.flags],
+            structured=result.structured,
+            generated=result.generated,
+            model=result.model,
+            audit_id=entry.audit_id,
+            prompt_version=result.prompt_version,
+            person_id=details.get("person_id"),
+            pasted=request.text,
+        )
+    return TaskRun(result, entry.audit_id, kept)
+
+
+def _history_inputs(request: TaskRequest, result: TaskResult) -> dict[str, Any]:
+    """What names the run in the history: ids, a cohort, a question, a document's title; a
+    pasted text only by its title and length (the text itself: ``history.record``'s
+    ``pasted``)."""
+    named = {
+        "person_id": request.person_id,
+        "visit_id": request.visit_id,
+        "cohort": request.cohort,
+        "question": request.question,
+        "collection": request.collection,
+        "document_id": request.document_id,
+        "title": request.title or next((s.title for s in result.sources if s.title), None)
+        if request.text is not None or request.document_id
+        else None,
+        "chars": len(request.text) if request.text is not None else None,
+        "error": result.error,
+    }
+    return {k: v for k, v in named.items() if v is not None}
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -289,11 +446,13 @@ def gateway_generate(
     backend: str | None = None,
     model: str | None = None,
     threads: int = 2,
+    gateway: gw.Gateway | None = None,
 ) -> Generate | None:
     """The model call of ``task`` (its answer length, temperature 0) through the LLM gateway:
     quotas, usage and footprint, one audit record per call, and the PHI guard before a backend
     not marked local. ``model`` names a packaged model run embedded without configuration;
-    None when no backend is configured and none is named (the task then says so)."""
+    ``gateway``, the one a front end keeps (the web application's); None when no backend is
+    configured and none is named (the task then says so)."""
     from hopia.assistant.llm.base import ChatMessage, Completion
     from hopia.assistant.llm.registry import packaged_backend
     from hopia.services import llm_gateway as gw
@@ -302,8 +461,11 @@ def gateway_generate(
     max_tokens = registry.get(task).max_tokens
     if model:
         chosen = packaged_backend(model, settings.cache_dir, n_threads=threads)
-        gateway: gw.Gateway | None = gw.Gateway({chosen.name: chosen}, chosen.name)
+        gateway = gw.Gateway({chosen.name: chosen}, chosen.name)
         backend = chosen.name
+    elif gateway is not None:
+        if not gateway.backends:
+            return None
     elif backend or settings.assistant.backends:
         gateway = None  # the configured backends (Gateway.from_settings)
     else:

@@ -19,7 +19,8 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
 - admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
 - every role: its own background jobs (``jobs.read``, ``jobs.cancel``);
 - every role: the assistant through the LLM gateway (``assistant.chat``), its own usage and API
-  keys; manager and admin: everyone's usage (``assistant.usage.all``).
+  keys, its own history of questions and tasks (``assistant.history``: nobody reads another's);
+  manager and admin: everyone's usage (``assistant.usage.all``).
 - every role: knowledge collections (``collection.*``) and questions over them
   (``assistant.ask``); the collection's owner and shares decide which ones.
 - assistant tasks (``task.*``): the patient summary and the discharge letter for a clinician
@@ -70,6 +71,7 @@ _ASSISTANT = {
     "assistant.chat": Scope.ANY,
     "assistant.usage": Scope.ANY,
     "assistant.keys": Scope.ANY,
+    "assistant.history": Scope.ANY,  # one's own entries only (hopia.services.history)
 }
 # Every role uses knowledge collections (protocols, procedures, course material: no patient
 # data) and asks questions over them; which collection a user may read is decided by the

@@ -72,6 +72,10 @@ def _collections(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(10))
 
 
+def _assistant_history(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(13))
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -114,6 +118,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "LLM gateway: usage and per-user API keys", _llm_gateway),
     Migration(10, "Knowledge collections, their shares and documents", _collections),
     Migration(11, "ID tokens of OIDC sessions, for the provider's logout", _oidc_sessions),
+    Migration(13, "The assistant's history per user (questions and tasks)", _assistant_history),
     Migration(14, "Provenance of validated dictations", _dictations),
 ]
 

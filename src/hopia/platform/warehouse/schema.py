@@ -572,3 +572,36 @@ collection_document = Table(
     schema=META,
     info={"migration": 10},
 )
+
+
+# -- migration 13: the assistant's history per user (axis 3) -----------------------------------
+
+# One row per question asked over collections or task run, kept for its user only: what was
+# asked (the inputs: a question, a patient or stay id, a cohort name; never a pasted text unless
+# ``assistant.audit_prompts`` asks, as the gateway's audit), the answer shown, its citations and
+# grounding flags and what the task computed beside the text (canonical JSON, as the audit
+# log's). ``person_id``: the entry cites that patient's documents, so reading it again is a
+# patient-level read (authorised and audited).
+assistant_history = Table(
+    "assistant_history",
+    metadata,
+    Column("entry_id", String(32), primary_key=True),
+    Column("username", String(100), nullable=False),
+    Column("at", DateTime, nullable=False, quote=True),  # UTC; "at": a DuckDB keyword
+    Column("kind", String(10), nullable=False),  # "question" | "task"
+    Column("name", String(60), nullable=False),  # "ask", or the task's name
+    Column("inputs", Text, nullable=False),  # JSON
+    Column("answer", Text, nullable=False),
+    Column("citations", Text, nullable=False),  # JSON list
+    Column("flags", Text, nullable=False),  # JSON list
+    Column("structured", Text, nullable=False),  # JSON: NLP facts, a definition, tables...
+    Column("generated", Boolean, nullable=False),
+    Column("model", String(200)),
+    Column("prompt_version", String(60)),
+    Column("person_id", BigInteger),
+    Column("prompt", Text),  # the inputs' full text, only when assistant.audit_prompts
+    Column("audit_id", BigInteger, nullable=False),  # the run's own audit entry
+    Index("ix_assistant_history_user", "username", "at"),
+    schema=META,
+    info={"migration": 13},
+)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from hopia.web.auth.oidc_pages import router as oidc
 from hopia.web.pages.admin import router as admin
 from hopia.web.pages.assistant import router as assistant
+from hopia.web.pages.assistant_history import router as assistant_history
+from hopia.web.pages.assistant_tasks import router as assistant_tasks
 from hopia.web.pages.audit import router as audit
 from hopia.web.pages.auth import router as auth
 from hopia.web.pages.cohorts import router as cohorts
@@ -21,4 +23,6 @@ from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
 PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit, admin]
-PAGES += [assistant]  # axis 3: questions over knowledge collections, cited answers
+# axis 3: questions over knowledge collections (cited answers, streamed), the task forms, the
+# history per user
+PAGES += [assistant, assistant_tasks, assistant_history]

@@ -1,5 +1,6 @@
 """Rendering a page: one Jinja2 environment over ``hopia/web/templates`` (autoescaped), and the
-page's Content-Security-Policy (scripts, styles and images from Hopia only)."""
+page's Content-Security-Policy (scripts, styles, images and script requests, such as the
+assistant's streamed answer, to Hopia only)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 

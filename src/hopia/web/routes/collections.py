@@ -16,6 +16,7 @@ from hopia.services import ask as ask_service
 from hopia.services import collections as svc
 from hopia.web.deps import ContextDep
 from hopia.web.roles import Allow
+from hopia.web.routes.gateway import GatewayDep
 from hopia.web.schemas.collections import (
     AddedOut,
     AnswerOut,
@@ -131,8 +132,9 @@ def unshare(
 
 
 @assistant.post("/ask", summary="A question over collections: an answer with its citations")
-def ask(body: AskIn, ctx: ContextDep) -> AnswerOut:
-    # The language model is wired through the gateway service at merge; until then (and
-    # whenever none is configured) the answer returns the passages and says so.
-    answer = ask_service.ask(ctx, ask_service.AskRequest.of(**body.model_dump()))
+def ask(body: AskIn, ctx: ContextDep, gateway: GatewayDep) -> AnswerOut:
+    # Through the application's gateway (its backends built once); with none configured the
+    # answer returns the passages and says so.
+    request = ask_service.AskRequest.of(**body.model_dump())
+    answer = ask_service.ask(ctx, request, gateway=gateway)
     return AnswerOut.model_validate(asdict(answer))
