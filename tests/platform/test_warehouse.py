@@ -251,3 +251,30 @@ def test_the_document_view_reads_use_the_indexes() -> None:
             assert "ix_note_nlp_note_id" in plan and "Seq Scan" not in plan
         finally:
             wh.close()
+
+
+def test_statements_are_compiled_once_and_still_bind_their_values(wh: Warehouse) -> None:
+    """The compiled statement cache is on for both engines (duckdb_engine does not declare
+    it): the second run of a statement reuses its compiled form, with the new values."""
+    from sqlalchemy.engine.default import CacheStats
+
+    person = schema.CDM["person"]
+    rows = [
+        {
+            "person_id": i,
+            "gender_concept_id": 8507,
+            "year_of_birth": 1950 + i,
+            "race_concept_id": 0,
+            "ethnicity_concept_id": 0,
+        }
+        for i in (1, 2)
+    ]
+    with wh.begin() as conn:
+        wh.insert_rows(conn, person, rows)
+    hits = []
+    with wh.engine.connect() as conn:
+        for i in (1, 2, 1):
+            result = conn.execute(select(person.c.year_of_birth).where(person.c.person_id == i))
+            assert result.scalar_one() == 1950 + i
+            hits.append(result.context.cache_hit)
+    assert hits[1:] == [CacheStats.CACHE_HIT] * 2
