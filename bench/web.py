@@ -250,7 +250,13 @@ def served(settings: Settings, ids: dict, users: int, seconds: float, workers: i
         def user(i: int) -> None:
             name = "banc.clinicien" if i % 2 else "banc.chercheur"
             with httpx.Client(base_url=base, timeout=30) as client:
-                client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+                try:  # a login lost on a loaded machine is an error, and the others still start
+                    client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+                except httpx.HTTPError as exc:
+                    with lock:
+                        errors.append(f"login: {type(exc).__name__}")
+                    ready.wait()
+                    return
                 ready.wait()
                 stop = started_at[0] + seconds
                 k = i
