@@ -290,6 +290,9 @@ def served(settings: Settings, ids: dict, users: int, seconds: float, workers: i
         if errors:
             print("  first errors:", errors[:5])
         elapsed = time.monotonic() - started_at[0]  # the last answers end after the stop
+        if not times:  # every login lost (a server overwhelmed): no answer to measure
+            nan = float("nan")
+            return {"requests/s": 0.0, "errors": len(errors), "p50": nan, "p95": nan, "max": nan}
         return {
             "requests/s": len(times) / elapsed,
             "errors": len(errors),
