@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text
 from hopia.platform.config import get_settings
 from hopia.platform.exceptions import WarehouseError
 from hopia.platform.warehouse import Warehouse, open_warehouse, schema
-from hopia.platform.warehouse.migrations import MIGRATIONS, current_version
+from hopia.platform.warehouse.migrations import MIGRATIONS, READ_INDEXES, current_version
 from tests.platform.pg import postgres_url
 
 
@@ -184,3 +184,97 @@ def test_migration_3_retypes_an_older_warehouse(wh: Warehouse) -> None:
                 updated_at=datetime.now(),
             )
         )
+
+
+def _indexes(wh: Warehouse) -> set[tuple[str, str, tuple[str, ...]]]:
+    """The ``ix_`` indexes of the tables READ_INDEXES names (not the unique constraints')."""
+    tables = {(m[1], m[2]) for m in READ_INDEXES}
+    found = set()
+    if wh.dialect == "duckdb":  # duckdb_engine's inspector lists no index: ask the catalogue
+        with wh.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT index_name, schema_name, table_name, expressions FROM duckdb_indexes()"
+                )
+            ).all()
+        for name, schema_name, table, expressions in rows:
+            if (schema_name, table) in tables and name.startswith("ix_"):
+                found.add((name, table, tuple(expressions.strip("[]").split(", "))))
+        return found
+    for schema_name, table in tables:
+        for index in inspect(wh.engine).get_indexes(table, schema=schema_name):
+            if index["name"].startswith("ix_"):
+                found.add((index["name"], table, tuple(index["column_names"])))
+    return found
+
+
+def test_migration_12_indexes_what_the_reads_filter_on(wh: Warehouse) -> None:
+    """PostgreSQL gets the read indexes; DuckDB none (its zone maps answer as fast:
+    docs/benchmarks.md). Applied again (a warehouse that recorded 11 only, or one
+    where an operator made them by hand), it changes nothing."""
+    expected = {(name, table, (column,)) for name, _, table, column in READ_INDEXES}
+    assert _indexes(wh) == (expected if wh.dialect == "postgresql" else set())
+    with wh.begin() as conn:
+        conn.execute(
+            schema.schema_migrations.delete().where(schema.schema_migrations.c.version == 12)
+        )
+    Warehouse(wh.url).close()  # reopening applies migration 12 again: IF NOT EXISTS
+    assert _indexes(wh) == (expected if wh.dialect == "postgresql" else set())
+    with wh.engine.connect() as conn:
+        assert current_version(conn) == MIGRATIONS[-1].version
+
+
+@pytest.mark.postgres
+def test_the_document_view_reads_use_the_indexes() -> None:
+    """The planner takes them for the document view's reads (not a scan of note_nlp)."""
+    with postgres_url() as url:
+        wh = Warehouse(url)
+        try:
+            nlp = schema.CDM["note_nlp"]
+            rows = [
+                {
+                    "note_nlp_id": i,
+                    "note_id": i // 10,
+                    "lexical_variant": "x",
+                    "nlp_date": date(2024, 1, 1),
+                }
+                for i in range(1, 20001)
+            ]
+            with wh.begin() as conn:
+                wh.insert_rows(conn, nlp, rows)
+                conn.execute(text("ANALYZE omop.note_nlp"))
+                plan = "\n".join(
+                    conn.execute(
+                        text("EXPLAIN SELECT * FROM omop.note_nlp WHERE note_id = 42")
+                    ).scalars()
+                )
+            assert "ix_note_nlp_note_id" in plan and "Seq Scan" not in plan
+        finally:
+            wh.close()
+
+
+def test_statements_are_compiled_once_and_still_bind_their_values(wh: Warehouse) -> None:
+    """The compiled statement cache is on for both engines (duckdb_engine does not declare
+    it): the second run of a statement reuses its compiled form, with the new values."""
+    from sqlalchemy.engine.default import CacheStats
+
+    person = schema.CDM["person"]
+    rows = [
+        {
+            "person_id": i,
+            "gender_concept_id": 8507,
+            "year_of_birth": 1950 + i,
+            "race_concept_id": 0,
+            "ethnicity_concept_id": 0,
+        }
+        for i in (1, 2)
+    ]
+    with wh.begin() as conn:
+        wh.insert_rows(conn, person, rows)
+    hits = []
+    with wh.engine.connect() as conn:
+        for i in (1, 2, 1):
+            result = conn.execute(select(person.c.year_of_birth).where(person.c.person_id == i))
+            assert result.scalar_one() == 1950 + i
+            hits.append(result.context.cache_hit)
+    assert hits[1:] == [CacheStats.CACHE_HIT] * 2

@@ -79,17 +79,21 @@ def test_the_latest_quality_run_with_its_results(sample_copy: Warehouse) -> None
         quality.latest(ctx, quality.LatestRequest.of())
     first = quality.run(ctx, quality.RunRequest.of(tables=["person"], enrichment=False))
     second = quality.run(ctx, quality.RunRequest.of(tables=["visit_occurrence"], enrichment=False))
-    every = quality.latest(ctx, quality.LatestRequest.of(failed_only=False))
+    every = quality.latest(ctx, quality.LatestRequest.of(failed_only=False, limit=1000))
     assert every.run.run_id == second.run.run_id != first.run.run_id
     assert sorted(r.check_id for r in every.results) == sorted(
         r.check_id for r in second.run.results
     )
     assert {r.table_name for r in every.results} == {"visit_occurrence"}
-    to_act_on = quality.latest(ctx, quality.LatestRequest.of())
+    assert every.total == len(second.run.results)
     expected = sorted(
         r.check_id for r in second.run.results if r.status.value in ("failed", "error")
     )
-    assert [r.check_id for r in to_act_on.results] == expected
+    # the ones to act on, one page (the default size) after another
+    first_page = quality.latest(ctx, quality.LatestRequest.of())
+    assert first_page.total == len(expected) and first_page.limit == quality.PAGE_SIZE
+    rest = quality.latest(ctx, quality.LatestRequest.of(offset=quality.PAGE_SIZE))
+    assert [r.check_id for r in first_page.results + rest.results] == expected
     with pytest.raises(AccessDeniedError):
         quality.latest(_as(sample_copy, "researcher"), quality.LatestRequest.of())
 

@@ -203,6 +203,55 @@ def test_logout_ends_the_session_here_and_at_the_provider(
     assert back.status_code == 302 and back.headers["location"] == f"{BASE}/login"
 
 
+def test_the_api_logout_returns_the_provider_logout_url(
+    oidc_web: Web, provider: str, seen: Seen
+) -> None:
+    client, _ = _login(oidc_web, provider, "sub-api")
+    id_token = seen.id_tokens[-1]
+    answer = client.post("/api/v1/auth/logout")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["logged_out"] is True and set(body) == {"logged_out", "provider_logout_url"}
+    target = urlsplit(body["provider_logout_url"])
+    meta = httpx.get(f"{provider}/.well-known/openid-configuration").json()
+    assert f"{target.scheme}://{target.netloc}{target.path}" == meta["end_session_endpoint"]
+    query = {k: v[0] for k, v in parse_qs(target.query).items()}
+    assert query["id_token_hint"] == id_token and _claims(id_token)["sub"] == "sub-api"
+    assert query["post_logout_redirect_uri"] == f"{BASE}/login"
+    # closed here: cookie cleared, session and its ID token gone
+    assert 'hopia_session=""' in answer.headers["set-cookie"]
+    assert client.get("/api/v1/auth/me").status_code == 401
+    kept = oidc_web.sql("SELECT id_token FROM hopia_meta.web_session_oidc")
+    assert id_token not in [r.id_token for r in kept]
+    # the URL is the provider's real logout: it received the hint and sends the browser back
+    form = httpx.get(body["provider_logout_url"])
+    assert form.status_code == 200 and id_token in form.text
+    # the OpenAPI document types the answer
+    schema = oidc_web.app.openapi()["components"]["schemas"]["LoggedOut"]
+    assert set(schema["properties"]) == {"logged_out", "provider_logout_url"}
+
+
+def test_the_api_logout_of_a_local_session_has_no_provider_url(oidc_web: Web) -> None:
+    client = oidc_web.login("researcher.test")
+    answer = client.post("/api/v1/auth/logout")
+    assert answer.json() == {"logged_out": True, "provider_logout_url": None}
+
+
+def test_the_api_logout_without_provider_endpoint_is_local(
+    oidc_web: Web, provider: str, seen: Seen
+) -> None:
+    client, _ = _login(oidc_web, provider, "sub-api-noend")
+    seen.hide_end_session = True
+    oidc_web.app.state.oidc_client = None  # read the discovery document again
+    try:
+        answer = client.post("/api/v1/auth/logout")
+    finally:
+        seen.hide_end_session = False
+        oidc_web.app.state.oidc_client = None
+    assert answer.json() == {"logged_out": True, "provider_logout_url": None}
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
 def test_a_local_session_logs_out_locally(oidc_web: Web) -> None:
     client = oidc_web.login("researcher.test")
     answer = client.post("/logout", data={"csrf": _csrf(client)}, follow_redirects=False)

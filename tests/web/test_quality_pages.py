@@ -6,6 +6,8 @@ job's run is a real run of the catalogue over the sample, recounted from its own
 
 from __future__ import annotations
 
+import html
+import importlib
 import re
 from datetime import UTC, datetime
 
@@ -129,6 +131,82 @@ def test_the_state_filter_keeps_only_that_state(web: Web, planted: int) -> None:
     assert len(re.findall(r'<td class="etat">', everything)) == len(PLANTED)
 
 
+def _states_and_titles(html_text: str) -> list[tuple[str, str]]:
+    """(group title, state) of each check row, in page order."""
+    out = []
+    for section in html_text.split('<section class="groupe-qualite">')[1:]:
+        title = re.search(r"<h3>([^<]+?)(?: <span|</h3>)", section).group(1)
+        out += [(title, state) for state in re.findall(r'<td class="etat">([^<]+)</td>', section)]
+    return out
+
+
+def test_the_report_pages_through_the_checks_keeping_the_filter(
+    web: Web, planted: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = importlib.import_module("hopia.web.pages.quality")  # the package names a router so
+
+    client = web.clients["data_steward"]
+    whole = _states_and_titles(client.get(f"/quality/{planted}").text)
+    assert len(whole) == len(PLANTED)
+    monkeypatch.setattr(pages, "PAGE", 2)
+    seen, address = [], f"/quality/{planted}"
+    for number in (1, 2, 3):
+        page = client.get(address)
+        assert page.status_code == 200
+        _check_page(page.text)  # no script: plain links and a GET form
+        text = html.unescape(page.text)
+        assert f"Contrôles {2 * number - 1} à {2 * number} sur 6 (page {number} sur 3)." in text
+        seen += _states_and_titles(page.text)
+        following = re.search(r'<a href="([^"]+)" rel="next">', text)
+        if number < 3:
+            address = following.group(1)
+            assert address == f"/quality/{planted}?page={number + 1}"
+        else:
+            assert following is None and 'rel="prev"' in text
+    assert seen == whole  # the same checks in the same order, each once
+    # a filter (table, category, state) narrows the total and is kept in the page links
+    narrowed = html.unescape(client.get(f"/quality/{planted}?categorie=conformite").text)
+    assert "Contrôles 1 à 2 sur 3 (page 1 sur 2)." in narrowed
+    assert f'href="/quality/{planted}?categorie=conformite&page=2" rel="next"' in narrowed
+    assert '<option value="conformite" selected>Conformité</option>' in narrowed
+    assert f'href="/quality/{planted}?categorie=conformite&etat=echoue"' in narrowed
+    both = client.get(f"/quality/{planted}?categorie=conformite&etat=echoue").text
+    assert _states_and_titles(both) == [("Conformité — table visit_occurrence", "non conforme")]
+    table = client.get(f"/quality/{planted}?table=measurement").text
+    assert [t for t, _ in _states_and_titles(table)] == ["Plausibilité — table measurement"] * 2
+    assert '<option value="measurement" selected>measurement</option>' in table
+    none = client.get(f"/quality/{planted}?table=measurement&etat=erreur").text
+    assert "Aucun contrôle ne répond à ce filtre." in html.unescape(none)
+
+
+def test_the_latest_results_by_api_are_paged_and_filtered(web: Web, planted: int) -> None:
+    dim = web.clients["data_steward"]
+
+    def latest(**params: object) -> dict:
+        answer = dim.get("/api/v1/quality/latest", params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    body = latest(failed_only=False, limit=4)
+    assert body["run"]["run_id"] == planted
+    assert (body["total"], body["limit"], body["offset"]) == (6, 4, 0)
+    assert body["tables"] == sorted({r.table for r in PLANTED})
+    rest = latest(failed_only=False, limit=4, offset=4)["results"]
+    ids = [r["check_id"] for r in body["results"] + rest]
+    assert ids == sorted(r.check_id for r in PLANTED)  # by check id, each once
+    failed = latest()  # the ones to act on: failed or broken
+    assert failed["total"] == 3
+    assert {r["status"] for r in failed["results"]} == {"failed", "error"}
+    passed = latest(status=["passed"], category=["Conformance"])
+    assert [r["check_id"] for r in passed["results"]] == ["isRequired:person"]
+    measurement = latest(failed_only=False, table=["measurement", "note"])
+    assert measurement["total"] == 3
+    refused = dim.get("/api/v1/quality/latest", params={"category": "Beauté", "limit": 0})
+    assert refused.status_code == 422
+    assert refused.json()["fields"] == ["category.0", "limit"]
+    assert "valeurs possibles" in refused.json()["message"]
+
+
 def test_an_unknown_run_is_a_french_404_and_other_roles_are_refused(web: Web, planted: int) -> None:
     missing = web.clients["data_steward"].get(f"/quality/{planted + 1000}")
     assert missing.status_code == 404 and "introuvable" in missing.text
@@ -198,4 +276,9 @@ def test_starting_a_run_makes_a_job_whose_page_links_the_new_report(web: Web) ->
     shown = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]+)</dd>", report))
     assert shown["Contrôles"] == str(recorded.checks)
     assert shown["Échoués"] == str(per_status.get("failed", 0))
-    assert len(re.findall(r'<td class="etat">', report)) == recorded.checks
+    # every check, a hundred a page: follow the pages
+    rows = len(re.findall(r'<td class="etat">', report))
+    while following := re.search(r'<a href="([^"]+)" rel="next">', report):
+        report = client.get(html.unescape(following.group(1))).text
+        rows += len(re.findall(r'<td class="etat">', report))
+    assert rows == recorded.checks

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,7 +31,14 @@ from hopia.data.quality import (
     run_history,
     save_run,
 )
-from hopia.data.quality.history import CheckOutcome, RunSummary, find_run, run_results
+from hopia.data.quality.history import (
+    CheckOutcome,
+    ResultFilter,
+    ResultOrder,
+    RunSummary,
+    find_run,
+    run_results_page,
+)
 from hopia.data.quality.model import COVERAGE_FR, KAHN_FR, STATUS_FR, Status  # noqa: F401 - front ends
 from hopia.data.quality.runner import builders
 from hopia.platform.exceptions import NotFoundError
@@ -40,6 +47,7 @@ from hopia.services.warehouse import existing_warehouse
 
 if TYPE_CHECKING:
     from hopia.data.quality.report import QualityReport  # Jinja2: imported when a run reports
+    from hopia.platform.warehouse import Warehouse
 
 
 class RunRequest(Request):
@@ -116,19 +124,74 @@ def history(ctx: Context, request: HistoryRequest) -> list[RunSummary]:
     return run_history(existing_warehouse(ctx), request.limit)
 
 
-class LatestRequest(Request):
+# The Kahn categories of the catalogue's checks (a filter of the results).
+KahnCategory = Literal["Conformance", "Completeness", "Plausibility"]
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+class ResultsQuery(Request):
+    """Which results of a run, one page at a time: a full catalogue run holds thousands."""
+
+    statuses: tuple[Status, ...] = ()
+    """Only the checks in these states (all when empty)."""
+    tables: tuple[str, ...] = Field((), max_length=50)
+    """Only the checks of these tables (all when empty)."""
+    categories: tuple[KahnCategory, ...] = ()
+    """Only the checks of these Kahn categories (all when empty)."""
+    limit: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(0, ge=0)
+    order: ResultOrder = "check"
+    """``check``: by check id; ``report``: the groups (category, table) with a failed or
+    broken check first, failed first in each."""
+
+    def result_filter(self, statuses: tuple[str, ...] | None = None) -> ResultFilter:
+        return ResultFilter(
+            statuses=statuses if statuses is not None else tuple(s.value for s in self.statuses),
+            tables=self.tables,
+            categories=self.categories,
+        )
+
+
+class LatestRequest(ResultsQuery):
     failed_only: bool = True
-    """Only the checks that failed or could not run (the ones to act on)."""
+    """Only the checks that failed or could not run (the ones to act on), unless ``statuses``
+    names others."""
 
 
 class LatestQuality(BaseModel):
     run: RunSummary
     pass_rate: float
+    total: int
+    """How many results pass the filter, all pages together."""
+    limit: int
+    offset: int
     results: list[CheckOutcome]
+    """This page of them."""
+    tables: list[str]
+    """Every table the run checked, whatever the filter."""
+
+
+def _page(
+    wh: Warehouse, run: RunSummary, request: ResultsQuery, where: ResultFilter
+) -> LatestQuality:
+    found = run_results_page(
+        wh, run.run_id, where, limit=request.limit, offset=request.offset, order=request.order
+    )
+    return LatestQuality(
+        run=run,
+        pass_rate=round(run.pass_rate, 2),
+        total=found.total,
+        limit=request.limit,
+        offset=request.offset,
+        results=found.results,
+        tables=found.tables,
+    )
 
 
 def latest(ctx: Context, request: LatestRequest) -> LatestQuality:
-    """The last recorded run and its results (:class:`NotFoundError` before the first)."""
+    """The last recorded run and one page of its results (:class:`NotFoundError` before the
+    first)."""
     ctx.authorize("quality.latest", "warehouse")
     wh = existing_warehouse(ctx)
     runs = run_history(wh, 1)
@@ -137,23 +200,18 @@ def latest(ctx: Context, request: LatestRequest) -> LatestQuality:
             "aucun contrôle de qualité enregistré : lancez-en un (POST /api/v1/quality/runs ou "
             "hopia quality run)"
         )
-    statuses = (Status.FAILED.value, Status.ERROR.value) if request.failed_only else ()
-    return LatestQuality(
-        run=runs[-1],
-        pass_rate=round(runs[-1].pass_rate, 2),
-        results=run_results(wh, runs[-1].run_id, statuses),
-    )
+    to_act_on = (Status.FAILED.value, Status.ERROR.value)
+    statuses = to_act_on if request.failed_only and not request.statuses else None
+    return _page(wh, runs[-1], request, request.result_filter(statuses))
 
 
-class ReportRequest(Request):
+class ReportRequest(ResultsQuery):
     run_id: int = Field(ge=1)
-    statuses: tuple[Status, ...] = ()
-    """Only the checks in these states (all when empty)."""
 
 
 def report(ctx: Context, request: ReportRequest) -> LatestQuality:
-    """One recorded run and its results (counts of rows, never a row; not audited, like the
-    history it is part of): :class:`NotFoundError` for a run that was never recorded."""
+    """One recorded run and one page of its results (counts of rows, never a row; not audited,
+    like the history it is part of): :class:`NotFoundError` for a run never recorded."""
     ctx.authorize("quality.history", f"quality-run:{request.run_id}")
     wh = existing_warehouse(ctx)
     found = find_run(wh, request.run_id)
@@ -161,9 +219,4 @@ def report(ctx: Context, request: ReportRequest) -> LatestQuality:
         raise NotFoundError(
             f"contrôle de qualité n° {request.run_id} introuvable", fields=("run_id",)
         )
-    statuses = tuple(s.value for s in request.statuses)
-    return LatestQuality(
-        run=found,
-        pass_rate=round(found.pass_rate, 2),
-        results=run_results(wh, found.run_id, statuses),
-    )
+    return _page(wh, found, request, request.result_filter())

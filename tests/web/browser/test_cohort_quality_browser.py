@@ -90,17 +90,31 @@ def test_the_dim_starts_a_quality_run_and_reads_its_report(served: Served) -> No
         r=run_id,
     )[0][0]
     assert page.locator("h1").inner_text() == f"Contrôle qualité n° {run_id}"
-    assert (
-        page.locator("table.controles tbody tr").count()
-        == served.web.sql("select checks from hopia_meta.quality_run where run_id = :r", r=run_id)[
-            0
-        ][0]
-    )
+    checks = served.web.sql("select checks from hopia_meta.quality_run where run_id = :r", r=run_id)
+    total = checks[0][0]
+    rows = page.locator("table.controles tbody tr")
+    assert rows.count() == min(total, 100)  # a hundred checks a page
+    assert f"sur {total}" in page.locator("p.pagination-resume").inner_text()
+    if total > 100:  # the next page, by its link
+        _follow(page, page.get_by_role("link", name="Contrôles suivants →"))
+        assert rows.count() == min(total - 100, 100)
+        assert page.get_by_role("link", name="← Contrôles précédents").count() == 1
     filters = page.get_by_role("navigation", name="Filtrer par état")
     _follow(page, filters.get_by_role("link", name="non conforme"))
-    assert page.locator("table.controles tbody tr").count() == failed
+    assert rows.count() == min(failed, 100)
     states = set(page.locator("table.controles td.etat").all_inner_texts())
     assert states <= {"non conforme"}
+    # the filter form (no script): one table, the state kept
+    page.get_by_label("Table").select_option("person")
+    _follow(page, page.get_by_role("button", name="Filtrer"))
+    assert "table=person" in page.url and "etat=echoue" in page.url
+    person_failed = served.web.sql(
+        "select count(*) from hopia_meta.quality_result where run_id = :r and status = 'failed' "
+        "and table_name = 'person'",
+        r=run_id,
+    )[0][0]
+    assert rows.count() == min(person_failed, 100)
+    assert set(page.locator("table.controles td.etat").all_inner_texts()) <= {"non conforme"}
     served.shot(page, "qualite-rapport-echecs")  # the whole report is too long a page to shoot
     page.goto("/quality")
     assert page.get_by_role("link", name=f"Rapport du contrôle n° {run_id}").count() == 1

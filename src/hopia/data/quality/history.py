@@ -7,10 +7,12 @@ run is recorded in one transaction (all its results or none).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from hopia.data.quality.model import QualityRun, Status
 from hopia.platform.warehouse import Warehouse, schema
@@ -124,6 +126,76 @@ class CheckOutcome(BaseModel):
     pct_violated: float
     threshold: float
     detail: str | None
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """Which results of a run to read: only these states, tables, Kahn categories (each: all
+    when empty)."""
+
+    statuses: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+# "report": the order a reader acts in: the (category, table) groups holding a failed or broken
+# check first, then by category and table; in a group failed first, the worst share first.
+# "check": by check id (stable, for scripts).
+ResultOrder = Literal["check", "report"]
+_STATUS_RANK = {Status.FAILED.value: 0, Status.ERROR.value: 1, Status.PASSED.value: 2}
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    total: int
+    """Results of the run that pass the filter (all pages)."""
+    results: list[CheckOutcome]
+    tables: list[str]
+    """Every table the run checked (whatever the filter), for a front end's filter."""
+
+
+def run_results_page(
+    wh: Warehouse,
+    run_id: int,
+    where: ResultFilter,
+    *,
+    limit: int,
+    offset: int = 0,
+    order: ResultOrder = "check",
+) -> ResultPage:
+    """One page of the results of run ``run_id`` that pass ``where``, with their total: a full
+    catalogue run holds thousands of checks, more than a screen or an answer should carry."""
+    r = schema.quality_result
+    conditions = [r.c.run_id == run_id]
+    if where.statuses:
+        conditions.append(r.c.status.in_(where.statuses))
+    if where.tables:
+        conditions.append(r.c.table_name.in_(where.tables))
+    if where.categories:
+        conditions.append(r.c.kahn_category.in_(where.categories))
+    columns = [r.c[name] for name in CheckOutcome.model_fields]
+    if order == "report":
+        broken = case((r.c.status.in_(("failed", "error")), 1), else_=0)
+        group_broken = func.max(broken).over(partition_by=(r.c.kahn_category, r.c.table_name))
+        inner = select(*columns, group_broken.label("group_broken")).where(*conditions).subquery()
+        rank = case(_STATUS_RANK, value=inner.c.status, else_=3)
+        query = select(*(inner.c[name] for name in CheckOutcome.model_fields)).order_by(
+            inner.c.group_broken.desc(),
+            inner.c.kahn_category,
+            inner.c.table_name,
+            rank,
+            inner.c.pct_violated.desc(),
+            inner.c.check_id,
+        )
+    else:
+        query = select(*columns).where(*conditions).order_by(r.c.check_id)
+    with wh.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(r).where(*conditions)).scalar_one()
+        rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
+        tables = conn.execute(
+            select(r.c.table_name).where(r.c.run_id == run_id).distinct().order_by(r.c.table_name)
+        ).scalars()
+        return ResultPage(total, [CheckOutcome(**row) for row in rows], list(tables))
 
 
 def run_results(wh: Warehouse, run_id: int, statuses: tuple[str, ...] = ()) -> list[CheckOutcome]:

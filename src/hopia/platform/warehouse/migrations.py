@@ -76,6 +76,38 @@ def _assistant_history(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(13))
 
 
+# The columns the audited reads filter on: the document view (a note's NLP entities, its
+# original document and that document's PHI spans) and the patient timeline and perimeter check
+# (a person's notes, stays, conditions, drugs and lab values). Without them PostgreSQL scans
+# the whole table for each read (``note_nlp``: 20 ms of a 32 ms document view on the
+# 300-patient demo, docs/benchmarks.md, issue 12). Named, so that a re-run finds them.
+READ_INDEXES: tuple[tuple[str, str, str, str], ...] = (
+    ("ix_note_nlp_note_id", s.OMOP, "note_nlp", "note_id"),
+    ("ix_note_person_id", s.OMOP, "note", "person_id"),
+    ("ix_visit_occurrence_person_id", s.OMOP, "visit_occurrence", "person_id"),
+    ("ix_condition_occurrence_person_id", s.OMOP, "condition_occurrence", "person_id"),
+    ("ix_drug_exposure_person_id", s.OMOP, "drug_exposure", "person_id"),
+    ("ix_measurement_person_id", s.OMOP, "measurement", "person_id"),
+    ("ix_document_note_id", s.IDENTIFIED, "document", "note_id"),
+    ("ix_phi_span_document_id", s.IDENTIFIED, "phi_span", "document_id"),
+)
+
+
+def _read_indexes(conn: Connection) -> None:
+    """PostgreSQL only. DuckDB answers these filters from its zone maps (the tables are written
+    in id order, so one note's or one person's rows sit in few row groups): measured on the
+    300-patient demo with and without ART indexes on the same columns
+    (``bench/duckdb_read_indexes.py``), no read got faster (one got slower) and the ingest's
+    append cost did not change beyond noise, while an ART index lives in memory and turns an
+    update of its column into a delete and an insert. So DuckDB gets none."""
+    if conn.dialect.name != "postgresql":
+        return
+    for name, schema_name, table, column in READ_INDEXES:
+        conn.execute(
+            text(f'CREATE INDEX IF NOT EXISTS {name} ON {schema_name}."{table}" ("{column}")')
+        )
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -118,6 +150,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "LLM gateway: usage and per-user API keys", _llm_gateway),
     Migration(10, "Knowledge collections, their shares and documents", _collections),
     Migration(11, "ID tokens of OIDC sessions, for the provider's logout", _oidc_sessions),
+    Migration(12, "Indexes on the columns the audited reads filter on (PostgreSQL)", _read_indexes),
     Migration(13, "The assistant's history per user (questions and tasks)", _assistant_history),
     Migration(14, "Provenance of validated dictations", _dictations),
 ]

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hopia.platform.exceptions import NotFoundError
+from hopia.platform.exceptions import HopiaError, NotFoundError
 from hopia.services import external_login
 from hopia.web.auth.oidc import OidcClient, seal, unseal
 from hopia.web.cookies import secure, set_session
@@ -41,6 +42,25 @@ def oidc_client(request: Request) -> OidcClient:
         if client is None:
             client = state.oidc_client = OidcClient(oidc)
     return client
+
+
+def provider_logout_url(request: Request, id_token: str) -> str | None:
+    """The provider's logout URL (RP-initiated logout) for a session opened through it, back to
+    Hopia's login page afterwards; None when OIDC is off now, the provider has no logout
+    endpoint or cannot be reached (the local logout is done all the same). The logout form
+    redirects the browser there; the API's logout returns it for the client to follow."""
+    if not request.app.state.settings.web.oidc.enabled:
+        return None
+    configured = request.app.state.settings.web.oidc.redirect_url
+    if configured:  # behind a proxy: the public address the provider knows
+        parts = urlsplit(str(configured))
+        back = f"{parts.scheme}://{parts.netloc}/login"
+    else:
+        back = str(request.url_for("login_form"))
+    try:
+        return oidc_client(request).end_session_url(id_token, back)
+    except HopiaError:
+        return None
 
 
 def _flow_key(request: Request) -> bytes:

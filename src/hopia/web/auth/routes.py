@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from hopia.services import accounts
+from hopia.web.auth.oidc_pages import provider_logout_url
 from hopia.web.cookies import clear_session, session_token, set_session
 from hopia.web.deps import AnonymousContext, ContextDep, CurrentUser, client_address
-from hopia.web.schemas.auth import LoginBody, Me
+from hopia.web.schemas.auth import LoggedOut, LoginBody, Me
 from hopia.web.schemas.problem import PROBLEMS
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=PROBLEMS)
@@ -25,13 +26,16 @@ def login(body: LoginBody, request: Request, response: Response, ctx: AnonymousC
     return Me.of(done.account)
 
 
-@router.post("/logout", summary="Close the session and clear its cookie")
-def logout(request: Request, response: Response, ctx: ContextDep) -> dict[str, bool]:
+@router.post(
+    "/logout",
+    summary="Close the session and clear its cookie; the identity provider's logout URL if any",
+)
+def logout(request: Request, response: Response, ctx: ContextDep) -> LoggedOut:
     token = session_token(request)
-    if token:
-        accounts.logout(ctx, token)
+    id_token = accounts.logout(ctx, token) if token else None
     clear_session(response, request, ctx.settings)
-    return {"ok": True}
+    url = provider_logout_url(request, id_token) if id_token else None
+    return LoggedOut(provider_logout_url=url)
 
 
 @router.get("/me", summary="The logged-in user: roles, perimeter, allowed actions")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hopia.platform.exceptions import AuthenticationError, HopiaError
+from hopia.platform.exceptions import AuthenticationError
 from hopia.services import accounts
-from hopia.web.auth.oidc_pages import oidc_client
+from hopia.web.auth.oidc_pages import provider_logout_url
 from hopia.web.cookies import clear_session, session_token, set_session
 from hopia.web.deps import anonymous_context, client_address, context_for, current_account
 from hopia.web.pages import csrf
@@ -71,28 +70,10 @@ def logout(request: Request, token: Annotated[str, Form(alias=csrf.FIELD)] = "")
             id_token = accounts.logout(context_for(request, account.principal()), session)
         except AuthenticationError:
             pass  # already closed: the cookie goes all the same
-    target = _provider_logout(request, id_token) if id_token else None
+    target = provider_logout_url(request, id_token) if id_token else None
     response = RedirectResponse(target or "/login", status_code=303)
     clear_session(response, request, request.app.state.settings)
     return response
-
-
-def _provider_logout(request: Request, id_token: str) -> str | None:
-    """The provider's logout URL, back to Hopia's login page afterwards; None when OIDC is off
-    now, the provider has no logout endpoint or cannot be reached (the local logout is done:
-    the user lands on the login page)."""
-    if not request.app.state.settings.web.oidc.enabled:
-        return None
-    configured = request.app.state.settings.web.oidc.redirect_url
-    if configured:  # behind a proxy: the public address the provider knows
-        parts = urlsplit(str(configured))
-        back = f"{parts.scheme}://{parts.netloc}/login"
-    else:
-        back = str(request.url_for("login_form"))
-    try:
-        return oidc_client(request).end_session_url(id_token, back)
-    except HopiaError:
-        return None
 
 
 @router.get("/")

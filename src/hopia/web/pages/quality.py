@@ -2,12 +2,14 @@
 passed / failed / not applicable counts and a bar of the share that passed, from
 :func:`hopia.services.quality.history` (which asks ``quality.history``); one run's report
 (``/quality/{run_id}``: its checks grouped by Kahn category and table, failed first, filtered
-by state), and the form that starts a run as a background job (``quality.run``)."""
+by state, table and category, a hundred per page), and the form that starts a run as a
+background job (``quality.run``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,6 +28,13 @@ STATES: dict[str, quality.Status] = {
     "reussi": quality.Status.PASSED,
     "sans-objet": quality.Status.NOT_APPLICABLE,
 }
+# The category filter (French, as the user reads it) -> the recorded Kahn category.
+CATEGORIES: dict[str, quality.KahnCategory] = {
+    "conformite": "Conformance",
+    "completude": "Completeness",
+    "plausibilite": "Plausibility",
+}
+PAGE = 100  # checks per page of a report (a full catalogue run holds thousands)
 # Failed first, then the checks that could not run, then the rest.
 _ORDER = {"failed": 0, "error": 1, "passed": 2, "not_applicable": 3}
 
@@ -65,14 +74,32 @@ def runs(request: Request) -> Response:
 
 @router.get("/quality/{run_id}")
 def run_report(
-    request: Request, run_id: int, etat: Annotated[str | None, Query(max_length=20)] = None
+    request: Request,
+    run_id: int,
+    etat: Annotated[str | None, Query(max_length=20)] = None,
+    table: Annotated[str | None, Query(max_length=50)] = None,
+    categorie: Annotated[str | None, Query(max_length=20)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     who = viewer(request)
     if who is None:
         return to_login()
-    chosen = etat if etat in STATES else None
-    statuses = (STATES[chosen],) if chosen else ()
-    found = quality.report(who.ctx, quality.ReportRequest.of(run_id=run_id, statuses=statuses))
+    # An unknown value of a filter is no filter (a hand-edited address reads as "all").
+    state = etat if etat in STATES else None
+    category = categorie if categorie in CATEGORIES else None
+    found = quality.report(
+        who.ctx,
+        quality.ReportRequest.of(
+            run_id=run_id,
+            statuses=(STATES[state],) if state else (),
+            tables=(table,) if table else (),
+            categories=(CATEGORIES[category],) if category else (),
+            limit=PAGE,
+            offset=(page - 1) * PAGE,
+            order="report",
+        ),
+    )
+    chosen = {"etat": state, "table": table or None, "categorie": category}
     return show(
         request,
         who,
@@ -80,10 +107,48 @@ def run_report(
         "/quality",
         report=found,
         groups=group_checks(found.results),
-        state=chosen,
+        state=state,
+        chosen=chosen,
         states={k: quality.STATUS_FR[v] for k, v in STATES.items()},
+        categories={k: quality.KAHN_FR[v] for k, v in CATEGORIES.items()},
         status_fr={s.value: label for s, label in quality.STATUS_FR.items()},
+        pages=_pages(run_id, chosen, page, found.total),
+        first=found.offset + 1,
+        last=found.offset + len(found.results),
         may_run=_may_run(who),
+    )
+
+
+@dataclass(frozen=True)
+class Pages:
+    """The page links of a report: the filter kept in each address."""
+
+    current: int
+    count: int
+    previous: str | None
+    next: str | None
+    all_states: str
+    """The address of the same filter without the state (the "tous" link)."""
+
+    def with_state(self, state: str) -> str:
+        return self.all_states + ("&" if "?" in self.all_states else "?") + f"etat={state}"
+
+
+def _pages(run_id: int, chosen: dict[str, str | None], page: int, total: int) -> Pages:
+    count = max(1, -(-total // PAGE))
+
+    def address(number: int, keep_state: bool = True) -> str:
+        params = {k: v for k, v in chosen.items() if v and (keep_state or k != "etat")}
+        if number > 1:
+            params["page"] = str(number)
+        return f"/quality/{run_id}" + (f"?{urlencode(params)}" if params else "")
+
+    return Pages(
+        current=page,
+        count=count,
+        previous=address(page - 1) if page > 1 else None,
+        next=address(page + 1) if page < count else None,
+        all_states=address(1, keep_state=False),
     )
 
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from hopia.services import jobs, quality
 from hopia.web.deps import ContextDep, RunnerDep
@@ -32,7 +34,27 @@ def run(body: QualityRunIn, ctx: ContextDep, runner: RunnerDep) -> jobs.JobView:
 
 
 @router.get(
-    "/latest", summary="The last recorded run and its failed checks (all with failed_only=false)"
+    "/latest",
+    summary="The last recorded run and one page of its checks: failed ones only unless "
+    "failed_only=false or status is given; filters by status, table, Kahn category",
 )
-def latest(ctx: ContextDep, failed_only: bool = True) -> quality.LatestQuality:
-    return quality.latest(ctx, quality.LatestRequest.of(failed_only=failed_only))
+def latest(
+    ctx: ContextDep,
+    failed_only: bool = True,
+    status: Annotated[list[quality.Status] | None, Query(description="only these states")] = None,
+    table: Annotated[list[str] | None, Query(description="only these tables")] = None,
+    category: Annotated[
+        list[quality.KahnCategory] | None, Query(description="only these Kahn categories")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=quality.MAX_PAGE_SIZE)] = quality.PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> quality.LatestQuality:
+    request = quality.LatestRequest.of(
+        failed_only=failed_only,
+        statuses=status or (),
+        tables=table or (),
+        categories=category or (),
+        limit=limit,
+        offset=offset,
+    )
+    return quality.latest(ctx, request)

@@ -15,6 +15,18 @@ class LoginBody(BaseModel):
     password: str = Field(examples=["une phrase de passe longue"])
 
 
+class LoggedOut(BaseModel):
+    """The answer of ``POST /api/v1/auth/logout``."""
+
+    logged_out: bool = True
+    """The session is closed here and its cookie cleared."""
+    provider_logout_url: str | None = None
+    """For a session opened through the identity provider (OIDC), the provider's logout URL
+    (RP-initiated logout, with ``id_token_hint``), for the client to send the browser to, or
+    the provider's session stays open; None for a local session, or when the provider has no
+    logout endpoint or cannot be reached."""
+
+
 class Me(BaseModel):
     username: str
     display_name: str | None
