@@ -37,10 +37,12 @@ class CohortEval:
     exact: int = 0
     seconds: float = 0.0
     details: list[dict[str, Any]] = field(default_factory=list)
+    prompt: str | None = None  # the prompt version that wrote the answers
 
     def to_json(self) -> dict[str, Any]:
         n = self.questions or 1
         return {
+            "prompt": self.prompt,
             "questions": self.questions,
             "valid_definitions": self.valid,
             "exact_match": self.exact,

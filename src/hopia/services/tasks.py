@@ -251,6 +251,7 @@ def evaluate_grounding(ctx: Context, request: GroundingEvalRequest) -> Grounding
 class CohortEvalRequest(Request):
     questions: Path
     limit: int | None = Field(None, ge=1)
+    prompt_version: int | None = Field(None, ge=1)  # the latest prompt when None
 
 
 def evaluate_cohort_questions(
@@ -269,14 +270,26 @@ def evaluate_cohort_questions(
         )
     questions = load_questions(request.questions)[: request.limit]
     task = registry.get("cohort_from_question")
+    try:
+        prompt = task.prompt_at(request.prompt_version)
+    except NotFoundError as exc:
+        raise InvalidRequestError(exc.message, fields=("prompt_version",)) from exc
 
     def answer(question: str) -> tuple[str, str | None]:
-        result = registry.run(task, task.inputs(question=question), [], generate=generate)
+        result = registry.run(
+            task,
+            task.inputs(question=question),
+            [],
+            generate=generate,
+            prompt_version=prompt.version,
+        )
         return result.text, result.error
 
     wh = existing_warehouse(ctx)
     with wh.engine.connect() as conn:
-        return evaluate(questions, answer, conn)
+        result = evaluate(questions, answer, conn)
+    result.prompt = prompt.label
+    return result
 
 
 # -- the model, until the gateway carries the calls ----------------------------------------------
