@@ -51,7 +51,15 @@ def test_exact_answers_score_and_near_misses_do_not(sample: Warehouse) -> None:
         return "name: [", None
 
     with sample.engine.connect() as conn:
-        assert cohort_eval.evaluate(questions, exact, conn).exact == 6
+        seen: list[tuple[int, int, bool]] = []
+        scored = cohort_eval.evaluate(
+            questions,
+            exact,
+            conn,
+            lambda done, total, row: seen.append((done, total, row["exact"])),
+        )
+        assert scored.exact == 6
+        assert seen == [(i, 6, True) for i in range(1, 7)]  # one progress call per question
         missed = cohort_eval.evaluate(questions, near_miss, conn)
         assert missed.valid == 6 and missed.exact < 6
         broken = cohort_eval.evaluate(questions, invalid, conn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -94,7 +95,7 @@ def cohort_questions(
         generate = tasks.gateway_generate(
             ctx, "cohort_from_question", backend=backend, model=model, threads=threads
         )
-        result = tasks.evaluate_cohort_questions(ctx, request, generate)
+        result = tasks.evaluate_cohort_questions(ctx, request, generate, _show_progress)
     data = result.to_json()
     console.print(
         f"{data['prompt']}, {data['questions']} questions : "
@@ -105,6 +106,12 @@ def cohort_questions(
     )
     if output is not None:
         output.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _show_progress(done: int, total: int, row: dict[str, Any]) -> None:
+    """One line per question on stderr: a run takes minutes per question on a loaded machine."""
+    outcome = "exacte" if row["exact"] else ("non valide" if "error" in row else "différente")
+    err_console.print(f"  [{done}/{total}] {outcome} : {escape(row['question'])}", highlight=False)
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -36,6 +36,7 @@ from hopia.services.texts import require_file
 
 if TYPE_CHECKING:
     from hopia.assistant.cohort_eval import CohortEval
+    from hopia.assistant.cohort_eval import Progress as CohortProgress
     from hopia.assistant.grounding_eval import GroundingEval
 
 #: What one document may bring to a prompt, and all of them together: the packaged models have
@@ -255,7 +256,10 @@ class CohortEvalRequest(Request):
 
 
 def evaluate_cohort_questions(
-    ctx: Context, request: CohortEvalRequest, generate: Generate | None
+    ctx: Context,
+    request: CohortEvalRequest,
+    generate: Generate | None,
+    progress: CohortProgress | None = None,
 ) -> CohortEval:
     """Exact match (same members) of the definitions the model writes for each question, on
     the configured warehouse. Without a model nothing can be generated: a French error."""
@@ -287,7 +291,7 @@ def evaluate_cohort_questions(
 
     wh = existing_warehouse(ctx)
     with wh.engine.connect() as conn:
-        result = evaluate(questions, answer, conn)
+        result = evaluate(questions, answer, conn, progress)
     result.prompt = prompt.label
     return result
 
