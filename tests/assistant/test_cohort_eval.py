@@ -3,6 +3,9 @@ definitions are valid and select patients, an exact answer scores, a near miss d
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import yaml
 
 from hopia.assistant import cohort_eval
@@ -11,10 +14,12 @@ from hopia.platform.warehouse import Warehouse
 from tests.conftest import REPO
 
 QUESTIONS = REPO / "bench" / "assistant" / "cohort_questions.yaml"
+HELD_OUT = REPO / "bench" / "assistant" / "cohort_questions_heldout.yaml"
 
 
-def test_the_set_has_30_questions_that_select_patients(sample: Warehouse) -> None:
-    questions = cohort_eval.load_questions(QUESTIONS)
+@pytest.mark.parametrize("path", [QUESTIONS, HELD_OUT], ids=["tuned", "held-out"])
+def test_the_set_has_30_questions_that_select_patients(sample: Warehouse, path: Path) -> None:
+    questions = cohort_eval.load_questions(path)
     assert len(questions) >= 30
     with sample.engine.connect() as conn:
         sizes = [
@@ -23,6 +28,12 @@ def test_the_set_has_30_questions_that_select_patients(sample: Warehouse) -> Non
         ]
     assert all(n > 0 for n in sizes), sizes  # no empty expected cohort: a match means something
     assert len(set(sizes)) > 5  # and not all the same population
+
+
+def test_the_held_out_questions_are_new() -> None:
+    tuned = {q.question.lower() for q in cohort_eval.load_questions(QUESTIONS)}
+    held_out = [q.question.lower() for q in cohort_eval.load_questions(HELD_OUT)]
+    assert len(set(held_out)) == len(held_out) and not tuned & set(held_out)
 
 
 def test_exact_answers_score_and_near_misses_do_not(sample: Warehouse) -> None:
@@ -40,7 +51,15 @@ def test_exact_answers_score_and_near_misses_do_not(sample: Warehouse) -> None:
         return "name: [", None
 
     with sample.engine.connect() as conn:
-        assert cohort_eval.evaluate(questions, exact, conn).exact == 6
+        seen: list[tuple[int, int, bool]] = []
+        scored = cohort_eval.evaluate(
+            questions,
+            exact,
+            conn,
+            lambda done, total, row: seen.append((done, total, row["exact"])),
+        )
+        assert scored.exact == 6
+        assert seen == [(i, 6, True) for i in range(1, 7)]  # one progress call per question
         missed = cohort_eval.evaluate(questions, near_miss, conn)
         assert missed.valid == 6 and missed.exact < 6
         broken = cohort_eval.evaluate(questions, invalid, conn)

@@ -221,7 +221,47 @@ def test_a_model_name_that_is_not_an_identifier_is_made_one() -> None:
 def test_older_prompt_versions_still_load() -> None:
     v1 = prompts.load("cohort_from_question", 1)
     assert v1.label == "cohort_from_question.v1" and "examples" not in v1.variables
-    assert "examples" in prompts.load("cohort_from_question").variables
+    assert "examples" in prompts.load("cohort_from_question", 2).variables
+    assert "examples_with_exclusions" in prompts.load("cohort_from_question").variables
+
+
+def test_a_run_can_name_an_older_prompt_version() -> None:
+    """Evaluations measure v2 and v3 side by side: the version asked is the one sent."""
+    task = tasks.get("cohort_from_question")
+    sent: list[str] = []
+
+    def generate(messages: list[ChatMessage]) -> Completion:
+        sent.append(messages[0].content)
+        return Completion(VALID, Usage(10, 10), "scripted", "test")
+
+    inputs = task.inputs(question="patients avec une créatinine supérieure à 150 µmol/L")
+    old = tasks.run(task, inputs, [], generate=generate, prompt_version=2)
+    new = tasks.run(task, inputs, [], generate=generate)
+    assert (old.prompt_version, new.prompt_version) == (
+        "cohort_from_question.v2",
+        "cohort_from_question.v3",
+    )
+    assert "créatinine 2160-0" in sent[0]  # v2 as it was measured
+    assert "créatinine 14682-9 (µmol/L)" in sent[1] and "2160-0" not in sent[1]
+    with pytest.raises(HopiaError):
+        tasks.run(task, inputs, [], generate=generate, prompt_version=99)
+
+
+def test_v3_lab_codes_are_those_the_labs_pipe_writes() -> None:
+    """Each LOINC code (and unit) of the v3 code table is one Hopia's labs pipe gives the
+    warehouse: a code the warehouse never holds would select nobody."""
+    import re
+
+    from hopia.data.nlp.pipes.labs.analytes import load_analytes
+
+    by_loinc = {a.loinc: a for a in load_analytes().values()}
+    system = prompts.load("cohort_from_question", 3).system
+    table = system[system.index("- LOINC") : system.index("Exemples")]
+    given = re.findall(r"(\d{1,5}-\d) \(([^)]+)\)", table)
+    assert len(given) >= 8, table
+    for loinc, unit in given:
+        assert loinc in by_loinc, loinc
+        assert by_loinc[loinc].unit == unit, (loinc, unit, by_loinc[loinc].unit)
 
 
 def test_cohort_answer_yaml_is_taken_from_its_fence() -> None:
@@ -256,7 +296,7 @@ def test_plumbing_with_the_embedded_plumbing_model(tmp_path: Path) -> None:
         task, task.inputs(question="patients de plus de 65 ans"), [], generate=generate
     )
     assert result.generated and result.model == PLUMBING_MODEL
-    assert result.prompt_version == "cohort_from_question.v2"
+    assert result.prompt_version == "cohort_from_question.v3"
     # a 135M model rarely writes a valid definition: whatever it wrote, it is validated, not run
     assert result.structured["ran"] is False
     assert (result.error is None) == (result.structured["definition"] is not None)

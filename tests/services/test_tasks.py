@@ -162,6 +162,33 @@ def test_cohort_question_evaluation_needs_a_model(sample_copy: Warehouse) -> Non
         tasks.evaluate_cohort_questions(_as(sample_copy, "researcher"), request, None)
 
 
+def test_cohort_question_evaluation_runs_the_prompt_version_asked(sample_copy: Warehouse) -> None:
+    from hopia.assistant.llm.base import ChatMessage, Completion, Usage
+    from tests.conftest import REPO
+
+    sent: list[str] = []
+
+    def generate(messages: list[ChatMessage]) -> Completion:
+        # the first question of the set, answered as its expected definition
+        sent.append(messages[0].content)
+        answer = "name: q01\ntitle: HTA\ninclusion:\n  - condition: {cim10: [I10]}\n"
+        return Completion(answer, Usage(10, 10), "scripted", "test")
+
+    operator = Context.local(get_settings(), "test")
+    operator._warehouse, operator._owns_warehouse = sample_copy, False
+    questions = REPO / "bench" / "assistant" / "cohort_questions.yaml"
+    request = tasks.CohortEvalRequest.of(questions=questions, limit=1, prompt_version=2)
+    result = tasks.evaluate_cohort_questions(operator, request, generate)
+    assert (result.prompt, result.valid, result.exact) == ("cohort_from_question.v2", 1, 1)
+    assert "créatinine 2160-0" in sent[0]
+    latest = tasks.CohortEvalRequest.of(questions=questions, limit=1)
+    assert tasks.evaluate_cohort_questions(operator, latest, generate).prompt.endswith(".v3")
+    unknown = tasks.CohortEvalRequest.of(questions=questions, limit=1, prompt_version=99)
+    with pytest.raises(InvalidRequestError) as caught:
+        tasks.evaluate_cohort_questions(operator, unknown, generate)
+    assert caught.value.fields == ("prompt_version",)
+
+
 def test_a_patient_without_readable_documents_gets_no_text(sample_copy: Warehouse) -> None:
     # the local operator has no perimeter: the identified documents list is empty for them, so
     # the model is not called even when one is given (nothing to ground a summary in)

@@ -22,6 +22,9 @@ REFERENCE_DATE = date(2025, 1, 1)
 
 Answer = Callable[[str], tuple[str, str | None]]
 """question -> (definition YAML, or the model's raw text, and an error in French or None)."""
+Progress = Callable[[int, int, dict[str, Any]], None]
+"""(questions done, questions in all, the detail row of the last one): a run of the 1.5B model
+takes tens of minutes on a loaded machine, and the front end shows where it is."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,12 @@ class CohortEval:
     exact: int = 0
     seconds: float = 0.0
     details: list[dict[str, Any]] = field(default_factory=list)
+    prompt: str | None = None  # the prompt version that wrote the answers
 
     def to_json(self) -> dict[str, Any]:
         n = self.questions or 1
         return {
+            "prompt": self.prompt,
             "questions": self.questions,
             "valid_definitions": self.valid,
             "exact_match": self.exact,
@@ -73,7 +78,12 @@ def members(conn: Connection, definition: Any) -> frozenset[int]:
     return frozenset(int(r.person_id) for r in conn.execute(compiled.members_query()))
 
 
-def evaluate(questions: list[Question], answer: Answer, conn: Connection) -> CohortEval:
+def evaluate(
+    questions: list[Question],
+    answer: Answer,
+    conn: Connection,
+    progress: Progress | None = None,
+) -> CohortEval:
     from hopia.assistant.tasks.cohort_question import validate
     from hopia.data.cohorts.load import parse_definition
 
@@ -99,5 +109,7 @@ def evaluate(questions: list[Question], answer: Answer, conn: Connection) -> Coh
         if error is not None:
             row["error"] = error[:200]
         result.details.append(row)
+        if progress is not None:
+            progress(len(result.details), len(questions), row)
     result.seconds = time.perf_counter() - started
     return result

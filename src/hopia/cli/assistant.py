@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -72,28 +73,45 @@ def cohort_questions(
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp (--model)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Seulement les N premières."),
+    prompt_version: int | None = typer.Option(
+        None, "--prompt-version", min=1, help="Version de la consigne (la dernière par défaut)."
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Résultats en JSON."),
 ) -> None:
     """Cohorte à partir d'une question : part des définitions valides et des correspondances
     exactes (mêmes patients) sur l'entrepôt configuré."""
     from hopia.services import tasks
 
-    flags = {"questions": "--questions", "backend": "--backend", "model": "--model"}
+    flags = {
+        "questions": "--questions",
+        "backend": "--backend",
+        "model": "--model",
+        "prompt_version": "--prompt-version",
+    }
     with handle_errors(flags), context() as ctx:
-        request = tasks.CohortEvalRequest.of(questions=questions, limit=limit)
+        request = tasks.CohortEvalRequest.of(
+            questions=questions, limit=limit, prompt_version=prompt_version
+        )
         generate = tasks.gateway_generate(
             ctx, "cohort_from_question", backend=backend, model=model, threads=threads
         )
-        result = tasks.evaluate_cohort_questions(ctx, request, generate)
+        result = tasks.evaluate_cohort_questions(ctx, request, generate, _show_progress)
     data = result.to_json()
     console.print(
-        f"{data['questions']} questions : {data['valid_definitions']} définitions valides, "
+        f"{data['prompt']}, {data['questions']} questions : "
+        f"{data['valid_definitions']} définitions valides, "
         f"{data['exact_match']} correspondances exactes ({data['exact_match_rate']:.3f}), "
         f"{data['seconds']:.0f} s",
         highlight=False,
     )
     if output is not None:
         output.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _show_progress(done: int, total: int, row: dict[str, Any]) -> None:
+    """One line per question on stderr: a run takes minutes per question on a loaded machine."""
+    outcome = "exacte" if row["exact"] else ("non valide" if "error" in row else "différente")
+    err_console.print(f"  [{done}/{total}] {outcome} : {escape(row['question'])}", highlight=False)
 
 
 def _quantile(values: list[float], q: float) -> float:

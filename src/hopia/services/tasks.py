@@ -36,6 +36,7 @@ from hopia.services.texts import require_file
 
 if TYPE_CHECKING:
     from hopia.assistant.cohort_eval import CohortEval
+    from hopia.assistant.cohort_eval import Progress as CohortProgress
     from hopia.assistant.grounding_eval import GroundingEval
     from hopia.services import llm_gateway as gw
 
@@ -408,10 +409,14 @@ def evaluate_grounding(ctx: Context, request: GroundingEvalRequest) -> Grounding
 class CohortEvalRequest(Request):
     questions: Path
     limit: int | None = Field(None, ge=1)
+    prompt_version: int | None = Field(None, ge=1)  # the latest prompt when None
 
 
 def evaluate_cohort_questions(
-    ctx: Context, request: CohortEvalRequest, generate: Generate | None
+    ctx: Context,
+    request: CohortEvalRequest,
+    generate: Generate | None,
+    progress: CohortProgress | None = None,
 ) -> CohortEval:
     """Exact match (same members) of the definitions the model writes for each question, on
     the configured warehouse. Without a model nothing can be generated: a French error."""
@@ -426,14 +431,26 @@ def evaluate_cohort_questions(
         )
     questions = load_questions(request.questions)[: request.limit]
     task = registry.get("cohort_from_question")
+    try:
+        prompt = task.prompt_at(request.prompt_version)
+    except NotFoundError as exc:
+        raise InvalidRequestError(exc.message, fields=("prompt_version",)) from exc
 
     def answer(question: str) -> tuple[str, str | None]:
-        result = registry.run(task, task.inputs(question=question), [], generate=generate)
+        result = registry.run(
+            task,
+            task.inputs(question=question),
+            [],
+            generate=generate,
+            prompt_version=prompt.version,
+        )
         return result.text, result.error
 
     wh = existing_warehouse(ctx)
     with wh.engine.connect() as conn:
-        return evaluate(questions, answer, conn)
+        result = evaluate(questions, answer, conn, progress)
+    result.prompt = prompt.label
+    return result
 
 
 # -- the model, until the gateway carries the calls ----------------------------------------------

@@ -67,6 +67,10 @@ class Task:
     def prompt(self) -> prompts.Prompt:
         return prompts.load(self.name)
 
+    def prompt_at(self, version: int | None) -> prompts.Prompt:
+        """The prompt of ``version`` (an older one, to measure it again), the latest if None."""
+        return prompts.load(self.name, version)
+
 
 @dataclass(frozen=True)
 class TaskResult:
@@ -90,12 +94,15 @@ def run(
     generate: Generate | None,
     nlp: Any = None,
     structured: dict[str, Any] | None = None,
+    prompt_version: int | None = None,
 ) -> TaskResult:
     """Run ``task``: prompt, generation, post-processing, grounding check.
 
-    ``nlp`` (the NLP pipeline) is needed only when the task is grounded and a model answered."""
+    ``nlp`` (the NLP pipeline) is needed only when the task is grounded and a model answered.
+    ``prompt_version``: an older prompt version (evaluations compare versions); the latest if
+    None."""
     data = dict(structured or {})
-    prompt = task.prompt
+    prompt = task.prompt_at(prompt_version)
     base = {
         "task": task.name,
         "sources": tuple(sources),

@@ -21,7 +21,9 @@ class CohortQuestionInputs(BaseModel):
     question: str = Field(min_length=5, max_length=1000)
 
 
-DSL = """\
+# The DSL's format, shown by every prompt version. v1 and v2 add CODES_V2 after it (with
+# creatinine as LOINC 2160-0, which the warehouse does not use); v3 has its own code table.
+DSL_FORMAT = """\
 format: 1 ; name: identifiant (minuscules, chiffres, _ et -) ; version: "1" ; title: titre.
 reference_date: AAAA-MM-JJ (date de calcul de l'âge quand il n'y a pas d'index).
 inclusion: liste de critères, tous requis ; exclusion: liste, un seul suffit à exclure.
@@ -33,11 +35,16 @@ Un critère a un « label » et UNE de ces clés :
 - measurement: {loinc: [codes LOINC], value: {gt: N, ge: N, lt: N, le: N}}
 - text: {terms: ["mention dans les comptes rendus"]}  (mentions affirmées seulement)
 - visit: {types: [inpatient, outpatient, emergency]}
-- any_of: [critères] (OU) ; all_of: [critères] (ET) ; not: critère
+- any_of: [critères] (OU) ; all_of: [critères] (ET) ; not: critère"""
+
+CODES_V2 = """\
 Codes utiles : diabète de type 2 E11, type 1 E10, insuffisance cardiaque I50, HTA I10,
 fibrillation auriculaire I48, BPCO J44, insuffisance rénale chronique N18 ; metformine
 A10BA02, insulines A10A, diurétiques de l'anse C03C, bêtabloquants C07, anticoagulants B01A ;
 HbA1c LOINC 4548-4, créatinine 2160-0, NT-proBNP 33762-6, BNP 42637-9."""
+
+DSL = f"{DSL_FORMAT}\n{CODES_V2}"
+
 
 EXAMPLE = """\
 format: 1
@@ -90,6 +97,59 @@ exclusion:
     condition: {cim10_prefixes: [C]}
 ```"""
 
+# Examples of prompt v3: still outside both evaluation sets (cohort_questions.yaml and
+# cohort_questions_heldout.yaml). The v2 example's « sans cancer » used a bare chapter prefix
+# (C), which the 1.5B model copied as « I » or « E »; v3 shows an exclusion by codes, and a
+# text mention with a drug exclusion.
+EXAMPLES_V3 = """\
+Question : enfants asthmatiques sous salbutamol
+```yaml
+format: 1
+name: asthme_enfant_salbutamol
+version: "1"
+title: Enfants asthmatiques sous salbutamol
+reference_date: 2025-01-01
+inclusion:
+  - label: Moins de 18 ans
+    demographics: {age_max: 17}
+  - label: Asthme
+    condition: {cim10: [J45]}
+  - label: Salbutamol
+    drug: {atc: [R03AC02]}
+```
+
+Question : patients avec une CRP supérieure à 100 mg/L, sans pneumopathie
+```yaml
+format: 1
+name: crp_sup_100_sans_pneumopathie
+version: "1"
+title: CRP supérieure à 100 mg/L, sans pneumopathie
+reference_date: 2025-01-01
+inclusion:
+  - label: CRP > 100 mg/L
+    measurement: {loinc: [1988-5], value: {gt: 100}}
+exclusion:
+  - label: Pneumopathie
+    condition: {cim10: [J18]}
+```
+
+Question : patients de 75 ans ou plus dont un compte rendu mentionne une chute, sans anticoagulant
+```yaml
+format: 1
+name: chute_75_sans_anticoagulant
+version: "1"
+title: Chute mentionnée, 75 ans ou plus, sans anticoagulant
+reference_date: 2025-01-01
+inclusion:
+  - label: 75 ans ou plus
+    demographics: {age_min: 75}
+  - label: Chute mentionnée dans un compte rendu
+    text: {terms: [chute]}
+exclusion:
+  - label: Anticoagulant
+    drug: {atc: [B01A]}
+```"""
+
 _FENCE = re.compile(r"```(?:ya?ml)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -131,12 +191,15 @@ def slug(name: str) -> str:
 def _variables(
     inputs: CohortQuestionInputs, sources: Sequence[SourceText], data: dict[str, Any]
 ) -> dict[str, str]:
-    # every version's variables: v1 has one example, v2 two (and more rules)
+    # every version's variables: v1 has one example, v2 two (and more rules), v3 its own code
+    # table (in its file) after the format, and three examples
     return {
         "question": inputs.question.strip(),
         "dsl": DSL,
+        "dsl_format": DSL_FORMAT,
         "example": EXAMPLE,
         "examples": EXAMPLES,
+        "examples_with_exclusions": EXAMPLES_V3,
     }
 
 
