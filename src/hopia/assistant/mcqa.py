@@ -226,6 +226,7 @@ class McqaReport:
             "emr": round(self.emr, 4),
             "hamming": round(self.hamming_score, 4),
             "unparseable": self.unparseable,
+            "questions_with_passages": sum(a.passages > 0 for a in self.answers),
             "seconds": round(self.seconds, 2),
             "seconds_per_question": round(self.seconds / n, 3),
             "energy_wh": self.energy_wh,

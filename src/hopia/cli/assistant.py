@@ -186,7 +186,12 @@ def mcqa(
     if as_json:
         console.print_json(json.dumps(data, ensure_ascii=False))
         return
-    passages = "sans passages" if report.retrieval is None else f"collection {report.retrieval}"
+    passages = (
+        "sans passages"
+        if report.retrieval is None
+        else f"collection {report.retrieval}, passages pertinents pour "
+        f"{data['questions_with_passages']} question(s)"
+    )
     console.print(
         f"{data['model']} ({passages}) : {data['questions']} questions sur "
         f"{data['questions_in_file']} (graine {data['seed']}) ; EMR {data['emr']:.3f}, "
