@@ -138,7 +138,7 @@ def test_end_to_end_with_the_plumbing_model(hopia_home: Path, tmp_path: Path) ->
     require_llama()
     require_model_packages()
     path = _write(tmp_path, "a", "bc", "e")
-    runner = CliRunner()
+    runner = CliRunner(env={"COLUMNS": "300"})
     assert runner.invoke(app, ["init"]).exit_code == 0
     out = tmp_path / "mcqa.json"
     result = runner.invoke(

@@ -30,16 +30,16 @@ from pathlib import Path
 from typing import Any
 
 LETTERS = ("a", "b", "c", "d", "e")
-PROMPT_VERSION = "mcqa.v1"
+PROMPT_VERSION = "mcqa.v2"
 
 SYSTEM = (
     "Tu es un pharmacien expert qui répond à des questions d'examen à choix multiples (QCM). "
     "Chaque question a cinq propositions, de A à E ; une ou plusieurs sont exactes."
 )
+# No example letters: the small models copy them as their answer.
 INSTRUCTION = (
     "Indique toutes les propositions exactes. Réponds seulement par leurs lettres, séparées "
-    "par des virgules, sur une ligne qui commence par « Réponse : » (par exemple « Réponse : "
-    "A, C »)."
+    "par des virgules, sur une ligne qui commence par « Réponse : »."
 )
 PASSAGES_INTRO = "Extraits de documents de référence (ils peuvent aider ou non) :"
 
