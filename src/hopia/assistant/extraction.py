@@ -7,8 +7,10 @@ with label, offsets, text and the qualifiers negated / hypothetical / family / h
   (PROC: examinations, procedures, treatments), each with its qualifiers. Written once from the
   task's definition, not tuned on the evaluation sets.
 - **Constrained decoding.** The answer is JSON valid against :data:`SCHEMA` (llama.cpp turns it
-  into a grammar): ``{"entites": [{"texte", "type", "qualificatifs": [...]}]}``. An answer cut by
-  the token limit keeps its complete entities (counted as *truncated*).
+  into a grammar): ``{"entites": [{"texte", "type", "qualificatifs": [...]}]}``, at most
+  :data:`MAX_ENTITIES` per piece, in a token budget that grows with the piece's length
+  (:meth:`LlmExtractor.answer_tokens`). An answer cut by the budget keeps its complete entities
+  (counted as *truncated*).
 - **Offsets are never the model's.** Each quoted ``texte`` is looked up in the text (case and
   spacing ignored, whole words), at its next unused occurrence; a span that is not in the text
   is *dropped* and counted — a generative model may paraphrase or invent, and an offset must
@@ -33,6 +35,7 @@ from hopia.platform.text import chunk_bounds
 PROMPT_VERSION = "extraction.v1"
 CHUNK_CHARS = 1_200
 MAX_TOKENS = 512
+MAX_ENTITIES = 40  # per piece: more is a model repeating itself
 
 #: The model's type names and the semantic groups they stand for.
 GROUPS: dict[str, str] = {"maladie": "DISO", "substance": "CHEM", "acte": "PROC"}
@@ -57,10 +60,12 @@ SCHEMA: dict[str, Any] = {
                     "qualificatifs": {
                         "type": "array",
                         "items": {"type": "string", "enum": list(QUALIFIERS)},
+                        "maxItems": len(QUALIFIERS),
                     },
                 },
                 "required": ["texte", "type", "qualificatifs"],
             },
+            "maxItems": MAX_ENTITIES,
         }
     },
     "required": ["entites"],
@@ -219,6 +224,12 @@ class LlmExtractor:
         self.max_tokens = max_tokens
         self.stats = ExtractionStats()
 
+    def answer_tokens(self, piece: str) -> int:
+        """The token budget of a piece's answer: its quoted spans plus about 15 tokens of JSON
+        per entity fit in 96 + one token per two characters; a small model that repeats itself
+        would otherwise write to the hard limit on every short text."""
+        return min(self.max_tokens, 96 + len(piece) // 2)
+
     @property
     def pipe(self) -> str:
         return f"llm.{self.model}"
@@ -240,7 +251,7 @@ class LlmExtractor:
 
     def _piece(self, piece: str) -> tuple[list[Entity], int]:
         t0 = time.perf_counter()
-        answer = self.complete(messages(piece), self.max_tokens, SCHEMA)
+        answer = self.complete(messages(piece), self.answer_tokens(piece), SCHEMA)
         seconds = time.perf_counter() - t0
         usage = answer.usage
         s = self.stats
