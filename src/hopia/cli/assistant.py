@@ -1,5 +1,5 @@
 """``hopia assistant``: evaluations of the assistant (issue 13 item 8), ``hopia assistant eval …``:
-retrieval, grounding check, cohort from a question."""
+retrieval, grounding check, cohort from a question, FrenchMedMCQA, rules + NER vs LLM extraction."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hopia.cli._common import console, context, err_console, handle_errors
+from hopia.cli._common import console, context, err_console, handle_errors, progress_bar
 
 app = typer.Typer(help="Assistant génératif : évaluations.", no_args_is_help=True)
 eval_app = typer.Typer(
@@ -157,3 +157,134 @@ def retrieval(
         f"p10 {_quantile(on, 0.1):.3f}, médiane {_quantile(on, 0.5):.3f} ; "
         f"hors sujet médiane {_quantile(off, 0.5):.3f}, max {max(off, default=0):.3f}"
     )
+
+
+_MCQA_FLAGS = {"questions": "--questions", "model": "--model", "retrieval": "--retrieval"}
+
+
+@eval_app.command("mcqa")
+def mcqa(
+    questions: Path = typer.Option(
+        ..., "--questions", help="FrenchMedMCQA : fichier JSON ou dossier (alors test.json)."
+    ),
+    model: str = typer.Option(
+        "qwen2.5-coder-1.5b", "--model", help="Modèle embarqué fourni (hopia llm models)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Échantillon fixe de N questions (tiré avec --seed)."
+    ),
+    seed: int = typer.Option(13, "--seed", help="Graine du tirage de l'échantillon."),
+    retrieval: str = typer.Option(
+        "none", "--retrieval", help="Collection dont les passages sont ajoutés, ou none."
+    ),
+    k: int = typer.Option(3, "--k", min=1, max=10, help="Passages au plus par question."),
+    threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp."),
+    as_json: bool = typer.Option(False, "--json", help="Résultats complets en JSON."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Résultats en JSON."),
+) -> None:
+    """Questions à choix multiples de pharmacie (FrenchMedMCQA) : taux de réponses exactes
+    (EMR) et score de Hamming d'un modèle embarqué, avec ou sans passages retrouvés."""
+    from hopia.services import llm_eval
+
+    with handle_errors(_MCQA_FLAGS), context() as ctx:
+        request = llm_eval.McqaEvalRequest.of(
+            questions=questions, model=model, limit=limit, seed=seed, retrieval=retrieval,
+            k=k, threads=threads,
+        )  # fmt: skip
+        with progress_bar() as bar:
+            task = bar.add_task("Questions", total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = llm_eval.evaluate_mcqa(ctx, request, on_progress=on_progress)
+    data = report.to_json()
+    if output is not None:
+        output.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        console.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    passages = (
+        "sans passages"
+        if report.retrieval is None
+        else f"collection {report.retrieval}, passages pertinents pour "
+        f"{data['questions_with_passages']} question(s)"
+    )
+    console.print(
+        f"{data['model']} ({passages}) : {data['questions']} questions sur "
+        f"{data['questions_in_file']} (graine {data['seed']}) ; EMR {data['emr']:.3f}, "
+        f"score de Hamming {data['hamming']:.3f} ; {data['unparseable']} réponse(s) illisible(s) "
+        f"(comptées fausses) ; {data['seconds_per_question']:.1f} s par question ; "
+        f"{data['energy_wh']:.3f} Wh, {data['cost_eur']:.5f} EUR estimés",
+        highlight=False,
+    )
+
+
+@eval_app.command("extraction")
+def extraction(
+    brat: Path = typer.Option(..., "--brat", help="Dossier BRAT de référence (QUAERO dev)."),
+    qualifiers: Path | None = typer.Option(
+        None, "--qualifiers", help="Phrases à qualificatifs (défaut : le jeu fourni)."
+    ),
+    split: str = typer.Option("test", "--split", help="Partie du jeu de qualificatifs."),
+    model: list[str] = typer.Option(
+        [], "--model", help="Modèle(s) embarqué(s) fourni(s) à comparer (option répétable)."
+    ),
+    rules: bool = typer.Option(True, "--rules/--no-rules", help="Inclure règles + NER."),
+    documents: int | None = typer.Option(
+        None, "--documents", min=1, help="Échantillon fixe de N documents BRAT."
+    ),
+    cases: int | None = typer.Option(
+        None, "--cases", min=1, help="Échantillon fixe de N phrases à qualificatifs."
+    ),
+    seed: int = typer.Option(13, "--seed", help="Graine des échantillons."),
+    threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Résultats en JSON."),
+) -> None:
+    """IA qui classe contre IA qui génère : règles + NER et modèles embarqués sur les mêmes
+    textes (mentions, qualificatifs, secondes, énergie et coût par document)."""
+    from hopia.services import llm_eval
+
+    flags = {"brat": "--brat", "qualifiers": "--qualifiers", "models": "--model"}
+    with handle_errors(flags), context() as ctx:
+        request = llm_eval.ExtractionEvalRequest.of(
+            brat=brat, qualifiers=qualifiers, split=split, models=model, rules=rules,
+            documents=documents, cases=cases, seed=seed, threads=threads,
+        )  # fmt: skip
+        with progress_bar() as bar:
+            tasks: dict[tuple[str, str], object] = {}
+
+            def on_step(title: str, data_set: str, done: int, total: int) -> None:
+                key = (title, data_set)
+                if key not in tasks:
+                    tasks[key] = bar.add_task(f"{title} — {data_set}", total=total)
+                bar.update(tasks[key], completed=done)  # type: ignore[arg-type]
+
+            result = llm_eval.evaluate_extraction(ctx, request, on_step=on_step)
+    data = result.to_dict()
+    if output is not None:
+        output.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    console.print(
+        f"QUAERO : {data['quaero']['sample']} documents sur {data['quaero']['documents_in_set']} ; "
+        f"qualificatifs : {data['qualifiers']['sample']} phrases ({data['qualifiers']['split']}) ; "
+        f"graine {data['seed']}",
+        highlight=False,
+    )
+    table = Table(title="Règles + NER contre modèles de langage")
+    for column in (
+        "Système", "P (chev.)", "R (chev.)", "P (exact)", "R (exact)", "Qualif. justes",
+        "Cibles manquées", "s / doc", "Wh / doc", "EUR / doc",
+    ):  # fmt: skip
+        table.add_column(column, justify="right")
+
+    def f(x: float | None) -> str:
+        return "—" if x is None else f"{x:.3f}"
+
+    for s in result.systems:
+        per_doc = s.mentions.per_document()
+        table.add_row(
+            s.title, f(s.overlap.precision), f(s.overlap.recall), f(s.exact.precision),
+            f(s.exact.recall), f(s.agreement), str(s.targets_missed), f"{per_doc['seconds']:.2f}",
+            f"{per_doc['energy_wh']:.4f}", f"{per_doc['cost_eur']:.6f}",
+        )  # fmt: skip
+    console.print(table)

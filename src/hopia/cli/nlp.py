@@ -41,14 +41,32 @@ def extract_cmd(
     batch_size: int | None = typer.Option(
         None, "--batch-size", min=1, help="Documents par lot (défaut : nlp.batch_size)."
     ),
+    engine: str = typer.Option(
+        "rules",
+        "--engine",
+        help="rules : règles et réseau de reconnaissance d'entités ; llm : modèle de langage "
+        "embarqué (extraction générative, plus lente, voir docs/benchmarks.md).",
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Modèle embarqué fourni (--engine llm ; défaut : qwen2.5-coder-1.5b)."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp (--engine llm)."),
 ) -> None:
     """Write one ``{"id", "entities"}`` line per valid input line; exit 1 if any was broken."""
     from hopia.services import nlp
 
     with handle_errors(), context() as ctx:
-        request = nlp.ExtractFileRequest.of(input=input_path, output=output, batch_size=batch_size)
-        with err_console.status("Chargement du pipeline de TAL…"):
-            nlp.pipeline(ctx)
+        request = nlp.ExtractFileRequest.of(
+            input=input_path,
+            output=output,
+            batch_size=batch_size,
+            engine=engine,
+            model=model,
+            threads=threads,
+        )
+        if request.engine == "rules":
+            with err_console.status("Chargement du pipeline de TAL…"):
+                nlp.pipeline(ctx)
         with file_run_display("Extraction", input_path) as (on_line_error, on_progress):
             result = nlp.extract_file(
                 ctx, request, on_line_error=on_line_error, on_progress=on_progress
@@ -57,6 +75,11 @@ def extract_cmd(
         err_console.print(
             f"[yellow]{result.pipe_errors} texte(s) analysé(s) en partie : un composant du "
             "pipeline a échoué (champ « errors » de la ligne de sortie).[/yellow]"
+        )
+    if result.dropped:
+        err_console.print(
+            f"[yellow]{result.dropped} passage(s) cité(s) par le modèle introuvable(s) dans le "
+            "texte : écarté(s).[/yellow]"
         )
     if result.errors:
         err_console.print(f"[yellow]{result.errors} ligne(s) invalide(s) ignorée(s).[/yellow]")

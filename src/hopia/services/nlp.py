@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -77,6 +77,9 @@ class ExtractFileRequest(Request):
     input: Path
     output: Path
     batch_size: int | None = Field(None, ge=1)
+    engine: Literal["rules", "llm"] = "rules"
+    model: str | None = Field(None, min_length=1, max_length=60)  # engine llm: packaged model
+    threads: int = Field(2, ge=1, le=64)  # engine llm: llama.cpp threads
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,11 @@ class ExtractedText:
 @dataclass(frozen=True)
 class ExtractFileResult(FileRunResult):
     """:class:`FileRunResult` plus ``pipe_errors``: output lines whose ``errors`` is not empty
-    (written with what the other pipes found)."""
+    (written with what the other pipes found); with the LLM engine, ``dropped``: spans the
+    model quoted that are not in the text (left out, never given invented offsets)."""
 
     pipe_errors: int = 0
+    dropped: int = 0
 
 
 def _extracted(
@@ -143,6 +148,8 @@ def extract_file(
     which a pipe failed is written with the other pipes' entities and that failure."""
     require_file(request.input, "input")
     ctx.authorize("nlp.extract", str(request.input))
+    if request.engine == "llm":
+        return _extract_file_llm(ctx, request, on_line_error, on_progress)
     pipeline(ctx)  # load before the output is opened: a failure leaves nothing behind
 
     pipe_errors = 0
@@ -161,6 +168,37 @@ def extract_file(
         on_progress=on_progress,
     )
     return ExtractFileResult(result.output, result.done, result.errors, pipe_errors)
+
+
+def _extract_file_llm(
+    ctx: Context,
+    request: ExtractFileRequest,
+    on_line_error: LineErrorCallback | None,
+    on_progress: ProgressCallback | None,
+) -> ExtractFileResult:
+    """The same lines from the embedded LLM (:mod:`hopia.assistant.extraction`), one text at a
+    time; the model is loaded before the output is opened."""
+    from hopia.assistant.llm.packaged import DEFAULT_MODEL
+    from hopia.services.llm_eval import llm_extractor
+
+    extractor = llm_extractor(ctx, request.model or DEFAULT_MODEL, request.threads)
+    dropped = 0
+
+    def process(items: Iterator[TextItem]) -> Iterator[dict[str, Any]]:
+        nonlocal dropped
+        for item in items:
+            entities, lost = extractor.extract(item.text)
+            dropped += lost
+            yield ExtractedText(item.id, tuple(entities)).to_json()
+
+    result = run_jsonl(
+        request.input,
+        request.output,
+        process,
+        on_line_error=on_line_error,
+        on_progress=on_progress,
+    )
+    return ExtractFileResult(result.output, result.done, result.errors, 0, dropped)
 
 
 # -- evaluation ----------------------------------------------------------------------------------

@@ -1,0 +1,221 @@
+"""Evaluations of the embedded LLMs on public data (``hopia assistant eval mcqa`` and
+``… extraction``): FrenchMedMCQA, and the LLM as an extractor beside the rules + NER pipeline.
+
+The packaged model named runs embedded, in this process, with its threads explicit; the calls
+do not go through the gateway: public exam questions and public corpora, no user's data, so no
+quota, no usage row and no audit entry per call (as ``hopia assistant eval retrieval``). The
+footprint is the gateway's estimate (:func:`hopia.assistant.footprint.estimate`) with the
+installation's settings. With ``retrieval``, passages come from a knowledge collection the
+caller may read (``collection.read``), kept when their similarity reaches the assistant's
+relevance threshold, as ``hopia ask`` keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from hopia.platform.exceptions import InvalidRequestError, NotFoundError
+from hopia.services.context import Context, Request
+
+if TYPE_CHECKING:
+    from hopia.assistant.extraction import LlmExtractor
+    from hopia.assistant.extraction_eval import Comparison
+    from hopia.assistant.llm.embedded import EmbeddedBackend
+    from hopia.assistant.mcqa import McqaReport
+
+MCQA_ANSWER_TOKENS = 48
+NONE = "none"
+
+
+def embedded_model(ctx: Context, model: str, threads: int, n_ctx: int = 4096) -> EmbeddedBackend:
+    """The packaged model ``model`` run embedded with ``threads`` threads, loaded now (a
+    missing runtime or model is a French error before any work)."""
+    from hopia.assistant.llm import packaged
+    from hopia.assistant.llm.registry import packaged_backend
+
+    packaged.get(model)  # an unknown name: the French error listing the packaged ones
+    backend = packaged_backend(model, ctx.settings.cache_dir, n_threads=threads, n_ctx=n_ctx)
+    backend.runtime_info()  # type: ignore[attr-defined] - assembles and loads the model
+    return backend  # type: ignore[return-value]
+
+
+def llm_extractor(ctx: Context, model: str, threads: int) -> LlmExtractor:
+    """The LLM extractor over the packaged ``model`` (``hopia nlp extract --engine llm``)."""
+    from hopia.assistant.extraction import LlmExtractor
+
+    backend = embedded_model(ctx, model, threads)
+
+    def complete(messages, max_tokens, schema):  # noqa: ANN001, ANN202 - extraction.Complete
+        return backend.complete(
+            messages, max_tokens=max_tokens, temperature=0.0, json_schema=schema
+        )
+
+    return LlmExtractor(complete, backend.model)
+
+
+# -- FrenchMedMCQA -------------------------------------------------------------------------------
+
+
+class McqaEvalRequest(Request):
+    questions: Path  # a FrenchMedMCQA JSON file, or its folder (then test.json)
+    model: str = Field(min_length=1, max_length=60)
+    limit: int | None = Field(None, ge=1)
+    seed: int = 13
+    retrieval: str = Field(NONE, min_length=1, max_length=80)
+    k: int = Field(3, ge=1, le=10)
+    threads: int = Field(2, ge=1, le=64)
+
+
+McqaProgress = Callable[[int, int], None]
+
+
+def evaluate_mcqa(
+    ctx: Context, request: McqaEvalRequest, *, on_progress: McqaProgress | None = None
+) -> McqaReport:
+    """EMR and Hamming score of a packaged model on FrenchMedMCQA questions (a seeded sample
+    when ``limit`` is given), with or without passages of a collection."""
+    from hopia.assistant import mcqa
+    from hopia.assistant.footprint import estimate
+    from hopia.assistant.llm.base import ChatMessage
+
+    path = request.questions / "test.json" if request.questions.is_dir() else request.questions
+    if not path.is_file():
+        raise NotFoundError(f"fichier de questions introuvable : {path}", fields=("questions",))
+    ctx.authorize("assistant.eval", f"file:{path}")
+    try:
+        questions = mcqa.load_questions(path)
+    except ValueError as exc:
+        raise InvalidRequestError(
+            f"fichier FrenchMedMCQA illisible : {exc}", fields=("questions",)
+        ) from None
+    retrieve = None if request.retrieval == NONE else _retriever(ctx, request.retrieval, request.k)
+    chosen = mcqa.sample(questions, request.limit, request.seed)
+    backend = embedded_model(ctx, request.model, request.threads)
+    settings = ctx.settings.assistant.footprint
+
+    def answer(system: str, user: str) -> tuple[str, int, int]:
+        done = backend.complete(
+            [ChatMessage("system", system), ChatMessage("user", user)],
+            max_tokens=MCQA_ANSWER_TOKENS,
+            temperature=0.0,
+        )
+        return done.text, done.usage.prompt_tokens, done.usage.completion_tokens
+
+    report = mcqa.McqaReport(
+        backend.model,
+        str(path),
+        len(questions),
+        request.seed,
+        None if request.retrieval == NONE else request.retrieval,
+    )
+    for i, question in enumerate(chosen, 1):
+        answered = mcqa.ask(question, answer, retrieve)
+        cost = estimate(
+            settings,
+            prompt_tokens=answered.prompt_tokens,
+            completion_tokens=answered.completion_tokens,
+            parameters_b=backend.parameters_b,
+            seconds=answered.seconds,
+        )
+        report.answers.append(answered)
+        report.energy_wh += cost.energy_wh
+        report.co2e_g += cost.co2e_g
+        report.cost_eur += cost.cost_eur
+        if on_progress is not None:
+            on_progress(i, len(chosen))
+    return report
+
+
+def _retriever(ctx: Context, collection: str, k: int) -> Callable[[str], list[str]]:
+    """Passages of ``collection`` for a question (its propositions included in the query),
+    above the relevance threshold."""
+    from hopia.services import collections as colls
+    from hopia.services.ask import min_similarity
+
+    threshold = min_similarity(ctx)
+    # an unknown or unreadable collection fails here, before the model is loaded
+    colls.retrieve(ctx, colls.SearchRequest.of(collections=[collection], query="médicament", k=1))
+
+    def retrieve(query: str) -> list[str]:
+        hits = colls.retrieve(
+            ctx, colls.SearchRequest.of(collections=[collection], query=query[:2000], k=k)
+        )
+        return [h.text for _, h in hits if h.similarity >= threshold]
+
+    return retrieve
+
+
+# -- rules + NER vs LLM --------------------------------------------------------------------------
+
+
+class ExtractionEvalRequest(Request):
+    brat: Path  # a QUAERO BRAT folder (dev)
+    qualifiers: Path | None = None  # a qualifier JSONL; default: the shipped French set
+    split: str = Field("test", min_length=1, max_length=20)
+    models: list[str] = Field(default_factory=list, max_length=5)
+    rules: bool = True
+    documents: int | None = Field(None, ge=1)
+    cases: int | None = Field(None, ge=1)
+    seed: int = 13
+    threads: int = Field(2, ge=1, le=64)
+
+
+ExtractionProgress = Callable[[str, str, int, int], None]
+
+
+def evaluate_extraction(
+    ctx: Context, request: ExtractionEvalRequest, *, on_step: ExtractionProgress | None = None
+) -> Comparison:
+    """Rules + NER and each packaged model named, on a seeded sample of the BRAT documents and
+    of the qualifier set's split (:mod:`hopia.assistant.extraction_eval`)."""
+    from hopia.assistant import extraction_eval as ee
+    from hopia.assistant.llm import packaged
+    from hopia.data.nlp import evaluate as ev
+    from hopia.data.nlp.evaluate import qualifiers as q
+
+    if not request.brat.is_dir():
+        raise NotFoundError(f"dossier BRAT introuvable : {request.brat}", fields=("brat",))
+    if not request.rules and not request.models:
+        raise InvalidRequestError("aucun système à comparer", fields=("models", "rules"))
+    qualifier_file = request.qualifiers or q.default_set()
+    if not qualifier_file.is_file():
+        raise NotFoundError(f"fichier introuvable : {qualifier_file}", fields=("qualifiers",))
+    ctx.authorize("nlp.eval", str(request.brat))
+    gold = ev.read_brat(request.brat)
+    cases = [c for c in q.read_cases(qualifier_file) if c.split == request.split]
+    if not cases:
+        raise InvalidRequestError(
+            f"aucune phrase dans la partie « {request.split} »", fields=("split",)
+        )
+    docs = ee.sample_of(gold.docs, request.documents, request.seed)
+    cases = ee.sample_of(cases, request.cases, request.seed)
+    contenders = []
+    if request.rules:
+        settings = ctx.settings.data.nlp
+        system = ev.hopia_system(
+            ctx.settings.cache_dir,
+            cache=settings.cache_pipeline,
+            clinical_ner_weights=settings.clinical_ner_model,
+        )
+        contenders.append(ee.Contender(ev.System("rules", "Règles + NER (Hopia)", system.predict)))
+    for name in request.models:
+        extractor = llm_extractor(ctx, name, request.threads)
+        size = packaged.get(name).parameters_b
+        title = f"LLM {name}"
+        contenders.append(ee.Contender(ee.llm_system(extractor, name, title), extractor, size))
+    comparison = ee.Comparison(
+        str(request.brat),
+        len(gold.docs),
+        [d.id for d in docs],
+        str(qualifier_file),
+        request.split,
+        [c.id for c in cases],
+        request.seed,
+    )
+    return ee.compare(
+        contenders, docs, cases, ctx.settings.assistant.footprint, comparison, on_step
+    )
