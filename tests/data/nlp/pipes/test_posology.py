@@ -50,6 +50,9 @@ POSOLOGY = "dose", "dose_unit", "route", "frequency", "per_day", "duration_days"
         ("furosémide 40 mg IVD x2/j pendant 3 j", (40, "mg", "intraveineuse", "2/j", 2.0, 3)),
         # the multiplication sign, as dictation writes it (issue 14)
         ("metformine 500 mg × 2/j", (500, "mg", None, "2/j", 2.0, None)),
+        # a coordinator that goes on with the same drug's posology
+        ("metformine 500 mg matin et soir", (500, "mg", None, "2/j", 2.0, None)),
+        ("paracétamol 1 g puis 500 mg toutes les 6 h", (1, "g", None, "4/j", 4.0, None)),
         ("ceftriaxone 2 g/j IV 7 j", (2, "g", "intraveineuse", "1/j", 1.0, 7)),
         (
             "salbutamol 2 bouffées inhalées si besoin",
@@ -75,6 +78,12 @@ def test_posology(nlp: Any, text: str, expected: tuple[Any, ...]) -> None:
 def test_until_date_is_kept_as_text(nlp: Any) -> None:
     a = drug(nlp, "amoxicilline 1 g 3 fois par jour jusqu'au 15/03")._.attributes
     assert a["duration_text"] == "jusqu'au 15/03" and a["duration_days"] is None
+
+
+def test_posology_stops_at_the_next_item_of_a_list(nlp: Any) -> None:
+    # thiamine is in no drug lexicon: its 500 mg/j is still not the oxazépam's
+    a = drug(nlp, "oxazépam dégressif et thiamine 500 mg/j")._.attributes
+    assert (a["dose"], a["frequency"]) == (None, None)
 
 
 def test_posology_stops_at_the_next_drug(nlp: Any) -> None:

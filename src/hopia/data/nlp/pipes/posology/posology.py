@@ -67,6 +67,31 @@ def choose_atc(codes: list[str]) -> str:
     return min(codes, key=lambda c: (sizes.get(c, 10**6), -len(c), c))
 
 
+# A new item of a list: a coordinator then a word that starts no posology ("oxazépam dégressif
+# et thiamine 500 mg/j": the 500 mg is the thiamine's, even when thiamine is no known drug).
+_NEXT_ITEM = re.compile(r"(?:,|;|\bet\b|\bpuis\b|\bavec\b|\bplus\b)\s+([a-z][a-z'-]*)")
+# Words that go on with the same drug's posology after a coordinator ("matin et soir", "1 g
+# puis 500 mg", "et pendant 5 jours", "IV puis per os").
+_POSOLOGY_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        "le la les l un une des du de d au aux a en par pendant jusqu jusque si selon sans "
+        "matin midi soir nuit coucher repas jeun toutes tous tout chaque per iv ivd ivl sc im "
+        "sl po voie orale intraveineuse sous x fois demi demie deux trois quatre cinq six sept "
+        "huit neuf dix quinze vingt cent cents mille dose doses relais puis dosage max maximum "
+        "maximale ensuite durant j jours semaine semaines mois heure heures h min mn",
+    )
+)
+
+
+def _item_end(text: str, start: int, stop: int) -> int:
+    """Where the next item of a list starts in ``text[start:stop]`` (``stop`` when none)."""
+    for m in _NEXT_ITEM.finditer(text, start, stop):
+        if m.group(1).strip("'-") not in _POSOLOGY_WORDS:
+            return m.start()
+    return stop
+
+
 def _plain(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
@@ -259,6 +284,7 @@ class PosologyReader(BaseComponent):
             stop = min(stop, next(e for e in line_ends if e >= span.end_char))
             if span.sent is not None:
                 stop = min(stop, max(span.sent.end_char, span.end_char))
+            stop = max(_item_end(lowered, span.end_char, stop), span.end_char)
             reading = read_posology(lowered, span.end_char, stop)
             if reading["posology_text"] is not None:
                 s, e = reading["posology_text"]
