@@ -232,3 +232,78 @@ def test_validation_refuses_a_draft_without_patient_or_unreadable(
     result = runner.invoke(app, ["dictation", "validate", str(broken), "--author", "Dr X"])
     assert result.exit_code != 0 and str(broken) in result.output
     assert "pas un brouillon de dictée" in result.output and "Traceback" not in result.output
+
+
+def _draft(tmp_path: Path) -> Path:
+    """A draft as ``transcribe`` writes it (only what ``reformulate`` reads matters here)."""
+    draft = tmp_path / "brouillon.json"
+    note = {
+        "transcript": "Antécédents : diabète de type 2. Traitement : metformine 1000 mg × 2/j.",
+        "template": "crh",
+        "sections": {
+            "Antécédents": "diabète de type 2.",
+            "Traitement": "metformine 1000 mg × 2/j.",
+        },
+        "facts": [],
+        "asr": {"model": "whisper-base", "version": "x", "rtf": 0.5},
+        "patient": "IPP42",
+    }
+    draft.write_text(json.dumps(note, ensure_ascii=False), "utf-8")
+    return draft
+
+
+def test_reformulate_without_a_model_keeps_the_dictated_sections(
+    initialised: Path, tmp_path: Path
+) -> None:
+    draft, out, text = _draft(tmp_path), tmp_path / "mis_en_forme.json", tmp_path / "note.txt"
+    result = runner.invoke(
+        app, ["dictation", "reformulate", str(draft), "-o", str(out), "--text-output", str(text)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Aucun modèle de langage" in result.output
+    before, after = json.loads(draft.read_text("utf-8")), json.loads(out.read_text("utf-8"))
+    assert after["sections"] == before["sections"] and after["transcript"] == before["transcript"]
+    assert [s["accepted"] for s in after["reformulation"]["sections"]] == [False, False]
+    assert text.read_text("utf-8").startswith("Antécédents : diabète de type 2.")
+
+
+def test_reformulate_refuses_what_is_not_a_draft(initialised: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "pas_un_brouillon.json"
+    bad.write_text("[1, 2]", "utf-8")
+    result = runner.invoke(app, ["dictation", "reformulate", str(bad), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "pas_un_brouillon.json" in result.output and "brouillon sans sections" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_reformulate_with_the_embedded_plumbing_model(initialised: Path, tmp_path: Path) -> None:
+    """Through the gateway with real llama.cpp: whatever a 135M model writes, a section is kept
+    only with the dictated facts, and the call is audited like any other."""
+    from tests.assistant.llm_helpers import PLUMBING_MODEL, require_llama, require_model_packages
+
+    require_llama()
+    require_model_packages()
+    draft, out = _draft(tmp_path), tmp_path / "mis_en_forme.json"
+    result = runner.invoke(
+        app, ["dictation", "reformulate", str(draft), "-o", str(out), "--model", PLUMBING_MODEL]
+    )
+    assert result.exit_code == 0, result.output
+    after = json.loads(out.read_text("utf-8"))
+    assert after["reformulation"]["model"] == PLUMBING_MODEL
+    for s in after["reformulation"]["sections"]:
+        kept = after["sections"][s["section"]]
+        assert kept == (s["proposed"] if s["accepted"] else s["dictated"])
+        assert s["accepted"] == (not s["added"] and not s["dropped"] and bool(s["proposed"]))
+    url = f"duckdb:///{initialised / 'warehouse.duckdb'}"
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        actions = [
+            r.action
+            for r in conn.execute(
+                sa.text("SELECT action FROM hopia_meta.audit_log ORDER BY audit_id")
+            )
+        ]
+    engine.dispose()
+    assert actions.count("dictation.reformulate") == 1
+    assert actions.count("assistant.chat") == 2  # one gateway call per section, audited

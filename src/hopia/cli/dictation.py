@@ -100,6 +100,87 @@ def transcribe_cmd(
     )
 
 
+@app.command("reformulate")
+def reformulate_cmd(
+    draft: Path = typer.Argument(..., help="Le brouillon JSON écrit par « transcribe »."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Le brouillon mis en forme (JSON), à relire puis valider."
+    ),
+    text_output: Path | None = typer.Option(
+        None, "--text-output", help="Écrire aussi le texte de la note (pour « validate --text »)."
+    ),
+    backend: str | None = typer.Option(None, "--backend", help="Backend configuré."),
+    model: str | None = typer.Option(
+        None, "--model", help="Modèle embarqué fourni, sans configuration (ex. qwen2.5-1.5b)."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="Fils de llama.cpp (--model)."),
+) -> None:
+    """Mettre en forme les sections dictées avec le modèle de langage : une proposition n'est
+    gardée que si le TAL y retrouve exactement les faits dictés (rien d'ajouté, rien de perdu,
+    aucune négation changée) ; sinon le texte dicté reste, avec la raison. Sans modèle
+    configuré, le brouillon reste tel que dicté."""
+    from hopia.platform.files import write_text_atomic
+    from hopia.services import dictation_reformulate as reform
+    from hopia.services import tasks
+
+    flags = {**_FLAGS, "draft": "BROUILLON", "sections": "BROUILLON", "backend": "--backend"}
+    with handle_errors(flags), context() as ctx:
+        note = _read_draft(draft)
+        request = reform.ReformulateRequest.of(
+            sections=note.get("sections") or {}, patient=note.get("patient")
+        )
+        generate = tasks.gateway_generate(
+            ctx, reform.TASK, backend=backend, model=model, threads=threads
+        )
+        with err_console.status("Mise en forme des sections…"):
+            result = reform.reformulate(ctx, request, generate)
+        note["sections"] = result.texts
+        note["reformulation"] = {
+            "model": result.model,
+            "prompt_version": result.prompt_version,
+            "sections": [s.to_json() for s in result.sections],
+        }
+        write_text_atomic(output, json.dumps(note, ensure_ascii=False, indent=2) + "\n")
+        if text_output is not None:
+            body = "\n\n".join(f"{t} : {x}" for t, x in result.texts.items() if x.strip())
+            write_text_atomic(text_output, body + "\n")
+    if result.message:
+        err_console.print(f"[yellow]{escape(result.message)}[/yellow]", highlight=False)
+    for s in result.sections:
+        if s.accepted:
+            console.print(f"[green]✓[/green] [bold]{escape(s.title)}[/bold] : {escape(s.text)}")
+        else:
+            console.print(f"[yellow]✗[/yellow] [bold]{escape(s.title)}[/bold] : texte dicté gardé")
+            if s.reason and result.model:
+                console.print(f"    {escape(s.reason)}", style="dim", highlight=False)
+    kept = sum(s.accepted for s in result.sections)
+    err_console.print(
+        f"{kept} section(s) mise(s) en forme sur {len(result.sections)} ; brouillon écrit dans "
+        f"{escape(str(output))}",
+        style="dim",
+        highlight=False,
+    )
+
+
+def _read_draft(path: Path) -> dict:
+    """The draft JSON, or a French error naming the file (exit 2)."""
+    try:
+        note = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        err_console.print(f"Erreur : {escape(str(path))} : brouillon introuvable")
+        raise typer.Exit(2) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        err_console.print(
+            f"Erreur : {escape(str(path))} : ce n'est pas un brouillon de dictée "
+            f"({type(exc).__name__})"
+        )
+        raise typer.Exit(2) from None
+    if not isinstance(note, dict) or not isinstance(note.get("sections"), dict):
+        err_console.print(f"Erreur : {escape(str(path))} : brouillon sans sections")
+        raise typer.Exit(2)
+    return note
+
+
 @app.command("validate")
 def validate_cmd(
     draft: Path = typer.Argument(..., help="Le brouillon JSON écrit par « transcribe »."),

@@ -458,7 +458,7 @@ def evaluate_cohort_questions(
 
 def gateway_generate(
     ctx: Context,
-    task: str,
+    task: str | Task,
     *,
     backend: str | None = None,
     model: str | None = None,
@@ -475,7 +475,9 @@ def gateway_generate(
     from hopia.services import llm_gateway as gw
 
     settings = ctx.settings
-    max_tokens = registry.get(task).max_tokens
+    # a Task object: one run by its own service, not offered by the task forms (a dictation's)
+    chosen_task = task if isinstance(task, Task) else registry.get(task)
+    max_tokens = chosen_task.max_tokens
     if model:
         chosen = packaged_backend(model, settings.cache_dir, n_threads=threads)
         gateway = gw.Gateway({chosen.name: chosen}, chosen.name)
@@ -494,7 +496,7 @@ def gateway_generate(
             backend=backend,
             max_tokens=max_tokens,
             temperature=0.0,
-            task=f"task.{task}",
+            task=f"task.{chosen_task.name}",
         )
         return gw.complete(ctx, chat, gateway=gateway).completion
 

@@ -93,6 +93,8 @@ RULES: dict[Role, dict[str, Scope]] = {
         # a dictation's draft reads nothing of the record and writes nothing to it (the
         # validation, which ingests it, is judged on the patient)
         "dictation.transcribe": Scope.ANY,
+        # putting the clinician's own dictated section into written form: reads no record
+        "task.dictation_section": Scope.ANY,
         **_STAFF_TASKS,
     },
     Role.RESEARCHER: {
