@@ -286,7 +286,19 @@ def test_reformulate_with_the_embedded_plumbing_model(initialised: Path, tmp_pat
     require_model_packages()
     draft, out = _draft(tmp_path), tmp_path / "mis_en_forme.json"
     result = runner.invoke(
-        app, ["dictation", "reformulate", str(draft), "-o", str(out), "--model", PLUMBING_MODEL]
+        app,
+        # one llama.cpp thread: two spin-waiting threads on a busy 2-core machine crawl
+        [
+            "dictation",
+            "reformulate",
+            str(draft),
+            "-o",
+            str(out),
+            "--model",
+            PLUMBING_MODEL,
+            "--threads",
+            "1",
+        ],  # fmt: skip
     )
     assert result.exit_code == 0, result.output
     after = json.loads(out.read_text("utf-8"))
