@@ -67,11 +67,12 @@ ChatContext = Annotated[Context, Depends(chat_context)]
 
 
 def gateway_of(request: Request) -> Gateway:
-    """The application's gateway: built from the settings at first use, kept (connections)."""
+    """The application's gateway: built from the settings at first use, kept (connections, the
+    writer thread that commits each call's audit record while the model works)."""
     state = request.app.state
     gateway = getattr(state, "llm_gateway", None)
     if gateway is None:
-        gateway = state.llm_gateway = Gateway.from_settings(state.settings)
+        gateway = state.llm_gateway = Gateway.from_settings(state.settings, overlap=True)
     return gateway
 
 
