@@ -50,17 +50,29 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import Connection, func, select
 
 from hopia.assistant import footprint as fp
 from hopia.assistant.guard import PhiGuard, Restorer
 from hopia.assistant.llm import registry
-from hopia.assistant.llm.base import ChatBackend, ChatMessage, Completion, Delta, Usage
+from hopia.assistant.llm.base import (
+    ChatBackend,
+    ChatMessage,
+    Completion,
+    Delta,
+    ResponseFormat,
+    Usage,
+)
 from hopia.assistant.llm.openai_compat import OpenAICompatBackend, rough_tokens
 from hopia.platform import audit
 from hopia.platform.config import LlmBackendSettings, PseudoSettings, Settings
-from hopia.platform.exceptions import LlmUnavailableError, NotFoundError, QuotaExceededError
+from hopia.platform.exceptions import (
+    InvalidRequestError,
+    LlmUnavailableError,
+    NotFoundError,
+    QuotaExceededError,
+)
 from hopia.platform.identity.store import utcnow
 from hopia.platform.warehouse import Warehouse
 from hopia.platform.warehouse import schema as s
@@ -80,6 +92,37 @@ class MessageIn(Request):
     content: str = Field(max_length=_TEXT)
 
 
+class JsonSchemaIn(Request):
+    """OpenAI's ``response_format.json_schema``: a name, the JSON Schema, ``strict``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    name: str = Field("reponse", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = Field(None, max_length=2000)
+    json_schema: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormatIn(Request):
+    """OpenAI's ``response_format``: ``{"type": "json_object"}``, ``{"type": "json_schema",
+    "json_schema": {"name", "schema", "strict"}}``, or ``{"type": "text"}`` (the default)."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaIn | None = None
+
+    def constraint(self) -> ResponseFormat | None:
+        if self.type == "text":
+            return None
+        if self.type == "json_object":
+            return ResponseFormat("json_object")
+        if self.json_schema is None:
+            raise InvalidRequestError(
+                "« response_format » : le type json_schema demande son schéma (json_schema)",
+                fields=("response_format",),
+            )
+        spec = self.json_schema
+        return ResponseFormat("json_schema", spec.json_schema, spec.name, spec.strict)
+
+
 class ChatRequest(Request):
     messages: list[MessageIn] = Field(min_length=1, max_length=200)
     backend: str | None = Field(None, max_length=40)
@@ -88,6 +131,11 @@ class ChatRequest(Request):
     task: str = Field("chat", min_length=1, max_length=100)
     purpose: str | None = Field(None, max_length=200)
     collection: str | None = Field(None, max_length=200)
+    response_format: ResponseFormatIn | None = None
+
+    def constraint(self) -> ResponseFormat | None:
+        """What the answer must be (JSON, against a schema), or ``None``: text."""
+        return self.response_format.constraint() if self.response_format else None
 
 
 class EmbedRequest(Request):
@@ -547,6 +595,7 @@ def _start(
 
 def complete(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = None) -> ChatResult:
     """One answer, whole."""
+    constraint = request.constraint()
     gw = _gateway(ctx, gateway)
     call = _start(
         ctx, gw, request.backend, _messages(request), request.task, request.purpose,
@@ -554,7 +603,10 @@ def complete(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = No
     )  # fmt: skip
     try:
         answer = call.backend.complete(
-            call.sent, max_tokens=request.max_tokens, temperature=request.temperature
+            call.sent,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            response_format=constraint,
         )
     except BaseException:
         call.settle()
@@ -580,6 +632,7 @@ def stream(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = None
     """The answer as it is produced. Checks and the audit record now; the backend is called at
     the first iteration (``overlap``: the first piece waits for the audit record); the usage
     row is written when the stream ends."""
+    constraint = request.constraint()
     gw = _gateway(ctx, gateway)
     call = _start(
         ctx, gw, request.backend, _messages(request), request.task, request.purpose,
@@ -593,7 +646,10 @@ def stream(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = None
         confirmed = ended = False
         try:
             raw = call.backend.stream(
-                call.sent, max_tokens=request.max_tokens, temperature=request.temperature
+                call.sent,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                response_format=constraint,
             )
             restored = call.restorer.restore_stream(raw) if call.restorer else raw
             for delta in restored:

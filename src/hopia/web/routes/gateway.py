@@ -127,6 +127,11 @@ class ChatBody(BaseModel):
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
     temperature: float | None = None
+    response_format: dict[str, Any] | None = Field(
+        None,
+        description='{"type": "json_object"}, or {"type": "json_schema", "json_schema": '
+        '{"name", "schema", "strict"}}: the answer is JSON (valid against the schema).',
+    )
     task: str = Field("chat", description="Hopia: what the call is for (usage per task).")
     purpose: str | None = Field(None, description="Hopia: why (written in the audit record).")
     collection: str | None = Field(None, description="Hopia: the knowledge collection used.")
@@ -169,6 +174,8 @@ def _chat_request(body: ChatBody) -> llm_gateway.ChatRequest:
         values["max_tokens"] = tokens
     if body.temperature is not None:
         values["temperature"] = body.temperature
+    if body.response_format is not None:
+        values["response_format"] = body.response_format
     return llm_gateway.ChatRequest.of(**values)
 
 
