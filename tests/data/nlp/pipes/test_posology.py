@@ -98,6 +98,8 @@ def test_posology_stops_at_the_next_drug(nlp: Any) -> None:
         ("Lévothyroxine 75 µg/j puis 100 µg/j.", [[75, "µg"], [100, "µg"]]),
         ("furosémide 40 mg IV puis 20 mg per os le lendemain", [[40, "mg"], [20, "mg"]]),
         ("paracétamol 1 g puis 500 mg toutes les 6 h", [[1, "g"], [500, "mg"]]),
+        ("sertraline 50 mg/j, majorée à 100 mg/j à J14", [[50, "mg"], [100, "mg"]]),
+        ("ramipril 10 mg, diminué à 5 mg/j", [[10, "mg"], [5, "mg"]]),
     ],
 )
 def test_every_dose_of_a_drug_is_listed(nlp: Any, text: str, doses: list[list[Any]]) -> None:

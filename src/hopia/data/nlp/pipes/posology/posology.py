@@ -81,7 +81,10 @@ _POSOLOGY_WORDS = frozenset(
         "matin midi soir nuit coucher repas jeun toutes tous tout chaque per iv ivd ivl sc im "
         "sl po voie orale intraveineuse sous x fois demi demie deux trois quatre cinq six sept "
         "huit neuf dix quinze vingt cent cents mille dose doses relais puis dosage max maximum "
-        "maximale ensuite durant j jours semaine semaines mois heure heures h min mn",
+        "maximale ensuite durant j jours semaine semaines mois heure heures h min mn "
+        # a change of the same drug's dose: "sertraline 50 mg/j, majorée à 100 mg/j"
+        "majore majoree augmente augmentee diminue diminuee reduit reduite porte portee "
+        "passe passee relaye relayee decroissance",
     )
 )
 
