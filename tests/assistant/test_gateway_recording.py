@@ -193,6 +193,9 @@ def test_no_answer_when_the_audit_record_cannot_be_written(
         # sync: nothing was sent; overlap: sent while the record was written, but the
         # answer was not released
         assert len(echo.bodies) == sent + (1 if mode == "overlap" else 0)
+        with pytest.raises(AuditError):  # a stream: not one piece
+            chat = llm_gateway.stream(ctx, request(), gateway=gateway)
+            next(chat.deltas)
         gateway.flush()
         assert len(audited(ctx)) == 1 and len(usage_ids(ctx)) == 1
         anchor.checkpoint_path.write_bytes(saved)

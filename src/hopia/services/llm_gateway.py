@@ -36,7 +36,6 @@ caller's own, everyone's for whom the policy allows ``assistant.usage.all``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import secrets
@@ -470,6 +469,7 @@ class _Call:
     replaced: int
     usage_id: int = field(default_factory=lambda: secrets.randbits(62))
     audited: Future[None] | None = None
+    unaudited: bool = False  # its audit record could not be written (overlap: logged)
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -506,8 +506,10 @@ class _Call:
     def settle(self) -> None:
         """The backend failed: the audit record is made durable all the same (``overlap``);
         the backend's error is the one raised, not this one's."""
-        with contextlib.suppress(Exception):
+        try:
             self.confirm()
+        except Exception:  # noqa: BLE001 - logged by the writer; the call is over anyway
+            self.unaudited = True
         self.audited = None  # settled: finishing the call does not raise it again
 
     def finish(self, usage: Usage, model: str, *, ended: bool = True) -> CallRecord:
@@ -540,8 +542,9 @@ class _Call:
             "ended": ended,
         }
         self.confirm()  # a call whose audit record failed gets no usage row either
-        what = f"usage de l'appel au modèle {self.usage_id}"
-        self.gateway.write(existing_warehouse(self.ctx), _insert_usage(row), what)
+        if not self.unaudited:
+            what = f"usage de l'appel au modèle {self.usage_id}"
+            self.gateway.write(existing_warehouse(self.ctx), _insert_usage(row), what)
         return CallRecord(
             self.usage_id, self.backend.name, row["model"], usage, cost, seconds, self.guarded
         )
