@@ -14,9 +14,15 @@ by call so that the machine's load weighs on each alike:
 The overhead reported is each way's p50 / p95 minus the direct call's; the calling thread's
 CPU time is printed too (the load does not inflate it, the disk's waits are not in it). The
 warehouse is a fresh DuckDB file (the gateway's writes go there); ``--quota`` turns the daily
-quota check on, ``--background`` the recorder thread (``assistant.record_in_background``).
+quota check on. How the gateway records (``hopia.services.llm_gateway``): ``sync`` by default
+(audit record committed before the call, usage row before the answer: a gateway built for one
+call), ``--overlap`` (the web application's: the audit record committed by the writer thread
+while the backend works, the answer waits for it, the usage row follows), ``--background``
+(``assistant.record_in_background``: nothing waited for). ``--backend-ms`` makes the backend
+take that long to answer (a model's generation time, which the overlap mode hides the commit
+behind; 0: an answer at once, the worst case for the gateway's overhead).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/gateway.py --calls 300
+    OMP_NUM_THREADS=1 .venv/bin/python bench/gateway.py --calls 300 [--overlap] [--backend-ms 50]
 """
 
 from __future__ import annotations
@@ -62,16 +68,28 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--quota", action="store_true", help="check a daily user quota")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument(
+        "--background", action="store_true", help="usage and audit written by the writer thread"
+    )
+    how.add_argument(
+        "--overlap",
+        action="store_true",
+        help="audit record committed while the backend works, the answer waits for it",
+    )
     parser.add_argument(
-        "--background", action="store_true", help="usage and audit written by the recorder thread"
+        "--backend-ms", type=float, default=0.0, help="the backend answers after this delay"
     )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, echo_server() as server:
+        server.delay = args.backend_ms / 1000
         quotas = {"user_tokens_per_day": 10**12} if args.quota else {}
         settings = Settings(home=Path(tmp), assistant={"quotas": quotas}, **KEYS)
         backend = OpenAICompatBackend("local", server.url, "echo", parameters_b=7)
-        gateway = llm_gateway.Gateway({"local": backend}, background=args.background)
+        gateway = llm_gateway.Gateway(
+            {"local": backend}, background=args.background, overlap=args.overlap
+        )
         operator = Context.local(settings, "banc")
         wh = operator.warehouse()
         accounts.create_account(
@@ -118,10 +136,10 @@ def main() -> None:
         gateway.close()
 
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    records = "background" if args.background else "inline"
+    records = gateway.mode
     print(
         f"# {args.calls} calls each (after {args.warmup} warm-up), quota check "
-        f"{'on' if args.quota else 'off'}, records {records}; "
+        f"{'on' if args.quota else 'off'}, records {records}, backend {args.backend_ms:g} ms; "
         f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPU, load {' '.join(load)}"
     )

@@ -6,8 +6,10 @@ they fail instead: they must run there."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +43,26 @@ def plumbing_model_file(cache_dir: Path) -> Path:
     """The assembled SmolLM2-135M GGUF, llama.cpp present (else skip; fail under CI)."""
     require_llama()
     return packaged.ensure(require_model_packages(), cache_dir)
+
+
+def recorded_calls(task: str) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The usage rows and the audit records' details of the gateway calls of ``task``, in the
+    warehouse of the test's home (``hopia_home``, after ``hopia init``)."""
+    from sqlalchemy import text
+
+    from hopia.platform.config import get_settings
+    from hopia.platform.warehouse import Warehouse
+
+    wh = Warehouse(get_settings().resolved_warehouse_url(), migrate=False)
+    try:
+        with wh.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT * FROM hopia_meta.llm_usage WHERE task = :t"), {"t": task}
+            ).all()
+            audited = conn.execute(
+                text("SELECT details FROM hopia_meta.audit_log WHERE action = 'assistant.chat'")
+            ).scalars()
+            details = [d for d in map(json.loads, audited) if d["task"] == task]
+    finally:
+        wh.close()
+    return rows, details

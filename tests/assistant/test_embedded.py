@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hopia.assistant.llm import embedded
-from hopia.assistant.llm.base import ChatBackend, ChatMessage, Delta
+from hopia.assistant.llm.base import ChatBackend, ChatMessage, Delta, ResponseFormat
 from hopia.assistant.llm.embedded import EmbeddedBackend
 from hopia.platform.exceptions import InvalidRequestError, MissingExtraError, ModelError
 from tests.assistant.llm_helpers import plumbing_model_file
@@ -21,6 +21,16 @@ from tests.assistant.llm_helpers import plumbing_model_file
 pytestmark = pytest.mark.slow
 
 QUESTION = [ChatMessage("user", "Write a short story about a cat who lives in Paris.")]
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "ville": {"type": "string", "maxLength": 20},
+        "age": {"type": "integer"},
+        "fumeur": {"type": "boolean"},
+    },
+    "required": ["ville", "age", "fumeur"],
+    "additionalProperties": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -143,26 +153,71 @@ def test_a_file_that_is_not_gguf_is_a_model_error(tmp_path: Path, gguf: Path) ->
 def test_a_json_schema_constrains_the_answer(backend: EmbeddedBackend) -> None:
     """Constrained decoding: even the 135M model, which follows no instruction reliably,
     answers JSON valid against the schema (checked here by hand, field by field)."""
-    schema = {
-        "type": "object",
-        "properties": {
-            "ville": {"type": "string", "maxLength": 20},
-            "age": {"type": "integer"},
-            "fumeur": {"type": "boolean"},
-        },
-        "required": ["ville", "age", "fumeur"],
-        "additionalProperties": False,
-    }
     question = [ChatMessage("user", "Patient de 67 ans, fumeur, habite à Lyon. Réponds en JSON.")]
-    done = backend.complete(question, max_tokens=96, temperature=0, json_schema=schema)
-    value = json.loads(done.text)
+    fmt = ResponseFormat.of_schema(SCHEMA)
+    done = backend.complete(question, max_tokens=96, temperature=0, response_format=fmt)
+    assert_patient(done.text)
+    assert done.finish_reason == "stop"
+    streamed = list(backend.stream(question, max_tokens=96, temperature=0, response_format=fmt))
+    assert "".join(d.text for d in streamed) == done.text
+    assert streamed[-1].usage == done.usage
+    # json_object: any JSON object (no schema), where the same model unconstrained writes prose
+    free = backend.complete(question, max_tokens=48, temperature=0).text
+    with pytest.raises(ValueError):
+        json.loads(free)
+    constrained = backend.complete(
+        question, max_tokens=48, temperature=0, response_format=ResponseFormat("json_object")
+    )
+    if constrained.finish_reason == "stop":  # whole unless the token limit cut it
+        assert isinstance(json.loads(constrained.text), dict)
+    else:
+        assert constrained.text.lstrip().startswith("{")
+
+
+def assert_patient(answer: str) -> None:
+    value = json.loads(answer)
     assert set(value) == {"ville", "age", "fumeur"}
     assert isinstance(value["ville"], str) and len(value["ville"]) <= 20
     assert isinstance(value["age"], int) and isinstance(value["fumeur"], bool)
-    assert done.finish_reason == "stop"
-    streamed = list(backend.stream(question, max_tokens=96, temperature=0, json_schema=schema))
-    assert "".join(d.text for d in streamed) == done.text
-    assert streamed[-1].usage == done.usage
+
+
+def test_the_gateway_passes_a_json_schema_to_the_embedded_runtime(
+    backend: EmbeddedBackend, tmp_path: Path
+) -> None:
+    """``response_format`` (OpenAI's shape) through the gateway: the grammar applies, and the
+    call is recorded like any other."""
+    from sqlalchemy import text
+
+    from hopia.platform.config import Settings
+    from hopia.services import llm_gateway
+    from hopia.services.context import Context
+    from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET_KEY, TEST_VAULT_KEY
+
+    settings = Settings(
+        home=tmp_path, secret_key=TEST_SECRET_KEY, vault_key=TEST_VAULT_KEY,
+        audit_key=TEST_AUDIT_KEY,
+    )  # fmt: skip
+    request = llm_gateway.ChatRequest.of(
+        messages=[{"role": "user", "content": "Patient de 67 ans, fumeur, habite à Lyon."}],
+        max_tokens=96,
+        temperature=0,
+        task="essai.json",
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "patient", "schema": SCHEMA, "strict": True},
+        },
+    )
+    with Context.local(settings, "test.json") as ctx:
+        ctx.warehouse()
+        gateway = llm_gateway.Gateway({"test": backend})
+        result = llm_gateway.complete(ctx, request, gateway=gateway)
+        assert_patient(result.completion.text)
+        with ctx.warehouse().engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT task, completion_tokens FROM hopia_meta.llm_usage")
+            ).one()
+        assert row.task == "essai.json"
+        assert row.completion_tokens == result.completion.usage.completion_tokens
 
 
 def test_a_stream_closed_early_releases_the_model(backend: EmbeddedBackend) -> None:

@@ -50,6 +50,38 @@ def test_changed_dose_is_flagged_on_the_drug(nlp: Any) -> None:
     assert "850" in flag.message and "1000" in flag.message
 
 
+TWO_DOSES = SourceText(
+    "cr-3",
+    "Hypothyroïdie substituée par lévothyroxine 75 µg/j puis 100 µg/j à partir de J5. "
+    "Furosémide 40 mg IV puis 20 mg per os.",
+)
+
+
+def test_every_dose_a_drug_has_in_the_sources_backs_the_output(nlp: Any) -> None:
+    """A drug given at two doses: either one (or both) in the output is grounded, not only
+    the first; a dose given nowhere is flagged, the message naming the sources' doses."""
+    for output in (
+        "Lévothyroxine 100 µg/j.",
+        "Lévothyroxine 75 µg/j puis 100 µg/j.",
+        "Furosémide 20 mg per os.",
+    ):
+        assert check(output, [TWO_DOSES], nlp=nlp).grounded, output
+    (flag,) = check("Lévothyroxine 125 µg/j.", [TWO_DOSES], nlp=nlp).flags
+    assert (flag.text, flag.reason) == ("Lévothyroxine", "dose")
+    assert "125" in flag.message and "75 µg" in flag.message and "100 µg" in flag.message
+    # two doses in the output: the one the sources do not give is the one named
+    flags = check("Furosémide 40 mg IV puis 10 mg per os.", [TWO_DOSES], nlp=nlp).flags
+    (flag,) = [f for f in flags if f.kind == "drug"]  # the NER may read "puis 10" as a disorder
+    assert flag.reason == "dose" and flag.message.startswith("dose 10 mg différente")
+
+
+def test_a_dose_per_document_backs_the_output_too(nlp: Any) -> None:
+    first = SourceText("j1", "Introduction de metformine 500 mg matin et soir.")
+    later = SourceText("j5", "Metformine augmentée à 1000 mg matin et soir.")
+    assert check("Metformine 1000 mg matin et soir.", [first, later], nlp=nlp).grounded
+    assert check("Metformine 500 mg matin et soir.", [first, later], nlp=nlp).grounded
+
+
 def test_changed_lab_value_is_flagged(nlp: Any) -> None:
     assert _flags(nlp, "Créatinine à 140 µmol/L.") == [("Créatinine à 140 µmol/L", "value")]
 

@@ -219,8 +219,13 @@ def test_a_stream_stopped_early_is_still_recorded(ctx: Context, echo: EchoServer
         details = conn.execute(
             text("SELECT details FROM hopia_meta.audit_log ORDER BY audit_id DESC LIMIT 1")
         ).scalar_one()
+        ended = conn.execute(
+            text("SELECT ended FROM hopia_meta.llm_usage WHERE usage_id = :u"),
+            {"u": chat.record.usage_id},
+        ).scalar_one()
     recorded = json.loads(details)
-    assert recorded["ended"] is False and recorded["usage_id"] == chat.record.usage_id
+    assert recorded["stream"] is True and recorded["usage_id"] == chat.record.usage_id
+    assert ended is False  # cut short: its tokens counted from what was produced
 
 
 # Labels whose every gold span must be gone from what a remote backend receives. Dates are

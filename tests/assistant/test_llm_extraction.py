@@ -206,12 +206,33 @@ def test_nlp_extract_llm_engine_refuses_an_unknown_model(tmp_path: Path) -> None
     assert bad.exit_code == 2 and "--engine" in bad.output, bad.output
 
 
+def test_nlp_extract_llm_engine_needs_the_warehouse_its_calls_are_recorded_in(
+    hopia_home: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "1", "text": "Pas de fièvre."}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["nlp", "extract", "-i", str(src), "-o", str(out), "--engine", "llm",
+         "--model", "smollm2-135m"],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "aucun entrepôt" in result.output, result.output
+    assert not out.exists()
+
+
 @pytest.mark.slow
-def test_nlp_extract_with_the_plumbing_model(tmp_path: Path) -> None:
-    from tests.assistant.llm_helpers import PLUMBING_MODEL, require_llama, require_model_packages
+def test_nlp_extract_with_the_plumbing_model(hopia_home: Path, tmp_path: Path) -> None:
+    from tests.assistant.llm_helpers import (
+        PLUMBING_MODEL,
+        recorded_calls,
+        require_llama,
+        require_model_packages,
+    )
 
     require_llama()
     require_model_packages()
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0
     texts = ["Pas de fièvre. Mère diabétique.", "Traitement par metformine, HTA ancienne."]
     src = tmp_path / "in.jsonl"
     src.write_text(
@@ -232,3 +253,9 @@ def test_nlp_extract_with_the_plumbing_model(tmp_path: Path) -> None:
         for e in line["entities"]:  # whatever a 135M model says, offsets point at the text
             assert text[e["start"] : e["end"]] == e["text"]
             assert e["label"] in ("DISO", "CHEM", "PROC") and isinstance(e["negation"], bool)
+    # each call went through the gateway: one usage row and one audit record per text (short
+    # texts: one piece each), with the JSON schema passed as its response_format
+    rows, audited = recorded_calls("nlp.extract")
+    assert len(rows) == len(texts) and all(r.completion_tokens > 0 for r in rows)
+    assert sorted(d["usage_id"] for d in audited) == sorted(r.usage_id for r in rows)
+    assert {r.model for r in rows} == {PLUMBING_MODEL}

@@ -133,7 +133,12 @@ def test_cli_errors_name_the_option(hopia_home: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_end_to_end_with_the_plumbing_model(hopia_home: Path, tmp_path: Path) -> None:
-    from tests.assistant.llm_helpers import PLUMBING_MODEL, require_llama, require_model_packages
+    from tests.assistant.llm_helpers import (
+        PLUMBING_MODEL,
+        recorded_calls,
+        require_llama,
+        require_model_packages,
+    )
 
     require_llama()
     require_model_packages()
@@ -153,3 +158,12 @@ def test_end_to_end_with_the_plumbing_model(hopia_home: Path, tmp_path: Path) ->
     assert all(a["completion_tokens"] > 0 for a in data["answers"])
     assert data["energy_wh"] > 0 and data["retrieval"] is None
     assert "EMR" in result.output and "score de Hamming" in result.output
+    # through the gateway: one usage row and one audit record per question, the tokens the
+    # report counts
+    rows, audited = recorded_calls("eval.mcqa")
+    assert len(rows) == 3 and len(audited) == 3
+    assert sum(r.prompt_tokens for r in rows) == sum(a["prompt_tokens"] for a in data["answers"])
+    assert sorted(r.completion_tokens for r in rows) == sorted(
+        a["completion_tokens"] for a in data["answers"]
+    )
+    assert {d["purpose"] for d in audited} == {"évaluation FrenchMedMCQA"}

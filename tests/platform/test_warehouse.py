@@ -224,6 +224,34 @@ def test_migration_12_indexes_what_the_reads_filter_on(wh: Warehouse) -> None:
         assert current_version(conn) == MIGRATIONS[-1].version
 
 
+def test_migration_16_adds_whether_an_llm_call_ended(wh: Warehouse) -> None:
+    """A warehouse made before migration 16 gets the column, its rows NULL; one made since
+    (the column created with the table) is left as it is."""
+    usage = {
+        "usage_id": 1, "at": datetime(2026, 12, 7), "username": "u", "user_group": "g",
+        "backend": "b", "model": "m", "task": "chat", "prompt_tokens": 1,
+        "completion_tokens": 1, "energy_wh": 0.0, "co2e_g": 0.0, "cost_eur": 0.0,
+        "seconds": 0.1, "guarded": False,
+    }  # fmt: skip
+    with wh.begin() as conn:
+        conn.execute(text("ALTER TABLE hopia_meta.llm_usage DROP COLUMN ended"))
+        conn.execute(schema.llm_usage.insert().values(**usage))
+        conn.execute(
+            schema.schema_migrations.delete().where(schema.schema_migrations.c.version == 16)
+        )
+    for _ in range(2):  # applied, then applied again on a warehouse that has the column
+        Warehouse(wh.url).close()
+        with wh.engine.connect() as conn:
+            assert current_version(conn) == MIGRATIONS[-1].version
+            ended = conn.execute(select(schema.llm_usage.c.ended)).scalars().all()
+        assert ended == [None]
+        with wh.begin() as conn:
+            conn.execute(
+                schema.schema_migrations.delete().where(schema.schema_migrations.c.version == 16)
+            )
+    Warehouse(wh.url).close()
+
+
 @pytest.mark.postgres
 def test_the_document_view_reads_use_the_indexes() -> None:
     """The planner takes them for the document view's reads (not a scan of note_nlp)."""

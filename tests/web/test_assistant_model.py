@@ -54,7 +54,7 @@ def web(tmp_path_factory: pytest.TempPathFactory, sample_file: Path, server: Ech
     )
     owner = made.clients["researcher"]
     owner.post(f"{API}/collections", json={"name": "modele", "title": "Protocoles"})
-    assert _upload(owner, "modele", "epivir.txt", EPIVIR).status_code == 200
+    assert _upload(made, owner, "modele", "epivir.txt", EPIVIR)["status"] == "added"
     yield made
     made.warehouse.close()
 

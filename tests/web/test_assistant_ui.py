@@ -184,7 +184,7 @@ def test_a_role_without_the_task_is_refused(web: Web) -> None:
 def test_the_quiz_reads_a_collection_document(web: Web) -> None:
     client = web.clients["data_steward"]
     client.post(f"{API}/collections", json={"name": "qcm-protocoles", "title": "Protocoles"})
-    document_id = _upload(client, "qcm-protocoles", "epivir.txt", EPIVIR).json()["document"]["id"]
+    document_id = _upload(web, client, "qcm-protocoles", "epivir.txt", EPIVIR)["document_id"]
     form = client.get("/assistant/taches").text
     assert f'value="qcm-protocoles/{document_id}"' in form
     page = _task(client, "quiz", document=f"qcm-protocoles/{document_id}")
@@ -205,7 +205,7 @@ def _events(body: str) -> list[dict[str, Any]]:
 def test_the_answer_streams_as_events_and_is_kept(web: Web) -> None:
     client = web.clients["researcher"]
     client.post(f"{API}/collections", json={"name": "flux", "title": "Protocoles"})
-    _upload(client, "flux", "epivir.txt", EPIVIR)
+    _upload(web, client, "flux", "epivir.txt", EPIVIR)
     page = client.get("/assistant")
     assert '<script src="/static/assistant.js" defer></script>' in page.text
     assert not re.search(r"<script(?![^>]*\bsrc=)", page.text)  # no inline script

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hopia.platform.access import Principal
+from hopia.platform.identity.roles import may
+from hopia.platform.jobs import JobStatus
+from hopia.services import jobs
 from hopia.services.ask import NO_MODEL_MARK
+from hopia.services.uploads import uploads_root
 from tests.web.conftest import Web
 
 API = "/api/v1"
@@ -23,9 +28,22 @@ EPIVIR = (
 )
 
 
-def _upload(client: Any, collection: str, name: str, text: str) -> Any:
+def _submit(client: Any, collection: str, name: str, text: str) -> Any:
+    """Adding a document: the job's submission (202 and the job, or the refusal)."""
     files = {"file": (name, text.encode(), "text/plain"), "collection": (None, collection)}
     return client.post(f"{API}/collections/documents", files=files)
+
+
+def _upload(web: Web, client: Any, collection: str, name: str, text: str) -> dict[str, Any]:
+    """A document added: the job submitted, run by a burst worker, its result as the caller
+    reads it in /api/v1/jobs."""
+    submitted = _submit(client, collection, name, text)
+    assert submitted.status_code == 202, submitted.text
+    with web.operator() as ctx:
+        jobs.work(ctx, burst=True)
+    job = client.get(f"{API}/jobs/{submitted.json()['id']}")
+    assert job.status_code == 200 and job.json()["status"] == "succeeded", job.text
+    return job.json()["result"]
 
 
 def test_owner_stranger_and_shares(web: Web) -> None:
@@ -33,7 +51,7 @@ def test_owner_stranger_and_shares(web: Web) -> None:
     created = owner.post(f"{API}/collections", json={"name": "partage-test", "title": "Essai"})
     assert created.status_code == 201, created.text
     assert created.json()["owner"] == "researcher.test"
-    assert _upload(owner, "partage-test", "epivir.txt", EPIVIR).status_code == 200
+    assert _upload(web, owner, "partage-test", "epivir.txt", EPIVIR)["status"] == "added"
 
     # a stranger: not listed, unknown (404), cannot search nor ask it, nor add to it
     assert "partage-test" not in [c["name"] for c in stranger.get(f"{API}/collections").json()]
@@ -42,7 +60,7 @@ def test_owner_stranger_and_shares(web: Web) -> None:
     assert stranger.post(f"{API}/collections/search", json=search).status_code == 404
     ask = {"question": "Quelle dose chez l'enfant ?", "collections": ["partage-test"]}
     assert stranger.post(f"{API}/assistant/ask", json=ask).status_code == 404
-    assert _upload(stranger, "partage-test", "x.txt", "intrus").status_code == 404
+    assert _submit(stranger, "partage-test", "x.txt", "intrus").status_code == 404
 
     # shared with the clinician by name: reads and searches, cannot change
     shared = owner.post(f"{API}/collections/partage-test/shares", json={"user": "clinician.test"})
@@ -50,7 +68,7 @@ def test_owner_stranger_and_shares(web: Web) -> None:
     assert stranger.get(f"{API}/collections/partage-test").status_code == 200
     found = stranger.post(f"{API}/collections/search", json=search)
     assert found.status_code == 200 and found.json()["passages"]
-    assert _upload(stranger, "partage-test", "x.txt", "intrus").status_code == 403
+    assert _submit(stranger, "partage-test", "x.txt", "intrus").status_code == 403
     share_on = stranger.post(f"{API}/collections/partage-test/shares", json={"group": "admin"})
     assert share_on.status_code == 403
 
@@ -86,7 +104,7 @@ def test_group_collection_is_managed_by_the_group(web: Web) -> None:
 def test_ask_without_a_model_cites_passages_at_their_offsets(web: Web) -> None:
     owner = web.clients["researcher"]
     owner.post(f"{API}/collections", json={"name": "reponses"})
-    assert _upload(owner, "reponses", "epivir.txt", EPIVIR).status_code == 200
+    assert _upload(web, owner, "reponses", "epivir.txt", EPIVIR)["passages"] >= 2
     ask = {
         "question": "Quelle dose de solution orale chez l'enfant de moins de 14 kg ?",
         "collections": ["reponses"],
@@ -111,7 +129,7 @@ def test_ask_without_a_model_cites_passages_at_their_offsets(web: Web) -> None:
 def test_nothing_relevant_is_said(web: Web) -> None:
     owner = web.clients["researcher"]
     owner.post(f"{API}/collections", json={"name": "hors-sujet"})
-    _upload(owner, "hors-sujet", "epivir.txt", EPIVIR)
+    _upload(web, owner, "hors-sujet", "epivir.txt", EPIVIR)
     ask = {"question": "Quelle est la recette de la tarte tatin ?", "collections": ["hors-sujet"]}
     answer = owner.post(f"{API}/assistant/ask", json=ask).json()
     assert answer["relevant"] is False and answer["citations"] == [] and answer["sources"] == []
@@ -121,7 +139,7 @@ def test_nothing_relevant_is_said(web: Web) -> None:
 def test_citation_offsets_outside_the_document_are_refused(web: Web) -> None:
     owner = web.clients["researcher"]
     owner.post(f"{API}/collections", json={"name": "bornes"})
-    doc = _upload(owner, "bornes", "epivir.txt", EPIVIR).json()["document"]["id"]
+    doc = _upload(web, owner, "bornes", "epivir.txt", EPIVIR)["document_id"]
     answer = owner.get(
         f"{API}/collections/bornes/documents/{doc}/text", params={"start": 0, "end": 10**6}
     )
@@ -134,7 +152,7 @@ def test_assistant_page_asks_and_opens_the_cited_passage(web: Web) -> None:
 
     client = web.clients["researcher"]
     client.post(f"{API}/collections", json={"name": "page-assistant", "title": "Protocoles"})
-    _upload(client, "page-assistant", "epivir.txt", EPIVIR)
+    _upload(web, client, "page-assistant", "epivir.txt", EPIVIR)
     form = client.get("/assistant")
     assert form.status_code == 200 and "Protocoles" in form.text
     assert not re.search(r"<script(?![^>]*\bsrc=\"/static/)", form.text)  # no inline script
@@ -158,7 +176,7 @@ def test_assistant_page_asks_and_opens_the_cited_passage(web: Web) -> None:
 def test_only_the_owner_deletes_a_collection(web: Web) -> None:
     owner, reader = web.clients["researcher"], web.clients["clinician"]
     owner.post(f"{API}/collections", json={"name": "a-supprimer"})
-    _upload(owner, "a-supprimer", "epivir.txt", EPIVIR)
+    _upload(web, owner, "a-supprimer", "epivir.txt", EPIVIR)
     owner.post(f"{API}/collections/a-supprimer/shares", json={"user": "clinician.test"})
     assert reader.delete(f"{API}/collections/a-supprimer").status_code == 403
     gone = owner.delete(f"{API}/collections/a-supprimer")
@@ -170,3 +188,95 @@ def test_only_the_owner_deletes_a_collection(web: Web) -> None:
         "hopia_meta.collection c ON c.collection_id = s.collection_id WHERE c.name IS NULL"
     )
     assert left[0].n == 0  # no share left behind
+
+
+# -- adding a document is a job ------------------------------------------------------------------
+
+
+def _audit(web: Web, action: str, target: str) -> list[Any]:
+    return web.sql(
+        "SELECT actor, target FROM hopia_meta.audit_log WHERE action = :a AND target = :t",
+        a=action,
+        t=target,
+    )
+
+
+def test_adding_a_document_is_a_job_its_owner_submits_and_follows(web: Web) -> None:
+    """A researcher (no ``jobs.submit``: the DIM's) adds to their own collection: the job is
+    queued with ``collection.write``, listed among their jobs, and the document appears once
+    it has run — as them (both steps audited under their name), its upload then removed."""
+    assert not may(Principal("x", frozenset({"researcher"})), "jobs.submit")
+    owner = web.clients["researcher"]
+    owner.post(f"{API}/collections", json={"name": "par-tache", "title": "Par tâche"})
+    submitted = _submit(owner, "par-tache", "epivir.txt", EPIVIR)
+    assert submitted.status_code == 202, submitted.text
+    job = submitted.json()
+    assert (job["kind"], job["status"], job["owner"]) == (
+        "collection_add", "queued", "researcher.test"
+    )  # fmt: skip
+    assert job["kind_label"] == "Ajout d'un document à une collection"
+    assert job["parameters"] == {"collection": "par-tache", "filename": "epivir.txt"}
+    assert job["id"] in [j["id"] for j in owner.get(f"{API}/jobs").json()]
+    assert owner.get(f"{API}/collections/par-tache").json()["documents"] == []  # not yet
+    assert (uploads_root(web.settings) / job["id"]).is_dir()
+
+    with web.operator() as ctx:
+        assert jobs.work(ctx, burst=True) == {JobStatus.SUCCEEDED: 1}
+    done = owner.get(f"{API}/jobs/{job['id']}").json()
+    assert done["status"] == "succeeded" and done["result"]["status"] == "added"
+    documents = owner.get(f"{API}/collections/par-tache").json()["documents"]
+    assert [(d["name"], d["id"]) for d in documents] == [
+        ("epivir.txt", done["result"]["document_id"])
+    ]
+    assert [r.actor for r in _audit(web, "jobs.submit", f"job:{job['id']}")] == ["researcher.test"]
+    assert [r.actor for r in _audit(web, "collection.add", "collection:par-tache")] == [
+        "researcher.test"
+    ]
+    assert not (uploads_root(web.settings) / job["id"]).exists()
+
+
+def test_a_refused_addition_queues_nothing_and_stores_nothing(web: Web) -> None:
+    owner, stranger = web.clients["researcher"], web.clients["clinician"]
+    owner.post(f"{API}/collections", json={"name": "refus-tache"})
+    root = uploads_root(web.settings)
+    before = set(root.iterdir()) if root.is_dir() else set()
+    queued = len(owner.get(f"{API}/jobs").json())
+    empty = _submit(owner, "refus-tache", "vide.txt", "")
+    assert empty.status_code == 422 and empty.json()["fields"] == ["file"]
+    binary = _submit(owner, "refus-tache", "outil.exe", "MZ")
+    assert binary.status_code == 422
+    assert _submit(stranger, "refus-tache", "x.txt", "intrus").status_code == 404
+    assert _submit(owner, "inconnue", "x.txt", "texte").status_code == 404
+    assert len(owner.get(f"{API}/jobs").json()) == queued
+    assert (set(root.iterdir()) if root.is_dir() else set()) == before
+
+
+def test_the_assistant_page_adds_a_document_and_shows_the_job(web: Web) -> None:
+    import html
+    import re
+
+    owner, reader = web.clients["researcher"], web.clients["clinician"]
+    owner.post(f"{API}/collections", json={"name": "page-ajout", "title": "Ajouts par la page"})
+    owner.post(f"{API}/collections/page-ajout/shares", json={"user": "clinician.test"})
+    form = owner.get("/assistant")
+    assert '<option value="page-ajout">' in form.text  # the owner may add to it
+    assert '<option value="page-ajout">' not in reader.get("/assistant").text  # a reader not
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    files = {
+        "file": ("epivir.txt", EPIVIR.encode(), "text/plain"),
+        "collection": (None, "page-ajout"),
+        "csrf": (None, token),
+    }
+    sent = owner.post("/assistant/documents", files=files, follow_redirects=False)
+    assert sent.status_code == 303, sent.text[:500]
+    job_page = sent.headers["location"]
+    assert re.fullmatch(r"/jobs/[0-9a-f]{32}", job_page)
+    shown = html.unescape(owner.get(job_page).text)
+    assert "Ajout d'un document à une collection" in shown
+    with web.operator() as ctx:
+        jobs.work(ctx, burst=True)
+    assert owner.get(f"{API}/collections/page-ajout").json()["documents"]
+    # a mistake comes back beside the form, in French
+    files["file"] = ("outil.exe", b"MZ", "application/octet-stream")
+    refused = owner.post("/assistant/documents", files=files, follow_redirects=False)
+    assert refused.status_code == 422 and 'class="erreur"' in refused.text

@@ -205,6 +205,30 @@ def test_a_backend_failure_is_a_french_problem_naming_it(web: Web, echo: EchoSer
     assert "PERRIN" not in answer.text
 
 
+def test_response_format_reaches_the_backend_as_is(web: Web, echo: EchoServer) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"dose_mg": {"type": "integer"}},
+        "required": ["dose_mg"],
+    }
+    wanted = {
+        "type": "json_schema",
+        "json_schema": {"name": "posologie", "schema": schema, "strict": True},
+    }
+    client = web.clients["clinician"]
+    for fmt in (wanted, {"type": "json_object"}):
+        assert chat(client, response_format=fmt).status_code == 200
+        assert json.loads(echo.bodies[-1])["response_format"] == fmt
+    assert chat(client, response_format={"type": "text"}).status_code == 200
+    assert "response_format" not in json.loads(echo.bodies[-1])  # text: the default, not sent
+    sent = len(echo.bodies)
+    for bad in ({"type": "xml"}, {"type": "json_schema"}, {"type": "json_object", "x": 1}):
+        refused = chat(client, response_format=bad)
+        assert refused.status_code == 422, refused.text
+        assert "response_format" in refused.json()["message"]
+    assert len(echo.bodies) == sent  # refused before any call
+
+
 def test_an_unknown_model_is_404(web: Web, echo: EchoServer) -> None:
     answer = chat(web.clients["clinician"], model="gpt-99")
     assert answer.status_code == 404 and "gpt-99" in answer.json()["message"]

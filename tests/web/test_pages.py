@@ -61,6 +61,8 @@ PAGES |= {  # axis 3: the assistant page and the source a citation opens
     ("GET", "/assistant/historique"),
     ("GET", "/assistant/historique/{entry_id}"),
     ("POST", "/assistant/historique/{entry_id}/supprimer"),
+    # a document added to a collection, as a job (tests/web/test_collections.py)
+    ("POST", "/assistant/documents"),
 }
 
 

@@ -9,8 +9,10 @@ the output is flagged when:
 - no source fact shares one of its keys (``absent``);
 - the sources only state it with the opposite polarity (``negation``: negated there and
   affirmed here, or the reverse);
-- it is a drug or a lab value whose dose/value differs from every value the sources give for
-  it, or the sources give none (``dose`` / ``value``).
+- it is a drug or a lab value with a dose/value that differs from every value the sources
+  give for it — every dose of every mention of that drug, a drug given at two doses ("75 µg/j
+  puis 100 µg/j", or one dose per document) backing both —, or the sources give none
+  (``dose`` / ``value``).
 
 Dates, durations, scores and procedures are not checked: the NLP reads them, but a summary
 rephrases them too freely for an exact comparison to be useful.
@@ -32,6 +34,7 @@ FactKind = Literal["condition", "drug", "lab"]
 # found in the protocol
 FlagKind = Literal["condition", "drug", "lab", "number", "passage"]
 Reason = Literal["absent", "negation", "dose", "value", "number", "passage"]
+Dose = tuple[float, str | None]  # a dose or a lab value, and its unit
 
 # Pipes whose entities are facts, and what kind. Comorbidity pipes (diabetes, ...) are DISO.
 _DRUG_PIPES = frozenset({"drug"})
@@ -90,6 +93,12 @@ class Fact:
     negated: bool
     value: float | None = None
     unit: str | None = None
+    #: every dose (value) of the fact, the first one (``value``, ``unit``) included
+    doses: tuple[Dose, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.value is not None and not self.doses:
+            object.__setattr__(self, "doses", ((self.value, self.unit),))
 
 
 @dataclass(frozen=True)
@@ -234,16 +243,31 @@ def _merged(typed: list[tuple[Entity, FactKind]], kind: FactKind) -> list[Fact]:
         keys: set[str] = set()
         for e in members:
             keys |= _keys(e, kind)
-        # the value: the dose of the drug pipe, the value of the lab pipe (numbers only)
-        valued = [e for e in members if isinstance(e.value, (int, float)) and e.pipe != "cim10"]
-        value = float(valued[0].value) if valued else None  # type: ignore[arg-type]
-        unit = valued[0].unit if valued else None
+        # the values: the doses of the drug pipe (all of them), the value of the lab pipe
+        # (numbers only)
+        doses = _doses(members)
+        value, unit = doses[0] if doses else (None, None)
         start = min(e.start for e in members)
         stop = max(e.end for e in members)
         text = next(e.text for e in members if e.start == start)
         negated = any(e.negation for e in members)
-        out.append(Fact(kind, start, stop, text, frozenset(keys), negated, value, unit))
+        out.append(Fact(kind, start, stop, text, frozenset(keys), negated, value, unit, doses))
     return out
+
+
+def _doses(members: list[Entity]) -> tuple[Dose, ...]:
+    """Every number the merged entities give, in order: each one's value, then the further
+    doses the posology read after it (``attributes["doses"]``)."""
+    found: list[Dose] = []
+    for e in members:
+        if not isinstance(e.value, (int, float)) or e.pipe == "cim10":
+            continue
+        found.append((float(e.value), e.unit))
+        for extra in (e.attributes or {}).get("doses") or ():
+            number, unit = extra
+            if isinstance(number, (int, float)):
+                found.append((float(number), unit))
+    return tuple(dict.fromkeys(found))  # order kept, repeats dropped
 
 
 def facts(entities: Iterable[Entity]) -> list[Fact]:
@@ -270,17 +294,17 @@ def _unit(unit: str | None) -> str:
     return fold(unit or "").replace(" ", "")
 
 
-def _same_value(a: Fact, b: Fact) -> bool:
-    if a.value is None or b.value is None:
+def _same_value(a: Dose, b: Dose) -> bool:
+    (x, x_unit), (y, y_unit) = a, b
+    if x_unit and y_unit and _unit(x_unit) != _unit(y_unit):
         return False
-    if a.unit and b.unit and _unit(a.unit) != _unit(b.unit):
-        return False
-    return abs(a.value - b.value) <= 1e-6 * max(1.0, abs(a.value))
+    return abs(x - y) <= 1e-6 * max(1.0, abs(x))
 
 
-def _show(f: Fact) -> str:
-    number = f"{f.value:g}".replace(".", ",") if f.value is not None else "?"
-    return f"{number} {f.unit}".strip() if f.unit else number
+def _show(dose: Dose) -> str:
+    value, unit = dose
+    number = f"{value:g}".replace(".", ",")
+    return f"{number} {unit}".strip() if unit else number
 
 
 def _match(a: Fact, b: Fact) -> bool:
@@ -311,16 +335,20 @@ def judge(output_facts: Sequence[Fact], source_facts: Sequence[Fact]) -> list[Fl
             )
             flags.append(Flag(f.start, f.end, f.text, f.kind, "negation", message))
             continue
-        if f.kind in ("drug", "lab") and f.value is not None:
-            if any(_same_value(f, s) for s in same_polarity):
+        if f.kind in ("drug", "lab") and f.doses:
+            # every dose the sources give for it, not the first of each mention only
+            backed = [d for s in same_polarity for d in s.doses]
+            unbacked = [d for d in f.doses if not any(_same_value(d, b) for b in backed)]
+            if not unbacked:
                 continue
             reason: Reason = "dose" if f.kind == "drug" else "value"
-            given = sorted({_show(s) for s in same_polarity if s.value is not None})
+            given = sorted({_show(d) for d in backed})
             label = "dose" if f.kind == "drug" else "valeur"
+            shown = ", ".join(_show(d) for d in unbacked)
             message = (
-                f"{label} {_show(f)} différente des sources ({', '.join(given)})"
+                f"{label} {shown} différente des sources ({', '.join(given)})"
                 if given
-                else f"{label} {_show(f)} absente des sources"
+                else f"{label} {shown} absente des sources"
             )
             flags.append(Flag(f.start, f.end, f.text, f.kind, reason, message))
     return flags

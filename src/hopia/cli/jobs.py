@@ -61,7 +61,9 @@ def list_jobs(
         help="Seulement ce statut : queued, running, succeeded, failed, cancelled (répétable).",
     ),
     kind: list[str] | None = typer.Option(
-        None, "--kind", help="Seulement ce type : ingest, quality, share_export (répétable)."
+        None,
+        "--kind",
+        help="Seulement ce type : ingest, quality, share_export, collection_add (répétable).",
     ),
     limit: int = typer.Option(50, "--limit", min=1, max=1000, help="Nombre de tâches."),
     mine: bool = typer.Option(False, "--mine", help="Seulement mes tâches."),

@@ -439,9 +439,10 @@ class AssistantSettings(_Section):
     )
     record_in_background: bool = Field(
         False,
-        description="Write each call's usage row and audit record on a background thread, in "
-        "batches, after the answer (faster; the record follows the answer and a killed process "
-        "loses what is queued). Off: committed before the answer is returned.",
+        description="Write each call's audit record and usage row on a background thread, in "
+        "batches, without waiting (the record may follow the answer; a killed process loses "
+        "what is queued). Off: the audit record is committed before or with the answer (the "
+        "web's gateway writes it while the model works), the usage row right after.",
     )
     quotas: LlmQuotaSettings = Field(default_factory=lambda: LlmQuotaSettings())
     footprint: FootprintSettings = Field(default_factory=lambda: FootprintSettings())

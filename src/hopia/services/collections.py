@@ -389,6 +389,31 @@ def add_document(ctx: Context, request: AddRequest, data: bytes) -> AddedDocumen
         )
 
 
+ADD_FOLDER = "collection"  # the document a collection_add job reads, under its upload folder
+
+
+def check_add(ctx: Context, request: AddRequest, data: bytes) -> str:
+    """What :func:`add_document` checks before reading anything, without adding: the policy's
+    ``collection.write``, the size, the format, and that the caller manages the collection (a
+    stranger's answers unknown, a reader's 403). Returns the document's file name."""
+    from hopia.assistant.knowledge.reading import format_of
+
+    ctx.authorize("collection.write", f"collection:{request.collection}")
+    knowledge = ctx.settings.assistant.knowledge
+    if not data:
+        raise InvalidRequestError("document vide", fields=("file",))
+    if len(data) > knowledge.max_document_bytes:
+        raise InvalidRequestError(
+            f"document trop volumineux ({len(data)} octets, limite {knowledge.max_document_bytes})",
+            fields=("file",),
+        )
+    name = Path(request.filename).name
+    format_of(name)
+    with ctx.warehouse().engine.connect() as conn:
+        _row(conn, ctx, request.collection, manage=True)
+    return name
+
+
 def _documents_one(conn: Connection, row, document_id: str) -> DocumentInfo:  # noqa: ANN001
     return next(d for d in _documents(conn, row.collection_id) if d.id == document_id)
 

@@ -14,6 +14,10 @@ its parameters validated in ``prepare`` before anything is read.
 - ``share_export``: :func:`hopia.services.sharing.export`, with a reason, every field of an
   export request but the folder: ``<home>/exports/<job id>``. A refusal (k or l out of reach)
   fails the job with the anonymity report in its details.
+- ``collection_add``: one document into a knowledge collection
+  (:func:`hopia.services.collections.add_document`), the file stored for the job by
+  :func:`hopia.services.collection_jobs.submit_add`; queued with ``collection.write`` on the
+  collection instead of ``jobs.submit`` (every staff member manages their own collections).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import Field
 
 from hopia.platform.access import Purpose
 from hopia.platform.exceptions import (
@@ -36,7 +42,7 @@ from hopia.platform.jobs import JobControl, JobRecord
 from hopia.services.context import Context, Request
 from hopia.services.uploads import remove_upload, upload_dir
 
-JobKind = Literal["ingest", "quality", "share_export"]
+JobKind = Literal["ingest", "quality", "share_export", "collection_add"]
 Actions = list[tuple[str, str]]
 
 
@@ -54,6 +60,9 @@ class KindSpec:
     run: Callable[[Context, JobRecord, JobControl], dict[str, Any]]
     exclusive: bool = False
     """Holds the warehouse for its whole run: one at a time per runner."""
+    submit_action: str | None = "jobs.submit"
+    """The action asked (on ``job-kind:<kind>``) to queue a job of this kind, beside
+    :attr:`actions`; ``None``: the kind's own actions are the whole requirement."""
 
 
 def new_id() -> str:
@@ -258,6 +267,57 @@ def _run_export(ctx: Context, record: JobRecord, control: JobControl) -> dict[st
     }
 
 
+# -- collection_add -----------------------------------------------------------------------------
+
+
+class _CollectionAddParameters(Request):
+    collection: str = Field(min_length=1, max_length=80)
+    filename: str = Field(min_length=1, max_length=255)
+
+
+def _collection_file(ctx: Context, job_id: str, filename: str) -> Path:
+    from hopia.services.collections import ADD_FOLDER
+
+    return upload_dir(ctx.settings, job_id) / ADD_FOLDER / Path(filename).name
+
+
+def _prepare_collection_add(
+    ctx: Context, job_id: str | None, raw: dict[str, Any]
+) -> dict[str, Any]:
+    params = _validated(_CollectionAddParameters, raw)
+    if job_id is None or not _collection_file(ctx, job_id, params.filename).is_file():
+        raise InvalidRequestError(
+            "aucun document déposé pour cette tâche : rien à ajouter", fields=("job_id",)
+        )
+    return {"collection": params.collection, "filename": Path(params.filename).name}
+
+
+def _run_collection_add(ctx: Context, record: JobRecord, control: JobControl) -> dict[str, Any]:
+    from hopia.services import collections
+
+    parameters = record.parameters
+    path = _collection_file(ctx, record.job_id, parameters["filename"])
+    if not path.is_file():
+        raise NotFoundError(
+            "le document déposé pour cette tâche a disparu (dossier uploads de la tâche)"
+        )
+    control.progress(0, 1, "Lecture, découpage et indexation du document", force=True)
+    request = collections.AddRequest.of(
+        collection=parameters["collection"], filename=parameters["filename"]
+    )
+    added = collections.add_document(ctx, request, path.read_bytes())
+    remove_upload(ctx.settings, record.job_id)
+    control.progress(1, 1, "Document indexé", force=True)
+    return {
+        "collection": added.collection,
+        "document_id": added.document.id,
+        "name": added.document.name,
+        "status": added.status,
+        "passages": added.document.passages,
+        "audit_id": added.audit_id,
+    }
+
+
 KINDS: dict[str, KindSpec] = {
     "ingest": KindSpec(
         label="Intégration de documents",
@@ -280,5 +340,13 @@ KINDS: dict[str, KindSpec] = {
         actions=lambda parameters: [("share.export", _export_resource(parameters))],
         granted=frozenset({"share.export"}),
         run=_run_export,
+    ),
+    "collection_add": KindSpec(
+        label="Ajout d'un document à une collection",
+        prepare=_prepare_collection_add,
+        actions=lambda parameters: [("collection.write", f"collection:{parameters['collection']}")],
+        granted=frozenset({"collection.write"}),
+        run=_run_collection_add,
+        submit_action=None,
     ),
 }

@@ -5,8 +5,10 @@ Every front end calls the same four functions, and the rules hold for all of the
 - :func:`submit` validates the kind's parameters (and, for an export, its reason) before
   anything is read, then asks the access policy twice: ``jobs.submit`` and the action of the
   service the job will call (``ingest.run``, ``quality.run``, ``share.export``) — who may not
-  run the work may not queue it. The job row and its ``jobs.submit`` audit entry commit
-  together; the runner, when one is given, is told at once;
+  run the work may not queue it; a kind whose work every staff member does on their own
+  things asks its action only (adding to a collection: ``collection.write``). The job row
+  and its ``jobs.submit`` audit entry commit together; the runner, when one is given, is
+  told at once;
 - a job runs later as its owner (the audit log names them, through the service it calls,
   which audits as it always does), with a policy that grants exactly the actions checked at
   submission (:class:`GrantedAtSubmission`): a worker process need not know the web's roles;
@@ -177,7 +179,8 @@ def submit(ctx: Context, request: JobRequest, runner: JobRunner | None = None) -
     spec = KINDS[request.kind]
     parameters = spec.prepare(ctx, request.job_id, request.parameters)  # nothing read yet
     job_id = request.job_id or job_kinds.new_id()
-    ctx.authorize("jobs.submit", f"job-kind:{request.kind}")
+    if spec.submit_action is not None:
+        ctx.authorize(spec.submit_action, f"job-kind:{request.kind}")
     for action, resource in spec.actions(parameters):
         ctx.authorize(action, resource)
     jobs = store(ctx, existing=False)

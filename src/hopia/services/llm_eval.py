@@ -1,29 +1,32 @@
 """Evaluations of the embedded LLMs on public data (``hopia assistant eval mcqa`` and
 ``… extraction``): FrenchMedMCQA, and the LLM as an extractor beside the rules + NER pipeline.
 
-The packaged model named runs embedded, in this process, with its threads explicit; the calls
-do not go through the gateway: public exam questions and public corpora, no user's data, so no
-quota, no usage row and no audit entry per call (as ``hopia assistant eval retrieval``). The
-footprint is the gateway's estimate (:func:`hopia.assistant.footprint.estimate`) with the
-installation's settings. With ``retrieval``, passages come from a knowledge collection the
-caller may read (``collection.read``), kept when their similarity reaches the assistant's
-relevance threshold, as ``hopia ask`` keeps them.
+The packaged model named runs embedded, in this process, with its threads explicit, behind
+the LLM gateway like any call (:mod:`hopia.services.llm_gateway`): quotas, one audit record and
+one usage row per call, its footprint counted per task (``eval.mcqa``, ``eval.extraction``,
+``nlp.extract``); the extractor's JSON answers are constrained through the gateway's
+``response_format``. The report's footprint is the same estimate
+(:func:`hopia.assistant.footprint.estimate`) summed over the calls. With ``retrieval``, passages
+come from a knowledge collection the caller may read (``collection.read``), kept when their
+similarity reaches the assistant's relevance threshold, as ``hopia ask`` keeps them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from hopia.platform.exceptions import InvalidRequestError, NotFoundError
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 if TYPE_CHECKING:
     from hopia.assistant.extraction import LlmExtractor
     from hopia.assistant.extraction_eval import Comparison
+    from hopia.assistant.llm.base import ChatMessage, Completion
     from hopia.assistant.llm.embedded import EmbeddedBackend
     from hopia.assistant.mcqa import McqaReport
 
@@ -43,18 +46,57 @@ def embedded_model(ctx: Context, model: str, threads: int, n_ctx: int = 4096) ->
     return backend  # type: ignore[return-value]
 
 
-def llm_extractor(ctx: Context, model: str, threads: int) -> LlmExtractor:
-    """The LLM extractor over the packaged ``model`` (``hopia nlp extract --engine llm``)."""
+def _recorded_here(ctx: Context, model: str) -> None:
+    """Before the model is loaded: its name is known, and the warehouse where the gateway
+    records the calls exists."""
+    from hopia.assistant.llm import packaged
+
+    packaged.get(model)  # an unknown name: the French error listing the packaged ones
+    existing_warehouse(ctx)
+
+
+def gateway_call(
+    ctx: Context, backend: EmbeddedBackend, task: str, purpose: str
+) -> Callable[..., Completion]:
+    """``call(messages, max_tokens, schema=None) -> Completion``: one greedy call of
+    ``backend`` through the gateway (authorized, quotas, audited, usage row), its answer JSON
+    valid against ``schema`` when one is given."""
+    from hopia.services import llm_gateway as gw
+
+    gateway = gw.Gateway({backend.name: backend}, backend.name)
+
+    def call(
+        messages: Sequence[ChatMessage], max_tokens: int, schema: Mapping[str, Any] | None = None
+    ) -> Completion:
+        fmt = None
+        if schema is not None:
+            spec = {"name": task.replace(".", "_"), "schema": dict(schema), "strict": True}
+            fmt = {"type": "json_schema", "json_schema": spec}
+        request = gw.ChatRequest.of(
+            messages=[{"role": m.role, "content": m.content} for m in messages],
+            backend=backend.name,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            task=task,
+            purpose=purpose,
+            response_format=fmt,
+        )
+        return gw.complete(ctx, request, gateway=gateway).completion
+
+    return call
+
+
+def llm_extractor(
+    ctx: Context, model: str, threads: int, task: str = "nlp.extract"
+) -> LlmExtractor:
+    """The LLM extractor over the packaged ``model`` (``hopia nlp extract --engine llm``), its
+    calls through the gateway (task ``task``)."""
     from hopia.assistant.extraction import LlmExtractor
 
+    _recorded_here(ctx, model)
     backend = embedded_model(ctx, model, threads)
-
-    def complete(messages, max_tokens, schema):  # noqa: ANN001, ANN202 - extraction.Complete
-        return backend.complete(
-            messages, max_tokens=max_tokens, temperature=0.0, json_schema=schema
-        )
-
-    return LlmExtractor(complete, backend.model)
+    call = gateway_call(ctx, backend, task, "extraction d'entités (LLM)")
+    return LlmExtractor(call, backend.model)
 
 
 # -- FrenchMedMCQA -------------------------------------------------------------------------------
@@ -94,15 +136,14 @@ def evaluate_mcqa(
         ) from None
     retrieve = None if request.retrieval == NONE else _retriever(ctx, request.retrieval, request.k)
     chosen = mcqa.sample(questions, request.limit, request.seed)
+    _recorded_here(ctx, request.model)
     backend = embedded_model(ctx, request.model, request.threads)
     settings = ctx.settings.assistant.footprint
+    call = gateway_call(ctx, backend, "eval.mcqa", "évaluation FrenchMedMCQA")
 
     def answer(system: str, user: str) -> tuple[str, int, int]:
-        done = backend.complete(
-            [ChatMessage("system", system), ChatMessage("user", user)],
-            max_tokens=MCQA_ANSWER_TOKENS,
-            temperature=0.0,
-        )
+        messages = [ChatMessage("system", system), ChatMessage("user", user)]
+        done = call(messages, MCQA_ANSWER_TOKENS)
         return done.text, done.usage.prompt_tokens, done.usage.completion_tokens
 
     report = mcqa.McqaReport(
@@ -203,7 +244,7 @@ def evaluate_extraction(
         )
         contenders.append(ee.Contender(ev.System("rules", "Règles + NER (Hopia)", system.predict)))
     for name in request.models:
-        extractor = llm_extractor(ctx, name, request.threads)
+        extractor = llm_extractor(ctx, name, request.threads, "eval.extraction")
         size = packaged.get(name).parameters_b
         title = f"LLM {name}"
         contenders.append(ee.Contender(ee.llm_system(extractor, name, title), extractor, size))

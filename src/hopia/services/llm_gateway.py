@@ -7,13 +7,28 @@
 3. check the daily token quotas (the user's, their group's: 429 ``quota_exceeded``);
 4. guard: a backend not marked local receives only pseudonymised messages
    (:mod:`hopia.assistant.guard`), the answer comes back with the originals;
-5. call, time the call, estimate its footprint (:mod:`hopia.assistant.footprint`);
-6. write the usage row (``hopia_meta.llm_usage``) and ONE audit record (``assistant.chat``:
-   user, task, purpose, collection, backend, counts) in one transaction. The prompt's text is
-   written only when ``assistant.audit_prompts`` says so.
+5. write ONE audit record (``assistant.chat``: user, task, purpose, collection, backend,
+   PHI replaced) — the call's access, written *ahead*, before the answer is known (see
+   "Recording" below). The prompt's text is written only when ``assistant.audit_prompts`` says so;
+6. call, time the call, estimate its footprint (:mod:`hopia.assistant.footprint`);
+7. write the usage row (``hopia_meta.llm_usage``: tokens, energy, CO2e, cost), linked to the
+   audit record by its ``usage_id``.
 
-A stream is checked (steps 1-4) when :func:`stream` is called, before any byte is sent; its
-row and audit record are written when it ends (or stops: what was produced is counted).
+A stream is checked (steps 1-5) when :func:`stream` is called, before any byte is sent; its
+usage row is written when it ends (or stops: what was produced is counted).
+
+Recording, three ways (:class:`Gateway`):
+
+- ``sync`` (a gateway built for one call: the CLI, the tasks): the audit record is committed
+  before the backend is called, the usage row before the answer is returned;
+- ``overlap`` (a gateway a front end keeps: the web application's): a writer thread commits the
+  audit record *while the model works*; the answer is released only once that commit is done
+  (refused if it failed), so the record is durable before or with the answer; the usage row
+  follows the answer by milliseconds (lost only if the process is killed in between);
+- ``background`` (``assistant.record_in_background``): both are written by the writer thread,
+  nothing is waited for.
+
+A call whose backend fails is audited all the same (its access was made); it has no usage row.
 
 ``usage_summary(ctx, request)`` sums the rows per user, group, task, backend or day: the
 caller's own, everyone's for whom the policy allows ``assistant.usage.all``.
@@ -27,23 +42,36 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import Connection, func, select
 
 from hopia.assistant import footprint as fp
 from hopia.assistant.guard import PhiGuard, Restorer
 from hopia.assistant.llm import registry
-from hopia.assistant.llm.base import ChatBackend, ChatMessage, Completion, Delta, Usage
+from hopia.assistant.llm.base import (
+    ChatBackend,
+    ChatMessage,
+    Completion,
+    Delta,
+    ResponseFormat,
+    Usage,
+)
 from hopia.assistant.llm.openai_compat import OpenAICompatBackend, rough_tokens
 from hopia.platform import audit
 from hopia.platform.config import LlmBackendSettings, PseudoSettings, Settings
-from hopia.platform.exceptions import LlmUnavailableError, NotFoundError, QuotaExceededError
+from hopia.platform.exceptions import (
+    InvalidRequestError,
+    LlmUnavailableError,
+    NotFoundError,
+    QuotaExceededError,
+)
 from hopia.platform.identity.store import utcnow
 from hopia.platform.warehouse import Warehouse
 from hopia.platform.warehouse import schema as s
@@ -63,6 +91,37 @@ class MessageIn(Request):
     content: str = Field(max_length=_TEXT)
 
 
+class JsonSchemaIn(Request):
+    """OpenAI's ``response_format.json_schema``: a name, the JSON Schema, ``strict``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    name: str = Field("reponse", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = Field(None, max_length=2000)
+    json_schema: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormatIn(Request):
+    """OpenAI's ``response_format``: ``{"type": "json_object"}``, ``{"type": "json_schema",
+    "json_schema": {"name", "schema", "strict"}}``, or ``{"type": "text"}`` (the default)."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaIn | None = None
+
+    def constraint(self) -> ResponseFormat | None:
+        if self.type == "text":
+            return None
+        if self.type == "json_object":
+            return ResponseFormat("json_object")
+        if self.json_schema is None:
+            raise InvalidRequestError(
+                "« response_format » : le type json_schema demande son schéma (json_schema)",
+                fields=("response_format",),
+            )
+        spec = self.json_schema
+        return ResponseFormat("json_schema", spec.json_schema, spec.name, spec.strict)
+
+
 class ChatRequest(Request):
     messages: list[MessageIn] = Field(min_length=1, max_length=200)
     backend: str | None = Field(None, max_length=40)
@@ -71,6 +130,11 @@ class ChatRequest(Request):
     task: str = Field("chat", min_length=1, max_length=100)
     purpose: str | None = Field(None, max_length=200)
     collection: str | None = Field(None, max_length=200)
+    response_format: ResponseFormatIn | None = None
+
+    def constraint(self) -> ResponseFormat | None:
+        """What the answer must be (JSON, against a schema), or ``None``: text."""
+        return self.response_format.constraint() if self.response_format else None
 
 
 class EmbedRequest(Request):
@@ -130,35 +194,54 @@ def backend_from_entry(entry: LlmBackendSettings, cache_dir: Path) -> ChatBacken
     return registry.backend_from_settings(entry, cache_dir)
 
 
-def _write(conn: Connection, actor: str, row: dict[str, Any], details: dict[str, Any]) -> None:
-    conn.execute(s.llm_usage.insert().values(**row))
-    audit.record(conn, actor, CHAT_ACTION, f"llm:{row['backend']}", None, details)
+Write = Callable[[Connection], None]
+
+
+def _insert_usage(row: dict[str, Any]) -> Write:
+    # One constant statement (values as parameters): SQLAlchemy compiles it once.
+    return lambda conn: conn.execute(s.llm_usage.insert(), row)  # type: ignore[return-value]
+
+
+def _write_audit(actor: str, target: str, details: dict[str, Any]) -> Write:
+    def write(conn: Connection) -> None:
+        audit.record(conn, actor, CHAT_ACTION, target, None, details)
+
+    return write
+
+
+@dataclass
+class _Job:
+    wh: Warehouse
+    write: Write
+    what: str  # for the log: what and which call, never data
+    done: Future[None] = field(default_factory=Future)
 
 
 class Recorder:
-    """Writes calls' usage rows and audit records on one thread, in batches (one transaction
-    per batch): the answer does not wait for the commit (``assistant.record_in_background``).
+    """Writes calls' audit records and usage rows on one thread, in batches (one transaction
+    per batch: consecutive jobs share a commit). Each job has a future that says when it is
+    committed (or why not): the ``overlap`` mode waits for a call's audit record, the
+    ``background`` mode waits for nothing.
 
-    The trade-off: the audit record follows the answer by milliseconds instead of preceding
-    it, and records still queued when the process is killed are lost (a clean stop flushes
-    them: :meth:`close`). A batch that fails to commit is logged (French, no data) and retried
-    record by record, so one bad record does not lose its neighbours."""
+    Records still queued when the process is killed are lost (a clean stop flushes them:
+    :meth:`close`). A batch that fails to commit is retried job by job, so one bad record does
+    not lose its neighbours; a job that still fails is logged (French, no data) and its future
+    holds the error."""
 
     BATCH = 200
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Warehouse, str, dict[str, Any], dict[str, Any]] | None]
-        self._queue = queue.Queue()
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hopia-llm-usage", daemon=True)
         self._thread.start()
 
-    def submit(
-        self, wh: Warehouse, actor: str, row: dict[str, Any], details: dict[str, Any]
-    ) -> None:
-        self._queue.put((wh, actor, row, details))
+    def submit(self, wh: Warehouse, write: Write, what: str) -> Future[None]:
+        job = _Job(wh, write, what)
+        self._queue.put(job)
+        return job.done
 
     def flush(self) -> None:
-        """Wait until every record submitted so far is written."""
+        """Wait until every job submitted so far is written."""
         self._queue.join()
 
     def close(self) -> None:
@@ -174,51 +257,68 @@ class Recorder:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            items = [b for b in batch if b is not None]
+            jobs = [b for b in batch if b is not None]
             try:
-                self._commit(items)
+                self._commit(jobs)
             finally:
                 for _ in batch:
                     self._queue.task_done()
-            if len(items) < len(batch):  # the stop mark
+            if len(jobs) < len(batch):  # the stop mark
                 return
 
-    def _commit(self, items: list[tuple[Warehouse, str, dict[str, Any], dict[str, Any]]]) -> None:
-        by_warehouse: dict[int, list[Any]] = {}
-        for item in items:
-            by_warehouse.setdefault(id(item[0]), []).append(item)
+    def _commit(self, jobs: list[_Job]) -> None:
+        by_warehouse: dict[int, list[_Job]] = {}
+        for job in jobs:
+            by_warehouse.setdefault(id(job.wh), []).append(job)
         for group in by_warehouse.values():
             try:
-                with group[0][0].begin() as conn:
-                    for _, actor, row, details in group:
-                        _write(conn, actor, row, details)
+                with group[0].wh.begin() as conn:
+                    for job in group:
+                        job.write(conn)
             except Exception:  # noqa: BLE001 - the thread goes on; one by one this time
-                for wh, actor, row, details in group:
+                for job in group:
                     try:
-                        with wh.begin() as conn:
-                            _write(conn, actor, row, details)
+                        with job.wh.begin() as conn:
+                            job.write(conn)
                     except Exception as exc:  # noqa: BLE001
-                        log.error(
-                            "usage et audit d'un appel au modèle non écrits (%s, appel %s)",
-                            type(exc).__name__,
-                            row["usage_id"],
-                        )
+                        log.error("%s non écrit (%s)", job.what, type(exc).__name__)
+                        job.done.set_exception(exc)
+                    else:
+                        job.done.set_result(None)
+            else:
+                for job in group:
+                    job.done.set_result(None)
+
+
+def _now(wh: Warehouse, write: Write) -> Future[None]:
+    """A job written at once in the caller's thread (the ``sync`` mode): errors raise."""
+    with wh.begin() as conn:
+        write(conn)
+    done: Future[None] = Future()
+    done.set_result(None)
+    return done
 
 
 @dataclass
 class Gateway:
     """The backends a front end serves, built once (their HTTP connections are kept).
-    ``background``: usage and audit written by a :class:`Recorder` thread."""
+
+    How calls are recorded (module docstring): ``sync`` by default (a gateway built for one
+    call); ``overlap``: a :class:`Recorder` thread writes the audit record while the model
+    works, the answer waits for it (a front end that keeps its gateway); ``background``:
+    the thread writes everything, nothing waits (``assistant.record_in_background``)."""
 
     backends: dict[str, ChatBackend]
     default: str | None = None
     background: bool = False
+    overlap: bool = False
     _recorder: Recorder | None = field(default=None, repr=False)
     _guards: dict[tuple[Any, ...], PhiGuard] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Gateway:
+    def from_settings(cls, settings: Settings, *, overlap: bool = False) -> Gateway:
+        """``overlap``: for a gateway kept by a front end (closed at its shutdown)."""
         built: dict[str, ChatBackend] = {}
         for entry in settings.assistant.backends:
             try:
@@ -226,19 +326,24 @@ class Gateway:
             except LlmUnavailableError:
                 continue  # named when asked for (see pick)
         assistant = settings.assistant
-        return cls(built, assistant.default_backend, assistant.record_in_background)
+        return cls(built, assistant.default_backend, assistant.record_in_background, overlap)
 
     @property
-    def recorder(self) -> Recorder | None:
-        if not self.background:
-            return None
+    def mode(self) -> Literal["sync", "overlap", "background"]:
+        return "background" if self.background else "overlap" if self.overlap else "sync"
+
+    def write(self, wh: Warehouse, write: Write, what: str) -> Future[None]:
+        """One record: written now (``sync``: errors raise) or queued on the writer thread."""
+        if self.mode == "sync":
+            return _now(wh, write)
         with self._lock:
             if self._recorder is None:
                 self._recorder = Recorder()
-            return self._recorder
+            recorder = self._recorder
+        return recorder.submit(wh, write, what)
 
     def flush(self) -> None:
-        """Every call recorded so far is written (background mode; a no-op otherwise)."""
+        """Every call recorded so far is written (a no-op in the ``sync`` mode)."""
         if self._recorder is not None:
             self._recorder.flush()
 
@@ -349,9 +454,11 @@ def _messages(request: ChatRequest) -> list[ChatMessage]:
 
 @dataclass
 class _Call:
-    """A call under way: what it needs to record itself when it ends."""
+    """A call under way: its audit record written ahead (:meth:`audit_ahead`), what it needs to
+    write its usage row when it ends (:meth:`finish`)."""
 
     ctx: Context
+    gateway: Gateway
     backend: ChatBackend
     task: str
     purpose: str | None
@@ -360,16 +467,52 @@ class _Call:
     sent: list[ChatMessage]  # as the backend receives them
     restorer: Restorer | None
     replaced: int
-    recorder: Recorder | None = None
+    usage_id: int = field(default_factory=lambda: secrets.randbits(62))
+    audited: Future[None] | None = None
+    unaudited: bool = False  # its audit record could not be written (overlap: logged)
     started: float = field(default_factory=time.perf_counter)
 
     @property
     def guarded(self) -> bool:
         return self.restorer is not None
 
-    def finish(
-        self, usage: Usage, model: str, extra: Mapping[str, Any] | None = None
-    ) -> CallRecord:
+    def audit_ahead(self, extra: Mapping[str, Any] | None = None) -> None:
+        """The call's one audit record, before the backend is called: written now (``sync``),
+        or while the model works (``overlap``, ``background``)."""
+        details: dict[str, Any] = {
+            "usage_id": self.usage_id,
+            "backend": self.backend.name,
+            "model": self.backend.model[:200],
+            "local": self.backend.local,
+            "task": self.task,
+            "purpose": self.purpose,
+            "collection": self.collection,
+            "guarded": self.guarded,
+            "phi_replaced": self.replaced,
+            **(extra or {}),
+        }
+        if self.ctx.settings.assistant.audit_prompts:
+            details["prompt"] = [{"role": m.role, "content": m.content} for m in self.messages]
+        write = _write_audit(self.ctx.actor, f"llm:{self.backend.name}", details)
+        what = f"audit de l'appel au modèle {self.usage_id}"
+        self.audited = self.gateway.write(existing_warehouse(self.ctx), write, what)
+
+    def confirm(self) -> None:
+        """``overlap``: wait until the audit record is committed; its failure raises (the
+        answer is not released). Immediate in the other modes."""
+        if self.audited is not None and self.gateway.mode == "overlap":
+            self.audited.result()
+
+    def settle(self) -> None:
+        """The backend failed: the audit record is made durable all the same (``overlap``);
+        the backend's error is the one raised, not this one's."""
+        try:
+            self.confirm()
+        except Exception:  # noqa: BLE001 - logged by the writer; the call is over anyway
+            self.unaudited = True
+        self.audited = None  # settled: finishing the call does not raise it again
+
+    def finish(self, usage: Usage, model: str, *, ended: bool = True) -> CallRecord:
         seconds = time.perf_counter() - self.started
         settings = self.ctx.settings.assistant
         cost = fp.estimate(
@@ -379,9 +522,8 @@ class _Call:
             parameters_b=self.backend.parameters_b,
             seconds=seconds,
         )
-        usage_id = secrets.randbits(62)
         row = {
-            "usage_id": usage_id,
+            "usage_id": self.usage_id,
             "at": utcnow(),
             "username": self.ctx.actor,
             "user_group": group_of(self.ctx.principal.roles),
@@ -397,32 +539,24 @@ class _Call:
             "cost_eur": cost.cost_eur,
             "seconds": seconds,
             "guarded": self.guarded,
+            "ended": ended,
         }
-        details: dict[str, Any] = {
-            "usage_id": usage_id,
-            "backend": self.backend.name,
-            "model": row["model"],
-            "local": self.backend.local,
-            "task": self.task,
-            "purpose": self.purpose,
-            "collection": self.collection,
-            "guarded": self.guarded,
-            "phi_replaced": self.replaced,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            **(extra or {}),
-        }
-        if settings.audit_prompts:
-            details["prompt"] = [{"role": m.role, "content": m.content} for m in self.messages]
-        wh = existing_warehouse(self.ctx)
-        if self.recorder is not None:
-            self.recorder.submit(wh, self.ctx.actor, row, details)
-        else:
-            with wh.begin() as conn:
-                _write(conn, self.ctx.actor, row, details)
+        self.confirm()  # a call whose audit record failed gets no usage row either
+        if not self.unaudited:
+            what = f"usage de l'appel au modèle {self.usage_id}"
+            self.gateway.write(existing_warehouse(self.ctx), _insert_usage(row), what)
         return CallRecord(
-            usage_id, self.backend.name, row["model"], usage, cost, seconds, self.guarded
+            self.usage_id, self.backend.name, row["model"], usage, cost, seconds, self.guarded
         )
+
+
+def _quotas_set(settings: Settings) -> bool:
+    quotas = settings.assistant.quotas
+    return bool(
+        quotas.user_tokens_per_day is not None
+        or quotas.group_tokens_per_day is not None
+        or quotas.groups
+    )
 
 
 def _start(
@@ -433,41 +567,53 @@ def _start(
     task: str,
     purpose: str | None,
     collection: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> _Call:
     ctx.authorize(CHAT_ACTION, f"llm:{backend_name or 'défaut'}")
     # Before the model is called: a call that could not be recorded and audited is not made.
     existing_warehouse(ctx)
     backend = gateway.pick(backend_name)
-    check_quotas(ctx)
+    if _quotas_set(ctx.settings):
+        gateway.flush()  # the usage rows still queued count too
+        check_quotas(ctx)
     if backend.local:
-        return _Call(
-            ctx, backend, task, purpose, collection, messages, messages, None, 0, gateway.recorder
+        call = _Call(ctx, gateway, backend, task, purpose, collection, messages, messages, None, 0)
+    else:
+        guarded = gateway.guard(ctx.settings.data.pseudo).protect(messages, backend.name)
+        call = _Call(
+            ctx,
+            gateway,
+            backend,
+            task,
+            purpose,
+            collection,
+            messages,
+            guarded.messages,
+            guarded.restorer,
+            guarded.replaced,
         )
-    guarded = gateway.guard(ctx.settings.data.pseudo).protect(messages, backend.name)
-    return _Call(
-        ctx,
-        backend,
-        task,
-        purpose,
-        collection,
-        messages,
-        guarded.messages,
-        guarded.restorer,
-        guarded.replaced,
-        gateway.recorder,
-    )
+    call.audit_ahead(extra)
+    return call
 
 
 def complete(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = None) -> ChatResult:
     """One answer, whole."""
+    constraint = request.constraint()
     gw = _gateway(ctx, gateway)
     call = _start(
         ctx, gw, request.backend, _messages(request), request.task, request.purpose,
         request.collection,
     )  # fmt: skip
-    answer = call.backend.complete(
-        call.sent, max_tokens=request.max_tokens, temperature=request.temperature
-    )
+    try:
+        answer = call.backend.complete(
+            call.sent,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            response_format=constraint,
+        )
+    except BaseException:
+        call.settle()
+        raise
     text = call.restorer.restore(answer.text) if call.restorer else answer.text
     completion = Completion(text, answer.usage, answer.model, answer.backend, answer.finish_reason)
     record = call.finish(answer.usage, answer.model)
@@ -486,25 +632,33 @@ class ChatStream:
 
 
 def stream(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = None) -> ChatStream:
-    """The answer as it is produced. Checks run now; the backend is called at the first
-    iteration; usage and audit are written when the stream ends."""
+    """The answer as it is produced. Checks and the audit record now; the backend is called at
+    the first iteration (``overlap``: the first piece waits for the audit record); the usage
+    row is written when the stream ends."""
+    constraint = request.constraint()
     gw = _gateway(ctx, gateway)
     call = _start(
         ctx, gw, request.backend, _messages(request), request.task, request.purpose,
-        request.collection,
+        request.collection, {"stream": True},
     )  # fmt: skip
     result = ChatStream(call.backend.name, call.backend.model, iter(()))
 
     def deltas() -> Iterator[Delta]:
         produced: list[str] = []
         usage: Usage | None = None
-        ended = False
-        raw = call.backend.stream(
-            call.sent, max_tokens=request.max_tokens, temperature=request.temperature
-        )
-        restored = call.restorer.restore_stream(raw) if call.restorer else raw
+        confirmed = ended = False
         try:
+            raw = call.backend.stream(
+                call.sent,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                response_format=constraint,
+            )
+            restored = call.restorer.restore_stream(raw) if call.restorer else raw
             for delta in restored:
+                if not confirmed:  # the answer starts only once its audit record is durable
+                    call.confirm()
+                    confirmed = True
                 produced.append(delta.text)
                 if delta.done:
                     usage, ended = delta.usage, True
@@ -513,7 +667,9 @@ def stream(ctx: Context, request: ChatRequest, *, gateway: Gateway | None = None
             if usage is None:  # stopped early (client gone, backend failed): count it roughly
                 text = "".join(produced)
                 usage = Usage(sum(rough_tokens(m.content) for m in call.sent), rough_tokens(text))
-            result.record = call.finish(usage, call.backend.model, {"stream": True, "ended": ended})
+            if not produced:  # nothing came: the backend failed (or the stream was dropped)
+                call.settle()
+            result.record = call.finish(usage, call.backend.model, ended=ended)
 
     result.deltas = deltas()
     return result
@@ -534,15 +690,22 @@ def embed(ctx: Context, request: EmbedRequest, *, gateway: Gateway | None = None
             f"le modèle « {backend.name} » ne calcule pas de plongements (embeddings)",
             fields=("backend",),
         )
-    check_quotas(ctx)
+    if _quotas_set(ctx.settings):
+        gw.flush()
+        check_quotas(ctx)
     texts = list(request.input)
     messages = [ChatMessage("user", t) for t in texts]
-    call = _Call(ctx, backend, "embeddings", request.purpose, request.collection, messages,
-                 messages, None, 0, gw.recorder)  # fmt: skip
+    call = _Call(ctx, gw, backend, "embeddings", request.purpose, request.collection, messages,
+                 messages, None, 0)  # fmt: skip
     if not backend.local:
         texts, call.replaced = gw.guard(ctx.settings.data.pseudo).protect_texts(texts, backend.name)
         call.restorer = Restorer()  # marks the call guarded; nothing to restore
-    vectors, tokens = embedder(texts, request.model)
+    call.audit_ahead({"texts": len(texts)})
+    try:
+        vectors, tokens = embedder(texts, request.model)
+    except BaseException:
+        call.settle()
+        raise
     model = request.model or backend.model
     record = call.finish(Usage(tokens, 0), model)
     return EmbedResult(vectors, model, record)

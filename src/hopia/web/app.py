@@ -34,6 +34,7 @@ from hopia.services.warehouse import existing_warehouse
 from hopia.web import errors
 from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
+from hopia.web.pages.assistant import DOCUMENT_FORM
 from hopia.web.pages.jobs import INGEST_FORM
 from hopia.web.routes import ROUTERS
 from hopia.web.routes import gateway as llm_gateway
@@ -107,6 +108,7 @@ def create_app(
     upload_limit = max(settings.jobs.max_upload_bytes, settings.web.max_body_bytes)
     larger = {f"{API}{UPLOADS}": upload_limit, INGEST_FORM: upload_limit}
     larger[f"{API}{DOCUMENTS}"] = settings.assistant.knowledge.max_document_bytes + 65_536
+    larger[DOCUMENT_FORM] = larger[f"{API}{DOCUMENTS}"]
     app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes, larger=larger)
     for router in ROUTERS:
         app.include_router(router, prefix=API)

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from hopia.platform.jobs import JobStatus
+from hopia.services import jobs
 from tests.web.browser.conftest import Served
 from tests.web.test_collections import EPIVIR
 
@@ -25,14 +27,19 @@ def test_a_question_streams_into_the_page_and_its_citation_opens_the_passage(
         "/api/v1/collections", data={"name": "navigateur", "title": "Protocoles du navigateur"}
     )
     assert made.status == 201, made.text()
-    added = page.request.post(
-        "/api/v1/collections/documents",
-        multipart={
-            "collection": "navigateur",
-            "file": {"name": "epivir.txt", "mimeType": "text/plain", "buffer": EPIVIR.encode()},
-        },
+    # the document added from the page: a job, whose page the browser is sent to
+    page.goto("/assistant")
+    adding = page.locator('form[action="/assistant/documents"]')
+    adding.get_by_label("Collection").select_option("navigateur")
+    adding.get_by_label("Document").set_input_files(
+        files=[{"name": "epivir.txt", "mimeType": "text/plain", "buffer": EPIVIR.encode()}]
     )
-    assert added.status == 200, added.text()
+    with page.expect_navigation():
+        adding.get_by_role("button", name="Ajouter").click()
+    assert re.search(r"/jobs/[0-9a-f]{32}$", page.url), page.url
+    assert "Ajout d'un document à une collection" in page.locator("main").inner_text()
+    with served.web.operator() as ctx:
+        assert jobs.work(ctx, burst=True) == {JobStatus.SUCCEEDED: 1}
     page.goto("/assistant")
     page.get_by_label("Protocoles du navigateur").check()
     page.get_by_label("Question").fill("Combien de temps conserver le flacon après ouverture ?")

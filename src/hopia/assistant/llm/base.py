@@ -6,9 +6,9 @@ receives prompts that went through the PHI guard (``hopia.assistant.guard``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 
@@ -41,6 +41,33 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class ResponseFormat:
+    """What the answer must be (OpenAI's ``response_format``): any JSON object
+    (``json_object``), or JSON valid against ``schema`` (``json_schema``). An OpenAI-compatible
+    server gets it as is; the embedded runtime compiles it into a grammar (constrained
+    decoding: every token keeps the answer a prefix of a valid value, whole unless
+    ``max_tokens`` cuts it)."""
+
+    type: Literal["json_object", "json_schema"]
+    schema: Mapping[str, Any] | None = field(default=None, hash=False)
+    name: str = "reponse"
+    strict: bool | None = None
+
+    @classmethod
+    def of_schema(cls, schema: Mapping[str, Any], name: str = "reponse") -> ResponseFormat:
+        return cls("json_schema", dict(schema), name, True)
+
+    def openai(self) -> dict[str, Any]:
+        """The ``response_format`` of an OpenAI chat request."""
+        if self.type == "json_object" or self.schema is None:
+            return {"type": "json_object"}
+        spec: dict[str, Any] = {"name": self.name, "schema": dict(self.schema)}
+        if self.strict is not None:
+            spec["strict"] = self.strict
+        return {"type": "json_schema", "json_schema": spec}
+
+
+@dataclass(frozen=True)
 class Delta:
     """One piece of a streamed answer; the last one carries the usage (``done``)."""
 
@@ -54,7 +81,8 @@ class Delta:
 class ChatBackend(Protocol):
     """A chat model. ``name`` is the backend's name in the settings, ``model`` the model it
     serves, ``local`` whether it runs on the hospital's machines, ``parameters_b`` the model's
-    size in billions of parameters (for the energy estimate; ``None`` when unknown)."""
+    size in billions of parameters (for the energy estimate; ``None`` when unknown).
+    ``response_format``: the answer must be JSON (valid against a schema), or ``None``: text."""
 
     name: str
     model: str
@@ -62,9 +90,19 @@ class ChatBackend(Protocol):
     parameters_b: float | None
 
     def complete(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        response_format: ResponseFormat | None = None,
     ) -> Completion: ...
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        response_format: ResponseFormat | None = None,
     ) -> Iterator[Delta]: ...

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hopia.assistant.llm.base import ChatMessage, Completion, Delta, Usage
+from hopia.assistant.llm.base import ChatMessage, Completion, Delta, ResponseFormat, Usage
 from hopia.platform.exceptions import InvalidRequestError, MissingExtraError, ModelError
 
 # Every model loaded in this process, by (file, context, threads); the lock serialises loads
@@ -160,7 +160,7 @@ class EmbeddedBackend:
         messages: Sequence[ChatMessage],
         max_tokens: int,
         temperature: float,
-        json_schema: Mapping[str, Any] | None,
+        response_format: ResponseFormat | None,
     ) -> dict[str, Any]:
         if max_tokens < 1:
             raise InvalidRequestError("« max_tokens » : au moins 1 jeton", fields=("max_tokens",))
@@ -172,10 +172,14 @@ class EmbeddedBackend:
             "temperature": max(0.0, float(temperature)),  # 0: greedy, reproducible
             "seed": self.seed,
         }
-        if json_schema is not None:
-            # llama.cpp compiles the schema into a grammar: every token sampled keeps the answer
-            # a prefix of a JSON value valid against it (complete unless max_tokens cuts it)
-            arguments["response_format"] = {"type": "json_object", "schema": dict(json_schema)}
+        if response_format is not None:
+            # llama.cpp compiles the schema (or, without one, JSON itself) into a grammar: every
+            # token sampled keeps the answer a prefix of a JSON value valid against it
+            # (complete unless max_tokens cuts it)
+            constraint: dict[str, Any] = {"type": "json_object"}
+            if response_format.type == "json_schema" and response_format.schema is not None:
+                constraint["schema"] = dict(response_format.schema)
+            arguments["response_format"] = constraint
         return arguments
 
     def complete(
@@ -184,12 +188,11 @@ class EmbeddedBackend:
         *,
         max_tokens: int,
         temperature: float,
-        json_schema: Mapping[str, Any] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Completion:
-        """The whole answer. ``json_schema`` (beyond the ChatBackend interface): the answer is
-        JSON valid against this schema, by constrained decoding (the extraction and cohort
-        tasks)."""
-        arguments = self._arguments(messages, max_tokens, temperature, json_schema)
+        """The whole answer; with ``response_format``, JSON (valid against its schema) by
+        constrained decoding."""
+        arguments = self._arguments(messages, max_tokens, temperature, response_format)
         with _LOCK:
             llm = self._llama()
             with _context_errors(self.n_ctx):
@@ -210,11 +213,11 @@ class EmbeddedBackend:
         *,
         max_tokens: int,
         temperature: float,
-        json_schema: Mapping[str, Any] | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Iterator[Delta]:
         """The answer piece by piece; the last :class:`Delta` carries the usage. The model's
         lock is held until the stream ends or is closed."""
-        arguments = self._arguments(messages, max_tokens, temperature, json_schema)
+        arguments = self._arguments(messages, max_tokens, temperature, response_format)
         with _LOCK:
             llm = self._llama()
             counter = _TokenCounter(llm)

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from hopia.assistant.llm.base import ChatMessage, Completion, Delta, Usage
+from hopia.assistant.llm.base import ChatMessage, Completion, Delta, ResponseFormat, Usage
 from hopia.platform.exceptions import LlmBackendError
 
 
@@ -105,19 +105,32 @@ class OpenAICompatBackend:
     # -- chat ---------------------------------------------------------------------------------
 
     def _body(
-        self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        response_format: ResponseFormat | None,
     ) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
+        if response_format is not None:  # passed as is: the server constrains its answer
+            body["response_format"] = response_format.openai()
+        return body
 
     def complete(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        response_format: ResponseFormat | None = None,
     ) -> Completion:
-        data = self._post("/chat/completions", self._body(messages, max_tokens, temperature))
+        body = self._body(messages, max_tokens, temperature, response_format)
+        data = self._post("/chat/completions", body)
         try:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
@@ -128,11 +141,16 @@ class OpenAICompatBackend:
         return Completion(text, usage, str(data.get("model") or self.model), self.name, finish)
 
     def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        response_format: ResponseFormat | None = None,
     ) -> Iterator[Delta]:
         """The answer as it comes (server-sent events); the last delta is ``done`` with the
         usage (the server's when it sends it: ``stream_options.include_usage``)."""
-        body = self._body(messages, max_tokens, temperature)
+        body = self._body(messages, max_tokens, temperature, response_format)
         body |= {"stream": True, "stream_options": {"include_usage": True}}
         parts: list[str] = []
         usage_answer: dict[str, Any] | None = None

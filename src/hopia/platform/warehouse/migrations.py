@@ -68,6 +68,11 @@ def _llm_gateway(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(9))
 
 
+def _llm_usage_ended(conn: Connection) -> None:
+    # Warehouses made since create the column with the table (migration 9): idempotent.
+    conn.execute(text(f"ALTER TABLE {s.META}.llm_usage ADD COLUMN IF NOT EXISTS ended BOOLEAN"))
+
+
 def _collections(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(10))
 
@@ -153,6 +158,7 @@ MIGRATIONS: list[Migration] = [
     Migration(12, "Indexes on the columns the audited reads filter on (PostgreSQL)", _read_indexes),
     Migration(13, "The assistant's history per user (questions and tasks)", _assistant_history),
     Migration(14, "Provenance of validated dictations", _dictations),
+    Migration(16, "LLM usage: whether a call ended (a stream cut short)", _llm_usage_ended),
 ]
 
 

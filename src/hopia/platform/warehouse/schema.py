@@ -504,6 +504,9 @@ llm_usage = Table(
     Column("cost_eur", Double, nullable=False),
     Column("seconds", Double, nullable=False),
     Column("guarded", Boolean, nullable=False),  # went through the PHI guard (backend not local)
+    # False: a stream cut short (client gone, backend failed), its tokens counted from what was
+    # produced; NULL for the calls recorded before migration 16
+    Column("ended", Boolean),
     schema=META,
     info={"migration": 9},
 )

@@ -8,6 +8,9 @@ read from server-sent events (:func:`hopia.services.ask.ask_stream`, through the
 gateway: quotas, PHI guard, usage, audit); the citations become links when the answer ends.
 Without JavaScript, or when the stream cannot start, the form posts to ``POST /assistant`` and
 the page comes back with the whole answer, as before. Every answer is kept in the user's history.
+
+The page also adds a document to a collection the user manages (``POST /assistant/documents``):
+a background job (``collection_add``), whose page (``/jobs/<id>``) the browser is sent to.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from hopia.platform.exceptions import HopiaError
+from hopia.platform.exceptions import HopiaError, InvalidRequestError
 from hopia.services import ask as ask_service
+from hopia.services import collection_jobs
 from hopia.services import collections as svc
+from hopia.web.deps import job_runner
 from hopia.web.pages import csrf
 from hopia.web.pages.common import show, to_login, viewer
 from hopia.web.routes.gateway import gateway_of
@@ -122,6 +127,45 @@ def _events(stream: ask_service.AnswerStream) -> Iterator[str]:
             ],
         }
     )
+
+
+DOCUMENT_FORM = "/assistant/documents"
+"""The form that adds a document to a collection: it has the documents' body limit."""
+
+
+@router.post(DOCUMENT_FORM)
+def add_document(
+    request: Request,
+    collection: Annotated[str, Form(max_length=80)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+    token: Annotated[str, Form(alias=csrf.FIELD)] = "",
+) -> Response:
+    """Queue the adding of a document to a collection the user manages (a job: reading and
+    indexing take a while); the job's page follows it."""
+    csrf.check(request, token)
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    try:
+        if file is None or not file.filename:
+            raise InvalidRequestError("choisissez un document à ajouter", fields=("file",))
+        limit = who.ctx.settings.assistant.knowledge.max_document_bytes
+        added = svc.AddRequest.of(collection=collection, filename=file.filename)
+        data = file.file.read(limit + 1)
+        job = collection_jobs.submit_add(who.ctx, added, data, job_runner(request))
+    except HopiaError as exc:  # shown beside the forms
+        found = svc.list_visible(who.ctx)
+        return show(
+            request,
+            who,
+            "assistant/ask.html",
+            "/assistant",
+            exc.http_status,
+            collections=found,
+            chosen=set(),
+            document_error=exc.message,
+        )
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 @router.post("/assistant/flux")

@@ -1,5 +1,7 @@
 """``/api/v1/collections``: knowledge collections (create, list, documents, shares, search,
-the passage a citation opens) and ``/api/v1/assistant/ask``: cited answers.
+the passage a citation opens) and ``/api/v1/assistant/ask``: cited answers. Adding a document
+is a background job (``collection_add``: reading and indexing a long PDF takes minutes): 202
+and the job, followed in ``/api/v1/jobs``.
 
 A collection the caller may not read answers 404, as an unknown one (the service decides, from
 the owner and the shares); one they may read but not manage answers 403 to a change."""
@@ -11,14 +13,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from hopia.platform.exceptions import InvalidRequestError
 from hopia.services import ask as ask_service
+from hopia.services import collection_jobs, jobs
 from hopia.services import collections as svc
-from hopia.web.deps import ContextDep
+from hopia.web.deps import ContextDep, RunnerDep
 from hopia.web.roles import Allow
 from hopia.web.routes.gateway import GatewayDep
 from hopia.web.schemas.collections import (
-    AddedOut,
     AnswerOut,
     AskIn,
     CollectionDetailOut,
@@ -70,19 +71,20 @@ def search(body: SearchIn, ctx: ContextDep) -> SearchOut:
 
 @router.post(
     "/documents",
-    summary="Add (or replace) a document in a collection: PDF, Word, HTML, Markdown, text",
+    status_code=202,
+    summary="Add (or replace) a document in a collection, as a job (follow it in /jobs): PDF, "
+    "Word, HTML, Markdown, text",
 )
 def add_document(
     ctx: ContextDep,
+    runner: RunnerDep,
     collection: Annotated[str, Form(description="The collection's name.")],
     file: Annotated[UploadFile, File(description="The document.")],
-) -> AddedOut:
+) -> jobs.JobView:
     limit = ctx.settings.assistant.knowledge.max_document_bytes
     data = file.file.read(limit + 1)
-    if not data:
-        raise InvalidRequestError("document vide", fields=("file",))
     request = svc.AddRequest.of(collection=collection, filename=file.filename or "document.txt")
-    return AddedOut.model_validate(asdict(svc.add_document(ctx, request, data)))
+    return collection_jobs.submit_add(ctx, request, data, runner)
 
 
 @router.get("/{name}", summary="One collection and its documents")

@@ -67,11 +67,12 @@ ChatContext = Annotated[Context, Depends(chat_context)]
 
 
 def gateway_of(request: Request) -> Gateway:
-    """The application's gateway: built from the settings at first use, kept (connections)."""
+    """The application's gateway: built from the settings at first use, kept (connections, the
+    writer thread that commits each call's audit record while the model works)."""
     state = request.app.state
     gateway = getattr(state, "llm_gateway", None)
     if gateway is None:
-        gateway = state.llm_gateway = Gateway.from_settings(state.settings)
+        gateway = state.llm_gateway = Gateway.from_settings(state.settings, overlap=True)
     return gateway
 
 
@@ -126,6 +127,11 @@ class ChatBody(BaseModel):
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
     temperature: float | None = None
+    response_format: dict[str, Any] | None = Field(
+        None,
+        description='{"type": "json_object"}, or {"type": "json_schema", "json_schema": '
+        '{"name", "schema", "strict"}}: the answer is JSON (valid against the schema).',
+    )
     task: str = Field("chat", description="Hopia: what the call is for (usage per task).")
     purpose: str | None = Field(None, description="Hopia: why (written in the audit record).")
     collection: str | None = Field(None, description="Hopia: the knowledge collection used.")
@@ -168,6 +174,8 @@ def _chat_request(body: ChatBody) -> llm_gateway.ChatRequest:
         values["max_tokens"] = tokens
     if body.temperature is not None:
         values["temperature"] = body.temperature
+    if body.response_format is not None:
+        values["response_format"] = body.response_format
     return llm_gateway.ChatRequest.of(**values)
 
 

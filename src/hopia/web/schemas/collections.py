@@ -65,13 +65,6 @@ class CollectionDetailOut(BaseModel):
     documents: list[DocumentOut]
 
 
-class AddedOut(BaseModel):
-    collection: str
-    document: DocumentOut
-    status: Literal["added", "replaced", "unchanged"]
-    audit_id: int | None
-
-
 class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -92,6 +92,28 @@ def test_posology_stops_at_the_next_drug(nlp: Any) -> None:
     assert got == {"ramipril": (5, "1/j"), "amlodipine": (10, "1/j"), "aspirine": (None, None)}
 
 
+@pytest.mark.parametrize(
+    ("text", "doses"),
+    [
+        ("Lévothyroxine 75 µg/j puis 100 µg/j.", [[75, "µg"], [100, "µg"]]),
+        ("furosémide 40 mg IV puis 20 mg per os le lendemain", [[40, "mg"], [20, "mg"]]),
+        ("paracétamol 1 g puis 500 mg toutes les 6 h", [[1, "g"], [500, "mg"]]),
+        ("sertraline 50 mg/j, majorée à 100 mg/j à J14", [[50, "mg"], [100, "mg"]]),
+        ("ramipril 10 mg, diminué à 5 mg/j", [[10, "mg"], [5, "mg"]]),
+    ],
+)
+def test_every_dose_of_a_drug_is_listed(nlp: Any, text: str, doses: list[list[Any]]) -> None:
+    a = drug(nlp, text)._.attributes
+    assert a["doses"] == doses and [a["dose"], a["dose_unit"]] == doses[0]
+
+
+def test_one_dose_lists_none_and_the_next_drug_keeps_its_own(nlp: Any) -> None:
+    doc = nlp("Traitement : ramipril 5 mg/j, amlodipine 10 mg le soir.")
+    assert all("doses" not in s._.attributes for s in doc.spans["drug"])
+    a = drug(nlp, "oxazépam 10 mg dégressif et thiamine 500 mg/j", "oxazépam")._.attributes
+    assert a["dose"] == 10 and "doses" not in a  # the 500 mg is the thiamine's
+
+
 def test_posology_stays_on_its_line(nlp: Any) -> None:
     a = drug(nlp, "Traitement : bisoprolol\nCRP 12 mg/L, 3 fois par jour")._.attributes
     assert a["dose"] is None and a["frequency"] is None

@@ -3,7 +3,9 @@
 Runs after ``eds.drugs`` (and ``hopia.labs``). For each drug span it reads the text that follows
 on the same line and sentence, up to the next drug: "amoxicilline 1 g x3/j per os pendant 7
 jours" gives dose 1 g, route orale, frequency 3/j (3 per day), duration 7 days. The reading goes
-to ``span._.attributes``.
+to ``span._.attributes``. ``dose`` is the first dose; when the drug's text gives more than one
+("lévothyroxine 75 µg/j puis 100 µg/j", "furosémide 40 mg IV puis 20 mg per os"),
+``doses`` lists them all, in order, as ``[value, unit]`` pairs.
 
 It also repairs two faults of ``eds.drugs``:
 
@@ -79,7 +81,10 @@ _POSOLOGY_WORDS = frozenset(
         "matin midi soir nuit coucher repas jeun toutes tous tout chaque per iv ivd ivl sc im "
         "sl po voie orale intraveineuse sous x fois demi demie deux trois quatre cinq six sept "
         "huit neuf dix quinze vingt cent cents mille dose doses relais puis dosage max maximum "
-        "maximale ensuite durant j jours semaine semaines mois heure heures h min mn",
+        "maximale ensuite durant j jours semaine semaines mois heure heures h min mn "
+        # a change of the same drug's dose: "sertraline 50 mg/j, majorée à 100 mg/j"
+        "majore majoree augmente augmentee diminue diminuee reduit reduite porte portee "
+        "passe passee relaye relayee decroissance",
     )
 )
 
@@ -126,6 +131,10 @@ def read_posology(text: str, start: int, end: int) -> dict[str, Any]:
     else:
         dose = None
     lead_ok = dose is not None
+    if dose is not None:
+        doses = [[out["dose"], out["dose_unit"]], *_later_doses(window, dose.end())]
+        if len(doses) > 1:
+            out["doses"] = doses
 
     route = ROUTE_RE.search(window)
     if route and (lead_ok or route.start() <= MAX_LEAD):
@@ -157,6 +166,21 @@ def read_posology(text: str, start: int, end: int) -> dict[str, Any]:
         e = max(b for _, b in found)
         out["posology_text"] = (s, e)
     return out
+
+
+def _later_doses(window: str, after: int) -> list[list[Any]]:
+    """The doses written after the first one in the drug's window (a change of dose: "75 µg/j
+    puis 100 µg/j"), as ``[value, unit]``."""
+    found = []
+    for m in DOSE_RE.finditer(window, after):
+        if m.group("auc"):
+            value, unit = parse_number(m.group("auc_value")), "AUC"
+        else:
+            value = parse_number(m.group("value"))
+            unit = next(UNIT_NAMES[i] for i in range(len(UNIT_NAMES)) if m.group(f"u{i}"))
+        if value is not None:
+            found.append([_plain(value), unit])
+    return found
 
 
 def _frequency(window: str, lead_ok: bool) -> tuple[tuple[int, int], str, float | None] | None:
