@@ -234,7 +234,7 @@ def test_validation_refuses_a_draft_without_patient_or_unreadable(
     assert "pas un brouillon de dictée" in result.output and "Traceback" not in result.output
 
 
-def _draft(tmp_path: Path) -> Path:
+def _sectioned_draft(tmp_path: Path) -> Path:
     """A draft as ``transcribe`` writes it (only what ``reformulate`` reads matters here)."""
     draft = tmp_path / "brouillon.json"
     note = {
@@ -255,7 +255,11 @@ def _draft(tmp_path: Path) -> Path:
 def test_reformulate_without_a_model_keeps_the_dictated_sections(
     initialised: Path, tmp_path: Path
 ) -> None:
-    draft, out, text = _draft(tmp_path), tmp_path / "mis_en_forme.json", tmp_path / "note.txt"
+    draft, out, text = (
+        _sectioned_draft(tmp_path),
+        tmp_path / "mis_en_forme.json",
+        tmp_path / "note.txt",
+    )
     result = runner.invoke(
         app, ["dictation", "reformulate", str(draft), "-o", str(out), "--text-output", str(text)]
     )
@@ -284,7 +288,7 @@ def test_reformulate_with_the_embedded_plumbing_model(initialised: Path, tmp_pat
 
     require_llama()
     require_model_packages()
-    draft, out = _draft(tmp_path), tmp_path / "mis_en_forme.json"
+    draft, out = _sectioned_draft(tmp_path), tmp_path / "mis_en_forme.json"
     result = runner.invoke(
         app,
         # one llama.cpp thread: two spin-waiting threads on a busy 2-core machine crawl
