@@ -14,6 +14,10 @@ its parameters validated in ``prepare`` before anything is read.
 - ``share_export``: :func:`hopia.services.sharing.export`, with a reason, every field of an
   export request but the folder: ``<home>/exports/<job id>``. A refusal (k or l out of reach)
   fails the job with the anonymity report in its details.
+- ``dictation.transcribe``: a dictation draft's audio heard and structured
+  (:func:`hopia.services.dictation_drafts.transcribe_draft`); submitted by
+  :func:`hopia.services.dictation_drafts.finish` with the draft and its patient, asked
+  ``dictation.draft`` on that patient (a clinician's perimeter). Its result names the draft.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import Field
 
 from hopia.platform.access import Purpose
 from hopia.platform.exceptions import (
@@ -36,7 +42,7 @@ from hopia.platform.jobs import JobControl, JobRecord
 from hopia.services.context import Context, Request
 from hopia.services.uploads import remove_upload, upload_dir
 
-JobKind = Literal["ingest", "quality", "share_export"]
+JobKind = Literal["ingest", "quality", "share_export", "dictation.transcribe"]
 Actions = list[tuple[str, str]]
 
 
@@ -258,6 +264,25 @@ def _run_export(ctx: Context, record: JobRecord, control: JobControl) -> dict[st
     }
 
 
+# -- dictation.transcribe -----------------------------------------------------------------------
+
+
+class _DictationParameters(Request):
+    draft_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    person_id: int = Field(ge=0)
+
+
+def _prepare_dictation(ctx: Context, job_id: str | None, raw: dict[str, Any]) -> dict[str, Any]:
+    return _validated(_DictationParameters, raw).model_dump(mode="json")
+
+
+def _run_dictation(ctx: Context, record: JobRecord, control: JobControl) -> dict[str, Any]:
+    from hopia.services.dictation_drafts import transcribe_draft
+
+    control.progress(0, None, "Reconnaissance vocale et structuration", force=True)
+    return transcribe_draft(ctx, record.parameters["draft_id"])
+
+
 KINDS: dict[str, KindSpec] = {
     "ingest": KindSpec(
         label="Intégration de documents",
@@ -280,5 +305,12 @@ KINDS: dict[str, KindSpec] = {
         actions=lambda parameters: [("share.export", _export_resource(parameters))],
         granted=frozenset({"share.export"}),
         run=_run_export,
+    ),
+    "dictation.transcribe": KindSpec(
+        label="Transcription d'une dictée",
+        prepare=_prepare_dictation,
+        actions=lambda parameters: [("dictation.draft", f"person:{parameters['person_id']}")],
+        granted=frozenset({"dictation.transcribe"}),
+        run=_run_dictation,
     ),
 }

@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hopia.care.dictation.conventions import Word
 from hopia.platform.exceptions import ModelError, SourceError
@@ -157,12 +158,25 @@ class Transcriber:
 
     def transcribe(self, audio: Path) -> Transcript:
         """The timed words of ``audio`` (any format FFmpeg reads, through PyAV)."""
+        return self._transcribe(str(audio), audio)
+
+    def transcribe_samples(
+        self, samples: Any, *, offset: float = 0.0, beam_size: int | None = None
+    ) -> Transcript:
+        """The timed words of 16 kHz mono float samples (:func:`decode`), their times moved
+        by ``offset`` seconds: the tail of a live dictation, re-heard while it goes on.
+        ``beam_size``: a narrower beam for a quicker partial transcript."""
+        return self._transcribe(samples, Path("<direct>"), offset=offset, beam_size=beam_size)
+
+    def _transcribe(
+        self, source: Any, audio: Path, *, offset: float = 0.0, beam_size: int | None = None
+    ) -> Transcript:
         started = time.perf_counter()
         try:
             segments, info = self._model.transcribe(
-                str(audio),
+                source,
                 language="fr",
-                beam_size=self.beam_size,
+                beam_size=beam_size or self.beam_size,
                 vad_filter=True,
                 word_timestamps=True,
                 condition_on_previous_text=False,
@@ -171,10 +185,10 @@ class Transcriber:
             )
             heard = [
                 (
-                    s.start,
-                    s.end,
+                    s.start + offset,
+                    s.end + offset,
                     s.text,
-                    [Word(w.word.strip(), w.start, w.end) for w in s.words or ()],
+                    [Word(w.word.strip(), w.start + offset, w.end + offset) for w in s.words or ()],
                 )
                 for s in segments  # decoding happens while iterating
             ]
@@ -191,3 +205,23 @@ class Transcriber:
             dropped_loops=len(raw) - len(words),
             segments=[(float(s), float(e), t.strip()) for s, e, t, _ in heard],
         )
+
+
+SAMPLE_RATE = 16_000
+
+
+def decode(audio: Path) -> Any:
+    """``audio`` as 16 kHz mono float32 samples (PyAV). A file cut anywhere (the chunks of a
+    live recording received so far) decodes up to its last whole frame."""
+    try:
+        from faster_whisper.audio import decode_audio
+    except ImportError as exc:
+        raise ModelError(
+            f"la reconnaissance vocale n'est pas installée (faster-whisper) ; installez-la "
+            f"avec {_REMEDY}",
+            fields=("model",),
+        ) from exc
+    try:
+        return decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise SourceError(audio, f"audio illisible ({type(exc).__name__})") from exc
