@@ -63,8 +63,8 @@
   if (!supported) return; // the upload form remains
   box.hidden = false;
   const api = box.dataset.api;
-  const startButton = box.querySelector("[data-action=demarrer]");
-  const stopButton = box.querySelector("[data-action=arreter]");
+  const startButton = box.querySelector("[data-bouton=demarrer]");
+  const stopButton = box.querySelector("[data-bouton=arreter]");
   const state = document.getElementById("etat-enregistrement");
   const partialOut = document.getElementById("transcription-partielle");
   const already = parseInt(box.dataset.recus || "0", 10);
