@@ -77,10 +77,19 @@ def test_live_chunks_through_the_api_are_acknowledged_once(web: Web) -> None:
     other = send(0, WEBM_HEAD + b"\x01")
     assert other.status_code == 409 and "autre contenu" in other.json()["message"]
     assert send(1, b"\x00" * 100).json()["received"] == 2
-    partial = client.get(f"{API}/{draft['id']}/partial")
-    # a header and zeros are no speech: heard, nothing said (or the recogniser is absent: 5xx)
-    if partial.status_code == 200:
-        assert partial.json()["chunks"] == 2
+    partial = client.get(f"{API}/{draft['id']}/partial")  # a header and zeros: no audio
+    assert partial.status_code == 422 and "illisible" in partial.json()["message"]
+    assert str(web.settings.home) not in partial.text  # no server path in the answer
+    empty = new_draft(web)
+    nothing = client.get(f"{API}/{empty['id']}/partial")
+    assert nothing.status_code == 200
+    assert nothing.json() | {"compute_s": 0} == {
+        "draft_id": empty["id"],
+        "text": "",
+        "chunks": 0,
+        "seconds": 0.0,
+        "compute_s": 0,
+    }
     too_big = send(2, b"\x00" * (600 * 1024))
     assert too_big.status_code == 422 and "trop volumineux" in too_big.json()["message"]
     stored = sorted(
@@ -222,6 +231,37 @@ def test_review_edit_validate_and_the_note_is_in_the_timeline(web: Web) -> None:
     assert saved.status_code == 303
     view = client.get(f"{API}/{draft['id']}").json()
     assert view["sections"]["Traitement"] == "metformine 1000 mg × 2/j." and view["edits"] == 1
+    # a fact added, another recoded then deleted, the stay chosen: each through its form
+    added = client.post(
+        f"/dictee/{draft['id']}/faits",
+        data={"csrf": token, "text": "diabète de type 2", "kind": "condition", "code": "e11"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    incomplete = client.post(
+        f"/dictee/{draft['id']}/faits", data={"csrf": token, "text": "toux", "kind": "condition"}
+    )
+    assert incomplete.status_code == 422 and "son code" in incomplete.text
+    drug = next(f for f in view["facts"] if f["kind"] == "drug")
+    for data in ({"code": "A10BA03"}, {"supprimer": "oui"}):
+        answer = client.post(
+            f"/dictee/{draft['id']}/faits/{drug['id']}",
+            data={"csrf": token, **data},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text[:300]
+    stay = web.sql(
+        "SELECT min(visit_occurrence_id) AS v FROM omop.visit_occurrence WHERE person_id = :p",
+        p=view["person_id"],
+    )[0].v
+    chosen = client.post(
+        f"/dictee/{draft['id']}/sejour", data={"csrf": token, "stay": stay}, follow_redirects=False
+    )
+    assert chosen.status_code == 303
+    view = client.get(f"{API}/{draft['id']}").json()
+    assert view["stay"] == stay and view["edits"] == 5
+    assert drug["id"] not in {f["id"] for f in view["facts"]}
+    assert {"cim10": "E11"} in [f["codes"] for f in view["facts"] if f.get("added")]
     unconfirmed = client.post(f"/dictee/{draft['id']}/valider", data={"csrf": token})
     assert unconfirmed.status_code == 422 and "confirmation" in unconfirmed.text
     done = client.post(
@@ -253,8 +293,10 @@ def test_spoken_audio_becomes_a_transcribed_draft_through_the_job(web: Web) -> N
     from tests.conftest import REPO
 
     model_dir(REPO / ".hopia-cache")
-    wav = speak(
-        "Conclusion deux points pas de fièvre point", Path(web.settings.home) / "d.wav", 140
+    wav = speak(  # what base hears through espeak-ng's voice (tests/cli/test_dictation_cli.py)
+        "Antécédents, deux points, pas de fièvre. Le patient va bien.",
+        Path(web.settings.home) / "d.wav",
+        130,
     )
     client = web.clients["clinician"]
     draft = new_draft(web)

@@ -42,7 +42,12 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from hopia.platform import audit
-from hopia.platform.exceptions import ConflictError, InvalidRequestError, NotFoundError
+from hopia.platform.exceptions import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    SourceError,
+)
 from hopia.platform.files import private_dir, private_file
 from hopia.platform.times import UtcDatetime
 from hopia.platform.warehouse import schema
@@ -642,7 +647,6 @@ def partial(ctx: Context, request: DraftRef) -> Partial:
     import time
 
     from hopia.care.dictation.asr import SAMPLE_RATE, decode
-    from hopia.care.dictation.conventions import Word, apply_conventions
     from hopia.services.dictation import transcriber
 
     started = time.perf_counter()
@@ -659,7 +663,6 @@ def partial(ctx: Context, request: DraftRef) -> Partial:
         if state_path.is_file():
             with contextlib.suppress(ValueError, OSError):
                 state = json.loads(state_path.read_text("utf-8"))
-        seconds = 0.0
         if parts and len(parts) != state["chunks"]:
             kind = row.audio_kind or "webm"
             current = folder / f".partial.{kind}"
@@ -667,11 +670,19 @@ def partial(ctx: Context, request: DraftRef) -> Partial:
                 private_file(current)
                 for part in parts:
                     out.write(part.read_bytes())
-            samples = decode(current)
-            current.unlink(missing_ok=True)
+            try:
+                samples = decode(current)
+            except SourceError as exc:  # its message names a server path: not for the page
+                raise InvalidRequestError(
+                    f"l'enregistrement reçu est illisible ({exc.reason})", fields=("chunk",)
+                ) from None
+            finally:
+                current.unlink(missing_ok=True)
             seconds = len(samples) / SAMPLE_RATE
             until = float(state["until"])
             tail = samples[int(until * SAMPLE_RATE) :]
+            if len(tail) < SAMPLE_RATE // 2:  # under half a second of new audio: nothing yet
+                return _partial_result(ctx, row, parts, state, started)
             heard = transcriber(ctx).transcribe_samples(tail, offset=until, beam_size=1)
             tail_words = [[w.text, w.start, w.end] for w in heard.words]
             if seconds - until > PARTIAL_TAIL_S and len(heard.segments) >= 2:
@@ -686,8 +697,17 @@ def partial(ctx: Context, request: DraftRef) -> Partial:
             tmp.write_text(json.dumps(state), "utf-8")
             private_file(tmp)
             tmp.replace(state_path)
-        seconds = float(state.get("seconds", seconds))
-        words = [Word(t, s, e) for t, s, e in state["words"] + state["tail"]]
+    return _partial_result(ctx, row, parts, state, started)
+
+
+def _partial_result(
+    ctx: Context, row: Any, parts: list[Path], state: dict[str, Any], started: float
+) -> Partial:
+    import time
+
+    from hopia.care.dictation.conventions import Word, apply_conventions
+
+    words = [Word(t, s, e) for t, s, e in state["words"] + state["tail"]]
     text = apply_conventions(words).text if words else ""
     with ctx.warehouse().begin() as conn:
         _record(conn, ctx, "dictation.partial", row, chunks=len(parts), words=len(words))
@@ -695,7 +715,7 @@ def partial(ctx: Context, request: DraftRef) -> Partial:
         draft_id=row.draft_id,
         text=text,
         chunks=len(parts),
-        seconds=round(seconds, 2),
+        seconds=round(float(state.get("seconds", 0.0)), 2),
         compute_s=round(time.perf_counter() - started, 3),
     )
 
@@ -759,12 +779,15 @@ def transcribe_draft(ctx: Context, draft_id: str) -> dict[str, Any]:
     _editable(row)
     if not row.audio_path:
         raise InvalidRequestError("aucun audio reçu pour ce brouillon", fields=("audio",))
-    draft = dictation.transcribe(
-        ctx,
-        dictation.TranscribeRequest.of(
-            audio=Path(row.audio_path), template=row.template, patient=row.ipp
-        ),
-    )
+    try:
+        draft = dictation.transcribe(
+            ctx,
+            dictation.TranscribeRequest.of(
+                audio=Path(row.audio_path), template=row.template, patient=row.ipp
+            ),
+        )
+    except SourceError as exc:  # its message names a server path: the reason is enough
+        raise InvalidRequestError(f"audio du brouillon : {exc.reason}", fields=("audio",)) from None
     return store_transcription(ctx, draft_id, draft)
 
 

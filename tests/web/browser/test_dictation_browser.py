@@ -183,8 +183,7 @@ def test_live_recording_sends_chunks_and_shows_a_partial_transcript(
             timeout=60_000,
         )
         page.wait_for_function(
-            "() => /\\w{3,}/.test(document.getElementById('transcription-partielle')"
-            ".textContent)",
+            "() => /\\w{3,}/.test(document.getElementById('transcription-partielle').textContent)",
             timeout=60_000,
         )
         served.shot(page, "dictee-telephone-en-direct")
