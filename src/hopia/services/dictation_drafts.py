@@ -74,7 +74,7 @@ _PARTIAL_LOCKS: dict[str, threading.Lock] = {}
 _PARTIAL_GUARD = threading.Lock()
 #: A live dictation's tail is heard again at each partial request; once it is longer than this
 #: (seconds), its segments but the last are committed and not heard again.
-PARTIAL_TAIL_S = 12.0
+PARTIAL_TAIL_S = 8.0
 
 
 # -- requests -------------------------------------------------------------------------------------
@@ -642,8 +642,8 @@ def _assemble(folder: Path, kind: str) -> Path:
 def partial(ctx: Context, request: DraftRef) -> Partial:
     """The transcript of what was received so far of a live recording, for the page to show
     while the clinician speaks (audited ``dictation.partial``). Only the tail since the last
-    committed segment is heard again (:data:`PARTIAL_TAIL_S`), so each call costs about the
-    same whatever the recording's length."""
+    committed segment is heard again (:data:`PARTIAL_TAIL_S`), with a beam of 1 and one
+    decoding pass, so each call costs about the same whatever the recording's length."""
     import time
 
     from hopia.care.dictation.asr import SAMPLE_RATE, decode
@@ -683,7 +683,7 @@ def partial(ctx: Context, request: DraftRef) -> Partial:
             tail = samples[int(until * SAMPLE_RATE) :]
             if len(tail) < SAMPLE_RATE // 2:  # under half a second of new audio: nothing yet
                 return _partial_result(ctx, row, parts, state, started)
-            heard = transcriber(ctx).transcribe_samples(tail, offset=until, beam_size=1)
+            heard = transcriber(ctx).transcribe_samples(tail, offset=until, beam_size=1, quick=True)
             tail_words = [[w.text, w.start, w.end] for w in heard.words]
             if seconds - until > PARTIAL_TAIL_S and len(heard.segments) >= 2:
                 cut = heard.segments[-2][1]  # the end of the segment before the last

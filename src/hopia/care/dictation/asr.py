@@ -161,22 +161,39 @@ class Transcriber:
         return self._transcribe(str(audio), audio)
 
     def transcribe_samples(
-        self, samples: Any, *, offset: float = 0.0, beam_size: int | None = None
+        self,
+        samples: Any,
+        *,
+        offset: float = 0.0,
+        beam_size: int | None = None,
+        quick: bool = False,
     ) -> Transcript:
         """The timed words of 16 kHz mono float samples (:func:`decode`), their times moved
         by ``offset`` seconds: the tail of a live dictation, re-heard while it goes on.
-        ``beam_size``: a narrower beam for a quicker partial transcript."""
-        return self._transcribe(samples, Path("<direct>"), offset=offset, beam_size=beam_size)
+        ``beam_size``: a narrower beam for a quicker partial transcript; ``quick``: one
+        decoding pass, without Whisper's fallback to higher temperatures (which decodes a
+        doubtful window again, up to five times): a partial's cost stays bounded."""
+        return self._transcribe(
+            samples, Path("<direct>"), offset=offset, beam_size=beam_size, quick=quick
+        )
 
     def _transcribe(
-        self, source: Any, audio: Path, *, offset: float = 0.0, beam_size: int | None = None
+        self,
+        source: Any,
+        audio: Path,
+        *,
+        offset: float = 0.0,
+        beam_size: int | None = None,
+        quick: bool = False,
     ) -> Transcript:
         started = time.perf_counter()
+        options: dict[str, Any] = {"temperature": 0.0} if quick else {}
         try:
             segments, info = self._model.transcribe(
                 source,
                 language="fr",
                 beam_size=beam_size or self.beam_size,
+                **options,
                 vad_filter=True,
                 word_timestamps=True,
                 condition_on_previous_text=False,
