@@ -155,6 +155,7 @@ def test_the_dictation_pages_for_a_clinician_only(web: Web) -> None:
     home = web.clients["clinician"].get("/dictee")
     assert home.status_code == 200 and '<a href="/dictee"' in home.text  # the navigation
     assert 'name="ipp"' in home.text and "Commencer la dictée" in home.text
+    assert "Dictez une note" in web.clients["clinician"].get("/").text  # the home page's card
     for role in ("researcher", "data_steward", "manager", "admin"):
         refused = web.clients[role].get("/dictee")
         assert refused.status_code == 403, role
