@@ -354,6 +354,26 @@ def test_review_edits_reach_the_provenance_and_the_audio_is_deleted(
     assert "dictation.validate" in actions and "dictation.draft.update" in actions
 
 
+@pytest.mark.slow
+def test_a_new_transcription_replaces_the_note_and_says_so(
+    sample_copy: Warehouse, in_process_models: None
+) -> None:
+    (ipp_in, _), _ = patients(sample_copy)
+    ctx = clinician(sample_copy)
+    draft = drafts.create_draft(ctx, drafts.CreateDraft.of(ipp=ipp_in, template="consultation"))
+    planted_transcription(ctx, draft.id)
+    request = drafts.UpdateDraft.of(draft_id=draft.id, sections={"Conclusion": "RAS."})
+    assert drafts.update_draft(ctx, request).sections["Conclusion"] == "RAS."
+    planted_transcription(ctx, draft.id)
+    view = drafts.get_draft(ctx, drafts.DraftRef.of(draft_id=draft.id))
+    assert view.sections["Conclusion"] == "pas de fièvre."
+    with sample_copy.engine.connect() as conn:
+        edits = conn.execute(
+            text("SELECT edits FROM hopia_id.dictation_draft WHERE draft_id = :d"), {"d": draft.id}
+        ).scalar_one()
+    assert [e["op"] for e in json.loads(edits)] == ["section", "transcription"]
+
+
 def test_settings_document_the_retention() -> None:
     field = Settings.model_fields["care"].default_factory().dictation  # type: ignore[misc]
     assert field.audio_retention_days == 0

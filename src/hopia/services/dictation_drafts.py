@@ -805,13 +805,16 @@ def store_transcription(ctx: Context, draft_id: str, draft: Any) -> dict[str, An
     with ctx.warehouse().begin() as conn:
         current = conn.execute(sa.select(t).where(t.c.draft_id == draft_id)).one()
         _editable(current)  # validated or discarded while it ran: nothing written
+        edits = json.loads(current.edits or "[]")
+        if edits:  # a new transcription replaces the corrected note: the provenance says so
+            edits.append({"op": "transcription", "at": _now().isoformat() + "Z"})
         conn.execute(
             t.update()
             .where(t.c.draft_id == draft_id)
             .values(
                 transcript=draft.transcript,
                 note=json.dumps(note, ensure_ascii=False),
-                edits="[]",
+                edits=json.dumps(edits, ensure_ascii=False),
                 asr_model=str(draft.asr.get("model", "")),
                 asr_version=str(draft.asr.get("version", "")),
                 asr_rtf=draft.asr.get("rtf"),
