@@ -162,8 +162,8 @@ def test_live_recording_sends_chunks_and_shows_a_partial_transcript(
         ],
     )
     partials: list[dict[str, Any]] = []
-    with served.web.operator() as ctx:  # the server's process: its recogniser loaded once
-        transcriber(ctx)
+    with served.web.operator() as ctx:  # the server's process: its recogniser (and VAD) warm
+        transcriber(ctx).transcribe(wav)
     try:
         ipp, _ = _ipp_in_perimeter(served)
         page = _login(browser, served.url)
