@@ -92,15 +92,16 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_KNOWLEDGE,
         "task.patient_summary": Scope.PERIMETER,
         "task.discharge_letter": Scope.PERIMETER,
-        # a dictation's transcription reads nothing of the record and writes nothing to it;
-        # the drafts kept on the server and their validation (which ingests the note) are
-        # judged on the patient
-        "dictation.transcribe": Scope.ANY,
+        # a dictation's drafts kept on the server and their validation (which ingests the
+        # note) are judged on the patient; the transcription of a draft runs as a job (kind
+        # dictation.transcribe, which asks dictation.draft on the patient): no other kind is
+        # a clinician's
         "dictation.draft": Scope.PERIMETER,
         "dictation.validate": Scope.PERIMETER,
-        # the transcription of a draft runs as a job (kind dictation.transcribe, which asks
-        # dictation.draft on the patient): no other kind is a clinician's
         "jobs.submit": Scope.ANY,
+        # a dictation's draft reads nothing of the record and writes nothing to it (the
+        # validation, which ingests it, is judged on the patient)
+        "dictation.transcribe": Scope.ANY,
         **_STAFF_TASKS,
     },
     Role.RESEARCHER: {
