@@ -74,7 +74,7 @@ _PARTIAL_LOCKS: dict[str, threading.Lock] = {}
 _PARTIAL_GUARD = threading.Lock()
 #: A live dictation's tail is heard again at each partial request; once it is longer than this
 #: (seconds), its segments but the last are committed and not heard again.
-PARTIAL_TAIL_S = 8.0
+PARTIAL_TAIL_S = 6.0
 
 
 # -- requests -------------------------------------------------------------------------------------
@@ -642,8 +642,10 @@ def _assemble(folder: Path, kind: str) -> Path:
 def partial(ctx: Context, request: DraftRef) -> Partial:
     """The transcript of what was received so far of a live recording, for the page to show
     while the clinician speaks (audited ``dictation.partial``). Only the tail since the last
-    committed segment is heard again (:data:`PARTIAL_TAIL_S`), with a beam of 1 and one
-    decoding pass, so each call costs about the same whatever the recording's length."""
+    committed segment is heard again (:data:`PARTIAL_TAIL_S`), with a beam of 1, one
+    decoding pass, no vocabulary prompt and no word alignment
+    (:meth:`~hopia.care.dictation.asr.Transcriber.transcribe_samples`, ``quick``), so each
+    call costs about the same whatever the recording's length."""
     import time
 
     from hopia.care.dictation.asr import SAMPLE_RATE, decode

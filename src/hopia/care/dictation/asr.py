@@ -170,9 +170,11 @@ class Transcriber:
     ) -> Transcript:
         """The timed words of 16 kHz mono float samples (:func:`decode`), their times moved
         by ``offset`` seconds: the tail of a live dictation, re-heard while it goes on.
-        ``beam_size``: a narrower beam for a quicker partial transcript; ``quick``: one
-        decoding pass, without Whisper's fallback to higher temperatures (which decodes a
-        doubtful window again, up to five times): a partial's cost stays bounded."""
+        ``beam_size``: a narrower beam for a quicker partial transcript; ``quick``: a
+        preview's bounded cost: one decoding pass (no fallback to higher temperatures, which
+        decodes a doubtful window again, up to five times), no vocabulary prompt (a longer
+        context for every decoded token) and no word alignment (each word gets its segment's
+        times)."""
         return self._transcribe(
             samples, Path("<direct>"), offset=offset, beam_size=beam_size, quick=quick
         )
@@ -187,25 +189,32 @@ class Transcriber:
         quick: bool = False,
     ) -> Transcript:
         started = time.perf_counter()
-        options: dict[str, Any] = {"temperature": 0.0} if quick else {}
+        options: dict[str, Any] = (
+            {"temperature": 0.0, "word_timestamps": False}
+            if quick
+            else {
+                "word_timestamps": True,
+                "initial_prompt": self.hint,
+                "hallucination_silence_threshold": 2.0,
+            }
+        )
         try:
             segments, info = self._model.transcribe(
                 source,
                 language="fr",
                 beam_size=beam_size or self.beam_size,
-                **options,
                 vad_filter=True,
-                word_timestamps=True,
                 condition_on_previous_text=False,
-                initial_prompt=self.hint,
-                hallucination_silence_threshold=2.0,
+                **options,
             )
             heard = [
                 (
                     s.start + offset,
                     s.end + offset,
                     s.text,
-                    [Word(w.word.strip(), w.start + offset, w.end + offset) for w in s.words or ()],
+                    [Word(w.word.strip(), w.start + offset, w.end + offset) for w in s.words]
+                    if s.words
+                    else [Word(w, s.start + offset, s.end + offset) for w in s.text.split()],
                 )
                 for s in segments  # decoding happens while iterating
             ]
