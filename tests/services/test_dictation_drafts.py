@@ -324,8 +324,16 @@ def test_review_edits_reach_the_provenance_and_the_audio_is_deleted(
     outsider = context(sample_copy, "dr.martin", {"clinician"}, {99})
     with pytest.raises(AccessDeniedError):
         drafts.validate_draft(outsider, ref)
+
+    def notes() -> int:
+        with sample_copy.engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM omop.note")).scalar_one()
+
+    before = notes()
+    assert before and not draft_rows_in_research(sample_copy, draft.id)
     done = drafts.validate_draft(ctx, ref)
     assert done.draft.status == "validated" and done.note_id is not None
+    assert notes() == before + 1 and not draft_rows_in_research(sample_copy, draft.id)
     assert not done.draft.audio.available
     assert not any((drafts.drafts_root(ctx) / draft.id).iterdir())
     with sample_copy.engine.connect() as conn:
@@ -372,6 +380,29 @@ def test_a_new_transcription_replaces_the_note_and_says_so(
             text("SELECT edits FROM hopia_id.dictation_draft WHERE draft_id = :d"), {"d": draft.id}
         ).scalar_one()
     assert [e["op"] for e in json.loads(edits)] == ["section", "transcription"]
+
+
+def draft_rows_in_research(wh: Warehouse, draft_id: str) -> list[str]:
+    """The research-space tables whose text columns hold the draft's id (none should)."""
+    from hopia.platform.warehouse import schema
+
+    found = []
+    with wh.engine.connect() as conn:
+        for table in schema.metadata.sorted_tables:
+            if table.schema != schema.OMOP:
+                continue
+            columns = [c for c in table.columns if str(c.type).startswith(("VARCHAR", "TEXT"))]
+            for column in columns:
+                hit = conn.execute(
+                    text(
+                        f'SELECT 1 FROM {table.schema}."{table.name}" '
+                        f'WHERE "{column.name}" LIKE :d LIMIT 1'
+                    ),
+                    {"d": f"%{draft_id}%"},
+                ).first()
+                if hit:
+                    found.append(f"{table.name}.{column.name}")
+    return found
 
 
 def test_settings_document_the_retention() -> None:
