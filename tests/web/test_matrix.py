@@ -235,6 +235,64 @@ MATRIX.update(
 )
 
 
+# Axis 2, dictation: a clinician's own drafts, for the patients of the perimeter. The drafts are
+# the clinician's (made in `ready`): every other role is refused at the route (403). A draft
+# not yet transcribed cannot be validated (409); an IPP outside the perimeter is refused (403).
+DICTATION_IPPS: dict[str, str] = {}
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00"
+WAV += b"\x00\x7d\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
+WEBM_HEAD = b"\x1a\x45\xdf\xa3" + b"\x00" * 28
+CLINICIAN = only("clinician")
+MATRIX.update(
+    {
+        ("GET", "/api/v1/dictations"): [Case(CLINICIAN)],
+        ("POST", "/api/v1/dictations"): [
+            Case(
+                only("clinician", ok=201),
+                body=lambda: {"ipp": DICTATION_IPPS["in"], "template": "consultation"},
+            ),
+            Case(only(), body=lambda: {"ipp": DICTATION_IPPS["out"]}, label="outside"),
+        ],
+        ("GET", "/api/v1/dictations/{draft_id}"): [
+            Case(CLINICIAN, path={"draft_id": "draft"}),
+            Case(only("clinician", ok=404), path={"draft_id": "no_draft"}, label="unknown"),
+        ],
+        ("PATCH", "/api/v1/dictations/{draft_id}"): [
+            Case(CLINICIAN, path={"draft_id": "draft"}, body={}),
+        ],
+        ("POST", "/api/v1/dictations/{draft_id}/audio"): [
+            Case(
+                CLINICIAN,
+                path={"draft_id": "draft"},
+                files=lambda: {"audio": ("dictee.wav", WAV, "audio/wav")},
+            ),
+        ],
+        ("GET", "/api/v1/dictations/{draft_id}/audio"): [
+            Case(CLINICIAN, path={"draft_id": "draft"}),
+        ],
+        ("POST", "/api/v1/dictations/{draft_id}/chunks"): [
+            Case(
+                CLINICIAN,
+                path={"draft_id": "draft_live"},
+                files=lambda: {"seq": (None, "0"), "chunk": ("m0", WEBM_HEAD, "audio/webm")},
+            ),
+        ],
+        ("GET", "/api/v1/dictations/{draft_id}/partial"): [
+            Case(CLINICIAN, path={"draft_id": "draft_empty"}),
+        ],
+        ("POST", "/api/v1/dictations/{draft_id}/finish"): [
+            Case(only("clinician", ok=202), path={"draft_id": "draft"}),
+        ],
+        ("POST", "/api/v1/dictations/{draft_id}/validate"): [
+            Case(only("clinician", ok=409), path={"draft_id": "draft"}, label="not transcribed"),
+        ],
+        ("POST", "/api/v1/dictations/{draft_id}/discard"): [
+            Case(CLINICIAN, path={"draft_id": "draft_discard"}),
+        ],
+    }
+)
+
+
 def _ids(web: Web) -> dict[str, Any]:
     """Identifiers of the sample: a note and a patient inside the clinician's perimeter
     (cardiology only), and outside it (never in cardiology)."""
@@ -282,7 +340,34 @@ def ready(web: Web) -> dict[str, Any]:
         job = jobs.submit(ctx, jobs.JobRequest.of(kind="quality"))  # queued: no runner
         quality.run(ctx, quality.RunRequest.of(tables=["person"], enrichment=False))  # latest
         knowledge = _knowledge(ctx)
-    return {**_ids(web), "job": job.id, **knowledge}
+    return {**_ids(web), "job": job.id, **knowledge, **_dictations(web)}
+
+
+def _dictations(web: Web) -> dict[str, Any]:
+    """The clinician's drafts: one with its audio, one for live chunks, one to discard, one
+    left empty."""
+    ipps = web.sql(
+        "SELECT ipp, person_id FROM hopia_id.patient WHERE person_id IN (:a, :b)",
+        a=_ids(web)["person_in"],
+        b=_ids(web)["person_out"],
+    )
+    by_person = {r.person_id: r.ipp for r in ipps}
+    DICTATION_IPPS["in"] = by_person[_ids(web)["person_in"]]
+    DICTATION_IPPS["out"] = by_person[_ids(web)["person_out"]]
+    client = web.clients["clinician"]
+
+    def new() -> str:
+        answer = client.post("/api/v1/dictations", json={"ipp": DICTATION_IPPS["in"]})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    drafts = {k: new() for k in ("draft", "draft_live", "draft_discard", "draft_empty")}
+    sent = client.post(
+        f"/api/v1/dictations/{drafts['draft']}/audio",
+        files={"audio": ("dictee.wav", WAV, "audio/wav")},
+    )
+    assert sent.status_code == 200, sent.text
+    return {**drafts, "no_draft": "0" * 32}
 
 
 def _knowledge(ctx: Any) -> dict[str, Any]:

@@ -64,6 +64,19 @@ PAGES |= {  # axis 3: the assistant page and the source a citation opens
     # a document added to a collection, as a job (tests/web/test_collections.py)
     ("POST", "/assistant/documents"),
 }
+PAGES |= {  # axis 2: dictation (tests/web/test_dictation_web.py, browser/test_dictation_browser.py)
+    ("GET", "/dictee"),
+    ("POST", "/dictee"),
+    ("GET", "/dictee/{draft_id}"),
+    ("POST", "/dictee/{draft_id}/fichier"),
+    ("GET", "/dictee/{draft_id}/relecture"),
+    ("POST", "/dictee/{draft_id}/sections"),
+    ("POST", "/dictee/{draft_id}/faits"),
+    ("POST", "/dictee/{draft_id}/faits/{fact_id}"),
+    ("POST", "/dictee/{draft_id}/sejour"),
+    ("POST", "/dictee/{draft_id}/valider"),
+    ("POST", "/dictee/{draft_id}/abandonner"),
+}
 
 
 def _form_token(html: str) -> str:

@@ -466,6 +466,19 @@ class DictationSettings(_Section):
         description="Give the recogniser a short French medical vocabulary (section titles, "
         "frequent drugs and conditions from Hopia's lexicons) as its prompt.",
     )
+    audio_retention_days: int = Field(
+        0,
+        ge=0,
+        le=3650,
+        description="Days a validated or discarded dictation's audio is kept on the server "
+        "(<home>/dictation/drafts). 0: deleted at validation or discard.",
+    )
+    max_audio_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Largest dictation audio accepted from the web (an uploaded file, or the "
+        "live chunks together).",
+    )
 
 
 class CareSettings(_Section):

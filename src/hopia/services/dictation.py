@@ -388,6 +388,52 @@ class Validated:
     run_id: int | None
     documents: int
     edited: bool
+    note_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NoteToValidate:
+    """What a validation needs, whether the draft is a JSON file (the CLI) or a row kept on the
+    server (:mod:`hopia.services.dictation_drafts`)."""
+
+    ipp: str
+    template: str
+    transcript: str
+    text: str
+    author: str
+    asr: dict[str, Any]
+    audio_sha256: str
+    draft_facts: int
+    extra_edits: dict[str, Any] = field(default_factory=dict)
+
+
+class _GrantedForValidation:
+    """The policy the validation's ingest runs under: the caller was allowed
+    ``dictation.validate`` on this patient (perimeter-scoped on the web); the ingest of that one
+    note follows from it, whatever else their role may do (a clinician may not ingest files)."""
+
+    def check(self, principal: Any, action: str, resource: str) -> None:
+        from hopia.platform.exceptions import AccessDeniedError
+
+        if action != "ingest.run":
+            raise AccessDeniedError(
+                f"action « {action} » hors de la validation d'une dictée",
+                details={"action": action},
+            )
+
+
+def patient_resource(ctx: Context, ipp: str) -> tuple[str, int | None]:
+    """The access policy's name of the patient of ``ipp``: ``person:<id>`` when the warehouse
+    knows them (a perimeter rule can judge it), else ``ipp:<ipp>`` (no perimeter holds it)."""
+    import sqlalchemy as sa
+
+    from hopia.platform.warehouse import schema
+
+    with ctx.warehouse().engine.connect() as conn:
+        person = conn.execute(
+            sa.select(schema.patient.c.person_id).where(schema.patient.c.ipp == ipp)
+        ).scalar()
+    return (f"person:{person}", int(person)) if person is not None else (f"ipp:{ipp}", None)
 
 
 def validate(ctx: Context, request: ValidateRequest) -> Validated:
@@ -395,17 +441,7 @@ def validate(ctx: Context, request: ValidateRequest) -> Validated:
     the patient, ingested through the normal pipeline (pseudonymisation, NLP, OMOP), and its
     provenance (author, audio sha256, recogniser, edits, time) is kept in
     ``hopia_id.dictation``. A draft is validated once."""
-    import base64
-    import difflib
-    import hashlib
     import json
-    from datetime import UTC, datetime
-
-    import sqlalchemy as sa
-
-    from hopia.platform.files import write_text_atomic
-    from hopia.platform.warehouse import schema
-    from hopia.services import ingest
 
     try:
         draft = json.loads(request.draft.read_text("utf-8"))
@@ -423,15 +459,46 @@ def validate(ctx: Context, request: ValidateRequest) -> Validated:
             "ce brouillon n'est rattaché à aucun patient : dictez-le avec son IPP",
             fields=("patient",),
         )
-    code, title = _DOCUMENT_TYPES.get(template_name, ("11506-3", "Note de suivi"))
     text = request.text if request.text is not None else transcript
+    note = NoteToValidate(
+        ipp=ipp,
+        template=template_name,
+        transcript=transcript,
+        text=text,
+        author=request.author,
+        asr=asr,
+        audio_sha256=audio_sha256,
+        draft_facts=len(draft.get("facts") or []),
+    )
+    return validate_note(ctx, note)
+
+
+def validate_note(ctx: Context, note: NoteToValidate) -> Validated:
+    """The validation itself (see :func:`validate`): asks ``dictation.validate`` on the
+    patient (``person:<id>``: a clinician's perimeter), ingests the note, records its
+    provenance and the audit entry."""
+    import base64
+    import difflib
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from hopia.platform.files import write_text_atomic
+    from hopia.platform.warehouse import schema
+    from hopia.services import ingest
+
+    code, title = _DOCUMENT_TYPES.get(note.template, ("11506-3", "Note de suivi"))
+    text = note.text
     if not text.strip():
         raise InvalidRequestError("le texte validé est vide", fields=("text",))
-    ctx.authorize("dictation.validate", f"ipp:{ipp}")
+    resource, _ = patient_resource(ctx, note.ipp)
+    ctx.authorize("dictation.validate", resource)
     ctx.secret(), ctx.vault_key(), ctx.audit_key()  # before anything is written
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     dictation_id = hashlib.sha256(
-        json.dumps([ipp, audio_sha256, text], ensure_ascii=False).encode()
+        json.dumps([note.ipp, note.audio_sha256, text], ensure_ascii=False).encode()
     ).hexdigest()
     with ctx.warehouse().engine.connect() as conn:
         known = conn.execute(
@@ -444,24 +511,26 @@ def validate(ctx: Context, request: ValidateRequest) -> Validated:
             f"cette dictée a déjà été validée le {known.validated_at:%d/%m/%Y à %H:%M}",
             fields=("draft",),
         )
+    transcript = note.transcript
     edits = {
         "text_changed": text != transcript,
         "similarity": round(difflib.SequenceMatcher(None, transcript, text).ratio(), 4),
         "draft_characters": len(transcript),
         "validated_characters": len(text),
-        "draft_facts": len(draft.get("facts") or []),
+        "draft_facts": note.draft_facts,
+        **note.extra_edits,
     }
-    resource = {
+    resource_json = {
         "resourceType": "DocumentReference",
         "id": f"dictee-{dictation_id[:16]}",
         "masterIdentifier": {"system": "urn:hopia:dictation", "value": dictation_id},
         "status": "current",
         "docStatus": "final",
         "type": {"coding": [{"system": "http://loinc.org", "code": code, "display": title}]},
-        "subject": {"identifier": {"system": "urn:hopia:ipp", "value": ipp}},
+        "subject": {"identifier": {"system": "urn:hopia:ipp", "value": note.ipp}},
         "date": now.isoformat() + "Z",
-        "author": [{"display": request.author}],
-        "description": f"{title} dicté, validé par {request.author}",
+        "author": [{"display": note.author}],
+        "description": f"{title} dicté, validé par {note.author}",
         "content": [
             {
                 "attachment": {
@@ -476,23 +545,37 @@ def validate(ctx: Context, request: ValidateRequest) -> Validated:
     folder = ctx.settings.home / "dictation" / "validated"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{dictation_id}.json"
-    write_text_atomic(path, json.dumps(resource, ensure_ascii=False, indent=1), private=True)
-    report = ingest.ingest(ctx, ingest.IngestRequest.of(paths=(path,)))
+    write_text_atomic(path, json.dumps(resource_json, ensure_ascii=False, indent=1), private=True)
+    ingesting = Context(
+        ctx.settings,
+        ctx.principal,
+        policy=_GrantedForValidation(),
+        _warehouse=ctx.warehouse(),
+        _owns_warehouse=False,
+        _migrated=True,
+    )
+    report = ingest.ingest(ingesting, ingest.IngestRequest.of(paths=(path,)))
     if report.errors:
         raise SourceError(path, "la note validée n'a pas pu être intégrée (voir hopia ingest)")
     with ctx.warehouse().begin() as conn:
+        note_id = conn.execute(
+            sa.select(schema.document.c.note_id).where(
+                schema.document.c.external_id == dictation_id,
+                schema.document.c.status == "done",
+            )
+        ).scalar()
         conn.execute(
             schema.dictation.insert().values(
                 dictation_id=dictation_id,
                 validated_at=now,
-                author=request.author,
-                ipp=ipp,
-                template=template_name,
-                audio_sha256=audio_sha256,
-                asr_model=str(asr.get("model", "")),
-                asr_version=str(asr.get("version", "")),
+                author=note.author,
+                ipp=note.ipp,
+                template=note.template,
+                audio_sha256=note.audio_sha256,
+                asr_model=str(note.asr.get("model", "")),
+                asr_version=str(note.asr.get("version", "")),
                 edited=edits["text_changed"],
-                edits=json.dumps(edits),
+                edits=json.dumps(edits, ensure_ascii=False),
                 run_id=report.run_id,
             )
         )
@@ -500,8 +583,19 @@ def validate(ctx: Context, request: ValidateRequest) -> Validated:
             conn,
             ctx.actor,
             "dictation.validate",
-            f"ipp:{ipp}",
+            resource,
             None,
-            {"dictation_id": dictation_id, "run_id": report.run_id, **edits},
+            {
+                "dictation_id": dictation_id,
+                "run_id": report.run_id,
+                **{k: v for k, v in edits.items() if not isinstance(v, list | dict)},
+            },
         )
-    return Validated(dictation_id, path, report.run_id, report.added, edits["text_changed"])
+    return Validated(
+        dictation_id,
+        path,
+        report.run_id,
+        report.added,
+        edits["text_changed"],
+        int(note_id) if note_id is not None else None,
+    )

@@ -18,6 +18,10 @@ its parameters validated in ``prepare`` before anything is read.
   (:func:`hopia.services.collections.add_document`), the file stored for the job by
   :func:`hopia.services.collection_jobs.submit_add`; queued with ``collection.write`` on the
   collection instead of ``jobs.submit`` (every staff member manages their own collections).
+- ``dictation.transcribe``: a dictation draft's audio heard and structured
+  (:func:`hopia.services.dictation_drafts.transcribe_draft`); submitted by
+  :func:`hopia.services.dictation_drafts.finish` with the draft and its patient, asked
+  ``dictation.draft`` on that patient (a clinician's perimeter). Its result names the draft.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from hopia.platform.jobs import JobControl, JobRecord
 from hopia.services.context import Context, Request
 from hopia.services.uploads import remove_upload, upload_dir
 
-JobKind = Literal["ingest", "quality", "share_export", "collection_add"]
+JobKind = Literal["ingest", "quality", "share_export", "collection_add", "dictation.transcribe"]
 Actions = list[tuple[str, str]]
 
 
@@ -318,6 +322,25 @@ def _run_collection_add(ctx: Context, record: JobRecord, control: JobControl) ->
     }
 
 
+# -- dictation.transcribe -----------------------------------------------------------------------
+
+
+class _DictationParameters(Request):
+    draft_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    person_id: int = Field(ge=0)
+
+
+def _prepare_dictation(ctx: Context, job_id: str | None, raw: dict[str, Any]) -> dict[str, Any]:
+    return _validated(_DictationParameters, raw).model_dump(mode="json")
+
+
+def _run_dictation(ctx: Context, record: JobRecord, control: JobControl) -> dict[str, Any]:
+    from hopia.services.dictation_drafts import transcribe_draft
+
+    control.progress(0, None, "Reconnaissance vocale et structuration", force=True)
+    return transcribe_draft(ctx, record.parameters["draft_id"])
+
+
 KINDS: dict[str, KindSpec] = {
     "ingest": KindSpec(
         label="Intégration de documents",
@@ -348,5 +371,13 @@ KINDS: dict[str, KindSpec] = {
         granted=frozenset({"collection.write"}),
         run=_run_collection_add,
         submit_action=None,
+    ),
+    "dictation.transcribe": KindSpec(
+        label="Transcription d'une dictée",
+        prepare=_prepare_dictation,
+        actions=lambda parameters: [("dictation.draft", f"person:{parameters['person_id']}")],
+        granted=frozenset({"dictation.transcribe"}),
+        run=_run_dictation,
+        submit_action=None,  # the draft's own action on its patient is the whole requirement
     ),
 }

@@ -35,10 +35,12 @@ from hopia.web import errors
 from hopia.web.middleware import BodyLimit, HeadersAndLog
 from hopia.web.pages import PAGES
 from hopia.web.pages.assistant import DOCUMENT_FORM
+from hopia.web.pages.dictation import DICTATION_FILE_FORM
 from hopia.web.pages.jobs import INGEST_FORM
 from hopia.web.routes import ROUTERS
 from hopia.web.routes import gateway as llm_gateway
 from hopia.web.routes.collections import DOCUMENTS
+from hopia.web.routes.dictation import PREFIX as DICTATIONS
 from hopia.web.routes.ingest import UPLOADS
 
 API = "/api/v1"
@@ -109,6 +111,8 @@ def create_app(
     larger = {f"{API}{UPLOADS}": upload_limit, INGEST_FORM: upload_limit}
     larger[f"{API}{DOCUMENTS}"] = settings.assistant.knowledge.max_document_bytes + 65_536
     larger[DOCUMENT_FORM] = larger[f"{API}{DOCUMENTS}"]
+    audio_limit = settings.care.dictation.max_audio_bytes + 65_536  # a dictation's audio file
+    larger |= {f"{API}{DICTATIONS}/{{}}/audio": audio_limit, DICTATION_FILE_FORM: audio_limit}
     app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes, larger=larger)
     for router in ROUTERS:
         app.include_router(router, prefix=API)

@@ -13,6 +13,7 @@ route reading it gets HTTP 413, which :mod:`hopia.web.errors` phrases in French)
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from fastapi import HTTPException
@@ -74,18 +75,29 @@ class HeadersAndLog:
 
 
 class BodyLimit:
-    """``max_bytes`` per request body; ``larger``: paths allowed more (an upload's documents)."""
+    """``max_bytes`` per request body; ``larger``: paths allowed more (an upload's documents);
+    ``{}`` in a path stands for one segment (``/api/v1/dictations/{}/audio``)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = larger or {}
+        self.patterns = [
+            (re.compile("^" + "[^/]+".join(map(re.escape, path.split("{}"))) + "$"), limit)
+            for path, limit in self.larger.items()
+            if "{}" in path
+        ]
+
+    def limit_for(self, path: str) -> int:
+        if path in self.larger:
+            return self.larger[path]
+        return next((n for p, n in self.patterns if p.match(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], self.max_bytes)
+        limit = self.limit_for(scope["path"])
         announced = dict(scope.get("headers") or ()).get(b"content-length")
         if announced is not None and announced.isdigit() and int(announced) > limit:
             response = problem(

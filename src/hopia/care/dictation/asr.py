@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hopia.care.dictation.conventions import Word
 from hopia.platform.exceptions import ModelError, SourceError
@@ -157,24 +158,63 @@ class Transcriber:
 
     def transcribe(self, audio: Path) -> Transcript:
         """The timed words of ``audio`` (any format FFmpeg reads, through PyAV)."""
+        return self._transcribe(str(audio), audio)
+
+    def transcribe_samples(
+        self,
+        samples: Any,
+        *,
+        offset: float = 0.0,
+        beam_size: int | None = None,
+        quick: bool = False,
+    ) -> Transcript:
+        """The timed words of 16 kHz mono float samples (:func:`decode`), their times moved
+        by ``offset`` seconds: the tail of a live dictation, re-heard while it goes on.
+        ``beam_size``: a narrower beam for a quicker partial transcript; ``quick``: a
+        preview's bounded cost: one decoding pass (no fallback to higher temperatures, which
+        decodes a doubtful window again, up to five times), no vocabulary prompt (a longer
+        context for every decoded token) and no word alignment (each word gets its segment's
+        times)."""
+        return self._transcribe(
+            samples, Path("<direct>"), offset=offset, beam_size=beam_size, quick=quick
+        )
+
+    def _transcribe(
+        self,
+        source: Any,
+        audio: Path,
+        *,
+        offset: float = 0.0,
+        beam_size: int | None = None,
+        quick: bool = False,
+    ) -> Transcript:
         started = time.perf_counter()
+        options: dict[str, Any] = (
+            {"temperature": 0.0, "word_timestamps": False}
+            if quick
+            else {
+                "word_timestamps": True,
+                "initial_prompt": self.hint,
+                "hallucination_silence_threshold": 2.0,
+            }
+        )
         try:
             segments, info = self._model.transcribe(
-                str(audio),
+                source,
                 language="fr",
-                beam_size=self.beam_size,
+                beam_size=beam_size or self.beam_size,
                 vad_filter=True,
-                word_timestamps=True,
                 condition_on_previous_text=False,
-                initial_prompt=self.hint,
-                hallucination_silence_threshold=2.0,
+                **options,
             )
             heard = [
                 (
-                    s.start,
-                    s.end,
+                    s.start + offset,
+                    s.end + offset,
                     s.text,
-                    [Word(w.word.strip(), w.start, w.end) for w in s.words or ()],
+                    [Word(w.word.strip(), w.start + offset, w.end + offset) for w in s.words]
+                    if s.words
+                    else [Word(w, s.start + offset, s.end + offset) for w in s.text.split()],
                 )
                 for s in segments  # decoding happens while iterating
             ]
@@ -191,3 +231,23 @@ class Transcriber:
             dropped_loops=len(raw) - len(words),
             segments=[(float(s), float(e), t.strip()) for s, e, t, _ in heard],
         )
+
+
+SAMPLE_RATE = 16_000
+
+
+def decode(audio: Path) -> Any:
+    """``audio`` as 16 kHz mono float32 samples (PyAV). A file cut anywhere (the chunks of a
+    live recording received so far) decodes up to its last whole frame."""
+    try:
+        from faster_whisper.audio import decode_audio
+    except ImportError as exc:
+        raise ModelError(
+            f"la reconnaissance vocale n'est pas installée (faster-whisper) ; installez-la "
+            f"avec {_REMEDY}",
+            fields=("model",),
+        ) from exc
+    try:
+        return decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise SourceError(audio, f"audio illisible ({type(exc).__name__})") from exc

@@ -23,6 +23,8 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
   manager and admin: everyone's usage (``assistant.usage.all``).
 - every role: knowledge collections (``collection.*``) and questions over them
   (``assistant.ask``); the collection's owner and shares decide which ones.
+- dictation (``dictation.*``): a clinician's own drafts and their validation, for the patients
+  of the perimeter; the transcription as a job.
 - assistant tasks (``task.*``): the patient summary and the discharge letter for a clinician
   within the perimeter, cohort-from-question and the article draft for a researcher, the quiz
   and meeting minutes for every role.
@@ -90,6 +92,12 @@ RULES: dict[Role, dict[str, Scope]] = {
         **_KNOWLEDGE,
         "task.patient_summary": Scope.PERIMETER,
         "task.discharge_letter": Scope.PERIMETER,
+        # a dictation's drafts kept on the server and their validation (which ingests the
+        # note) are judged on the patient; the transcription of a draft runs as a job (kind
+        # dictation.transcribe, queued with dictation.draft on the patient alone: a clinician
+        # has no jobs.submit, so no other kind is theirs)
+        "dictation.draft": Scope.PERIMETER,
+        "dictation.validate": Scope.PERIMETER,
         # a dictation's draft reads nothing of the record and writes nothing to it (the
         # validation, which ingests it, is judged on the patient)
         "dictation.transcribe": Scope.ANY,

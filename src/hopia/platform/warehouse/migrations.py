@@ -64,6 +64,10 @@ def _dictations(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(14))
 
 
+def _dictation_drafts(conn: Connection) -> None:
+    s.metadata.create_all(conn, tables=_tables_of(15))
+
+
 def _llm_gateway(conn: Connection) -> None:
     s.metadata.create_all(conn, tables=_tables_of(9))
 
@@ -158,6 +162,7 @@ MIGRATIONS: list[Migration] = [
     Migration(12, "Indexes on the columns the audited reads filter on (PostgreSQL)", _read_indexes),
     Migration(13, "The assistant's history per user (questions and tasks)", _assistant_history),
     Migration(14, "Provenance of validated dictations", _dictations),
+    Migration(15, "Dictation drafts kept on the server (identified space)", _dictation_drafts),
     Migration(16, "LLM usage: whether a call ended (a stream cut short)", _llm_usage_ended),
 ]
 

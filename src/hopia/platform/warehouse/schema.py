@@ -212,6 +212,42 @@ dictation = Table(
     info={"migration": 14},
 )
 
+# A dictation's draft on the server (issue 14, web): the clinician's until validated or discarded.
+# Identified space only: the transcript and the note are the patient's words; the audio file lives
+# under ``<home>/dictation/drafts/<draft_id>/`` (removed at validation unless
+# ``care.dictation.audio_retention_days`` keeps it). ``edits`` is the JSON list of every change
+# the clinician made (section text, facts), carried into the provenance at validation.
+dictation_draft = Table(
+    "dictation_draft",
+    metadata,
+    Column("draft_id", String(32), primary_key=True),
+    Column("author", String(100), nullable=False),  # the account that dictates
+    Column("ipp", String(IPP_MAX), nullable=False),
+    Column("person_id", BigInteger, nullable=False),
+    Column("visit_occurrence_id", BigInteger),  # the stay, when one is chosen
+    Column("template", String(40), nullable=False),
+    Column("status", String(12), nullable=False),  # draft | validated | discarded
+    Column("transcript", Text),
+    Column("note", Text),  # JSON: sections, facts, segments of the latest transcription
+    Column("edits", Text, nullable=False),  # JSON list
+    Column("audio_path", Text),
+    Column("audio_sha256", String(64)),
+    Column("audio_kind", String(10)),
+    Column("audio_bytes", BigInteger),
+    Column("chunks", Integer, nullable=False),  # live chunks received (0 for an upload)
+    Column("asr_model", String(100)),
+    Column("asr_version", String(100)),
+    Column("asr_rtf", Double),
+    Column("job_id", String(32)),  # the latest transcription job
+    Column("dictation_id", String(64)),  # hopia_id.dictation, once validated
+    Column("created_at", DateTime, nullable=False),  # UTC
+    Column("updated_at", DateTime, nullable=False),
+    Column("validated_at", DateTime),
+    Column("audio_deleted_at", DateTime),
+    schema=IDENTIFIED,
+    info={"migration": 15},
+)
+
 phi_span = Table(
     "phi_span",
     metadata,

@@ -16,6 +16,7 @@ from hopia.web.pages.assistant_tasks import router as assistant_tasks
 from hopia.web.pages.audit import router as audit
 from hopia.web.pages.auth import router as auth
 from hopia.web.pages.cohorts import router as cohorts
+from hopia.web.pages.dictation import router as dictation
 from hopia.web.pages.documents import router as documents
 from hopia.web.pages.exports import router as exports
 from hopia.web.pages.jobs import router as jobs
@@ -26,3 +27,4 @@ PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit
 # axis 3: questions over knowledge collections (cited answers, streamed), the task forms, the
 # history per user
 PAGES += [assistant, assistant_tasks, assistant_history]
+PAGES += [dictation]  # axis 2: dictation (record, review, validate)

@@ -106,6 +106,15 @@ HOME_CARDS = (
     ),
     (
         {
+            "href": "/dictee",
+            "title": "Dictée",
+            "text": "Dictez une note (au téléphone ou au bureau) : brouillon structuré et codé, "
+            "relu puis validé dans le dossier du patient.",
+        },
+        "dictation.draft",
+    ),
+    (
+        {
             "href": "/cohorts",
             "title": "Cohortes",
             "text": "Définir une cohorte (texte avec qualificatifs, diagnostics, médicaments, "

@@ -33,6 +33,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/audit", "Journal d'audit", ("audit.browse",)),
     ("/admin/accounts", "Comptes", ("account.list",)),
     ("/assistant", "Assistant", ("assistant.ask",)),
+    ("/dictee", "Dictée", ("dictation.draft",)),
 )
 
 

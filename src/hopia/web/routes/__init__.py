@@ -9,6 +9,7 @@ from hopia.web.routes.audit import router as audit
 from hopia.web.routes.cohorts import router as cohorts
 from hopia.web.routes.collections import assistant as assistant_routes
 from hopia.web.routes.collections import router as collections
+from hopia.web.routes.dictation import router as dictation
 from hopia.web.routes.documents import router as documents
 from hopia.web.routes.exports import router as exports
 from hopia.web.routes.gateway import api_router as assistant
@@ -22,3 +23,4 @@ ROUTERS = [auth, documents, patients, cohorts, quality, activity, jobs, audit, a
 ROUTERS += [ingest, exports, research]  # W1: jobs from the web, the research space
 ROUTERS += [assistant]  # API keys and LLM usage (the /v1 gateway itself: app.py)
 ROUTERS += [collections, assistant_routes]  # axis 3: knowledge collections, cited answers
+ROUTERS += [dictation]  # axis 2: dictation drafts
