@@ -42,7 +42,14 @@ def test_migrations_create_the_three_spaces(wh: Warehouse) -> None:
     } <= omop
     assert len(schema.CDM) == 39  # every CDM 5.4 table
     identified = set(inspect(wh.engine).get_table_names(schema=schema.IDENTIFIED))
-    assert identified == {"patient", "document", "phi_span", "document_ocr", "dictation"}
+    assert identified == {
+        "patient",
+        "document",
+        "phi_span",
+        "document_ocr",
+        "dictation",
+        "dictation_draft",
+    }
     # Nothing identifying in the research space: no name or text-of-origin column.
     with wh.engine.connect() as conn:
         for table in omop:

@@ -193,6 +193,11 @@ class Transcriber:
             {"temperature": 0.0, "word_timestamps": False}
             if quick
             else {
+                # one greedy/beam pass at temperature 0, no fallback to sampled decodings: the
+                # fallback draws from CTranslate2's per-thread generator, so the same audio gave
+                # another transcript depending on what the process heard before. A draft must be
+                # reproducible; repetition loops are cut by drop_loops and the silence threshold
+                "temperature": 0.0,
                 "word_timestamps": True,
                 "initial_prompt": self.hint,
                 "hallucination_silence_threshold": 2.0,
