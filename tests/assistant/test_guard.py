@@ -259,3 +259,15 @@ def test_whole_synthetic_documents_reach_a_remote_backend_without_their_identifi
         wrong = [o for b, o in zip(back, original, strict=True) if b != o and len(o) > 3]
         assert [o for o in wrong if not re.fullmatch(r"\d{5},?", o)] == []
     assert checked > 500 and missed == []
+
+
+def test_a_surrogate_that_the_texts_already_say_is_a_clash() -> None:
+    """ "Ambroise" drawn for the first name "Eric" beside the letterhead "Hôpital Ambroise-Paré"
+    (not an identifier): restoring the answer would rename the hospital "Eric-Paré"."""
+    from hopia.assistant.guard import _collisions
+
+    said = frozenset({"hopital", "ambroise", "pare", "eric", "patient"})
+    assert _collisions([("Ambroise", "Eric", "PRENOM")], said) == 1
+    assert _collisions([("Louis", "Eric", "PRENOM")], said) == 0
+    # a shifted date's month is said everywhere: not a clash
+    assert _collisions([("12 mars 2021", "3 mars 2021", "DATE")], said | {"mars"}) == 0

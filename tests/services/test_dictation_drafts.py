@@ -410,3 +410,51 @@ def test_settings_document_the_retention() -> None:
     assert field.audio_retention_days == 0
     described = type(field).model_fields["audio_retention_days"].description or ""
     assert "0" in described and "deleted" in described
+
+
+@pytest.mark.slow
+def test_the_model_rewrites_only_the_sections_that_keep_their_facts(
+    sample_copy: Warehouse,
+) -> None:
+    """The review's « Mettre en forme » (issue 14 item 4): the model's answers are planted
+    per section (the seam the gateway fills); the real NLP judges them."""
+    from hopia.assistant.llm.base import Completion, Usage
+
+    (ipp_in, _), _ = patients(sample_copy)
+    ctx = clinician(sample_copy)
+    draft = drafts.create_draft(ctx, drafts.CreateDraft.of(ipp=ipp_in))
+    ref = drafts.DraftRef.of(draft_id=draft.id)
+    drafts.store_audio(ctx, ref, wav_bytes(0.2))
+    planted_transcription(ctx, draft.id)
+    before = drafts.get_draft(ctx, ref).sections
+    answers = {
+        "Antécédents": "Diabète de type 2.",  # faithful
+        "Traitement": "Metformine 850 mg deux fois par jour.",  # a changed dose
+        "Conclusion": "Fièvre.",  # a flipped negation
+    }
+    assert set(answers) <= set(before), before
+
+    def generate(messages: list) -> Completion:
+        title = messages[1].content.splitlines()[0].removeprefix("Section : ").strip()
+        return Completion(answers.get(title, before.get(title, "")), Usage(5, 5), "planté", "stop")
+
+    view, result = drafts.reformulate_draft(ctx, ref, generate)
+    kept = {s.title for s in result.sections if s.accepted}
+    assert "Antécédents" in kept and not {"Traitement", "Conclusion"} & kept
+    assert view.sections["Antécédents"] == "Diabète de type 2."
+    assert view.sections["Traitement"] == before["Traitement"]
+    assert view.sections["Conclusion"] == before["Conclusion"]
+    with sample_copy.engine.connect() as conn:
+        edits = json.loads(
+            conn.execute(
+                text("SELECT edits FROM hopia_id.dictation_draft WHERE draft_id = :d"),
+                {"d": draft.id},
+            ).scalar_one()
+        )
+    assert [(e["section"], e.get("by")) for e in edits if e["op"] == "section"] == [
+        ("Antécédents", "model")
+    ]
+    assert "dictation.reformulate" in audit_actions(sample_copy)
+    # without a model nothing changes
+    same, none = drafts.reformulate_draft(ctx, ref, None)
+    assert same.sections == view.sections and "Aucun modèle" in (none.message or "")

@@ -5,6 +5,7 @@ from the warehouse (plain SQL) or are planted."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import wave
@@ -263,6 +264,10 @@ def test_review_edit_validate_and_the_note_is_in_the_timeline(web: Web) -> None:
     assert view["stay"] == stay and view["edits"] == 5
     assert drug["id"] not in {f["id"] for f in view["facts"]}
     assert {"cim10": "E11"} in [f["codes"] for f in view["facts"] if f.get("added")]
+    # « Mettre en forme avec l'IA » without a model configured: said, and nothing changes
+    shaped = client.post(f"/dictee/{draft['id']}/mise-en-forme", data={"csrf": token})
+    assert shaped.status_code == 200 and "Aucun modèle de langage" in html.unescape(shaped.text)
+    assert client.get(f"{API}/{draft['id']}").json()["sections"] == view["sections"]
     unconfirmed = client.post(f"/dictee/{draft['id']}/valider", data={"csrf": token})
     assert unconfirmed.status_code == 422 and "confirmation" in unconfirmed.text
     done = client.post(

@@ -74,6 +74,7 @@ PAGES |= {  # axis 2: dictation (tests/web/test_dictation_web.py, browser/test_d
     ("POST", "/dictee/{draft_id}/faits"),
     ("POST", "/dictee/{draft_id}/faits/{fact_id}"),
     ("POST", "/dictee/{draft_id}/sejour"),
+    ("POST", "/dictee/{draft_id}/mise-en-forme"),
     ("POST", "/dictee/{draft_id}/valider"),
     ("POST", "/dictee/{draft_id}/abandonner"),
 }

@@ -194,12 +194,14 @@ _ATTEMPTS = 8
 _NAMES = frozenset({"NOM", "PRENOM"})
 
 
-def _collisions(pairs: Sequence[tuple[str, str, str]]) -> int:
+def _collisions(pairs: Sequence[tuple[str, str, str]], said: frozenset[str] = frozenset()) -> int:
     """How many surrogates stand for two originals of the call (told apart once folded), hold
-    a word of a name of the call, or are another real value of it (a date, a hospital, a city).
-    Postcodes are left out: the engine derives a postcode's surrogate from its commune's, so
-    two postcodes of one city ("69001", "69003", Lyon) always share one — no new key changes
-    that; such a postcode is not restored."""
+    a word of a name of the call, or are another real value of it (a date, a hospital, a city),
+    or hold a word the call's texts already say (``said``: "Ambroise" for a first name beside
+    the "Hôpital Ambroise-Paré" of the letterhead, which the restorer would then turn into the
+    first name's original). Postcodes are left out: the engine derives a postcode's surrogate
+    from its commune's, so two postcodes of one city ("69001", "69003", Lyon) always share one —
+    no new key changes that; such a postcode is not restored."""
     names = {w for _, o, label in pairs if label in _NAMES for w in _words(o)}
     originals = {folded(o) for _, o, label in pairs if label != "ZIP"}
     behind: dict[str, str] = {}
@@ -209,7 +211,11 @@ def _collisions(pairs: Sequence[tuple[str, str, str]]) -> int:
             continue
         fs, fo = folded(surrogate), folded(original)
         shared = behind.setdefault(surrogate, fo) != fo
-        count += shared or bool(_words(surrogate) & names) or fs in originals
+        worded = {w for w in _words(surrogate) if w.isalpha()}
+        if "DATE" in label:  # a shifted date's month ("mars") is said everywhere
+            worded = set()
+        clash = shared or bool(worded & names) or fs in originals or bool(worded & said)
+        count += clash
     return count
 
 
@@ -240,6 +246,7 @@ class PhiGuard:
             # real name ("THEVENET" -> "DUPONT" beside a real DUPONT): the backend would read
             # them as one person, and the answer could not be put back.
             detected = [self.pseudonymiser.detect(text) for text in texts]
+            said = frozenset(w for text in texts for w in _words(text) if w.isalpha())
             best: tuple[int, list[PseudoResult]] | None = None
             for _ in range(_ATTEMPTS):
                 key = secrets.token_hex(16)  # this call's surrogates: consistent, unlinkable
@@ -249,7 +256,7 @@ class PhiGuard:
                     )
                     for text, spans in zip(texts, detected, strict=True)
                 ]
-                clashes = _collisions(_pairs(results))
+                clashes = _collisions(_pairs(results), said)
                 if best is None or clashes < best[0]:
                     best = (clashes, results)
                 if clashes == 0:

@@ -36,7 +36,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -52,6 +52,9 @@ from hopia.platform.files import private_dir, private_file
 from hopia.platform.times import UtcDatetime
 from hopia.platform.warehouse import schema
 from hopia.services.context import Context, Request
+
+if TYPE_CHECKING:
+    from hopia.care.dictation.reformulate import Reformulation
 
 DRAFT_ID = r"^[0-9a-f]{32}$"
 ACTION = "dictation.draft"
@@ -953,6 +956,50 @@ def update_draft(ctx: Context, request: UpdateDraft) -> DraftView:
             edits=len(edits),
         )
     return _view(updated)
+
+
+def reformulate_draft(
+    ctx: Context, request: DraftRef, generate: Any
+) -> tuple[DraftView, Reformulation]:
+    """The draft's sections put into written form by the language model
+    (:mod:`hopia.services.dictation_reformulate`): the sections whose proposal holds exactly
+    the dictated facts are saved as the clinician's corrections would be (recorded in the
+    edits, ``by: model``); the others stay as they are, with the reason. ``generate`` None: no
+    model is configured, nothing changes."""
+    from hopia.services import dictation_reformulate as reform
+
+    draft = get_draft(ctx, request)
+    _editable(_open(ctx, request.draft_id))
+    if draft.transcript is None:
+        raise ConflictError(
+            "ce brouillon n'est pas encore transcrit : rien à mettre en forme",
+            fields=("draft_id",),
+        )
+    sections = {t: x for t, x in draft.sections.items() if x.strip()}
+    if not sections:
+        raise InvalidRequestError("aucune section dictée à mettre en forme", fields=("sections",))
+    result = reform.reformulate(
+        ctx, reform.ReformulateRequest.of(sections=sections, person_id=draft.person_id), generate
+    )
+    kept = {s.title: s.text for s in result.sections if s.accepted and s.text != s.dictated}
+    if not kept:
+        return draft, result
+    view = update_draft(ctx, UpdateDraft.of(draft_id=request.draft_id, sections=kept))
+    with ctx.warehouse().begin() as conn:  # the edits say which sections the model wrote
+        row = _row(conn, ctx, request.draft_id)
+        edits = json.loads(row.edits or "[]")
+        for edit in edits[-len(kept) :]:
+            if edit.get("op") == "section" and edit.get("section") in kept:
+                edit["by"] = "model"
+                edit["model"] = result.model
+                edit["prompt_version"] = result.prompt_version
+        conn.execute(
+            _table()
+            .update()
+            .where(_table().c.draft_id == request.draft_id)
+            .values(edits=json.dumps(edits, ensure_ascii=False))
+        )
+    return view, result
 
 
 def _template_titles(name: str) -> set[str]:

@@ -27,7 +27,8 @@ MAX_SECTIONS = 40
 
 class ReformulateRequest(Request):
     sections: dict[str, str] = Field(min_length=1, max_length=MAX_SECTIONS)
-    patient: str | None = Field(None, max_length=64)  # the draft's patient, for the audit
+    patient: str | None = Field(None, max_length=64)  # the draft's patient (IPP), for the audit
+    person_id: int | None = Field(None, ge=0)  # or the warehouse's id, a server-side draft's
 
 
 def reformulate(
@@ -36,7 +37,13 @@ def reformulate(
     """The draft's sections, each put into written form when the model keeps every fact."""
     from hopia.care.dictation.reformulate import reformulate as rewrite
 
-    resource = f"ipp:{request.patient}" if request.patient else "dictation"
+    resource = (
+        f"person:{request.person_id}"
+        if request.person_id is not None
+        else f"ipp:{request.patient}"
+        if request.patient
+        else "dictation"
+    )
     ctx.authorize("task.dictation_section", resource)
     nlp = None
     if generate is not None:

@@ -28,6 +28,7 @@ from hopia.services import dictation_drafts as drafts
 from hopia.web.deps import job_runner
 from hopia.web.pages import csrf
 from hopia.web.pages.common import Viewer, show, to_login, viewer
+from hopia.web.routes.gateway import gateway_of
 
 router = APIRouter(include_in_schema=False)
 SECTION = "/dictee"
@@ -301,6 +302,26 @@ def set_stay(
     draft = drafts.update_draft(who.ctx, drafts.UpdateDraft.of(draft_id=draft_id, stay=stay))
     target = "relecture" if draft.transcript is not None else ""
     return RedirectResponse(f"/dictee/{draft_id}/{target}".rstrip("/"), status_code=303)
+
+
+@router.post("/dictee/{draft_id}/mise-en-forme")
+def reformulate(
+    request: Request, draft_id: str, token: Annotated[str, Form(alias=csrf.FIELD)] = ""
+) -> Response:
+    """The sections put into written form by the configured language model; a proposal that
+    adds, changes or drops a fact is refused and the dictated text stays (the reasons shown)."""
+    from hopia.services import dictation_reformulate as reform
+    from hopia.services import tasks
+
+    csrf.check(request, token)
+    who = viewer(request)
+    if who is None:
+        return to_login()
+    generate = tasks.gateway_generate(who.ctx, reform.TASK, gateway=gateway_of(request))
+    draft, result = drafts.reformulate_draft(
+        who.ctx, drafts.DraftRef.of(draft_id=draft_id), generate
+    )
+    return _review(request, who, draft, reformulation=result)
 
 
 @router.post("/dictee/{draft_id}/valider")
