@@ -150,7 +150,7 @@ def test_upload_review_edit_validate_on_a_phone(served: Served, tmp_path: Path) 
 def test_live_recording_sends_chunks_and_shows_a_partial_transcript(
     served: Served, tmp_path: Path
 ) -> None:
-    wav = _audio(tmp_path, " ".join([SPOKEN] * 4))  # about 20 s of speech
+    wav = _audio(tmp_path, " ".join([SPOKEN] * 2))  # about 10 s of speech, in real time
     browser = served.browser.browser_type.launch(  # type: ignore[attr-defined]
         executable_path=chromium_path(),
         args=[
@@ -185,7 +185,7 @@ def test_live_recording_sends_chunks_and_shows_a_partial_transcript(
         page.get_by_role("button", name="Démarrer").click()
         # chunks arrive (one a second) and the partial transcript fills while recording
         page.wait_for_function(
-            "() => Number(document.getElementById('enregistreur').dataset.envoyes || 0) >= 20",
+            "() => Number(document.getElementById('enregistreur').dataset.envoyes || 0) >= 8",
             timeout=90_000,
         )
         page.wait_for_function(
