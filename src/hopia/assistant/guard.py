@@ -227,6 +227,17 @@ def _pairs(results: Sequence[PseudoResult]) -> list[tuple[str, str, str]]:
     ]
 
 
+def _proper_words(texts: Sequence[str]) -> frozenset[str]:
+    """The words the texts write with a capital (folded): the names of places, services and
+    people that a surrogate must not wear. Lower-case words are left out: a surrogate "Rose"
+    or "Blanc" beside "une lésion rose" restores nothing wrongly (restoring matches the
+    surrogate's own case), and counting them would leave no clash-free draw in a long text."""
+    capitalised = (
+        w for text in texts for w in re.findall(r"[^\W\d_][\w'-]*", text) if w[0].isupper()
+    )
+    return frozenset(x for w in capitalised for x in _words(w) if x.isalpha())
+
+
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", folded(text)) if len(w) >= _SHORTEST}
 
@@ -246,7 +257,7 @@ class PhiGuard:
             # real name ("THEVENET" -> "DUPONT" beside a real DUPONT): the backend would read
             # them as one person, and the answer could not be put back.
             detected = [self.pseudonymiser.detect(text) for text in texts]
-            said = frozenset(w for text in texts for w in _words(text) if w.isalpha())
+            said = _proper_words(texts)
             best: tuple[int, list[PseudoResult]] | None = None
             for _ in range(_ATTEMPTS):
                 key = secrets.token_hex(16)  # this call's surrogates: consistent, unlinkable
