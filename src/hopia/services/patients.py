@@ -5,7 +5,7 @@ or outside it by breaking the glass (a reason, a role allowed by the installatio
 entry flagged). The research space stores dates shifted by a secret per-patient offset; this
 view moves them back (the offset is derived from the pseudonymisation secret and the IPP, as
 the ingest derived it), so the clinician reads real dates. The read and its audit entry
-(``patient.view``) commit together.
+(``patient.view``) commit together, in one transaction with the perimeter check.
 """
 
 from __future__ import annotations
@@ -84,29 +84,32 @@ def _unshift(shifted: date | None, offset: int) -> date | None:
 
 
 def view_patient(ctx: Context, request: PatientRequest) -> PatientView:
-    """Identity, stays and timeline (documents, conditions, drugs, lab values) of a patient."""
+    """Identity, stays and timeline (documents, conditions, drugs, lab values) of a patient.
+
+    One transaction: the patient is looked up, the policy judges the perimeter on it (the
+    patient's stays as this transaction sees them), the record is read and its audit entry
+    appended; nothing is returned unless they all commit."""
     resource = f"person:{request.person_id}"
     patient = schema.patient
-    wh = ctx.warehouse()
-    with wh.engine.connect() as conn:  # person ids are sequential: an unknown one says nothing
-        known = conn.execute(
-            select(patient.c.person_id).where(patient.c.person_id == request.person_id)
-        ).first()
-    if known is None:
-        raise NotFoundError(f"patient {request.person_id} introuvable", fields=("person_id",))
-    glass, reason = False, None
-    if request.break_glass_reason is not None:
-        reason = ctx.check_reason(
-            request.break_glass_reason, Purpose.BREAK_GLASS, ACTION + BREAK_GLASS, resource
-        )
-        ctx.authorize(ACTION + BREAK_GLASS, resource)
-        glass = True
-    else:
-        ctx.authorize(ACTION, resource)
     from hopia.data.pseudo.surrogates import Surrogates  # axis 1, loaded when used
 
     surrogates = Surrogates(ctx.secret())
-    with wh.begin(reads_first=True) as conn:
+    glass, reason = False, None
+    with ctx.warehouse().begin(reads_first=True) as conn:
+        known = conn.execute(
+            select(patient.c.person_id).where(patient.c.person_id == request.person_id)
+        ).first()
+        if known is None:  # person ids are sequential: an unknown one says nothing
+            raise NotFoundError(f"patient {request.person_id} introuvable", fields=("person_id",))
+        if request.break_glass_reason is not None:
+            action = ACTION + BREAK_GLASS
+            reason = ctx.check_reason(
+                request.break_glass_reason, Purpose.BREAK_GLASS, action, resource, conn=conn
+            )
+            ctx.authorize(action, resource, conn=conn)
+            glass = True
+        else:
+            ctx.authorize(ACTION, resource, conn=conn)
         who = conn.execute(select(patient).where(patient.c.person_id == request.person_id)).one()
         offset = surrogates.date_offset_days(who.ipp)
         stays = _stays(conn, request.person_id, offset)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from hopia.platform.access import Principal
 from hopia.platform.warehouse import schema
@@ -351,3 +351,17 @@ def care_sites_of(conn: Connection, person_id: int) -> frozenset[int]:
         .distinct()
     )
     return frozenset(int(r) for r in rows.scalars())
+
+
+def perimeter_reader(engine: Engine) -> Callable[[int, Connection | None], frozenset[int]]:
+    """:func:`care_sites_of` for the access policy: on the caller's connection when one is
+    given (the perimeter is then read in the transaction of the audited read), else on a
+    connection of its own to ``engine``."""
+
+    def read(person_id: int, conn: Connection | None = None) -> frozenset[int]:
+        if conn is not None:
+            return care_sites_of(conn, person_id)
+        with engine.connect() as own:
+            return care_sites_of(own, person_id)
+
+    return read
