@@ -1,6 +1,6 @@
-"""Audited reads (``Warehouse.begin(reads_first=True)``): on PostgreSQL the writers' lock is
-taken by the audit append, not for the whole read, so that concurrent reads do not queue; the
-chain stays one unbroken chain on both engines."""
+"""Audited reads (``Warehouse.begin(reads_first=True)``): the writers' turn (PostgreSQL's
+advisory lock, DuckDB's per-file lock) is taken by the audit append, not for the whole read, so
+that concurrent reads do not queue; the chain stays one unbroken chain on both engines."""
 
 from __future__ import annotations
 
@@ -58,28 +58,27 @@ def test_concurrent_audited_reads_make_one_unbroken_chain(wh: Warehouse) -> None
     assert ids == list(range(1, 32)) and result.checkpoint_id == 31
 
 
-@pytest.mark.postgres
-def test_on_postgresql_a_read_does_not_hold_the_writers_turn(tmp_path: Path) -> None:
+def test_a_read_does_not_hold_the_writers_turn(wh: Warehouse) -> None:
     """While one audited read is between its reads and its append, another request's append
-    commits (it would wait for the whole read with the lock taken at BEGIN); the first one's
-    entry then follows it in the chain."""
-    with engine_warehouse("postgres", tmp_path) as wh:
-        bound = audit.AuditAnchor(tmp_path / "audit", wh.display_url, lambda: b"k" * 32)
-        audit.anchor(wh.engine, bound)
-        other_done = threading.Event()
+    commits (it would wait for the whole read with the turn taken at BEGIN); the first one's
+    entries then follow it in the chain. On DuckDB the read's snapshot predates that commit:
+    the head is read as committed when the append takes its turn, then its own entries."""
+    other_done = threading.Event()
 
-        def other() -> None:
-            with wh.begin() as conn:
-                audit.record(conn, "autre", "document.view", "note:2")
-            other_done.set()
+    def other() -> None:
+        with wh.begin() as conn:
+            audit.record(conn, "autre", "document.view", "note:2")
+        other_done.set()
 
-        with wh.begin(reads_first=True) as conn:
-            conn.execute(select(LOG.c.audit_id)).all()
-            thread = threading.Thread(target=other)
-            thread.start()
-            assert other_done.wait(timeout=30), "the read held the writers' turn"
-            entry = audit.record(conn, "lecteur", "document.view", "note:1")
-        thread.join()
-        assert entry.audit_id == 2
-        with wh.engine.connect() as conn:
-            assert audit.verify(conn).ok
+    with wh.begin(reads_first=True) as conn:
+        conn.execute(select(LOG.c.audit_id)).all()
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert other_done.wait(timeout=30), "the read held the writers' turn"
+        entry = audit.record(conn, "lecteur", "document.view", "note:1")
+        second = audit.record(conn, "lecteur", "document.view", "note:3")
+    thread.join()
+    assert (entry.audit_id, second.audit_id) == (2, 3) and second.prev_hash == entry.hash
+    with wh.engine.connect() as conn:
+        result = audit.verify(conn)
+    assert result.ok and result.checkpoint_id == 3, result.problem

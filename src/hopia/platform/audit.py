@@ -47,13 +47,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, select, text
 
 from hopia.platform.exceptions import AuditError
 from hopia.platform.files import private_dir, write_text_atomic
-from hopia.platform.warehouse import AFTER_COMMIT, WRITER_LOCK_KEY, schema
+from hopia.platform.warehouse import AFTER_COMMIT, LATE_TURN, WRITER_LOCK_KEY, LateTurn, schema
 from hopia.platform.warehouse._clean import clean_text
 
 try:  # POSIX: orders concurrent checkpoint writers
@@ -229,6 +229,9 @@ def record(
     if conn.dialect.name == "postgresql":
         # Serialise writers of the chain. Re-entrant: Warehouse.begin() already holds it.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+    late: LateTurn | None = conn.info.get(LATE_TURN)  # DuckDB, an audited read: turn taken now
+    if late is not None:
+        late.take()
     t = schema.audit_log
     bound = anchor_of(conn.engine)
     point: Checkpoint | None = None
@@ -238,10 +241,23 @@ def record(
             point = _known_checkpoint(bound)
         except AuditError as exc:
             problem = exc.message
-    last = _head(conn, point.seq if point is not None else 0)
+    hint = point.seq if point is not None else 0
+    if late is not None and late.head is not None:
+        # This transaction's own last entry: checked against the checkpoint when it was
+        # appended, under the turn it still holds.
+        last, checked = late.head, True
+    elif late is not None:  # the snapshot predates the turn: the head as committed now
+        with late.committed() as now:
+            last = _head(now, hint)
+            if bound is not None:
+                problem = problem or _checkpoint_problem(now, point, last)
+        checked = True
+    else:
+        last, checked = _head(conn, hint), False
     audit_id, prev_hash = (last.audit_id + 1, last.hash) if last else (1, GENESIS)
     if bound is not None:
-        problem = problem or _checkpoint_problem(conn, point, last)
+        if not checked:
+            problem = problem or _checkpoint_problem(conn, point, last)
         if problem:
             raise AuditError(
                 f"journal d'audit altéré ou non ancré ({problem}) : aucune entrée n'est "
@@ -268,6 +284,8 @@ def record(
             hash=digest,
         )
     )
+    if late is not None:
+        late.head = _Head(audit_id, digest)
     if bound is not None:
         # After the commit only: a checkpoint must never name an entry that was rolled back.
         hooks = conn.info.setdefault(AFTER_COMMIT, [])
@@ -591,6 +609,11 @@ def _checkpoint_lock(bound: AuditAnchor, *, shared: bool = False) -> Iterator[No
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+class _Head(NamedTuple):
+    audit_id: int
+    hash: str
 
 
 def _head(conn: Connection, hint: int) -> Any:
