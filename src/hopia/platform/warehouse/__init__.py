@@ -105,6 +105,7 @@ class Warehouse:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self._reader: Connection | None = None
+        self._reader_guard = threading.Lock()
         duckdb_file = _duckdb_file(url)
         if duckdb_file is not None and migrate:
             _create_private(duckdb_file)
@@ -184,6 +185,13 @@ class Warehouse:
             late = reads_first
             lock = _duckdb_writer_lock(self.url)
             turn: Any = contextlib.nullcontext() if late else lock
+            if late and self._reader is None:
+                # Taken from the pool before this transaction's connection, never by the
+                # turn's holder: every pooled connection may be held by a request waiting for
+                # the turn.
+                with self._reader_guard:
+                    if self._reader is None:
+                        self._reader = self.engine.connect()
         else:
             late = reads_first and self.engine.dialect.default_isolation_level == "READ COMMITTED"
             turn = contextlib.nullcontext()
@@ -217,11 +225,10 @@ class Warehouse:
     @contextmanager
     def _committed(self) -> Iterator[Connection]:
         """This warehouse's own connection for the holder of the writers' turn (DuckDB): each
-        use is a transaction of its own, so it sees every commit so far. Kept open (a pool's
-        connection could be all held by requests waiting for the turn), closed with the
-        warehouse."""
-        if self._reader is None:
-            self._reader = self.engine.connect()
+        use is a transaction of its own, so it sees every commit so far. Opened by
+        :meth:`begin` and kept open (the pool's connections may all be held by requests
+        waiting for the turn), closed with the warehouse."""
+        assert self._reader is not None
         try:
             yield self._reader
         finally:
