@@ -247,17 +247,19 @@ def record(
         # appended, under the turn it still holds.
         last, checked = late.head, True
     elif late is not None:  # the snapshot predates the turn: the head as committed now
-        with late.committed() as now:
-            last = _head(now, hint)
+        with late.committed() as cursor:
+            last = _committed_head(cursor, hint)
             if bound is not None:
-                problem = problem or _checkpoint_problem(now, point, last)
+                problem = problem or _checkpoint_problem(
+                    point, last, lambda i: _committed_hash(cursor, i)
+                )
         checked = True
     else:
         last, checked = _head(conn, hint), False
     audit_id, prev_hash = (last.audit_id + 1, last.hash) if last else (1, GENESIS)
     if bound is not None:
         if not checked:
-            problem = problem or _checkpoint_problem(conn, point, last)
+            problem = problem or _checkpoint_problem(point, last, lambda i: _hash_of(conn, i))
         if problem:
             raise AuditError(
                 f"journal d'audit altéré ou non ancré ({problem}) : aucune entrée n'est "
@@ -631,8 +633,39 @@ def _head(conn: Connection, hint: int) -> Any:
     return conn.execute(query).first()
 
 
-def _checkpoint_problem(conn: Connection, point: Checkpoint | None, last: Any) -> str | None:
-    """Why a writer must not append (the checkpoint contradicts the log), or ``None``."""
+def _hash_of(conn: Connection, audit_id: int) -> str | None:
+    t = schema.audit_log
+    return conn.execute(select(t.c.hash).where(t.c.audit_id == audit_id)).scalar()
+
+
+# The same two reads on a DB-API cursor outside any transaction (DuckDB's late turn: see
+# hopia.platform.warehouse.LateTurn), as plain SQL: the cursor is the driver's.
+_LOG = f"{schema.audit_log.schema}.{schema.audit_log.name}"
+_HEAD_FROM = f"SELECT audit_id, hash FROM {_LOG} WHERE audit_id >= ? ORDER BY audit_id DESC LIMIT 1"
+
+
+def _committed_head(cursor: Any, hint: int) -> _Head | None:
+    """:func:`_head` on a DB-API cursor."""
+    for start in (hint, 0) if hint > 0 else (0,):
+        cursor.execute(_HEAD_FROM, (start,))
+        row = cursor.fetchone()
+        if row is not None:
+            return _Head(int(row[0]), str(row[1]))
+    return None
+
+
+def _committed_hash(cursor: Any, audit_id: int) -> str | None:
+    cursor.execute(f"SELECT hash FROM {_LOG} WHERE audit_id = ?", (audit_id,))
+    row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def _checkpoint_problem(
+    point: Checkpoint | None, last: Any, hash_of: Callable[[int], str | None]
+) -> str | None:
+    """Why a writer must not append (the checkpoint contradicts the log), or ``None``.
+    ``hash_of(audit_id)``: the stored hash of an entry (read only when the checkpoint is not
+    the head)."""
     head = last.audit_id if last is not None else 0
     if point is None:
         # A new, empty log is anchored by its first entry; a log with entries and no
@@ -642,11 +675,8 @@ def _checkpoint_problem(conn: Connection, point: Checkpoint | None, last: Any) -
         return f"le journal s'arrête à l'entrée {head}, le point de contrôle en atteste {point.seq}"
     if point.seq == 0:
         return None
-    if point.seq == head:  # the usual case: the head is the checkpointed entry, already read
-        stored = last.hash
-    else:
-        t = schema.audit_log
-        stored = conn.execute(select(t.c.hash).where(t.c.audit_id == point.seq)).scalar()
+    # the usual case: the head is the checkpointed entry, already read
+    stored = last.hash if point.seq == head else hash_of(point.seq)
     if stored != point.hash:
         return f"l'entrée {point.seq} ne correspond plus au point de contrôle"
     return None

@@ -66,10 +66,10 @@ class LateTurn:
 
     The reads of concurrent requests then run side by side; only their appends (and commits)
     take turns. The transaction's snapshot predates the turn, so what another thread committed
-    meanwhile (the chain's head) is read through :meth:`committed`: the warehouse's own
-    connection, used by the turn's holder only, in a transaction of its own. An entry appended
-    on a stale head cannot fork the chain: the audit log's primary key and unique
-    ``prev_hash`` refuse it (the request fails, nothing is served)."""
+    meanwhile (the chain's head) is read through :meth:`committed`: a cursor on the
+    warehouse's own connection, outside any transaction, used by the turn's holder only. An
+    entry appended on a stale head cannot fork the chain: the audit log's primary key and
+    unique ``prev_hash`` refuse it (the request fails, nothing is served)."""
 
     def __init__(self, lock: threading.RLock, committed: Callable[[], Any]) -> None:
         self._lock = lock
@@ -84,7 +84,7 @@ class LateTurn:
             self.held = True
 
     def committed(self) -> Any:
-        """A context manager: a connection that sees every commit so far (turn held)."""
+        """A context manager: a DB-API cursor that sees every commit so far (turn held)."""
         assert self.held, "the committed head is read with the writers' turn held"
         return self._committed()
 
@@ -104,7 +104,7 @@ class Warehouse:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        self._reader: Connection | None = None
+        self._reader: Any = None  # a DB-API connection (DuckDB): see _committed
         self._reader_guard = threading.Lock()
         duckdb_file = _duckdb_file(url)
         if duckdb_file is not None and migrate:
@@ -191,7 +191,7 @@ class Warehouse:
                 # the turn.
                 with self._reader_guard:
                     if self._reader is None:
-                        self._reader = self.engine.connect()
+                        self._reader = self.engine.raw_connection()
         else:
             late = reads_first and self.engine.dialect.default_isolation_level == "READ COMMITTED"
             turn = contextlib.nullcontext()
@@ -223,16 +223,18 @@ class Warehouse:
             hook()
 
     @contextmanager
-    def _committed(self) -> Iterator[Connection]:
-        """This warehouse's own connection for the holder of the writers' turn (DuckDB): each
-        use is a transaction of its own, so it sees every commit so far. Opened by
+    def _committed(self) -> Iterator[Any]:
+        """A DB-API cursor on this warehouse's own connection, for the holder of the writers'
+        turn (DuckDB). The connection is never in a transaction (DuckDB's autocommit: no BEGIN
+        nor ROLLBACK to pay per use), so each statement sees every commit so far. Opened by
         :meth:`begin` and kept open (the pool's connections may all be held by requests
         waiting for the turn), closed with the warehouse."""
         assert self._reader is not None
+        cursor = self._reader.cursor()
         try:
-            yield self._reader
+            yield cursor
         finally:
-            self._reader.rollback()
+            cursor.close()
 
     @contextmanager
     def exclusive(self, kind: str = "ingestion") -> Iterator[Lease]:
@@ -270,7 +272,7 @@ class Warehouse:
 
     def close(self) -> None:
         if self._reader is not None:
-            with contextlib.suppress(SQLAlchemyError):
+            with contextlib.suppress(Exception):  # the driver's own error: closing anyway
                 self._reader.close()
             self._reader = None
         self.engine.dispose()
