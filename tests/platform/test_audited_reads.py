@@ -5,6 +5,7 @@ that concurrent reads do not queue; the chain stays one unbroken chain on both e
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +83,43 @@ def test_a_read_does_not_hold_the_writers_turn(wh: Warehouse) -> None:
     with wh.engine.connect() as conn:
         result = audit.verify(conn)
     assert result.ok and result.checkpoint_id == 3, result.problem
+
+
+def test_many_reads_waiting_for_the_turn_never_starve_its_holder(tmp_path: Path) -> None:
+    """On DuckDB an audited read holds its connection while it waits for the writers' turn.
+    More of them than a capped pool holds (SQLAlchemy's default: 15) must not leave the turn's
+    holder waiting for a connection (a deadlock: ``hopia serve`` under 50 users did it)."""
+    with engine_warehouse("duckdb", tmp_path) as wh:
+        bound = audit.AuditAnchor(tmp_path / "audit", wh.display_url, lambda: b"k" * 32)
+        audit.anchor(wh.engine, bound)
+        audited_read(wh, 0)  # anchors the log
+        readers = 25
+        have_read = threading.Semaphore(0)
+        errors: list[BaseException] = []
+
+        def reader(i: int) -> None:
+            try:
+                with wh.begin(reads_first=True) as conn:
+                    conn.execute(select(LOG.c.audit_id).limit(5)).all()
+                    have_read.release()
+                    audit.record(conn, f"user{i}", "document.view", f"note:{i}")
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        with wh.begin() as conn:  # the turn, held
+            audit.record(conn, "titulaire", "document.view", "note:0")
+            threads = [threading.Thread(target=reader, args=(i,)) for i in range(readers)]
+            for t in threads:
+                t.start()
+            for _ in range(readers):  # each holds a connection and waits for the turn
+                assert have_read.acquire(timeout=60)
+            started = time.monotonic()
+            with wh.begin() as more:  # the holder needs one more connection: had at once
+                more.execute(select(LOG.c.audit_id).limit(1)).all()
+            assert time.monotonic() - started < 5
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        with wh.engine.connect() as conn:
+            result = audit.verify(conn)
+        assert result.ok and result.entries == readers + 2, result.problem

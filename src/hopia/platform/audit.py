@@ -16,15 +16,15 @@ after it to be keyed.
 Concurrency and transactions: an entry is written inside the caller's transaction, so an
 audited action and its entry commit together or not at all. Appends take the writers' turn
 (re-entrant when the transaction already holds it); an audited read takes it at its first
-append, the head then read as committed (:class:`hopia.platform.warehouse.LateTurn` on DuckDB,
-whose snapshot predates the turn), so that reads do not queue, only appends. The checkpoint is written only
-*after* the commit (:meth:`hopia.platform.warehouse.Warehouse.begin` runs the connection's
-after-commit hooks), so it never gets ahead of a rolled-back entry; it may lag behind the head
-(a crash between commit and checkpoint, a writer on another host, a transaction not opened by
-``Warehouse.begin``), which :func:`verify` accepts because the entries after it are keyed.
-Checkpoints only move forward (a file lock orders concurrent writers). A writer refuses to
-append to a log whose checkpoint is missing, ahead of the head or contradicted: it would hide
-the truncation.
+append, the head then read as committed (:class:`hopia.platform.warehouse.LateTurn` on
+DuckDB, whose snapshot predates the turn), so that reads do not queue, only appends. The
+checkpoint is written only *after* the commit (:meth:`hopia.platform.warehouse.Warehouse.begin`
+runs the connection's after-commit hooks), so it never gets ahead of a rolled-back entry; it
+may lag behind the head (a crash between commit and checkpoint, a writer on another host, a
+transaction not opened by ``Warehouse.begin``), which :func:`verify` accepts because the
+entries after it are keyed. Checkpoints only move forward (a file lock orders concurrent
+writers). A writer refuses to append to a log whose checkpoint is missing, ahead of the head
+or contradicted: it would hide the truncation.
 
 Which warehouse engine is keyed, and where its checkpoint lives, is bound once per engine by the
 service context (:func:`anchor`); an engine with no anchor (the data layer's own tests) writes

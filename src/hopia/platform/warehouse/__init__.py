@@ -111,7 +111,11 @@ class Warehouse:
             _create_private(duckdb_file)
         try:
             # Statement parameters may hold patient data: never put them in error messages.
-            self.engine: Engine = create_engine(url, hide_parameters=True)
+            # DuckDB: no cap on the pool's connections (in-process cursors on one database,
+            # cheap): a request holding the writers' turn must never wait for a connection
+            # that requests waiting for that turn hold (audited reads take it late).
+            options: dict[str, Any] = {"max_overflow": -1} if duckdb_file is not None else {}
+            self.engine: Engine = create_engine(url, hide_parameters=True, **options)
             if url.startswith("duckdb:"):
                 _cache_compiled_statements(self.engine)
             # Text a database refuses (NUL, lone surrogates) is cleaned in every statement.
@@ -198,7 +202,9 @@ class Warehouse:
         ended: list = []
         late_turn: LateTurn | None = None
         try:
-            with turn, self.engine.begin() as conn:
+            # The connection first, then the turn, then BEGIN: the turn's holder never waits
+            # for a connection (an audited read holds its connection when it takes the turn).
+            with self.engine.connect() as conn, turn, conn.begin():
                 conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
                 conn.info[AFTER_END] = []  # also says: a transaction of this method
                 conn.info.pop(LATE_TURN, None)
