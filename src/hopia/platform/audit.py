@@ -14,17 +14,14 @@ and what a writer may remember of it: "the checkpoint outside the warehouse" bel
 after it to be keyed.
 
 Concurrency and transactions: an entry is written inside the caller's transaction, so an
-audited action and its entry commit together or not at all. Appends take the writers' turn
-(re-entrant when the transaction already holds it); an audited read takes it at its first
-append, the head then read as committed (:class:`hopia.platform.warehouse.LateTurn` on
-DuckDB, whose snapshot predates the turn), so that reads do not queue, only appends. The
-checkpoint is written only *after* the commit (:meth:`hopia.platform.warehouse.Warehouse.begin`
-runs the connection's after-commit hooks), so it never gets ahead of a rolled-back entry; it
-may lag behind the head (a crash between commit and checkpoint, a writer on another host, a
-transaction not opened by ``Warehouse.begin``), which :func:`verify` accepts because the
-entries after it are keyed. Checkpoints only move forward (a file lock orders concurrent
-writers). A writer refuses to append to a log whose checkpoint is missing, ahead of the head
-or contradicted: it would hide the truncation.
+audited action and its entry commit together or not at all. The checkpoint is written only
+*after* the commit (:meth:`hopia.platform.warehouse.Warehouse.begin` runs the connection's
+after-commit hooks), so it never gets ahead of a rolled-back entry; it may lag behind the head
+(a crash between commit and checkpoint, a writer on another host, a transaction not opened by
+``Warehouse.begin``), which :func:`verify` accepts because the entries after it are keyed.
+Checkpoints only move forward (a file lock orders concurrent writers). A writer refuses to
+append to a log whose checkpoint is missing, ahead of the head or contradicted: it would hide
+the truncation.
 
 Which warehouse engine is keyed, and where its checkpoint lives, is bound once per engine by the
 service context (:func:`anchor`); an engine with no anchor (the data layer's own tests) writes
@@ -50,13 +47,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text
 
 from hopia.platform.exceptions import AuditError
 from hopia.platform.files import private_dir, write_text_atomic
-from hopia.platform.warehouse import AFTER_COMMIT, LATE_TURN, WRITER_LOCK_KEY, LateTurn, schema
+from hopia.platform.warehouse import AFTER_COMMIT, WRITER_LOCK_KEY, schema
 from hopia.platform.warehouse._clean import clean_text
 
 try:  # POSIX: orders concurrent checkpoint writers
@@ -232,9 +229,6 @@ def record(
     if conn.dialect.name == "postgresql":
         # Serialise writers of the chain. Re-entrant: Warehouse.begin() already holds it.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
-    late: LateTurn | None = conn.info.get(LATE_TURN)  # DuckDB, an audited read: turn taken now
-    if late is not None:
-        late.take()
     t = schema.audit_log
     bound = anchor_of(conn.engine)
     point: Checkpoint | None = None
@@ -244,25 +238,10 @@ def record(
             point = _known_checkpoint(bound)
         except AuditError as exc:
             problem = exc.message
-    hint = point.seq if point is not None else 0
-    if late is not None and late.head is not None:
-        # This transaction's own last entry: checked against the checkpoint when it was
-        # appended, under the turn it still holds.
-        last, checked = late.head, True
-    elif late is not None:  # the snapshot predates the turn: the head as committed now
-        with late.committed() as cursor:
-            last = _committed_head(cursor, hint)
-            if bound is not None:
-                problem = problem or _checkpoint_problem(
-                    point, last, lambda i: _committed_hash(cursor, i)
-                )
-        checked = True
-    else:
-        last, checked = _head(conn, hint), False
+    last = _head(conn, point.seq if point is not None else 0)
     audit_id, prev_hash = (last.audit_id + 1, last.hash) if last else (1, GENESIS)
     if bound is not None:
-        if not checked:
-            problem = problem or _checkpoint_problem(point, last, lambda i: _hash_of(conn, i))
+        problem = problem or _checkpoint_problem(conn, point, last)
         if problem:
             raise AuditError(
                 f"journal d'audit altéré ou non ancré ({problem}) : aucune entrée n'est "
@@ -289,8 +268,6 @@ def record(
             hash=digest,
         )
     )
-    if late is not None:
-        late.head = _Head(audit_id, digest)
     if bound is not None:
         # After the commit only: a checkpoint must never name an entry that was rolled back.
         hooks = conn.info.setdefault(AFTER_COMMIT, [])
@@ -616,11 +593,6 @@ def _checkpoint_lock(bound: AuditAnchor, *, shared: bool = False) -> Iterator[No
         os.close(fd)  # releases the lock
 
 
-class _Head(NamedTuple):
-    audit_id: int
-    hash: str
-
-
 def _head(conn: Connection, hint: int) -> Any:
     """The last entry (id, hash), or ``None``. ``hint``: an id the log is known to reach (the
     checkpoint's): the search starts there, which an index or DuckDB's zone maps make cheap
@@ -636,39 +608,8 @@ def _head(conn: Connection, hint: int) -> Any:
     return conn.execute(query).first()
 
 
-def _hash_of(conn: Connection, audit_id: int) -> str | None:
-    t = schema.audit_log
-    return conn.execute(select(t.c.hash).where(t.c.audit_id == audit_id)).scalar()
-
-
-# The same two reads on a DB-API cursor outside any transaction (DuckDB's late turn: see
-# hopia.platform.warehouse.LateTurn), as plain SQL: the cursor is the driver's.
-_LOG = f"{schema.audit_log.schema}.{schema.audit_log.name}"
-_HEAD_FROM = f"SELECT audit_id, hash FROM {_LOG} WHERE audit_id >= ? ORDER BY audit_id DESC LIMIT 1"
-
-
-def _committed_head(cursor: Any, hint: int) -> _Head | None:
-    """:func:`_head` on a DB-API cursor."""
-    for start in (hint, 0) if hint > 0 else (0,):
-        cursor.execute(_HEAD_FROM, (start,))
-        row = cursor.fetchone()
-        if row is not None:
-            return _Head(int(row[0]), str(row[1]))
-    return None
-
-
-def _committed_hash(cursor: Any, audit_id: int) -> str | None:
-    cursor.execute(f"SELECT hash FROM {_LOG} WHERE audit_id = ?", (audit_id,))
-    row = cursor.fetchone()
-    return None if row is None else str(row[0])
-
-
-def _checkpoint_problem(
-    point: Checkpoint | None, last: Any, hash_of: Callable[[int], str | None]
-) -> str | None:
-    """Why a writer must not append (the checkpoint contradicts the log), or ``None``.
-    ``hash_of(audit_id)``: the stored hash of an entry (read only when the checkpoint is not
-    the head)."""
+def _checkpoint_problem(conn: Connection, point: Checkpoint | None, last: Any) -> str | None:
+    """Why a writer must not append (the checkpoint contradicts the log), or ``None``."""
     head = last.audit_id if last is not None else 0
     if point is None:
         # A new, empty log is anchored by its first entry; a log with entries and no
@@ -678,8 +619,11 @@ def _checkpoint_problem(
         return f"le journal s'arrête à l'entrée {head}, le point de contrôle en atteste {point.seq}"
     if point.seq == 0:
         return None
-    # the usual case: the head is the checkpointed entry, already read
-    stored = last.hash if point.seq == head else hash_of(point.seq)
+    if point.seq == head:  # the usual case: the head is the checkpointed entry, already read
+        stored = last.hash
+    else:
+        t = schema.audit_log
+        stored = conn.execute(select(t.c.hash).where(t.c.audit_id == point.seq)).scalar()
     if stored != point.hash:
         return f"l'entrée {point.seq} ne correspond plus au point de contrôle"
     return None

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,43 +57,6 @@ AFTER_COMMIT = "hopia.after_commit"
 AFTER_END = "hopia.after_end"
 
 
-# Key of ``Connection.info``: the :class:`LateTurn` of an audited read on DuckDB (below).
-LATE_TURN = "hopia.late_turn"
-
-
-class LateTurn:
-    """The writers' turn of an audited read on DuckDB, taken at its first append, not at BEGIN.
-
-    The reads of concurrent requests then run side by side; only their appends (and commits)
-    take turns. The transaction's snapshot predates the turn, so what another thread committed
-    meanwhile (the chain's head) is read through :meth:`committed`: a cursor on the
-    warehouse's own connection, outside any transaction, used by the turn's holder only. An
-    entry appended on a stale head cannot fork the chain: the audit log's primary key and
-    unique ``prev_hash`` refuse it (the request fails, nothing is served)."""
-
-    def __init__(self, lock: threading.RLock, committed: Callable[[], Any]) -> None:
-        self._lock = lock
-        self._committed = committed
-        self.held = False
-        self.head: Any = None
-        """The last entry this transaction appended (its own, not yet committed)."""
-
-    def take(self) -> None:
-        if not self.held:
-            self._lock.acquire()
-            self.held = True
-
-    def committed(self) -> Any:
-        """A context manager: a DB-API cursor that sees every commit so far (turn held)."""
-        assert self.held, "the committed head is read with the writers' turn held"
-        return self._committed()
-
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            self._lock.release()
-
-
 class Warehouse:
     """Connection to the warehouse, migrated to the latest schema on open.
 
@@ -104,18 +67,12 @@ class Warehouse:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        self._reader: Any = None  # a DB-API connection (DuckDB): see _committed
-        self._reader_guard = threading.Lock()
         duckdb_file = _duckdb_file(url)
         if duckdb_file is not None and migrate:
             _create_private(duckdb_file)
         try:
             # Statement parameters may hold patient data: never put them in error messages.
-            # DuckDB: no cap on the pool's connections (in-process cursors on one database,
-            # cheap): a request holding the writers' turn must never wait for a connection
-            # that requests waiting for that turn hold (audited reads take it late).
-            options: dict[str, Any] = {"max_overflow": -1} if duckdb_file is not None else {}
-            self.engine: Engine = create_engine(url, hide_parameters=True, **options)
+            self.engine: Engine = create_engine(url, hide_parameters=True)
             if url.startswith("duckdb:"):
                 _cache_compiled_statements(self.engine)
             # Text a database refuses (NUL, lone surrogates) is cleaned in every statement.
@@ -176,40 +133,21 @@ class Warehouse:
         transaction-level advisory lock does it.
 
         ``reads_first``: the transaction reads, then writes only audit entries (an audited
-        read). The writers' turn is then taken by :func:`hopia.platform.audit.record`, before
-        it reads the chain's head, and held to the commit: the reads of concurrent requests no
-        longer queue behind one another, only their appends do. On PostgreSQL under READ
-        COMMITTED the advisory lock is taken then (each statement sees what was committed
-        before it began). On DuckDB the per-file lock is taken then (:class:`LateTurn`): the
-        transaction's snapshot is older than the turn, so the head is read on a connection
-        that sees the latest commits.
+        read). On PostgreSQL under READ COMMITTED the advisory lock is then left to
+        :func:`hopia.platform.audit.record`, which takes it before reading the chain's head
+        (each statement sees what was committed before it began): the reads of concurrent
+        requests no longer queue behind one another, only their appends do. DuckDB's snapshot
+        is taken when its transaction starts, so a later turn would read a stale head: there
+        the turn is taken at once, as for any writer.
         """
         duckdb = self.dialect == "duckdb"
-        if duckdb:
-            late = reads_first
-            lock = _duckdb_writer_lock(self.url)
-            turn: Any = contextlib.nullcontext() if late else lock
-            if late and self._reader is None:
-                # Taken from the pool before this transaction's connection, never by the
-                # turn's holder: every pooled connection may be held by a request waiting for
-                # the turn.
-                with self._reader_guard:
-                    if self._reader is None:
-                        self._reader = self.engine.raw_connection()
-        else:
-            late = reads_first and self.engine.dialect.default_isolation_level == "READ COMMITTED"
-            turn = contextlib.nullcontext()
+        turn = _duckdb_writer_lock(self.url) if duckdb else contextlib.nullcontext()
+        late = reads_first and self.engine.dialect.default_isolation_level == "READ COMMITTED"
         ended: list = []
-        late_turn: LateTurn | None = None
         try:
-            # The connection first, then the turn, then BEGIN: the turn's holder never waits
-            # for a connection (an audited read holds its connection when it takes the turn).
-            with self.engine.connect() as conn, turn, conn.begin():
+            with turn, self.engine.begin() as conn:
                 conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
                 conn.info[AFTER_END] = []  # also says: a transaction of this method
-                conn.info.pop(LATE_TURN, None)
-                if duckdb and late:
-                    late_turn = conn.info[LATE_TURN] = LateTurn(lock, self._committed)
                 if self.dialect == "postgresql" and not late:
                     conn.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY}
@@ -219,28 +157,11 @@ class Warehouse:
                 finally:
                     hooks = conn.info.pop(AFTER_COMMIT, [])
                     ended = conn.info.pop(AFTER_END, [])
-                    conn.info.pop(LATE_TURN, None)
         finally:
-            if late_turn is not None:  # after the commit (or the rollback)
-                late_turn.release()
             for hook in ended:  # committed or rolled back, the writers' turn given back
                 hook()
         for hook in hooks:  # reached only once the commit succeeded
             hook()
-
-    @contextmanager
-    def _committed(self) -> Iterator[Any]:
-        """A DB-API cursor on this warehouse's own connection, for the holder of the writers'
-        turn (DuckDB). The connection is never in a transaction (DuckDB's autocommit: no BEGIN
-        nor ROLLBACK to pay per use), so each statement sees every commit so far. Opened by
-        :meth:`begin` and kept open (the pool's connections may all be held by requests
-        waiting for the turn), closed with the warehouse."""
-        assert self._reader is not None
-        cursor = self._reader.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
 
     @contextmanager
     def exclusive(self, kind: str = "ingestion") -> Iterator[Lease]:
@@ -277,10 +198,6 @@ class Warehouse:
             }
 
     def close(self) -> None:
-        if self._reader is not None:
-            with contextlib.suppress(Exception):  # the driver's own error: closing anyway
-                self._reader.close()
-            self._reader = None
         self.engine.dispose()
 
 
