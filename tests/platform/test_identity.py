@@ -10,7 +10,7 @@ from hopia.platform.identity.roles import BREAK_GLASS, RULES, Role, SpacePolicy,
 
 # Patient 7 has stays in cardiology (1) and the emergency ward (3); patient 8 in oncology (7).
 STAYS = {7: {1, 3}, 8: {7}}
-policy = SpacePolicy(lambda person: STAYS.get(person, set()), break_glass_roles=["clinician"])
+policy = SpacePolicy(lambda person, conn: STAYS.get(person, set()), break_glass_roles=["clinician"])
 
 
 def who(*roles: str, sites: tuple[int, ...] = ()) -> Principal:
@@ -44,7 +44,7 @@ def test_a_clinician_sees_the_patients_of_the_perimeter_only() -> None:
 def test_breaking_the_glass_is_for_the_configured_roles() -> None:
     clinician = who("clinician", sites=(3,))
     policy.check(clinician, "patient.identified" + BREAK_GLASS, "person:8")
-    strict = SpacePolicy(lambda person: STAYS[person], break_glass_roles=[])
+    strict = SpacePolicy(lambda person, conn: STAYS[person], break_glass_roles=[])
     with pytest.raises(AccessDeniedError) as err:
         strict.check(clinician, "patient.identified" + BREAK_GLASS, "person:8")
     assert "break_glass" not in err.value.details

@@ -28,10 +28,7 @@ def _as(
     care_sites: frozenset[int] = frozenset(),
     settings: Settings | None = None,
 ) -> Context:
-    def sites(person: int) -> frozenset[int]:
-        with wh.engine.connect() as conn:
-            return store.care_sites_of(conn, person)
-
+    sites = store.perimeter_reader(wh.engine)
     principal = Principal(role, frozenset({role}), care_sites=care_sites)
     ctx = Context(settings or get_settings(), principal, SpacePolicy(sites))
     ctx._warehouse, ctx._owns_warehouse = wh, False

@@ -25,10 +25,7 @@ DEFINITION = {
 
 
 def _as(wh: Warehouse, role: str, care_sites: frozenset[int] = frozenset()) -> Context:
-    def sites(person: int) -> frozenset[int]:
-        with wh.engine.connect() as conn:
-            return store.care_sites_of(conn, person)
-
+    sites = store.perimeter_reader(wh.engine)
     principal = Principal(role, frozenset({role}), care_sites=care_sites)
     ctx = Context(get_settings(), principal, SpacePolicy(sites))
     ctx._warehouse, ctx._owns_warehouse = wh, False
@@ -136,7 +133,9 @@ def test_a_task_asks_for_what_it_needs(sample_copy: Warehouse) -> None:
 
 
 def test_list_tasks_says_what_a_role_may_run() -> None:
-    ctx = Context(get_settings(), Principal("m", frozenset({"manager"})), SpacePolicy(lambda p: ()))
+    ctx = Context(
+        get_settings(), Principal("m", frozenset({"manager"})), SpacePolicy(lambda p, conn: ())
+    )
     allowed = {t.name: t.allowed for t in tasks.list_tasks(ctx)}
     assert allowed == {
         "patient_summary": False,

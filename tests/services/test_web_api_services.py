@@ -37,10 +37,7 @@ def _operator(wh: Warehouse) -> Context:
 
 
 def _as(wh: Warehouse, role: str) -> Context:
-    def sites(person: int) -> frozenset[int]:
-        with wh.engine.connect() as conn:
-            return store.care_sites_of(conn, person)
-
+    sites = store.perimeter_reader(wh.engine)
     ctx = Context(get_settings(), Principal(role, frozenset({role})), SpacePolicy(sites))
     ctx._warehouse, ctx._owns_warehouse = wh, False
     return ctx

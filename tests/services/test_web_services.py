@@ -17,10 +17,7 @@ from hopia.services.context import Context
 
 
 def _context(wh: Warehouse, principal: Principal) -> Context:
-    def sites(person: int) -> frozenset[int]:
-        with wh.engine.connect() as conn:
-            return store.care_sites_of(conn, person)
-
+    sites = store.perimeter_reader(wh.engine)
     ctx = Context(get_settings(), principal, SpacePolicy(sites, ["clinician"]))
     ctx._warehouse, ctx._owns_warehouse = wh, False
     return ctx

@@ -20,9 +20,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from hopia.platform.exceptions import AccessDeniedError, ReasonRequiredError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MIN_REASON_CHARS = 10
 MIN_REASON_WORDS = 2
@@ -156,16 +159,24 @@ class Principal:
 @runtime_checkable
 class AccessPolicy(Protocol):
     """Decides whether ``principal`` may perform ``action`` (``"cohort.patients"``) on
-    ``resource`` (``"cohort:ic@1.0"``); raises :class:`AccessDeniedError` when not."""
+    ``resource`` (``"cohort:ic@1.0"``); raises :class:`AccessDeniedError` when not.
 
-    def check(self, principal: Principal, action: str, resource: str) -> None: ...
+    ``conn``: the transaction of the read being authorised, when the service has opened it. A
+    policy that reads the warehouse to judge (a clinician's perimeter) reads on it, so that the
+    check, the read and its audit entry are one transaction."""
+
+    def check(
+        self, principal: Principal, action: str, resource: str, conn: Connection | None = None
+    ) -> None: ...
 
 
 class LocalOperatorPolicy:
     """The policy of a single-operator installation: the ``operator`` role may do everything;
     any other principal may do nothing. The web platform replaces it with roles and perimeters."""
 
-    def check(self, principal: Principal, action: str, resource: str) -> None:
+    def check(
+        self, principal: Principal, action: str, resource: str, conn: Connection | None = None
+    ) -> None:
         if "operator" not in principal.roles:
             raise AccessDeniedError(
                 f"action « {action} » refusée à {principal.user} : rôle opérateur requis",
@@ -182,7 +193,9 @@ class RolePolicy:
     def __init__(self, allowed: dict[str, Iterable[str]]) -> None:
         self.allowed = {role: tuple(actions) for role, actions in allowed.items()}
 
-    def check(self, principal: Principal, action: str, resource: str) -> None:
+    def check(
+        self, principal: Principal, action: str, resource: str, conn: Connection | None = None
+    ) -> None:
         for role in principal.roles:
             for rule in self.allowed.get(role, ()):
                 if (

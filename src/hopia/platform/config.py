@@ -273,6 +273,15 @@ class WebSettings(_Section):
     idle_minutes: float = Field(
         30.0, gt=0, description="A session unused for this long is closed (minutes)."
     )
+    session_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="A live session read by a web process is not read again for this long "
+        "(seconds; 0: read at every request). A logout or an account change made by the same "
+        "process takes effect at once; one made by another process (another worker on "
+        "PostgreSQL, the hopia account command) within this delay.",
+    )
     cookie_secure: Literal["auto", "always", "never"] = Field(
         "auto",
         description="Secure flag of the session cookie: auto = set unless the request came by "

@@ -391,16 +391,24 @@ def _record_failure(
 
 def authenticate(ctx: Context, token: str | None) -> Account:
     """The account of a live session token (:class:`AuthenticationError` when there is none).
-    Read only, except every minute of use (the idle clock) and for a dead session (deleted)."""
+    Read only, except every minute of use (the idle clock) and for a dead session (deleted).
+    A live session read in the last ``web.session_cache_seconds`` is not read again
+    (:class:`~hopia.platform.identity.store.SessionCache`: its revocation rule)."""
     if token:
         wh = existing_warehouse(ctx)
+        idle = timedelta(minutes=ctx.settings.web.idle_minutes)
+        ttl = ctx.settings.web.session_cache_seconds
+        cached = store.SESSIONS.get(wh.engine, token, idle, ttl)
+        if cached is not None:
+            return cached
+        generation = store.SESSIONS.generation
         with wh.engine.connect() as conn:
-            state = store.find_session(
-                conn, token, timedelta(minutes=ctx.settings.web.idle_minutes)
-            )
+            state = store.find_session(conn, token, idle)
         if state.dead or state.stale:
             with wh.begin() as conn:
                 (store.delete_session if state.dead else store.touch)(conn, token)
+        else:
+            store.SESSIONS.put(wh.engine, token, state, generation, ttl)
         if state.account is not None:
             return state.account
     raise AuthenticationError("connexion requise : session absente ou expirée")

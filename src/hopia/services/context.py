@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import Connection
 
 from hopia.platform import audit, keys
 from hopia.platform.access import (
@@ -36,7 +37,7 @@ from hopia.platform.exceptions import (
     InvalidRequestError,
     ReasonRequiredError,
 )
-from hopia.platform.warehouse import Warehouse
+from hopia.platform.warehouse import AFTER_END, Warehouse
 
 REFUSED_ACTION = "access.refused"
 
@@ -105,24 +106,49 @@ class Context:
             load_key=lambda: keys.load_audit_key(self.settings),
         )
 
-    def authorize(self, action: str, resource: str) -> None:
+    def authorize(self, action: str, resource: str, *, conn: Connection | None = None) -> None:
         """Ask the access policy before anything is read (raises ``AccessDeniedError``). A
-        refusal is written to the audit log (who, what, on what, why; no data)."""
+        refusal is written to the audit log (who, what, on what, why; no data).
+
+        ``conn``: the transaction of the audited read (:meth:`Warehouse.begin`), opened before
+        the check so that what the policy reads to judge (a clinician's perimeter), the read
+        and its audit entry are one transaction. The refusal is then recorded once that
+        transaction has rolled back (its own transaction, after the writers' turn), before the
+        error leaves the service."""
         try:
-            self.policy.check(self.principal, action, resource)
+            self.policy.check(self.principal, action, resource, conn)
         except AccessDeniedError as exc:
-            self.audit_refusal(action, resource, exc)
+            self._refused(action, resource, exc, conn)
             raise
 
-    def check_reason(self, reason: str | None, purpose: Purpose, action: str, resource: str) -> str:
+    def check_reason(
+        self,
+        reason: str | None,
+        purpose: Purpose,
+        action: str,
+        resource: str,
+        *,
+        conn: Connection | None = None,
+    ) -> str:
         """:func:`hopia.platform.access.check_reason`, the refusal audited as the policy's are
-        (the refused reason itself is not recorded: only its length)."""
+        (the refused reason itself is not recorded: only its length); ``conn`` as for
+        :meth:`authorize`."""
         try:
             return check_reason(reason, purpose)
         except ReasonRequiredError as exc:
             exc.details.setdefault("reason_chars", len((reason or "").strip()))
-            self.audit_refusal(action, resource, exc)
+            self._refused(action, resource, exc, conn)
             raise
+
+    def _refused(
+        self, action: str, resource: str, error: HopiaError, conn: Connection | None
+    ) -> None:
+        hooks = conn.info.get(AFTER_END) if conn is not None else None
+        if hooks is None:  # no transaction of Warehouse.begin to outlive: recorded now
+            self.audit_refusal(action, resource, error)
+            return
+        error.details["audited"] = False  # until the transaction has rolled back
+        hooks.append(lambda: self.audit_refusal(action, resource, error))
 
     def audit_refusal(self, action: str, resource: str, error: HopiaError) -> None:
         """Record a refused access (``access.refused``): the actor, the action asked, the

@@ -12,7 +12,8 @@ rules, for every front end:
   allowed by the installation, and the audit entry flagged;
 - an identified list holds only the patients of the user's perimeter;
 - every read is audited in the transaction that reads (``document.list``, ``document.view``):
-  who, which notes and patients, the space, the reason when one was given.
+  who, which notes and patients, the space, the reason when one was given; a view's perimeter
+  check runs in that transaction too.
 """
 
 from __future__ import annotations
@@ -194,25 +195,29 @@ def view_document(ctx: Context, request: DocumentViewRequest) -> DocumentView:
     """The text of a note with its entities and qualifiers, in the space allowed; audited."""
     space = space_of(ctx, request.space)
     note, doc = schema.CDM["note"], schema.document
-    wh = ctx.warehouse()
-    with wh.engine.connect() as conn:
+    glass, reason = False, None
+    action = f"document.{space}"
+    # One transaction: the note's patient, the policy's check (the perimeter read on it), the
+    # text and entities, and the audit entry; nothing is returned unless they all commit.
+    with ctx.warehouse().begin(reads_first=True) as conn:
         person_id = conn.execute(
             select(note.c.person_id).where(note.c.note_id == request.note_id)
         ).scalar()
-    if person_id is None:  # note ids are sequential: saying one is unknown reveals nothing
-        raise NotFoundError(f"document {request.note_id} introuvable", fields=("note_id",))
-    resource = f"person:{person_id}" if space == "identified" else f"note:{request.note_id}"
-    glass, reason = False, None
-    action = f"document.{space}"
-    if space == "identified" and request.break_glass_reason is not None:
-        reason = ctx.check_reason(
-            request.break_glass_reason, Purpose.BREAK_GLASS, action + BREAK_GLASS, resource
-        )
-        ctx.authorize(action + BREAK_GLASS, resource)
-        glass = True
-    else:
-        ctx.authorize(action, resource)
-    with wh.begin(reads_first=True) as conn:
+        if person_id is None:  # note ids are sequential: saying one is unknown reveals nothing
+            raise NotFoundError(f"document {request.note_id} introuvable", fields=("note_id",))
+        resource = f"person:{person_id}" if space == "identified" else f"note:{request.note_id}"
+        if space == "identified" and request.break_glass_reason is not None:
+            reason = ctx.check_reason(
+                request.break_glass_reason,
+                Purpose.BREAK_GLASS,
+                action + BREAK_GLASS,
+                resource,
+                conn=conn,
+            )
+            ctx.authorize(action + BREAK_GLASS, resource, conn=conn)
+            glass = True
+        else:
+            ctx.authorize(action, resource, conn=conn)
         if space == "identified":
             row = conn.execute(
                 select(doc.c.document_id, doc.c.text, doc.c.doc_date, doc.c.doc_type).where(

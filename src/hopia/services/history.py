@@ -197,13 +197,12 @@ def get_entry(ctx: Context, request: EntryRequest) -> Entry:
     """One of the user's entries, whole. Citing a patient's documents, it is read as they
     are: within the perimeter (``document.identified``), audited before it is returned."""
     ctx.authorize(ACTION, "history:own")
-    wh = ctx.warehouse()
-    with wh.engine.connect() as conn:
+    # One transaction: the entry, the perimeter check on its patient and the audit entry.
+    with ctx.warehouse().begin(reads_first=True) as conn:
         row = _own(conn, ctx, request.entry_id)
-    if row.person_id is not None:
-        resource = f"person:{row.person_id}"
-        ctx.authorize("document.identified", resource)
-        with wh.begin() as conn:
+        if row.person_id is not None:
+            resource = f"person:{row.person_id}"
+            ctx.authorize("document.identified", resource, conn=conn)
             audit.record(
                 conn,
                 ctx.actor,

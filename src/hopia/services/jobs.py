@@ -275,7 +275,9 @@ class GrantedAtSubmission:
         self.actions = actions
         self.job_id = job_id
 
-    def check(self, principal: Principal, action: str, resource: str) -> None:
+    def check(
+        self, principal: Principal, action: str, resource: str, conn: Connection | None = None
+    ) -> None:
         if action not in self.actions:
             raise AccessDeniedError(
                 f"action « {action} » hors de ce que la tâche {self.job_id} a été autorisée "

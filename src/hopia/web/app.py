@@ -64,10 +64,6 @@ def create_app(
         if audit.anchor_of(wh.engine) is None:
             audit.anchor(wh.engine, boot.audit_anchor(wh))
 
-    def care_sites_of(person_id: int) -> frozenset[int]:
-        with wh.engine.connect() as conn:
-            return store.care_sites_of(conn, person_id)
-
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         runner, operator = None, Context.local(settings, "hopia-web")
@@ -102,7 +98,9 @@ def create_app(
     # context would otherwise run the (no-op) migration, a write transaction holding the
     # writers' turn (~20 ms on the demo, every audited read queued behind it).
     app.state.schema_ready = _schema_ready(wh)
-    app.state.policy = SpacePolicy(care_sites_of, settings.web.break_glass_roles)
+    app.state.policy = SpacePolicy(
+        store.perimeter_reader(wh.engine), settings.web.break_glass_roles
+    )
     errors.install(app)
     # Added last is outermost: the limit first, then headers and the log around the rest.
     app.add_middleware(HeadersAndLog)

@@ -35,9 +35,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from hopia.platform.access import Principal
 from hopia.platform.exceptions import AccessDeniedError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 class Role(StrEnum):
@@ -196,18 +200,22 @@ def may(principal: Principal, action: str) -> bool:
 class SpacePolicy:
     """The web's access policy: :data:`RULES`, perimeters and break-glass.
 
-    ``care_sites_of(person_id)`` gives the care sites where a patient has had a stay; the web
-    builds it over its warehouse (:func:`hopia.platform.identity.store.care_sites_of`)."""
+    ``care_sites_of(person_id, conn)`` gives the care sites where a patient has had a stay,
+    read on ``conn`` when the service hands its transaction over (the perimeter check, the read
+    and its audit entry then commit together), else on a connection of its own; the web builds
+    it over its warehouse (:func:`hopia.platform.identity.store.perimeter_reader`)."""
 
     def __init__(
         self,
-        care_sites_of: Callable[[int], Collection[int]],
+        care_sites_of: Callable[[int, Connection | None], Collection[int]],
         break_glass_roles: Collection[str] = (),
     ) -> None:
         self.care_sites_of = care_sites_of
         self.break_glass_roles = frozenset(break_glass_roles)
 
-    def check(self, principal: Principal, action: str, resource: str) -> None:
+    def check(
+        self, principal: Principal, action: str, resource: str, conn: Connection | None = None
+    ) -> None:
         base = action.removesuffix(BREAK_GLASS)
         glass = action != base
         outside = False
@@ -221,7 +229,7 @@ class SpacePolicy:
                 if role in self.break_glass_roles:
                     return
                 continue
-            if self._in_perimeter(principal, resource):
+            if self._in_perimeter(principal, resource, conn):
                 return
             outside = True
         if outside:
@@ -243,10 +251,10 @@ class SpacePolicy:
             details={"action": base},
         )
 
-    def _in_perimeter(self, principal: Principal, resource: str) -> bool:
+    def _in_perimeter(self, principal: Principal, resource: str, conn: Connection | None) -> bool:
         if resource == PERIMETER_RESOURCE:
             return True  # the service restricts the list to principal.care_sites
         match = _PERSON.fullmatch(resource)
         if match is None or not principal.care_sites:
             return False
-        return bool(set(self.care_sites_of(int(match.group(1)))) & principal.care_sites)
+        return bool(set(self.care_sites_of(int(match.group(1)), conn)) & principal.care_sites)

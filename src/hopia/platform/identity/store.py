@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from hopia.platform.access import Principal
-from hopia.platform.warehouse import schema
+from hopia.platform.warehouse import AFTER_COMMIT, schema
 
 TOKEN_BYTES = 32
 # A session's last use is written at most this often: a request must not cost a write each.
@@ -162,6 +164,7 @@ def update_account(
             failed_logins=0,
             locked_until=None,
         )
+    SESSIONS.forget(conn)  # a cached session holds the account as it was
     t = schema.account
     conn.execute(update(t).where(t.c.account_id == account_id).values(**values))
 
@@ -225,10 +228,13 @@ class SessionState:
     """A row to delete (expired, idle, or its account disabled)."""
     stale: bool = False
     """Live, and its last use is older than :data:`TOUCH_EVERY`: to note (:func:`touch`)."""
+    last_seen_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 def find_session(conn: Connection, token: str, idle: timedelta) -> SessionState:
-    """What a session token gives, read only: most requests write nothing."""
+    """What a session token gives, read only: most requests write nothing. One query: the
+    session joined to its account."""
     s, a = schema.web_session, schema.account
     row = conn.execute(
         select(s.c.last_seen_at, s.c.expires_at, a)
@@ -240,16 +246,110 @@ def find_session(conn: Connection, token: str, idle: timedelta) -> SessionState:
     now = utcnow()
     if row.expires_at <= now or row.last_seen_at + idle <= now or not row.active:
         return SessionState(None, dead=True)
-    return SessionState(_account(row), stale=now - row.last_seen_at >= TOUCH_EVERY)
+    return SessionState(
+        _account(row),
+        stale=now - row.last_seen_at >= TOUCH_EVERY,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+    )
+
+
+class SessionCache:
+    """The live sessions this process has just read, for a few seconds: a request then reads
+    neither the session row nor its account (issue 12: one query per request saved, and a
+    connection).
+
+    The revocation rule (docs/architecture.md, "Sessions"):
+
+    - a session ended or an account changed **by this process** (logout, an account disabled,
+      its roles, perimeter or password changed, sessions purged: every write of this module
+      that ends a session or changes an account) empties the cache at once, and again once
+      that transaction has committed; an answer read before the change is never kept after it
+      (a generation counter). On DuckDB only one process opens the warehouse: revocation is
+      immediate;
+    - a change made **by another process** (another ``hopia serve`` worker on PostgreSQL, the
+      ``hopia account`` command) is seen within ``ttl`` seconds (``web.session_cache_seconds``;
+      0 turns the cache off);
+    - expiry and the idle timeout are judged at every request from the cached times, and a
+      session whose last noted use is older than :data:`TOUCH_EVERY` is read again (and
+      noted): the cache never extends a session.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # (warehouse URL, token hash) -> (when read, monotonic clock; what was read)
+        self._entries: dict[tuple[str, str], tuple[float, SessionState]] = {}
+        self.generation = 0
+
+    def get(self, engine: Engine, token: str, idle: timedelta, ttl: float) -> Account | None:
+        """The cached account of a live, recently read session, or None (read it)."""
+        if ttl <= 0:
+            return None
+        key = (str(engine.url), token_hash(token))
+        with self._lock:
+            found = self._entries.get(key)
+        if found is None:
+            return None
+        read_at, state = found
+        now = utcnow()
+        assert state.last_seen_at is not None and state.expires_at is not None
+        if (
+            time.monotonic() - read_at >= ttl
+            or state.expires_at <= now
+            or state.last_seen_at + idle <= now
+            or now - state.last_seen_at >= TOUCH_EVERY
+        ):
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        return state.account
+
+    def put(
+        self, engine: Engine, token: str, state: SessionState, generation: int, ttl: float
+    ) -> None:
+        """Keep a live session read while :attr:`generation` was ``generation`` (read before
+        the query): nothing is kept if a write happened meanwhile."""
+        if ttl <= 0 or state.account is None or state.dead or state.stale:
+            return
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[(str(engine.url), token_hash(token))] = (time.monotonic(), state)
+
+    def forget(self, conn: Connection | None = None) -> None:
+        """Empty the cache (a write to sessions or accounts), and again once ``conn``'s
+        transaction has committed (a read in between saw the state before the write)."""
+        with self._lock:
+            self._entries.clear()
+            self.generation += 1
+        if conn is not None:
+            conn.info.setdefault(AFTER_COMMIT, []).append(self.forget)
+
+    def forget_token(self, token: str) -> None:
+        """Drop one session (its last use noted: read again, with the new time)."""
+        digest = token_hash(token)
+        with self._lock:
+            for key in [k for k in self._entries if k[1] == digest]:
+                del self._entries[key]
+
+
+SESSIONS = SessionCache()
+"""This process's cache of live sessions."""
 
 
 def touch(conn: Connection, token: str) -> None:
     s = schema.web_session
+    SESSIONS.forget_token(token)  # nothing else changes: the other sessions stay cached
     conn.execute(update(s).where(s.c.token_hash == token_hash(token)).values(last_seen_at=utcnow()))
 
 
 def delete_session(conn: Connection, token: str) -> int:
     s, o = schema.web_session, schema.web_session_oidc
+    SESSIONS.forget(conn)
     conn.execute(o.delete().where(o.c.token_hash == token_hash(token)))
     return conn.execute(s.delete().where(s.c.token_hash == token_hash(token))).rowcount or 0
 
@@ -257,6 +357,7 @@ def delete_session(conn: Connection, token: str) -> int:
 def delete_sessions_of(conn: Connection, account_id: int) -> int:
     """Close every session of an account (disabled, password or roles changed)."""
     s, o = schema.web_session, schema.web_session_oidc
+    SESSIONS.forget(conn)
     mine = select(s.c.token_hash).where(s.c.account_id == account_id)
     conn.execute(o.delete().where(o.c.token_hash.in_(mine)))
     return conn.execute(s.delete().where(s.c.account_id == account_id)).rowcount or 0
@@ -265,6 +366,7 @@ def delete_sessions_of(conn: Connection, account_id: int) -> int:
 def purge_sessions(conn: Connection, idle: timedelta) -> int:
     """Delete expired and idle sessions (run at login: the table stays small), and the ID
     tokens of the sessions gone."""
+    SESSIONS.forget(conn)
     s, o, now = schema.web_session, schema.web_session_oidc, utcnow()
     purged = (
         conn.execute(
@@ -351,3 +453,17 @@ def care_sites_of(conn: Connection, person_id: int) -> frozenset[int]:
         .distinct()
     )
     return frozenset(int(r) for r in rows.scalars())
+
+
+def perimeter_reader(engine: Engine) -> Callable[[int, Connection | None], frozenset[int]]:
+    """:func:`care_sites_of` for the access policy: on the caller's connection when one is
+    given (the perimeter is then read in the transaction of the audited read), else on a
+    connection of its own to ``engine``."""
+
+    def read(person_id: int, conn: Connection | None = None) -> frozenset[int]:
+        if conn is not None:
+            return care_sites_of(conn, person_id)
+        with engine.connect() as own:
+            return care_sites_of(own, person_id)
+
+    return read

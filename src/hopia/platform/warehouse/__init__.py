@@ -51,6 +51,10 @@ def _duckdb_writer_lock(url: str) -> threading.RLock:
 # Key of ``Connection.info``: callables to run once the transaction of :meth:`Warehouse.begin`
 # has committed (the audit log's checkpoint outside the warehouse). Dropped on rollback.
 AFTER_COMMIT = "hopia.after_commit"
+# Key of ``Connection.info``: callables to run once the transaction of :meth:`Warehouse.begin`
+# has ended, committed or rolled back, outside the writers' turn (the record of an access
+# refused inside the transaction of the read: it must outlive the rollback).
+AFTER_END = "hopia.after_end"
 
 
 class Warehouse:
@@ -139,14 +143,23 @@ class Warehouse:
         duckdb = self.dialect == "duckdb"
         turn = _duckdb_writer_lock(self.url) if duckdb else contextlib.nullcontext()
         late = reads_first and self.engine.dialect.default_isolation_level == "READ COMMITTED"
-        with turn, self.engine.begin() as conn:
-            conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
-            if self.dialect == "postgresql" and not late:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
-            try:
-                yield conn
-            finally:
-                hooks = conn.info.pop(AFTER_COMMIT, [])
+        ended: list = []
+        try:
+            with turn, self.engine.begin() as conn:
+                conn.info.pop(AFTER_COMMIT, None)  # left by a transaction not opened here
+                conn.info[AFTER_END] = []  # also says: a transaction of this method
+                if self.dialect == "postgresql" and not late:
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY}
+                    )
+                try:
+                    yield conn
+                finally:
+                    hooks = conn.info.pop(AFTER_COMMIT, [])
+                    ended = conn.info.pop(AFTER_END, [])
+        finally:
+            for hook in ended:  # committed or rolled back, the writers' turn given back
+                hook()
         for hook in hooks:  # reached only once the commit succeeded
             hook()
 
