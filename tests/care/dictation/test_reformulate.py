@@ -138,7 +138,7 @@ def test_a_repeated_title_and_an_empty_answer(nlp: Any) -> None:
 
 def _as(wh: Warehouse, role: str) -> Context:
     ctx = Context(
-        get_settings(), Principal(role, frozenset({role})), SpacePolicy(lambda p: frozenset())
+        get_settings(), Principal(role, frozenset({role})), SpacePolicy(lambda p, conn: frozenset())
     )
     ctx.use_warehouse(wh)
     return ctx

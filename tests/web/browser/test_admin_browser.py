@@ -58,6 +58,6 @@ def test_the_admin_creates_a_clinician_who_then_logs_in(served: Served) -> None:
     assert page.get_by_role("heading", level=1).inner_text() == "Bonjour Dr Navigateur"
     links = page.locator("nav.navigation a")
     shown = {links.nth(i).inner_text().strip() for i in range(links.count())}
-    assert shown == {"Accueil", "Documents", "Tâches", "Assistant"}  # a clinician's: no "Comptes"
+    assert shown == {"Accueil", "Documents", "Tâches", "Assistant", "Dictée"}  # no "Comptes"
     served.shot(page, "accueil-nouveau-clinicien")
     page.context.close()
