@@ -32,10 +32,7 @@ CARDIOLOGY = 1  # the sample's care site 1
 
 
 def context(wh: Warehouse, user: str, roles: set[str], sites: set[int], **care: Any) -> Context:
-    def care_sites(person: int) -> frozenset[int]:
-        with wh.engine.connect() as conn:
-            return store.care_sites_of(conn, person)
-
+    care_sites = store.perimeter_reader(wh.engine)
     settings = get_settings()
     if care:
         settings = settings.model_copy(
