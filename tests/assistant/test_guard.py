@@ -267,7 +267,9 @@ def test_a_surrogate_that_the_texts_already_say_is_a_clash() -> None:
     from hopia.assistant.guard import _collisions
 
     said = frozenset({"hopital", "ambroise", "pare", "eric", "patient"})
-    assert _collisions([("Ambroise", "Eric", "PRENOM")], said) == 1
-    assert _collisions([("Louis", "Eric", "PRENOM")], said) == 0
+    assert _collisions([("Ambroise", "Eric", "PRENOM")], said) == (0, 1)
+    assert _collisions([("Louis", "Eric", "PRENOM")], said) == (0, 0)
+    # another person's real first name is the worse clash
+    assert _collisions([("Eric", "Paul", "PRENOM"), ("Louis", "Eric", "PRENOM")], said) == (1, 0)
     # a shifted date's month is said everywhere: not a clash
-    assert _collisions([("12 mars 2021", "3 mars 2021", "DATE")], said | {"mars"}) == 0
+    assert _collisions([("12 mars 2021", "3 mars 2021", "DATE")], said | {"mars"}) == (0, 0)

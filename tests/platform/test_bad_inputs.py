@@ -499,15 +499,15 @@ def _versions(url: str) -> list[int]:
 
 
 def _downgrade(url: str, version: int) -> None:
-    """Undo migration ``version`` behind Hopia's back (its row and the tables it created, or
-    for migration 12 its read indexes; the latest migrations do nothing else): an older
-    warehouse."""
+    """Undo migration ``version`` behind Hopia's back (its row and the tables it created, for
+    migration 12 its read indexes, for 16 its column; the migrations do nothing else): an
+    older warehouse."""
     from sqlalchemy import create_engine, text
 
     from hopia.platform.warehouse.migrations import READ_INDEXES, _tables_of
 
     tables = _tables_of(version)
-    assert tables or version == 12, f"migration {version} creates no table: cannot undo it"
+    assert tables or version in (12, 16), f"migration {version} creates no table: cannot undo it"
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
@@ -515,6 +515,8 @@ def _downgrade(url: str, version: int) -> None:
             conn.execute(delete(migrations).where(migrations.c.version == version))
             for table in reversed(tables):
                 table.drop(conn)
+            if version == 16:  # a column added to the usage table
+                conn.execute(text(f"ALTER TABLE {schema.META}.llm_usage DROP COLUMN ended"))
             if version == 12:
                 for name, schema_name, _, _ in READ_INDEXES:
                     conn.execute(text(f"DROP INDEX IF EXISTS {schema_name}.{name}"))

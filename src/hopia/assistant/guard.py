@@ -194,18 +194,24 @@ _ATTEMPTS = 8
 _NAMES = frozenset({"NOM", "PRENOM"})
 
 
-def _collisions(pairs: Sequence[tuple[str, str, str]], said: frozenset[str] = frozenset()) -> int:
+def _collisions(
+    pairs: Sequence[tuple[str, str, str]], said: frozenset[str] = frozenset()
+) -> tuple[int, int]:
     """How many surrogates stand for two originals of the call (told apart once folded), hold
     a word of a name of the call, or are another real value of it (a date, a hospital, a city),
     or hold a word the call's texts already say (``said``: "Ambroise" for a first name beside
     the "Hôpital Ambroise-Paré" of the letterhead, which the restorer would then turn into the
     first name's original). Postcodes are left out: the engine derives a postcode's surrogate
     from its commune's, so two postcodes of one city ("69001", "69003", Lyon) always share one —
-    no new key changes that; such a postcode is not restored."""
+    no new key changes that; such a postcode is not restored.
+
+    Counted apart, the worse first: (surrogates that are another person's or value's own —
+    the backend would read two people as one, or a real name —, surrogates that only wear a
+    word the texts say elsewhere — the answer's restoration would touch that word)."""
     names = {w for _, o, label in pairs if label in _NAMES for w in _words(o)}
     originals = {folded(o) for _, o, label in pairs if label != "ZIP"}
     behind: dict[str, str] = {}
-    count = 0
+    serious = worded_only = 0
     for surrogate, original, label in pairs:
         if len(surrogate) < _SHORTEST or label == "ZIP":
             continue
@@ -214,9 +220,11 @@ def _collisions(pairs: Sequence[tuple[str, str, str]], said: frozenset[str] = fr
         worded = {w for w in _words(surrogate) if w.isalpha()}
         if "DATE" in label:  # a shifted date's month ("mars") is said everywhere
             worded = set()
-        clash = shared or bool(worded & names) or fs in originals or bool(worded & said)
-        count += clash
-    return count
+        if shared or bool(worded & names) or fs in originals:
+            serious += 1
+        elif worded & said:
+            worded_only += 1
+    return serious, worded_only
 
 
 def _pairs(results: Sequence[PseudoResult]) -> list[tuple[str, str, str]]:
@@ -258,7 +266,7 @@ class PhiGuard:
             # them as one person, and the answer could not be put back.
             detected = [self.pseudonymiser.detect(text) for text in texts]
             said = _proper_words(texts)
-            best: tuple[int, list[PseudoResult]] | None = None
+            best: tuple[tuple[int, int], list[PseudoResult]] | None = None
             for _ in range(_ATTEMPTS):
                 key = secrets.token_hex(16)  # this call's surrogates: consistent, unlinkable
                 results = [
@@ -270,7 +278,7 @@ class PhiGuard:
                 clashes = _collisions(_pairs(results), said)
                 if best is None or clashes < best[0]:
                     best = (clashes, results)
-                if clashes == 0:
+                if clashes == (0, 0):
                     break
             assert best is not None
             results = best[1]  # the draw with the fewest clashes (long texts may keep some)

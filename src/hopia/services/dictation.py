@@ -412,7 +412,7 @@ class _GrantedForValidation:
     ``dictation.validate`` on this patient (perimeter-scoped on the web); the ingest of that one
     note follows from it, whatever else their role may do (a clinician may not ingest files)."""
 
-    def check(self, principal: Any, action: str, resource: str) -> None:
+    def check(self, principal: Any, action: str, resource: str, conn: Any = None) -> None:
         from hopia.platform.exceptions import AccessDeniedError
 
         if action != "ingest.run":

@@ -26,7 +26,7 @@ IN_PERIMETER = (
 )
 GLASS_REASON = "Urgence vitale : patient admis inconscient aux urgences"
 HOME_LINKS = {
-    "clinician": {"Accueil", "Documents", "Tâches"},
+    "clinician": {"Accueil", "Documents", "Tâches", "Dictée"},
     "researcher": {"Accueil", "Documents", "Cohortes", "Tâches"},
     "data_steward": {"Accueil", "Documents", "Cohortes", "Exports", "Qualité", "Tâches"},
     "manager": {"Accueil", "Tâches"},
