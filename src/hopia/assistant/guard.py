@@ -190,7 +190,7 @@ def _propagate(
     return out, count
 
 
-_ATTEMPTS = 8
+_ATTEMPTS = 16  # draws of a call's key; detection runs once, a draw only places surrogates
 _NAMES = frozenset({"NOM", "PRENOM"})
 
 
