@@ -485,6 +485,7 @@ def validate_note(ctx: Context, note: NoteToValidate) -> Validated:
 
     import sqlalchemy as sa
 
+    from hopia.data.sharing.export_fhir import SYSTEMS
     from hopia.platform.files import write_text_atomic
     from hopia.platform.warehouse import schema
     from hopia.services import ingest
@@ -526,7 +527,7 @@ def validate_note(ctx: Context, note: NoteToValidate) -> Validated:
         "masterIdentifier": {"system": "urn:hopia:dictation", "value": dictation_id},
         "status": "current",
         "docStatus": "final",
-        "type": {"coding": [{"system": "http://loinc.org", "code": code, "display": title}]},
+        "type": {"coding": [{"system": SYSTEMS["LOINC"], "code": code, "display": title}]},
         "subject": {"identifier": {"system": "urn:hopia:ipp", "value": note.ipp}},
         "date": now.isoformat() + "Z",
         "author": [{"display": note.author}],
