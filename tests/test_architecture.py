@@ -5,7 +5,7 @@ Layers, lowest first (a package may import its own layer and the ones below, nev
 
     platform  <-  records  <-  stages (pseudo, nlp  <-  omop  <-  ingest)
               <-  research (cohorts, quality, sharing, predict)  <-  synth (test-data generator),
-                  axes 2-4 (care, assistant)
+                  axes 2-4 (care, assistant, management)
               <-  services  <-  front ends (cli, web)
 
 A package is ``hopia.<a>.<b>`` (two levels, as ``../shared/tools/layering.py`` counts them);
@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, int]] = [
     ("hopia.data.synth", 6),
     ("hopia.assistant", 6),
     ("hopia.care", 6),
+    ("hopia.management", 6),
     ("hopia.services", 7),
     ("hopia.cli", 8),
     ("hopia.web", 8),

