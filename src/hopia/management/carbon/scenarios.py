@@ -118,7 +118,10 @@ def parse_scenario(table: FactorTable, text: str, where: str) -> Scenario:
             if basis is not None and basis != "mac_hours":
                 raise _error(at, f"base inconnue : « {basis} » (seule « mac_hours » existe)")
             if basis == "mac_hours" and post is not None:
-                mac_hour_ratio(table, post, substitute)  # both agents known
+                try:
+                    mac_hour_ratio(table, post, substitute)  # both agents known
+                except InvalidRequestError as exc:
+                    raise _error(at, exc.message) from None
         share = _number(at, "share", raw.get("share", 1.0))
         if share > 1:
             raise _error(at, "« share » est une part entre 0 et 1")
