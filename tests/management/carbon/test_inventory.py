@@ -41,7 +41,10 @@ def test_units_become_the_factors_units(tmp_path: Path) -> None:
 
 
 def test_an_unknown_unit_names_the_file_and_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + "energie.electricite;10;kWh;2025;A\nenergie.electricite;1;gallon;2025;A\n")
+    path = write(
+        tmp_path,
+        HEADER + "energie.electricite;10;kWh;2025;A\nenergie.electricite;1;gallon;2025;A\n",
+    )
     with pytest.raises(InvalidRequestError) as caught:
         load_inventory(TABLE, path)
     assert caught.value.message.startswith(f"{path}, ligne 3 : unité inconnue : « gallon »")
@@ -54,7 +57,10 @@ def test_an_unknown_unit_names_the_file_and_the_line(tmp_path: Path) -> None:
         ("energie.electricite;10;kg;2025;A", "unité « kg » incompatible avec le poste"),
         ("energie.gaz_naturel;10;kWh;2025;A", "précisez le pouvoir calorifique"),
         ("energie.electricite;10;kWh PCS;2025;A", "sans PCS ni PCI"),
-        ("energie.electricte;10;kWh;2025;A", "poste inconnu : « energie.electricte » (vouliez-vous"),
+        (
+            "energie.electricte;10;kWh;2025;A",
+            "poste inconnu : « energie.electricte » (vouliez-vous",
+        ),
         ("energie.electricite;dix;kWh;2025;A", "quantité illisible"),
         ("energie.electricite;10;kWh;l'an dernier;A", "période illisible"),
         ("achats.medicaments;-3;€;2025;A", "quantité négative"),

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from hopia.management.carbon.factors import DEFAULT_METHOD, FactorTable, suggest
-from hopia.management.carbon.units import UnitError, to_factor_unit
+from hopia.management.carbon.units import to_factor_unit
 from hopia.platform.exceptions import InvalidRequestError
 
 REQUIRED = ("post", "quantity", "unit")
@@ -124,8 +124,8 @@ def _line(
     unit = str(values["unit"])
     try:
         amount = to_factor_unit(quantity, unit, factor, table.agents.get(factor_id))
-    except UnitError as exc:
-        raise _error(where, str(exc)) from None
+    except InvalidRequestError as exc:
+        raise _error(where, exc.message) from None
     period = str(values.get("period", ""))
     try:
         start, end = parse_period(period)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from hopia.management.carbon.factors import Agent, Factor
+from hopia.platform.exceptions import InvalidRequestError
 
 PCS_TO_PCI = 0.901
 
@@ -50,8 +51,9 @@ KNOWN = "Wh, kWh, MWh, GWh (suivis de PCS ou PCI pour un combustible), g, kg, t,
 KNOWN += "flacon, €, k€, M€, km, repas"
 
 
-class UnitError(ValueError):
+def UnitError(message: str) -> InvalidRequestError:  # noqa: N802 - reads as the error it makes
     """A unit unknown, or not convertible to the factor's: the French message says which."""
+    return InvalidRequestError(message, fields=("unit",))
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Unit:
 
 
 def parse_unit(text: str) -> Unit:
-    """``"MWh PCS"`` → energy, 1000, ``"pcs"``; an unknown unit raises :class:`UnitError`."""
+    """``"MWh PCS"`` → energy, 1000, ``"pcs"``; an unknown unit raises :func:`UnitError`."""
     words = re.sub(r"\s+", " ", text.strip().replace("³", "3")).casefold().split(" ")
     heating = None
     if len(words) == 2 and words[1] in ("pcs", "pci"):
@@ -77,7 +79,8 @@ def parse_unit(text: str) -> Unit:
 
 
 def to_factor_unit(quantity: float, unit: str, factor: Factor, agent: Agent | None) -> float:
-    """``quantity`` ``unit`` expressed in ``factor.unit``; :class:`UnitError` when it cannot be."""
+    """``quantity`` ``unit`` expressed in ``factor.unit``; an error (:func:`UnitError`) when
+    it cannot be."""
     have, want = parse_unit(unit), parse_unit(factor.unit)
     base = quantity * have.scale
     if have.dimension == want.dimension:

@@ -75,7 +75,8 @@ def _choice(scenario: str | None, methode: str | None) -> tuple[str | None, Lite
 
 
 def _query(scenario: str | None, method: str) -> str:
-    params = {k: v for k, v in (("scenario", scenario), ("methode", method)) if v}
+    params = {"scenario": scenario, "methode": method if method != "ar5" else None}
+    params = {k: v for k, v in params.items() if v}
     return "?" + urlencode(params) if params else ""
 
 
