@@ -20,6 +20,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     account,
     ask,
     assistant,
+    carbon,
     cohort,
     collection,
     demo,
@@ -92,6 +93,7 @@ app.command("ask", help="Poser une question sur des collections, réponse avec s
 app.add_typer(task.app, name="task")
 app.add_typer(assistant.app, name="assistant")
 app.add_typer(dictation.app, name="dictation")
+app.add_typer(carbon.app, name="carbon")  # axis 4: carbon footprint
 
 
 if __name__ == "__main__":
