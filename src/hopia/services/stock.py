@@ -29,6 +29,7 @@ from hopia.services.context import Context, Request
 from hopia.services.synth import check_output
 
 READ, PLAN = "management.read", "management.plan"
+CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE = export.CSV_MEDIA_TYPE, export.XLSX_MEDIA_TYPE
 FILES = ("items.csv", "movements.csv", "orders.csv")
 _LEVEL_KEY = re.compile(r"^[VEN][ABC]?$")
 

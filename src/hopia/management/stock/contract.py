@@ -61,12 +61,16 @@ class _Problems:
     def __init__(self, name: str) -> None:
         self.name = name
         self.items: list[tuple[int, str]] = []
+        self.total = 0
 
-    def add(self, rows: pd.Index | np.ndarray, reason: str) -> None:
-        for row in list(rows)[:MAX_PROBLEMS]:
+    def add(self, rows: pd.Index | np.ndarray | list[int], reason: str) -> None:
+        rows = list(rows)
+        self.total += len(rows)
+        for row in rows[:MAX_PROBLEMS]:
             self.items.append((int(row) + 2, reason))
 
     def add_file(self, reason: str) -> None:
+        self.total += 1
         self.items.append((0, reason))
 
     def raise_if_any(self) -> None:
@@ -74,7 +78,7 @@ class _Problems:
             return
         self.items.sort(key=lambda p: p[0])
         shown = [(f"ligne {line} : {why}" if line else why) for line, why in self.items]
-        raise StockDataError(self.name, shown[:MAX_PROBLEMS], len(shown))
+        raise StockDataError(self.name, shown[:MAX_PROBLEMS], max(self.total, len(shown)))
 
 
 def _read(path: Path, name: str) -> pd.DataFrame:
@@ -219,6 +223,7 @@ def read_movements(
     unknown = ~frame["item_id"].isin(set(items["item_id"]))
     for row in frame.index[unknown][:MAX_PROBLEMS]:
         problems.add([row], f"item_id « {frame['item_id'][row]} » absent de items.csv")
+    problems.total += max(0, int(unknown.sum()) - MAX_PROBLEMS)
     kind = frame["type"].str.lower()
     for row in frame.index[~kind.isin(MOVEMENT_TYPES)][:MAX_PROBLEMS]:
         problems.add(
