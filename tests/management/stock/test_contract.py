@@ -79,9 +79,7 @@ def test_missing_columns_and_missing_file(tmp_path: Path) -> None:
         ("2025-01-05,MED1,receipt,5,L1,2027-01-01", "lot « L1 » reçu avec deux dates"),
     ],
 )
-def test_bad_movements_name_file_line_and_reason(
-    tmp_path: Path, line: str, expected: str
-) -> None:
+def test_bad_movements_name_file_line_and_reason(tmp_path: Path, line: str, expected: str) -> None:
     items = read_items(_write(tmp_path, "items.csv", ITEMS))
     with pytest.raises(StockDataError) as info:
         read_movements(_write(tmp_path, "movements.csv", MOVES + line + "\n"), items)

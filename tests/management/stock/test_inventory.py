@@ -9,7 +9,9 @@ from hopia.management.stock import inventory
 
 
 def _moves(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["date", "item_id", "type", "quantity", "lot", "expiry_date"])
+    frame = pd.DataFrame(
+        rows, columns=["date", "item_id", "type", "quantity", "lot", "expiry_date"]
+    )
     frame["date"] = pd.to_datetime(frame["date"])
     frame["expiry_date"] = pd.to_datetime(frame["expiry_date"])
     sign = frame["type"].map({"issue": -1, "expiry": -1, "receipt": 1, "adjustment": 1})
