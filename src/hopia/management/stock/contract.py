@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hopia.platform.exceptions import InvalidRequestError
+from hopia.platform.exceptions import StockDataError
 
 VEN = ("V", "E", "N")
 MOVEMENT_TYPES = ("issue", "receipt", "adjustment", "expiry")
@@ -36,23 +36,6 @@ ORDER_COLUMNS = ("item_id", "quantity", "expected_date")
 ORDER_OPTIONAL = ("order_id", "order_date")
 
 MAX_PROBLEMS = 10  # listed in one error; the rest are counted
-
-
-class StockDataError(InvalidRequestError):
-    """A stock file that breaks the contract: the problems, each with its file and line."""
-
-    code = "invalid_stock_data"
-
-    def __init__(self, file: str, problems: list[str], total: int | None = None) -> None:
-        total = len(problems) if total is None else total
-        more = (
-            f" ; et {total - len(problems)} autre(s) problème(s)" if total > len(problems) else ""
-        )
-        super().__init__(
-            f"{file} : " + " ; ".join(problems) + more,
-            fields=(file,),
-            details={"file": file, "problems": problems, "count": total},
-        )
 
 
 class _Problems:
