@@ -37,6 +37,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     serve,
     setup,
     share,
+    stock,
     synth,
     task,
     warehouse,
@@ -94,6 +95,7 @@ app.add_typer(task.app, name="task")
 app.add_typer(assistant.app, name="assistant")
 app.add_typer(dictation.app, name="dictation")
 app.add_typer(carbon.app, name="carbon")  # axis 4: carbon footprint
+app.add_typer(stock.app, name="stock")  # axis 4: purchasing and stock
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from hopia.web.pages.documents import router as documents
 from hopia.web.pages.exports import router as exports
 from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.management_carbon import router as management_carbon
+from hopia.web.pages.management_stock import router as management_stock
 from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
@@ -30,3 +31,4 @@ PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit
 PAGES += [assistant, assistant_tasks, assistant_history]
 PAGES += [dictation]  # axis 2: dictation (record, review, validate)
 PAGES += [management_carbon]  # axis 4: carbon footprint (/pilotage/carbone)
+PAGES += [management_stock]  # axis 4: purchasing and stock (/pilotage/stock)

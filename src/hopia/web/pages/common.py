@@ -35,6 +35,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/assistant", "Assistant", ("assistant.ask",)),
     ("/dictee", "Dictée", ("dictation.draft",)),
     ("/pilotage/carbone", "Bilan carbone", ("management.read",)),
+    ("/pilotage/stock", "Stocks", ("management.read",)),
 )
 
 
