@@ -35,7 +35,7 @@ def test_the_manager_reads_the_footprint_page(web: Web) -> None:
     )
     assert "Sulbaek Andersen" in page and "Base Empreinte" in page  # the sources shown
     assert 'href="/pilotage/carbone/postes.csv"' in page
-    assert 'href="/pilotage/carbone"' in page  # in the navigation
+    assert '<a href="/pilotage" aria-current="page">' in page  # under "Pilotage"
 
 
 def test_a_scenario_and_the_downloads(web: Web) -> None:

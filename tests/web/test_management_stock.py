@@ -25,7 +25,7 @@ def test_the_page_says_where_to_put_the_files_then_shows_them(web: Web) -> None:
     assert page.status_code == 200, page.text[:300]
     _check_page(page.text)
     assert "Alertes" in page.text and "classe ABC × VEN" in page.text
-    assert 'href="/pilotage/stock"' in page.text  # in the navigation
+    assert '<a href="/pilotage" aria-current="page">' in page.text  # under "Pilotage"
     for name in ("alertes", "classes", "politique", "stock"):
         assert f'href="/pilotage/stock/{name}.csv"' in page.text
         assert f'href="/pilotage/stock/{name}.xlsx"' in page.text

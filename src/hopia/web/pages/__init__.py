@@ -20,6 +20,7 @@ from hopia.web.pages.dictation import router as dictation
 from hopia.web.pages.documents import router as documents
 from hopia.web.pages.exports import router as exports
 from hopia.web.pages.jobs import router as jobs
+from hopia.web.pages.management import router as management
 from hopia.web.pages.management_carbon import router as management_carbon
 from hopia.web.pages.management_stock import router as management_stock
 from hopia.web.pages.patients import router as patients
@@ -30,5 +31,6 @@ PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit
 # history per user
 PAGES += [assistant, assistant_tasks, assistant_history]
 PAGES += [dictation]  # axis 2: dictation (record, review, validate)
+PAGES += [management]  # axis 4: the dashboards' entry (/pilotage)
 PAGES += [management_carbon]  # axis 4: carbon footprint (/pilotage/carbone)
 PAGES += [management_stock]  # axis 4: purchasing and stock (/pilotage/stock)
