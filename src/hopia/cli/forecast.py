@@ -93,7 +93,9 @@ def backtest_command(
         8, "--benchmark-weeks", help="Semaines de la référence heure-de-la-semaine."
     ),
     refit_every: str = typer.Option(
-        "7D", "--refit-every", help="Réajuster le modèle tous les … (ex. 7D ; 0 : à chaque origine)."
+        "7D",
+        "--refit-every",
+        help="Réajuster le modèle tous les … (7D ; 0 : à chaque origine).",
     ),
     freq: str | None = _FREQ,
 ) -> None:

@@ -153,4 +153,3 @@ def models() -> list[str]:
     from hopia.management.forecast import FORECASTERS
 
     return FORECASTERS.names()
-

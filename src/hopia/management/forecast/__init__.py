@@ -37,11 +37,11 @@ from hopia.management.forecast._pipeline import (
     run_backtest,
     run_predict,
 )
+from hopia.management.forecast._registry import FORECASTERS, make_forecaster
 from hopia.management.forecast._regression import (
     CountRegressionForecaster,
     PoissonRegressionForecaster,
 )
-from hopia.management.forecast._registry import FORECASTERS, make_forecaster
 
 __all__ = [
     "DEFAULT_QUANTILES",

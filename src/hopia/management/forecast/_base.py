@@ -183,9 +183,7 @@ def long_frame(
     )
 
 
-def recent_same_season(
-    y: np.ndarray, end: int, h: int, season: int, n: int
-) -> np.ndarray:
+def recent_same_season(y: np.ndarray, end: int, h: int, season: int, n: int) -> np.ndarray:
     """``(h, n)`` values of ``y`` at the same season position as rows ``end … end+h-1``, the
     ``n`` most recent before ``end`` (NaN where the history is too short)."""
     t = end + np.arange(h)

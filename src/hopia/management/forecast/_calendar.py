@@ -74,9 +74,7 @@ class HolidayCalendar:
 
         years = range(int(days.year.min()), int(days.year.max()) + 1)
         try:
-            table = holidays.country_holidays(
-                self.country, subdiv=self.subdivision, years=years
-            )
+            table = holidays.country_holidays(self.country, subdiv=self.subdivision, years=years)
         except (NotImplementedError, KeyError) as exc:
             raise SourceError(
                 "calendrier", f"pays ou subdivision inconnus de « holidays » : {self.country}"

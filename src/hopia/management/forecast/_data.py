@@ -53,9 +53,7 @@ def regular_frame(
         exog = np.asarray(exog, dtype=float)[order]
     dup = stamps.duplicated()
     if dup.any():
-        raise SourceError(
-            where, f"{uid} : horodatage en double ({stamps[dup][0].isoformat()})"
-        )
+        raise SourceError(where, f"{uid} : horodatage en double ({stamps[dup][0].isoformat()})")
     step = pd.Timedelta(freq) if freq is not None else infer_step(stamps, where)
     offset = (stamps.asi8 - stamps.asi8[0]) % step.value
     if np.any(offset != 0):
@@ -111,9 +109,7 @@ def frames_from_long(
         y = numeric(part["y"], "y", where)
         x = np.column_stack([numeric(part[c], c, where) for c in exog]) if exog else None
         ds = pd.to_datetime(part["ds"])
-        frames[str(uid)], _ = regular_frame(
-            str(uid), ds, y, x, exog, freq=freq, where=where
-        )
+        frames[str(uid)], _ = regular_frame(str(uid), ds, y, x, exog, freq=freq, where=where)
     return frames
 
 

@@ -74,8 +74,10 @@ def iso(stamps: np.ndarray | pd.DatetimeIndex) -> np.ndarray:
     """ISO 8601 text of each stamp, as the clock of the file (offset kept if it had one)."""
     idx = pd.DatetimeIndex(stamps)
     uniq, inverse = np.unique(idx.asi8, return_inverse=True)
-    u = pd.DatetimeIndex(uniq.view("datetime64[ns]")).tz_localize(idx.tz) if idx.tz else (
-        pd.DatetimeIndex(uniq.view("datetime64[ns]"))
+    u = (
+        pd.DatetimeIndex(uniq.view("datetime64[ns]")).tz_localize(idx.tz)
+        if idx.tz
+        else (pd.DatetimeIndex(uniq.view("datetime64[ns]")))
     )
     text = np.array([t.isoformat() for t in u], dtype=object)
     return text[inverse.reshape(-1)]
