@@ -226,7 +226,8 @@ def run_backtest(
     sweep = {}
     for weeks in SWEEP_WEEKS:
         r = backtest(SeasonalEmpiricalForecaster(weeks=weeks), frame, origins, horizon, q, None)
-        sweep[str(weeks)] = round(score.pinball / scores(r.actual, r.values, q)["pinball"], 4)
+        ref = scores(r.actual, r.values, q)["pinball"]
+        sweep[str(weeks)] = round(score.pinball / ref, 4) if ref > 0 else float("nan")
     out = Path(output)
     write_predictions(result, out)
     report = BacktestReport(
