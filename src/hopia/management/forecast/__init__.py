@@ -36,6 +36,7 @@ from hopia.management.forecast._pipeline import (
     parse_quantiles,
     run_backtest,
     run_predict,
+    score_predictions,
 )
 from hopia.management.forecast._registry import FORECASTERS, make_forecaster
 from hopia.management.forecast._regression import (
@@ -69,5 +70,6 @@ __all__ = [
     "read_series_csv",
     "run_backtest",
     "run_predict",
+    "score_predictions",
     "scores",
 ]

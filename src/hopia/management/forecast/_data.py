@@ -122,6 +122,8 @@ def read_series_csv(
     comma (``Date,Hour``: hours 0-23). The separator (``,`` or ``;``) is detected.
     """
     path = Path(path)
+    if not path.is_file():
+        raise SourceError(path, "fichier introuvable")
     try:
         with path.open(encoding="utf-8-sig") as fh:
             head = fh.readline()

@@ -260,6 +260,33 @@ def run_backtest(
     return report
 
 
+def score_predictions(
+    predictions: str | Path, data: str | Path, *, ds: str, y: str
+) -> dict[str, object]:
+    """Scores of a ``origin,timestamp,quantile,value`` file (Hopia's or another tool's)
+    against the series of ``data``: pinball, coverage 50/90, points; quantiles are scored as
+    written (crossing ones are not repaired)."""
+    frame, _ = load_frame(data, ds, y)
+    pred = pd.read_csv(predictions)
+    missing = {"origin", "timestamp", "quantile", "value"} - set(pred.columns)
+    if missing:
+        raise SourceError(predictions, f"colonne(s) absente(s) : {', '.join(sorted(missing))}")
+    pred["timestamp"] = pd.to_datetime(pred["timestamp"], format="mixed")
+    wide = pred.pivot_table(
+        index=["origin", "timestamp"], columns="quantile", values="value", aggfunc="first"
+    )
+    q = np.array(wide.columns, dtype=float)
+    stamps = pd.DatetimeIndex(wide.index.get_level_values("timestamp")).as_unit("ns")
+    pos = (stamps.asi8 - frame.ds.asi8[0]) // frame.step.value
+    actual = np.full(len(pos), np.nan)
+    ok = (pos >= 0) & (pos < len(frame.y))
+    actual[ok] = frame.y[pos[ok]]
+    return {
+        **scores(actual, wide.to_numpy(dtype=float), q),
+        "origins": int(wide.index.get_level_values("origin").nunique()),
+    }
+
+
 @dataclass
 class PredictReport:
     """What ``hopia forecast predict`` writes."""
