@@ -49,7 +49,7 @@ def origin_grid(
     """Origins ``start, start + every, … <= end``, each on the series' grid and with history
     before it."""
     if every <= pd.Timedelta(0):
-        raise InvalidRequestError("--every doit être positif", fields=["every"])
+        raise InvalidRequestError("l'intervalle entre origines doit être positif", fields=["every"])
     if end < start:
         raise InvalidRequestError("fin des origines avant leur début", fields=["origins_end"])
     origins = pd.date_range(start, end, freq=every).as_unit("ns")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hopia.management.forecast._base import SeriesFrame
-from hopia.platform.exceptions import SourceError
+from hopia.platform.exceptions import InvalidRequestError, SourceError
 
 MAX_MISSING = 0.5
 
@@ -133,7 +133,7 @@ def read_series_csv(
         raise SourceError(path, f"fichier illisible ({exc.__class__.__name__})") from exc
     ds_cols = [c.strip() for c in ds.split(",") if c.strip()]
     if not 1 <= len(ds_cols) <= 2:
-        raise SourceError(path, "--ds : une colonne d'horodatage, ou « date,heure »")
+        raise InvalidRequestError("horodatage : une colonne, ou deux « date,heure »", fields=["ds"])
     absent = [c for c in (*ds_cols, y, *exog) if c not in raw.columns]
     if absent:
         raise SourceError(
