@@ -25,6 +25,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     collection,
     demo,
     dictation,
+    forecast,
     ingest,
     jobs,
     llm,
@@ -96,6 +97,7 @@ app.add_typer(assistant.app, name="assistant")
 app.add_typer(dictation.app, name="dictation")
 app.add_typer(carbon.app, name="carbon")  # axis 4: carbon footprint
 app.add_typer(stock.app, name="stock")  # axis 4: purchasing and stock
+app.add_typer(forecast.app, name="forecast")  # axis 4: activity forecasts
 
 
 if __name__ == "__main__":
