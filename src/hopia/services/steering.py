@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 
+from hopia.management.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from hopia.platform import audit
 from hopia.platform.exceptions import InvalidRequestError, NotFoundError
 from hopia.platform.warehouse import schema
@@ -24,6 +25,7 @@ from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
 
 MAX_MONTHS = 60
+MEDIA_TYPES = {"csv": CSV_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}
 Value = int | float | str | None
 
 
@@ -94,6 +96,8 @@ def _window(conn, request: IndicatorsRequest) -> tuple[date, date] | None:
         last = last or (pd.Timestamp(latest) + pd.offsets.MonthEnd(0)).date()
         if first is None:
             first, _ = default_window((pd.Timestamp(last) + pd.offsets.MonthBegin(1)).date())
+    first = first.replace(day=1)
+    last = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
     months = (last.year - first.year) * 12 + last.month - first.month + 1
     if months > MAX_MONTHS:
         raise InvalidRequestError(
@@ -172,7 +176,9 @@ def download(result: Indicators, name: str | None, fmt: Literal["csv", "xlsx"]) 
 
     if fmt == "csv":
         if name is None:
-            raise InvalidRequestError("le CSV contient un seul tableau : nommez-le", fields=["table"])
+            raise InvalidRequestError(
+                "le CSV contient un seul tableau : nommez-le", fields=["table"]
+            )
         return to_csv(result.table(name).frame())
     chosen = [result.table(name)] if name else result.tables
     return to_xlsx({t.title: t.frame() for t in chosen})

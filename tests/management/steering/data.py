@@ -105,7 +105,10 @@ def frames(seed: int = 7) -> dict[str, pd.DataFrame]:
         {"care_site_id": list(SITES), "care_site_name": [v[0] for v in SITES.values()]}
     )
     main_codes = pd.DataFrame(
-        {"visit_occurrence_id": coded["visit_occurrence_id"].to_numpy(), "code": np.array(CODES)[main]}
+        {
+            "visit_occurrence_id": coded["visit_occurrence_id"].to_numpy(),
+            "code": np.array(CODES)[main],
+        }
     )
     return {
         "care_site": sites,

@@ -8,7 +8,14 @@ hidden count cannot come back by subtraction from the totals.
 
 from hopia.management.steering.indicators import Indicators, compute, default_window, trend
 from hopia.management.steering.stays import INPATIENT_CONCEPTS, main_chapters, read_stays
-from hopia.management.steering.suppression import HIDDEN, TOTAL, WITHHELD, Protected, attack, protect
+from hopia.management.steering.suppression import (
+    HIDDEN,
+    TOTAL,
+    WITHHELD,
+    Protected,
+    attack,
+    protect,
+)
 
 __all__ = [
     "HIDDEN",

@@ -226,7 +226,7 @@ def _publish(r: Indicators, los: pd.DataFrame) -> None:
         "readmissions": f"Réadmissions à {READMISSION_DAYS} jours",
         "taux_readmission": f"Taux de réadmission à {READMISSION_DAYS} jours (%)",
         "evolution_mensuelle": "Évolution des entrées par rapport au mois précédent",
-        "evolution_annuelle": "Évolution des entrées par rapport au même mois de l'année précédente",
+        "evolution_annuelle": "Évolution des entrées par rapport au même mois un an avant",
         "casemix": "Entrées par chapitre CIM-10 du diagnostic principal",
         "indicateurs": "Indicateurs par service et par mois",
     }

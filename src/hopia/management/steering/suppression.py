@@ -33,7 +33,7 @@ from scipy.optimize import linprog
 HIDDEN = "*"  # a count of ``threshold`` or more, hidden so that a small one cannot be recomputed
 WITHHELD = "n.p."  # non publié: a zero hidden as a last resort (any value from 0)
 TOTAL = "Total"
-_TRIED = 12  # candidates tried, cheapest first, before hiding the cheapest anyway
+_TRIED = 6  # candidates tried, cheapest first, before hiding the cheapest anyway
 Cell = int | str
 Key = tuple[Hashable, Hashable]
 
@@ -210,6 +210,30 @@ def _candidate(
             if any(o != k and not isinstance(published[o], int) for o in eqs[i])
         )
 
+    # First the structural move: a sum where the target is the only hidden cell gets one more,
+    # preferably a cell whose other sum already holds a hidden cell (a cycle of hidden cells,
+    # the shape that resists subtraction).
+    for i in member[target]:
+        eq = eqs[i]
+        if any(o != target and not isinstance(published[o], int) for o in eq):
+            continue
+        picks = sorted(
+            (
+                TOTAL in k,
+                -sum(
+                    1
+                    for j in member[k]
+                    if j != i and any(not isinstance(published[o], int) for o in eqs[j])
+                ),
+                published[k],
+                str(k),
+                k,
+            )
+            for k in eq
+            if isinstance(published[k], int) and published[k] > 0 and k not in preset
+        )
+        if picks:
+            return picks[0][-1]
     options = sorted(
         (v == 0, TOTAL in k, -lines_with_hidden(k), v, str(k), k)
         for k, v in published.items()
