@@ -20,6 +20,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     account,
     ask,
     assistant,
+    beds,
     cohort,
     collection,
     demo,
@@ -94,6 +95,7 @@ app.add_typer(task.app, name="task")
 app.add_typer(assistant.app, name="assistant")
 app.add_typer(dictation.app, name="dictation")
 app.add_typer(steering.app, name="pilotage")  # axis 4: steering indicators
+app.add_typer(beds.app, name="beds")  # axis 4: bed needs
 
 
 if __name__ == "__main__":
