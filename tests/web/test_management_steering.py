@@ -11,40 +11,19 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed (pip install 'hopia[web]')")
 
-from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from hopia.platform.warehouse import Warehouse  # noqa: E402
-from hopia.services import accounts  # noqa: E402
-from hopia.web.app import create_app  # noqa: E402
-from tests import sample as sample_module  # noqa: E402
-from tests.conftest import TEST_AUDIT_KEY  # noqa: E402
-from tests.management.steering import data  # noqa: E402
-from tests.web.conftest import BASE, PASSWORD, Web, settings_for  # noqa: E402
+from tests.web.conftest import Web  # noqa: E402
+from tests.web.management import management_site  # noqa: E402
 
 WINDOW = "du=2024-07&au=2025-06"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
-    folder = tmp_path_factory.mktemp("steering-web")
-    wh = Warehouse(f"duckdb:///{folder / 'w.duckdb'}")
-    data.fill(wh, data.frames())
-    sample_module.anchor_audit(wh, folder / "home" / "audit", TEST_AUDIT_KEY)
-    web = Web(settings_for(folder / "home"), wh, None, {}, None)  # type: ignore[arg-type]
-    with web.operator() as ctx:
-        for role in ("manager", "researcher"):
-            accounts.create_account(
-                ctx,
-                accounts.CreateAccountRequest.of(
-                    username=f"{role}.test", password=PASSWORD, roles=[role]
-                ),
-            )
-    web.app = create_app(web.settings, wh)
-    web.clients = {role: web.login(f"{role}.test") for role in ("manager", "researcher")}
-    web.anon = TestClient(web.app, base_url=BASE)
-    yield web
-    wh.close()
+    made = management_site(tmp_path_factory.mktemp("steering-web"))
+    yield made
+    made.warehouse.close()
 
 
 def test_the_page_shows_protected_tables_with_downloads(site: Web) -> None:

@@ -20,6 +20,7 @@ from hopia.web.pages.dictation import router as dictation
 from hopia.web.pages.documents import router as documents
 from hopia.web.pages.exports import router as exports
 from hopia.web.pages.jobs import router as jobs
+from hopia.web.pages.management_beds import router as management_beds
 from hopia.web.pages.management_steering import router as management_steering
 from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
@@ -29,4 +30,4 @@ PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit
 # history per user
 PAGES += [assistant, assistant_tasks, assistant_history]
 PAGES += [dictation]  # axis 2: dictation (record, review, validate)
-PAGES += [management_steering]  # axis 4: /pilotage/activite
+PAGES += [management_steering, management_beds]  # axis 4: /pilotage/activite, /pilotage/lits

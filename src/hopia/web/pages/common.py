@@ -35,6 +35,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/assistant", "Assistant", ("assistant.ask",)),
     ("/dictee", "Dictée", ("dictation.draft",)),
     ("/pilotage/activite", "Pilotage", ("management.read",)),
+    ("/pilotage/lits", "Lits", ("management.read",)),
 )
 
 

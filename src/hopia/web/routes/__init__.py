@@ -6,6 +6,7 @@ from hopia.web.auth.routes import router as auth
 from hopia.web.routes.accounts import router as accounts
 from hopia.web.routes.activity import router as activity
 from hopia.web.routes.audit import router as audit
+from hopia.web.routes.beds import router as beds
 from hopia.web.routes.cohorts import router as cohorts
 from hopia.web.routes.collections import assistant as assistant_routes
 from hopia.web.routes.collections import router as collections
@@ -25,4 +26,4 @@ ROUTERS += [ingest, exports, research]  # W1: jobs from the web, the research sp
 ROUTERS += [assistant]  # API keys and LLM usage (the /v1 gateway itself: app.py)
 ROUTERS += [collections, assistant_routes]  # axis 3: knowledge collections, cited answers
 ROUTERS += [dictation]  # axis 2: dictation drafts
-ROUTERS += [steering]  # axis 4: steering indicators
+ROUTERS += [steering, beds]  # axis 4: steering indicators, bed needs
