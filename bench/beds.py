@@ -25,11 +25,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
+from tests.management.steering import data  # noqa: E402
 
 from hopia.management.beds import backtest  # noqa: E402
 from hopia.management.steering import compute  # noqa: E402
 from hopia.management.steering.chapters import chapter  # noqa: E402
-from tests.management.steering import data  # noqa: E402
 
 
 def main() -> None:

@@ -32,3 +32,9 @@ def test_backtest_uses_rolling_origins_and_beats_the_naive(stays: pd.DataFrame) 
     assert mc["jours"] == 6 * 7 * 2
     assert mc["pinball moyen"] < nv["pinball moyen"]
     assert 0.5 < mc["couverture P80"] <= 1 and 0.7 < mc["couverture P95"] <= 1
+
+
+def test_naive_without_history_is_an_empty_ward() -> None:
+    census = pd.Series([3, 4], index=pd.date_range("2025-01-10", periods=2))
+    q = naive(census, pd.Timestamp("2025-01-01"), 3, (0.5, 0.95))
+    assert q[0.5].tolist() == [0, 0, 0] and q[0.95].tolist() == [0, 0, 0]

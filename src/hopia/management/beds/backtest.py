@@ -41,6 +41,8 @@ def naive(census: pd.Series, origin: pd.Timestamp, horizon: int, levels: Sequenc
     """Seasonal naive quantiles for the ``horizon`` days from ``origin`` (see module doc)."""
     past = census[census.index < origin]
     out = {q: np.zeros(horizon) for q in levels}
+    if past.empty:  # nothing observed before the origin: an empty ward
+        return out
     for h in range(horizon):
         k = h // 7 + 1
         base = past.iloc[-7 * k + (h % 7)] if len(past) >= 7 * k else past.iloc[-1]
