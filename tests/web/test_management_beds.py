@@ -73,3 +73,8 @@ def test_refusals_and_bad_requests(site: Web) -> None:
     assert client.get("/api/v1/beds/forecast?site=99").status_code == 404
     assert client.get("/api/v1/beds/forecast?days=0").status_code == 422
     assert client.get("/pilotage/lits.pdf").status_code == 404
+    # dates the arithmetic cannot hold, a backtest too heavy for a web request
+    assert client.get("/api/v1/beds/forecast?origin=0001-01-01").status_code == 422
+    assert client.get("/api/v1/beds/backtest?paths=20000").status_code == 422
+    early = client.get("/api/v1/beds/forecast", params={"origin": "1950-01-01", "paths": 100})
+    assert early.status_code == 404  # nothing admitted before it

@@ -95,3 +95,8 @@ def test_bad_windows(site: Web) -> None:
     assert client.get("/pilotage/activite?du=2025-06&au=2024-01").status_code == 422
     assert client.get("/api/v1/steering/indicators?site=99").status_code == 404
     assert client.get("/pilotage/activite?du=2025-13-01").status_code == 422
+    assert client.get("/api/v1/steering/indicators?first=0001-01-01").status_code == 422
+    too_long = client.get("/api/v1/steering/indicators?first=2015-01-01&last=2025-06-30")
+    assert too_long.status_code == 422 and "trop longue" in too_long.json()["message"]
+    empty = client.get("/api/v1/steering/indicators?first=1990-01-01&last=1990-12-31")
+    assert empty.status_code == 200  # a window without stays: zeros, nothing to hide

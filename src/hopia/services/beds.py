@@ -33,7 +33,7 @@ class ForecastRequest(Request):
 
     site: int | None = Field(None, ge=0)
     days: int = Field(14, ge=1, le=60)
-    origin: date | None = None
+    origin: date | None = Field(None, ge=date(1900, 1, 1), le=date(2199, 12, 31))
     paths: int = Field(1000, ge=100, le=20_000)
     seed: int = 0
     capacity: dict[int, int] = Field(default_factory=dict)

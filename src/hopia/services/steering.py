@@ -25,6 +25,7 @@ from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
 
 MAX_MONTHS = 60
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)  # what the date arithmetic can hold
 MEDIA_TYPES = {"csv": CSV_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}
 Value = int | float | str | None
 
@@ -34,8 +35,8 @@ class IndicatorsRequest(Request):
     (``site``, a ``care_site_id``) or all. Without a window: the 24 months up to the latest
     admission in the warehouse."""
 
-    first: date | None = None
-    last: date | None = None
+    first: date | None = Field(None, ge=EARLIEST, le=LATEST)
+    last: date | None = Field(None, ge=EARLIEST, le=LATEST)
     site: int | None = Field(None, ge=0)
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""A small synthetic hospital for the steering and bed tests: inpatient stays over 30 months in
+"""A small synthetic hospital for the steering and bed tests: inpatient stays over 24 months in
 five services of very different sizes (one tiny, so that small cells occur), readmissions,
 a main diagnosis per stay, written with SQLAlchemy Core on DuckDB or PostgreSQL.
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from hopia.platform.warehouse import Warehouse, schema
 
-FIRST, LAST = date(2023, 1, 1), date(2025, 6, 30)
+FIRST, LAST = date(2023, 7, 1), date(2025, 6, 30)
 # care_site_id -> (name, admissions a day, mean length of stay in days)
 SITES = {
     1: ("Cardiologie", 3.0, 6.0),
@@ -82,23 +82,29 @@ def frames(seed: int = 7) -> dict[str, pd.DataFrame]:
             "valid_end_date": date(2099, 12, 31),
         }
     )
-    # Conditions: a history first (not the main diagnosis), then the main one; 5 % uncoded.
+    # Conditions: the main one for 95 % of stays; a third of those also have a history
+    # (written first, dated first: it must not be taken for the main diagnosis).
     stays = visits[visits["visit_concept_id"] != OUTPATIENT]
     coded = stays[rng.random(len(stays)) > 0.05]
     main = rng.integers(0, len(CODES), len(coded))
-    hist = (main + 1) % len(CODES)
-    n = len(coded)
+    with_history = coded[rng.random(len(coded)) < 1 / 3]
+    hist = (main[coded.index.get_indexer(with_history.index)] + 1) % len(CODES)
+    n, h = len(coded), len(with_history)
     conditions = pd.DataFrame(
         {
-            "condition_occurrence_id": np.arange(1, 2 * n + 1),
-            "person_id": np.tile(coded["person_id"].to_numpy(), 2),
-            "visit_occurrence_id": np.tile(coded["visit_occurrence_id"].to_numpy(), 2),
+            "condition_occurrence_id": np.arange(1, h + n + 1),
+            "person_id": np.concatenate([with_history["person_id"], coded["person_id"]]),
+            "visit_occurrence_id": np.concatenate(
+                [with_history["visit_occurrence_id"], coded["visit_occurrence_id"]]
+            ),
             "condition_concept_id": np.concatenate([LOCAL + hist, LOCAL + main]),
             "condition_source_concept_id": np.concatenate([LOCAL + hist, LOCAL + main]),
-            "condition_start_date": np.tile(coded["visit_start_date"].to_numpy(), 2),
+            "condition_start_date": np.concatenate(
+                [with_history["visit_start_date"], coded["visit_start_date"]]
+            ),
             "condition_type_concept_id": 32858,
             "condition_source_value": "mention",
-            "condition_status_source_value": ["antecedent"] * n + [None] * n,
+            "condition_status_source_value": ["antecedent"] * h + [None] * n,
         }
     )
     sites = pd.DataFrame(

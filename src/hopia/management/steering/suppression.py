@@ -17,7 +17,9 @@ bounds: a small cell is protected when its minimum and maximum differ.
 Hiding a cell only widens what the reader may infer of the others, so one pass suffices: each
 small cell in turn, while it is pinned, gets one more complementary cell among those that share
 a sum with it (the smallest interior count first, in a line that already holds a hidden cell,
-margins last). Cells ``preset`` by the caller keep their status: a margin shared with another
+margins last). A cheap screen goes first: the optima of a few random objectives are two
+feasible tables, and a small cell on which they differ is not pinned (no exact check needed).
+Cells ``preset`` by the caller keep their status: a margin shared with another
 published table is published, or hidden, the same way in both.
 """
 
@@ -75,13 +77,11 @@ def _equations(rows: list[Hashable], cols: list[Hashable]) -> list[list[Key]]:
     return eqs
 
 
-def _range(
-    target: Key,
-    published: dict[Key, Cell],
-    eqs: list[list[Key]],
-    threshold: int,
-) -> tuple[float, float]:
-    """The reader's exact [min, max] of a hidden cell."""
+def _program(
+    published: dict[Key, Cell], eqs: list[list[Key]], threshold: int
+) -> tuple[list[Key], dict]:
+    """The reader's linear program over the hidden cells: their list and linprog's arguments
+    (equalities from the sums with the published values moved right, bounds per mark)."""
     hidden = [k for k, v in published.items() if not isinstance(v, int)]
     index = {k: i for i, k in enumerate(hidden)}
     a_eq, b_eq = [], []
@@ -107,17 +107,51 @@ def _range(
             bounds.append((0, None))
         else:
             bounds.append((1, threshold - 1))
-    c = np.zeros(len(hidden))
-    c[index[target]] = 1.0
-    kwargs = {"bounds": bounds, "method": "highs"}
+    kwargs: dict = {"bounds": bounds, "method": "highs"}
     if a_eq:
         kwargs |= {"A_eq": np.array(a_eq), "b_eq": np.array(b_eq)}
+    return hidden, kwargs
+
+
+def _range(
+    target: Key,
+    published: dict[Key, Cell],
+    eqs: list[list[Key]],
+    threshold: int,
+) -> tuple[float, float]:
+    """The reader's exact [min, max] of a hidden cell."""
+    hidden, kwargs = _program(published, eqs, threshold)
+    c = np.zeros(len(hidden))
+    c[hidden.index(target)] = 1.0
     low = linprog(c, **kwargs)
     high = linprog(-c, **kwargs)
     if low.status != 0 or high.status not in (0, 3):  # 3: unbounded above
         raise RuntimeError(f"suppression: the attack's program failed ({low.message})")
     top = float("inf") if high.status == 3 else -high.fun
     return float(low.fun), top
+
+
+def _free(
+    targets: set[Key],
+    published: dict[Key, Cell],
+    eqs: list[list[Key]],
+    threshold: int,
+    rng: np.random.Generator,
+    rounds: int = 2,
+) -> set[Key]:
+    """Targets shown not pinned by two feasible points that differ on them: the optima of a
+    few random objectives (a cheap screen; the undecided ones get the exact check)."""
+    hidden, kwargs = _program(published, eqs, threshold)
+    kwargs["bounds"] = [(lo, hi if hi is not None else lo + 10**6) for lo, hi in kwargs["bounds"]]
+    where = {k: i for i, k in enumerate(hidden)}
+    freed: set[Key] = set()
+    for _ in range(rounds):
+        c = rng.normal(size=len(hidden))
+        a, b = linprog(c, **kwargs), linprog(-c, **kwargs)
+        if a.status != 0 or b.status != 0:
+            break
+        freed |= {t for t in targets if abs(a.x[where[t]] - b.x[where[t]]) > 0.5}
+    return freed
 
 
 def attack(
@@ -170,7 +204,12 @@ def protect(
             for k in eq:
                 member.setdefault(k, []).append(i)
         targets = [k for k, v in published.items() if isinstance(v, str) and v.startswith("<")]
+        rng = np.random.default_rng(0)
+        free = _free(set(targets), published, eqs, threshold, rng) if targets else set()
         for target in targets:
+            if target in free:  # hiding more cells later only widens what a reader infers
+                continue
+            before = len(result.complementary)
             while _pinned(target, published, eqs, threshold):
                 chosen = _candidate(target, published, counts, eqs, member, preset, threshold)
                 if chosen is None:
@@ -178,6 +217,9 @@ def protect(
                     break
                 published[chosen] = WITHHELD if int(counts.at[chosen]) == 0 else HIDDEN
                 result.complementary.append(chosen)
+            rest = {t for t in targets if t not in free and t != target}
+            if rest and len(result.complementary) > before:  # new hidden cells: screen again
+                free |= _free(rest, published, eqs, threshold, rng)
     table = counts.astype(object)
     for (r, c), v in published.items():
         table.at[r, c] = v

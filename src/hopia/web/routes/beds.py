@@ -27,7 +27,7 @@ def forecast(
     site: Annotated[int | None, Query(ge=0)] = None,
     days: Annotated[int, Query(ge=1, le=60)] = 14,
     origin: Annotated[date | None, Query(description="First forecast day")] = None,
-    paths: Annotated[int, Query(ge=100, le=20_000)] = 1000,
+    paths: Annotated[int, Query(ge=100, le=5000)] = 1000,
 ) -> beds.BedForecast:
     return beds.forecast(
         ctx, beds.ForecastRequest.of(site=site, days=days, origin=origin, paths=paths)
@@ -38,10 +38,11 @@ def forecast(
 def backtest(
     ctx: ContextDep,
     site: Annotated[int | None, Query(ge=0)] = None,
-    days: Annotated[int, Query(ge=1, le=60)] = 14,
-    span: Annotated[int, Query(ge=7, le=1100)] = 365,
-    step: Annotated[int, Query(ge=1, le=90)] = 7,
-    paths: Annotated[int, Query(ge=100, le=20_000)] = 500,
+    # Bounded tighter than the CLI: a web request runs while the manager waits.
+    days: Annotated[int, Query(ge=1, le=28)] = 14,
+    span: Annotated[int, Query(ge=7, le=365)] = 365,
+    step: Annotated[int, Query(ge=7, le=90)] = 7,
+    paths: Annotated[int, Query(ge=100, le=500)] = 500,
 ) -> beds.BedBacktest:
     return beds.backtest(
         ctx, beds.BacktestRequest.of(site=site, days=days, span=span, step=step, paths=paths)
