@@ -21,6 +21,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     ask,
     assistant,
     carbon,
+    beds,
     cohort,
     collection,
     demo,
@@ -39,6 +40,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     setup,
     share,
     stock,
+    steering,
     synth,
     task,
     warehouse,
@@ -98,6 +100,8 @@ app.add_typer(dictation.app, name="dictation")
 app.add_typer(carbon.app, name="carbon")  # axis 4: carbon footprint
 app.add_typer(stock.app, name="stock")  # axis 4: purchasing and stock
 app.add_typer(forecast.app, name="forecast")  # axis 4: activity forecasts
+app.add_typer(steering.app, name="pilotage")  # axis 4: steering indicators
+app.add_typer(beds.app, name="beds")  # axis 4: bed needs
 
 
 if __name__ == "__main__":
