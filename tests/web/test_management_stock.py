@@ -4,6 +4,7 @@ API, and who may see them."""
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from tests.web.test_ui_pages import _check_page
 def test_the_page_says_where_to_put_the_files_then_shows_them(web: Web) -> None:
     manager = web.clients["manager"]
     folder = Path(web.settings.home) / "management" / "stock"
+    shutil.rmtree(folder, ignore_errors=True)  # another test of this warehouse may have made one
     empty = manager.get("/pilotage/stock")
     assert empty.status_code == 200 and "hopia stock synth --out" in empty.text
     _check_page(empty.text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,6 +125,12 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/beds/backtest"): [
         Case(only("manager"), query={"days": 7, "span": 14, "step": 7, "paths": 100})
     ],
+    # stock (a small synthetic pharmacy written by _ids) and carbon (the shipped example)
+    ("GET", "/api/v1/stock/status"): [Case(only("manager"))],
+    ("GET", "/api/v1/stock/policy"): [Case(only("manager"))],
+    ("GET", "/api/v1/stock/alerts"): [Case(only("manager"))],
+    ("GET", "/api/v1/carbon/factors"): [Case(only("manager"))],
+    ("GET", "/api/v1/carbon/report"): [Case(only("manager"), query={"scenario": "gaz-moins-20"})],
     ("GET", "/api/v1/jobs"): [Case(EVERYONE)],
     # The job is the operator's: someone else's for every web user but the admin.
     ("GET", "/api/v1/jobs/{job_id}"): [
@@ -301,7 +308,13 @@ MATRIX.update(
 
 def _ids(web: Web) -> dict[str, Any]:
     """Identifiers of the sample: a note and a patient inside the clinician's perimeter
-    (cardiology only), and outside it (never in cardiology)."""
+    (cardiology only), and outside it (never in cardiology). Also the stock files the stock
+    routes read (a small synthetic pharmacy, when none is there)."""
+    from hopia.management.stock import synth
+
+    stock = Path(web.settings.home) / "management" / "stock"
+    if not (stock / "items.csv").is_file():
+        synth.generate(25, seed=2, days=200).write(stock)
     inside = web.sql(
         "SELECT person_id FROM omop.visit_occurrence GROUP BY person_id "
         "HAVING bool_and(care_site_id = 1) ORDER BY person_id LIMIT 1"

@@ -77,7 +77,13 @@ PAGES |= {  # axis 2: dictation (tests/web/test_dictation_web.py, browser/test_d
     ("POST", "/dictee/{draft_id}/mise-en-forme"),
     ("POST", "/dictee/{draft_id}/valider"),
     ("POST", "/dictee/{draft_id}/abandonner"),
-    # axis 4: steering indicators and bed needs (managers), with their downloads
+    # axis 4 (managers): the dashboards' entry, steering indicators, bed needs, stock, carbon,
+    # with their downloads
+    ("GET", "/pilotage"),
+    ("GET", "/pilotage/carbone"),
+    ("GET", "/pilotage/carbone/{name}.{fmt}"),
+    ("GET", "/pilotage/stock"),
+    ("GET", "/pilotage/stock/{name}.{fmt}"),
     ("GET", "/pilotage/activite"),
     ("GET", "/pilotage/activite.xlsx"),
     ("GET", "/pilotage/activite/{table}.{fmt}"),
