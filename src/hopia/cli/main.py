@@ -33,6 +33,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     pseudo_train,
     pseudo_vault,
     quality,
+    roster,
     serve,
     setup,
     share,
@@ -92,6 +93,7 @@ app.command("ask", help="Poser une question sur des collections, réponse avec s
 app.add_typer(task.app, name="task")
 app.add_typer(assistant.app, name="assistant")
 app.add_typer(dictation.app, name="dictation")
+app.add_typer(roster.app, name="roster")  # axis 4: staff rosters
 
 
 if __name__ == "__main__":
