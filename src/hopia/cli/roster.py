@@ -100,8 +100,8 @@ def print_result(result) -> None:  # noqa: ANN001 - RosterResult, imported lazil
     console.print(f"{escape(head)}({result.wall_s:g} s, {result.workers} fil(s) de recherche).")
     if result.status == "infeasible":
         console.print("[red]Aucun planning ne respecte ensemble ces règles :[/red]")
-        for c in result.conflicts:
-            console.print(f"  • {escape(c.label)}")
+        for line in result.conflict_lines:
+            console.print(f"  • {escape(line)}")
         if not result.conflicts_minimal:
             console.print("[dim](liste non réduite au minimum dans le temps imparti)[/dim]")
         return

@@ -177,6 +177,9 @@ class RosterResult(BaseModel):
     wishes: list[WishRow] = []
     conflicts: list[ConflictOut] = []
     conflicts_minimal: bool = False
+    conflict_lines: list[str] = []
+    """The conflicting rules in French, coverage summarised beyond eight."""
+    first_solution_s: float | None = None
     source: str = "fichiers"
     outputs: list[Path] = []
 
@@ -244,12 +247,13 @@ def _options(request: SolverOptions):  # noqa: ANN202 - SolveOptions
         workers=request.workers,
         seed=request.seed,
         relative_gap=request.relative_gap,
-        explain_time_s=min(20.0, request.time_limit_s),
+        explain_time_s=min(15.0, max(5.0, request.time_limit_s)),
     )
 
 
 def _result(roster, request: SolverOptions, source: str) -> RosterResult:  # noqa: ANN001
     from hopia.management.roster import STATUS_FR, report
+    from hopia.management.roster.solve import summary
 
     p = roster.problem
     result = RosterResult(
@@ -270,6 +274,8 @@ def _result(roster, request: SolverOptions, source: str) -> RosterResult:  # noq
         ],
         conflicts=[ConflictOut(**c.__dict__) for c in roster.conflicts],
         conflicts_minimal=roster.conflicts_minimal,
+        conflict_lines=summary(roster.conflicts),
+        first_solution_s=None if roster.first_solution_s is None else round(roster.first_solution_s, 2),
         source=source,
     )
     if roster.solved:
