@@ -275,7 +275,9 @@ def _result(roster, request: SolverOptions, source: str) -> RosterResult:  # noq
         conflicts=[ConflictOut(**c.__dict__) for c in roster.conflicts],
         conflicts_minimal=roster.conflicts_minimal,
         conflict_lines=summary(roster.conflicts),
-        first_solution_s=None if roster.first_solution_s is None else round(roster.first_solution_s, 2),
+        first_solution_s=None
+        if roster.first_solution_s is None
+        else round(roster.first_solution_s, 2),
         source=source,
     )
     if roster.solved:

@@ -51,9 +51,7 @@ def test_night_then_morning_breaks_the_daily_rest() -> None:
 
 def test_every_weekend_worked_breaks_the_weekends_off() -> None:
     demand = {
-        (d, "M"): 1
-        for d in (START + timedelta(days=i) for i in range(14))
-        if d.weekday() == 5
+        (d, "M"): 1 for d in (START + timedelta(days=i) for i in range(14)) if d.weekday() == 5
     }
     found = labels(problem(team(1), demand, weekends={"min_off": 1, "cycle_weeks": 2}))
     assert found[0] == "au moins 1 week-end(s) libre(s) sur 2"

@@ -61,7 +61,9 @@ def test_at_most_one_shift_a_day_and_5_consecutive_days(busy) -> None:
 def test_48_hours_in_any_7_days_and_contract_hours_by_ratio(busy) -> None:
     p, roster = busy
     for nurse in p.nurses:
-        hours = {d: p.rules.shifts[c].hours for (n, d), c in roster.assignments.items() if n == nurse.id}
+        hours = {
+            d: p.rules.shifts[c].hours for (n, d), c in roster.assignments.items() if n == nurse.id
+        }
         for i in range(len(days()) - 6):
             assert sum(hours.get(d, 0) for d in days()[i : i + 7]) <= 48
         free_days = sum(1 for d in days() if d not in nurse.leave)
@@ -135,7 +137,9 @@ def test_12h_shifts_when_allowed_count_for_the_demand() -> None:
 
 def test_skill_demand_is_met_by_skilled_nurses() -> None:
     skilled = frozenset({"réa"})
-    staff = team(6, n1=Nurse("IDE1", "Mme N1", skills=skilled), n2=Nurse("IDE2", "Mme N2", skills=skilled))
+    staff = team(
+        6, n1=Nurse("IDE1", "Mme N1", skills=skilled), n2=Nurse("IDE2", "Mme N2", skills=skilled)
+    )
     p = problem(staff, flat_demand(M=1, S=1, N=1))
     p = type(p)(p.start, p.weeks, p.nurses, p.demand, p.rules, {(d, "M", "réa"): 1 for d in days()})
     roster = solve(p, SolveOptions(**FAST))

@@ -5,7 +5,8 @@ Nothing here is real: names are drawn from a list of common French surnames, the
 weekly pattern with noise. ``generate(30, 6)`` is the demo (30 nurses, 6 weeks): about 65 % full
 time, 20 % at 80 %, 15 % at 50 %; one nurse in four takes a week of leave; one in two wishes
 two or three days off (weights 1 to 3); patients per nurse 5 in the morning, 6 in the evening,
-8 at night, on the forecast's 90 % quantile.
+8 at night, on the forecast's 90 % quantile, the patients scaled so that no week asks more than
+85 % of the contract hours of the nurses present that week.
 """
 
 from __future__ import annotations
@@ -83,17 +84,45 @@ def generate(nurses: int = 30, weeks: int = 6, start: date | None = None, seed: 
             }
         )
     staff = pd.DataFrame(rows)
-    # Patients present: a weekly pattern (fewer at the weekend) scaled to the staff, with noise.
+    # Patients present: a weekly pattern (fewer at the weekend) with noise, scaled so that each
+    # week asks at most 85 % of the contract hours of the nurses not on leave that week.
+    noise = 1 + 0.04 * rng.standard_normal(len(days))
+    leave_days = [_expand(r["leave"]) for r in rows]
+    capacity = [
+        sum(
+            r["ratio"] * 5.0 * sum(1 for d in days[7 * w : 7 * w + 7] if d not in off)
+            for r, off in zip(rows, leave_days, strict=True)
+        )
+        for w in range(weeks)
+    ]
+    minimum = {"N": 2 if nurses >= 10 else 1}
     base = 30.0 * nurses / 30
-    forecast_rows = []
-    for d in days:
-        mean = base * (0.85 if d.weekday() >= 5 else 1.0) * (1 + 0.04 * rng.standard_normal())
+    for _ in range(60):
+        forecast = _forecast(days, base, noise)
+        demand = nurses_from_forecast(
+            forecast, quantile=QUANTILE, patients_per_nurse=PATIENTS_PER_NURSE, minimum=minimum
+        )
+        hours = demand["required"] * demand["shift"].map({"M": 7, "S": 7, "N": 10})
+        week = (pd.to_datetime(demand["date"]) - pd.Timestamp(start)).dt.days // 7
+        if all(hours[week == w].sum() <= 0.85 * capacity[w] for w in range(weeks)):
+            break
+        base *= 0.97
+    return Example(staff, forecast, demand, DEFAULT_RULES_YAML, start, weeks)
+
+
+def _expand(text: str) -> set[date]:
+    if not text:
+        return set()
+    first, last = (date.fromisoformat(t) for t in text.split(".."))
+    return {first + timedelta(days=i) for i in range((last - first).days + 1)}
+
+
+def _forecast(days: list[date], base: float, noise: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for d, jitter in zip(days, noise, strict=True):
+        mean = base * (0.85 if d.weekday() >= 5 else 1.0) * jitter
         for q, z in ((0.5, 0.0), (0.8, 0.84), (0.9, 1.28), (0.95, 1.64)):
-            forecast_rows.append(
+            rows.append(
                 {"ds": d.isoformat(), "quantile": q, "value": round(mean * (1 + 0.06 * z), 1)}
             )
-    forecast = pd.DataFrame(forecast_rows)
-    demand = nurses_from_forecast(
-        forecast, quantile=QUANTILE, patients_per_nurse=PATIENTS_PER_NURSE, minimum={"N": 2}
-    )
-    return Example(staff, forecast, demand, DEFAULT_RULES_YAML, start, weeks)
+    return pd.DataFrame(rows)
