@@ -214,10 +214,6 @@ def _rules_from(data: dict[str, Any] | Path | None, field: str):  # noqa: ANN202
         raise InvalidRequestError(f"règles {data} illisibles : {exc}", fields=(field,)) from None
 
 
-def _input_error(exc: Exception) -> InvalidRequestError:
-    return InvalidRequestError(exc.message, fields=(exc.field,))  # type: ignore[attr-defined]
-
-
 def _check_output(path: Path, force: bool, field: str) -> None:
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise InvalidRequestError(f"{path} : extension .csv ou .xlsx attendue", fields=(field,))
@@ -308,7 +304,7 @@ def _solve(ctx: Context, problem, request: SolverOptions, source: str) -> Roster
 def solve_files(ctx: Context, request: SolveFilesRequest) -> RosterResult:
     """The roster of a staff and a demand CSV under a rules file; with ``output``, the grid as
     CSV (``.csv``) or every table as XLSX (``.xlsx``)."""
-    from hopia.management.roster import RosterInputError, make_problem, read_table
+    from hopia.management.roster import make_problem, read_table
 
     _existing(request.staff, "staff")
     _existing(request.demand, "demand")
@@ -318,16 +314,13 @@ def solve_files(ctx: Context, request: SolveFilesRequest) -> RosterResult:
         _check_output(request.output, request.force, "output")
     ctx.authorize("management.plan", RESOURCE)
     rules = _rules_from(request.rules, "rules")
-    try:
-        problem = make_problem(
-            read_table(request.staff, "staff"),
-            read_table(request.demand, "demand"),
-            rules,
-            request.start,
-            request.weeks,
-        )
-    except RosterInputError as exc:
-        raise _input_error(exc) from None
+    problem = make_problem(
+        read_table(request.staff, "staff"),
+        read_table(request.demand, "demand"),
+        rules,
+        request.start,
+        request.weeks,
+    )
     result = _solve(ctx, problem, request, "fichiers")
     if request.output is not None and result.solved:
         _write(result, request.output)
@@ -339,7 +332,7 @@ def solve_tables(ctx: Context, request: SolveTablesRequest) -> RosterResult:
     """The roster of tables sent as JSON (the API)."""
     import pandas as pd
 
-    from hopia.management.roster import RosterInputError, make_problem
+    from hopia.management.roster import make_problem
 
     ctx.authorize("management.plan", RESOURCE)
     rules = _rules_from(request.rules, "rules")
@@ -348,10 +341,7 @@ def solve_tables(ctx: Context, request: SolveTablesRequest) -> RosterResult:
         [{**r.model_dump(), "date": r.date.isoformat()} for r in request.demand],
         columns=["date", "shift", "required", "skill"],
     ).astype(str)
-    try:
-        problem = make_problem(staff, demand, rules, request.start, request.weeks)
-    except RosterInputError as exc:
-        raise _input_error(exc) from None
+    problem = make_problem(staff, demand, rules, request.start, request.weeks)
     return _solve(ctx, problem, request, "API")
 
 
@@ -403,23 +393,19 @@ def write_example(ctx: Context, request: ExampleFilesRequest) -> ExampleFiles:
 def demand_from_forecast(ctx: Context, request: DemandFromForecastRequest) -> Path:
     """The demand CSV (``date, shift, required``) of a quantile forecast of patients."""
     from hopia.management.export import to_csv
-    from hopia.management.roster import RosterInputError, nurses_from_forecast, read_table
+    from hopia.management.roster import nurses_from_forecast, read_table
 
     _existing(request.forecast, "forecast")
     if request.output.suffix.lower() != ".csv":
         raise InvalidRequestError(f"{request.output} : extension .csv attendue", fields=("output",))
     _check_output(request.output, request.force, "output")
     ctx.authorize("management.plan", RESOURCE)
-    try:
-        frame = read_table(request.forecast, "forecast")
-        demand = nurses_from_forecast(
-            frame,
-            quantile=request.quantile,
-            patients_per_nurse=request.patients_per_nurse,
-            minimum=request.minimum,
-        )
-    except RosterInputError as exc:
-        raise _input_error(exc) from None
+    demand = nurses_from_forecast(
+        read_table(request.forecast, "forecast"),
+        quantile=request.quantile,
+        patients_per_nurse=request.patients_per_nurse,
+        minimum=request.minimum,
+    )
     with atomic_file(request.output, "wb") as fh:
         fh.write(to_csv(demand))
     return request.output

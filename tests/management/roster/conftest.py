@@ -11,7 +11,7 @@ pytest.importorskip("ortools", reason="l'option « management » n'est pas insta
 from hopia.management.roster import Nurse, Problem, RosterRules  # noqa: E402
 
 START = date(2026, 3, 2)  # a Monday
-FAST = {"time_limit_s": 2.0, "workers": 2, "explain_time_s": 8.0}
+FAST = {"time_limit_s": 1.0, "workers": 2, "explain_time_s": 8.0}
 
 
 def days(weeks: int = 2) -> list[date]:

@@ -34,7 +34,7 @@ def test_example_then_solve_round_trip(tmp_path: Path) -> None:
         str(folder / "demand.csv"),
     ]
     args += ["--rules", str(folder / "rules.yml"), "--start", "2026-03-02", "--weeks", "1"]
-    args += ["--time-limit", "3", "--output", str(out)]
+    args += ["--time-limit", "1.5", "--output", str(out)]
     solved = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert solved.exit_code == 0, solved.output
     assert "Couverture par poste" in solved.output and "Heures, nuits et week-ends" in solved.output

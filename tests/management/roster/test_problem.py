@@ -47,7 +47,7 @@ def test_bad_staff_rows_are_named(row: str, expected: str) -> None:
     frame = pd.DataFrame([row.split(";")], columns=["nurse", "name", "ratio", "leave"])
     with pytest.raises(RosterInputError, match=expected) as caught:
         staff_from_frame(frame)
-    assert "ligne 2" in caught.value.message and caught.value.field == "staff"
+    assert "ligne 2" in caught.value.message and caught.value.fields == ("staff",)
 
 
 def test_demand_outside_the_period_is_left_out_and_skills_kept() -> None:

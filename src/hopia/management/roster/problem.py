@@ -22,18 +22,15 @@ from pathlib import Path
 import pandas as pd
 
 from hopia.management.roster.rules import RosterRules
+from hopia.platform.exceptions import InvalidRequestError
 
 LEAVE_CODE = "CA"
 """What the grid shows on a day of leave."""
 
 
-class RosterInputError(ValueError):
-    """A table or the period cannot make a roster problem; ``field`` names the input."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+RosterInputError = InvalidRequestError
+"""What a table or the period that cannot make a roster problem raises (its ``fields`` name
+the input: ``staff``, ``demand``, ``forecast``, ``quantile``, ``ratio``, ``weeks``)."""
 
 
 @dataclass(frozen=True)
@@ -97,15 +94,17 @@ def _dates(text: str, where: str, field_name: str) -> dict[date, int]:
             raise RosterInputError(
                 f"{where} : « {token} » n'est pas une date AAAA-MM-JJ, une plage "
                 "AAAA-MM-JJ..AAAA-MM-JJ ou une date suivie de *poids",
-                field_name,
+                fields=(field_name,),
             )
         try:
             first = date.fromisoformat(found[1])
             last = date.fromisoformat(found[2]) if found[2] else first
         except ValueError:
-            raise RosterInputError(f"{where} : date impossible « {token} »", field_name) from None
+            raise RosterInputError(
+                f"{where} : date impossible « {token} »", fields=(field_name,)
+            ) from None
         if last < first or (last - first).days > 366:
-            raise RosterInputError(f"{where} : plage incorrecte « {token} »", field_name)
+            raise RosterInputError(f"{where} : plage incorrecte « {token} »", fields=(field_name,))
         weight = int(found[3]) if found[3] else 1
         for i in range((last - first).days + 1):
             out[first + timedelta(days=i)] = weight
@@ -117,11 +116,13 @@ def _ratio(value: str, where: str) -> float:
     try:
         ratio = float(text) if text else 1.0
     except ValueError:
-        raise RosterInputError(f"{where} : quotité « {value} » illisible", "staff") from None
+        raise RosterInputError(
+            f"{where} : quotité « {value} » illisible", fields=("staff",)
+        ) from None
     if ratio > 1:
         ratio /= 100  # "80" or "80 %"
     if not 0.1 <= ratio <= 1:
-        raise RosterInputError(f"{where} : quotité {value} hors de 10 % à 100 %", "staff")
+        raise RosterInputError(f"{where} : quotité {value} hors de 10 % à 100 %", fields=("staff",))
     return ratio
 
 
@@ -138,7 +139,7 @@ def read_table(path: Path, field_name: str) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise RosterInputError(
-            f"{path} : CSV illisible ({type(exc).__name__})", field_name
+            f"{path} : CSV illisible ({type(exc).__name__})", fields=(field_name,)
         ) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
@@ -147,16 +148,18 @@ def read_table(path: Path, field_name: str) -> pd.DataFrame:
 def staff_from_frame(frame: pd.DataFrame) -> tuple[Nurse, ...]:
     """The nurses of a staff table (see the module docstring for its columns)."""
     if "nurse" not in frame.columns:
-        raise RosterInputError("tableau du personnel : colonne « nurse » absente", "staff")
+        raise RosterInputError(
+            "tableau du personnel : colonne « nurse » absente", fields=("staff",)
+        )
     nurses: list[Nurse] = []
     seen: set[str] = set()
     for i, row in enumerate(frame.to_dict("records"), start=2):
         where = f"personnel, ligne {i}"
         nurse = str(row.get("nurse", "")).strip()
         if not nurse:
-            raise RosterInputError(f"{where} : identifiant « nurse » vide", "staff")
+            raise RosterInputError(f"{where} : identifiant « nurse » vide", fields=("staff",))
         if nurse in seen:
-            raise RosterInputError(f"{where} : infirmier « {nurse} » en double", "staff")
+            raise RosterInputError(f"{where} : infirmier « {nurse} » en double", fields=("staff",))
         seen.add(nurse)
         nurses.append(
             Nurse(
@@ -171,7 +174,7 @@ def staff_from_frame(frame: pd.DataFrame) -> tuple[Nurse, ...]:
             )
         )
     if not nurses:
-        raise RosterInputError("tableau du personnel vide", "staff")
+        raise RosterInputError("tableau du personnel vide", fields=("staff",))
     return tuple(nurses)
 
 
@@ -183,7 +186,8 @@ def demand_from_frame(
     missing = [c for c in ("date", "shift", "required") if c not in frame.columns]
     if missing:
         raise RosterInputError(
-            f"tableau de la demande : colonne(s) absente(s) {', '.join(missing)}", "demand"
+            f"tableau de la demande : colonne(s) absente(s) {', '.join(missing)}",
+            fields=("demand",),
         )
     period = set(days)
     usable = rules.usable()
@@ -195,28 +199,30 @@ def demand_from_frame(
             day = date.fromisoformat(str(row["date"]).strip()[:10])
         except ValueError:
             raise RosterInputError(
-                f"{where} : date « {row['date']} » illisible", "demand"
+                f"{where} : date « {row['date']} » illisible", fields=("demand",)
             ) from None
         code = str(row["shift"]).strip()
         if code not in rules.shifts:
             raise RosterInputError(
                 f"{where} : poste « {code} » inconnu des règles ({', '.join(rules.shifts)})",
-                "demand",
+                fields=("demand",),
             )
         if not any(code in rules.covers(c) for c in usable):
             raise RosterInputError(
                 f"{where} : aucun poste autorisé ne couvre « {code} » (postes de 12 h "
                 "interdits par les règles : allow_12h)",
-                "demand",
+                fields=("demand",),
             )
         try:
             required = int(float(str(row["required"]).replace(",", ".")))
         except ValueError:
             raise RosterInputError(
-                f"{where} : effectif « {row['required']} » illisible", "demand"
+                f"{where} : effectif « {row['required']} » illisible", fields=("demand",)
             ) from None
         if required < 0 or required > 1000:
-            raise RosterInputError(f"{where} : effectif {required} hors de 0 à 1000", "demand")
+            raise RosterInputError(
+                f"{where} : effectif {required} hors de 0 à 1000", fields=("demand",)
+            )
         if day not in period:
             continue
         skill = str(row.get("skill") or "").strip()
@@ -249,20 +255,24 @@ def nurses_from_forecast(
     missing = [c for c in ("ds", "quantile", "value") if c not in forecast.columns]
     if missing:
         raise RosterInputError(
-            f"prévision : colonne(s) absente(s) {', '.join(missing)}", "forecast"
+            f"prévision : colonne(s) absente(s) {', '.join(missing)}", fields=("forecast",)
         )
     if "unique_id" in forecast.columns and forecast["unique_id"].nunique() > 1:
-        raise RosterInputError("prévision : une seule série (unique_id) attendue", "forecast")
+        raise RosterInputError(
+            "prévision : une seule série (unique_id) attendue", fields=("forecast",)
+        )
     quantiles = pd.to_numeric(forecast["quantile"], errors="coerce")
     chosen = forecast[(quantiles - quantile).abs() < 1e-9]
     if chosen.empty:
         available = ", ".join(f"{q:g}" for q in sorted(quantiles.dropna().unique()))
         raise RosterInputError(
             f"prévision : quantile {quantile:g} absent (disponibles : {available or 'aucun'})",
-            "quantile",
+            fields=("quantile",),
         )
     if any(r <= 0 for r in patients_per_nurse.values()) or not patients_per_nurse:
-        raise RosterInputError("ratio patients par infirmier : positif et par poste", "ratio")
+        raise RosterInputError(
+            "ratio patients par infirmier : positif et par poste", fields=("ratio",)
+        )
     minimum = minimum or {}
     rows = []
     for ds, value in zip(pd.to_datetime(chosen["ds"]).dt.date, chosen["value"], strict=True):
@@ -279,7 +289,7 @@ def make_problem(
 ) -> Problem:
     """The problem of a staff and a demand table over ``weeks`` weeks from ``start``."""
     if not 1 <= weeks <= 12:
-        raise RosterInputError("nombre de semaines : de 1 à 12", "weeks")
+        raise RosterInputError("nombre de semaines : de 1 à 12", fields=("weeks",))
     days = [start + timedelta(days=i) for i in range(7 * weeks)]
     wanted, skills = demand_from_frame(demand, rules, days)
     return Problem(start, weeks, staff_from_frame(staff), wanted, rules, skills)

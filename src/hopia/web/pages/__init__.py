@@ -20,6 +20,7 @@ from hopia.web.pages.dictation import router as dictation
 from hopia.web.pages.documents import router as documents
 from hopia.web.pages.exports import router as exports
 from hopia.web.pages.jobs import router as jobs
+from hopia.web.pages.management_roster import router as management_roster
 from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
@@ -28,3 +29,4 @@ PAGES = [auth, oidc, documents, patients, cohorts, exports, quality, jobs, audit
 # history per user
 PAGES += [assistant, assistant_tasks, assistant_history]
 PAGES += [dictation]  # axis 2: dictation (record, review, validate)
+PAGES += [management_roster]  # axis 4: the nurse roster (/pilotage/planning)

@@ -34,6 +34,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/admin/accounts", "Comptes", ("account.list",)),
     ("/assistant", "Assistant", ("assistant.ask",)),
     ("/dictee", "Dictée", ("dictation.draft",)),
+    ("/pilotage/planning", "Planning", ("management.read",)),
 )
 
 

@@ -18,9 +18,11 @@ from hopia.web.routes.jobs import router as jobs
 from hopia.web.routes.patients import router as patients
 from hopia.web.routes.quality import router as quality
 from hopia.web.routes.research import router as research
+from hopia.web.routes.roster import router as roster
 
 ROUTERS = [auth, documents, patients, cohorts, quality, activity, jobs, audit, accounts]
 ROUTERS += [ingest, exports, research]  # W1: jobs from the web, the research space
 ROUTERS += [assistant]  # API keys and LLM usage (the /v1 gateway itself: app.py)
 ROUTERS += [collections, assistant_routes]  # axis 3: knowledge collections, cited answers
 ROUTERS += [dictation]  # axis 2: dictation drafts
+ROUTERS += [roster]  # axis 4: nurse rosters
