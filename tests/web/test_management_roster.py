@@ -105,7 +105,8 @@ def test_a_clinician_is_refused(web: Web) -> None:
     client = web.clients["clinician"]
     assert client.get("/pilotage/planning").status_code == 403
     assert client.get("/api/v1/management/roster").status_code == 403
-    refused = client.post("/api/v1/management/roster/example", json={"nurses": 6, "weeks": 1})
+    body = {"staff": [{"nurse": "A"}], "demand": [], "start": "2026-03-02", "weeks": 1}
+    refused = client.post("/api/v1/management/roster/solve", json=body)
     assert refused.status_code == 403
     assert client.get("/pilotage/planning/telecharger/planning.csv").status_code == 403
     home = client.get("/")

@@ -74,7 +74,10 @@ class DemandRow(BaseModel):
 
 
 class SolveTablesRequest(SolverOptions):
-    staff: list[StaffRow] = Field(min_length=1, max_length=500)
+    """The API's request: synchronous, so 30 s at most."""
+
+    time_limit_s: float = Field(10.0, gt=0, le=30)
+    staff: list[StaffRow] = Field(min_length=1, max_length=200)
     demand: list[DemandRow] = Field(max_length=50_000)
     rules: dict[str, Any] = Field(default_factory=dict)
     start: date

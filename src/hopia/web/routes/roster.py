@@ -1,5 +1,5 @@
 """``/api/v1/management/roster``: solve a nurse roster (``management.plan``) from tables sent
-as JSON or on the synthetic example, and read the last one solved (``management.read``)."""
+as JSON (synchronous, 30 s at most), and read the last one solved (``management.read``)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,6 @@ router = APIRouter(responses=PROBLEMS, prefix="/management/roster", tags=["manag
 )
 def solve(ctx: ContextDep, body: roster.SolveTablesRequest) -> roster.RosterResult:
     return roster.solve_tables(ctx, body)
-
-
-@router.post(
-    "/example",
-    summary="Solve the roster of the synthetic example service (time limit 30 s at most)",
-    dependencies=[Allow("management.plan")],
-)
-def example(ctx: ContextDep, body: roster.ExampleSolveRequest) -> roster.RosterResult:
-    return roster.solve_example(ctx, body)
 
 
 @router.get("", summary="The last roster this user solved", dependencies=[Allow("management.read")])
