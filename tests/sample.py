@@ -52,6 +52,7 @@ DOWNSTREAM = (
     "data/quality",
     "data/sharing",
     "data/predict",
+    "management",
     "services",
     "cli",
     "web",

@@ -127,3 +127,21 @@ def test_the_demo_has_one_account_per_role_made_once(hopia_home: Path) -> None:
         kept = demo_accounts(ctx)
     assert again.corpus.reused and not any(a.created for a in kept)
     assert [a.care_sites for a in kept] == [a.care_sites for a in made]
+
+
+def test_the_demo_gets_its_pharmacy_once_where_the_stock_page_reads(hopia_home: Path) -> None:
+    pytest.importorskip("openpyxl", reason="the management extra is not installed")
+    from hopia.services import stock
+    from hopia.services.demo import demo_settings, management_examples
+
+    with Context.local(get_settings()) as ctx:
+        first = management_examples(ctx)
+        with Context(demo_settings(ctx.settings), ctx.principal, ctx.policy) as demo:
+            assert first.stock_folder == stock.default_folder(demo)
+        assert first.stock_created and (first.stock_folder / "movements.csv").is_file()
+        before = (first.stock_folder / "movements.csv").stat().st_mtime_ns
+        again = management_examples(ctx)
+        assert not again.stock_created  # kept, not made again
+        assert (first.stock_folder / "movements.csv").stat().st_mtime_ns == before
+    with pytest.raises(AccessDeniedError), researcher(get_settings()) as ctx:
+        management_examples(ctx)

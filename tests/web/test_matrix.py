@@ -118,6 +118,12 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", "/api/v1/quality/runs"): [Case(only("data_steward"))],
     ("GET", "/api/v1/activity"): [Case(only("manager", "data_steward"))],
+    # axis 4: steering indicators and bed needs (managers)
+    ("GET", "/api/v1/steering/indicators"): [Case(only("manager"))],
+    ("GET", "/api/v1/beds/forecast"): [Case(only("manager"), query={"days": 3, "paths": 100})],
+    ("GET", "/api/v1/beds/backtest"): [
+        Case(only("manager"), query={"days": 7, "span": 14, "step": 7, "paths": 100})
+    ],
     ("GET", "/api/v1/jobs"): [Case(EVERYONE)],
     # The job is the operator's: someone else's for every web user but the admin.
     ("GET", "/api/v1/jobs/{job_id}"): [

@@ -77,6 +77,12 @@ PAGES |= {  # axis 2: dictation (tests/web/test_dictation_web.py, browser/test_d
     ("POST", "/dictee/{draft_id}/mise-en-forme"),
     ("POST", "/dictee/{draft_id}/valider"),
     ("POST", "/dictee/{draft_id}/abandonner"),
+    # axis 4: steering indicators and bed needs (managers), with their downloads
+    ("GET", "/pilotage/activite"),
+    ("GET", "/pilotage/activite.xlsx"),
+    ("GET", "/pilotage/activite/{table}.{fmt}"),
+    ("GET", "/pilotage/lits"),
+    ("GET", "/pilotage/lits.{fmt}"),
 }
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
 from hopia.platform.identity import store
-from hopia.services import accounts
+from hopia.services import accounts, api_keys
 from tests.web.conftest import BASE, PASSWORD, Web, make_web
 
 TTL = 1.5
@@ -149,3 +149,65 @@ def test_the_cache_never_extends_a_session(cached: Web) -> None:
     cache.put(engine, "late", live, before, 60)
     assert cache.get(engine, "late", idle, 60) is None
     assert cache.get(engine, "live", idle, 60) is None  # the write emptied the cache
+
+
+# -- API keys (the gateway's /v1): the same rule -------------------------------------------------
+
+
+def _key_reads(web: Web, client: TestClient) -> int:
+    seen: list[str] = []
+
+    def on_execute(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if "hopia_meta.api_key" in statement:
+            seen.append(statement)
+
+    event.listen(web.warehouse.engine, "before_cursor_execute", on_execute)
+    try:
+        assert client.get("/v1/models").status_code == 200
+    finally:
+        event.remove(web.warehouse.engine, "before_cursor_execute", on_execute)
+    return len(seen)
+
+
+def _with_key(web: Web, name: str) -> tuple[TestClient, TestClient, str]:
+    session = _account(web, name)
+    answer = session.post("/api/v1/account/api-keys", json={"label": "script"})
+    assert answer.status_code == 201, answer.text
+    key = answer.json()["key"]
+    bearer = TestClient(web.app, base_url=BASE, headers={"Authorization": f"Bearer {key}"})
+    return session, bearer, key
+
+
+def test_a_key_read_is_reused_and_revoking_it_here_ends_it_at_once(cached: Web) -> None:
+    session, client, _ = _with_key(cached, "key.cached")
+    assert client.get("/v1/models").status_code == 200
+    assert _key_reads(cached, client) == 0  # answered from the cache
+    time.sleep(TTL + 0.2)
+    assert _key_reads(cached, client) == 1
+    key_id = session.get("/api/v1/account/api-keys").json()[0]["key_id"]
+    assert session.delete(f"/api/v1/account/api-keys/{key_id}").status_code == 200
+    assert client.get("/v1/models").status_code == 401  # at once, though cached a moment ago
+
+    _, other, _ = _with_key(cached, "key.disabled")
+    assert other.get("/v1/models").status_code == 200
+    with cached.operator() as ctx:
+        accounts.update_account(
+            ctx, accounts.UpdateAccountRequest.of(username="key.disabled", active=False)
+        )
+    assert other.get("/v1/models").status_code == 401
+
+
+def test_a_key_revoked_by_another_process_dies_within_the_delay(cached: Web) -> None:
+    _, client, key = _with_key(cached, "key.elsewhere")
+    assert client.get("/v1/models").status_code == 200
+    with cached.warehouse.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE hopia_meta.api_key SET revoked_at = CURRENT_TIMESTAMP WHERE key_hash = :d"
+            ),
+            {"d": api_keys.key_hash(key)},
+        )
+    revoked_at = time.monotonic()
+    while client.get("/v1/models").status_code == 200:
+        assert time.monotonic() - revoked_at < TTL + 0.5, "a revoked key outlived the delay"
+        time.sleep(0.1)

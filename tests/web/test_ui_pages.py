@@ -29,6 +29,9 @@ OPEN_TO = {
     "/jobs": {"clinician", "researcher", "data_steward", "manager", "admin"},
     "/audit": {"admin"},
     "/admin/accounts": {"admin"},
+    "/pilotage": {"manager"},
+    "/pilotage/carbone": {"manager"},
+    "/pilotage/stock": {"manager"},
 }
 
 

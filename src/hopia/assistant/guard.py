@@ -12,6 +12,12 @@ An identifier the engine replaced once is then replaced wherever else it appears
 (same case, whole words, 3 characters or more): the engine may find a name in a document's
 header and miss it alone three lines below.
 
+What leaves is held to a stricter rule than the warehouse's text (:func:`strict_names`): a
+word is replaced when its place alone says it is a name — right after "Dr" or "Pr" in any case
+("Dr ben barka"), glued to an initial ("Z.Phillot"), before a comma and an initial at the
+start of a line ("Nivor, S."). A word wrongly replaced costs nothing here: it comes back in the
+answer; a name sent out cannot be called back.
+
 One secret key per call (random, never stored): surrogates are consistent across the call's
 messages (the same patient is the same fake patient in the system prompt and the question), and
 two calls cannot be linked by their surrogates. Dates are shifted by the same offset within a
@@ -33,11 +39,57 @@ from dataclasses import dataclass, field
 
 from hopia.assistant.llm.base import ChatMessage, Delta
 from hopia.data.pseudo import Pseudonymiser, PseudoResult
+from hopia.data.pseudo.rules import PhiSpan
 from hopia.platform.exceptions import HopiaError, PhiGuardError
 
 # Shorter surrogates are not restored, shorter originals not propagated: "L.", "M.", "12" also
 # stand for words that are not them (a civility, a number).
 _SHORTEST = 3
+
+
+_WORD = r"[^\W\d_][\w'’-]*"
+# A practitioner's title: whatever follows is a name, in any case ("Dr ben barka: …").
+_PRACTITIONER = re.compile(
+    rf"\b(?:Dr|DR|Docteur|DOCTEUR|docteur|Pr|PR|Professeur|PROFESSEUR|professeur)\.?[ \t]+"
+    rf"(?P<name>{_WORD}(?:[ \t]+{_WORD})?)"
+)
+# Particles a name may start with: the word after them is the name's too.
+_PARTICLES = frozenset(
+    ("ben", "ibn", "bin", "el", "al", "le", "la", "de", "du", "des", "van", "von", "der", "di")
+)
+# "Z.Phillot", "A.Mariniere": an initial glued to a capitalised word.
+_GLUED = re.compile(r"\b[A-Z]\.(?P<name>[A-ZÀ-Ý][a-zà-ÿ'-]{2,}|[A-ZÀ-Ý]{3,})\b")
+# "Nivor, S." at the start of a line: a surname, then the first name's initial.
+_SURNAME_INITIAL = re.compile(r"(?m)^[ \t]*(?P<name>[A-ZÀ-Ý][\wÀ-ÿ'-]{2,}),[ \t]*[A-Z]\.")
+
+
+def strict_names(text: str, spans: Sequence[PhiSpan]) -> list[PhiSpan]:
+    """Names that the place of a word gives away, not already among ``spans``: the guard's
+    stricter rule for what leaves (see the module's docstring)."""
+    taken = [(s.start, s.end) for s in spans]
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or b <= start for a, b in taken)
+
+    found: list[tuple[int, int]] = []
+    for m in _PRACTITIONER.finditer(text):
+        start, end = m.span("name")
+        words = list(re.finditer(_WORD, text[start:end]))
+        first, second = words[0], words[1] if len(words) > 1 else None
+        if len(first.group()) < 2:
+            continue  # an initial ("Dr A. Martin", "Dr A.Martin"): the engine's, or _GLUED's
+        keep_second = second is not None and (
+            first.group().casefold() in _PARTICLES or second.group()[:1].isupper()
+        )
+        found.append((start, start + (second.end() if keep_second else first.end())))
+    for pattern in (_GLUED, _SURNAME_INITIAL):
+        found += [m.span("name") for m in pattern.finditer(text)]
+    out: list[PhiSpan] = []
+    for start, end in sorted(set(found)):
+        if free(start, end):
+            taken.append((start, end))
+            out.append(PhiSpan(start, end, "NOM", text[start:end], "rule", "garde-fou"))
+    return out
 
 
 def folded(text: str) -> str:
@@ -264,7 +316,10 @@ class PhiGuard:
             # key while two people of the call would share one, or one would wear the other's
             # real name ("THEVENET" -> "DUPONT" beside a real DUPONT): the backend would read
             # them as one person, and the answer could not be put back.
-            detected = [self.pseudonymiser.detect(text) for text in texts]
+            detected = []
+            for text in texts:
+                spans = self.pseudonymiser.detect(text)
+                detected.append(sorted([*spans, *strict_names(text, spans)], key=lambda x: x.start))
             said = _proper_words(texts)
             best: tuple[tuple[int, int], list[PseudoResult]] | None = None
             for _ in range(_ATTEMPTS):

@@ -159,6 +159,40 @@ def retrieval(
     )
 
 
+@eval_app.command("guard")
+def guard(
+    gold: list[Path] = typer.Option(
+        ..., "--gold", help="Notes annotées (JSONL eds-pseudo ou corpus hopia synth), répétable."
+    ),
+    split: str = typer.Option(
+        "heldout", "--split", help="heldout : les 20 % jamais appris ; all : toutes les notes."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Au plus N notes."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Résultats en JSON."),
+) -> None:
+    """Ce que le garde-fou laisserait partir vers un modèle non local : identifiants directs
+    retrouvés dans le texte envoyé, et restitution exacte de la réponse."""
+    from hopia.services.llm_eval import GuardEvalRequest, evaluate_guard
+
+    with handle_errors({"gold": "--gold", "split": "--split"}), context() as ctx:
+        request = GuardEvalRequest.of(gold=gold, split=split, limit=limit)
+        with err_console.status("Pseudonymisation des notes…"):
+            data = evaluate_guard(ctx, request).to_json()
+    console.print(
+        f"{data['notes']} notes, {data['direct_identifiers']} identifiants directs : "
+        f"{data['direct_sent']} envoyés ({100 * data['direct_sent_rate']:.2f} %) ; "
+        f"quasi-identifiants {data['quasi_sent']} / {data['quasi_identifiers']} ; "
+        f"initiales {data['initials_sent']} / {data['initials']} ; "
+        f"restitution exacte {data['restored_exactly']} / {data['notes'] - data['refused']} ; "
+        f"refusées {data['refused']} ; {data['seconds']:.1f} s",
+        highlight=False,
+    )
+    for label, n in data["sent_by_label"].items():
+        console.print(f"  envoyés, {label} : {n} / {data['identifiers_by_label'][label]}")
+    if output is not None:
+        output.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 _MCQA_FLAGS = {"questions": "--questions", "model": "--model", "retrieval": "--retrieval"}
 
 

@@ -28,7 +28,13 @@ def demo(
     ),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port de l'application web."),
 ) -> None:
-    from hopia.services.demo import DemoRequest, demo_accounts, ingest_corpus, prepare
+    from hopia.services.demo import (
+        DemoRequest,
+        demo_accounts,
+        ingest_corpus,
+        management_examples,
+        prepare,
+    )
 
     with handle_errors(), context() as ctx:
         request = DemoRequest.of(patients=patients, seed=seed, fresh=fresh)
@@ -55,9 +61,15 @@ def demo(
                 on_ready=lambda: bar.reset(task, description="Intégration", total=None),
             )
         made = demo_accounts(ctx)
+        with console.status("Données de gestion de la démo (pharmacie synthétique)…"):
+            examples = management_examples(ctx)
     _print(result.summary)
     _next_steps(result.warehouse, result.environment)
     _print_accounts(made)
+    console.print(
+        f"Pilotage (compte gestionnaire) : /pilotage ; stocks lus dans {examples.stock_folder}",
+        highlight=False,
+    )
     if os.environ.get("HOPIA_DEMO_SERVE", "1").strip() != "0":
         _serve(result.environment, port)
 

@@ -20,10 +20,13 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     account,
     ask,
     assistant,
+    beds,
+    carbon,
     cohort,
     collection,
     demo,
     dictation,
+    forecast,
     ingest,
     jobs,
     llm,
@@ -37,6 +40,8 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     serve,
     setup,
     share,
+    steering,
+    stock,
     synth,
     task,
     warehouse,
@@ -93,6 +98,11 @@ app.command("ask", help="Poser une question sur des collections, réponse avec s
 app.add_typer(task.app, name="task")
 app.add_typer(assistant.app, name="assistant")
 app.add_typer(dictation.app, name="dictation")
+app.add_typer(carbon.app, name="carbon")  # axis 4: carbon footprint
+app.add_typer(stock.app, name="stock")  # axis 4: purchasing and stock
+app.add_typer(forecast.app, name="forecast")  # axis 4: activity forecasts
+app.add_typer(steering.app, name="pilotage")  # axis 4: steering indicators
+app.add_typer(beds.app, name="beds")  # axis 4: bed needs
 app.add_typer(roster.app, name="roster")  # axis 4: staff rosters
 
 

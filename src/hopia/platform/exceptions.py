@@ -337,3 +337,24 @@ class QuotaExceededError(HopiaError):
 
     code = "quota_exceeded"
     http_status = 429
+
+
+# -- axis 4: hospital management -----------------------------------------------------------------
+
+
+class StockDataError(InvalidRequestError):
+    """A stock file (items, movements, orders) that breaks the contract: its problems, each with
+    the line and the reason (``details``: ``file``, ``problems``, ``count``)."""
+
+    code = "invalid_stock_data"
+
+    def __init__(self, file: str, problems: list[str], total: int | None = None) -> None:
+        total = len(problems) if total is None else total
+        more = (
+            f" ; et {total - len(problems)} autre(s) problème(s)" if total > len(problems) else ""
+        )
+        super().__init__(
+            f"{file} : " + " ; ".join(problems) + more,
+            fields=(file,),
+            details={"file": file, "problems": problems, "count": total},
+        )

@@ -141,6 +141,7 @@ def revoke_key(ctx: Context, request: KeyRequest) -> ApiKeyView:
         if row is None:
             raise NotFoundError(f"clé inconnue : « {request.key_id} »", fields=("key_id",))
         if row.revoked_at is None:
+            store.SESSIONS.forget(conn)  # drops the cached keys too (store.KeyCache)
             conn.execute(update(s.api_key).where(where).values(revoked_at=utcnow()))
             audit.record(
                 conn, ctx.actor, "assistant.key.revoke", f"account:{account.username}", None,
@@ -152,13 +153,20 @@ def revoke_key(ctx: Context, request: KeyRequest) -> ApiKeyView:
 
 def authenticate_key(ctx: Context, key: str | None) -> Account:
     """The active account of a live key; :class:`AuthenticationError` otherwise (the same
-    message whatever failed: unknown, revoked, account inactive)."""
+    message whatever failed: unknown, revoked, account inactive). A live key read in the last
+    ``web.session_cache_seconds`` is not read again (:class:`~hopia.platform.identity.store.
+    KeyCache`: revoked here, refused at once; revoked by another process, within that time)."""
     refused = AuthenticationError("clé d'API invalide, révoquée ou compte désactivé")
     if not key or not key.startswith(PREFIX) or len(key) > 200:
         raise refused
     wh = existing_warehouse(ctx)
+    digest, ttl = key_hash(key), ctx.settings.web.session_cache_seconds
+    cached = store.API_KEYS.get(wh.engine, digest, ttl)
+    if cached is not None:
+        return cached
+    generation = store.SESSIONS.generation
     with wh.engine.connect() as conn:
-        row = conn.execute(select(s.api_key).where(s.api_key.c.key_hash == key_hash(key))).first()
+        row = conn.execute(select(s.api_key).where(s.api_key.c.key_hash == digest)).first()
         account = store.get_account_by_id(conn, row.account_id) if row is not None else None
     if row is None or row.revoked_at is not None or account is None or not account.active:
         raise refused
@@ -168,4 +176,5 @@ def authenticate_key(ctx: Context, key: str | None) -> Account:
             conn.execute(
                 update(s.api_key).where(s.api_key.c.key_id == row.key_id).values(last_used_at=now)
             )
+    store.API_KEYS.put(wh.engine, digest, account, generation, ttl)
     return account

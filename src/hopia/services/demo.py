@@ -363,3 +363,25 @@ def demo_accounts(ctx: Context) -> list[DemoAccount]:
                 )
             )
         return made
+
+
+@dataclass(frozen=True)
+class ManagementExamples:
+    stock_folder: Path
+    stock_created: bool
+
+
+def management_examples(ctx: Context) -> ManagementExamples:
+    """The files the axis-4 dashboards read that the warehouse does not hold, for the demo: a
+    synthetic pharmacy and consumables store (``<demo home>/management/stock``, seeded), made
+    once and kept. The carbon page reads its shipped illustrative inventory; forecasts, beds,
+    roster and indicators read the demo's warehouse."""
+    from hopia.services import stock
+
+    ctx.authorize("demo.run", "demo")
+    with Context(demo_settings(ctx.settings), ctx.principal, ctx.policy) as demo:
+        folder = stock.default_folder(demo)
+        created = not (folder / "items.csv").is_file()
+        if created:
+            stock.synth(demo, stock.SynthRequest.of(out=folder, seed=1, force=True))
+    return ManagementExamples(folder, created)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -26,6 +26,7 @@ from hopia.services.warehouse import existing_warehouse
 if TYPE_CHECKING:
     from hopia.assistant.extraction import LlmExtractor
     from hopia.assistant.extraction_eval import Comparison
+    from hopia.assistant.guard_eval import GuardEvalResult
     from hopia.assistant.llm.base import ChatMessage, Completion
     from hopia.assistant.llm.embedded import EmbeddedBackend
     from hopia.assistant.mcqa import McqaReport
@@ -260,3 +261,26 @@ def evaluate_extraction(
     return ee.compare(
         contenders, docs, cases, ctx.settings.assistant.footprint, comparison, on_step
     )
+
+
+# -- the PHI guard -------------------------------------------------------------------------------
+
+
+class GuardEvalRequest(Request):
+    gold: list[Path] = Field(min_length=1)
+    split: Literal["heldout", "all"] = "heldout"
+    limit: int | None = Field(None, ge=1)
+
+
+def evaluate_guard(ctx: Context, request: GuardEvalRequest) -> GuardEvalResult:
+    """What the PHI guard (as the gateway builds it from the installation's settings) lets
+    through to a backend not local, on annotated notes: the held-out part of the files (never
+    trained on) or all of them."""
+    from hopia.assistant.guard_eval import evaluate_guard as run
+    from hopia.data.pseudo import evaluate as ev
+    from hopia.services.llm_gateway import build_guard
+
+    ctx.authorize("pseudo.eval", ",".join(str(p) for p in request.gold))
+    docs = [doc for path in request.gold for doc in ev.load_gold(path)]
+    selected = ev.held_out(docs)[1] if request.split == "heldout" else docs
+    return run(build_guard(ctx.settings.data.pseudo), selected[: request.limit])

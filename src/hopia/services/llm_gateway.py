@@ -299,6 +299,24 @@ def _now(wh: Warehouse, write: Write) -> Future[None]:
     return done
 
 
+def build_guard(pseudo: PseudoSettings) -> PhiGuard:
+    """The PHI guard with the PHI model as the installation configures it (the gateway's, and
+    the one ``hopia assistant eval guard`` measures). Its surrogate secret is random, per
+    process and never stored."""
+    from hopia.data.pseudo import Pseudonymiser
+
+    return PhiGuard(
+        Pseudonymiser(
+            secrets.token_bytes(32),
+            "surrogate",
+            use_model=pseudo.use_model,
+            birth_dates="shift",  # restorable; generalised dates are not
+            model_path=pseudo.model_path,
+            model_focus=pseudo.model_focus,
+        )
+    )
+
+
 @dataclass
 class Gateway:
     """The backends a front end serves, built once (their HTTP connections are kept).
@@ -367,18 +385,7 @@ class Gateway:
         key = (pseudo.use_model, pseudo.model_path, pseudo.model_focus)
         with self._lock:
             if key not in self._guards:
-                from hopia.data.pseudo import Pseudonymiser
-
-                self._guards[key] = PhiGuard(
-                    Pseudonymiser(
-                        secrets.token_bytes(32),
-                        "surrogate",
-                        use_model=pseudo.use_model,
-                        birth_dates="shift",  # restorable; generalised dates are not
-                        model_path=pseudo.model_path,
-                        model_focus=pseudo.model_focus,
-                    )
-                )
+                self._guards[key] = build_guard(pseudo)
             return self._guards[key]
 
     def close(self) -> None:

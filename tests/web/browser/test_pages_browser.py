@@ -29,7 +29,7 @@ HOME_LINKS = {
     "clinician": {"Accueil", "Documents", "Tâches", "Dictée"},
     "researcher": {"Accueil", "Documents", "Cohortes", "Tâches"},
     "data_steward": {"Accueil", "Documents", "Cohortes", "Exports", "Qualité", "Tâches"},
-    "manager": {"Accueil", "Tâches"},
+    "manager": {"Accueil", "Tâches", "Pilotage"},
     "admin": {"Accueil", "Tâches", "Journal d'audit", "Comptes"},
 }
 for _links in HOME_LINKS.values():  # every role asks questions over its collections

@@ -34,7 +34,8 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/admin/accounts", "Comptes", ("account.list",)),
     ("/assistant", "Assistant", ("assistant.ask",)),
     ("/dictee", "Dictée", ("dictation.draft",)),
-    ("/pilotage/planning", "Planning", ("management.read",)),
+    # axis 4: one entry, the dashboards are cards of /pilotage
+    ("/pilotage", "Pilotage", ("management.read",)),
 )
 
 
@@ -67,7 +68,12 @@ def to_login() -> Response:
 
 def navigation(who: Viewer, current: str) -> list[dict[str, Any]]:
     return [
-        {"href": href, "label": label, "current": href == current}
+        {
+            "href": href,
+            "label": label,
+            # a section's own pages too ("/pilotage/carbone" is under "Pilotage")
+            "current": href == current or (href != "/" and current.startswith(href + "/")),
+        }
         for href, label, actions in NAVIGATION
         if not actions or any(who.may(a) for a in actions)
     ]

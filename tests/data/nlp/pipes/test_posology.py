@@ -100,11 +100,35 @@ def test_posology_stops_at_the_next_drug(nlp: Any) -> None:
         ("paracétamol 1 g puis 500 mg toutes les 6 h", [[1, "g"], [500, "mg"]]),
         ("sertraline 50 mg/j, majorée à 100 mg/j à J14", [[50, "mg"], [100, "mg"]]),
         ("ramipril 10 mg, diminué à 5 mg/j", [[10, "mg"], [5, "mg"]]),
+        # the same dose restated as an absolute amount
+        ("prednisolone 1 mg/kg/j soit 20 mg pendant 3 jours", [[1, "mg/kg"], [20, "mg"]]),
+        ("lévétiracétam 60 mg/kg en charge (4,5 g)", [[60, "mg/kg"], [4.5, "g"]]),
     ],
 )
 def test_every_dose_of_a_drug_is_listed(nlp: Any, text: str, doses: list[list[Any]]) -> None:
     a = drug(nlp, text)._.attributes
     assert a["doses"] == doses and [a["dose"], a["dose_unit"]] == doses[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # what a leaflet writes after the dose: a pack, an excipient, a volume, a strength
+        "lévothyroxine 75 µg par jour, boîte de 30 comprimés à 25 µg",
+        "amoxicilline 500 mg, chaque gélule contient 20 mg de lactose",
+        "ceftriaxone 1 g dans 100 ml de sérum physiologique",
+        "paracétamol 1 g (comprimé sécable à 500 mg) toutes les 6 heures",
+        "triméthoprime (160 mg) et de sulfaméthoxazole (800 mg)",
+    ],
+)
+def test_a_later_number_is_no_dose_unless_the_dose_changes(nlp: Any, text: str) -> None:
+    a = drug(nlp, text)._.attributes
+    assert a["dose"] is not None and "doses" not in a, a
+
+
+def test_a_change_after_a_pack_size_is_still_read(nlp: Any) -> None:
+    a = drug(nlp, "lévothyroxine 75 µg/j (boîte de 30 cp à 25 µg) puis 100 µg/j")._.attributes
+    assert a["doses"] == [[75, "µg"], [100, "µg"]]
 
 
 def test_one_dose_lists_none_and_the_next_drug_keeps_its_own(nlp: Any) -> None:

@@ -5,7 +5,9 @@ on the same line and sentence, up to the next drug: "amoxicilline 1 g x3/j per o
 jours" gives dose 1 g, route orale, frequency 3/j (3 per day), duration 7 days. The reading goes
 to ``span._.attributes``. ``dose`` is the first dose; when the drug's text gives more than one
 ("lévothyroxine 75 µg/j puis 100 µg/j", "furosémide 40 mg IV puis 20 mg per os"),
-``doses`` lists them all, in order, as ``[value, unit]`` pairs.
+``doses`` lists them all, in order, as ``[value, unit]`` pairs: a later dose counts only when
+the words before it say the dose changes ("puis", "relais", "majorée à"…), never a pack size,
+an excipient or a volume written after the dose.
 
 It also repairs two faults of ``eds.drugs``:
 
@@ -168,11 +170,29 @@ def read_posology(text: str, start: int, end: int) -> dict[str, Any]:
     return out
 
 
+# What says that a later dose is the same drug's new dose: "puis", "relais", "majorée à",
+# "→". Without one, a later number is another thing's (a leaflet's "boîte de 30 comprimés à
+# 25 µg", an excipient's "contient 20 mg de lactose", "dans 100 ml"): 10 of 10 such extra doses
+# on 38 QUAERO EMEA leaflets were of that kind, which made the grounding too lenient.
+# The same dose written another way counts too: "1 mg/kg/j soit 20 mg", "60 mg/kg en charge
+# (4,5 g)" — a parenthesis that opens on the number, none closed before it ("triméthoprime
+# (160 mg) et sulfaméthoxazole (800 mg)": the second is another drug's).
+_DOSE_CHANGE = re.compile(
+    r"\bpuis\b|\brelai[sy]|\bensuite\b|\bjusqu|→|->|\bsoit\b|^[^()]*\(\s*$|"
+    r"\b(?:majore|augmente|diminue|reduit|porte|passe|relaye|ramene|baisse|monte)e?s?\b"
+)
+
+
 def _later_doses(window: str, after: int) -> list[list[Any]]:
-    """The doses written after the first one in the drug's window (a change of dose: "75 µg/j
-    puis 100 µg/j"), as ``[value, unit]``."""
+    """The doses written after the first one in the drug's window that a change of dose
+    introduces ("75 µg/j puis 100 µg/j", "majorée à 100 mg") or restates ("1 mg/kg soit 20 mg"),
+    as ``[value, unit]``; the words since the previous dose must say so (:data:`_DOSE_CHANGE`)."""
     found = []
+    previous_end = after
     for m in DOSE_RE.finditer(window, after):
+        between, previous_end = window[previous_end : m.start()], m.end()
+        if not _DOSE_CHANGE.search(between):
+            continue
         if m.group("auc"):
             value, unit = parse_number(m.group("auc_value")), "AUC"
         else:
