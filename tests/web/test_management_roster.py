@@ -19,6 +19,7 @@ from hopia.web.app import create_app  # noqa: E402
 from tests import sample as sample_module  # noqa: E402
 from tests.conftest import TEST_AUDIT_KEY  # noqa: E402
 from tests.web.conftest import Web, settings_for  # noqa: E402
+from tests.web.test_ui_pages import _check_page  # noqa: E402
 
 ROLES = ("manager", "clinician")
 
@@ -61,6 +62,8 @@ def test_a_manager_solves_the_example_and_reads_the_calendar(web: Web) -> None:
     assert done.status_code == 303
     page = client.get("/pilotage/planning")
     assert page.status_code == 200
+    _check_page(page.text)
+    assert '<a href="/pilotage" aria-current="page">Pilotage</a>' in page.text
     assert page.text.count('<tr><th scope="row">') >= 8 + 8  # grid and hours tables
     assert re.search(r'<td class="poste poste-[MSN]">[MSN]</td>', page.text)
     assert "Couverture N" in page.text and "affectés / demandés" in page.text
