@@ -20,8 +20,8 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     account,
     ask,
     assistant,
-    carbon,
     beds,
+    carbon,
     cohort,
     collection,
     demo,
@@ -36,11 +36,12 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     pseudo_train,
     pseudo_vault,
     quality,
+    roster,
     serve,
     setup,
     share,
-    stock,
     steering,
+    stock,
     synth,
     task,
     warehouse,
@@ -102,6 +103,7 @@ app.add_typer(stock.app, name="stock")  # axis 4: purchasing and stock
 app.add_typer(forecast.app, name="forecast")  # axis 4: activity forecasts
 app.add_typer(steering.app, name="pilotage")  # axis 4: steering indicators
 app.add_typer(beds.app, name="beds")  # axis 4: bed needs
+app.add_typer(roster.app, name="roster")  # axis 4: staff rosters
 
 
 if __name__ == "__main__":
