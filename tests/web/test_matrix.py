@@ -130,6 +130,20 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/stock/policy"): [Case(only("manager"))],
     ("GET", "/api/v1/stock/alerts"): [Case(only("manager"))],
     ("GET", "/api/v1/carbon/factors"): [Case(only("manager"))],
+    # roster: a two-nurse, one-day problem (solved in well under a second)
+    ("POST", "/api/v1/management/roster/solve"): [
+        Case(
+            only("manager"),
+            body={
+                "time_limit_s": 5,
+                "start": "2026-03-02",
+                "weeks": 1,
+                "staff": [{"nurse": "A"}, {"nurse": "B"}],
+                "demand": [{"date": "2026-03-02", "shift": "M", "required": 1}],
+            },
+        )
+    ],
+    ("GET", "/api/v1/management/roster"): [Case(only("manager"))],
     ("GET", "/api/v1/carbon/report"): [Case(only("manager"), query={"scenario": "gaz-moins-20"})],
     ("GET", "/api/v1/jobs"): [Case(EVERYONE)],
     # The job is the operator's: someone else's for every web user but the admin.

@@ -32,6 +32,9 @@ OPEN_TO = {
     "/pilotage": {"manager"},
     "/pilotage/carbone": {"manager"},
     "/pilotage/stock": {"manager"},
+    "/pilotage/planning": {"manager"},
+    "/pilotage/activite": {"manager"},
+    "/pilotage/lits": {"manager"},
 }
 
 

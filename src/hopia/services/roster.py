@@ -77,6 +77,7 @@ class SolveTablesRequest(SolverOptions):
     """The API's request: synchronous, so 30 s at most."""
 
     time_limit_s: float = Field(10.0, gt=0, le=30)
+    workers: int = Field(2, ge=1, le=4)  # a web request: a few threads, never the machine
     staff: list[StaffRow] = Field(min_length=1, max_length=200)
     demand: list[DemandRow] = Field(max_length=50_000)
     rules: dict[str, Any] = Field(default_factory=dict)
