@@ -32,6 +32,7 @@ OPEN_TO = {
     "/pilotage": {"manager"},
     "/pilotage/carbone": {"manager"},
     "/pilotage/stock": {"manager"},
+    "/pilotage/previsions": {"manager"},
 }
 
 

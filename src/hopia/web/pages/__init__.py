@@ -21,10 +21,11 @@ from hopia.web.pages.documents import router as documents
 from hopia.web.pages.exports import router as exports
 from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.management import router as management
-from hopia.web.pages.management_carbon import router as management_carbon
-from hopia.web.pages.management_stock import router as management_stock
 from hopia.web.pages.management_beds import router as management_beds
+from hopia.web.pages.management_carbon import router as management_carbon
+from hopia.web.pages.management_forecasts import router as management_forecasts
 from hopia.web.pages.management_steering import router as management_steering
+from hopia.web.pages.management_stock import router as management_stock
 from hopia.web.pages.patients import router as patients
 from hopia.web.pages.quality import router as quality
 
@@ -37,3 +38,4 @@ PAGES += [management]  # axis 4: the dashboards' entry (/pilotage)
 PAGES += [management_carbon]  # axis 4: carbon footprint (/pilotage/carbone)
 PAGES += [management_stock]  # axis 4: purchasing and stock (/pilotage/stock)
 PAGES += [management_steering, management_beds]  # axis 4: /pilotage/activite, /pilotage/lits
+PAGES += [management_forecasts]  # axis 4: admissions forecasts (/pilotage/previsions)
