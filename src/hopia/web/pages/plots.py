@@ -258,7 +258,7 @@ def fan_svg(
         f'<text x="{FAN_LEFT + plot_w}" y="{FAN_H - 8}" text-anchor="end">'
         f"{max(days):%d/%m/%Y}</text>",
     ]
-    if actuals:
+    if actuals and FAN_LEFT + plot_w - origin > 80:  # room beside the last date
         parts.append(
             f'<text x="{origin:.1f}" y="{FAN_H - 8}" text-anchor="middle">'
             f"{fan[0].when:%d/%m}</text>"
