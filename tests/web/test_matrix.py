@@ -119,12 +119,13 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", "/api/v1/quality/runs"): [Case(only("data_steward"))],
     ("GET", "/api/v1/activity"): [Case(only("manager", "data_steward"))],
-    # axis 4: steering indicators and bed needs (managers)
+    # axis 4: steering indicators, bed needs, admissions forecasts (managers)
     ("GET", "/api/v1/steering/indicators"): [Case(only("manager"))],
     ("GET", "/api/v1/beds/forecast"): [Case(only("manager"), query={"days": 3, "paths": 100})],
     ("GET", "/api/v1/beds/backtest"): [
         Case(only("manager"), query={"days": 7, "span": 14, "step": 7, "paths": 100})
     ],
+    ("GET", "/api/v1/forecasts/admissions"): [Case(only("manager"), query={"days": 7})],
     # stock (a small synthetic pharmacy written by _ids) and carbon (the shipped example)
     ("GET", "/api/v1/stock/status"): [Case(only("manager"))],
     ("GET", "/api/v1/stock/policy"): [Case(only("manager"))],

@@ -77,7 +77,8 @@ PAGES |= {  # axis 2: dictation (tests/web/test_dictation_web.py, browser/test_d
     ("POST", "/dictee/{draft_id}/mise-en-forme"),
     ("POST", "/dictee/{draft_id}/valider"),
     ("POST", "/dictee/{draft_id}/abandonner"),
-    # axis 4 (managers): the dashboards' entry, steering indicators, bed needs, stock, carbon,
+    # axis 4 (managers): the dashboards' entry, steering indicators, bed needs, admissions
+    # forecasts, stock, carbon,
     # with their downloads
     ("GET", "/pilotage"),
     ("GET", "/pilotage/carbone"),
@@ -92,6 +93,8 @@ PAGES |= {  # axis 2: dictation (tests/web/test_dictation_web.py, browser/test_d
     ("GET", "/pilotage/activite/{table}.{fmt}"),
     ("GET", "/pilotage/lits"),
     ("GET", "/pilotage/lits.{fmt}"),
+    ("GET", "/pilotage/previsions"),
+    ("GET", "/pilotage/previsions.{fmt}"),
 }
 
 

@@ -35,6 +35,7 @@ OPEN_TO = {
     "/pilotage/planning": {"manager"},
     "/pilotage/activite": {"manager"},
     "/pilotage/lits": {"manager"},
+    "/pilotage/previsions": {"manager"},
 }
 
 

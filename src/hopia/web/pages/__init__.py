@@ -23,6 +23,7 @@ from hopia.web.pages.jobs import router as jobs
 from hopia.web.pages.management import router as management
 from hopia.web.pages.management_beds import router as management_beds
 from hopia.web.pages.management_carbon import router as management_carbon
+from hopia.web.pages.management_forecasts import router as management_forecasts
 from hopia.web.pages.management_roster import router as management_roster
 from hopia.web.pages.management_steering import router as management_steering
 from hopia.web.pages.management_stock import router as management_stock
@@ -39,3 +40,4 @@ PAGES += [management_carbon]  # axis 4: carbon footprint (/pilotage/carbone)
 PAGES += [management_stock]  # axis 4: purchasing and stock (/pilotage/stock)
 PAGES += [management_steering, management_beds]  # axis 4: /pilotage/activite, /pilotage/lits
 PAGES += [management_roster]  # axis 4: the nurse roster (/pilotage/planning)
+PAGES += [management_forecasts]  # axis 4: admissions forecasts (/pilotage/previsions)

@@ -143,3 +143,125 @@ def bars_svg(title: str, cells: list[tuple[str, object]]) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+FAN_W, FAN_H = 640, 220
+FAN_LEFT, FAN_RIGHT, FAN_TOP, FAN_BOTTOM = 44, 12, 12, 30
+
+
+@dataclass(frozen=True)
+class FanDay:
+    """One forecast day: the outer band (``low``–``high``, e.g. P5–P95), the inner band
+    (``inner_low``–``inner_high``, e.g. P25–P75) and the median."""
+
+    when: date
+    low: float
+    inner_low: float
+    median: float
+    inner_high: float
+    high: float
+
+
+def _observed(run: list[str]) -> list[str]:
+    """One unbroken stretch of observed values: a line, or a dot when it is a single day."""
+    if len(run) > 1:
+        return [f'<polyline class="observe" points="{" ".join(run)}"/>']
+    if run:
+        cx, cy = run[0].split(",")
+        return [f'<circle class="observe-point" cx="{cx}" cy="{cy}" r="2"/>']
+    return []
+
+
+def fan_svg(
+    label: str,
+    actuals: list[tuple[date, int | None]],
+    fan: list[FanDay],
+    masked_below: int | None = None,
+) -> Markup:
+    """Past values as a line, then a forecast fan: two bands and the median.
+
+    ``actuals`` are ``(day, count)``; a count of ``None`` is a suppressed small cell (between 1
+    and ``masked_below - 1``): the line breaks there and a pale box spans that range, so the
+    plot says no more than the table's ``"<N"``. Days are consecutive calendar days."""
+    if not fan:
+        return Markup("")
+    days = [d for d, _ in actuals] + [f.when for f in fan]
+    first = min(days).toordinal()
+    span = max(1, max(days).toordinal() - first)
+    shown = [v for _, v in actuals if v is not None]
+    masked = any(v is None for _, v in actuals) and masked_below is not None
+    top = max([*shown, *(f.high for f in fan), (masked_below or 1) - 1 if masked else 0, 1])
+    top = float(top) * 1.05
+    plot_w, plot_h = FAN_W - FAN_LEFT - FAN_RIGHT, FAN_H - FAN_TOP - FAN_BOTTOM
+
+    def x(when: date) -> float:
+        return FAN_LEFT + plot_w * (when.toordinal() - first) / span
+
+    def y(value: float) -> float:
+        return FAN_TOP + plot_h * (1 - value / top)
+
+    def band(lows: list[float], highs: list[float]) -> str:
+        up = [f"{x(f.when):.1f},{y(v):.1f}" for f, v in zip(fan, highs, strict=True)]
+        down = [f"{x(f.when):.1f},{y(v):.1f}" for f, v in zip(fan, lows, strict=True)]
+        return " ".join(up + down[::-1])
+
+    words = (
+        f"{label} : prévision du {fan[0].when:%d/%m/%Y} au {fan[-1].when:%d/%m/%Y}, médiane "
+        f"de {_number(fan[0].median)} à {_number(fan[-1].median)} par jour, intervalle à 90 % "
+        f"jusqu'à {_number(max(f.high for f in fan))}"
+    )
+    if actuals:
+        words += f" ; {len(actuals)} jour(s) observé(s) avant"
+    parts = [
+        f'<svg class="eventail eventail-previsions" viewBox="0 0 {FAN_W} {FAN_H}" role="img" '
+        f'aria-label="{escape(words)}">',
+        f'<line class="axe" x1="{FAN_LEFT}" y1="{y(0):.1f}" x2="{FAN_LEFT + plot_w}"'
+        f' y2="{y(0):.1f}"/>',
+        f'<polygon class="bande-90" points="{band([f.low for f in fan], [f.high for f in fan])}">'
+        "<title>intervalle P5–P95</title></polygon>",
+        f'<polygon class="bande-50" points="'
+        f'{band([f.inner_low for f in fan], [f.inner_high for f in fan])}">'
+        "<title>intervalle P25–P75</title></polygon>",
+    ]
+    if len(fan) > 1:
+        line = " ".join(f"{x(f.when):.1f},{y(f.median):.1f}" for f in fan)
+        parts.append(f'<polyline class="mediane" points="{line}"/>')
+    else:
+        parts.append(
+            f'<circle class="mediane-point" cx="{x(fan[0].when):.1f}" '
+            f'cy="{y(fan[0].median):.1f}" r="3"/>'
+        )
+    # the observed line, broken at each suppressed cell
+    run: list[str] = []
+    day_w = plot_w / span
+    for when, value in actuals:
+        if value is None:
+            parts += _observed(run)
+            run = []
+            if masked_below is not None:
+                low, high = y(masked_below - 1), y(1)
+                parts.append(
+                    f'<rect class="masque" x="{x(when) - day_w / 2:.1f}" y="{low:.1f}" '
+                    f'width="{day_w:.1f}" height="{max(0.0, high - low):.1f}"/>'
+                )
+            continue
+        run.append(f"{x(when):.1f},{y(value):.1f}")
+    parts += _observed(run)
+    origin = x(fan[0].when)
+    parts += [
+        f'<line class="origine" x1="{origin:.1f}" y1="{FAN_TOP}" x2="{origin:.1f}"'
+        f' y2="{y(0):.1f}"/>',
+        f'<text x="{FAN_LEFT - 4}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
+        f'<text x="{FAN_LEFT - 4}" y="{FAN_TOP + 8}" text-anchor="end">'
+        f"{escape(_number(top))}</text>",
+        f'<text x="{FAN_LEFT}" y="{FAN_H - 8}">{min(days):%d/%m/%Y}</text>',
+        f'<text x="{FAN_LEFT + plot_w}" y="{FAN_H - 8}" text-anchor="end">'
+        f"{max(days):%d/%m/%Y}</text>",
+    ]
+    if actuals and FAN_LEFT + plot_w - origin > 80:  # room beside the last date
+        parts.append(
+            f'<text x="{origin:.1f}" y="{FAN_H - 8}" text-anchor="middle">'
+            f"{fan[0].when:%d/%m}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -14,6 +14,7 @@ from hopia.web.routes.collections import router as collections
 from hopia.web.routes.dictation import router as dictation
 from hopia.web.routes.documents import router as documents
 from hopia.web.routes.exports import router as exports
+from hopia.web.routes.forecasts import router as forecasts
 from hopia.web.routes.gateway import api_router as assistant
 from hopia.web.routes.ingest import router as ingest
 from hopia.web.routes.jobs import router as jobs
@@ -33,3 +34,4 @@ ROUTERS += [carbon]  # axis 4: carbon footprint
 ROUTERS += [stock]  # axis 4: purchasing and stock
 ROUTERS += [steering, beds]  # axis 4: steering indicators, bed needs
 ROUTERS += [roster]  # axis 4: nurse rosters
+ROUTERS += [forecasts]  # axis 4: admissions forecasts
