@@ -231,14 +231,15 @@ def frames(
         "concept": concepts,
         "visit_occurrence": visits,
         "condition_occurrence": conditions,
-        "person": _persons(spec),
+        "person": _persons(spec, visits["person_id"]),
         "_main": main_codes,
     }
 
 
-def _persons(spec: Activity) -> pd.DataFrame:
-    """Sex and year of birth of the persons (a generator of their own: the stays do not move
-    when persons change); adults, older on average, as in a CHU's wards."""
+def _persons(spec: Activity, used: pd.Series) -> pd.DataFrame:
+    """Sex and year of birth of the persons with a visit (``used``; a generator of their own:
+    the stays do not move when persons change); adults, older on average, as in a CHU's
+    wards."""
     rng = np.random.default_rng([spec.seed, 1])
     ids = np.arange(1, spec.persons + 1) + spec.person_offset
     male = rng.random(spec.persons) < 0.5
@@ -255,7 +256,7 @@ def _persons(spec: Activity) -> pd.DataFrame:
     )
     if spec.source is not None:
         frame["person_source_value"] = [f"{spec.source}-{i}" for i in ids]
-    return frame
+    return frame[frame["person_id"].isin(used)].reset_index(drop=True)
 
 
 def fill(wh: Warehouse, data: Mapping[str, pd.DataFrame]) -> None:
