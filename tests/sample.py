@@ -47,7 +47,10 @@ if TYPE_CHECKING:
 PATIENTS, SEED = 30, 2026
 REPO = Path(__file__).resolve().parents[1]
 # Packages above ingest (research, services, front ends): editing them keeps the cached build.
+# A module (``data/synth/activity``: the synthetic activity that no build step imports, which
+# ``tests/test_sample.py`` checks) counts as a package of its own.
 DOWNSTREAM = (
+    "data/synth/activity",
     "data/cohorts",
     "data/quality",
     "data/sharing",
@@ -117,6 +120,7 @@ def code_digest(imported: list[str], root: Path | None = None) -> str:
                 path.is_file()
                 and "__pycache__" not in path.parts
                 and not rel.startswith(tuple(skipped))
+                and rel.removesuffix(".py") + "/" not in skipped
             ):
                 yield rel.encode()
                 yield path.read_bytes()

@@ -145,3 +145,152 @@ def test_the_demo_gets_its_pharmacy_once_where_the_stock_page_reads(hopia_home: 
         assert (first.stock_folder / "movements.csv").stat().st_mtime_ns == before
     with pytest.raises(AccessDeniedError), researcher(get_settings()) as ctx:
         management_examples(ctx)
+
+
+def _demo_like_warehouse(url: str) -> dict[str, int]:
+    """The minimum of a demo warehouse: its care sites (named as ingest names them, the
+    emergency department among them), three documented patients and their visits."""
+    from datetime import date
+
+    wh = Warehouse(url)
+    try:
+        with wh.begin() as conn:
+            wh.insert_rows(
+                conn,
+                schema.CDM["care_site"],
+                [
+                    {"care_site_id": i, "care_site_name": n, "care_site_source_value": n}
+                    for i, n in ((1, "cardiologie"), (2, "urgences"), (3, "geriatrie"))
+                ],
+            )
+            wh.insert_rows(
+                conn,
+                schema.CDM["person"],
+                [
+                    {
+                        "person_id": i,
+                        "gender_concept_id": 8507,
+                        "year_of_birth": 1950,
+                        "race_concept_id": 0,
+                        "ethnicity_concept_id": 0,
+                        "person_source_value": f"P{i}",
+                    }
+                    for i in (1, 2, 3)
+                ],
+            )
+            visits = [  # (id, person, site, concept, start, end)
+                (1, 1, 1, 9201, date(2024, 3, 1), date(2024, 3, 6)),
+                (2, 2, 2, 9203, date(2024, 11, 2), date(2024, 11, 2)),
+                (3, 3, 3, 9201, date(2025, 1, 10), date(2025, 1, 20)),
+                (9, 3, None, 9202, date(2025, 2, 14), date(2025, 2, 14)),  # the last visit
+            ]
+            wh.insert_rows(
+                conn,
+                schema.CDM["visit_occurrence"],
+                [
+                    {
+                        "visit_occurrence_id": v,
+                        "person_id": p,
+                        "care_site_id": s,
+                        "visit_concept_id": c,
+                        "visit_start_date": a,
+                        "visit_end_date": b,
+                        "visit_type_concept_id": 32817,
+                        "visit_source_value": f"V{v}",
+                    }
+                    for v, p, s, c, a, b in visits
+                ],
+            )
+            wh.insert_rows(
+                conn,
+                schema.CDM["concept"],
+                [
+                    {
+                        "concept_id": 2_000_000_005,
+                        "concept_name": "Insuffisance cardiaque",
+                        "domain_id": "Condition",
+                        "vocabulary_id": "CIM10",
+                        "concept_class_id": "Code",
+                        "concept_code": "I50.9",
+                        "valid_start_date": date(2000, 1, 1),
+                        "valid_end_date": date(2099, 12, 31),
+                    }
+                ],
+            )
+            wh.insert_rows(
+                conn,
+                schema.CDM["condition_occurrence"],
+                [
+                    {
+                        "condition_occurrence_id": 40,
+                        "person_id": 1,
+                        "visit_occurrence_id": 1,
+                        "condition_concept_id": 2_000_000_005,
+                        "condition_start_date": date(2024, 3, 1),
+                        "condition_type_concept_id": 32858,
+                    }
+                ],
+            )
+    finally:
+        wh.close()
+    return {"person": 3, "visit": 9, "condition": 40}
+
+
+def test_the_demo_gets_two_years_of_inpatient_activity_once_for_its_dashboards(
+    hopia_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    import pandas as pd
+
+    from hopia.platform.keys import init_keys
+    from hopia.services import beds, steering, stock
+    from hopia.services.demo import ACTIVITY_DAYS, demo_settings, management_examples
+    from tests.sample import frame
+
+    settings = get_settings()
+    url = demo_settings(settings).resolved_warehouse_url()
+    # The pharmacy has its test above; here it would only take time.
+    monkeypatch.setattr(stock, "synth", lambda ctx, request: None)
+    init_keys(demo_settings(settings))  # as the demo's ingest does
+    top = _demo_like_warehouse(url)
+    with Context.local(settings) as ctx:
+        first = management_examples(ctx)
+        again = management_examples(ctx)
+    assert first.stays_added and first.stays > 2 * 0.5 * ACTIVITY_DAYS * 10  # two wards
+    assert not again.stays_added and again.stays == first.stays  # added once
+
+    wh = Warehouse(url)
+    try:
+        visits, persons = frame(wh, "visit_occurrence"), frame(wh, "person")
+        conditions, concepts = frame(wh, "condition_occurrence"), frame(wh, "concept")
+    finally:
+        wh.close()
+    # The demo's own rows kept as they were; the new ids above the largest ones in use.
+    assert set(visits["visit_occurrence_id"]) >= {1, 2, 3, 9}
+    new = visits[visits["visit_source_value"].str.startswith("activite-synthetique-")]
+    assert len(new) == first.stays and new["visit_occurrence_id"].min() > top["visit"]
+    assert new["visit_occurrence_id"].is_unique and new["person_id"].min() > top["person"]
+    assert set(new["person_id"]) <= set(persons["person_id"])  # every person has its row
+    assert conditions["condition_occurrence_id"].is_unique
+    assert (conditions["condition_occurrence_id"] > top["condition"]).sum() == len(conditions) - 1
+    # Two years ending on the last visit date, in the wards only (the ER admits into them).
+    assert new["visit_start_date"].max() == pd.Timestamp(date(2025, 2, 14))
+    assert new["visit_start_date"].min() >= pd.Timestamp(date(2025, 2, 14)) - pd.Timedelta(
+        days=ACTIVITY_DAYS
+    )
+    assert set(new["care_site_id"]) == {1, 3}
+    # The warehouse's CIM-10 concept is reused; new codes get concepts above the largest id.
+    i50 = concepts[concepts["concept_code"] == "I50.9"]
+    assert list(i50["concept_id"]) == [2_000_000_005]
+    assert 2_000_000_005 in set(conditions["condition_concept_id"])
+    assert concepts["concept_id"].is_unique
+
+    demo = Context(demo_settings(settings), ctx.principal, ctx.policy)
+    with demo:
+        forecast = beds.forecast(demo, beds.ForecastRequest.of(days=7, paths=200))
+        indicators = steering.indicators(demo, steering.IndicatorsRequest.of())
+    in_bed = {s.care_site_id: s.in_bed for s in forecast.services}
+    assert in_bed[1] >= 10 and in_bed[3] >= 10, in_bed  # tens of beds occupied per ward
+    assert forecast.origin == date(2025, 2, 14)
+    assert indicators.tables and indicators.tables[0].rows

@@ -61,7 +61,9 @@ def demo(
                 on_ready=lambda: bar.reset(task, description="Intégration", total=None),
             )
         made = demo_accounts(ctx)
-        with console.status("Données de gestion de la démo (pharmacie synthétique)…"):
+        with console.status(
+            "Données de gestion de la démo (pharmacie et activité hospitalière synthétiques)…"
+        ):
             examples = management_examples(ctx)
     _print(result.summary)
     _next_steps(result.warehouse, result.environment)
@@ -70,6 +72,13 @@ def demo(
         f"Pilotage (compte gestionnaire) : /pilotage ; stocks lus dans {examples.stock_folder}",
         highlight=False,
     )
+    if examples.stays:
+        console.print(
+            f"Activité hospitalière synthétique (sans documents, espace recherche) : "
+            f"{fmt_number(examples.stays, 0)} séjours sur deux ans"
+            + (" ajoutés" if examples.stays_added else " (déjà présents)"),
+            highlight=False,
+        )
     if os.environ.get("HOPIA_DEMO_SERVE", "1").strip() != "0":
         _serve(result.environment, port)
 

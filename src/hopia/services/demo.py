@@ -17,13 +17,15 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from hopia.platform.config import Settings
+from hopia.platform.exceptions import NotFoundError
 from hopia.platform.identity import store as identity_store
 from hopia.platform.identity.roles import ROLE_LABELS, Role
 from hopia.platform.keys import AUDIT_FILE, SECRET_FILE, VAULT_FILE, init_keys
@@ -31,6 +33,7 @@ from hopia.platform.warehouse import Warehouse, schema
 from hopia.services import accounts as accounts_service
 from hopia.services import ingest as ingest_service
 from hopia.services.context import Context, Request
+from hopia.services.warehouse import existing_warehouse
 
 if TYPE_CHECKING:
     from hopia.data.ingest.pipeline import IngestReport
@@ -310,14 +313,21 @@ class DemoAccount:
 
 
 def _demo_service(wh: Warehouse) -> tuple[int, str]:
-    """The clinician's perimeter: the service (care site) with the most patients' stays."""
+    """The clinician's perimeter: the service (care site) with the most patients' stays (the
+    documented patients: not the synthetic activity of :func:`add_activity`)."""
     visit, site = schema.CDM["visit_occurrence"], schema.CDM["care_site"]
     patients = func.count(visit.c.person_id.distinct())
     with wh.engine.connect() as conn:
         row = conn.execute(
             select(visit.c.care_site_id, site.c.care_site_name)
             .join(site, site.c.care_site_id == visit.c.care_site_id, isouter=True)
-            .where(visit.c.care_site_id.is_not(None))
+            .where(
+                visit.c.care_site_id.is_not(None),
+                or_(
+                    visit.c.visit_source_value.is_(None),
+                    ~_is_activity(visit.c.visit_source_value),
+                ),
+            )
             .group_by(visit.c.care_site_id, site.c.care_site_name)
             .order_by(patients.desc(), visit.c.care_site_id)
             .limit(1)
@@ -369,13 +379,84 @@ def demo_accounts(ctx: Context) -> list[DemoAccount]:
 class ManagementExamples:
     stock_folder: Path
     stock_created: bool
+    stays: int = 0
+    """Synthetic inpatient stays in the demo's warehouse (:func:`add_activity`)."""
+    stays_added: bool = False
+    """False: they were there already (a second run), left as they were."""
+
+
+ACTIVITY_SOURCE = "activite-synthetique"
+"""``person_source_value`` and ``visit_source_value`` prefix of the synthetic activity."""
+ACTIVITY_DAYS = 730
+ACTIVITY_SEED = 2024
+
+
+def _is_activity(column):  # noqa: ANN001, ANN202 - a SQLAlchemy column
+    return column.like(f"{ACTIVITY_SOURCE}-%")
+
+
+def add_activity(wh: Warehouse) -> tuple[int, bool]:
+    """Two years of synthetic inpatient activity for the warehouse's own care sites, once.
+
+    The demo's 300 documented patients give a fraction of an admission a day: the steering,
+    forecast and bed dashboards would be flat. This adds, in the research space only
+    (``omop.person``, ``visit_occurrence``, ``condition_occurrence``; no identity, no
+    document, no note), :data:`ACTIVITY_DAYS` days of stays ending on the warehouse's last
+    visit date, for each of its care sites at a CHU ward's volume
+    (:func:`hopia.data.synth.activity.profile`: 3 to 7 admissions a day, mean lengths of stay
+    of 4 to 11 days; the emergency department gets none), with ids above the largest in use.
+    Its rows are marked ``activite-synthetique-<id>`` in ``person_source_value`` and
+    ``visit_source_value``: found there, nothing is added again. Returns (stays of the
+    synthetic activity, whether they were added now)."""
+    from hopia.data.synth import activity
+
+    v, cs = schema.CDM["visit_occurrence"], schema.CDM["care_site"]
+    inpatient = v.c.visit_concept_id.in_([activity.INPATIENT, activity.ER_INPATIENT])
+    with wh.engine.connect() as conn:
+        counted = select(func.count()).where(inpatient, _is_activity(v.c.visit_source_value))
+        present = int(conn.execute(counted).scalar() or 0)
+        if present:
+            return present, False
+        last = conn.execute(select(func.max(v.c.visit_start_date))).scalar()
+        sites = {
+            int(r.care_site_id): activity.profile(r.care_site_name or f"Service {r.care_site_id}")
+            for r in conn.execute(select(cs.c.care_site_id, cs.c.care_site_name))
+        }
+        offsets = activity.free_offsets(conn)
+    wards = {site: p for site, p in sites.items() if p is not None}
+    if last is None or not wards:
+        return 0, False
+    first = last - timedelta(days=ACTIVITY_DAYS - 1)
+    expected = sum(p.admissions for p in wards.values()) * ACTIVITY_DAYS
+    spec = activity.Activity(
+        wards,
+        first,
+        last,
+        seed=ACTIVITY_SEED,
+        persons=max(100, int(expected * 0.6)),
+        person_offset=offsets.person,
+        visit_offset=offsets.visit,
+        condition_offset=offsets.condition,
+        consultations=0,
+        source=ACTIVITY_SOURCE,
+    )
+    activity.add(wh, spec)
+    with wh.engine.connect() as conn:
+        counted = select(func.count()).where(inpatient, _is_activity(v.c.visit_source_value))
+        return int(conn.execute(counted).scalar() or 0), True
 
 
 def management_examples(ctx: Context) -> ManagementExamples:
-    """The files the axis-4 dashboards read that the warehouse does not hold, for the demo: a
-    synthetic pharmacy and consumables store (``<demo home>/management/stock``, seeded), made
-    once and kept. The carbon page reads its shipped illustrative inventory; forecasts, beds,
-    roster and indicators read the demo's warehouse."""
+    """What the axis-4 dashboards read, for the demo, made once and kept:
+
+    - a synthetic pharmacy and consumables store (``<demo home>/management/stock``, seeded),
+      files the warehouse does not hold;
+    - two years of synthetic inpatient activity in the demo's warehouse, research space only
+      (:func:`add_activity`: stays and diagnoses of persons without identity or document), so
+      that the steering, forecast and bed dashboards show a hospital's volume.
+
+    The carbon page reads its shipped illustrative inventory; forecasts, beds, roster and
+    indicators read the demo's warehouse."""
     from hopia.services import stock
 
     ctx.authorize("demo.run", "demo")
@@ -384,4 +465,10 @@ def management_examples(ctx: Context) -> ManagementExamples:
         created = not (folder / "items.csv").is_file()
         if created:
             stock.synth(demo, stock.SynthRequest.of(out=folder, seed=1, force=True))
-    return ManagementExamples(folder, created)
+        try:
+            wh = existing_warehouse(demo)
+        except NotFoundError:  # no demo warehouse (yet): nothing to add to
+            stays, added = 0, False
+        else:
+            stays, added = add_activity(wh)
+    return ManagementExamples(folder, created, stays, added)

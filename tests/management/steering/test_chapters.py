@@ -35,3 +35,4 @@ def test_titles_and_codes() -> None:
     assert title("IX") == "Maladies de l'appareil circulatoire"
     assert title(UNCODED).startswith("Sans")
     assert is_code("N39.0") and not is_code("dyspnée")
+    assert not is_code(None) and not is_code(float("nan"))  # a NULL condition_source_value

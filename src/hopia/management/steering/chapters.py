@@ -40,8 +40,9 @@ _CODE = re.compile(r"^([A-Z])(\d\d)")
 
 
 def is_code(value: str | None) -> bool:
-    """Whether ``value`` reads as a CIM-10 code (a letter and two digits first)."""
-    return value is not None and _CODE.match(value.strip().upper()) is not None
+    """Whether ``value`` reads as a CIM-10 code (a letter and two digits first); a missing
+    value (``None``, or the NaN pandas reads a NULL source value as) is none."""
+    return isinstance(value, str) and _CODE.match(value.strip().upper()) is not None
 
 
 def chapter(code: str | None) -> str:
