@@ -89,7 +89,11 @@ def test_demo_runs_end_to_end_on_a_small_chu(
     get_settings.cache_clear()
     stats = runner.invoke(app, ["warehouse", "stats"])
     assert stats.exit_code == 0, stats.output
-    assert re.search(r"omop\.person\W+6\b", stats.output)
+    # the demo's 6 patients; omop.person also holds the synthetic activity without documents
+    # that the demo adds for the management dashboards (hopia.data.synth.activity)
+    assert re.search(r"hopia_id\.patient\W+6\b", stats.output)
+    persons = re.search(r"omop\.person\W+([\d\s\u202f]+)\b", stats.output)
+    assert persons is not None and int(re.sub(r"\D", "", persons.group(1))) > 6
     assert not (hopia_home / "warehouse.duckdb").exists()
     for text in ("Documents intégrés", "Mentions par type", "Pseudonymisé (espace recherche)"):
         assert text in result.output
