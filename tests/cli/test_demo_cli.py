@@ -82,7 +82,7 @@ def test_make_demo_serves_the_web_app_and_the_demo_clinician_logs_in(
             assert me["roles"] == ["clinician"] and len(me["care_sites"]) == 1
             home = browser.get("/")
             assert home.status_code == 200 and "Bonjour" in home.text
-            assert "Démo (clinicien)" in home.text  # the account's name, its role in French
+            assert "Démo : clinicien" in home.text and "(clinicien)" in home.text  # name, role
     finally:
         demo.terminate()
         output, _ = demo.communicate(timeout=30)

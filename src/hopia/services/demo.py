@@ -27,7 +27,6 @@ from sqlalchemy import func, or_, select
 from hopia.platform.config import Settings
 from hopia.platform.exceptions import NotFoundError
 from hopia.platform.identity import store as identity_store
-from hopia.platform.identity.roles import ROLE_LABELS, Role
 from hopia.platform.keys import AUDIT_FILE, SECRET_FILE, VAULT_FILE, init_keys
 from hopia.platform.warehouse import Warehouse, schema
 from hopia.services import accounts as accounts_service
@@ -359,7 +358,8 @@ def demo_accounts(ctx: Context) -> list[DemoAccount]:
                         password=password,
                         roles=[role],
                         care_sites=list(sites),
-                        display_name=f"Démo ({ROLE_LABELS[Role(role)]})",
+                        # the pages add the role in French: "Démo : clinicien (clinicien)"
+                        display_name=f"Démo : {username}",
                     ),
                 )
             made.append(

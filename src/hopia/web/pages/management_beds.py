@@ -83,9 +83,11 @@ def bed_needs(
     by_site: dict[int, list[beds.BedNeed]] = {}
     for n in result.needs:
         by_site.setdefault(n.care_site_id, []).append(n)
+    # services with patients in bed first (an empty or uncoded one, e.g. "Service non
+    # renseigné", would otherwise head the page with a flat line)
     fans = [
         (s.service, s.in_bed, fan_svg(s.service, by_site.get(s.care_site_id, [])))
-        for s in result.services
+        for s in sorted(result.services, key=lambda s: s.in_bed == 0)
     ]
     query = "?" + "&".join(
         f"{k}={v}" for k, v in (("service", service), ("jours", jours)) if v is not None
