@@ -92,6 +92,7 @@ def test_spark_ingest_equals_local_ingest(spark, corpus, tmp_path: Path) -> None
     written = pd.read_parquet(out / "hopia_id" / "document")
     reasons = written.loc[written["status"] == "error", "error"].tolist()
     assert (got.added, got.errors, got.duplicates) == (N_DOCS, 2, 1), reasons
+    assert not (out / "_staging").exists()
 
     remote = {
         name: pd.read_parquet(out / space / name)

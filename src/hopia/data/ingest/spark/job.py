@@ -18,7 +18,6 @@ tables from there, then the staging is removed. pyspark is imported inside the f
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +91,7 @@ def _spark_type(sql_type: Any) -> str:
 def ingest(
     spark: Any,
     documents: Any,
-    output: Path,
+    output: str | Path,
     config: Any,
     *,
     source: str = "parquet",
@@ -122,7 +121,7 @@ def ingest(
     """
     from pyspark.sql import functions as F
 
-    output = Path(output)
+    output = str(output).rstrip("/")
     docs = _with_contract_columns(documents)
     if patients is not None:
         registry = patients.select(
@@ -141,23 +140,23 @@ def ingest(
     hashed = docs.mapInPandas(lambda frames: content_hashes(frames, source, config), hashed_schema)
     total = hashed.count()
     unique = hashed.dropDuplicates(["content_hash"])
-    done_path = output / "hopia_id" / "document"
+    done_path = f"{output}/hopia_id/document"
     if _exists(spark, done_path):
         done = (
             spark.read.schema(table_schema("document"))
-            .parquet(str(done_path))
+            .parquet(done_path)
             .where(F.col("status") == "done")
             .select("content_hash")
         )
         unique = unique.join(done, "content_hash", "left_anti")
     todo = unique.drop("content_hash")
-    staging = output / "_staging" / uuid.uuid4().hex
+    staging = f"{output}/_staging/{uuid.uuid4().hex}"
     long = todo.mapInPandas(
         lambda frames: analyse_partition(frames, source, config),
         "table string, month string, content_hash string, row string",
     )
-    long.write.partitionBy("table").parquet(str(staging))
-    staged = spark.read.parquet(str(staging))
+    long.write.partitionBy("table").parquet(staging)
+    staged = spark.read.parquet(staging)
     rows: dict[str, int] = {}
     for name in (*RESEARCH_TABLES, *IDENTIFIED_TABLES):
         space = "omop" if name in RESEARCH_TABLES else "hopia_id"
@@ -165,12 +164,12 @@ def ingest(
         parsed = part.select(
             F.from_json("row", table_schema(name), {"mode": "FAILFAST"}).alias("r"), "month"
         ).select("r.*", "month")
-        parsed.write.mode("append").partitionBy("month").parquet(str(output / space / name))
+        parsed.write.mode("append").partitionBy("month").parquet(f"{output}/{space}/{name}")
         rows[name] = part.count()
     errors = staged.where(
         (F.col("table") == "document") & F.get_json_object("row", "$.status").eqNullSafe("error")
     ).count()
-    _remove(staging)
+    _remove(spark, staging)
     added = rows["document"] - errors
     return SparkReport(rows=rows, added=added, errors=errors, duplicates=total - added - errors)
 
@@ -189,15 +188,22 @@ def _with_contract_columns(documents: Any) -> Any:
     return out.select(*INPUT_FIELDS)
 
 
-def _exists(spark: Any, path: Path) -> bool:
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(str(path))
-    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+def _exists(spark: Any, path: str) -> bool:
+    fs, hpath = _fs(spark, path)
     return bool(fs.exists(hpath))
 
 
-def _remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    parent = path.parent
-    if parent.exists() and not any(parent.iterdir()):
-        parent.rmdir()
+def _remove(spark: Any, path: str) -> None:
+    """Delete the run's staging folder, and ``_staging`` when it is left empty (on whatever
+    file system Spark writes to)."""
+    fs, hpath = _fs(spark, path)
+    fs.delete(hpath, True)
+    parent = hpath.getParent()
+    if fs.exists(parent) and not fs.listStatus(parent):
+        fs.delete(parent, True)
+
+
+def _fs(spark: Any, path: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
