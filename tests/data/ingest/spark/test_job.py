@@ -239,3 +239,28 @@ def _plain(v: object) -> object:
     if hasattr(v, "item"):
         return v.item()
     return v
+
+
+def test_cli_spark_ingest_writes_error_rows_and_an_audit_entry(spark, tmp_path: Path) -> None:
+    """``hopia spark ingest``: the session already open is reused; rows that cannot be ingested
+    are error rows and the job succeeds; one audit entry with counts."""
+    from typer.testing import CliRunner
+
+    from hopia.cli.main import app
+
+    rows = [{"id": "A", "text": "  ", "patient_id": "1"}, {"id": "B", "text": "Sans patient."}]
+    pd.DataFrame(rows, dtype=object).to_parquet(tmp_path / "docs.parquet")
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["spark", "ingest", str(tmp_path / "docs.parquet"), str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Documents ajoutés : 0 ; erreurs : 2 ; doublons : 0" in result.output
+    written = pd.read_parquet(out / "hopia_id" / "document")
+    assert sorted(written["status"]) == ["error", "error"]
+    wh = Warehouse(f"duckdb:///{tmp_path / 'hopia-home' / 'warehouse.duckdb'}", migrate=False)
+    with wh.engine.connect() as conn:
+        actions = pd.read_sql("SELECT action, details FROM hopia_meta.audit_log", conn)
+    wh.close()
+    entry = actions[actions["action"] == "ingest.spark"]
+    assert json.loads(entry["details"].iloc[0]) == {"added": 0, "errors": 2, "duplicates": 0}
