@@ -40,6 +40,7 @@ from hopia.cli import (  # noqa: E402  # noqa: E402  (axis 3: knowledge)
     serve,
     setup,
     share,
+    spark,
     steering,
     stock,
     synth,
@@ -89,6 +90,7 @@ app.add_typer(cohort.app, name="cohort")
 app.add_typer(predict.app, name="predict")
 app.add_typer(share.app, name="share")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(spark.app, name="spark")  # the batch ingest on Spark
 app.command("demo", help="Démonstration de bout en bout sur un CHU synthétique.")(demo.demo)
 app.add_typer(account.app, name="account")
 app.command("serve", help="Servir la plateforme web (API REST) avec uvicorn.")(serve.serve)

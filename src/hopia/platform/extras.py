@@ -31,6 +31,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "spellchecker": "data",
     # engines
     "psycopg2": "postgres",
+    "pyspark": "spark",
     # background jobs through Redis
     "rq": "redis",
     "redis": "redis",
@@ -57,6 +58,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
 # Axis package -> its extra; the platform, the services and the CLI need the core only (they
 # import an axis's modules lazily, inside the functions that use them).
 EXTRA_OF_PACKAGE: dict[str, str] = {
+    # first: the first prefix that matches decides (the Spark job imports pyspark lazily)
+    "hopia.data.ingest.spark": "spark",
     "hopia.data": "data",
     "hopia.assistant": "assistant",
     "hopia.care": "care",

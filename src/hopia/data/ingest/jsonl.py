@@ -163,13 +163,32 @@ def _document(line: str, path: Path, lineno: int) -> RawDocument:
         raise _LineError(f"JSON invalide : {json_problem(exc)}") from None
     if not isinstance(record, dict):
         raise _LineError("la ligne n'est pas un objet JSON")
+    return _record_document(record, str(path), f"{path}#L{lineno}")
+
+
+def record_document(record: dict[str, Any], source_path: str, source_ref: str) -> RawDocument:
+    """A document from one record of the JSONL contract (a parsed line, a Parquet or Spark
+    table row), checked as a line is.
+
+    Raises
+    ------
+    ValueError
+        A field missing or of the wrong type, a bad date: the French reason, naming the field.
+    """
+    try:
+        return _record_document(record, source_path, source_ref)
+    except _LineError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _record_document(record: dict[str, Any], source_path: str, source_ref: str) -> RawDocument:
     doc_id = _string(record, "id", required=True)
     text = _string(record, "text", required=True)
     patient_id = _string(record, "patient_id")
     return RawDocument(
         text=normalise_newlines(text or ""),
-        source_path=str(path),
-        source_ref=f"{path}#L{lineno}",
+        source_path=source_path,
+        source_ref=source_ref,
         format=JsonlReader.format,
         external_id=doc_id,
         ipp=patient_id.strip() if patient_id and patient_id.strip() else None,

@@ -388,7 +388,7 @@ class IngestPipeline:
         spans: list[dict] = []
         for p, note_id in zip(batch, written.note_ids, strict=True):
             document_id = ids.next("document")
-            documents.append(_document_row(p, document_id, note_id, run_id, now))
+            documents.append(document_row(p, document_id, note_id, run_id, now))
             spans.extend(
                 {
                     "document_id": document_id,
@@ -468,7 +468,7 @@ def _count(
             report.qualifiers[qualifier(m)] += 1
 
 
-def _document_row(
+def document_row(
     p: Prepared, document_id: int, note_id: int, run_id: int, now: datetime
 ) -> dict[str, Any]:
     return {

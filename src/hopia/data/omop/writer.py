@@ -163,13 +163,7 @@ class OmopWriter:
                 rows["note_nlp"].append(
                     note_nlp_row(m, ctx, nlp_id, concept_id, self.system, n.text)
                 )
-                table = target_table(m) if n.person_id != UNKNOWN_PERSON else None
-                if table == "measurement" and qualitative_result(m) is not None:
-                    # one test found by several pipes ("hémocultures": NER and terms) is one
-                    # result
-                    if (m.start, m.end) in results:
-                        table = None
-                    results.add((m.start, m.end))
+                table = fact_table(m, n.person_id != UNKNOWN_PERSON, results)
                 if table:
                     row_id = ids.next(table)
                     rows[table].append(fact_row(table, m, ctx, row_id, concept_id))
@@ -244,6 +238,18 @@ class OmopWriter:
         visits.stays[key] = row
         visits.new.append(row)
         return int(row["visit_occurrence_id"])
+
+
+def fact_table(m: Mention, identified: bool, results: set[tuple[int, int]]) -> str | None:
+    """The clinical table a note's mention goes to, or None: only the facts of an identified
+    person; ``results``: the offsets of the note's test results so far (updated), since one
+    test found by several pipes ("hémocultures": NER and terms) is one result."""
+    table = target_table(m) if identified else None
+    if table == "measurement" and qualitative_result(m) is not None:
+        if (m.start, m.end) in results:
+            table = None
+        results.add((m.start, m.end))
+    return table
 
 
 def person_row(person: PersonRecord) -> dict[str, Any]:

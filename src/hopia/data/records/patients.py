@@ -24,6 +24,18 @@ from hopia.platform.warehouse.schema import IPP_MAX
 FIELDS = tuple(PatientIdentity.__dataclass_fields__)
 
 
+def patient_identity(record: dict, where: str) -> PatientIdentity:
+    """One registry record (a parsed line, a table row) as an identity, checked as a file's
+    records are; ``where`` names it in the error.
+
+    Raises
+    ------
+    SourceError
+        No IPP, an IPP too long, a bad birth date or sex.
+    """
+    return _identity(record, where)
+
+
 def _identity(record: dict, where: str) -> PatientIdentity:
     if not isinstance(record, dict):
         raise SourceError(where, "enregistrement patient : objet attendu")
