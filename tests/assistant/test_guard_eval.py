@@ -29,6 +29,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pseud
         ("Dr A. Martin", []),
         ("La CRP. Elle baisse, Dr.", []),
         ("Bilan : CRP, K. normaux", []),
+        ("PR séropositive sous méthotrexate", []),  # polyarthrite rhumatoïde, no professor
     ],
 )
 def test_a_word_whose_place_says_it_is_a_name(text: str, names: list[str]) -> None:

@@ -48,9 +48,10 @@ _SHORTEST = 3
 
 
 _WORD = r"[^\W\d_][\w'’-]*"
-# A practitioner's title: whatever follows is a name, in any case ("Dr ben barka: …").
+# A practitioner's title: whatever follows is a name, in any case ("Dr ben barka: …"). Not
+# "PR" in capitals: the polyarthrite rhumatoïde ("PR séropositive").
 _PRACTITIONER = re.compile(
-    rf"\b(?:Dr|DR|Docteur|DOCTEUR|docteur|Pr|PR|Professeur|PROFESSEUR|professeur)\.?[ \t]+"
+    rf"\b(?:Dr|DR|Docteur|DOCTEUR|docteur|Pr|Professeur|PROFESSEUR|professeur)\.?[ \t]+"
     rf"(?P<name>{_WORD}(?:[ \t]+{_WORD})?)"
 )
 # Particles a name may start with: the word after them is the name's too.
