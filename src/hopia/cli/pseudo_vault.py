@@ -77,17 +77,19 @@ def rotate_vault_key(
     if result.mode == "file":
         console.print(
             f"Nouvelle clé en place : {result.key_file}. Ancienne clé conservée (droits 600) : "
-            f"{result.old_key_file} ; gardez-la avec les sauvegardes de l'entrepôt faites "
-            "avant ce renouvellement, qu'elle seule permet de relire.",
+            f"{result.old_key_file} ; elle seule relit le coffre des sauvegardes de l'entrepôt "
+            "faites avant ce renouvellement : rangez-la avec la sauvegarde des clés (à part de "
+            "l'entrepôt), puis retirez-la du dossier Hopia.",
             highlight=False,
         )
     else:
         console.print(
             f"Mettez maintenant HOPIA_VAULT_KEY à jour dans le coffre de secrets avec le "
             f"contenu de {result.new_key_file}, puis redémarrez les services (web, workers) : "
-            "d'ici là, ils refusent de lire le coffre. Gardez l'ancienne valeur avec les "
-            "sauvegardes de l'entrepôt faites avant ce renouvellement, puis effacez "
-            f"{result.new_key_file} une fois la clé enregistrée.",
+            "d'ici là, ils refusent de lire le coffre. Gardez l'ancienne valeur avec la "
+            "sauvegarde des clés : elle seule relit le coffre des sauvegardes de l'entrepôt "
+            f"faites avant ce renouvellement. Effacez {result.new_key_file} une fois la clé "
+            "enregistrée.",
             highlight=False,
         )
     console.print(
