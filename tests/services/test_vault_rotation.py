@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from hopia.cli.pseudo_vault import rotate_vault_key as rotate_command
 from hopia.data.pseudo.vault import Vault
+from hopia.platform import audit
 from hopia.platform.access import Principal
 from hopia.platform.config import get_settings
 from hopia.platform.exceptions import (
@@ -239,6 +240,29 @@ def test_a_crash_after_the_commit_names_the_staged_key(
     os.replace(staged, key_file)
     assert read_note(notes["n1"]) == original
     assert chain_verifies()
+
+
+def test_an_error_after_the_commit_keeps_the_staged_key(
+    key_file_mode: None, in_process_models: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit checkpoint is written after the commit: if that fails (a full disk), the vault
+    is already under the new key, which must stay staged, never be removed."""
+    notes = ingest_notes()
+    home = get_settings().home
+    staged, original = home / STAGED_VAULT_FILE, read_note(notes["n1"])
+
+    def full_disk(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(audit, "write_checkpoint", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            rotate(reason=REASON)
+    assert staged.exists()
+    with pytest.raises(VaultError, match="rotation de la clé du coffre interrompue"):
+        read_note(notes["n1"])
+    os.replace(staged, home / VAULT_FILE)
+    assert read_note(notes["n1"]) == original
 
 
 def test_a_staged_key_left_before_the_commit_is_replaced(

@@ -35,6 +35,7 @@ from hopia.platform import keys
 from hopia.platform.access import Purpose
 from hopia.platform.exceptions import InvalidRequestError, VaultError
 from hopia.platform.files import atomic_file
+from hopia.platform.warehouse import Warehouse
 from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
 
@@ -119,7 +120,10 @@ def rotate_vault_key(ctx: Context, request: RotateVaultKeyRequest) -> RotateVaul
             details={"mode": "file", "old_key_kept_as": old_file.name},
         )
     except BaseException:
-        staged.unlink(missing_ok=True)  # nothing committed: the old key stays the key
+        # Removed only when the old key is known to be still the vault's: an error after the
+        # commit (the audit checkpoint written then) must leave the new key where it is.
+        if _still_the_key(vault.wh, old_key):
+            staged.unlink(missing_ok=True)
         raise
     _write_private(old_file, key_file.read_text())
     _install_key(staged, key_file)
@@ -133,6 +137,14 @@ def rotate_vault_key(ctx: Context, request: RotateVaultKeyRequest) -> RotateVaul
         key_file=key_file,
         old_key_file=old_file,
     )
+
+
+def _still_the_key(wh: Warehouse, key: bytes) -> bool:
+    try:
+        Vault(wh, key).check_key()
+    except Exception:  # noqa: BLE001 - unknown: keep the staged key
+        return False
+    return True
 
 
 def _old_key_path(key_file: Path) -> Path:
