@@ -282,6 +282,19 @@ def test_a_staged_key_left_before_the_commit_is_replaced(
     assert result.new_key_id != result.old_key_id
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the rotation lock is a POSIX flock")
+def test_one_rotation_at_a_time(key_file_mode: None) -> None:
+    import fcntl
+
+    home = get_settings().home
+    home.mkdir(mode=0o700)
+    with (home / f".{STAGED_VAULT_FILE}.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another rotation, in another process
+        with pytest.raises(VaultError, match="une autre rotation"):
+            rotate(reason=REASON)
+    assert not (home / STAGED_VAULT_FILE).exists()
+
+
 def test_a_configured_key_needs_the_new_key_in_a_file(
     engine: str, in_process_models: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

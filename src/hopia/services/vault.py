@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,11 @@ from hopia.platform.files import atomic_file
 from hopia.platform.warehouse import Warehouse
 from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 ACTION = "vault.rotate_key"
 RESOURCE = "vault"
@@ -75,6 +81,14 @@ def rotate_vault_key(ctx: Context, request: RotateVaultKeyRequest) -> RotateVaul
             "HOPIA_VAULT_KEY à jour",
             fields=("new_key_file",),
         )
+    staged = keys.staged_vault_key_file(ctx.settings)
+    with contextlib.nullcontext() if staged is None else _rotation_lock(staged):
+        return _rotate(ctx, request, reason, staged)
+
+
+def _rotate(
+    ctx: Context, request: RotateVaultKeyRequest, reason: str, staged: Path | None
+) -> RotateVaultKeyResult:
     old_key = ctx.vault_key()
     if request.new_key_file is not None:
         new_text, new_key = keys.read_vault_key_file(request.new_key_file)
@@ -87,7 +101,6 @@ def rotate_vault_key(ctx: Context, request: RotateVaultKeyRequest) -> RotateVaul
             "d'audit",
             fields=("new_key_file",),
         )
-    staged = keys.staged_vault_key_file(ctx.settings)
     vault = Vault(existing_warehouse(ctx), old_key, staged_key_file=staged)
     # The current key must open the vault before anything is written: after a rotation
     # interrupted past its commit, this names the staged key to put in place (and keeps it).
@@ -137,6 +150,26 @@ def rotate_vault_key(ctx: Context, request: RotateVaultKeyRequest) -> RotateVaul
         key_file=key_file,
         old_key_file=old_file,
     )
+
+
+@contextlib.contextmanager
+def _rotation_lock(staged: Path) -> Iterator[None]:
+    """One rotation at a time on this home: two would stage their keys in the same file."""
+    if fcntl is None or not staged.parent.is_dir():  # no home: reading the key will say so
+        yield  # (Windows: one operator at a time is assumed)
+        return
+    fd = os.open(staged.with_name(f".{staged.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VaultError(
+                "une autre rotation de la clé du coffre est en cours sur ce dossier Hopia : "
+                "attendez qu'elle finisse"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _still_the_key(wh: Warehouse, key: bytes) -> bool:
