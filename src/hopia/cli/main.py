@@ -79,6 +79,7 @@ app.command("ingest", help="Intégrer des documents : lecture, pseudonymisation,
 )
 app.add_typer(nlp.app, name="nlp")
 pseudo.app.command("reidentify")(pseudo_vault.reidentify)
+pseudo.app.command("rotate-vault-key")(pseudo_vault.rotate_vault_key)
 pseudo.app.command("train")(pseudo_train.train)
 app.add_typer(pseudo.app, name="pseudo")
 audit_app = typer.Typer(help="Journal d'audit infalsifiable.", no_args_is_help=True)

@@ -1,4 +1,5 @@
-"""``hopia pseudo reidentify`` and ``hopia audit verify``: the key vault's two commands.
+"""``hopia pseudo reidentify``, ``hopia pseudo rotate-vault-key`` and ``hopia audit verify``:
+the key vault's commands.
 
 Re-identification prints a note with its original values restored; it demands a reason, and the
 reason, the actor and the note are written to the tamper-evident audit log in the same
@@ -7,6 +8,8 @@ everything else goes to stderr.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 from rich.markup import escape
@@ -40,6 +43,60 @@ def reidentify(
         highlight=False,
     )
     typer.echo(result.text)
+
+
+def rotate_vault_key(
+    reason: str | None = typer.Option(
+        None,
+        "--reason",
+        help="Motif du renouvellement (obligatoire, au moins deux mots qui disent pourquoi), "
+        "inscrit au journal d'audit : rotation annuelle, départ d'un administrateur…",
+    ),
+    new_key_file: Path | None = typer.Option(
+        None,
+        "--new-key-file",
+        help="Fichier privé (droits 600) contenant la nouvelle clé (32 octets en base64, par ex. "
+        "« openssl rand -base64 32 ») ; obligatoire quand la clé est configurée par "
+        "HOPIA_VAULT_KEY. Sans lui, une clé aléatoire est créée.",
+    ),
+) -> None:
+    """Renouveler la clé du coffre : tout le coffre rechiffré en une transaction, journalisée ;
+    arrêtez d'abord le web et les workers."""
+    from hopia.services.vault import RotateVaultKeyRequest
+    from hopia.services.vault import rotate_vault_key as rotate
+
+    with handle_errors(), context() as ctx:
+        request = RotateVaultKeyRequest.of(reason=reason, new_key_file=new_key_file)
+        result = rotate(ctx, request)
+    console.print(
+        f"Clé du coffre renouvelée : {result.entries} valeur(s) de {result.patients} "
+        f"patient(s) rechiffrée(s), clé {result.old_key_id} remplacée par {result.new_key_id} "
+        f"(entrée {result.audit_id} du journal d'audit).",
+        highlight=False,
+    )
+    if result.mode == "file":
+        console.print(
+            f"Nouvelle clé en place : {result.key_file}. Ancienne clé conservée (droits 600) : "
+            f"{result.old_key_file} ; elle seule relit le coffre des sauvegardes de l'entrepôt "
+            "faites avant ce renouvellement : rangez-la avec la sauvegarde des clés (à part de "
+            "l'entrepôt), puis retirez-la du dossier Hopia.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"Mettez maintenant HOPIA_VAULT_KEY à jour dans le coffre de secrets avec le "
+            f"contenu de {result.new_key_file}, puis redémarrez les services (web, workers) : "
+            "d'ici là, ils refusent de lire le coffre. Gardez l'ancienne valeur avec la "
+            "sauvegarde des clés : elle seule relit le coffre des sauvegardes de l'entrepôt "
+            f"faites avant ce renouvellement. Effacez {result.new_key_file} une fois la clé "
+            "enregistrée.",
+            highlight=False,
+        )
+    console.print(
+        "[bold]Sauvegardez dès maintenant la nouvelle clé à part de l'entrepôt[/bold] (jamais "
+        "avec ses sauvegardes) : sans elle, le coffre est illisible.",
+        highlight=False,
+    )
 
 
 def audit_verify(

@@ -39,6 +39,7 @@ class Purpose(StrEnum):
     PATIENT_LIST = "patient_list"
     SHARE = "share"
     BREAK_GLASS = "break_glass"
+    KEY_ROTATION = "key_rotation"
 
 
 _PURPOSE_TEXT: dict[Purpose, tuple[str, str]] = {
@@ -48,6 +49,10 @@ _PURPOSE_TEXT: dict[Purpose, tuple[str, str]] = {
     Purpose.BREAK_GLASS: (
         "un accès hors de votre périmètre (bris de glace)",
         "patient transféré aux urgences, avis demandé",
+    ),
+    Purpose.KEY_ROTATION: (
+        "renouveler la clé du coffre",
+        "rotation annuelle, procédure sécurité 2026-04",
     ),
 }
 

@@ -30,6 +30,10 @@ from hopia.platform.files import atomic_file, private_dir
 SECRET_FILE = "secret.key"
 VAULT_FILE = "vault.key"
 AUDIT_FILE = "audit.key"
+STAGED_VAULT_FILE = "vault.key.staged"
+"""A new vault key written by a rotation (``hopia pseudo rotate-vault-key``) before the vault is
+re-encrypted, moved over ``vault.key`` once it is: if this file is left behind, a rotation was
+interrupted (:meth:`hopia.data.pseudo.vault.Vault` names it when the key does not match)."""
 MIN_SECRET_CHARS = 16
 
 
@@ -74,11 +78,7 @@ def init_keys(settings: Settings, *, data_exists: bool = False) -> KeyStatus:
                     details={"path": str(home / name)},
                 )
     secret = _init_file(settings.secret_key, home / SECRET_FILE, lambda: secrets.token_hex(32))
-    vault = _init_file(
-        settings.vault_key,
-        home / VAULT_FILE,
-        lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
-    )
+    vault = _init_file(settings.vault_key, home / VAULT_FILE, new_vault_key_text)
     audit = _init_file(settings.audit_key, home / AUDIT_FILE, lambda: secrets.token_hex(32))
     # Read them back: a bad configured value or an unsafe file fails here, at set-up.
     load_secret(settings)
@@ -132,6 +132,29 @@ def load_vault_key(settings: Settings) -> bytes:
         return _decode_vault_key(settings.vault_key, "HOPIA_VAULT_KEY")
     path = settings.home / VAULT_FILE
     return _decode_vault_key(_read_key_file(path, "clé du coffre"), str(path))
+
+
+def new_vault_key_text() -> str:
+    """A new random vault key as it is written in a key file: 32 bytes, base64."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def staged_vault_key_file(settings: Settings) -> Path | None:
+    """Where a rotation stages the new vault key (``<home>/vault.key.staged``), or None when the
+    key is configured (``HOPIA_VAULT_KEY``: the secret store holds it, no file is staged)."""
+    return None if settings.vault_key else settings.home / STAGED_VAULT_FILE
+
+
+def read_vault_key_file(path: Path) -> tuple[str, bytes]:
+    """A vault key file's text and its 32 bytes: it must exist, be private (0600) and hold a
+    base64 key of 32 bytes (:class:`ConfigError` or :class:`KeysMissingError` otherwise)."""
+    text = _read_key_file(Path(path), "clé du coffre")
+    return text, _decode_vault_key(text, str(path))
+
+
+def decode_vault_key(text: str, origin: str) -> bytes:
+    """A vault key's 32 bytes from its base64 text (:class:`ConfigError` naming ``origin``)."""
+    return _decode_vault_key(text, origin)
 
 
 def load_audit_key(settings: Settings) -> bytes:

@@ -150,7 +150,7 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
     from hopia.data.omop.concepts import warm_terminologies
     from hopia.data.pseudo import Pseudonymiser
     from hopia.data.pseudo.vault import Vault
-    from hopia.platform.keys import load_secret, load_vault_key
+    from hopia.platform.keys import load_secret, load_vault_key, staged_vault_key_file
 
     ocr.configure(ocr.OcrOptions(**settings.data.ocr.model_dump()))
     warm_terminologies()
@@ -187,7 +187,9 @@ def build_pipeline(settings: Settings, warehouse: Warehouse) -> IngestPipeline:
         rule_spans = probe.rules[0] if probe is not None and probe.rules is not None else None
         # in-process model (and rules) where the worker gave none
         pseudonymiser.pseudonymise(_PROBE, model_spans=model_spans, rule_spans=rule_spans)
-        vault = Vault(warehouse, load_vault_key(settings))
+        vault = Vault(
+            warehouse, load_vault_key(settings), staged_key_file=staged_vault_key_file(settings)
+        )
     except BaseException:
         if worker is not None:
             worker.close(wait=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hopia.data.pseudo.vault import ReidentifiedResult, Vault
 from hopia.platform.access import Purpose
+from hopia.platform.keys import staged_vault_key_file
 from hopia.services.context import Context, Request
 from hopia.services.warehouse import existing_warehouse
 
@@ -24,5 +25,9 @@ def reidentify_note(ctx: Context, request: ReidentifyNoteRequest) -> Reidentifie
     resource = f"note:{request.note_id}"
     reason = ctx.check_reason(request.reason, Purpose.REIDENTIFY, "pseudo.reidentify", resource)
     ctx.authorize("pseudo.reidentify", resource)
-    vault = Vault(existing_warehouse(ctx), ctx.vault_key())
+    vault = Vault(
+        existing_warehouse(ctx),
+        ctx.vault_key(),
+        staged_key_file=staged_vault_key_file(ctx.settings),  # an interrupted rotation's key
+    )
     return vault.reidentify_note(request.note_id, reason=reason, actor=ctx.actor)

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -41,7 +42,8 @@ from sqlalchemy import Connection, delete, select, text, update
 from hopia.data.pseudo.pseudonymiser import LABEL_PRIORITY, MASK, PseudoResult
 from hopia.platform import audit
 from hopia.platform.access import Purpose, check_reason
-from hopia.platform.exceptions import VaultError
+from hopia.platform.exceptions import HopiaError, VaultError
+from hopia.platform.keys import VAULT_FILE, read_vault_key_file
 from hopia.platform.warehouse import WRITER_LOCK_KEY, Warehouse, schema
 
 _NONCE_BYTES = 12
@@ -66,6 +68,17 @@ class StoreReport:
             self.existing + other.existing,
             self.conflicts + other.conflicts,
         )
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What :meth:`Vault.rotation` re-encrypted, and its audit entry (key ids only)."""
+
+    patients: int
+    entries: int
+    old_key_id: str
+    new_key_id: str
+    audit: audit.AuditEntry
 
 
 @dataclass(frozen=True)
@@ -163,9 +176,13 @@ class Vault:
     >>> vault.reidentify(note_text, ipp, reason="demande du DIM n° 2024-117")  # doctest: +SKIP
     """
 
-    def __init__(self, wh: Warehouse, key: bytes) -> None:
+    def __init__(self, wh: Warehouse, key: bytes, *, staged_key_file: Path | None = None) -> None:
+        """``staged_key_file``: where a rotation stages the new key when the key is a file
+        (``<home>/vault.key.staged``); a wrong key then says whether an interrupted rotation
+        left the right one there."""
         self.wh = wh
         self._keys = _Keys(key)
+        self.staged_key_file = staged_key_file
 
     @property
     def key_id(self) -> str:
@@ -483,7 +500,19 @@ class Vault:
     # -- rotation -----------------------------------------------------------------------------
 
     def rotate(self, new_key: bytes, *, actor: str | None = None, reason: str | None = None) -> int:
-        """Re-encrypt every entry under ``new_key`` in one transaction; returns the entries.
+        """Re-encrypt every entry under ``new_key`` in one transaction; returns the entries."""
+        return self.rotation(new_key, actor=actor, reason=reason).entries
+
+    def rotation(
+        self,
+        new_key: bytes,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Rotation:
+        """Re-encrypt every entry under ``new_key`` in one transaction, with its audit entry
+        (``vault.rotate``: counts and key ids, plus ``details``; never a key).
 
         Lookup references are keyed too, so they are recomputed from the (decrypted) patient
         keys. The whole vault is read into memory: run it off-hours on a large vault.
@@ -534,13 +563,14 @@ class Vault:
             self.wh.insert_rows(conn, ve, entries)
             conn.execute(update(vk).where(vk.c.retired_at.is_(None)).values(retired_at=now))
             conn.execute(vk.insert().values(key_id=new.key_id, created_at=now))
-            audit.record(
+            entry = audit.record(
                 conn,
                 actor,
                 "vault.rotate",
                 "vault",
                 reason,
                 {
+                    **(details or {}),
                     "old_key_id": old.key_id,
                     "new_key_id": new.key_id,
                     "patients": len(patients),
@@ -548,13 +578,19 @@ class Vault:
                 },
             )
         self._keys = new
-        return len(entries)
+        return Rotation(len(patients), len(entries), old.key_id, new.key_id, entry)
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _lock(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":  # re-entrant: Warehouse.begin() may hold it
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+
+    def check_key(self) -> None:
+        """Raise :class:`VaultError` when the vault is encrypted under another key (an empty
+        vault accepts any); nothing is written."""
+        with self.wh.engine.connect() as conn:
+            self._check_key(conn)
 
     def _check_key(self, conn: Connection, register: bool = False) -> None:
         vk = schema.vault_key
@@ -564,10 +600,44 @@ class Vault:
                 conn.execute(vk.insert().values(key_id=self.key_id, created_at=_now()))
             return
         if self.key_id not in active:
+            staged = self._staged_key_message(active[0])
             raise VaultError(
-                f"clé du coffre incorrecte : le coffre est chiffré avec la clé {active[0]}, "
-                f"la clé fournie est {self.key_id} (HOPIA_VAULT_KEY ou <home>/vault.key)"
+                staged
+                or f"clé du coffre incorrecte : le coffre est chiffré avec la clé {active[0]}, "
+                f"la clé fournie est {self.key_id} (HOPIA_VAULT_KEY ou <home>/vault.key ; "
+                "après un renouvellement de la clé, HOPIA_VAULT_KEY doit recevoir la nouvelle)",
+                details={"vault_key_id": active[0], "given_key_id": self.key_id},
             )
+
+    def _staged_key_message(self, active: str) -> str | None:
+        """The French message for a wrong key when a rotation left a staged key file."""
+        staged = self.staged_key_file
+        if staged is None or not staged.exists():
+            return None
+        key_file = staged.with_name(VAULT_FILE)
+        try:
+            staged_id = _Keys(read_vault_key_file(staged)[1]).key_id
+        except HopiaError as exc:
+            return (
+                f"clé du coffre incorrecte (le coffre est chiffré avec la clé {active}, "
+                f"{key_file} contient la clé {self.key_id}), et une clé en attente d'une "
+                f"rotation interrompue existe dans {staged}, illisible : {exc.message}"
+            )
+        if staged_id != active:
+            return (
+                f"clé du coffre incorrecte : le coffre est chiffré avec la clé {active}, "
+                f"{key_file} contient la clé {self.key_id} et la clé en attente {staged} (laissée "
+                f"par une rotation interrompue) la clé {staged_id} : aucune ne convient, "
+                "restaurez la clé du coffre depuis la sauvegarde des clés"
+            )
+        return (
+            f"rotation de la clé du coffre interrompue : le coffre a été rechiffré avec la "
+            f"nouvelle clé {active}, restée en attente dans {staged} ; {key_file} contient "
+            f"encore l'ancienne ({self.key_id}). Mettez la nouvelle en place avant toute autre "
+            f"commande : gardez l'ancienne (mv {key_file} {key_file}.<date>.old), puis "
+            f"mv {staged} {key_file} (droits 600), et sauvegardez la nouvelle clé à part de "
+            "l'entrepôt"
+        )
 
     def _entries(self, conn: Connection, ref: str) -> list[Restored]:
         ve = schema.vault_entry
