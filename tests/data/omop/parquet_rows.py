@@ -95,12 +95,15 @@ KEYS = {
 }
 
 
-def differences(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> list[str]:
-    """The columns where two tables' rows differ (by ``keys``), ids and load times aside; a
-    different row count is reported as ``rows a != b``."""
+def differences(
+    a: pd.DataFrame, b: pd.DataFrame, keys: list[str], ignore: tuple[str, ...] = ()
+) -> list[str]:
+    """The columns where two tables' rows differ (by ``keys``), ids and load times aside (and
+    ``ignore``); a different row count is reported as ``rows a != b``."""
     if len(a) != len(b):
         return [f"rows {len(a)} != {len(b)}"]
-    columns = [c for c in a.columns if c in b.columns and c not in ALLOCATED]
+    skip = ALLOCATED | set(ignore)
+    columns = [c for c in a.columns if c in b.columns and c not in skip]
     left = a.sort_values(keys).reset_index(drop=True)[columns]
     right = b.sort_values(keys).reset_index(drop=True)[columns]
     return [c for c in columns if _values(left[c]) != _values(right[c])]

@@ -22,6 +22,7 @@ from tests.platform.pg import engine_warehouse
 
 RUN1 = "20261207T210000000000Z-00000001"
 RUN2 = "20261207T220000000000Z-00000002"
+RUN3 = "20261207T230000000000Z-00000003"
 NOW = datetime(2026, 12, 7, 21, 0)
 
 
@@ -282,6 +283,7 @@ def test_load_resolves_keys_allocates_after_existing_rows_and_reruns_add_nothing
         }
         run2["omop/note"].append(new_note)
         run2["omop/visit_occurrence"][0]["visit_end_date"] = date(2026, 1, 12)
+        run2["omop/visit_occurrence"][0]["visit_concept_id"] = 9203  # an ER note of the stay
         fixed = run2["hopia_id/document"][0] | {
             "content_hash": "00000000000000b2" + "0" * 48,
             "source_ref": "docs.parquet#B2",
@@ -295,13 +297,27 @@ def test_load_resolves_keys_allocates_after_existing_rows_and_reruns_add_nothing
             q = lambda sql: conn.execute(text(sql)).all()  # noqa: E731
             assert q("SELECT COUNT(*) FROM omop.note") == [(3,)]
             assert q("SELECT COUNT(*) FROM omop.note_nlp") == [(2,)]  # not loaded twice
-            assert q("SELECT visit_start_date, visit_end_date FROM omop.visit_occurrence") == [
-                (date(2026, 1, 3), date(2026, 1, 12))
-            ]
+            # widened, and emergency + inpatient = "ER and inpatient" (as the OMOP writer)
+            assert q(
+                "SELECT visit_start_date, visit_end_date, visit_concept_id "
+                "FROM omop.visit_occurrence"
+            ) == [(date(2026, 1, 3), date(2026, 1, 12), 262)]
             assert q("SELECT status, note_id FROM hopia_id.document ORDER BY document_id") == [
                 ("done", 42),
                 ("done", 43),
             ]  # the error row of B2 resolved
+        # A third run whose note's stay it left unchanged (no visit row): the warehouse's.
+        third = run2["omop/note"][1] | {"note_source_value": "doc:00000000000000c3"}
+        _write(out, RUN3, {"omop/note": [third]})
+        assert load_parquet(wh, out).runs == [RUN3]
+        with wh.engine.connect() as conn:
+            assert conn.execute(
+                text(
+                    "SELECT n.visit_occurrence_id = v.visit_occurrence_id, n.person_id = "
+                    "v.person_id FROM omop.note n, omop.visit_occurrence v "
+                    "WHERE n.note_source_value = 'doc:00000000000000c3'"
+                )
+            ).all() == [(True, True)]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

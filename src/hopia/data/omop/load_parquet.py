@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Table, select, text
 
+from hopia.data.omop import concepts as std
 from hopia.data.omop.concepts import ConceptResolver
 from hopia.data.omop.mapping import ID_COLUMN
 from hopia.platform.exceptions import OmopLoadError
@@ -59,6 +60,31 @@ _MENTION_KEYS = {
     "concept_code": _TEXT,
 }
 _VISIT_KEYS = {"visit_source_value": _TEXT, "visit_key": _TEXT}
+
+
+def _level(column: str) -> str:
+    levels = {
+        std.OUTPATIENT_VISIT: 0,
+        std.ER_VISIT: 1,
+        std.INPATIENT_VISIT: 2,
+        std.ER_AND_INPATIENT_VISIT: 3,
+    }
+    cases = " ".join(f"WHEN {k} THEN {v}" for k, v in levels.items())
+    return f"CASE {column} {cases} ELSE -1 END"
+
+
+#: A stay's visit concept once a load brings ``s.visit_concept_id`` to the warehouse's
+#: ``v.visit_concept_id``: :func:`hopia.data.omop.writer.stay_concept` in SQL (emergency and
+#: inpatient make "ER and inpatient"; otherwise the most care; a concept Hopia does not rank,
+#: from an OMOP load, is kept).
+_STAY_CONCEPT = (
+    f"CASE WHEN {_level('v.visit_concept_id')} < 0 THEN v.visit_concept_id "
+    f"WHEN v.visit_concept_id IN ({std.ER_VISIT}, {std.INPATIENT_VISIT}) AND s.visit_concept_id IN "
+    f"({std.ER_VISIT}, {std.INPATIENT_VISIT}) AND v.visit_concept_id <> s.visit_concept_id "
+    f"THEN {std.ER_AND_INPATIENT_VISIT} "
+    f"WHEN {_level('s.visit_concept_id')} > {_level('v.visit_concept_id')} "
+    "THEN s.visit_concept_id ELSE v.visit_concept_id END"
+)
 
 
 @dataclass(frozen=True)
@@ -387,6 +413,7 @@ class _Loader:
         self._patients()
         self._persons()
         self._visits()
+        self._known_visits()
         self._notes()
         self._mentions_and_facts(run_id)
         ids = self._documents(run_id)
@@ -632,13 +659,13 @@ class _Loader:
             "UPDATE omop.visit_occurrence AS v SET "
             "visit_start_date = LEAST(v.visit_start_date, s.visit_start_date), "
             "visit_end_date = GREATEST(v.visit_end_date, s.visit_end_date), "
-            "visit_concept_id = s.visit_concept_id, "
+            f"visit_concept_id = {_STAY_CONCEPT}, "
             "care_site_id = COALESCE(s._site, v.care_site_id) "
             "FROM l_visit s JOIN m_visit m ON m.psv = s.person_source_value "
             "AND m.visit_key = s.visit_key WHERE v.visit_occurrence_id = m.visit_occurrence_id "
             "AND (s.visit_start_date < v.visit_start_date "
             "OR s.visit_end_date > v.visit_end_date "
-            "OR v.visit_concept_id <> s.visit_concept_id "
+            f"OR v.visit_concept_id <> {_STAY_CONCEPT} "
             "OR (s._site IS NOT NULL AND v.care_site_id IS DISTINCT FROM s._site))"
         ).rowcount
         first = self.next_id(schema.CDM["visit_occurrence"], "visit_occurrence_id")
@@ -664,6 +691,24 @@ class _Loader:
             first=first,
         ).rowcount
         self.count("omop.visit_occurrence", max(updated, 0) + max(inserted, 0))
+
+    def _known_visits(self) -> None:
+        """The visits the notes name that this load does not carry (a run writes no row for a
+        visit it leaves unchanged): found in the warehouse by person and
+        ``visit_source_value``, and the day for a ``day:YYYY-MM-DD:`` key."""
+        if "note" not in self.staged:
+            return
+        self.sql(
+            "INSERT INTO m_visit SELECT s.person_source_value, s.visit_key, "
+            "MIN(v.visit_occurrence_id) FROM (SELECT DISTINCT person_source_value, visit_key, "
+            "visit_source_value FROM s_note WHERE visit_key IS NOT NULL) s "
+            "JOIN m_person p ON p.psv = s.person_source_value "
+            "JOIN omop.visit_occurrence v ON v.person_id = p.person_id "
+            "AND v.visit_source_value = s.visit_source_value AND (s.visit_key LIKE 'stay:%' "
+            "OR CAST(v.visit_start_date AS VARCHAR(10)) = SUBSTRING(s.visit_key, 5, 10)) "
+            "WHERE NOT EXISTS (SELECT 1 FROM m_visit m WHERE m.psv = s.person_source_value "
+            "AND m.visit_key = s.visit_key) GROUP BY s.person_source_value, s.visit_key"
+        )
 
     def _care_sites(self) -> None:
         """Care sites by ``care_site_source_value``, created with their name when new."""
