@@ -102,6 +102,17 @@ def test_spark_output_loads_as_the_local_ingest_on_both_engines(
         patients=spark.read.parquet(str(tmp_path / "in" / "pat.parquet")),
     )
     assert report.added == N_DOCS
+    # The same documents, ingested locally already: the load skips them all (content hash).
+    local = Warehouse(f"duckdb:///{tmp_path / 'local.duckdb'}")
+    before = local.table_counts()
+    skipped = load_parquet(local, out)
+    after = local.table_counts()
+    local.close()
+    assert skipped.skipped_notes == N_DOCS and skipped.rows == {}
+    assert {k: v for k, v in after.items() if k != "omop.hopia_run"} == {
+        k: v for k, v in before.items() if k != "omop.hopia_run"
+    }
+
     tables = [*ALWAYS, *(t for t, space in WHOLE_STATE.items() if (out / space / t).is_dir())]
     # Without the person and visit tables (the job before them), a note's person and visit
     # cannot be compared by their natural keys: the rest of the note is.

@@ -229,6 +229,8 @@ def _manifest_run(folder: Path, path: Path) -> _Run:
             raise OmopLoadError(f"{path} : table inconnue dans le manifeste : {key}")
         files[name] = [folder / p for p in paths]
         for p in files[name]:
+            if not p.resolve().is_relative_to(folder.resolve()):
+                raise OmopLoadError(f"{path} : fichier listé hors du dossier : {p}")
             if not p.is_file():
                 raise OmopLoadError(f"{path} : fichier listé absent : {p}")
     digest = hashlib.sha256(f"spark-run\x1f{run_id}".encode()).hexdigest()
