@@ -1,4 +1,5 @@
-"""``hopia warehouse``: statistics and OMOP CSV loading (over :mod:`hopia.services.warehouse`)."""
+"""``hopia warehouse``: statistics, OMOP CSV and Spark Parquet loading (over
+:mod:`hopia.services.warehouse`)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,27 @@ def load_omop(
     )
     for name, why in report.skipped.items():
         console.print(f"  [dim]{name} : {why}[/dim]")
+
+
+@app.command("load-parquet")
+def load_parquet(
+    path: Path = typer.Argument(
+        ..., help="Dossier de sortie de hopia spark ingest (omop/, hopia_id/, _manifests/)."
+    ),
+) -> None:
+    """Charger la sortie Parquet de l'intégration Spark (tout ou rien, rechargement sans
+    doublon)."""
+    from hopia.services import warehouse
+
+    with handle_errors(), context() as ctx:
+        request = warehouse.LoadParquetRequest.of(path=path)
+        report = warehouse.load_parquet(ctx, request)
+    for name, rows in sorted(report.rows.items()):
+        console.print(f"{name} : {rows} ligne(s)")
+    console.print(
+        f"{len(report.runs)} exécution(s) chargée(s), {len(report.already)} déjà chargée(s) ; "
+        f"{sum(report.rows.values())} ligne(s) écrite(s) ; {report.skipped_notes} note(s) "
+        "déjà présente(s)."
+    )
+    for name in report.ignored:
+        console.print(f"  [dim]{escape(name)} : table inconnue, ignorée[/dim]")

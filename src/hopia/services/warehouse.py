@@ -1,8 +1,12 @@
-"""Warehouse service: summary figures (counts only: nothing identifying) and OMOP CSV loading.
+"""Warehouse service: summary figures (counts only: nothing identifying), OMOP CSV loading and
+the loading of the Spark ingest's Parquet output.
 
-Neither is written to the audit log: the figures are table-level counts, and a load writes
-data in (a site's own OMOP extract), recorded with each file's sha256 in ``hopia_meta.omop_load``.
-The access policy is asked first (``warehouse.stats``, ``warehouse.load_omop``).
+The figures and the OMOP CSV load are not written to the audit log: the figures are table-level
+counts, and a CSV load writes data in (a site's own OMOP extract), recorded with each file's
+sha256 in ``hopia_meta.omop_load``. A Parquet load writes the identified space (documents,
+identities, the vault) as an ingest does: one audit entry (``warehouse.load_parquet``, runs and
+counts only) in the load's transaction. The access policy is asked first (``warehouse.stats``,
+``warehouse.load_omop``, ``warehouse.load_parquet``).
 
 :func:`existing_warehouse` is how a service that only reads opens the warehouse: an embedded
 DuckDB file that does not exist is an error naming its path (``hopia init``, ``hopia ingest`` or
@@ -28,6 +32,7 @@ from hopia.services.context import Context, Request
 
 if TYPE_CHECKING:
     from hopia.data.omop.load_csv import LoadReport
+    from hopia.data.omop.load_parquet import ParquetLoadReport
 
 
 @dataclass
@@ -47,6 +52,11 @@ class LoadOmopRequest(Request):
     """An OMOP CDM 5.4 CSV set: a folder or a zip archive."""
     replace: bool = False
     """Replace the clinical rows whose identifiers already exist (refused otherwise)."""
+
+
+class LoadParquetRequest(Request):
+    path: Path
+    """The output folder of ``hopia spark ingest`` (docs/spark.md, "Output")."""
 
 
 def duckdb_file(url: str) -> Path | None:
@@ -108,3 +118,41 @@ def load_omop(ctx: Context, request: LoadOmopRequest) -> LoadReport:
 
     ctx.authorize("warehouse.load_omop", f"omop-csv:{request.path.name}")
     return load(ctx.warehouse(), request.path, replace=request.replace)
+
+
+def load_parquet(ctx: Context, request: LoadParquetRequest) -> ParquetLoadReport:
+    """Load the Spark runs of ``request.path`` not loaded yet, all or nothing, with one audit
+    entry in the same transaction; loading the same folder again adds nothing."""
+    from sqlalchemy import Connection
+
+    from hopia.data.omop.load_parquet import load_parquet as load
+    from hopia.data.omop.research_ids import pseudonymous_id
+    from hopia.data.pseudo.surrogates import Surrogates
+    from hopia.data.pseudo.vault import Vault
+    from hopia.platform import audit
+
+    target = f"parquet:{request.path.name}"
+    ctx.authorize("warehouse.load_parquet", target)
+    secret = ctx.secret()  # never created here: hopia init (KeysMissingError)
+    wh = ctx.warehouse()
+    vault = Vault(wh, ctx.vault_key())
+    offsets = Surrogates(secret).date_offset_days
+
+    def fill_vault(conn: Connection, document_ids: list[int]) -> None:
+        # The cluster never sees the vault key: the loader fills the vault from the documents
+        # and PHI spans it loaded (docs/spark.md, "the vault").
+        store = getattr(vault, "store_documents", None)
+        if store is not None:
+            store(conn, offsets, document_ids)
+
+    def record(conn: Connection, report: ParquetLoadReport) -> None:
+        details = {"runs": report.runs, "run_id": report.run_id, "rows": report.rows}
+        audit.record(conn, ctx.actor, "warehouse.load_parquet", target, None, details)
+
+    return load(
+        wh,
+        request.path,
+        research_id=lambda ipp: pseudonymous_id(secret, ipp),
+        on_documents=fill_vault,
+        then=record,
+    )
