@@ -419,14 +419,18 @@ class Conclusion:
     threshold: float
     cim10: tuple[str, ...] = ()
     concepts: tuple[str, ...] = ()
+    #: the words of a condition this value explains ("anémie", not "ferriprive")
+    words: frozenset[str] = frozenset()
+    #: generic words it explains too, but that do not name it ("état", "syndrome")
+    also: frozenset[str] = frozenset()
     source: str = ""
 
-    def names(self, keys: frozenset[str]) -> bool:
-        """Whether a fact with ``keys`` states this condition."""
+    def names(self, keys: frozenset[str], words: frozenset[str]) -> bool:
+        """Whether a fact with ``keys`` and ``words`` states this condition."""
         codes = [k[6:] for k in keys if k.startswith("cim10:")]
         if any(c.startswith(p) for c in codes for p in self.cim10):
             return True
-        return any(f"concept:{c}" in keys for c in self.concepts)
+        return any(f"concept:{c}" in keys for c in self.concepts) or bool(words & self.words)
 
     def holds(self, value: float) -> bool:
         if self.op == "below":
@@ -481,6 +485,8 @@ def rules() -> Rules:
                 threshold=float(item[ops[0]]),
                 cim10=tuple(_code(c) for c in item.get("cim10") or ()),
                 concepts=tuple(str(c) for c in item.get("concepts") or ()),
+                words=frozenset(_words(str(w)) for w in item.get("words") or ()),
+                also=frozenset(_words(str(w)) for w in item.get("also") or ()),
                 source=str(item.get("source") or ""),
             )
         )
@@ -489,6 +495,15 @@ def rules() -> Rules:
         for a in raw.get("absences") or ()
     )
     return Rules(tuple(conclusions), absences)
+
+
+def _words(text: str) -> str:
+    """``text`` lower-cased, without accents, small words or a plural "s" (one word: one
+    string; several: joined by a space)."""
+    nfkd = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in nfkd if not unicodedata.combining(c))
+    kept = [w for w in re.findall(r"[a-z0-9]+", plain) if w not in _STOPWORDS and len(w) > 1]
+    return " ".join(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in kept)
 
 
 def _read_absence(fact: Fact) -> Fact:
@@ -583,21 +598,31 @@ def _by_value(f: Fact, source_facts: Sequence[Fact]) -> Flag | None | Literal[Fa
     """A condition no source fact names, judged by the values the sources give
     (grounding_rules.yaml): no flag (None) when a value backs it, a flag when the values
     contradict it, False when no rule applies or the sources give no such value."""
-    applicable = [r for r in rules().conclusions if r.names(f.keys)]
+    words = frozenset(_words(f.text).split())
+    applicable = [r for r in rules().conclusions if r.names(f.keys, words)]
     judged = [(r, _lab_values(source_facts, r)) for r in applicable]
     judged = [(r, values) for r, values in judged if values]
     if not judged:
         return False
     what = f.absence_of or f.text
     if not f.negated:
-        for r, values in judged:
-            if any(r.holds(v.value) for v in values if v.value is not None):
-                return None
-        r, values = judged[0]
-        message = (
-            f"« {what} » non étayé(e) par les sources : {_quote(values)} ({r.threshold_text()})"
-        )
-        return Flag(f.start, f.end, f.text, f.kind, "value", message)
+        wrong = [
+            (r, values)
+            for r, values in judged
+            if not any(r.holds(v.value) for v in values if v.value is not None)
+        ]
+        if wrong:
+            r, values = wrong[0]
+            message = (
+                f"« {what} » non étayé(e) par les sources : {_quote(values)} ({r.threshold_text()})"
+            )
+            return Flag(f.start, f.end, f.text, f.kind, "value", message)
+        # every word of the condition explained by a value: "anémie" by an Hb of 8 g/dL, not
+        # "anémie ferriprive", which says more than the Hb
+        explained = frozenset().union(*(r.words | r.also for r, _ in judged))
+        if words <= explained or (f.absence_of and _words(f.absence_of) in explained):
+            return None
+        return False
     backing = [
         (r, [v for v in values if v.value is not None and r.holds(v.value)]) for r, values in judged
     ]
