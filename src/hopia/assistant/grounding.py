@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from hopia.data.nlp.drug_names import atc_codes, combination_codes
+
 if TYPE_CHECKING:
     from hopia.data.nlp import Entity
 
@@ -237,6 +239,11 @@ def _keys(e: Entity, kind: FactKind) -> set[str]:
     # analgesic) meets a brand listed under any of them (Kardégic, Aspégic)
     for code in attributes.get("atc_candidates") or ():
         keys.add("atc:" + str(code).upper())
+    if kind == "drug":
+        # the dictionary's codes of the name by its ingredient: "tiotropium" meets Spiriva
+        # (listed as "tiotropium bromure"), "budésonide" meets Symbicort (its combination)
+        keys |= {"atc:" + code for code in atc_codes(e.text)}
+        keys |= {_IN_COMBINATION + code for code in combination_codes(e.text)}
     if e.pipe == "terms":
         # hopia.terms: the concept code (every synonym and abbreviation of a concept shares
         # it: "IRC", "maladie rénale chronique"), its CIM-10 code, or a drug's ATC code
@@ -305,12 +312,12 @@ def _merged(typed: list[tuple[Entity, FactKind]], kind: FactKind) -> list[Fact]:
 
 def _value(e: Entity) -> tuple[float | None, str | None]:
     """An entity's number: a lab value, a drug's first dose (the posology reads chemicals
-    that only hopia.terms names, "Entresto", into their attributes)."""
+    that only hopia.terms or the statistical NER name, "Entresto", into their attributes)."""
     if e.pipe == "cim10":
         return None, None
     if isinstance(e.value, (int, float)):
         return float(e.value), e.unit
-    dose = (e.attributes or {}).get("dose") if e.pipe == "terms" else None
+    dose = (e.attributes or {}).get("dose") if e.pipe in ("terms", "clinical_ner") else None
     if isinstance(dose, (int, float)):
         return float(dose), (e.attributes or {}).get("dose_unit")
     return None, None
@@ -574,8 +581,18 @@ def _show_intake(intake: Intake) -> str:
     return f"{dose} x{_show((intake.per_day, None))}/j, soit {_show(daily, in_grams=True)}/j"
 
 
+_IN_COMBINATION = "atc-in:"  # an ingredient of the combination of that code
+
+
 def _match(a: Fact, b: Fact) -> bool:
-    if a.keys & b.keys:
+    shared = a.keys & b.keys
+    if any(not k.startswith(_IN_COMBINATION) for k in shared):
+        return True
+    # an ingredient meets its combination ("budésonide": Symbicort), never another ingredient
+    # of it (isoniazide and rifampicine are both in Rifinah)
+    a_in = {"atc:" + k[len(_IN_COMBINATION) :] for k in a.keys if k.startswith(_IN_COMBINATION)}
+    b_in = {"atc:" + k[len(_IN_COMBINATION) :] for k in b.keys if k.startswith(_IN_COMBINATION)}
+    if a_in & b.keys or b_in & a.keys:
         return True
     codes_a = [k for k in a.keys if k.startswith("cim10:")]
     codes_b = [k for k in b.keys if k.startswith("cim10:")]
@@ -594,11 +611,32 @@ def _quote(facts_: Sequence[Fact]) -> str:
     return ", ".join(shown[:3])
 
 
-def _by_value(f: Fact, source_facts: Sequence[Fact]) -> Flag | None | Literal[False]:
+# Units a condition's mention may take with its value ("anémie à 8,1 g/dL"): no words of it.
+_UNIT_WORDS = frozenset(
+    ("g", "dl", "l", "ml", "mmol", "umol", "µmol", "mol", "fl", "kg", "m2", "mg", "ui", "min")
+    + ("mmhg", "mm3", "c")
+)
+
+
+def _condition_words(f: Fact, output_facts: Sequence[Fact]) -> frozenset[str]:
+    """The words of a condition's mention, without the numbers, units and lab values the NER
+    took with it ("Insuffisance rénale chronique (DFG 38": no "dfg", no "38")."""
+    text = list(f.text)
+    for lab in output_facts:
+        if lab.kind == "lab" and lab.start < f.end and f.start < lab.end:
+            for i in range(max(lab.start, f.start), min(lab.end, f.end)):
+                text[i - f.start] = " "
+    words = _words("".join(text)).split()
+    return frozenset(w for w in words if not any(c.isdigit() for c in w) and w not in _UNIT_WORDS)
+
+
+def _by_value(
+    f: Fact, source_facts: Sequence[Fact], output_facts: Sequence[Fact] = ()
+) -> Flag | None | Literal[False]:
     """A condition no source fact names, judged by the values the sources give
     (grounding_rules.yaml): no flag (None) when a value backs it, a flag when the values
     contradict it, False when no rule applies or the sources give no such value."""
-    words = frozenset(_words(f.text).split())
+    words = _condition_words(f, output_facts)
     applicable = [r for r in rules().conclusions if r.names(f.keys, words)]
     judged = [(r, _lab_values(source_facts, r)) for r in applicable]
     judged = [(r, values) for r, values in judged if values]
@@ -644,7 +682,7 @@ def judge(output_facts: Sequence[Fact], source_facts: Sequence[Fact]) -> list[Fl
         matching = [s for s in source_facts if _match(f, s)]
         what = _WHAT[f.kind]
         if not matching:
-            verdict = _by_value(f, source_facts) if f.kind == "condition" else False
+            verdict = _by_value(f, source_facts, output_facts) if f.kind == "condition" else False
             if verdict is False:
                 flags.append(
                     Flag(f.start, f.end, f.text, f.kind, "absent", f"{what} absent(e) des sources")

@@ -300,8 +300,9 @@ class PosologyReader(BaseComponent):
     name : the component name
     drug_group : the span group of ``eds.drugs``
     lab_group : the span group of ``hopia.labs`` (drug spans it covers are dropped)
-    terms_group : the span group of ``hopia.terms``: its chemicals that no drug span overlaps
-        (drugs the drug list lacks, "Entresto") get their posology read too
+    chem_groups : span groups (``hopia.terms``, ``hopia.clinical_ner``) whose chemicals
+        that no drug span overlaps (drugs the drug list lacks: "Entresto", "tiotropium") get
+        their posology read too, their groups unchanged
     """
 
     def __init__(
@@ -311,12 +312,12 @@ class PosologyReader(BaseComponent):
         *,
         drug_group: str = "drug",
         lab_group: str = "labs",
-        terms_group: str = "terms",
+        chem_groups: list[str] | None = None,
     ) -> None:
         super().__init__(nlp=nlp, name=name)
         self.drug_group = drug_group
         self.lab_group = lab_group
-        self.terms_group = terms_group
+        self.chem_groups = list(chem_groups or [])
 
     def set_extensions(self) -> None:
         super().set_extensions()
@@ -327,7 +328,7 @@ class PosologyReader(BaseComponent):
 
     def __call__(self, doc: Doc) -> Doc:
         has_drugs = self.drug_group in doc.spans and doc.spans[self.drug_group]
-        terms = _chem_terms(doc, self.terms_group)
+        terms = _chemicals(doc, self.chem_groups)
         if not has_drugs and not terms:
             return doc
         text = doc.text
@@ -338,9 +339,12 @@ class PosologyReader(BaseComponent):
             for s in _merge_codes(doc.spans[self.drug_group] if has_drugs else ())
             if not _is_lab(s, labs, lowered)
         ]
-        # the drugs hopia.terms names and eds.drugs does not ("Entresto"): read too, their
-        # span group unchanged
-        extra = [t for t in terms if not any(_overlap(t, d) for d in drugs)]
+        # the drugs only hopia.terms or the statistical NER name ("Entresto", "tiotropium"):
+        # read too, their span groups unchanged
+        extra: list[Span] = []
+        for t in terms:  # one reading a place: the first group's span (terms before the NER's)
+            if not any(_overlap(t, d) for d in [*drugs, *extra]):
+                extra.append(t)
         named = sorted([*drugs, *extra], key=lambda s: (s.start, s.end))
         line_ends = [m.start() for m in re.finditer("\n", text)] + [len(text)]
         for i, span in enumerate(named):
@@ -364,10 +368,8 @@ class PosologyReader(BaseComponent):
         return doc
 
 
-def _chem_terms(doc: Doc, group: str) -> list[Span]:
-    if group not in doc.spans:
-        return []
-    return [s for s in doc.spans[group] if s._.category == CATEGORY]
+def _chemicals(doc: Doc, groups: list[str]) -> list[Span]:
+    return [s for g in groups if g in doc.spans for s in doc.spans[g] if s._.category == CATEGORY]
 
 
 def _overlap(a: Span, b: Span) -> bool:
