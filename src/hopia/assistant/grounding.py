@@ -385,7 +385,8 @@ def _intakes(members: list[Entity]) -> tuple[Intake, ...]:
 def facts(entities: Iterable[Entity]) -> list[Fact]:
     """The facts of one text: entities of a checked kind, overlapping ones of the same kind
     merged. An uncoded fact inside a fact of a stronger kind is the NER's noise ("µmol" read
-    as a disorder inside "créatinine à 95 µmol/L") and is dropped, and so is an uncoded fact
+    as a disorder inside "créatinine à 95 µmol/L") and is dropped, so is a chemical inside a
+    lab value ("albumine 27 g/L", even when the drug dictionary names it), and so is an uncoded fact
     on the same words as a coded fact of another kind (the statistical NER's "microcytose"
     read as a chemical where the lexicon codes the sign)."""
     typed = sorted(
@@ -394,6 +395,11 @@ def facts(entities: Iterable[Entity]) -> list[Fact]:
     found = [f for kind in _PRIORITY for f in _merged(typed, kind)]
     kept = []
     for f in found:
+        in_lab = f.kind == "drug" and any(
+            g.kind == "lab" and g.start <= f.start and f.end <= g.end for g in found
+        )
+        if in_lab:
+            continue  # "albumine 27 g/L" is a result, whatever the NER makes of its name
         if any(k.startswith(_CODED) for k in f.keys):
             kept.append(f)
             continue

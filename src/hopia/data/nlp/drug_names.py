@@ -43,7 +43,8 @@ GENERIC_HEADS = frozenset(
         "extrait",
     )
 )
-_PARTS = re.compile(r"\bet\b|,|\ben association\b|\(|\)|\bavec\b")
+_PARTS = re.compile(r"\bet\b|,|\ben association\b|\bavec\b")
+_BRACKETS = re.compile(r"\([^()]*\)")  # "thiamine (vit b1)": one ingredient
 
 
 def _words(text: str) -> list[str]:
@@ -70,7 +71,8 @@ def _index() -> tuple[
                 names.setdefault(whole, set()).add(code)
             if name != name.lower():
                 continue  # brands are in capitals; ingredients (INN) in lower case
-            parts = [w for w in (_words(p) for p in _PARTS.split(fold(name))) if w]
+            plain = _BRACKETS.sub(" ", fold(name))
+            parts = [w for w in (_words(p) for p in _PARTS.split(plain)) if w]
             for words in parts:
                 if len(parts) == 1:
                     names.setdefault(" ".join(words), set()).add(code)

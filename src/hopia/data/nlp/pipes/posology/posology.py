@@ -347,7 +347,15 @@ class PosologyReader(BaseComponent):
                 extra.append(t)
         named = sorted([*drugs, *extra], key=lambda s: (s.start, s.end))
         line_ends = [m.start() for m in re.finditer("\n", text)] + [len(text)]
+        extra_ids = {id(t) for t in extra}
         for i, span in enumerate(named):
+            # a chemical of the statistical NER may take its dose in ("thiamine 500 mg/"):
+            # read from its first digit
+            begin = span.end_char
+            if id(span) in extra_ids:
+                digit = re.search(r"\d", span.text)
+                if digit and digit.start() > 0:
+                    begin = span.start_char + digit.start()
             stop = min(span.end_char + MAX_WINDOW, len(text))
             if i + 1 < len(named):
                 stop = min(stop, max(named[i + 1].start_char, span.end_char))
@@ -355,10 +363,10 @@ class PosologyReader(BaseComponent):
             if span.sent is not None:
                 stop = min(stop, max(span.sent.end_char, span.end_char))
             stop = max(_item_end(lowered, span.end_char, stop), span.end_char)
-            reading = read_posology(lowered, span.end_char, stop)
+            reading = read_posology(lowered, begin, stop)
             if reading["posology_text"] is not None:
                 s, e = reading["posology_text"]
-                reading["posology_text"] = text[span.end_char + s : span.end_char + e]
+                reading["posology_text"] = text[begin + s : begin + e]
             attributes = dict(span._.attributes or {})
             attributes.update(reading)
             span._.attributes = attributes
