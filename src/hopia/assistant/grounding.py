@@ -203,6 +203,12 @@ _GENERIC = frozenset(
         "maladie",
         "maladies",
         "antécédents",
+        # time words the statistical NER sometimes reads as a disorder
+        "semaine",
+        "semaines",
+        "jour",
+        "jours",
+        "mois",
     )
 )
 _ABBREVIATIONS = {k: fold(v) for k, v in _ABBREVIATIONS_TEXT.items()}
