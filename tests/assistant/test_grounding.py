@@ -257,3 +257,19 @@ def test_the_rules_table_names_known_analytes_in_their_units() -> None:
         assert rule.lab in analytes, rule.condition
         assert rule.unit == analytes[rule.lab].unit, rule.condition
         assert rule.source and rule.words, rule.condition
+
+
+def test_a_flipped_test_result_is_flagged(nlp: Any) -> None:
+    source = "Quantiféron négatif. Hémocultures négatives. Sérologie VIH négative."
+    flags = _check(nlp, source, "Quantiféron positif, hémocultures stériles. VIH négatif.")
+    assert [(t, r) for t, r, _ in flags] == [("Quantiféron positif", "negation")]
+    assert flags[0][2] == (
+        "résultat positif ici mais négatif dans les sources (« Quantiféron négatif »)"
+    )
+    flags = _check(nlp, source, "Hémocultures positives.")
+    assert [(t, r) for t, r, _ in flags] == [("Hémocultures positives", "negation")]
+
+
+def test_a_result_of_a_test_the_sources_do_not_give_is_not_judged(nlp: Any) -> None:
+    # only a contradiction is flagged: the sources may name the test otherwise (IGRA)
+    assert _check(nlp, "IGRA négatif.", "Antigénurie légionelle négative.") == []

@@ -123,6 +123,8 @@ class Fact:
     intakes: tuple[Intake, ...] = ()
     #: the condition a word of absence negates ("apyrétique": "fièvre"), for the messages
     absence_of: str | None = None
+    #: a test's result written as a word ("Quantiféron négatif"): the words naming the test
+    test: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.value is not None and not self.doses:
@@ -388,7 +390,74 @@ def _intakes(members: list[Entity]) -> tuple[Intake, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def facts(entities: Iterable[Entity]) -> list[Fact]:
+# A test's result written as a word: "Quantiféron négatif", "hémocultures positives",
+# "ECBU stérile".
+_RESULT = re.compile(
+    r"\b(?:(?P<pos>positi(?:f|ve)s?)|(?P<neg>n[ée]gati(?:f|ve)s?|st[ée]riles?))\b", re.I
+)
+# Where the name of the test before it starts: a punctuation mark or a coordinator.
+_CLAUSE = re.compile(r"[.;:,()\[\]\n]|\b(?:et|ou|mais|avec|sans)\b", re.I)
+# Words around a test's name that do not name it.
+_TEST_WORDS = frozenset(
+    [
+        "serologie",
+        "test",
+        "recherche",
+        "depistage",
+        "dosage",
+        "examen",
+        "resultat",
+        "revenu",
+        "revenue",
+        "est",
+        "etait",
+        "sont",
+        "etaient",
+        "reste",
+        "restent",
+        "restee",
+        "bien",
+        "franchement",
+        "faiblement",
+        "fortement",
+        "strictement",
+        "toujours",
+        "egalement",
+        "aussi",
+        "actuellement",
+        "initialement",
+    ]
+)
+_MAX_TEST_WORDS = 4
+
+
+def result_facts(text: str) -> list[Fact]:
+    """The tests whose result the text writes as a word ("Quantiféron négatif", "PCR SARS-CoV-2
+    positive"): a fact of kind ``lab`` whose ``test`` is the words naming the test (the few
+    words before the result, in its clause) and whose polarity is the result's (négatif:
+    negated). No pipe reads these; they are only compared with the sources' results."""
+    found = []
+    for m in _RESULT.finditer(text):
+        clause_start = 0
+        for c in _CLAUSE.finditer(text, 0, m.start()):
+            clause_start = c.end()
+        spans = list(re.finditer(r"[^\W_]+", text[clause_start : m.start()]))[-_MAX_TEST_WORDS:]
+        named = [
+            (w, clause_start + sp.start())
+            for sp in spans
+            if (w := _words(sp.group())) and w not in _TEST_WORDS and w not in _STOPWORDS
+        ]
+        if not named:
+            continue
+        start = named[0][1]
+        words = frozenset(w for w, _ in named)
+        keys = frozenset(f"test:{w}" for w in words)
+        negated = m.group("neg") is not None
+        found.append(Fact("lab", start, m.end(), text[start : m.end()], keys, negated, test=words))
+    return found
+
+
+def facts(entities: Iterable[Entity], text: str | None = None) -> list[Fact]:
     """The facts of one text: entities of a checked kind, overlapping ones of the same kind
     merged. An uncoded fact inside a fact of a stronger kind is the NER's noise ("µmol" read
     as a disorder inside "créatinine à 95 µmol/L") and is dropped, so is a chemical inside a
@@ -421,6 +490,17 @@ def facts(entities: Iterable[Entity]) -> list[Fact]:
         )
         if not (inside or same_words):
             kept.append(f)
+    if text is not None:
+        # a test's result: the uncoded facts on its words are the NER's reading of the test's
+        # name ("Quantiféron négatif" as a chemical)
+        tests = result_facts(text)
+        kept = [
+            f
+            for f in kept
+            if any(k.startswith(_CODED) for k in f.keys)
+            or not any(t.start < f.end and f.start < t.end for t in tests)
+        ]
+        kept += tests
     return sorted(kept, key=lambda f: (f.start, _PRIORITY[f.kind]))
 
 
@@ -597,6 +677,10 @@ _IN_COMBINATION = "atc-in:"  # an ingredient of the combination of that code
 
 
 def _match(a: Fact, b: Fact) -> bool:
+    if a.test is not None or b.test is not None:
+        # the same test: every word naming the output's in the source's ("VIH" in
+        # "sérologie VIH")
+        return a.test is not None and b.test is not None and a.test <= b.test
     shared = a.keys & b.keys
     if any(not k.startswith(_IN_COMBINATION) for k in shared):
         return True
@@ -693,6 +777,13 @@ def judge(output_facts: Sequence[Fact], source_facts: Sequence[Fact]) -> list[Fl
     for f in output_facts:
         matching = [s for s in source_facts if _match(f, s)]
         what = _WHAT[f.kind]
+        if f.test is not None:
+            # a result is only compared with the sources' results of the same test
+            if matching and not any(s.negated == f.negated for s in matching):
+                here, there = ("négatif", "positif") if f.negated else ("positif", "négatif")
+                message = f"résultat {here} ici mais {there} dans les sources ({_quote(matching)})"
+                flags.append(Flag(f.start, f.end, f.text, f.kind, "negation", message))
+            continue
         if not matching:
             verdict = _by_value(f, source_facts, output_facts) if f.kind == "condition" else False
             if verdict is False:
@@ -762,6 +853,8 @@ def check(
 
     texts = [output_text, *(s.text for s in sources)]
     found = list(extract(texts, nlp=nlp, batch_size=batch_size))
-    output_facts = facts(found[0])
-    source_facts = [f for entities in found[1:] for f in facts(entities)]
+    output_facts = facts(found[0], output_text)
+    source_facts = [
+        f for s, entities in zip(sources, found[1:], strict=True) for f in facts(entities, s.text)
+    ]
     return GroundingReport(len(output_facts), tuple(judge(output_facts, source_facts)))
