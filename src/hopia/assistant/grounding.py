@@ -14,6 +14,13 @@ the output is flagged when:
   puis 100 µg/j", or one dose per document) backing both —, or the sources give none
   (``dose`` / ``value``).
 
+Paraphrases meet their sources (docs/assistant/tasks.md, "Paraphrases"): a drug by every ATC
+code of its name and ingredient (brand and INN, an ingredient and its combination), a dose by
+its amount or its total a day (1 g x3/j is 3 g/j), a condition no source names by a source value
+that shows it (grounding_rules.yaml: "anémie" from an Hb of 8 g/dL; ``value`` when the value
+says otherwise), "apyrétique" as fever negated, and a test's result written as a word
+("Quantiféron négatif") against the sources' result of the same test.
+
 Dates, durations, scores and procedures are not checked: the NLP reads them, but a summary
 rephrases them too freely for an exact comparison to be useful.
 """
