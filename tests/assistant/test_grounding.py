@@ -273,3 +273,10 @@ def test_a_flipped_test_result_is_flagged(nlp: Any) -> None:
 def test_a_result_of_a_test_the_sources_do_not_give_is_not_judged(nlp: Any) -> None:
     # only a contradiction is flagged: the sources may name the test otherwise (IGRA)
     assert _check(nlp, "IGRA négatif.", "Antigénurie légionelle négative.") == []
+
+
+def test_a_value_written_with_its_condition_is_read(nlp: Any) -> None:
+    # "hyponatrémie à 126 mmol/L": the labs pipe reads the natremia there
+    assert _check(nlp, "Hyponatrémie à 126 mmol/L.", "Natrémie 126 mmol/L.") == []
+    flags = _check(nlp, "Hyponatrémie à 126 mmol/L.", "Natrémie 136 mmol/L.")
+    assert [r for _, r, _ in flags] == ["value"]

@@ -367,6 +367,8 @@ class PosologyReader(BaseComponent):
             if reading["posology_text"] is not None:
                 s, e = reading["posology_text"]
                 reading["posology_text"] = text[begin + s : begin + e]
+            if id(span) in extra_ids and reading["posology_text"] is None:
+                continue  # a chemical of another pipe with no posology keeps its attributes
             attributes = dict(span._.attributes or {})
             attributes.update(reading)
             span._.attributes = attributes
