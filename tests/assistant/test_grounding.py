@@ -123,3 +123,160 @@ def test_markdown_and_generic_words_are_not_facts(nlp: Any) -> None:
         "**Traitements :** médicament anticoagulant. * Symptômes : aucun.", [SOURCE], nlp=nlp
     )
     assert not any(f.text in ("*", "**", "médicament", "Symptômes") for f in report.flags)
+
+
+# --- paraphrases: brand and INN, doses per day, conclusions from values, words of absence ---
+
+
+def _check(nlp: Any, source: str, output: str) -> list[tuple[str, str, str]]:
+    report = check(output, [SourceText("s", source)], nlp=nlp)
+    return [(f.text, f.reason, f.message) for f in report.flags]
+
+
+@pytest.mark.parametrize(
+    ("source", "output"),
+    [
+        ("Kardégic 75 mg par jour.", "Aspirine 75 mg/j."),  # brand -> INN (ATC candidates)
+        ("Augmentin 1 g x3/j.", "Amoxicilline-acide clavulanique 3 g/j."),  # combination
+        ("Entresto 49/51 mg matin et soir.", "Sacubitril-valsartan 49/51 mg x2/j."),
+        ("Spiriva 18 µg par jour.", "Tiotropium 18 µg/j."),  # "tiotropium bromure" listed
+        ("Symbicort 2 inhalations matin et soir.", "Budésonide."),  # an ingredient of it
+    ],
+)
+def test_brand_and_inn_meet(nlp: Any, source: str, output: str) -> None:
+    assert _check(nlp, source, output) == []
+
+
+def test_a_brand_of_another_inn_is_flagged(nlp: Any) -> None:
+    ((text, reason, _),) = _check(nlp, "Kardégic 75 mg par jour.", "Plavix 75 mg/j.")
+    assert (text, reason) == ("Plavix", "absent")
+
+
+def test_two_ingredients_of_one_combination_do_not_meet(nlp: Any) -> None:
+    # both are in Rifinah (J04AM02): that makes neither the other
+    flags = _check(nlp, "Rifampicine 600 mg par jour.", "Isoniazide 300 mg/j.")
+    assert [(t, r) for t, r, _ in flags] == [("Isoniazide", "absent")]
+
+
+@pytest.mark.parametrize(
+    ("source", "output"),
+    [
+        ("Paracétamol 1 g x3/j.", "Paracétamol 3 g/j."),
+        ("Paracétamol 1 g trois fois par jour.", "Paracétamol 1000 mg x3/j."),
+        ("Metformine 500 mg matin et soir.", "Metformine 1 g/j."),
+        ("Paracétamol 2 cp de 500 mg trois fois par jour.", "Paracétamol 3 g par jour."),
+        ("Insuline glargine quarante unités le soir.", "Insuline glargine 40 UI le soir."),
+        ("Lévothyroxine 100 µg le matin.", "Lévothyroxine 0,1 mg/j."),
+    ],
+)
+def test_the_same_dose_written_otherwise_is_grounded(nlp: Any, source: str, output: str) -> None:
+    assert _check(nlp, source, output) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "shown"),
+    [
+        ("Paracétamol 2 g/j.", "2 g/j"),  # another total a day
+        ("Paracétamol 1 g x2/j.", "1 g x2/j, soit 2 g/j"),  # the same intake, fewer a day
+        ("Paracétamol 2 g x3/j.", "2 g x3/j, soit 6 g/j"),
+    ],
+)
+def test_a_changed_dose_is_still_flagged_after_arithmetic(
+    nlp: Any, output: str, shown: str
+) -> None:
+    ((text, reason, message),) = _check(nlp, "Paracétamol 1 g x3/j.", output)
+    assert (text, reason) == ("Paracétamol", "dose")
+    assert message == f"dose {shown} différente des sources (1 g x3/j, soit 3 g/j)"
+
+
+def test_a_changed_dose_in_words_is_flagged(nlp: Any) -> None:
+    flags = _check(nlp, "Insuline glargine quarante unités le soir.", "Insuline glargine 24 UI.")
+    assert [(t, r) for t, r, _ in flags] == [("Insuline glargine", "dose")]
+
+
+@pytest.mark.parametrize(
+    ("source", "output"),
+    [
+        ("Hémoglobine 8,1 g/dL.", "Anémie."),
+        ("IMC 33 kg/m².", "Patient obèse."),
+        ("Kaliémie 5,8 mmol/L.", "Hyperkaliémie."),
+        ("Température 38,9 °C.", "Patient fébrile."),
+        ("DFG 38 mL/min/1,73 m².", "Insuffisance rénale chronique."),
+        ("VGM 68 fL, hémoglobine 8 g/dL.", "Anémie microcytaire."),
+        ("Hémoglobine 14,2 g/dL.", "Pas d'anémie."),
+    ],
+)
+def test_a_condition_a_source_value_shows_is_grounded(nlp: Any, source: str, output: str) -> None:
+    assert _check(nlp, source, output) == []
+
+
+def test_a_condition_the_source_value_contradicts_is_flagged_with_the_value(nlp: Any) -> None:
+    ((text, reason, message),) = _check(nlp, "Hémoglobine 13,5 g/dL.", "Anémie.")
+    assert (text, reason) == ("Anémie", "value")
+    assert "Hémoglobine 13,5 g/dL" in message and "< 12 g/dL" in message
+    ((text, reason, message),) = _check(nlp, "Hémoglobine 8 g/dL.", "Pas d'anémie.")
+    assert (text, reason) == ("anémie", "negation")
+    assert "Hémoglobine 8 g/dL" in message
+
+
+def test_a_value_does_not_back_what_it_does_not_say(nlp: Any) -> None:
+    # an Hb of 8 shows an anaemia, not its cause; no VGM: not that it is microcytic
+    flags = _check(nlp, "Hémoglobine 8 g/dL.", "Anémie ferriprive.")
+    assert [r for _, r, _ in flags] == ["absent"]
+    flags = _check(nlp, "Hémoglobine 8 g/dL.", "Anémie microcytaire.")
+    assert [r for _, r, _ in flags] == ["absent"]
+
+
+def test_words_of_absence_read_as_the_condition_negated(nlp: Any) -> None:
+    assert _check(nlp, "Pas de fièvre.", "Patient apyrétique.") == []
+    ((text, reason, message),) = _check(nlp, "Pas de fièvre.", "Patient fébrile.")
+    assert (text, reason) == ("fébrile", "negation")
+    assert "« fièvre »" in message
+    ((text, reason, message),) = _check(nlp, "Fièvre à 39 °C.", "Patient apyrétique.")
+    assert (text, reason) == ("apyrétique", "negation")
+    assert message.startswith("fièvre niée ici (« apyrétique »)")
+    ((text, reason, _),) = _check(nlp, "Température 39,2 °C.", "Apyrétique.")
+    assert (text, reason) == ("Apyrétique", "negation")
+
+
+def test_synonyms_and_abbreviations_meet_by_their_codes(nlp: Any) -> None:
+    assert _check(nlp, "Insuffisance rénale chronique.", "IRC.") == []
+    assert _check(nlp, "IRC stade 3.", "Maladie rénale chronique.") == []
+    flags = _check(nlp, "Insuffisance rénale chronique.", "IRA.")  # another concept
+    assert [(t, r) for t, r, _ in flags] == [("IRA", "absent")]
+
+
+def test_the_rules_table_names_known_analytes_in_their_units() -> None:
+    from hopia.assistant.grounding import rules
+    from hopia.data.nlp.pipes.labs.analytes import load_analytes
+
+    analytes = load_analytes()
+    table = rules()
+    assert table.conclusions and table.absences
+    for rule in table.conclusions:
+        assert rule.lab in analytes, rule.condition
+        assert rule.unit == analytes[rule.lab].unit, rule.condition
+        assert rule.source and rule.words, rule.condition
+
+
+def test_a_flipped_test_result_is_flagged(nlp: Any) -> None:
+    source = "Quantiféron négatif. Hémocultures négatives. Sérologie VIH négative."
+    flags = _check(nlp, source, "Quantiféron positif, hémocultures stériles. VIH négatif.")
+    assert [(t, r) for t, r, _ in flags] == [("Quantiféron positif", "negation")]
+    assert flags[0][2] == (
+        "résultat positif ici mais négatif dans les sources (« Quantiféron négatif »)"
+    )
+    flags = _check(nlp, source, "Hémocultures positives.")
+    assert [(t, r) for t, r, _ in flags] == [("Hémocultures positives", "negation")]
+
+
+def test_a_result_of_a_test_the_sources_do_not_give_is_not_judged(nlp: Any) -> None:
+    # only a contradiction is flagged: the sources may name the test otherwise (IGRA)
+    assert _check(nlp, "IGRA négatif.", "Antigénurie légionelle négative.") == []
+
+
+def test_a_value_written_with_its_condition_is_read(nlp: Any) -> None:
+    # "hyponatrémie à 126 mmol/L": the labs pipe reads the natremia there
+    assert _check(nlp, "Hyponatrémie à 126 mmol/L.", "Natrémie 126 mmol/L.") == []
+    flags = _check(nlp, "Hyponatrémie à 126 mmol/L.", "Natrémie 136 mmol/L.")
+    assert [r for _, r, _ in flags] == ["value"]

@@ -113,8 +113,9 @@ PIPELINE: tuple[PipeSpec, ...] = (
     *_NER,
     # after the entity pipes: letterheads, signatures, headings state no fact; one concept a mention
     ("hopia.zones", "zones", {}),
-    # after drugs and labs: posology onto drug spans, lab names ("albumine 28 g/L") dropped
-    ("hopia.posology", "posology", {}),
+    # after drugs, labs and terms: posology onto drug spans (and the chemicals only hopia.terms
+    # or the statistical NER name), lab names ("albumine 28 g/L") dropped
+    ("hopia.posology", "posology", {"chem_groups": ["terms", "clinical_ner"]}),
     # Qualifiers: EDS-NLP's, with Hopia's cue lists, then hopia.qualifier_rules (needs family's
     # cues: explain=True; sets history from the Antécédents sections, not from the history of
     # the current illness as eds.history's use_sections would).

@@ -78,3 +78,46 @@ def test_numbers_nobody_writes_are_skipped_not_fatal(nlp: Any, text: str) -> Non
     r = reading(nlp, text)
     assert r["dose"] in (None, 1)
     assert r["duration_days"] in (None, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "dose", "unit"),
+    [
+        ("insuline glargine quarante unités le soir", 40, "UI"),
+        ("paracétamol deux comprimés matin et soir", 2, "cp"),
+        ("salbutamol Six bouffées", 6, "bouffée"),
+        ("insuline glargine vingt-quatre UI", 24, "UI"),
+    ],
+)
+def test_doses_in_words(nlp: Any, text: str, dose: float, unit: str) -> None:
+    r = reading(nlp, text)
+    assert (r["dose"], r["dose_unit"]) == (dose, unit)
+
+
+def test_words_that_are_no_dose_stay_none(nlp: Any) -> None:
+    # "une fois", "dix jours": no unit of dose after the number
+    r = reading(nlp, "amoxicilline une fois par jour pendant dix jours")
+    assert r["dose"] is None
+    assert (r["per_day"], r["duration_days"]) == (1.0, 10)
+
+
+@pytest.mark.parametrize(
+    ("text", "dose", "strength"),
+    [
+        ("paracétamol 2 cp de 500 mg trois fois par jour", [2, "cp"], [500, "mg"]),
+        ("amoxicilline 1 gélule à 500 mg matin et soir", [1, "gélule"], [500, "mg"]),
+        ("lévothyroxine 1 cp à 75 µg le matin", [1, "cp"], [75, "µg"]),
+    ],
+)
+def test_the_strength_of_a_counted_form(
+    nlp: Any, text: str, dose: list[Any], strength: list[Any]
+) -> None:
+    r = reading(nlp, text)
+    assert [r["dose"], r["dose_unit"]] == dose
+    assert r["strength"] == strength
+
+
+def test_a_mass_has_no_strength(nlp: Any) -> None:
+    # "1 g de ..." is a mass, not a count of forms; "doses" are left as they were
+    r = reading(nlp, "paracétamol 1 g de 8 h en 8 h")
+    assert "strength" not in r and (r["dose"], r["dose_unit"]) == (1, "g")

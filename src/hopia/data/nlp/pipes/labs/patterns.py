@@ -57,7 +57,7 @@ UNIT = (
     r"|°\s?c|°|degres?"
     r"|%"
     r"|/\s?(?:100|10|15)"
-    r"|kg|g|cm|m|s|sec(?:ondes?)?"
+    r"|fl|kg|g|cm|m|s|sec(?:ondes?)?"
     r")(?![a-zA-Z0-9µ²³/])"
 )
 
@@ -195,6 +195,7 @@ _UNIT_ALIASES: dict[str, tuple[str, ...]] = {
     "/min": ("/min", "bpm"),
     "kg/m2": ("kg/m²",),
     "ml/min": ("mL/min", "mL/min/1.73m²"),
+    "fl": ("fL",),
     "kg": ("kg",),
     "g": ("g",),
     "cm": ("cm",),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hopia.data.nlp.numbers import NUMBER
+from hopia.data.nlp.numbers import NUMBER, NUMBER_WORDS
 
 SP = r"[ \t\u00a0\u202f]"
 NUM = r"\d+(?:[.,]\d+)?"
@@ -37,11 +37,23 @@ DOSE_UNITS: dict[str, str] = {
 _UNIT_GROUPS = "|".join(f"(?P<u{i}>{p})" for i, p in enumerate(DOSE_UNITS.values()))
 UNIT_NAMES = list(DOSE_UNITS)
 
-# "1 g", "49/51 mg", "4-6-4 UI", "AUC 5": the first number is the dose.
+# "1 g", "49/51 mg", "4-6-4 UI", "AUC 5", "quarante unités", "deux comprimés": the first
+# number is the dose (words read by hopia.data.nlp.numbers.parse_number).
 DOSE_RE = re.compile(
     r"(?<![\w/.,])(?:(?P<auc>auc)" + SP + r"*(?P<auc_value>" + NUM + r")"
-    r"|(?P<value>" + DOSE_NUM + r")(?:" + SP + r"*[/-]" + SP + r"*" + NUM + r"){0,3}" + SP + r"*"
+    r"|(?P<value>" + DOSE_NUM + r"|" + NUMBER_WORDS + r")"
+    r"(?:" + SP + r"*[/-]" + SP + r"*" + NUM + r"){0,3}" + SP + r"*"
     r"(?:" + _UNIT_GROUPS + r"))(?![a-z0-9])"
+)
+# The strength of a counted form right after it: "2 cp de 500 mg", "1 gélule à 20 mg".
+STRENGTH_RE = re.compile(
+    SP + r"*(?:de|a|dose(?:e|s)?\s+a)" + SP + r"+(?P<value>" + DOSE_NUM + r")" + SP + r"*"
+    r"(?P<unit>mg|g|[µu]g|mcg)(?![a-z0-9])"
+)
+STRENGTH_UNITS = {"mg": "mg", "g": "g", "µg": "µg", "ug": "µg", "mcg": "µg"}
+# Counted forms, whose strength says the amount: a count of tablets is no mass.
+COUNTED_FORMS = frozenset(
+    {"cp", "gélule", "sachet", "ampoule", "suppositoire", "patch", "injection", "bouffée"}
 )
 # "4-6-4", "1-0-1": doses or counts at breakfast, lunch, dinner (and bedtime).
 SCHEDULE_RE = re.compile(r"(?<![\w/.,-])\d{1,2}(?:[.,]\d)?(?:-\d{1,2}(?:[.,]\d)?){2,3}(?![\w/-])")

@@ -34,6 +34,7 @@ from spacy.tokens import Doc, Span
 from hopia.data.nlp.numbers import as_int, parse_number
 from hopia.data.nlp.pipes.labs.patterns import fold_keep_case, lower_same_length
 from hopia.data.nlp.pipes.posology.patterns import (
+    COUNTED_FORMS,
     DOSE_RE,
     DURATION_RE,
     FORM_ROUTE,
@@ -42,6 +43,8 @@ from hopia.data.nlp.pipes.posology.patterns import (
     ROUTE_NAMES,
     ROUTE_RE,
     SCHEDULE_RE,
+    STRENGTH_RE,
+    STRENGTH_UNITS,
     UNIT_NAMES,
     WEEK_SCHEDULE_RE,
 )
@@ -137,6 +140,13 @@ def read_posology(text: str, start: int, end: int) -> dict[str, Any]:
         doses = [[out["dose"], out["dose_unit"]], *_later_doses(window, dose.end())]
         if len(doses) > 1:
             out["doses"] = doses
+        strength = STRENGTH_RE.match(window, dose.end())
+        if out["dose_unit"] in COUNTED_FORMS and strength:
+            amount = parse_number(strength.group("value"))
+            if amount is not None:
+                # "2 cp de 500 mg": the amount one form gives
+                out["strength"] = [_plain(amount), STRENGTH_UNITS[strength.group("unit")]]
+                found.append((dose.start(), strength.end()))
 
     route = ROUTE_RE.search(window)
     if route and (lead_ok or route.start() <= MAX_LEAD):
@@ -290,6 +300,9 @@ class PosologyReader(BaseComponent):
     name : the component name
     drug_group : the span group of ``eds.drugs``
     lab_group : the span group of ``hopia.labs`` (drug spans it covers are dropped)
+    chem_groups : span groups (``hopia.terms``, ``hopia.clinical_ner``) whose chemicals
+        that no drug span overlaps (drugs the drug list lacks: "Entresto", "tiotropium") get
+        their posology read too, their groups unchanged
     """
 
     def __init__(
@@ -299,10 +312,12 @@ class PosologyReader(BaseComponent):
         *,
         drug_group: str = "drug",
         lab_group: str = "labs",
+        chem_groups: list[str] | None = None,
     ) -> None:
         super().__init__(nlp=nlp, name=name)
         self.drug_group = drug_group
         self.lab_group = lab_group
+        self.chem_groups = list(chem_groups or [])
 
     def set_extensions(self) -> None:
         super().set_extensions()
@@ -312,33 +327,63 @@ class PosologyReader(BaseComponent):
             Span.set_extension("drug", default=None)
 
     def __call__(self, doc: Doc) -> Doc:
-        if self.drug_group not in doc.spans or not doc.spans[self.drug_group]:
+        has_drugs = self.drug_group in doc.spans and doc.spans[self.drug_group]
+        terms = _chemicals(doc, self.chem_groups)
+        if not has_drugs and not terms:
             return doc
         text = doc.text
         lowered = lower_same_length(fold_keep_case(text))
         labs = list(doc.spans[self.lab_group]) if self.lab_group in doc.spans else []
         drugs = [
-            s for s in _merge_codes(doc.spans[self.drug_group]) if not _is_lab(s, labs, lowered)
+            s
+            for s in _merge_codes(doc.spans[self.drug_group] if has_drugs else ())
+            if not _is_lab(s, labs, lowered)
         ]
+        # the drugs only hopia.terms or the statistical NER name ("Entresto", "tiotropium"):
+        # read too, their span groups unchanged
+        extra: list[Span] = []
+        for t in terms:  # one reading a place: the first group's span (terms before the NER's)
+            if not any(_overlap(t, d) for d in [*drugs, *extra]):
+                extra.append(t)
+        named = sorted([*drugs, *extra], key=lambda s: (s.start, s.end))
         line_ends = [m.start() for m in re.finditer("\n", text)] + [len(text)]
-        for i, span in enumerate(drugs):
+        extra_ids = {id(t) for t in extra}
+        for i, span in enumerate(named):
+            # a chemical of the statistical NER may take its dose in ("thiamine 500 mg/"):
+            # read from its first digit
+            begin = span.end_char
+            if id(span) in extra_ids:
+                digit = re.search(r"\d", span.text)
+                if digit and digit.start() > 0:
+                    begin = span.start_char + digit.start()
             stop = min(span.end_char + MAX_WINDOW, len(text))
-            if i + 1 < len(drugs):
-                stop = min(stop, max(drugs[i + 1].start_char, span.end_char))
+            if i + 1 < len(named):
+                stop = min(stop, max(named[i + 1].start_char, span.end_char))
             stop = min(stop, next(e for e in line_ends if e >= span.end_char))
             if span.sent is not None:
                 stop = min(stop, max(span.sent.end_char, span.end_char))
             stop = max(_item_end(lowered, span.end_char, stop), span.end_char)
-            reading = read_posology(lowered, span.end_char, stop)
+            reading = read_posology(lowered, begin, stop)
             if reading["posology_text"] is not None:
                 s, e = reading["posology_text"]
-                reading["posology_text"] = text[span.end_char + s : span.end_char + e]
+                reading["posology_text"] = text[begin + s : begin + e]
+            if id(span) in extra_ids and reading["posology_text"] is None:
+                continue  # a chemical of another pipe with no posology keeps its attributes
             attributes = dict(span._.attributes or {})
             attributes.update(reading)
             span._.attributes = attributes
             span._.category = span._.category or CATEGORY
-        doc.spans[self.drug_group] = drugs
+        if has_drugs:
+            doc.spans[self.drug_group] = drugs
         return doc
+
+
+def _chemicals(doc: Doc, groups: list[str]) -> list[Span]:
+    return [s for g in groups if g in doc.spans for s in doc.spans[g] if s._.category == CATEGORY]
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return a.start_char < b.end_char and b.start_char < a.end_char
 
 
 def _merge_codes(spans: Any) -> list[Span]:
