@@ -405,18 +405,22 @@ def _write_patients(
     merged = statements.groupBy("ipp").applyInPandas(fold, out_ddl)
     merged.write.parquet(f"{staging}/_patients")
     merged = spark.read.schema(out_ddl).parquet(f"{staging}/_patients")
-    merged.select(*patient).write.parquet(f"{staging}/hopia_id/patient")
-    person_all = table_columns("person")
-    persons = merged.where(F.col("_write_person")).select(
-        *[
-            F.col(k).cast(v).alias(k) if k in person else F.lit(None).cast(v).alias(k)
-            for k, v in person_all.items()
-            if k != "person_source_value"
-        ],
-        "person_source_value",
-    )
-    persons.select(*person_all).write.parquet(f"{staging}/omop/person")
-    return merged.count(), merged.where(F.col("_write_person")).count()
+    n_patients = merged.count()
+    n_persons = merged.where(F.col("_write_person")).count()
+    if n_patients:  # an empty write would still leave a file
+        merged.select(*patient).write.parquet(f"{staging}/hopia_id/patient")
+    if n_persons:
+        person_all = table_columns("person")
+        persons = merged.where(F.col("_write_person")).select(
+            *[
+                F.col(k).cast(v).alias(k) if k in person else F.lit(None).cast(v).alias(k)
+                for k, v in person_all.items()
+                if k != "person_source_value"
+            ],
+            "person_source_value",
+        )
+        persons.select(*person_all).write.parquet(f"{staging}/omop/person")
+    return n_patients, n_persons
 
 
 def _registry(spark: Any, patients: Any) -> Any:
