@@ -397,7 +397,9 @@ def test_cli_spark_ingest_writes_error_rows_and_an_audit_entry(spark, tmp_path: 
     result = runner.invoke(app, ["spark", "ingest", str(tmp_path / "docs.parquet"), str(out)])
     assert result.exit_code == 0, result.output
     assert "Documents ajoutés : 0 ; erreurs : 2 ; doublons : 0" in result.output
-    written = pd.read_parquet(out / "hopia_id" / "document")
+    (manifest,) = (out / "_manifests").glob("*.json")
+    assert f"Lot publié : {manifest.stem}" in result.output
+    written = _published(out)["document"]
     assert sorted(written["status"]) == ["error", "error"]
     wh = Warehouse(f"duckdb:///{tmp_path / 'hopia-home' / 'warehouse.duckdb'}", migrate=False)
     with wh.engine.connect() as conn:
