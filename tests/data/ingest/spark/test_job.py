@@ -235,6 +235,30 @@ def _published(out: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+def test_bad_registry_or_a_busy_output_publishes_nothing(spark, tmp_path: Path) -> None:
+    """A registry line that does not read refuses the job, naming it, as the local ingest
+    refuses such a file; a second job on an output folder in use is refused. Neither
+    publishes anything."""
+    from hopia.platform.exceptions import ConflictError, SourceError
+
+    docs = spark.createDataFrame(
+        pd.DataFrame([{"id": "A", "text": "Toux.", "patient_id": "1"}], dtype=object)
+    )
+    registry = spark.createDataFrame(
+        pd.DataFrame([{"ipp": "1", "birth_date": "1950-13-45"}], dtype=object)
+    )
+    out = tmp_path / "out"
+    with pytest.raises(SourceError, match="date de naissance invalide") as caught:
+        ingest(spark, docs, out, _config(), patients=registry)
+    assert caught.value.path == "registre des patients#1"
+    assert not list(out.glob("_manifests/*.json")) and not (out / "_lock").exists()
+    (out / "_lock").write_text("20261207T000000000000Z-0badc0de")
+    with pytest.raises(ConflictError, match="déjà pris"):
+        ingest(spark, docs, out, _config())
+    assert (out / "_lock").read_text() == "20261207T000000000000Z-0badc0de"
+    assert not list(out.glob("_manifests/*.json"))
+
+
 def test_components_are_built_once_per_worker(spark, corpus) -> None:
     """Three partitions through one Python worker (local[1]): the components are built once
     there, not once per partition or per row."""

@@ -41,7 +41,7 @@ from hopia.data.ingest.spark.rows import (
     lookup_keys,
 )
 from hopia.data.ingest.spark.state import FIELDS as IDENTITY_FIELDS
-from hopia.platform.exceptions import SourceError
+from hopia.platform.exceptions import ConflictError, SourceError
 
 #: Every output table: (space, name, partitioned by month).
 TABLES: tuple[tuple[str, str, bool], ...] = (
@@ -55,6 +55,7 @@ TABLES: tuple[tuple[str, str, bool], ...] = (
 _LONG = "month string, content_hash string, row string"
 MANIFESTS = "_manifests"
 STAGING = "_staging"
+LOCK = "_lock"
 FORMAT_VERSION = 1
 _RUN = r"\d{8}T\d{12}Z-[0-9a-f]{8}"
 _RUN_FILE = re.compile(rf"part-({_RUN})-")
@@ -177,16 +178,38 @@ def ingest(
     ------
     SourceError
         A registry record that does not read (as the local ingest refuses such a registry).
+    ConflictError
+        Another job holds the output folder.
     """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
 
     output = str(output).rstrip("/")
     store = Store(spark, output)
-    store.clean()
-    published = store.manifests()
     started = datetime.now(UTC)
     run = new_run_id(started)
+    store.lock(run)
+    try:
+        return _ingest(spark, documents, store, run, started, config, source, patients, partitions)
+    finally:
+        store.unlock(run)
+
+
+def _ingest(
+    spark: Any,
+    documents: Any,
+    store: Store,
+    run: str,
+    started: datetime,
+    config: Any,
+    source: str,
+    patients: Any,
+    partitions: int | None,
+) -> SparkReport:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    output = store.output
+    store.clean()
+    published = store.manifests()
     staging = f"{output}/{STAGING}/{run}"
 
     docs = _with_contract_columns(documents).withColumn("_seq", F.monotonically_increasing_id())
@@ -463,8 +486,6 @@ def _registry(spark: Any, patients: Any) -> Any:
 def _check_registry(frames: Any) -> Any:
     """Each registry line as :func:`~hopia.data.records.patients.patient_identity` reads it,
     or the problem it has (``_problem``: where and why, 0x1F apart)."""
-    import pandas as pd
-
     from hopia.data.records.patients import patient_identity
 
     for frame in frames:
@@ -475,12 +496,12 @@ def _check_registry(frames: Any) -> Any:
             try:
                 ident = patient_identity(values, where)
             except SourceError as exc:
-                problem = f"{exc.source}\x1f{exc.reason}"
+                problem = f"{exc.path}\x1f{exc.reason}"
                 out.append({"ipp": values.get("ipp"), "_seq": record["_seq"], "_problem": problem})
                 continue
             row = {k: getattr(ident, k) for k in IDENTITY_FIELDS}
             out.append(row | {"_seq": record["_seq"], "_problem": None})
-        yield pd.DataFrame(out, columns=[*IDENTITY_FIELDS, "_seq", "_problem"])
+        yield _frame(out, [*IDENTITY_FIELDS, "_seq", "_problem"])
 
 
 def _registry_state(given: Any, prior: Any) -> Any:
@@ -603,6 +624,46 @@ class Store:
         conf = spark.sparkContext._jsc.hadoopConfiguration()
         self.fs = self._path(output).getFileSystem(conf)
 
+    def lock(self, run: str) -> None:
+        """Take the output folder for ``run`` (``_lock``, created only if absent): one job at a
+        time, since a job removes what an unpublished run left.
+
+        Raises
+        ------
+        ConflictError
+            Another job holds it (or one whose driver died: delete ``_lock`` once sure that
+            no job is running)."""
+        self.fs.mkdirs(self._path(self.output))
+        path = self._path(f"{self.output}/{LOCK}")
+        try:
+            stream = self.fs.create(path, False)
+        except Exception as exc:  # py4j wraps Hadoop's FileAlreadyExistsException
+            if not self.fs.exists(path):
+                raise
+            raise ConflictError(
+                f"dossier de sortie déjà pris par une autre intégration Spark ({self.output}/"
+                f"{LOCK}) : attendre sa fin, ou supprimer ce fichier si aucune ne tourne"
+            ) from exc
+        try:
+            stream.write(bytearray(run.encode("ascii")))
+        finally:
+            stream.close()
+
+    def unlock(self, run: str) -> None:
+        """Release the output folder if ``run`` holds it."""
+        path = self._path(f"{self.output}/{LOCK}")
+        if not self.fs.exists(path):
+            return
+        if self._read(path) == run:
+            self.fs.delete(path, False)
+
+    def _read(self, path: Any) -> str:
+        stream = self.fs.open(path)
+        try:
+            return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(self._path(path)))
 
@@ -624,12 +685,7 @@ class Store:
             name = status.getPath().getName()
             if not re.fullmatch(rf"{_RUN}\.json", name):
                 continue
-            stream = self.fs.open(status.getPath())
-            try:
-                text = self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-            finally:
-                stream.close()
-            out[name[: -len(".json")]] = json.loads(text)
+            out[name[: -len(".json")]] = json.loads(self._read(status.getPath()))
         return dict(sorted(out.items()))
 
     def clean(self) -> None:
