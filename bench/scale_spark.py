@@ -72,7 +72,7 @@ def run_spark(corpus: Path, master: str, partitions: int) -> dict:
     seconds = time.perf_counter() - start
     spark.stop()
     assert report.errors == 0, report
-    return {"docs": report.added, "seconds": seconds}
+    return {"docs": report.added, "seconds": seconds, "steps": report.seconds}
 
 
 def run_local(corpus: Path) -> dict:
@@ -189,6 +189,13 @@ def main() -> None:
     )
     for v in VARIANTS:
         print(f"{LABELS[v]}: {_spread(rate[v])} docs/s")
+        if v != "local":
+            steps = runs[v][0]["steps"]
+            shares = {k: median(r["steps"][k] for r in runs[v]) for k in steps}
+            print(
+                "  seconds per step (median): "
+                + ", ".join(f"{k} {x:.1f}" for k, x in shares.items())
+            )
     print(f"scaling local[2] / local[1]: {_spread(ratio)} (target >= 1.7)")
     print(f"Spark local[1] / local ingest on 1 CPU: {_spread(overhead)}")
 

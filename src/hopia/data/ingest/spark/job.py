@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,9 @@ class SparkReport:
     errors: int
     duplicates: int
     run: str = ""
+    #: Seconds per step: ``analysis`` (reading, registry, hashing, pseudonymisation and NLP,
+    #: staged), ``tables``, ``state`` (visits, patients), ``publish``.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def table_schema(name: str) -> str:
@@ -208,6 +212,8 @@ def _ingest(
     from pyspark.sql import functions as F
 
     output = store.output
+    timings: dict[str, float] = {}  # seconds per step, on record in the manifest
+    clock = time.perf_counter()
     store.clean()
     published = store.manifests()
     staging = f"{output}/{STAGING}/{run}"
@@ -267,10 +273,15 @@ def _ingest(
     finally:
         hashed.unpersist()
     staged = spark.read.schema(_LONG + ", `table` string").parquet(f"{staging}/_long")
-    counts = {r["table"]: r["count"] for r in staged.groupBy("table").count().collect()}
-    errors = staged.where(
-        (F.col("table") == "document") & F.get_json_object("row", "$.status").eqNullSafe("error")
-    ).count()
+    status = F.get_json_object("row", "$.status").alias("status")
+    counts: dict[str, int] = {}
+    errors = 0
+    for r in staged.groupBy("table", status).count().collect():
+        counts[r["table"]] = counts.get(r["table"], 0) + r["count"]
+        if r["table"] == "document" and r["status"] == "error":
+            errors = r["count"]
+    timings["analysis"] = time.perf_counter() - clock
+    clock = time.perf_counter()
 
     rows: dict[str, int] = {}
     for space, name, _ in TABLES:
@@ -288,13 +299,23 @@ def _ingest(
             rows[name] = counts.get(name, 0)
         frame.write.partitionBy("month").parquet(f"{staging}/{space}/{name}")
 
+    timings["tables"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     rows["visit_occurrence"] = _write_visits(spark, staged, output, published, staging)
     rows["patient"], rows["person"] = _write_patients(spark, staged, given, prior, config, staging)
+    timings["state"] = time.perf_counter() - clock
+    clock = time.perf_counter()
 
     files = store.publish_files(staging, run)
+    timings["publish"] = time.perf_counter() - clock
     added = counts.get("document", 0) - errors
     report = SparkReport(
-        rows=rows, added=added, errors=errors, duplicates=total - added - errors, run=run
+        rows=rows,
+        added=added,
+        errors=errors,
+        duplicates=total - added - errors,
+        run=run,
+        seconds={k: round(v, 3) for k, v in timings.items()},
     )
     store.write_manifest(
         run,
@@ -306,6 +327,7 @@ def _ingest(
             "system": _system(config),
             "counts": {"added": added, "errors": errors, "duplicates": report.duplicates},
             "rows": rows,
+            "seconds": report.seconds,
             "files": files,
         },
     )
