@@ -25,8 +25,10 @@ import json
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +100,7 @@ class SparkReport:
     duplicates: int
     run: str = ""
     #: Seconds per step: ``analysis`` (reading, registry, hashing, pseudonymisation and NLP,
-    #: staged), ``tables``, ``state`` (visits, patients), ``publish``.
+    #: staged), ``tables`` (every table, visits and patients too), ``publish``.
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -283,27 +285,40 @@ def _ingest(
     timings["analysis"] = time.perf_counter() - clock
     clock = time.perf_counter()
 
-    rows: dict[str, int] = {}
-    for space, name, _ in TABLES:
-        if name not in (*ROW_TABLES, *IDENTIFIED_TABLES):
-            continue
+    def table(space: str, name: str) -> dict[str, int]:
         frame = _parsed(staged, name)
+        n = counts.get(name, 0)
         if name == "document" and documents_now is not None:
             # The same error as the one on record for a source: nothing new to write.
             current = current_documents(documents_now).where(F.col("status") == "error")
             frame = frame.join(
                 current.select("content_hash", "error"), ["content_hash", "error"], "left_anti"
             )
-            rows[name] = frame.count()
-        else:
-            rows[name] = counts.get(name, 0)
-        frame.write.partitionBy("month").parquet(f"{staging}/{space}/{name}")
+            n = frame.count()
+        if n:  # an empty table writes no file
+            frame.write.partitionBy("month").parquet(f"{staging}/{space}/{name}")
+        return {name: n}
 
+    def visits() -> dict[str, int]:
+        return {"visit_occurrence": _write_visits(spark, staged, output, published, staging)}
+
+    def persons() -> dict[str, int]:
+        n_patients, n_persons = _write_patients(spark, staged, given, prior, config, staging)
+        return {"patient": n_patients, "person": n_persons}
+
+    # The tables are independent: their Spark jobs run side by side (driver threads), so that
+    # one job's planning and commit overlap another's tasks.
+    steps = [
+        partial(table, space, name)
+        for space, name, _ in TABLES
+        if name in (*ROW_TABLES, *IDENTIFIED_TABLES)
+    ]
+    rows: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="hopia-spark") as pool:
+        for done in [pool.submit(step) for step in [visits, persons, *steps]]:
+            rows.update(done.result())
+    rows = {name: rows[name] for _, name, _ in TABLES}
     timings["tables"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    rows["visit_occurrence"] = _write_visits(spark, staged, output, published, staging)
-    rows["patient"], rows["person"] = _write_patients(spark, staged, given, prior, config, staging)
-    timings["state"] = time.perf_counter() - clock
     clock = time.perf_counter()
 
     files = store.publish_files(staging, run)
