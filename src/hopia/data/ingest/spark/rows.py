@@ -18,12 +18,17 @@ keys instead, and the loader into a warehouse allocates the ids:
   ``content_hash``;
 - ``person_id``: None, with ``person_source_value`` (the patient's pseudonymous id);
 - ``visit_occurrence_id``: None, with ``visit_source_value`` (the stay's keyed hash, or the
-  document type of a per-day visit, as the local ingest writes them);
+  document type of a per-day visit, as the local ingest writes them) and ``visit_key``
+  (``stay:`` + the stay's hash, or ``day:`` + the shifted day + ``:`` + the document type);
 - a concept id of a coded mention: :data:`PENDING_CONCEPT`, with ``concept_vocabulary`` and
-  ``concept_code`` (0 stays 0: a mention without a code).
+  ``concept_code`` (0 stays 0: a mention without a code);
+- ``hopia_provenance``: a fact's (or a failed NLP pipe's) row with ``note_source_value`` and
+  ``mention_index`` in place of the ids.
 
-A document that fails anywhere becomes an error row (``hopia_id.document`` with status
-``error`` and the French reason), never a failed task.
+Visits and patients are not rows here but statements (:data:`VISIT_STATEMENT`,
+:data:`IDENTITY_STATEMENT`, with the document's rank in the input), which :mod:`.state` folds
+into whole-state rows. A document that fails anywhere becomes an error row
+(``hopia_id.document`` with status ``error`` and the French reason), never a failed task.
 """
 
 from __future__ import annotations
