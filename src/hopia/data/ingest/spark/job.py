@@ -210,25 +210,53 @@ def _ingest(
     patients: Any,
     partitions: int | None,
 ) -> SparkReport:
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    output = store.output
     timings: dict[str, float] = {}  # seconds per step, on record in the manifest
     clock = time.perf_counter()
     store.clean()
     published = store.manifests()
-    staging = f"{output}/{STAGING}/{run}"
 
     docs = _with_contract_columns(documents).withColumn("_seq", F.monotonically_increasing_id())
     if partitions:
         docs = docs.repartition(partitions)
+    # The registry the documents are resolved against: the patients given over the published.
+    given = None
+    if patients is not None:
+        given, checked = _registry(spark, patients)
+        try:
+            return _analyse_and_write(
+                spark, docs, store, run, started, config, source, given, published, timings, clock
+            )
+        finally:
+            checked.unpersist()
+    return _analyse_and_write(
+        spark, docs, store, run, started, config, source, given, published, timings, clock
+    )
+
+
+def _analyse_and_write(
+    spark: Any,
+    docs: Any,
+    store: Store,
+    run: str,
+    started: datetime,
+    config: Any,
+    source: str,
+    given: Any,
+    published: dict[str, dict],
+    timings: dict[str, float],
+    clock: float,
+) -> SparkReport:
+    """:func:`ingest` once the output folder is taken and the registry checked."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    output = store.output
+    staging = f"{output}/{STAGING}/{run}"
     keyed = docs.mapInPandas(
         lambda frames: lookup_keys(frames, source), _ddl(docs) + ", _ipp string, _birth string"
     )
-
-    # The registry the documents are resolved against: the patients given over the published.
-    given = _registry(spark, patients) if patients is not None else None
     prior = _latest(read_published(spark, output, "patient", published), ["ipp"])
     registry = _registry_state(given, prior)
     if registry is not None:
@@ -483,10 +511,11 @@ def _write_patients(
     return n_patients, n_persons
 
 
-def _registry(spark: Any, patients: Any) -> Any:
+def _registry(spark: Any, patients: Any) -> tuple[Any, Any]:
     """The given registry, checked as a registry file's records are (a record that does not
     read refuses the job, naming it: the local ingest refuses such a registry), one line per
-    IPP (the last one, as :meth:`Identities.upsert` keeps it), with ``_seq`` (its rank)."""
+    IPP (the last one, as :meth:`Identities.upsert` keeps it), with ``_seq`` (its rank); and
+    the checked lines, persisted, for the caller to unpersist when the job is done."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -502,22 +531,19 @@ def _registry(spark: Any, patients: Any) -> Any:
         + [f"{f} {'date' if f == 'birth_date' else 'string'}" for f in fields]
         + ["_seq bigint", "_problem string"]
     )
-    checked = raw.mapInPandas(_check_registry, ddl).persist()
-    try:
-        problem = checked.where(F.col("_problem").isNotNull()).select("_problem").first()
-        if problem is not None:
-            where, _, reason = problem["_problem"].partition("\x1f")
-            raise SourceError(where, reason)
-        last = Window.partitionBy("ipp").orderBy(F.col("_seq").desc())
-        out = (
-            checked.drop("_problem")
-            .withColumn("_rank", F.row_number().over(last))
-            .where(F.col("_rank") == 1)
-            .drop("_rank")
-        )
-        return out.localCheckpoint()
-    finally:
+    checked = raw.mapInPandas(_check_registry, ddl).persist()  # the caller unpersists it
+    problem = checked.where(F.col("_problem").isNotNull()).select("_problem").first()
+    if problem is not None:
         checked.unpersist()
+        where, _, reason = problem["_problem"].partition("\x1f")
+        raise SourceError(where, reason)
+    last = Window.partitionBy("ipp").orderBy(F.col("_seq").desc())
+    return (
+        checked.drop("_problem")
+        .withColumn("_rank", F.row_number().over(last))
+        .where(F.col("_rank") == 1)
+        .drop("_rank")
+    ), checked
 
 
 def _check_registry(frames: Any) -> Any:
