@@ -324,7 +324,10 @@ def _analyse_and_write(
             )
             n = frame.count()
         if n:  # an empty table writes no file
-            frame.write.partitionBy("month").parquet(f"{staging}/{space}/{name}")
+            # one file per month (not one per task and month): fewer, larger files to move
+            # and to load
+            by_month = frame.repartition("month")
+            by_month.write.partitionBy("month").parquet(f"{staging}/{space}/{name}")
         return {name: n}
 
     def visits() -> dict[str, int]:
@@ -434,7 +437,9 @@ def _write_visits(spark: Any, staged: Any, output: str, published: dict, staging
     merged = said.groupBy("person_source_value", "visit_key").applyInPandas(
         fold, ", ".join(f"`{k}` {v}" for k, v in visit_columns.items())
     )
-    merged.write.partitionBy("month").parquet(f"{staging}/omop/visit_occurrence")
+    merged.repartition("month").write.partitionBy("month").parquet(
+        f"{staging}/omop/visit_occurrence"
+    )
     ddl = table_schema("visit_occurrence") + ", month string"
     return spark.read.schema(ddl).parquet(f"{staging}/omop/visit_occurrence").count()
 
@@ -781,6 +786,7 @@ class Store:
         """Move the staged tables' data files into the tables, named after the run; the files
         of each table, relative to the output folder."""
         out: dict[str, list[str]] = {}
+        made: set[str] = set()  # folders created (one call each, not one per file)
         for space, name, _ in TABLES:
             key = f"{space}/{name}"
             out[key] = []
@@ -799,7 +805,9 @@ class Store:
                 rel_dir = path.getParent().toUri().getPath()[prefix:]
                 target_dir = f"{self.output}/{key}" + (f"/{rel_dir}" if rel_dir else "")
                 target = f"{target_dir}/part-{run}-{file[len('part-') :]}"
-                self.fs.mkdirs(self._path(target_dir))
+                if target_dir not in made:
+                    self.fs.mkdirs(self._path(target_dir))
+                    made.add(target_dir)
                 if not self.fs.rename(path, self._path(target)):
                     raise OSError(f"déplacement impossible : {path.toString()} -> {target}")
                 out[key].append(target[len(self.output) + 1 :])
