@@ -56,3 +56,4 @@ def ingest(
         f"Documents ajoutés : {fmt_number(result.added)} ; erreurs : {fmt_number(result.errors)} ;"
         f" doublons : {fmt_number(result.duplicates)}"
     )
+    console.print(f"Lot publié : {result.run}")

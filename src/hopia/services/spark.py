@@ -38,6 +38,8 @@ class SparkIngestResult(BaseModel):
     added: int
     errors: int
     duplicates: int
+    run: str
+    """The run published (``OUT/_manifests/<run>.json``)."""
 
 
 def ingest(ctx: Context, request: SparkIngestRequest) -> SparkIngestResult:
@@ -71,7 +73,11 @@ def ingest(ctx: Context, request: SparkIngestRequest) -> SparkIngestResult:
         partitions=request.partitions,
     )
     result = SparkIngestResult(
-        rows=report.rows, added=report.added, errors=report.errors, duplicates=report.duplicates
+        rows=report.rows,
+        added=report.added,
+        errors=report.errors,
+        duplicates=report.duplicates,
+        run=report.run,
     )
     details = {"added": result.added, "errors": result.errors, "duplicates": result.duplicates}
     with ctx.warehouse().begin() as conn:

@@ -109,31 +109,11 @@ class Identities:
         - no IPP: the one registered patient with that name and birth date, else refused;
         - no identity at all: refused (:data:`NO_IDENTITY`).
         A document without a date gets a warning (the ingest day stands in for it)."""
-        doc = with_header(doc)  # readers without a header of their own (JSONL): read it here
-        warnings: list[str] = [] if doc.doc_date else [NO_DATE]
-        if doc.patient_ipp:
-            return Resolution(doc, warnings=tuple(warnings))
-        stated = doc.stated
-        if stated is None:
-            return Resolution(None, NO_IDENTITY)
-        if stated.ipp:
-            registered = self._run.get(stated.ipp) or self.known({stated.ipp}).get(stated.ipp)
-            if registered is None:
-                warnings.append(NEW_IPP)
-                return Resolution(replace(doc, patient=_identity(stated)), None, tuple(warnings))
-            if stated.birth_date and registered.birth_date not in (None, stated.birth_date):
-                return Resolution(None, BIRTH_CONFLICT)
-            if stated.names and not _same_names(stated, registered):
-                # Another name under this IPP: a misread or mistyped IPP (an OCR'd header) would
-                # file the letter under someone else. Only a matching birth date vouches for it.
-                if stated.birth_date is None or registered.birth_date != stated.birth_date:
-                    return Resolution(None, NAME_REFUSED)
-                warnings.append(NAME_CONFLICT)
-            return Resolution(replace(doc, ipp=stated.ipp), None, tuple(warnings))
-        found = [p for p in self._born_on(stated.birth_date) if _same_names(stated, p)]
-        if len(found) != 1:
-            return Resolution(None, AMBIGUOUS if found else NOT_IN_REGISTRY)
-        return Resolution(replace(doc, ipp=found[0].ipp), None, tuple(warnings))
+        return resolve_stated(
+            doc,
+            lambda ipp: self._run.get(ipp) or self.known({ipp}).get(ipp),
+            self._born_on,
+        )
 
     def _born_on(self, birth: date | None) -> list[PatientIdentity]:
         if birth is None:
@@ -237,6 +217,42 @@ class Identities:
             birth_date=self.research.shift(birth_date, ipp),
             sex=sex,
         )
+
+
+def resolve_stated(
+    doc: RawDocument,
+    registered: Callable[[str], PatientIdentity | None],
+    born_on: Callable[[date | None], list[PatientIdentity]],
+) -> Resolution:
+    """:meth:`Identities.resolve` against any registry: ``registered(ipp)`` the registry's
+    identity of an IPP (None: unknown), ``born_on(day)`` its identities born that day. The local
+    ingest looks them up in the warehouse, the Spark job in the registry it joined onto the
+    document (:mod:`hopia.data.ingest.spark`): the same rules either way."""
+    doc = with_header(doc)  # readers without a header of their own (JSONL): read it here
+    warnings: list[str] = [] if doc.doc_date else [NO_DATE]
+    if doc.patient_ipp:
+        return Resolution(doc, warnings=tuple(warnings))
+    stated = doc.stated
+    if stated is None:
+        return Resolution(None, NO_IDENTITY)
+    if stated.ipp:
+        found_ipp = registered(stated.ipp)
+        if found_ipp is None:
+            warnings.append(NEW_IPP)
+            return Resolution(replace(doc, patient=_identity(stated)), None, tuple(warnings))
+        if stated.birth_date and found_ipp.birth_date not in (None, stated.birth_date):
+            return Resolution(None, BIRTH_CONFLICT)
+        if stated.names and not _same_names(stated, found_ipp):
+            # Another name under this IPP: a misread or mistyped IPP (an OCR'd header) would
+            # file the letter under someone else. Only a matching birth date vouches for it.
+            if stated.birth_date is None or found_ipp.birth_date != stated.birth_date:
+                return Resolution(None, NAME_REFUSED)
+            warnings.append(NAME_CONFLICT)
+        return Resolution(replace(doc, ipp=stated.ipp), None, tuple(warnings))
+    found = [p for p in born_on(stated.birth_date) if _same_names(stated, p)]
+    if len(found) != 1:
+        return Resolution(None, AMBIGUOUS if found else NOT_IN_REGISTRY)
+    return Resolution(replace(doc, ipp=found[0].ipp), None, tuple(warnings))
 
 
 def _same_names(stated: StatedIdentity, registered: PatientIdentity) -> bool:

@@ -216,9 +216,7 @@ class OmopWriter:
         """One visit per stay, dated by its admission and discharge when the source gives them
         (else by its notes); a later note of the stay widens its dates and may raise its level
         (consultation < ER < inpatient)."""
-        day = note.note_date
-        start = stay.start or min(day, stay.end or day)
-        end = stay.end or max(day, start)
+        start, end = stay_dates(note.note_date, stay)
         site = visits.care_site(stay.service) if stay.service else None
         key = (note.person_id, stay.research_id)
         row = visits.stays.get(key)
@@ -306,6 +304,37 @@ def stay_concept(current: int, new: int) -> int:
     return max(current, new, key=lambda k: _VISIT_LEVEL.get(k, -1))
 
 
+def stay_dates(day: date, stay: StayRecord) -> tuple[date, date]:
+    """A stay's first dates from one of its notes (dated ``day``): its admission and discharge
+    when the source gives them, else the note's day."""
+    start = stay.start or min(day, stay.end or day)
+    return start, stay.end or max(day, start)
+
+
+def stay_changes(
+    row: dict[str, Any], start: date, end: date, concept: int, site: Any
+) -> dict[str, Any]:
+    """What a further note of a stay changes in its row (``visit_start_date``,
+    ``visit_end_date``, ``visit_concept_id``, ``care_site_id``): the dates widened to
+    ``start``..``end``; ``concept`` (and the note's service, ``site``) taken when it means more
+    care than the stay's so far; a service where the stay had none. ``site`` is whatever stands
+    for the care site (its id here, its name in the Spark job), None without a service."""
+    changes: dict[str, Any] = {}
+    if start < row["visit_start_date"]:
+        changes["visit_start_date"] = start
+    if end > row["visit_end_date"]:
+        changes["visit_end_date"] = end
+    current = row["visit_concept_id"]
+    combined = stay_concept(current, concept) if current in _VISIT_LEVEL else current
+    if combined != current:
+        changes["visit_concept_id"] = combined
+        if site is not None and concept != c.ER_VISIT:  # the ward's service, not the ER's
+            changes["care_site_id"] = site
+    elif site is not None and row["care_site_id"] is None:
+        changes["care_site_id"] = site
+    return changes
+
+
 @dataclass
 class _Visits:
     """Visits of a batch's persons: those already in the warehouse, and the new ones.
@@ -350,20 +379,8 @@ class _Visits:
 
     def widen(self, row: dict, start: date, end: date, concept: int, site: int | None) -> None:
         """Extend a stay to ``start``..``end``; take ``concept`` (and its document's service)
-        when it means more care than the stay's so far."""
-        changes: dict[str, Any] = {}
-        if start < row["visit_start_date"]:
-            changes["visit_start_date"] = start
-        if end > row["visit_end_date"]:
-            changes["visit_end_date"] = end
-        current = row["visit_concept_id"]
-        combined = stay_concept(current, concept) if current in _VISIT_LEVEL else current
-        if combined != current:
-            changes["visit_concept_id"] = combined
-            if site is not None and concept != c.ER_VISIT:  # the ward's service, not the ER's
-                changes["care_site_id"] = site
-        elif site is not None and row["care_site_id"] is None:
-            changes["care_site_id"] = site
+        when it means more care than the stay's so far (:func:`stay_changes`)."""
+        changes = stay_changes(row, start, end, concept, site)
         if not changes:
             return
         row.update(changes)
