@@ -141,9 +141,7 @@ def load_parquet(ctx: Context, request: LoadParquetRequest) -> ParquetLoadReport
     def fill_vault(conn: Connection, document_ids: list[int]) -> None:
         # The cluster never sees the vault key: the loader fills the vault from the documents
         # and PHI spans it loaded (docs/spark.md, "the vault").
-        store = getattr(vault, "store_documents", None)
-        if store is not None:
-            store(conn, offsets, document_ids)
+        vault.store_documents(conn, offsets, document_ids)
 
     def record(conn: Connection, report: ParquetLoadReport) -> None:
         details = {"runs": report.runs, "run_id": report.run_id, "rows": report.rows}
