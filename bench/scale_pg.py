@@ -206,6 +206,11 @@ def explain(wh: Warehouse, definition, folder: Path, tag: str) -> float:  # noqa
 
     from hopia.data.cohorts.compile import compile_cohort
 
+    try:
+        from hopia.platform.warehouse.analytics import for_analytics
+    except ImportError:  # sources from before issue 16 (a before/after run)
+        for_analytics = None
+
     compiled = compile_cohort(definition)
     sql = str(
         compiled.attrition_query().compile(
@@ -213,6 +218,8 @@ def explain(wh: Warehouse, definition, folder: Path, tag: str) -> float:  # noqa
         )
     ).replace("%%", "%")
     with wh.engine.connect() as conn:
+        if for_analytics is not None:  # the settings run_cohort reads with (JIT off)
+            for_analytics(conn)
         plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%", "%%"))).all()
     lines = [r[0] for r in plan]
     folder.mkdir(parents=True, exist_ok=True)
@@ -261,11 +268,6 @@ def measure_quality(wh: Warehouse, args: argparse.Namespace) -> dict[str, float]
     print(f"  quality: {len(run.results)} checks {dict(statuses)}")
     print(f"    whole catalogue       {_spread(totals)}")
     print(f"    of which queries      {queried:8.3f} s (median per check, summed)")
-    by_type: dict[str, float] = defaultdict(float)
-    for check_id, values in per_check.items():
-        by_type[check_id.split(".")[0] if "." in check_id else check_id] += statistics.median(
-            values
-        )
     slow = sorted(per_check.items(), key=lambda kv: -statistics.median(kv[1]))[: args.top]
     for check_id, values in slow:
         print(f"    slow check {check_id:<60} {_spread(values)}")
@@ -392,9 +394,15 @@ def main() -> None:
             results[phase] |= {f"quality:{k}": v for k, v in measure_quality(wh, args).items()}
     if len(phases) == 2:
         print("before -> after migration 17 (medians):")
-        for key, before in results["before"].items():
-            after = results["after"].get(key)
-            if after is not None and (before > 0.05 or after > 0.05):
+        before_slow = sorted(
+            (k for k in results["before"] if k.startswith("quality:") and k != "quality:total"),
+            key=lambda k: -results["before"][k],
+        )
+        shown = [k for k in results["before"] if not k.startswith("quality:")]
+        shown += ["quality:total", *before_slow[: args.top]] if not args.no_quality else []
+        for key in shown:
+            before, after = results["before"][key], results["after"].get(key)
+            if after:
                 print(f"  {key:<66} {before:8.3f} s -> {after:8.3f} s ({before / after:5.1f}x)")
     print_sizing(sizes(wh), load_rate, cohort_s, args.notes_per_year, args.note_text_bytes)
     wh.close()
