@@ -500,14 +500,16 @@ def _versions(url: str) -> list[int]:
 
 def _downgrade(url: str, version: int) -> None:
     """Undo migration ``version`` behind Hopia's back (its row and the tables it created, for
-    migration 12 its read indexes, for 16 its column; the migrations do nothing else): an
-    older warehouse."""
+    migration 12 its read indexes, for 16 its column, for 17 its indexes; the migrations do
+    nothing else): an older warehouse."""
     from sqlalchemy import create_engine, text
 
-    from hopia.platform.warehouse.migrations import READ_INDEXES, _tables_of
+    from hopia.platform.warehouse.migrations import READ_INDEXES, SCALE_INDEXES, _tables_of
 
     tables = _tables_of(version)
-    assert tables or version in (12, 16), f"migration {version} creates no table: cannot undo it"
+    assert tables or version in (12, 16, 17), (
+        f"migration {version} creates no table: cannot undo it"
+    )
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
@@ -520,6 +522,9 @@ def _downgrade(url: str, version: int) -> None:
             if version == 12:
                 for name, schema_name, _, _ in READ_INDEXES:
                     conn.execute(text(f"DROP INDEX IF EXISTS {schema_name}.{name}"))
+            if version == 17:
+                for name, *_ in SCALE_INDEXES:
+                    conn.execute(text(f"DROP INDEX IF EXISTS {schema.OMOP}.{name}"))
     finally:
         engine.dispose()
 

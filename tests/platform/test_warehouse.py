@@ -10,7 +10,12 @@ from sqlalchemy import inspect, select, text
 from hopia.platform.config import get_settings
 from hopia.platform.exceptions import WarehouseError
 from hopia.platform.warehouse import Warehouse, open_warehouse, schema
-from hopia.platform.warehouse.migrations import MIGRATIONS, READ_INDEXES, current_version
+from hopia.platform.warehouse.migrations import (
+    MIGRATIONS,
+    READ_INDEXES,
+    SCALE_INDEXES,
+    current_version,
+)
 from tests.platform.pg import postgres_url
 
 
@@ -196,6 +201,7 @@ def test_migration_3_retypes_an_older_warehouse(wh: Warehouse) -> None:
 def _indexes(wh: Warehouse) -> set[tuple[str, str, tuple[str, ...]]]:
     """The ``ix_`` indexes of the tables READ_INDEXES names (not the unique constraints')."""
     tables = {(m[1], m[2]) for m in READ_INDEXES}
+    scale = {m[0] for m in SCALE_INDEXES}  # migration 17's, on some of the same tables
     found = set()
     if wh.dialect == "duckdb":  # duckdb_engine's inspector lists no index: ask the catalogue
         with wh.engine.connect() as conn:
@@ -205,12 +211,12 @@ def _indexes(wh: Warehouse) -> set[tuple[str, str, tuple[str, ...]]]:
                 )
             ).all()
         for name, schema_name, table, expressions in rows:
-            if (schema_name, table) in tables and name.startswith("ix_"):
+            if (schema_name, table) in tables and name.startswith("ix_") and name not in scale:
                 found.add((name, table, tuple(expressions.strip("[]").split(", "))))
         return found
     for schema_name, table in tables:
         for index in inspect(wh.engine).get_indexes(table, schema=schema_name):
-            if index["name"].startswith("ix_"):
+            if index["name"].startswith("ix_") and index["name"] not in scale:
                 found.add((index["name"], table, tuple(index["column_names"])))
     return found
 
@@ -227,6 +233,32 @@ def test_migration_12_indexes_what_the_reads_filter_on(wh: Warehouse) -> None:
         )
     Warehouse(wh.url).close()  # reopening applies migration 12 again: IF NOT EXISTS
     assert _indexes(wh) == (expected if wh.dialect == "postgresql" else set())
+    with wh.engine.connect() as conn:
+        assert current_version(conn) == MIGRATIONS[-1].version
+
+
+def _scale_indexes(wh: Warehouse) -> set[str]:
+    if wh.dialect != "postgresql":
+        return set()
+    with wh.engine.connect() as conn:
+        return set(
+            conn.execute(
+                text("SELECT indexname FROM pg_indexes WHERE schemaname = 'omop'")
+            ).scalars()
+        ) & {m[0] for m in SCALE_INDEXES}
+
+
+def test_migration_17_indexes_the_cohort_criteria(wh: Warehouse) -> None:
+    """PostgreSQL gets the drug and the trigram indexes (pg_trgm is in the server's contrib
+    here); DuckDB none. Applied again, it changes nothing."""
+    expected = {m[0] for m in SCALE_INDEXES} if wh.dialect == "postgresql" else set()
+    assert _scale_indexes(wh) == expected
+    with wh.begin() as conn:
+        conn.execute(
+            schema.schema_migrations.delete().where(schema.schema_migrations.c.version == 17)
+        )
+    Warehouse(wh.url).close()  # applied again: IF NOT EXISTS
+    assert _scale_indexes(wh) == expected
     with wh.engine.connect() as conn:
         assert current_version(conn) == MIGRATIONS[-1].version
 

@@ -1,9 +1,17 @@
 """Compile a cohort definition into SQL (SQLAlchemy Core, portable to DuckDB and PostgreSQL).
 
 Each criterion becomes a boolean expression on one ``person`` row (joined to its index date):
-an event criterion is ``person_id IN (SELECT person_id FROM events …)``, which both engines run
-as a semi-join; ``all_of``/``any_of``/``not`` are AND/OR/NOT. Attrition is then one statement:
-one flag per step, computed once per person, summed cumulatively.
+an event criterion is the set of persons it holds for (one row per person), LEFT JOINed to the
+persons, and its expression is "this person is in the set"; ``all_of``/``any_of``/``not`` are
+AND/OR/NOT of those. Attrition is then one statement: one flag per step, computed once per
+person, summed cumulatively.
+
+Why joins, not ``person_id IN (SELECT …)``: inside a select list or under OR/NOT, PostgreSQL
+cannot turn an IN into a semi-join; it runs a SubPlan, hashed only while the set fits
+``work_mem``, else scanned once per person. At 1 M persons the loop diuretic's set (480 k rows)
+did not fit the default 4 MB: 68,489 index persons x 19,302 rows each, 110 s for the
+three-criteria cohort instead of a few seconds (docs/benchmarks.md, issue 16). A hash join has
+no such cliff (it spills to disk in batches), and DuckDB runs both the same way.
 """
 
 from __future__ import annotations
@@ -85,6 +93,7 @@ class CompiledCohort:
             self.index_date = literal(reference_date)
             ref_year = literal(reference_date.year)
             ref_md = literal(reference_date.month * 100 + reference_date.day)
+        self._sets: list[FromClause] = []  # per-person sets of the event criteria, in order
         self.age: ColumnElement[int] = age_expression(
             PERSON.c.year_of_birth, PERSON.c.month_of_birth, PERSON.c.day_of_birth, ref_year, ref_md
         )
@@ -136,16 +145,28 @@ class CompiledCohort:
             query = query.join(self.index, self.index.c.person_id == events.c.person_id).where(
                 offset.between(c.window.start, c.window.end)
             )
+        query = query.group_by(events.c.person_id)  # one row per person: the join keeps rows
         count = c.count or Count()
-        if count.min == 1 and count.max is None:
-            return PERSON.c.person_id.in_(query)
-        # Texts count notes (a note may repeat a mention); other events count rows.
-        n = func.count(events.c.event_key.distinct()) if kind == "text" else func.count()
-        query = query.group_by(events.c.person_id)
-        if count.min == 0:  # at most `max`, zero included: not more than max
-            return not_(PERSON.c.person_id.in_(query.having(n > count.max)))
-        having = [n >= count.min, *([n <= count.max] if count.max is not None else [])]
-        return PERSON.c.person_id.in_(query.having(and_(*having)))
+        absent = False
+        if count.min != 1 or count.max is not None:
+            # Texts count notes (a note may repeat a mention); other events count rows.
+            n = func.count(events.c.event_key.distinct()) if kind == "text" else func.count()
+            if count.min == 0:  # at most `max`, zero included: not more than max
+                query, absent = query.having(n > count.max), True
+            else:
+                having = [n >= count.min, *([n <= count.max] if count.max is not None else [])]
+                query = query.having(and_(*having))
+        persons = query.subquery(f"criterion_{len(self._sets)}")
+        self._sets.append(persons)
+        held = persons.c.person_id.is_(None) if absent else persons.c.person_id.is_not(None)
+        return held
+
+    def _source(self) -> FromClause:
+        """The persons (joined to their index date) with every criterion's set."""
+        source = self.base
+        for persons in self._sets:
+            source = source.outerjoin(persons, persons.c.person_id == PERSON.c.person_id)
+        return source
 
     # -- steps and queries ----------------------------------------------------------------
 
@@ -174,7 +195,7 @@ class CompiledCohort:
                 PERSON.c.person_id,
                 *(func.coalesce(cond, false()).label(f"c{i}") for i, cond in enumerate(criteria)),
             )
-            .select_from(self.base)
+            .select_from(self._source())
             .cte("cohort_flags")
         )
         population = select(func.count()).select_from(PERSON).scalar_subquery()
@@ -197,7 +218,7 @@ class CompiledCohort:
                 self.age.label("age"),
                 PERSON.c.gender_concept_id,
             )
-            .select_from(self.base)
+            .select_from(self._source())
             .where(where)
         )
 

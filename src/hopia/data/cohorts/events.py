@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, String, func, or_, select, union
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    String,
+    func,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -64,6 +74,24 @@ def _json_postgresql(element: json_text, compiler, **kw) -> str:  # noqa: ANN001
 def _json_default(element: json_text, compiler, **kw) -> str:  # noqa: ANN001
     column = compiler.process(element.clauses.clauses[0], **kw)
     return f"json_extract({column}, '$.{_json_key(element)}')"
+
+
+class by_dialect(FunctionElement):
+    """The first expression, or on PostgreSQL the second (both mean the same)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "by_dialect"
+
+
+@compiles(by_dialect)
+def _by_dialect_default(element: by_dialect, compiler, **kw) -> str:  # noqa: ANN001
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(by_dialect, "postgresql")
+def _by_dialect_postgresql(element: by_dialect, compiler, **kw) -> str:  # noqa: ANN001
+    return compiler.process(element.clauses.clauses[1], **kw)
 
 
 def _compact(column: ColumnElement) -> ColumnElement:
@@ -240,10 +268,14 @@ def text_events(f: TextFilter, start: date | None, end: date | None) -> Select:
     variant = func.lower(nlp.c.lexical_variant)
     for term in f.terms or []:
         lowered = term.lower()
-        # strpos, not LIKE: no wildcard to escape, and DuckDB runs LIKE … ESCAPE 3-5x slower.
-        named.append(
-            variant == lowered if f.match == "exact" else func.strpos(variant, lowered) > 0
-        )
+        if f.match == "exact":
+            named.append(variant == lowered)
+            continue
+        # DuckDB: strpos, not LIKE (no wildcard to escape; LIKE … ESCAPE runs 3-5x slower).
+        # PostgreSQL: LIKE '%term%', which the trigram index of migration 17 answers (strpos
+        # cannot use an index: a scan of note_nlp, 2 s at 1 M persons, docs/benchmarks.md).
+        contains = variant.contains(lowered, autoescape=True)
+        named.append(by_dialect(func.strpos(variant, lowered) > 0, contains))
     concept = nlp.c.note_nlp_concept_id
     if f.cim10:
         named.append(concept.in_(cim10_concepts(f.cim10, None, descendants=True)))

@@ -23,6 +23,7 @@ from hopia.data.cohorts.suppression import THRESHOLD, Cell, Table, protect, supp
 from hopia.platform import audit
 from hopia.platform.access import Purpose, check_reason
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.platform.warehouse.analytics import for_analytics
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def run_cohort(
     seconds: dict[str, float] = {}
     ran_at = datetime.now()
     with wh.engine.connect() as conn:
+        for_analytics(conn)
         start = time.perf_counter()
         row = conn.execute(compiled.attrition_query()).one()
         seconds["attrition"] = time.perf_counter() - start
@@ -279,6 +281,7 @@ def identified_patients(
         .order_by(members.c.person_id)
     )
     with wh.begin() as conn:
+        for_analytics(conn)
         rows = [dict(r) for r in conn.execute(query).mappings()]
         entry = audit.record(
             conn,

@@ -28,6 +28,7 @@ from hopia.data.quality.model import (
     Status,
 )
 from hopia.platform.warehouse import Warehouse, schema
+from hopia.platform.warehouse.analytics import for_analytics
 
 # Table-level completeness measures what is missing: an empty table is their worst case, not a
 # reason to skip them (DQD marks them not applicable; see docs/quality.md).
@@ -209,6 +210,7 @@ def run_check(
             violated, denominator = int(row.violated), int(row.denominator)
     except SQLAlchemyError as exc:
         conn.rollback()  # PostgreSQL refuses further statements in a failed transaction
+        for_analytics(conn)  # the next transaction's settings
         cause = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
         return _result(check, kind, status=Status.ERROR, detail=cause[:500])
     elapsed = 1000 * (time.perf_counter() - started)
@@ -246,6 +248,7 @@ def run_checks(
     started = datetime.now()
     results = []
     with wh.engine.connect() as conn:
+        for_analytics(conn)
         profile = profile_warehouse(conn, catalogue)
         for check in catalogue.checks:
             kind = catalogue.types[check.check_type]

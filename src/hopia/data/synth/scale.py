@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -398,6 +399,37 @@ def _chunk(
     return tables
 
 
+TABLES = (
+    "visit_occurrence",
+    "condition_occurrence",
+    "drug_exposure",
+    "measurement",
+    "note",
+    "note_nlp",
+)
+
+
+def scale_tables(
+    persons: int, seed: int = 0, chunk: int = 100_000
+) -> Iterator[tuple[str, pa.Table]]:
+    """The warehouse's rows as Arrow tables, ``(table name, rows)``: the vocabulary and the
+    care sites first, then each chunk of persons, table by table. Any writer (DuckDB here,
+    PostgreSQL's COPY in ``bench/scale_pg.py``) gets the same rows for the same seed."""
+    if persons < 1:
+        raise SynthError("nombre de personnes invalide (au moins 1)")
+    vocab = _Vocabulary()
+    rng = np.random.default_rng(seed)
+    ids = dict.fromkeys(TABLES, 1)
+    yield "concept", vocab.concept_table()
+    yield (
+        "care_site",
+        pa.table({"care_site_id": np.arange(1, len(CARE_SITES) + 1), "care_site_name": CARE_SITES}),
+    )
+    for first in range(1, persons + 1, chunk):
+        size = min(chunk, persons + 1 - first)
+        yield from _chunk(rng, vocab, first, size, ids).items()
+
+
 def generate_scale(
     wh: Warehouse, persons: int = 1_000_000, seed: int = 0, chunk: int = 100_000
 ) -> ScaleReport:
@@ -408,30 +440,10 @@ def generate_scale(
         raise SynthError("nombre de personnes invalide (au moins 1)")
     started = time.perf_counter()
     report = ScaleReport(persons=persons)
-    vocab = _Vocabulary()
-    rng = np.random.default_rng(seed)
-    ids = {
-        name: 1
-        for name in (
-            "visit_occurrence",
-            "condition_occurrence",
-            "drug_exposure",
-            "measurement",
-            "note",
-            "note_nlp",
-        )
-    }
     with wh.begin() as conn:
         if conn.execute(select(func.count()).select_from(schema.CDM["person"])).scalar():
             raise SynthError("entrepôt non vide : le générateur remplit un entrepôt neuf")
-        report.rows["concept"] = _insert(conn, "concept", vocab.concept_table())
-        sites = pa.table(
-            {"care_site_id": np.arange(1, len(CARE_SITES) + 1), "care_site_name": CARE_SITES}
-        )
-        report.rows["care_site"] = _insert(conn, "care_site", sites)
-        for first in range(1, persons + 1, chunk):
-            size = min(chunk, persons + 1 - first)
-            for name, table in _chunk(rng, vocab, first, size, ids).items():
-                report.rows[name] = report.rows.get(name, 0) + _insert(conn, name, table)
+        for name, table in scale_tables(persons, seed, chunk):
+            report.rows[name] = report.rows.get(name, 0) + _insert(conn, name, table)
     report.seconds = time.perf_counter() - started
     return report

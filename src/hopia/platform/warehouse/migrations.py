@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Double, Table, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from hopia.platform.warehouse import schema as s
 
@@ -117,6 +118,60 @@ def _read_indexes(conn: Connection) -> None:
         )
 
 
+# What the cohort criteria read, measured at 1 M persons / 54 M rows on PostgreSQL with
+# EXPLAIN (ANALYZE, BUFFERS) (bench/scale_pg.py, docs/benchmarks.md, issue 16):
+# - a drug criterion by ATC class reads the exposures of a few concepts, with their person and
+#   date: from this index alone (index-only scan, 0.08 s), not by reading all of drug_exposure
+#   (12 M rows, 4 s);
+# - a text criterion reads the mentions whose lower-cased variant contains the term: a trigram
+#   index answers ``LIKE '%term%'`` (how the compiler writes it on PostgreSQL) with a bitmap
+#   scan, 0.6 s instead of a 2 s sequential scan of note_nlp's 6 M rows.
+# Conditions and measurements got none: their criteria (a CIM-10 chapter: 64 % of persons for
+# E11; a LOINC code OR its source value) kept the sequential scan in the plans or were cheap.
+# (name, table, method, key): PostgreSQL only, like migration 12.
+SCALE_INDEXES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "ix_drug_exposure_concept",
+        "drug_exposure",
+        "btree",
+        "drug_concept_id, person_id, drug_exposure_start_date",
+    ),
+    ("ix_note_nlp_variant_trgm", "note_nlp", "gin", "lower(lexical_variant) gin_trgm_ops"),
+)
+
+
+def create_scale_indexes(conn: Connection) -> None:
+    """PostgreSQL only (DuckDB: see :func:`_read_indexes`). The trigram index needs the
+    ``pg_trgm`` extension (PostgreSQL's contrib, a trusted extension that a database owner may
+    create): where it cannot be created, that index is left out and text criteria scan
+    note_nlp, as before. Idempotent."""
+    if conn.dialect.name != "postgresql":
+        return
+    trigrams = _trigrams(conn)
+    for name, table, method, key in SCALE_INDEXES:
+        if "gin_trgm_ops" in key and not trigrams:
+            continue
+        conn.execute(
+            text(f'CREATE INDEX IF NOT EXISTS {name} ON {s.OMOP}."{table}" USING {method} ({key})')
+        )
+
+
+def _trigrams(conn: Connection) -> bool:
+    """Whether pg_trgm is there, creating it if it may (inside a savepoint: a refusal must
+    not abort the migration's transaction)."""
+    if conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first():
+        return True
+    available = "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
+    if not conn.execute(text(available)).first():
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    except DBAPIError:
+        return False
+    return True
+
+
 # Columns whose type changed after migration 1 (schema.py holds the new type).
 _RETYPED = {
     s.OMOP: {
@@ -164,6 +219,7 @@ MIGRATIONS: list[Migration] = [
     Migration(14, "Provenance of validated dictations", _dictations),
     Migration(15, "Dictation drafts kept on the server (identified space)", _dictation_drafts),
     Migration(16, "LLM usage: whether a call ended (a stream cut short)", _llm_usage_ended),
+    Migration(17, "Indexes for cohort criteria at scale (PostgreSQL)", create_scale_indexes),
 ]
 
 
