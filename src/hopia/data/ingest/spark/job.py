@@ -220,19 +220,39 @@ def _ingest(
     docs = _with_contract_columns(documents).withColumn("_seq", F.monotonically_increasing_id())
     if partitions:
         docs = docs.repartition(partitions)
+    spread = _analysis_partitions(spark, docs, partitions)
     # The registry the documents are resolved against: the patients given over the published.
     given = None
     if patients is not None:
         given, checked = _registry(spark, patients)
         try:
             return _analyse_and_write(
-                spark, docs, store, run, started, config, source, given, published, timings, clock
-            )
+                spark, docs, store, run, started, config, source, given, published, timings, clock,
+                spread,
+            )  # fmt: skip
         finally:
             checked.unpersist()
     return _analyse_and_write(
-        spark, docs, store, run, started, config, source, given, published, timings, clock
+        spark, docs, store, run, started, config, source, given, published, timings, clock, spread
     )
+
+
+def _analysis_partitions(spark: Any, docs: Any, partitions: int | None) -> int:
+    """How many tasks the analysis runs in: the partitions asked for, else as many as the
+    input has and at least the cluster's default parallelism.
+
+    Said explicitly because the documents reach the analysis through a shuffle (the dedup
+    window), and adaptive query execution coalesces a small shuffle's partitions into one: 300
+    documents are a few hundred kilobytes, far under its 64 MB target, so the whole NLP ran as
+    one task and a second core did nothing (local[2] / local[1] = 1.12, bench/scale_spark.py).
+    A ``repartition(n)`` with a number is never coalesced."""
+    if partitions:
+        return partitions
+    default = int(spark.sparkContext.defaultParallelism)
+    try:
+        return max(default, int(docs.rdd.getNumPartitions()))
+    except Exception:  # noqa: BLE001 - a client without the RDD API: the default is enough
+        return default
 
 
 def _analyse_and_write(
@@ -247,6 +267,7 @@ def _analyse_and_write(
     published: dict[str, dict],
     timings: dict[str, float],
     clock: float,
+    spread: int,
 ) -> SparkReport:
     """:func:`ingest` once the output folder is taken and the registry checked."""
     from pyspark.sql import Window
@@ -295,9 +316,13 @@ def _analyse_and_write(
         if documents_now is not None:
             done = documents_now.where(F.col("status") == "done").select("content_hash")
             unique = unique.join(done, "content_hash", "left_anti")
-        long = unique.drop("content_hash").mapInPandas(
-            lambda frames: analyse_partition(frames, source, config),
-            "table string, " + _LONG,
+        long = (
+            unique.drop("content_hash")
+            .repartition(spread)
+            .mapInPandas(
+                lambda frames: analyse_partition(frames, source, config),
+                "table string, " + _LONG,
+            )
         )
         long.write.partitionBy("table").parquet(f"{staging}/_long")
     finally:
