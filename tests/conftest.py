@@ -15,6 +15,7 @@ Fixtures of the sample warehouse:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,3 +148,24 @@ def use_in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def in_process_models(monkeypatch: pytest.MonkeyPatch) -> None:
     use_in_process_models(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session (one JVM) for every Spark test of the run; the modules that use
+    it skip first when pyspark is absent (``pytest.importorskip``)."""
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("hopia-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()

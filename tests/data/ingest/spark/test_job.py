@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -43,25 +42,6 @@ N_SYNTH = 6
 N_DOCS = N_SYNTH + 2  # and HDR-1, HDR-2
 N_ERRORS = 3  # HDR-3, BAD-1, BAD-2
 FACTS = ("condition_occurrence", "drug_exposure", "measurement", "observation")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from pyspark.sql import SparkSession
-
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("hopia-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture
