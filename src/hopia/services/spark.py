@@ -8,6 +8,8 @@ with counts only, never a name or a text. The job itself is
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import date
 
 from pydantic import BaseModel, Field
@@ -55,6 +57,12 @@ def ingest(ctx: Context, request: SparkIngestRequest) -> SparkIngestResult:
     builder = SparkSession.builder.appName("hopia-ingest")
     if request.master:
         builder = builder.master(request.master)
+    if (request.master or "local").startswith("local"):
+        # Local mode: the Python workers must be this interpreter (Hopia and its models are
+        # installed here), not whatever `python3` the PATH finds first; PySpark reads the
+        # variable when the context starts. On a cluster the executors' Python is the
+        # installation's choice (PYSPARK_PYTHON, docs/spark.md).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = builder.getOrCreate()
     documents = (
         spark.read.table(request.documents)

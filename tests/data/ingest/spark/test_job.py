@@ -411,3 +411,27 @@ def test_cli_spark_ingest_writes_error_rows_and_an_audit_entry(spark, tmp_path: 
     wh.close()
     entry = actions[actions["action"] == "ingest.spark"]
     assert json.loads(entry["details"].iloc[0]) == {"added": 0, "errors": 2, "duplicates": 0}
+
+
+def test_the_command_runs_its_workers_on_its_own_python(tmp_path: Path) -> None:
+    """``hopia spark ingest`` as a user types it, in a fresh process without PYSPARK_PYTHON and
+    with a PATH whose ``python3`` has no Hopia: the local workers must still be this
+    interpreter (a new user's first run failed with "No module named 'hopia'")."""
+    import subprocess
+    import sys
+
+    rows = [{"id": "A", "text": "  ", "patient_id": "1"}, {"id": "B", "text": "Sans patient."}]
+    pd.DataFrame(rows, dtype=object).to_parquet(tmp_path / "docs.parquet")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
+    env |= {"PATH": "/usr/bin:/bin", "HOPIA_HOME": str(tmp_path / "home")}
+    hopia = [sys.executable, "-m", "hopia.cli.main"]
+    subprocess.run([*hopia, "init"], env=env, check=True, capture_output=True, timeout=300)
+    done = subprocess.run(
+        [*hopia, "spark", "ingest", str(tmp_path / "docs.parquet"), str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Documents ajoutés : 0 ; erreurs : 2 ; doublons : 0" in done.stdout
